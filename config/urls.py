@@ -1,0 +1,27 @@
+"""URL map: each app contributes its API routes under /api/v1/ and its pages."""
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core import views as core_views
+
+api_v1 = [
+    path("", include("network.urls")),
+    path("", include("programs.urls")),
+    path("", include("tracking.urls")),
+    path("", include("commissions.urls")),
+    path("", include("payouts.urls")),
+]
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("", include("tracking.redirect_urls")),
+    path("", core_views.home, name="home"),
+]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -1,0 +1,57 @@
+"""Currencies and amounts: ISO 4217 codes, minor units, quantizing and formatting.
+
+Amounts are `Decimal` everywhere; they are quantized to the currency's minor units at the
+boundaries (API output, payouts), never stored as floats.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import pycountry
+from babel.numbers import format_currency, get_currency_precision
+
+# Stored amounts keep more places than any currency so proportional splits stay exact.
+AMOUNT_MAX_DIGITS = 18
+AMOUNT_DECIMAL_PLACES = 6
+
+
+def is_currency(code: str) -> bool:
+    """True for an active ISO 4217 code (upper case, three letters)."""
+    return isinstance(code, str) and len(code) == 3 and code.isupper() and (
+        pycountry.currencies.get(alpha_3=code) is not None
+    )
+
+
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point: 2 for EUR, 0 for JPY, 3 for KWD."""
+    return get_currency_precision(currency)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """Round half up to the currency's minor units."""
+    return Decimal(amount).quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Amount in minor units (cents) as an integer, as payment providers want it."""
+    return int(quantize(amount, currency).scaleb(minor_units(currency)))
+
+
+def format_amount(amount: Decimal, currency: str, locale: str = "en_US") -> str:
+    return format_currency(quantize(amount, currency), currency, locale=locale)
+
+
+def parse_amount(value) -> Decimal:
+    """A Decimal from a string or int; raises ValueError for anything else (floats included)."""
+    if isinstance(value, bool | float):
+        raise ValueError("Amounts must be strings or integers, not floats.")
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, TypeError) as exc:
+        raise ValueError("Not a decimal amount.") from exc
+    if not amount.is_finite():
+        raise ValueError("Not a decimal amount.")
+    return amount

@@ -1,0 +1,69 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from .admin_base import ReadOnlyAdmin, TenantAdmin, admin_network_ids
+from .models import Advertiser, Affiliate, Announcement, ApiKey, AuditLog, Membership, Network, User
+
+
+@admin.register(User)
+class NetworkUserAdmin(UserAdmin):
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        ids = admin_network_ids(request)
+        return qs if ids is None else qs.filter(memberships__network_id__in=ids).distinct()
+
+
+@admin.register(Network)
+class NetworkAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "default_currency", "timezone", "created_at")
+    search_fields = ("name", "slug")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        ids = admin_network_ids(request)
+        return qs if ids is None else qs.filter(pk__in=ids)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantAdmin):
+    list_display = ("user", "network", "role", "is_active", "created_at")
+    list_filter = ("network", "role", "is_active")
+    search_fields = ("user__email",)
+
+
+@admin.register(Advertiser)
+class AdvertiserAdmin(TenantAdmin):
+    list_display = ("name", "email", "network", "status")
+    list_filter = ("network", "status")
+    search_fields = ("name", "email")
+
+
+@admin.register(Affiliate)
+class AffiliateAdmin(TenantAdmin):
+    list_display = ("name", "email", "network", "status", "group", "referred_by")
+    list_filter = ("network", "status", "group")
+    search_fields = ("name", "email")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdmin):
+    list_display = ("prefix", "name", "membership", "network", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "hashed_key", "created_at", "last_used_at")
+    exclude = ()
+
+    def has_add_permission(self, request):
+        return False  # keys are issued through the API or the dashboard, which show them once
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "network", "actor", "action", "target_type", "target_id")
+    list_filter = ("network", "action")
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(TenantAdmin):
+    list_display = ("title", "network", "audience", "created_at")

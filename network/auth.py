@@ -1,0 +1,70 @@
+"""Bearer API keys for the API, and the network a request acts in (key or session)."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .models import ApiKey, Membership
+from .services import hash_api_key
+
+# last_used_at is written at most this often per key, so reads stay read-only.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <key>`; request.auth becomes the ApiKey (with its membership)."""
+
+    keyword = "bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid Authorization header: expected 'Bearer <key>'.")
+        try:
+            raw = header[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed("Invalid API key.") from exc
+        key = (
+            ApiKey.objects.select_related("membership__user", "membership__network")
+            .filter(hashed_key=hash_api_key(raw))
+            .first()
+        )
+        if key is None or key.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        membership = key.membership
+        if not membership.is_active or not membership.user.is_active:
+            raise exceptions.AuthenticationFailed("This API key's membership is suspended.")
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now
+        request.membership = membership
+        return membership.user, key
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+SESSION_NETWORK_KEY = "network_id"
+
+
+def membership_for_request(request) -> Membership | None:
+    """The membership a request acts as: the API key's, else the session's current network."""
+    membership = getattr(request, "membership", None)
+    if membership is not None:
+        return membership
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("network", "user").filter(user=user, is_active=True)
+    network_id = request.session.get(SESSION_NETWORK_KEY) if hasattr(request, "session") else None
+    membership = None
+    if network_id is not None:
+        membership = memberships.filter(network_id=network_id).first()
+    if membership is None:
+        membership = memberships.order_by("id").first()
+    request.membership = membership
+    return membership

@@ -1,0 +1,80 @@
+"""Demo tenancy: one network, its owner, two advertisers, three affiliates (one referred).
+
+Demo users log in with the password DEMO_PASSWORD; their API keys are fixed so the
+README's curl walkthrough works. Both are public: never seed a production database.
+"""
+
+from network import services
+from network.models import Advertiser, Affiliate, ApiKey, Membership, Network, Role, User
+
+DEMO_PASSWORD = "demo-pass-2026"
+NETWORK_SLUG = "demo"
+
+ADVERTISERS = [
+    ("Northwind Outdoor", "merchant@northwind.test", "afk_demo_advertiser_northwind"),
+    ("Blue Lantern SaaS", "billing@bluelantern.test", "afk_demo_advertiser_bluelantern"),
+]
+# (name, email, key, referred_by index, group)
+AFFILIATES = [
+    ("Trail Reviews", "ana@trailreviews.test", "afk_demo_affiliate_trail", None, "gold"),
+    ("Deal Hunter", "ben@dealhunter.test", "afk_demo_affiliate_deals", 0, ""),
+    ("Cloud Tools Blog", "chloe@cloudtools.test", "afk_demo_affiliate_cloud", 0, ""),
+]
+OWNER = ("owner@demo.test", "afk_demo_owner")
+
+
+def _ensure_key(membership: Membership, raw: str) -> None:
+    if not ApiKey.objects.filter(hashed_key=services.hash_api_key(raw)).exists():
+        services.api_key_create(membership=membership, name="demo", raw=raw)
+
+
+def _ensure_password(user: User) -> None:
+    if not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+
+
+def seed(ctx: dict) -> None:
+    network = Network.objects.filter(slug=NETWORK_SLUG).first()
+    if network is None:
+        network, _ = services.network_create(
+            name="Demo Network", slug=NETWORK_SLUG, currency="EUR", owner_email=OWNER[0],
+            timezone_name="Europe/Berlin",
+        )
+    owner = Membership.objects.get(network=network, role=Role.OWNER, user__email=OWNER[0])
+    _ensure_key(owner, OWNER[1])
+    _ensure_password(owner.user)
+    if not owner.user.is_staff:
+        owner.user.is_staff = owner.user.is_superuser = True
+        owner.user.save(update_fields=["is_staff", "is_superuser"])
+
+    advertisers = []
+    for name, email, key in ADVERTISERS:
+        advertiser = Advertiser.objects.for_network(network).filter(email=email).first()
+        if advertiser is None:
+            advertiser, _ = services.advertiser_create(network=network, name=name, email=email)
+        _ensure_key(advertiser.membership, key)
+        _ensure_password(advertiser.membership.user)
+        advertisers.append(advertiser)
+
+    affiliates = []
+    for name, email, key, referrer, group in AFFILIATES:
+        affiliate = Affiliate.objects.for_network(network).filter(email=email).first()
+        if affiliate is None:
+            affiliate, _ = services.affiliate_create(
+                network=network, name=name, email=email,
+                referred_by=affiliates[referrer] if referrer is not None else None,
+            )
+        if affiliate.group != group:
+            affiliate.group = group
+            affiliate.save(update_fields=["group"])
+        _ensure_key(affiliate.membership, key)
+        _ensure_password(affiliate.membership.user)
+        affiliates.append(affiliate)
+
+    ctx.update(network=network, owner=owner, advertisers=advertisers, affiliates=affiliates)
+    ctx.setdefault("summary", []).extend([
+        f"Network: {network.name} (slug '{network.slug}', {network.default_currency})",
+        f"Log in at /admin/ as {OWNER[0]} / {DEMO_PASSWORD} (every demo user has this password).",
+        f"API keys: owner {OWNER[1]}, advertiser {ADVERTISERS[0][2]}, affiliate {AFFILIATES[0][2]}",
+    ])

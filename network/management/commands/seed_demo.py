@@ -1,0 +1,34 @@
+"""Idempotent demo data: each app adds its part through its own `demo.seed(ctx)`."""
+
+import importlib
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+# Order follows the dependencies: later apps use what earlier ones made.
+DEMO_APPS = ["network", "programs", "tracking", "commissions", "payouts"]
+
+
+class Command(BaseCommand):
+    help = "Load (or refresh) the demo network. Running it twice changes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (demo keys are public).")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates users with public demo passwords and keys; use --force.")
+        ctx: dict = {"stdout": self.stdout}
+        for app in DEMO_APPS:
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app}.demo":
+                    raise
+                continue
+            with transaction.atomic():
+                module.seed(ctx)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        for line in ctx.get("summary", []):
+            self.stdout.write(line)

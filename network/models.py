@@ -1,0 +1,217 @@
+"""Tenancy: networks, who belongs to them in which role, API keys, audit log, announcements."""
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from core.money import is_currency
+
+
+def validate_currency(value: str) -> None:
+    if not is_currency(value):
+        raise ValidationError(f"'{value}' is not an ISO 4217 currency code.", code="currency")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not an IANA time zone.", code="timezone")
+
+
+class User(AbstractUser):
+    """A person who can log in; identified by e-mail. Roles live on memberships."""
+
+    email = models.EmailField(unique=True)
+    objects = UserManager()
+
+    def __str__(self) -> str:
+        return self.email or self.username
+
+
+class Network(models.Model):
+    """A tenant: one affiliate network with its own parties, programs and money."""
+
+    class Schedule(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+        MANUAL = "manual", "Manual"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    default_currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # New affiliates from the public join page need approval when this is on.
+    affiliate_approval_required = models.BooleanField(default=True)
+    click_retention_days = models.PositiveIntegerField(default=90)
+    # Payout schedule, thresholds per currency and fee policy; the payouts app owns its meaning.
+    payout_settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_network(self, network: "Network | int") -> "TenantQuerySet":
+        network_id = network if isinstance(network, int) else network.pk
+        return self.filter(network_id=network_id)
+
+
+TenantManager = models.Manager.from_queryset(TenantQuerySet)
+
+
+class TenantModel(models.Model):
+    """Every tenant-owned row carries its network; views read through `for_network()`."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    STAFF = "staff", "Staff"
+    ADVERTISER = "advertiser", "Advertiser"
+    AFFILIATE = "affiliate", "Affiliate"
+
+
+OPERATOR_ROLES = frozenset({Role.OWNER, Role.STAFF})
+
+
+class Membership(TenantModel):
+    """A user in a network with one role; a user may belong to several networks."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["network", "user"], name="membership_unique_user")]
+        indexes = [models.Index(fields=["user", "network"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.network_id} as {self.role}"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role in OPERATOR_ROLES
+
+    @property
+    def party(self):
+        """The Advertiser or Affiliate profile of this membership, if any."""
+        if self.role == Role.ADVERTISER:
+            return getattr(self, "advertiser", None)
+        if self.role == Role.AFFILIATE:
+            return getattr(self, "affiliate", None)
+        return None
+
+
+class PartyStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class Party(TenantModel):
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="%(class)s")
+    name = models.CharField(max_length=120)
+    email = models.EmailField()
+    status = models.CharField(max_length=16, choices=PartyStatus.choices, default=PartyStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Advertiser(Party):
+    """A merchant that runs programs in the network."""
+
+    class Meta(Party.Meta):
+        constraints = [models.UniqueConstraint(fields=["network", "email"], name="advertiser_unique_email")]
+
+
+class Affiliate(Party):
+    """A partner who promotes programs; may have been referred by another affiliate."""
+
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+    # Partner group (e.g. "gold"): commission rules may target it.
+    group = models.CharField(max_length=60, blank=True, default="")
+    # The affiliate's own server-to-server postback URL template ({click_id}, {payout}, ...).
+    postback_url = models.URLField(max_length=1000, blank=True, default="")
+
+    class Meta(Party.Meta):
+        constraints = [models.UniqueConstraint(fields=["network", "email"], name="affiliate_unique_email")]
+
+
+class ApiKey(TenantModel):
+    """A bearer key for one membership. Only its SHA-256 is stored; the key is shown once."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=80, default="default")
+    prefix = models.CharField(max_length=16, db_index=True)
+    hashed_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditLog(TenantModel):
+    """Who did what to which object in which network; append-only."""
+
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True, default="")
+    target_id = models.CharField(max_length=64, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class Announcement(TenantModel):
+    """A message from the network to its affiliates, advertisers or everyone."""
+
+    class Audience(models.TextChoices):
+        ALL = "all", "Everyone"
+        AFFILIATES = "affiliates", "Affiliates"
+        ADVERTISERS = "advertisers", "Advertisers"
+
+    audience = models.CharField(max_length=16, choices=Audience.choices, default=Audience.AFFILIATES)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title

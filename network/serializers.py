@@ -1,0 +1,81 @@
+"""API shapes for tenancy."""
+
+from rest_framework import serializers
+
+from .models import Advertiser, Affiliate, Announcement, ApiKey, Membership, Network
+
+
+class NetworkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Network
+        fields = ["id", "name", "slug", "default_currency", "timezone"]
+
+
+class MeSerializer(serializers.Serializer):
+    network = NetworkSerializer()
+    role = serializers.CharField()
+    user = serializers.DictField()
+    party = serializers.DictField(allow_null=True)
+
+    @staticmethod
+    def for_membership(membership: Membership) -> dict:
+        party = membership.party
+        return {
+            "network": membership.network,
+            "role": membership.role,
+            "user": {"id": membership.user_id, "email": membership.user.email},
+            "party": None
+            if party is None
+            else {"type": membership.role, "id": party.pk, "name": party.name, "email": party.email,
+                  "status": party.status},
+        }
+
+
+class PartyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    email = serializers.EmailField(max_length=254)
+
+
+class AffiliateCreateSerializer(PartyCreateSerializer):
+    referred_by = serializers.IntegerField(required=False, allow_null=True)
+    group = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class AdvertiserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Advertiser
+        fields = ["id", "name", "email", "status", "created_at"]
+
+
+class AffiliateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Affiliate
+        fields = ["id", "name", "email", "status", "referred_by", "group", "created_at"]
+
+
+class PartyCreatedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    api_key = serializers.CharField(help_text="Shown once; store it now.")
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    api_key = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = ApiKeySerializer.Meta.fields + ["api_key"]
+
+
+class AnnouncementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Announcement
+        fields = ["id", "audience", "title", "body", "created_at"]
+        read_only_fields = ["created_at"]

@@ -1,0 +1,13 @@
+from django.urls import re_path
+
+from core.api import Router
+
+from . import api
+
+router = Router()
+router.register("advertisers", api.AdvertiserViewSet, basename="advertiser")
+router.register("affiliates", api.AffiliateViewSet, basename="affiliate")
+router.register("api-keys", api.ApiKeyViewSet, basename="api-key")
+router.register("announcements", api.AnnouncementViewSet, basename="announcement")
+
+urlpatterns = [re_path(r"^me/?$", api.MeView.as_view(), name="me"), *router.urls]

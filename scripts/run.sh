@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# A working demo on a fresh machine: install, migrate, load the demo data, serve on 127.0.0.1:8000.
+# With no environment variables it uses the embedded default (SQLite, in-process tasks).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py seed_demo
+echo "Serving on http://127.0.0.1:8000 (Ctrl-C stops)"
+exec .venv/bin/python manage.py runserver "${BIND:-127.0.0.1:8000}"

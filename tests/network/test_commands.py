@@ -1,0 +1,74 @@
+"""bootstrap_network and seed_demo."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from network.models import Advertiser, Affiliate, ApiKey, Membership, Network, User
+from tests.conftest import api_client
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_bootstrap_network_prints_a_working_owner_key_on_the_last_line():
+    out = run("bootstrap_network", "--name", "Acme", "--slug", "acme", "--currency", "USD",
+              "--owner-email", "boss@acme.test")
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("afk_") and " " not in key
+    me = api_client(key).get("/api/v1/me").json()
+    assert me["role"] == "owner"
+    assert me["network"] == {"id": Network.objects.get(slug="acme").pk, "name": "Acme", "slug": "acme",
+                             "default_currency": "USD", "timezone": "UTC"}
+
+
+def test_bootstrap_network_with_duplicate_slug_fails_and_creates_nothing():
+    run("bootstrap_network", "--name", "Acme", "--slug", "acme", "--currency", "EUR", "--owner-email", "a@acme.test")
+    counts = (Network.objects.count(), User.objects.count(), Membership.objects.count(), ApiKey.objects.count())
+    with pytest.raises(CommandError, match="slug"):
+        run("bootstrap_network", "--name", "Other", "--slug", "acme", "--currency", "EUR",
+            "--owner-email", "b@acme.test")
+    assert (Network.objects.count(), User.objects.count(), Membership.objects.count(),
+            ApiKey.objects.count()) == counts
+
+
+def test_bootstrap_network_rejects_unknown_currency():
+    with pytest.raises(CommandError, match="ISO 4217"):
+        run("bootstrap_network", "--name", "X", "--slug", "x", "--currency", "ABC", "--owner-email", "x@x.test")
+    assert not Network.objects.exists() and not User.objects.exists()
+
+
+def test_bootstrap_network_exits_1_from_the_shell(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True)
+    args = [sys.executable, "manage.py", "bootstrap_network", "--name", "A", "--slug", "a", "--currency", "EUR",
+            "--owner-email", "a@a.test"]
+    first = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert second.returncode == 1
+    assert "already exists" in second.stderr
+
+
+def test_seed_demo_is_idempotent():
+    run("seed_demo", "--force")
+    counts = (Network.objects.count(), Membership.objects.count(), Advertiser.objects.count(),
+              Affiliate.objects.count(), ApiKey.objects.count())
+    assert counts[:4] == (1, 6, 2, 3)
+    run("seed_demo", "--force")
+    assert (Network.objects.count(), Membership.objects.count(), Advertiser.objects.count(),
+            Affiliate.objects.count(), ApiKey.objects.count()) == counts
+    referred = Affiliate.objects.exclude(referred_by=None)
+    assert referred.count() == 2
+    assert api_client("afk_demo_owner").get("/api/v1/me").json()["role"] == "owner"

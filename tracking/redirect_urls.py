@@ -1,0 +1,2 @@
+"""The visitor-facing click redirect (/c/<code>); filled in by the tracking issue."""
+urlpatterns: list = []
