@@ -1,1 +1,198 @@
-"""Filled in by its issue."""
+"""Programs (offers), their commission rules, creatives, coupons, partnerships and tracking links."""
+
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from network.models import Advertiser, Affiliate, TenantModel, User, validate_currency
+
+
+class Program(TenantModel):
+    """An advertiser's offer that affiliates promote."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public (marketplace)"
+        INVITE = "invite", "Invite only"
+
+    class Approval(models.TextChoices):
+        AUTO = "auto", "Automatic"
+        MANUAL = "manual", "Manual"
+
+    class FraudPolicy(models.TextChoices):
+        RECORD = "record", "Record only"
+        HOLD = "hold", "Hold for review"
+        REJECT = "reject", "Reject"
+
+    advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="programs")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    landing_url = models.URLField(max_length=2000)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    # Host names deep links may point to (the landing URL's host is always allowed); "*.shop.test" allows subdomains.
+    allowed_domains = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    approval = models.CharField(max_length=16, choices=Approval.choices, default=Approval.MANUAL)
+    attribution_window_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(365)])
+    hold_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(365)])
+    fallback_url = models.URLField(max_length=2000, blank=True, default="")
+    second_tier_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    fraud_policy = models.CharField(max_length=16, choices=FraudPolicy.choices, default=FraudPolicy.HOLD)
+    terms = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["network", "status", "visibility"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommissionRule(TenantModel):
+    """What an event pays. Precedence: a rule for one affiliate > for its group > the default."""
+
+    class Event(models.TextChoices):
+        SALE = "sale", "Sale"
+        LEAD = "lead", "Lead"
+        CLICK = "click", "Click"
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", "Percent of the order amount"
+        FIXED = "fixed", "Fixed amount"
+
+    class TierPeriod(models.TextChoices):
+        MONTH = "month", "Calendar month"
+        WEEK = "week", "ISO week"
+        LIFETIME = "lifetime", "All time"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rules")
+    event = models.CharField(max_length=8, choices=Event.choices, default=Event.SALE)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # What the affiliate earns (percent or amount in the program's currency).
+    payout = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    # What the advertiser pays the network; the difference is the network's margin. Null: same as payout.
+    revenue = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, null=True, blank=True
+    )
+    # [{"min_conversions": 10, "payout": "12"}], ascending; the affiliate's approved conversions in the period pick it.
+    tiers = models.JSONField(default=list, blank=True)
+    tier_period = models.CharField(max_length=10, choices=TierPeriod.choices, default=TierPeriod.MONTH)
+    # Subscription renewals: 0 = first payment only, N = renewals within N months, null = forever.
+    recurring_months = models.PositiveIntegerField(null=True, blank=True, default=0)
+    affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    group = models.CharField(max_length=60, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.program_id}:{self.event} {self.kind} {self.payout}"
+
+
+class Partnership(TenantModel):
+    """An affiliate in a program."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUSPENDED = "suspended", "Suspended"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="partnerships")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="partnerships")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    applied_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["program", "affiliate"], name="partnership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.affiliate_id} in {self.program_id} ({self.status})"
+
+
+class Creative(TenantModel):
+    """Promotional material rendered with the affiliate's own tracking URL ({tracking_url} in bodies)."""
+
+    class Kind(models.TextChoices):
+        BANNER = "banner", "Banner image"
+        TEXT = "text", "Text link"
+        HTML = "html", "HTML snippet"
+        EMAIL = "email", "E-mail template"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="creatives")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    image = models.FileField(upload_to="creatives/%Y/%m/", blank=True)
+    body = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CouponCode(TenantModel):
+    """A code (unique in the network, stored upper case) that attributes an order to one partnership."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=64)
+    description = models.CharField(max_length=200, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["network", "code"], name="coupon_unique_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def new_link_code() -> str:
+    # 10 URL-safe characters = 60 random bits: unguessable, short, unique (the column is unique too).
+    return secrets.token_urlsafe(8)[:10]
+
+
+class TrackingLink(TenantModel):
+    """An affiliate's link into a program: /c/<code> on the tracking domain."""
+
+    code = models.CharField(max_length=32, unique=True, default=new_link_code)
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="links")
+    # Denormalised from the partnership so the redirect and the ingester need no joins.
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    destination_url = models.URLField(max_length=2000, blank=True, default="")
+    sub1 = models.CharField(max_length=255, blank=True, default="")
+    sub2 = models.CharField(max_length=255, blank=True, default="")
+    sub3 = models.CharField(max_length=255, blank=True, default="")
+    sub4 = models.CharField(max_length=255, blank=True, default="")
+    sub5 = models.CharField(max_length=255, blank=True, default="")
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code

@@ -28,3 +28,80 @@ def make_advertiser(network: Network, name: str, email: str):
 
 def make_affiliate(network: Network, name: str, email: str, referred_by=None):
     return services.affiliate_create(network=network, name=name, email=email, referred_by=referred_by)
+
+
+# --- programs ----------------------------------------------------------------------------
+def make_program(advertiser, *, name="Outdoor Gear", landing_url="https://shop.example.com/", currency=None,
+                 rules=None, **fields):
+    """A program with its rules (default: one 10 % sale rule). `rules` is a list of CommissionRule field dicts."""
+    from decimal import Decimal
+
+    from programs.models import CommissionRule, Program
+
+    program = Program.objects.create(
+        network_id=advertiser.network_id,
+        advertiser=advertiser,
+        name=name,
+        landing_url=landing_url,
+        currency=currency or advertiser.network.default_currency,
+        allowed_domains=fields.pop("allowed_domains", ["shop.example.com"]),
+        **fields,
+    )
+    for rule in rules if rules is not None else [{"event": "sale", "kind": "percent", "payout": Decimal("10")}]:
+        CommissionRule.objects.create(network_id=program.network_id, program=program, **rule)
+    return program
+
+
+def make_partnership(program, affiliate, status="approved"):
+    from programs.models import Partnership
+
+    return Partnership.objects.create(network_id=program.network_id, program=program, affiliate=affiliate,
+                                      status=status)
+
+
+def make_link(partnership, **fields):
+    from programs.models import TrackingLink
+
+    return TrackingLink.objects.create(
+        network_id=partnership.network_id, partnership=partnership, program_id=partnership.program_id,
+        affiliate_id=partnership.affiliate_id, **fields,
+    )
+
+
+def make_coupon(partnership, code="SAVE10"):
+    from programs.models import CouponCode
+
+    return CouponCode.objects.create(network_id=partnership.network_id, partnership=partnership, code=code.upper())
+
+
+# --- tracking ----------------------------------------------------------------------------
+def make_click(link, *, click_id=None, created_at=None, **fields):
+    """A click row as the ingester would write it (for tests that need one without the redirect)."""
+    import secrets
+
+    from django.utils import timezone
+
+    from tracking.models import Click
+
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return Click.objects.create(
+        network_id=link.network_id, click_id=click_id or "".join(secrets.choice(alphabet) for _ in range(26)),
+        program_id=link.program_id, partnership_id=link.partnership_id, link=link, affiliate_id=link.affiliate_id,
+        created_at=created_at or timezone.now(), **fields,
+    )
+
+
+def make_conversion(advertiser, *, order_id, amount, currency=None, link=None, **fields):
+    """A conversion row (attributed to `link`'s partnership when given) without going through the API."""
+    from decimal import Decimal
+
+    from tracking.models import Conversion
+
+    attributed = {}
+    if link is not None:
+        attributed = {"program_id": link.program_id, "partnership_id": link.partnership_id,
+                      "affiliate_id": link.affiliate_id, "link": link, "attribution": "click"}
+    return Conversion.objects.create(
+        network_id=advertiser.network_id, advertiser=advertiser, order_id=order_id, amount=Decimal(amount),
+        currency=currency or advertiser.network.default_currency, **(attributed | fields),
+    )

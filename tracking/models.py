@@ -1,1 +1,127 @@
-"""Filled in by its issue."""
+"""Clicks, hourly click rollups and conversions (outbound deliveries live in this app too)."""
+
+from django.db import models
+
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from network.models import Advertiser, Affiliate, TenantModel, validate_currency
+from programs.models import CouponCode, Partnership, Program, TrackingLink
+
+
+class Click(TenantModel):
+    """One visit through a tracking link. Written only by the ingester (or the fallback direct write).
+
+    `click_id` is time-ordered (a ULID: 48-bit milliseconds + 80 random bits, Crockford base32), so
+    `created_at` is derived from it and unique(click_id) can live on a table partitioned by day.
+    No raw IP is stored: a keyed hash and a truncated form.
+    """
+
+    click_id = models.CharField(max_length=26, unique=True)
+    program = models.ForeignKey(Program, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    partnership = models.ForeignKey(Partnership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    link = models.ForeignKey(TrackingLink, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    sub1 = models.CharField(max_length=255, blank=True, default="")
+    sub2 = models.CharField(max_length=255, blank=True, default="")
+    sub3 = models.CharField(max_length=255, blank=True, default="")
+    sub4 = models.CharField(max_length=255, blank=True, default="")
+    sub5 = models.CharField(max_length=255, blank=True, default="")
+    ip_hash = models.CharField(max_length=64, blank=True, default="")
+    ip_truncated = models.CharField(max_length=45, blank=True, default="")
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    referrer = models.CharField(max_length=1000, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    is_unique = models.BooleanField(default=True)
+    is_bot = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["link", "ip_hash", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.click_id
+
+
+class ClickRollup(TenantModel):
+    """Clicks per hour and dimension; reports read these, never raw clicks. Kept past click retention."""
+
+    hour = models.DateTimeField()
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    sub1 = models.CharField(max_length=255, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    clicks = models.PositiveBigIntegerField(default=0)
+    unique_clicks = models.PositiveBigIntegerField(default=0)
+    bot_clicks = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "program", "affiliate", "hour", "sub1", "country"], name="click_rollup_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h p{self.program_id} a{self.affiliate_id}: {self.clicks}"
+
+
+class Conversion(TenantModel):
+    """A sale or lead reported by the advertiser's server (idempotent on advertiser + order_id)."""
+
+    class Event(models.TextChoices):
+        SALE = "sale", "Sale"
+        LEAD = "lead", "Lead"
+
+    class Attribution(models.TextChoices):
+        CLICK = "click", "Click id"
+        COUPON = "coupon", "Coupon code"
+        CUSTOMER = "customer", "Known customer (renewal)"
+        NONE = "none", "Unattributed"
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        HELD = "held", "Held for review"
+        REJECTED = "rejected", "Rejected"
+
+    advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="conversions")
+    order_id = models.CharField(max_length=128)
+    event = models.CharField(max_length=8, choices=Event.choices, default=Event.SALE)
+    amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    refunded_amount = models.DecimalField(
+        max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=0
+    )
+    attribution = models.CharField(max_length=10, choices=Attribution.choices, default=Attribution.NONE)
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    partnership = models.ForeignKey(Partnership, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    link = models.ForeignKey(TrackingLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    coupon = models.ForeignKey(CouponCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    click_id = models.CharField(max_length=26, blank=True, default="", db_index=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    # Sub IDs copied from the click so postback macros and reports need no click lookup.
+    sub1 = models.CharField(max_length=255, blank=True, default="")
+    sub2 = models.CharField(max_length=255, blank=True, default="")
+    sub3 = models.CharField(max_length=255, blank=True, default="")
+    sub4 = models.CharField(max_length=255, blank=True, default="")
+    sub5 = models.CharField(max_length=255, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    customer_id = models.CharField(max_length=128, blank=True, default="", db_index=True)
+    # Keyed hash of the customer's e-mail (self-referral checks), never the address itself.
+    customer_email_hash = models.CharField(max_length=64, blank=True, default="")
+    items = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
+    # Fraud signals as codes: "too_fast", "self_referral", "duplicate_order", ...
+    fraud_signals = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["advertiser", "order_id"], name="conversion_unique_order"),
+        ]
+        indexes = [models.Index(fields=["network", "affiliate", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount} {self.currency}"
