@@ -1,0 +1,1 @@
+"""Click ingestion and retention tasks."""

@@ -1,0 +1,1 @@
+"""Outbound delivery tasks (webhooks, postbacks)."""
