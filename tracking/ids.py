@@ -1,0 +1,37 @@
+"""Click ids: ULIDs (48-bit Unix milliseconds + 80 random bits, Crockford base32, 26 characters).
+
+Time-ordered, so the click's time is read from its id (partition pruning, attribution windows)
+and ids sort by creation time.
+"""
+
+import os
+import re
+import time
+from datetime import UTC, datetime
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CLICK_ID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+
+
+def new_click_id(now_ms: int | None = None) -> str:
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def is_click_id(value) -> bool:
+    return isinstance(value, str) and bool(_CLICK_ID_RE.match(value))
+
+
+def click_id_time(click_id: str) -> datetime:
+    """When the click happened (millisecond precision, UTC). Raises ValueError for a malformed id."""
+    if not is_click_id(click_id):
+        raise ValueError("Malformed click id.")
+    ms = 0
+    for char in click_id[:10]:
+        ms = ms * 32 + ALPHABET.index(char)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
