@@ -230,3 +230,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "ProgramStatusEnum": "programs.models.Program.Status", "PartnershipStatusEnum": "programs.models.Partnership.Status",
+    "RuleKindEnum": "programs.models.CommissionRule.Kind", "CreativeKindEnum": "programs.models.Creative.Kind",
+    "PartyStatusEnum": "network.models.PartyStatus",
+})

@@ -117,7 +117,11 @@ class Partnership(TenantModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     applied_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Who decided (null with a decided_at: approved automatically) and when.
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # An invitation (invite-only programs) is a pending partnership the affiliate accepts by applying.
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    invited_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True, default="")
 
     class Meta:
@@ -141,6 +145,8 @@ class Creative(TenantModel):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     name = models.CharField(max_length=200)
     image = models.FileField(upload_to="creatives/%Y/%m/", blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
     body = models.TextField(blank=True, default="")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -167,6 +173,11 @@ class CouponCode(TenantModel):
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs):
+        # Codes compare case-insensitively: stored upper case, so the unique constraint is case-insensitive too.
+        self.code = (self.code or "").strip().upper()
+        super().save(*args, **kwargs)
 
 
 def new_link_code() -> str:

@@ -2,9 +2,12 @@
 
 from decimal import Decimal
 
-from network.models import Affiliate
+from django.conf import settings
+from django.db.models import Q
 
-from .models import CommissionRule, Program
+from network.models import OPERATOR_ROLES, Affiliate, Membership, Network, Role
+
+from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
 
 
 def rule_for(*, program: Program, event: str, affiliate: Affiliate | None) -> CommissionRule | None:
@@ -38,3 +41,86 @@ def tier_payout(rule: CommissionRule, conversions_in_period: int) -> Decimal:
         if conversions_in_period >= int(tier["min_conversions"]):
             payout = Decimal(str(tier["payout"]))
     return payout
+
+
+# --- visibility: what one membership may see of its network's rows -----------------------------
+def _party_id(membership: Membership, role: str) -> int | None:
+    party = membership.party if membership.role == role else None
+    return party.pk if party is not None else None
+
+
+def programs_visible_to(*, network: Network, membership: Membership):
+    """Affiliates: active public programs plus those they are partners in (drafts never); advertisers: their
+    own; operators: all of the network."""
+    qs = Program.objects.for_network(network)
+    if membership.role in OPERATOR_ROLES:
+        return qs
+    if membership.role == Role.ADVERTISER:
+        return qs.filter(advertiser_id=_party_id(membership, Role.ADVERTISER))
+    affiliate_id = _party_id(membership, Role.AFFILIATE)
+    partnered = Partnership.objects.for_network(network).filter(affiliate_id=affiliate_id).values("program_id")
+    marketplace = Q(status=Program.Status.ACTIVE, visibility=Program.Visibility.PUBLIC)
+    return qs.filter(marketplace | Q(pk__in=partnered)).exclude(status=Program.Status.DRAFT)
+
+
+def _by_party(qs, *, membership: Membership, program_field: str, affiliate_field: str):
+    if membership.role in OPERATOR_ROLES:
+        return qs
+    if membership.role == Role.ADVERTISER:
+        return qs.filter(**{f"{program_field}__advertiser_id": _party_id(membership, Role.ADVERTISER)})
+    return qs.filter(**{affiliate_field: _party_id(membership, Role.AFFILIATE)})
+
+
+def partnerships_visible_to(*, network: Network, membership: Membership):
+    """Affiliates: their own; advertisers: those in their programs; operators: all."""
+    qs = Partnership.objects.for_network(network).select_related("program", "affiliate")
+    return _by_party(qs, membership=membership, program_field="program", affiliate_field="affiliate_id")
+
+
+def links_visible_to(*, network: Network, membership: Membership):
+    qs = TrackingLink.objects.for_network(network)
+    return _by_party(qs, membership=membership, program_field="program", affiliate_field="affiliate_id")
+
+
+def coupons_visible_to(*, network: Network, membership: Membership):
+    qs = CouponCode.objects.for_network(network).select_related("partnership__program", "partnership__affiliate")
+    return _by_party(qs, membership=membership, program_field="partnership__program",
+                     affiliate_field="partnership__affiliate_id")
+
+
+def creatives_visible_to(*, network: Network, membership: Membership):
+    """Affiliates: active creatives of programs they are approved in; advertisers: their programs'."""
+    qs = Creative.objects.for_network(network).select_related("program")
+    if membership.role == Role.AFFILIATE:
+        approved = Partnership.objects.for_network(network).filter(
+            affiliate_id=_party_id(membership, Role.AFFILIATE), status=Partnership.Status.APPROVED
+        ).values("program_id")
+        return qs.filter(is_active=True, program_id__in=approved)
+    return _by_party(qs, membership=membership, program_field="program", affiliate_field="-")
+
+
+def rules_visible_to(*, program: Program, membership: Membership) -> list[CommissionRule]:
+    """An affiliate sees the default rules and those for its group or itself; others see every rule."""
+    rules = list(program.rules.all())
+    if membership.role != Role.AFFILIATE:
+        return rules
+    affiliate = membership.party
+    return [
+        rule for rule in rules
+        if rule.affiliate_id == affiliate.pk
+        or (rule.affiliate_id is None and (not rule.group or rule.group == affiliate.group))
+    ]
+
+
+def default_link_for(partnership: Partnership) -> TrackingLink | None:
+    """The partnership's plain link (no deep link, no sub IDs), which creatives are rendered with."""
+    return (
+        TrackingLink.objects.filter(partnership=partnership, archived=False, destination_url="",
+                                    sub1="", sub2="", sub3="", sub4="", sub5="")
+        .order_by("id")
+        .first()
+    )
+
+
+def tracking_url(code: str) -> str:
+    return f"{settings.TRACKING_BASE_URL}/c/{code}"

@@ -1,0 +1,426 @@
+"""API shapes for programs, rules, partnerships, links, creatives and coupons.
+
+Rates in responses are strings: a fixed payout or revenue is quantized to the program currency's minor
+units ("5.00" EUR, "500" JPY); a percent is a plain number with two decimals ("10.00" means 10 %).
+"""
+
+import re
+from decimal import Decimal
+
+from django.utils.html import escape
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.money import is_currency, parse_amount, quantize
+from network.models import Affiliate, Role
+
+from . import selectors
+from .deeplinks import is_allowed_destination, normalize_domain
+from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+
+PERCENT_PLACES = Decimal("0.01")
+MAX_TIERS = 20
+MAX_ALLOWED_DOMAINS = 50
+MAX_BANNER_BYTES = 5 * 1024 * 1024
+BANNER_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
+COUPON_CODE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+
+
+def format_rate(value, kind: str, currency: str) -> str | None:
+    if value is None or value == "":
+        return None
+    value = Decimal(str(value))
+    if kind == CommissionRule.Kind.PERCENT:
+        return str(value.quantize(PERCENT_PLACES))
+    return str(quantize(value, currency))
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class AmountField(serializers.Field):
+    """A decimal given as a string or integer (never a float, which cannot hold cents exactly)."""
+
+    default_error_messages = {"invalid": 'Enter an amount as a string or integer, e.g. "10.00".'}
+
+    def to_internal_value(self, data):
+        try:
+            return parse_amount(data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return str(value)
+
+
+def _http_url(value: str, field: str) -> str:
+    if not is_allowed_destination(value, landing_url=value, allowed_domains=[]):
+        raise serializers.ValidationError(f"{field} must be an http(s) URL with a host and no credentials.")
+    return value
+
+
+# --- rules ------------------------------------------------------------------------------------------
+class TierSerializer(serializers.Serializer):
+    min_conversions = serializers.IntegerField(min_value=0)
+    payout = AmountField()
+
+
+class RuleInputSerializer(serializers.Serializer):
+    event = serializers.ChoiceField(choices=CommissionRule.Event.choices, default=CommissionRule.Event.SALE)
+    kind = serializers.ChoiceField(choices=CommissionRule.Kind.choices)
+    payout = AmountField()
+    revenue = AmountField(required=False, allow_null=True)
+    tiers = TierSerializer(many=True, required=False)
+    tier_period = serializers.ChoiceField(choices=CommissionRule.TierPeriod.choices, required=False)
+    recurring_months = serializers.IntegerField(
+        min_value=0, max_value=1200, required=False, allow_null=True,
+        help_text="Subscription renewals: 0 or absent = first payment only, N = renewals within N months, "
+        "null = forever.",
+    )
+    affiliate = serializers.IntegerField(required=False, allow_null=True, help_text="Only for this affiliate.")
+    group = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Only for this group.")
+
+    def _check_rate(self, value: Decimal, kind: str) -> str | None:
+        if value < 0:
+            return "Must be zero or more."
+        if kind == CommissionRule.Kind.PERCENT:
+            if value > 100:
+                return "A percent must be between 0 and 100."
+            if value != value.quantize(PERCENT_PLACES):
+                return "A percent has at most two decimal places."
+        return None
+
+    def validate(self, attrs):
+        errors = {}
+        kind = attrs["kind"]
+        for name in ("payout", "revenue"):
+            if attrs.get(name) is not None and (message := self._check_rate(attrs[name], kind)):
+                errors[name] = [message]
+        if attrs["event"] == CommissionRule.Event.CLICK and kind == CommissionRule.Kind.PERCENT:
+            errors["kind"] = ["A click has no order amount: click rules are fixed."]
+        tiers = attrs.get("tiers") or []
+        if len(tiers) > MAX_TIERS:
+            errors["tiers"] = [f"At most {MAX_TIERS} tiers."]
+        elif tiers:
+            thresholds = [tier["min_conversions"] for tier in tiers]
+            if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+                errors["tiers"] = ["Tiers must be strictly ascending by min_conversions."]
+            else:
+                bad = [f"Tier {i}: {m}" for i, t in enumerate(tiers) if (m := self._check_rate(t["payout"], kind))]
+                if bad:
+                    errors["tiers"] = bad
+        if attrs.get("affiliate") is not None and attrs.get("group"):
+            errors["group"] = ["A rule targets one affiliate or one group, not both."]
+        if attrs.get("affiliate") is not None:
+            network = self.context["network"]
+            affiliate = Affiliate.objects.for_network(network).filter(pk=attrs["affiliate"]).first()
+            if affiliate is None:
+                errors["affiliate"] = ["Unknown affiliate."]
+            attrs["affiliate"] = affiliate
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["tiers"] = [{"min_conversions": t["min_conversions"], "payout": str(t["payout"])} for t in tiers]
+        attrs.setdefault("recurring_months", 0)
+        return attrs
+
+
+def validate_rules_for_currency(rules: list[dict], currency: str) -> None:
+    """Fixed amounts must fit the currency (no fractions of a cent); one rule per event and target."""
+    errors: list[dict] = []
+    seen: set = set()
+    duplicate = None
+    for rule in rules:
+        rule_errors = {}
+        if rule["kind"] == CommissionRule.Kind.FIXED:
+            amounts = {"payout": [rule["payout"]], "revenue": [rule.get("revenue")],
+                       "tiers": [Decimal(t["payout"]) for t in rule.get("tiers", [])]}
+            for name, values in amounts.items():
+                if any(v is not None and v != quantize(v, currency) for v in values):
+                    rule_errors[name] = [f"More decimal places than {currency} has."]
+        target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), rule.get("group", ""))
+        if target in seen:
+            duplicate = f"Two rules for the event {rule['event']} and the same target."
+        seen.add(target)
+        errors.append(rule_errors)
+    if any(errors):
+        raise serializers.ValidationError({"rules": errors})
+    if duplicate:
+        raise serializers.ValidationError({"rules": [duplicate]})
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    payout = serializers.SerializerMethodField()
+    revenue = serializers.SerializerMethodField()
+    tiers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CommissionRule
+        fields = ["id", "event", "kind", "payout", "revenue", "tiers", "tier_period", "recurring_months",
+                  "affiliate", "group", "created_at"]
+
+    def _currency(self, rule):
+        return rule.program.currency
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_payout(self, rule):
+        return format_rate(rule.payout, rule.kind, self._currency(rule))
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_revenue(self, rule):
+        if self.context.get("membership") is not None and self.context["membership"].role == Role.AFFILIATE:
+            return None  # what the advertiser pays the network is not the affiliate's business
+        return format_rate(rule.revenue, rule.kind, self._currency(rule))
+
+    @extend_schema_field(TierSerializer(many=True))
+    def get_tiers(self, rule):
+        return [{"min_conversions": t["min_conversions"], "payout": format_rate(t["payout"], rule.kind,
+                                                                                 self._currency(rule))}
+                for t in rule.tiers or []]
+
+
+# --- programs ---------------------------------------------------------------------------------------
+class ProgramWriteSerializer(serializers.Serializer):
+    advertiser = serializers.IntegerField(required=False, help_text="Operators only: whose program it is.")
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    landing_url = serializers.CharField(max_length=2000)
+    currency = serializers.CharField(required=False, help_text="ISO 4217; the network's currency when absent.")
+    allowed_domains = serializers.ListField(child=serializers.CharField(max_length=253), required=False,
+                                            max_length=MAX_ALLOWED_DOMAINS)
+    status = serializers.ChoiceField(choices=Program.Status.choices, required=False)
+    visibility = serializers.ChoiceField(choices=Program.Visibility.choices, required=False)
+    approval = serializers.ChoiceField(choices=Program.Approval.choices, required=False)
+    attribution_window_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    hold_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    fallback_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    second_tier_percent = AmountField(required=False, allow_null=True)
+    fraud_policy = serializers.ChoiceField(choices=Program.FraudPolicy.choices, required=False)
+    terms = serializers.CharField(required=False, allow_blank=True)
+    rules = RuleInputSerializer(many=True, required=True, allow_empty=False)
+
+    def validate_landing_url(self, value):
+        return _http_url(value, "landing_url")
+
+    def validate_fallback_url(self, value):
+        return _http_url(value, "fallback_url") if value else value
+
+    def validate_currency(self, value):
+        if not is_currency(value):
+            raise serializers.ValidationError(f"'{value}' is not an ISO 4217 currency code.")
+        return value
+
+    def validate_allowed_domains(self, value):
+        normalized, bad = [], []
+        for domain in value:
+            canonical = normalize_domain(domain)
+            if canonical is None:
+                bad.append(f"'{domain}' is not a valid domain (use host names such as shop.test or *.shop.test).")
+            elif canonical not in normalized:
+                normalized.append(canonical)
+        if bad:
+            raise serializers.ValidationError(bad)
+        return normalized
+
+    def validate_second_tier_percent(self, value):
+        if value is not None and not (0 <= value <= 100 and value == value.quantize(PERCENT_PLACES)):
+            raise serializers.ValidationError("A percent between 0 and 100 with at most two decimal places.")
+        return value
+
+    def validate(self, attrs):
+        program = self.instance
+        currency = attrs.get("currency") or (program.currency if program else self.context["network"].default_currency)
+        if attrs.get("rules"):
+            validate_rules_for_currency(attrs["rules"], currency)
+        return attrs
+
+
+class AdvertiserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class PartnershipRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    advertiser = AdvertiserRefSerializer(read_only=True)
+    second_tier_percent = serializers.SerializerMethodField()
+    rules = serializers.SerializerMethodField()
+    partnership = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Program
+        fields = ["id", "advertiser", "name", "description", "landing_url", "currency", "allowed_domains", "status",
+                  "visibility", "approval", "attribution_window_days", "hold_days", "fallback_url",
+                  "second_tier_percent", "fraud_policy", "terms", "rules", "partnership", "created_at", "updated_at"]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_second_tier_percent(self, program):
+        return format_rate(program.second_tier_percent, CommissionRule.Kind.PERCENT, program.currency)
+
+    @extend_schema_field(RuleSerializer(many=True))
+    def get_rules(self, program):
+        membership = self.context.get("membership")
+        rules = selectors.rules_visible_to(program=program, membership=membership) if membership else []
+        for rule in rules:
+            rule.program = program
+        return RuleSerializer(rules, many=True, context=self.context).data
+
+    @extend_schema_field(PartnershipRefSerializer(allow_null=True))
+    def get_partnership(self, program):
+        """The calling affiliate's partnership in this program (null when none, or for other roles)."""
+        partnerships = self.context.get("partnerships") or {}
+        partnership = partnerships.get(program.pk)
+        return {"id": partnership.pk, "status": partnership.status} if partnership else None
+
+
+class InviteSerializer(serializers.Serializer):
+    affiliate = serializers.IntegerField()
+
+
+# --- partnerships -----------------------------------------------------------------------------------
+class PartnershipSerializer(serializers.ModelSerializer):
+    program_name = serializers.CharField(source="program.name", read_only=True)
+    affiliate_name = serializers.CharField(source="affiliate.name", read_only=True)
+    decided_by = serializers.SerializerMethodField()
+    invited = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Partnership
+        fields = ["id", "program", "program_name", "affiliate", "affiliate_name", "status", "applied_at",
+                  "decided_at", "decided_by", "invited", "invited_at", "note"]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_decided_by(self, partnership):
+        """E-mail of who decided (null: automatic); affiliates are not shown the advertiser's users."""
+        membership = self.context.get("membership")
+        if partnership.decided_by_id is None or (membership is not None and membership.role == Role.AFFILIATE):
+            return None
+        return partnership.decided_by.email
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_invited(self, partnership):
+        return partnership.invited_at is not None
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                 help_text="Shown to the affiliate in the e-mail.")
+
+
+# --- tracking links ---------------------------------------------------------------------------------
+class LinkCreateSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    url = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                help_text="Deep link: a page on the program's landing host or allowed domains.")
+    sub1 = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    sub2 = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    sub3 = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    sub4 = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    sub5 = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The full tracking URL to share.")
+
+    class Meta:
+        model = TrackingLink
+        fields = ["id", "code", "url", "destination_url", "program", "partnership", "affiliate", "sub1", "sub2",
+                  "sub3", "sub4", "sub5", "archived", "created_at"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, link):
+        return selectors.tracking_url(link.code)
+
+
+# --- creatives --------------------------------------------------------------------------------------
+class CreativeWriteSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Creative.Kind.choices)
+    name = serializers.CharField(max_length=200)
+    body = serializers.CharField(required=False, allow_blank=True, max_length=50_000,
+                                 help_text="Text, HTML or e-mail body; {tracking_url} becomes the affiliate's link.")
+    image = serializers.ImageField(required=False, help_text="Banner image (PNG, JPEG, GIF or WebP, at most 5 MB).")
+    is_active = serializers.BooleanField(required=False)
+
+    def validate_image(self, image):
+        if image.size > MAX_BANNER_BYTES:
+            raise serializers.ValidationError("The image is larger than 5 MB.")
+        fmt = getattr(getattr(image, "image", None), "format", None)
+        if fmt not in BANNER_FORMATS:
+            raise serializers.ValidationError("Upload a PNG, JPEG, GIF or WebP image.")
+        return image
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        has_image = "image" in attrs or bool(getattr(self.instance, "image", None))
+        body = attrs.get("body", getattr(self.instance, "body", ""))
+        if kind == Creative.Kind.BANNER and not has_image:
+            raise serializers.ValidationError({"image": ["A banner needs an image."]})
+        if kind != Creative.Kind.BANNER and not body:
+            raise serializers.ValidationError({"body": [f"A {kind} creative needs a body."]})
+        return attrs
+
+
+def render_creative(creative: Creative, url: str, image_url: str | None) -> str:
+    body = creative.body or ""
+    if "{tracking_url}" in body:
+        return body.replace("{tracking_url}", url).replace("{image_url}", image_url or "")
+    if creative.kind == Creative.Kind.BANNER:
+        size = f' width="{creative.width}" height="{creative.height}"' if creative.width and creative.height else ""
+        return f'<a href="{escape(url)}"><img src="{escape(image_url or "")}" alt="{escape(creative.name)}"{size}></a>'
+    if creative.kind == Creative.Kind.TEXT:
+        return f'<a href="{escape(url)}">{escape(body)}</a>'
+    return body
+
+
+class CreativeSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField()
+    tracking_url = serializers.SerializerMethodField()
+    rendered = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Creative
+        fields = ["id", "program", "kind", "name", "body", "image", "width", "height", "is_active", "tracking_url",
+                  "rendered", "created_at"]
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_image(self, creative):
+        if not creative.image:
+            return None
+        request = self.context.get("request")
+        url = creative.image.url
+        return request.build_absolute_uri(url) if request is not None else url
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_tracking_url(self, creative):
+        """The affiliate's own link for this program; a preview URL for advertisers and operators."""
+        urls = self.context.get("tracking_urls") or {}
+        return urls.get(creative.program_id) or selectors.tracking_url("preview")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_rendered(self, creative):
+        return render_creative(creative, self.get_tracking_url(creative), self.get_image(creative))
+
+
+# --- coupons ----------------------------------------------------------------------------------------
+class CouponCreateSerializer(serializers.Serializer):
+    partnership = serializers.IntegerField()
+    code = serializers.CharField(max_length=64, help_text="Letters, digits, - and _; stored upper case.")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    def validate_code(self, value):
+        value = value.strip()
+        if not COUPON_CODE.match(value):
+            raise serializers.ValidationError("3 to 64 letters, digits, '-' or '_'.")
+        return value.upper()
+
+
+class CouponSerializer(serializers.ModelSerializer):
+    program = serializers.IntegerField(source="partnership.program_id", read_only=True)
+    affiliate = serializers.IntegerField(source="partnership.affiliate_id", read_only=True)
+
+    class Meta:
+        model = CouponCode
+        fields = ["id", "code", "description", "partnership", "program", "affiliate", "is_active", "created_at"]
