@@ -2,7 +2,11 @@
 host the program allows (its landing URL's host, or one of `allowed_domains`, where "*.shop.test"
 also allows every subdomain of shop.test)."""
 
+import re
 from urllib.parse import urlsplit
+
+# One DNS label in its ASCII form (after IDNA encoding).
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def _host(url: str) -> str | None:
@@ -39,7 +43,7 @@ def normalize_domain(domain: str) -> str | None:
     if not bare or any(c in bare for c in "/?#:@"):
         return None
     host = _host(f"https://{bare}/")
-    if host is None:
+    if host is None or len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
         return None
     return f"*.{host}" if wildcard else host
 

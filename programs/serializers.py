@@ -125,10 +125,10 @@ class RuleInputSerializer(serializers.Serializer):
 
 def validate_rules_for_currency(rules: list[dict], currency: str) -> None:
     """Fixed amounts must fit the currency (no fractions of a cent); one rule per event and target."""
-    errors: list[dict] = []
+    errors: dict[str, dict] = {}  # keyed by the rule's index, as DRF reports nested list errors
     seen: set = set()
     duplicate = None
-    for rule in rules:
+    for index, rule in enumerate(rules):
         rule_errors = {}
         if rule["kind"] == CommissionRule.Kind.FIXED:
             amounts = {"payout": [rule["payout"]], "revenue": [rule.get("revenue")],
@@ -140,8 +140,9 @@ def validate_rules_for_currency(rules: list[dict], currency: str) -> None:
         if target in seen:
             duplicate = f"Two rules for the event {rule['event']} and the same target."
         seen.add(target)
-        errors.append(rule_errors)
-    if any(errors):
+        if rule_errors:
+            errors[str(index)] = rule_errors
+    if errors:
         raise serializers.ValidationError({"rules": errors})
     if duplicate:
         raise serializers.ValidationError({"rules": [duplicate]})
