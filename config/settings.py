@@ -231,7 +231,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
-    "ProgramStatusEnum": "programs.models.Program.Status", "PartnershipStatusEnum": "programs.models.Partnership.Status",
-    "RuleKindEnum": "programs.models.CommissionRule.Kind", "CreativeKindEnum": "programs.models.Creative.Kind",
+    "ProgramStatusEnum": "programs.models.Program.Status",
+    "PartnershipStatusEnum": "programs.models.Partnership.Status",
+    "RuleKindEnum": "programs.models.CommissionRule.Kind",
+    "CreativeKindEnum": "programs.models.Creative.Kind",
     "PartyStatusEnum": "network.models.PartyStatus",
 })

@@ -1,0 +1,46 @@
+"""The programs part of seed_demo: three programs of the three kinds, idempotent, usable through the API."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from programs.models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from tests.conftest import api_client
+
+pytestmark = pytest.mark.django_db
+
+MODELS = (Program, CommissionRule, Partnership, TrackingLink, Creative, CouponCode)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_seed_demo_programs_are_idempotent_and_usable():
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    counts = [model.objects.count() for model in MODELS]
+    assert counts == [3, 4, 7, 8, 4, 3]
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    assert [model.objects.count() for model in MODELS] == counts
+
+    sale = Program.objects.get(name="Northwind Trail Gear")
+    assert sale.rules.filter(kind="percent", group="").get().tiers[0]["min_conversions"] == 10
+    lead = Program.objects.get(name="Northwind Newsletter Leads").rules.get()
+    assert (lead.event, lead.kind) == ("lead", "fixed")
+    subscription = Program.objects.get(name="Blue Lantern Pro").rules.get()
+    assert subscription.recurring_months == 12
+    assert Program.objects.get(name="Blue Lantern Pro").advertiser != sale.advertiser
+    assert TrackingLink.objects.exclude(sub1="").count() == 8
+    assert Creative.objects.get(kind="banner").image
+
+    affiliate = api_client("afk_demo_affiliate_trail")
+    programs = affiliate.get("/api/v1/programs").json()["results"]
+    assert {p["name"] for p in programs} == {"Northwind Trail Gear", "Northwind Newsletter Leads", "Blue Lantern Pro"}
+    links = affiliate.get("/api/v1/links").json()
+    assert links["count"] == 4 and all("/c/" in row["url"] for row in links["results"])
+    creatives = affiliate.get(f"/api/v1/creatives?program={sale.pk}").json()["results"]
+    assert len(creatives) == 2 and all("/c/" in c["rendered"] for c in creatives)
+    pending = api_client("afk_demo_advertiser_northwind").get("/api/v1/partnerships?status=pending").json()
+    assert pending["count"] == 1
