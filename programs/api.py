@@ -238,7 +238,7 @@ class CreativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
         link_id = self.request.query_params.get("link")
         chosen = None
         if link_id:
-            if not link_id.isdigit():
+            if not link_id.isdigit() or len(link_id) > 18:
                 raise ValidationError({"link": ["A link id."]})
             chosen = selectors.links_visible_to(network=self.network, membership=self.membership).filter(
                 pk=int(link_id), archived=False).first()

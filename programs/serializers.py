@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.money import is_currency, parse_amount, quantize
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, is_currency, parse_amount, quantize
 from network.models import Affiliate, Role
 
 from . import selectors
@@ -25,6 +25,14 @@ MAX_ALLOWED_DOMAINS = 50
 MAX_BANNER_BYTES = 5 * 1024 * 1024
 BANNER_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
 COUPON_CODE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+MAX_ID = 2**63 - 1
+# Stored amounts have AMOUNT_MAX_DIGITS digits, AMOUNT_DECIMAL_PLACES of them after the point.
+MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
+
+
+def IdField(**kwargs) -> serializers.IntegerField:  # noqa: N802 (reads like a field class)
+    """A primary key in a body: bounded, so a huge number is a 400, never a database overflow."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def format_rate(value, kind: str, currency: str) -> str | None:
@@ -40,13 +48,19 @@ def format_rate(value, kind: str, currency: str) -> str | None:
 class AmountField(serializers.Field):
     """A decimal given as a string or integer (never a float, which cannot hold cents exactly)."""
 
-    default_error_messages = {"invalid": 'Enter an amount as a string or integer, e.g. "10.00".'}
+    default_error_messages = {
+        "invalid": 'Enter an amount as a string or integer, e.g. "10.00".',
+        "too_large": "The amount is too large.",
+    }
 
     def to_internal_value(self, data):
         try:
-            return parse_amount(data)
+            amount = parse_amount(data)
         except ValueError:
             self.fail("invalid")
+        if abs(amount) >= MAX_AMOUNT:
+            self.fail("too_large")
+        return amount
 
     def to_representation(self, value):
         return str(value)
@@ -76,7 +90,7 @@ class RuleInputSerializer(serializers.Serializer):
         help_text="Subscription renewals: 0 or absent = first payment only, N = renewals within N months, "
         "null = forever.",
     )
-    affiliate = serializers.IntegerField(required=False, allow_null=True, help_text="Only for this affiliate.")
+    affiliate = IdField(required=False, allow_null=True, help_text="Only for this affiliate.")
     group = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Only for this group.")
 
     def _check_rate(self, value: Decimal, kind: str) -> str | None:
@@ -180,7 +194,7 @@ class RuleSerializer(serializers.ModelSerializer):
 
 # --- programs ---------------------------------------------------------------------------------------
 class ProgramWriteSerializer(serializers.Serializer):
-    advertiser = serializers.IntegerField(required=False, help_text="Operators only: whose program it is.")
+    advertiser = IdField(required=False, help_text="Operators only: whose program it is.")
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
     landing_url = serializers.CharField(max_length=2000)
@@ -277,7 +291,7 @@ class ProgramSerializer(serializers.ModelSerializer):
 
 
 class InviteSerializer(serializers.Serializer):
-    affiliate = serializers.IntegerField()
+    affiliate = IdField()
 
 
 # --- partnerships -----------------------------------------------------------------------------------
@@ -312,7 +326,7 @@ class DecisionSerializer(serializers.Serializer):
 
 # --- tracking links ---------------------------------------------------------------------------------
 class LinkCreateSerializer(serializers.Serializer):
-    program = serializers.IntegerField()
+    program = IdField()
     url = serializers.CharField(required=False, allow_blank=True, max_length=2000,
                                 help_text="Deep link: a page on the program's landing host or allowed domains.")
     sub1 = serializers.CharField(required=False, allow_blank=True, max_length=255)
@@ -337,7 +351,7 @@ class LinkSerializer(serializers.ModelSerializer):
 
 # --- creatives --------------------------------------------------------------------------------------
 class CreativeWriteSerializer(serializers.Serializer):
-    program = serializers.IntegerField()
+    program = IdField()
     kind = serializers.ChoiceField(choices=Creative.Kind.choices)
     name = serializers.CharField(max_length=200)
     body = serializers.CharField(required=False, allow_blank=True, max_length=50_000,
@@ -407,7 +421,7 @@ class CreativeSerializer(serializers.ModelSerializer):
 
 # --- coupons ----------------------------------------------------------------------------------------
 class CouponCreateSerializer(serializers.Serializer):
-    partnership = serializers.IntegerField()
+    partnership = IdField()
     code = serializers.CharField(max_length=64, help_text="Letters, digits, - and _; stored upper case.")
     description = serializers.CharField(required=False, allow_blank=True, max_length=200)
 

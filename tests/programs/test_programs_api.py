@@ -269,3 +269,22 @@ def test_an_archived_program_is_final(world):
     assert response.status_code == 400 and "archived" in str(response.json())
     program.refresh_from_db()
     assert program.status == "archived"
+
+
+def test_out_of_range_ids_and_amounts_are_400_never_500(world):
+    big = 10**20
+    program = make_program(world.a.advertiser)
+    make_partnership(program, world.a.affiliate)
+    affiliate, advertiser = world.a.client("affiliate"), world.a.client("advertiser")
+    assert affiliate.get(f"/api/v1/programs/{big}").status_code == 404
+    assert affiliate.post("/api/v1/links", {"program": big}, format="json").status_code == 400
+    assert affiliate.post("/api/v1/links", {"program": -1}, format="json").status_code == 400
+    assert affiliate.get(f"/api/v1/creatives?link={big}").status_code == 400
+    assert affiliate.get(f"/api/v1/links?program={big}").status_code in (200, 400)
+    assert advertiser.post("/api/v1/coupons", {"partnership": big, "code": "ABCD"}, format="json").status_code == 400
+    assert advertiser.post(f"/api/v1/programs/{program.pk}/invite", {"affiliate": big},
+                           format="json").status_code == 400
+    assert _post(advertiser, rules=[_rule(affiliate=big)]).status_code == 400
+    too_large = _post(advertiser, rules=[_rule(kind="fixed", payout="1e30")])
+    assert too_large.status_code == 400 and "payout" in too_large.json()["rules"]["0"]
+    assert Program.objects.count() == 1
