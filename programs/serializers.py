@@ -357,7 +357,8 @@ class CreativeWriteSerializer(serializers.Serializer):
     body = serializers.CharField(required=False, allow_blank=True, max_length=50_000,
                                  help_text="Text, HTML or e-mail body; {tracking_url} becomes the affiliate's link.")
     image = serializers.ImageField(required=False, help_text="Banner image (PNG, JPEG, GIF or WebP, at most 5 MB).")
-    is_active = serializers.BooleanField(required=False)
+    # A default, not just required=False: a form post without the field would otherwise read as false.
+    is_active = serializers.BooleanField(default=True)
 
     def validate_image(self, image):
         if image.size > MAX_BANNER_BYTES:

@@ -39,7 +39,7 @@ def test_advertiser_uploads_a_banner(world):
     body = response.json()
     creative = Creative.objects.get(pk=body["id"])
     assert default_storage.exists(creative.image.name)
-    assert (body["width"], body["height"]) == (300, 250)
+    assert (body["width"], body["height"]) == (300, 250) and body["is_active"] is True
     assert body["image"].startswith("http://testserver/media/creatives/")
     assert '<img src="http://testserver/media/creatives/' in body["rendered"]
     assert AuditLog.objects.filter(action="creative.created", target_id=str(creative.pk)).exists()
@@ -147,7 +147,7 @@ def test_advertiser_deactivates_and_replaces_a_banner(world):
     response = client.patch(f"/api/v1/creatives/{created['id']}", {"image": png("wide.png", (728, 90))},
                             format="multipart")
     assert response.status_code == 200, response.content
-    assert (response.json()["width"], response.json()["height"]) == (728, 90)
+    assert (response.json()["width"], response.json()["height"]) == (728, 90) and response.json()["is_active"]
     response = client.patch(f"/api/v1/creatives/{created['id']}", {"is_active": False}, format="json")
     assert response.status_code == 200 and response.json()["is_active"] is False
     assert world.a.client("affiliate").patch(f"/api/v1/creatives/{created['id']}", {"is_active": True},
