@@ -140,7 +140,9 @@ class PartnershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     action_roles = {"approve": MANAGERS, "reject": MANAGERS, "suspend": MANAGERS}
 
     def scope_queryset(self, queryset):
-        return queryset & selectors.partnerships_visible_to(network=self.network, membership=self.membership)
+        visible = selectors.partnerships_visible_to(network=self.network, membership=self.membership)
+        # `&` keeps the left side's select_related only, so it is named here.
+        return (queryset & visible).select_related("program", "affiliate", "decided_by")
 
     def _decide(self, request, new_status):
         partnership = self.get_object()
@@ -220,7 +222,8 @@ class CreativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     action_roles = {"create": MANAGERS, "partial_update": MANAGERS}
 
     def scope_queryset(self, queryset):
-        return queryset & selectors.creatives_visible_to(network=self.network, membership=self.membership)
+        visible = selectors.creatives_visible_to(network=self.network, membership=self.membership)
+        return (queryset & visible).select_related("program")
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -253,6 +256,8 @@ class CreativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
                 urls[partnership.program_id] = selectors.tracking_url(chosen.code)
             elif partnership.program.status == Program.Status.ACTIVE:
                 link = services.tracking_link_default(network=self.network, partnership=partnership)
+                urls[partnership.program_id] = selectors.tracking_url(link.code)
+            elif link := selectors.default_link_for(partnership):  # paused: no new links, but show the one it has
                 urls[partnership.program_id] = selectors.tracking_url(link.code)
         return urls
 
@@ -309,7 +314,8 @@ class CouponViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     action_roles = {"create": MANAGERS, "deactivate": MANAGERS}
 
     def scope_queryset(self, queryset):
-        return queryset & selectors.coupons_visible_to(network=self.network, membership=self.membership)
+        visible = selectors.coupons_visible_to(network=self.network, membership=self.membership)
+        return (queryset & visible).select_related("partnership")
 
     @extend_schema(request=CouponCreateSerializer, responses={201: CouponSerializer})
     def create(self, request):

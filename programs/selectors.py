@@ -73,7 +73,7 @@ def _by_party(qs, *, membership: Membership, program_field: str, affiliate_field
 
 def partnerships_visible_to(*, network: Network, membership: Membership):
     """Affiliates: their own; advertisers: those in their programs; operators: all."""
-    qs = Partnership.objects.for_network(network).select_related("program", "affiliate")
+    qs = Partnership.objects.for_network(network).select_related("program", "affiliate", "decided_by")
     return _by_party(qs, membership=membership, program_field="program", affiliate_field="affiliate_id")
 
 

@@ -7,7 +7,7 @@ import pytest
 from network.models import AuditLog
 from programs.models import CommissionRule, Program
 from programs.selectors import rule_for
-from tests.factories import make_advertiser, make_partnership, make_program
+from tests.factories import make_advertiser, make_coupon, make_link, make_partnership, make_program
 
 pytestmark = pytest.mark.django_db
 
@@ -288,3 +288,23 @@ def test_out_of_range_ids_and_amounts_are_400_never_500(world):
     too_large = _post(advertiser, rules=[_rule(kind="fixed", payout="1e30")])
     assert too_large.status_code == 400 and "payout" in too_large.json()["rules"]["0"]
     assert Program.objects.count() == 1
+
+
+def test_lists_read_a_constant_number_of_queries(world, django_assert_max_num_queries):
+    for i in range(12):
+        program = make_program(world.a.advertiser, name=f"P{i}", rules=[
+            {"event": "sale", "kind": "percent", "payout": Decimal("10")},
+            {"event": "lead", "kind": "fixed", "payout": Decimal("2")},
+        ])
+        partnership = make_partnership(program, world.a.affiliate, status="pending" if i % 2 else "approved")
+        make_link(partnership, sub1=str(i))
+        make_coupon(partnership, code=f"CODE{i}")
+    for role in ("affiliate", "advertiser", "owner"):
+        world.a.client(role).get("/api/v1/programs")  # warm the key's last-used stamp
+        with django_assert_max_num_queries(8):
+            assert world.a.client(role).get("/api/v1/programs").json()["count"] == 12
+        with django_assert_max_num_queries(8):
+            assert world.a.client(role).get("/api/v1/partnerships").json()["count"] == 12
+        for path in ("/api/v1/links", "/api/v1/coupons"):
+            with django_assert_max_num_queries(6):
+                assert world.a.client(role).get(path).json()["count"] == 12

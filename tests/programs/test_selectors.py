@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from programs.models import CommissionRule
 from programs.selectors import rule_for, tier_payout
@@ -74,3 +76,17 @@ def test_tier_payout_reads_unsorted_tiers_in_order():
 def test_a_zero_threshold_tier_replaces_the_base_rate():
     rule = CommissionRule(kind="fixed", payout=Decimal("1"), tiers=[{"min_conversions": 0, "payout": "2"}])
     assert tier_payout(rule, 0) == Decimal("2")
+
+
+@given(
+    base=st.decimals(min_value=0, max_value=100, places=2),
+    thresholds=st.lists(st.integers(min_value=0, max_value=500), max_size=6, unique=True),
+    payouts=st.lists(st.decimals(min_value=0, max_value=100, places=2), min_size=6, max_size=6),
+    conversions=st.integers(min_value=0, max_value=600),
+)
+def test_tier_payout_is_the_rate_of_the_highest_tier_reached(base, thresholds, payouts, conversions):
+    tiers = [{"min_conversions": m, "payout": str(p)} for m, p in zip(sorted(thresholds), payouts, strict=False)]
+    rule = CommissionRule(kind="percent", payout=base, tiers=list(reversed(tiers)))
+    reached = [t for t in tiers if t["min_conversions"] <= conversions]
+    expected = Decimal(reached[-1]["payout"]) if reached else base
+    assert tier_payout(rule, conversions) == expected
