@@ -6,6 +6,7 @@ production: it refuses to start without `SECRET_KEY` and `ALLOWED_HOSTS`.
 """
 
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -237,3 +238,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "CreativeKindEnum": "programs.models.Creative.Kind",
     "PartyStatusEnum": "network.models.PartyStatus",
 })
+# Tests write uploads (the demo's banner) to a scratch folder, not the developer's media folder.
+if TESTING and not env.str("MEDIA_ROOT", default=""):
+    MEDIA_ROOT = Path(tempfile.gettempdir()) / "affiliate-network-test-media"
