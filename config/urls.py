@@ -1,4 +1,6 @@
 """URL map: each app contributes its API routes under /api/v1/ and its pages."""
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -19,6 +21,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Uploaded media (creatives) in the embedded default; production serves MEDIA_ROOT from the proxy or storage.
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]
