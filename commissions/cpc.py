@@ -20,6 +20,7 @@ from tracking.models import ClickRollup
 
 from .models import Commission, CpcAccrual
 from .notifications import commission_notify
+from .rules import plain
 from .services import commission_create
 
 
@@ -68,8 +69,8 @@ def cpc_accrue_rollup(*, rollup_id: int) -> Commission | None:
         network=rollup.network_id, status=Commission.Status.PENDING, key=f"rollup:{rollup.pk}:{upto}",
         kind=Commission.Kind.CLICK, tier=1, program=program, advertiser_id=program.advertiser_id,
         affiliate=rollup.affiliate, rollup=rollup, clicks=upto - before, clicks_upto=upto, rule=rule,
-        rule_snapshot={"rule_id": rule.pk, "event": "click", "kind": rule.kind, "payout": str(rule.payout),
-                       "revenue": None if rule.revenue is None else str(rule.revenue), "clicks_from": before,
+        rule_snapshot={"rule_id": rule.pk, "event": "click", "kind": rule.kind, "payout": plain(rule.payout),
+                       "revenue": None if rule.revenue is None else plain(rule.revenue), "clicks_from": before,
                        "clicks_upto": upto, "hour": rollup.hour.isoformat()},
         currency=currency, base_amount=Decimal(0), amount=max(amount, Decimal(0)), revenue=max(revenue, Decimal(0)),
         hold_until=rollup.hour + timedelta(hours=1, days=program.hold_days),

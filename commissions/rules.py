@@ -28,6 +28,11 @@ class Evaluation:
     snapshot: dict = field(default_factory=dict)
 
 
+def plain(value) -> str:
+    """A Decimal as a short string for snapshots: 10.000000 -> "10", 12.500000 -> "12.5"."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """Same day and time `months` later (clamped to the month's last day: Jan 31 + 1 = Feb 28/29)."""
     index = moment.month - 1 + months
@@ -114,8 +119,8 @@ def evaluate(conversion: Conversion) -> Evaluation | None:
     if amount <= 0 and revenue <= 0:
         return None
     snapshot = {
-        "rule_id": rule.pk, "event": rule.event, "kind": rule.kind, "payout": str(rule.payout),
-        "revenue": None if rule.revenue is None else str(rule.revenue), "rate": str(rate),
+        "rule_id": rule.pk, "event": rule.event, "kind": rule.kind, "payout": plain(rule.payout),
+        "revenue": None if rule.revenue is None else plain(rule.revenue), "rate": plain(rate),
         "tiers": rule.tiers, "tier_period": rule.tier_period, "conversions_in_period": count,
         "recurring_months": rule.recurring_months, "affiliate_override": rule.affiliate_id is not None,
         "group": rule.group,
