@@ -17,14 +17,14 @@ SUBJECTS = {
 }
 
 
-def commission_email(commission, event: str) -> tuple[str, str]:
-    amount = format_amount(commission.remaining_amount, commission.currency)
+def commission_email(commission, event: str, amount=None) -> tuple[str, str]:
+    amount = format_amount(commission.remaining_amount if amount is None else amount, commission.currency)
     program = commission.program.name
     subject = SUBJECTS.get(event, "Commission update: {amount} ({program})").format(amount=amount, program=program)
     lines = [
         f"Hello {commission.affiliate.name},",
         "",
-        f"Commission #{commission.pk} in {program} is now {commission.get_status_display().lower()}.",
+        f"Commission #{commission.pk} in {program}: {event.removeprefix('commission.').replace('_', ' ')}.",
         f"Amount: {amount}",
     ]
     if commission.conversion_id:
@@ -36,6 +36,6 @@ def commission_email(commission, event: str) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-def commission_email_send(commission, event: str) -> int:
-    subject, body = commission_email(commission, event)
+def commission_email_send(commission, event: str, amount=None) -> int:
+    subject, body = commission_email(commission, event, amount)
     return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [commission.affiliate.email])

@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
 
 from core.money import quantize
 from network.models import Advertiser, Affiliate, Network
@@ -97,13 +96,15 @@ def transaction_post(*, network: Network | int, kind: str, lines: list[Line], re
     per_account: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for line in lines:
         per_account[line.account.pk] += line.amount
-    for account_id, delta in sorted(per_account.items()):  # fixed order: no deadlocks between postings
-        Account.objects.filter(pk=account_id).update(balance=F("balance") + delta)
+    # Lock in a fixed order (no deadlocks between postings) and add in Python: SQLite would add decimals as floats.
+    for account in Account.objects.select_for_update().filter(pk__in=list(per_account)).order_by("pk"):
+        Account.objects.filter(pk=account.pk).update(balance=account.balance + per_account[account.pk])
     return txn
 
 
 def entries_sum(account: Account) -> Decimal:
-    return LedgerEntry.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or ZERO
+    """The sum of an account's entries, added in Python (exact on every database)."""
+    return sum(LedgerEntry.objects.filter(account=account).values_list("amount", flat=True), ZERO)
 
 
 def affiliate_balances(*, network: Network, affiliate: Affiliate) -> list[dict]:

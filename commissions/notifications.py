@@ -61,5 +61,6 @@ def commission_notify(commission: Commission, event: str, *, email: bool = True)
         return  # CPC commissions accrue hourly: an e-mail each would be noise (the dashboard shows them)
     from .tasks import commission_email_task
 
-    commission_id = commission.pk
-    transaction.on_commit(lambda: commission_email_task.delay(commission_id, event))
+    # The e-mail says what the commission was at this transition, even if it changes again before it is sent.
+    commission_id, amount = commission.pk, str(commission.remaining_amount)
+    transaction.on_commit(lambda: commission_email_task.delay(commission_id, event, amount))

@@ -1,6 +1,7 @@
 """Celery tasks of commissions: compute per conversion, e-mails, hold-period approvals, CPC accrual."""
 
 import logging
+from decimal import Decimal
 
 from celery import shared_task
 from django.db import DatabaseError
@@ -22,12 +23,12 @@ def commission_compute_task(conversion_id: int) -> list[int]:
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
-def commission_email_task(commission_id: int, event: str) -> int:
+def commission_email_task(commission_id: int, event: str, amount: str | None = None) -> int:
     commission = (Commission.objects.select_related("affiliate", "program", "conversion")
                   .filter(pk=commission_id).first())
     if commission is None:
         return 0
-    return commission_email_send(commission, event)
+    return commission_email_send(commission, event, amount=Decimal(amount) if amount else None)
 
 
 @shared_task(**RETRY)

@@ -1,8 +1,7 @@
 """Shared set-up for the commission tests: a program with rules, an affiliate's link, conversions."""
 
+from collections import defaultdict
 from decimal import Decimal
-
-from django.db.models import Sum
 
 from commissions.models import Account, LedgerEntry, Transaction
 from commissions.services import commissions_for_conversion
@@ -38,10 +37,13 @@ def owed(account_kind, party, currency="EUR") -> Decimal:
 
 def assert_ledger_consistent():
     """Every transaction sums to zero per currency; every cached balance equals the sum of its entries."""
-    for txn in Transaction.objects.all():
-        for row in LedgerEntry.objects.filter(transaction=txn).values("currency").annotate(total=Sum("amount")):
-            assert row["total"] == 0, (txn, row)
+    per_txn, per_account = defaultdict(Decimal), defaultdict(Decimal)
+    for txn_id, account_id, currency, amount in LedgerEntry.objects.values_list(
+            "transaction_id", "account_id", "currency", "amount"):
+        per_txn[txn_id, currency] += amount
+        per_account[account_id] += amount
+    assert all(total == 0 for total in per_txn.values()), per_txn
+    assert Transaction.objects.filter(entries__isnull=True).count() == 0
     for account in Account.objects.all():
-        total = LedgerEntry.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or Decimal(0)
-        assert account.balance == total, account
-        assert all(entry.currency == account.currency for entry in account.entries.all())
+        assert account.balance == per_account[account.pk], account
+        assert not account.entries.exclude(currency=account.currency).exists()
