@@ -3,6 +3,8 @@
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db.models import F
+
 from commissions.models import Account, LedgerEntry, Transaction
 from commissions.services import commissions_for_conversion
 from tests.factories import make_conversion, make_link, make_partnership, make_program
@@ -44,6 +46,6 @@ def assert_ledger_consistent():
         per_account[account_id] += amount
     assert all(total == 0 for total in per_txn.values()), per_txn
     assert Transaction.objects.filter(entries__isnull=True).count() == 0
-    for account in Account.objects.all():
-        assert account.balance == per_account[account.pk], account
-        assert not account.entries.exclude(currency=account.currency).exists()
+    for account_id, balance in Account.objects.values_list("pk", "balance"):
+        assert balance == per_account[account_id], (account_id, balance, per_account[account_id])
+    assert not LedgerEntry.objects.exclude(currency=F("account__currency")).exists()
