@@ -41,7 +41,7 @@ def _paid_for(rate: Decimal, clicks: int, currency: str) -> Decimal:
 @transaction.atomic
 def cpc_accrue_rollup(*, rollup_id: int) -> Commission | None:
     """Pay the unpaid unique clicks of one rollup row (idempotent: a second run finds nothing unpaid)."""
-    rollup = (ClickRollup.objects.select_for_update().select_related("program", "affiliate")
+    rollup = (ClickRollup.objects.select_for_update(of=("self",)).select_related("program", "affiliate")
               .filter(pk=rollup_id).first())
     if rollup is None:
         return None

@@ -88,7 +88,7 @@ def _status_for(conversion: Conversion) -> tuple[str, str]:
 def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
     """Compute and write a conversion's commissions (idempotent: a second run returns the first's rows)."""
     with transaction.atomic():
-        conversion = (Conversion.objects.select_for_update().select_related("program__network", "affiliate")
+        conversion = (Conversion.objects.select_for_update(of=("self",)).select_related("program__network", "affiliate")
                       .filter(pk=conversion_id).first())
         if conversion is None:
             return []
@@ -150,7 +150,7 @@ def _second_tier(first: Commission, program) -> Commission | None:
 # --- transitions -----------------------------------------------------------------------
 def _locked(network: Network, commission: Commission | int) -> Commission:
     pk = commission if isinstance(commission, int) else commission.pk
-    return Commission.objects.select_for_update().select_related("program", "affiliate", "conversion").get(
+    return Commission.objects.select_for_update(of=("self",)).select_related("program", "affiliate", "conversion").get(
         network=network, pk=pk
     )
 
@@ -259,7 +259,7 @@ def commission_release(*, network: Network, commission: Commission | int, actor:
 def commissions_mark_paid(*, network: Network, commission_ids: list[int], actor: User | None = None,
                           ref=None) -> list[Commission]:
     """approved -> paid for a set (all or none). The payouts app posts the money with `ledger_payout_*`."""
-    commissions = list(Commission.objects.select_for_update().filter(network=network, pk__in=commission_ids)
+    commissions = list(Commission.objects.select_for_update(of=("self",)).filter(network=network, pk__in=commission_ids)
                        .select_related("program", "affiliate", "conversion").order_by("pk"))
     if len(commissions) != len(set(commission_ids)):
         raise Commission.DoesNotExist("Some commissions are not in this network.")
@@ -295,7 +295,7 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
     base = Decimal(conversion.amount)
     changed = []
     ids = [c.pk for c in commissions] if commissions is not None else None
-    qs = Commission.objects.select_for_update().filter(conversion=conversion, status__in=LIABLE)
+    qs = Commission.objects.select_for_update(of=("self",)).filter(conversion=conversion, status__in=LIABLE)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     for commission in qs.select_related("program", "affiliate", "advertiser").order_by("tier", "pk"):
