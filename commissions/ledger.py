@@ -146,3 +146,10 @@ def ledger_payout_failed(*, network, affiliate, currency, amount, ref=None, key=
     """The transfer failed: clearing -> approved, to be paid again by a later batch."""
     lines = _payout_lines(network, affiliate, currency, amount, Kind.PAYOUTS_CLEARING, Kind.AFFILIATE_APPROVED)
     return transaction_post(network=network, kind="payout.failed", lines=lines, ref=ref, key=key)
+
+
+def affiliate_approved_due(*, network: Network, affiliate: Affiliate, currency: str) -> Decimal:
+    """What a payout batch may take now: the approved balance (negative after refunds of paid commissions)."""
+    account = Account.objects.for_network(network).filter(
+        kind=Kind.AFFILIATE_APPROVED, affiliate=affiliate, currency=currency).first()
+    return -account.balance if account is not None else ZERO

@@ -51,3 +51,10 @@ class CommissionFilter(django_filters.FilterSet):
 
     def filter_date_to(self, queryset, name, value):
         return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1), self._tz()))
+
+
+def payable_commissions(*, network, affiliate, currency) -> QuerySet:
+    """Approved commissions of an affiliate in one currency: what a payout batch marks paid."""
+    return Commission.objects.for_network(network).filter(
+        affiliate=affiliate, currency=currency, status=Commission.Status.APPROVED
+    ).order_by("pk")

@@ -252,3 +252,23 @@ def test_a_refund_before_the_commission_existed_is_applied_when_it_is_computed(w
     assert commission.reversed_amount == D("4.00") and commission.status == "pending"
     assert owed(K.AFFILIATE_PENDING, world.a.affiliate) == D("6.00")
     assert_ledger_consistent()
+
+
+def test_beat_schedules_the_hold_period_and_cpc_tasks():
+    from django.conf import settings
+
+    from config.celery import app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"commissions.tasks.commissions_approve_due_task", "commissions.tasks.cpc_accrue_task"} <= tasks
+    assert tasks <= set(app.tasks)
+
+
+def test_payouts_read_what_is_due_and_which_commissions_make_it(world, sale):
+    from commissions.selectors import payable_commissions
+
+    _, commission = sale
+    services.commission_approve(network=world.a.network, commission=commission)
+    due = ledger.affiliate_approved_due(network=world.a.network, affiliate=world.a.affiliate, currency="EUR")
+    payable = payable_commissions(network=world.a.network, affiliate=world.a.affiliate, currency="EUR")
+    assert due == D("20.00") == sum(c.remaining_amount for c in payable)
