@@ -272,3 +272,16 @@ def test_payouts_read_what_is_due_and_which_commissions_make_it(world, sale):
     due = ledger.affiliate_approved_due(network=world.a.network, affiliate=world.a.affiliate, currency="EUR")
     payable = payable_commissions(network=world.a.network, affiliate=world.a.affiliate, currency="EUR")
     assert due == D("20.00") == sum(c.remaining_amount for c in payable)
+
+
+def test_recompute_command_fills_in_missing_commissions_once(world):
+    from django.core.management import call_command
+
+    from tests.factories import make_conversion
+
+    _, link = program_with_link(world.a)
+    make_conversion(world.a.advertiser, order_id="lost-1", amount=D("30"), link=link)
+    call_command("recompute_commissions", stdout=(out := __import__("io").StringIO()))
+    call_command("recompute_commissions", stdout=out)
+    assert Commission.objects.get().amount == D("3.00")
+    assert out.getvalue().splitlines() == ["1 commissions written.", "0 commissions written."]
