@@ -11,8 +11,10 @@ from .models import Commission
 
 
 def commission_payload(commission: Commission) -> dict:
+    """The webhook body (advertiser endpoints): like the API, the affiliate's payout is left out when the network
+    keeps a margin, so the advertiser sees what it owes (`revenue`), never the margin."""
     cur = commission.currency
-    return {
+    payload = {
         "id": commission.pk,
         "status": commission.status,
         "kind": commission.kind,
@@ -28,6 +30,10 @@ def commission_payload(commission: Commission) -> dict:
         "reversed_amount": str(quantize(commission.reversed_amount, cur)),
         "reason": commission.reason,
     }
+    if commission.amount != commission.revenue:
+        for key in ("amount", "reversed_amount"):
+            payload.pop(key)
+    return payload
 
 
 def postback_macros(commission: Commission) -> dict:

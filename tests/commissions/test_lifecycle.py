@@ -221,7 +221,7 @@ def test_every_transition_notifies_postback_webhooks_and_email(world, django_cap
     }
     assert emit.call_args_list[1].kwargs["macros"]["status"] == "approved"
     assert emit.call_args_list[2].kwargs["macros"]["status"] == "reversed"
-    assert created["data"]["amount"] == "8.00" and created["data"]["order_id"] == "o-1"
+    assert created["data"]["amount"] == created["data"]["revenue"] == "8.00" and created["data"]["order_id"] == "o-1"
     assert [m.to for m in mail.outbox] == [[world.a.affiliate.email]] * 3
     assert "approved" in mail.outbox[1].subject.lower() and "€8.00" in mail.outbox[1].subject
 
@@ -285,3 +285,13 @@ def test_recompute_command_fills_in_missing_commissions_once(world):
     call_command("recompute_commissions", stdout=out)
     assert Commission.objects.get().amount == D("3.00")
     assert out.getvalue().splitlines() == ["1 commissions written.", "0 commissions written."]
+
+
+def test_webhook_body_keeps_the_margin_private(world):
+    _, link = program_with_link(world.a, rules=[
+        {"event": "sale", "kind": "percent", "payout": D("10"), "revenue": D("12")}])
+    with mock.patch("commissions.notifications.event_emit") as emit:
+        convert(world.a, link, "o-1", "100.00")
+    call = emit.call_args.kwargs
+    assert call["data"]["revenue"] == "12.00" and "amount" not in call["data"]
+    assert call["macros"]["payout"] == "10.00"  # the affiliate's own postback shows its payout
