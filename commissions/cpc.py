@@ -21,7 +21,7 @@ from tracking.models import ClickRollup
 from .models import Commission, CpcAccrual
 from .notifications import commission_notify
 from .rules import plain
-from .services import commission_create
+from .services import commission_create, second_tier_create
 
 
 def cpc_due_rollup_ids(*, now=None, limit: int = 10000) -> list[int]:
@@ -75,7 +75,10 @@ def cpc_accrue_rollup(*, rollup_id: int) -> Commission | None:
         currency=currency, base_amount=Decimal(0), amount=max(amount, Decimal(0)), revenue=max(revenue, Decimal(0)),
         hold_until=rollup.hour + timedelta(hours=1, days=program.hold_days),
     )
+    second = second_tier_create(commission, program)
     accrual.paid_clicks = upto
     accrual.save(update_fields=["paid_clicks", "updated_at"])
-    commission_notify(commission, "commission.created")
+    for made in (commission, second):
+        if made is not None:
+            commission_notify(made, "commission.created")
     return commission

@@ -63,7 +63,7 @@ def commission_notify(commission: Commission, event: str, *, email: bool = True)
         affiliate_id=commission.affiliate_id,
         macros=postback_macros(commission),
     )
-    if not email or commission.kind == Commission.Kind.CLICK:
+    if not email or commission.rollup_id is not None:
         return  # CPC commissions accrue hourly: an e-mail each would be noise (the dashboard shows them)
     from .tasks import commission_email_task
 

@@ -113,7 +113,7 @@ def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
                     rejected_at=timezone.now() if status == Status.REJECTED else None,
                 )
                 created = [first]
-                second = _second_tier(first, program)
+                second = second_tier_create(first, program)
                 if second is not None:
                     created.append(second)
         except IntegrityError:  # computed concurrently: the unique constraint kept one copy
@@ -128,7 +128,7 @@ def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
         return created
 
 
-def _second_tier(first: Commission, program) -> Commission | None:
+def second_tier_create(first: Commission, program) -> Commission | None:
     """The referrer's override: second_tier_percent of the first commission's payout (advertiser pays it)."""
     referrer = first.affiliate.referred_by
     percent = program.second_tier_percent
@@ -138,9 +138,10 @@ def _second_tier(first: Commission, program) -> Commission | None:
     if amount <= 0:
         return None
     return commission_create(
-        network=first.network_id, status=first.status, key=f"conversion:{first.conversion_id}:2",
+        network=first.network_id, status=first.status, key=f"commission:{first.pk}:second_tier",
         kind=Commission.Kind.SECOND_TIER, tier=2, parent=first, program=program, advertiser_id=first.advertiser_id,
-        affiliate=referrer, conversion_id=first.conversion_id, rule=first.rule,
+        affiliate=referrer, conversion_id=first.conversion_id, rollup_id=first.rollup_id, clicks=first.clicks,
+        clicks_upto=first.clicks_upto, rule=first.rule,
         rule_snapshot={"second_tier_percent": str(percent), "parent_amount": str(first.amount)},
         currency=first.currency, base_amount=first.amount, amount=amount, revenue=amount, reason=first.reason,
         hold_until=first.hold_until, rejected_at=first.rejected_at,

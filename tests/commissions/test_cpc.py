@@ -70,3 +70,19 @@ def test_the_current_hour_and_programs_without_click_rules_are_skipped(world, cp
     _, other = program_with_link(world.a, name="Sales only")
     rollup(other, unique=50)
     assert cpc_accrue_task() == 0 and not Commission.objects.exists()
+
+
+def test_the_referrer_earns_its_share_of_click_commissions(world):
+    from tests.factories import make_affiliate, make_link, make_partnership
+
+    referred, _ = make_affiliate(world.a.network, "Referred", "referred@alpha.test", referred_by=world.a.affiliate)
+    program, _ = program_with_link(world.a, second_tier_percent=D("20"), rules=[
+        {"event": "click", "kind": "fixed", "payout": D("0.10")}])
+    row = rollup(make_link(make_partnership(program, referred)), unique=30)
+    first = cpc_accrue_rollup(rollup_id=row.pk)
+    second = Commission.objects.get(parent=first)
+    assert (first.amount, second.amount, second.affiliate, second.tier) == (D("3.00"), D("0.60"), world.a.affiliate, 2)
+    ClickRollup.objects.filter(pk=row.pk).update(unique_clicks=40)
+    cpc_accrue_rollup(rollup_id=row.pk)
+    assert Commission.objects.filter(tier=2).count() == 2
+    assert_ledger_consistent()
