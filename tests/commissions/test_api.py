@@ -93,6 +93,8 @@ def test_illegal_transitions_answer_400_naming_the_state(world, book):
     services.commissions_mark_paid(network=world.a.network, commission_ids=[book["c2"].pk])
     response = client.post(f"/api/v1/commissions/{book['c2'].pk}/reject")
     assert response.status_code == 400 and "paid" in response.json()["detail"]
+    response = client.post(f"/api/v1/commissions/{book['c2'].pk}/approve")
+    assert response.status_code == 400 and response.json()["status"] == "paid"
     assert Commission.objects.get(pk=book["c2"].pk).status == "paid"
     assert client.post(f"/api/v1/commissions/{book['c3'].pk}/reject", {"reason": "x" * 300},
                        format="json").status_code == 400
