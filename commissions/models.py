@@ -1,1 +1,199 @@
-"""Filled in by its issue."""
+"""Commissions (money owed for a conversion or for clicks) and the double-entry ledger behind them.
+
+Amounts: a commission's `amount` (affiliate payout) and `revenue` (what the advertiser owes the network)
+are quantized to the currency's minor units when the commission is created, so every ledger posting is
+exact cents and a payout can never pay a fraction of a cent. Columns keep `core.money.AMOUNT_*` places.
+"""
+
+from django.db import models
+
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from network.models import Advertiser, Affiliate, TenantModel, TenantQuerySet, validate_currency
+from programs.models import CommissionRule, Program
+from tracking.models import ClickRollup, Conversion
+
+
+def _amount(**kwargs):
+    return models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, **kwargs)
+
+
+class Commission(TenantModel):
+    """What one affiliate earns for one conversion (tier 1), a referral override (tier 2), or a batch of clicks."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending (hold period)"
+        ON_HOLD = "on_hold", "On hold for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        REVERSED = "reversed", "Reversed (refunded)"
+        PAID = "paid", "Paid"
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Sale"
+        LEAD = "lead", "Lead"
+        CLICK = "click", "Clicks (CPC)"
+        SECOND_TIER = "second_tier", "Second-tier override"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # 1 = the converting affiliate; 2 = the affiliate who referred them (override on `parent`).
+    tier = models.PositiveSmallIntegerField(default=1)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="commissions")
+    conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="commissions")
+    # CPC: the rollup row paid and the cumulative unique-click count this commission pays up to.
+    rollup = models.ForeignKey(ClickRollup, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    clicks = models.PositiveBigIntegerField(default=0)
+    clicks_upto = models.PositiveBigIntegerField(null=True, blank=True)
+    rule = models.ForeignKey(CommissionRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The rule as evaluated (kind, rate, revenue rate, tier reached...): later rule edits change nothing here.
+    rule_snapshot = models.JSONField(default=dict, blank=True)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    base_amount = _amount(default=0)  # the order amount a percent rule applied to
+    amount = _amount()  # affiliate payout, quantized to minor units
+    revenue = _amount()  # owed by the advertiser, quantized; revenue - amount = network margin
+    reversed_amount = _amount(default=0)
+    reversed_revenue = _amount(default=0)
+    # Sum of refunds applied (conversion currency): reversals are cumulative, so rounding never drifts.
+    refunded_base = _amount(default=0)
+    reason = models.CharField(max_length=255, blank=True, default="")
+    hold_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Computing a conversion twice never creates a second commission (NULL conversions: CPC rows).
+            models.UniqueConstraint(fields=["conversion", "tier"], name="commission_unique_conversion_tier"),
+            models.UniqueConstraint(fields=["rollup", "clicks_upto", "tier"], name="commission_unique_rollup_step"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0) & models.Q(revenue__gte=0),
+                                   name="commission_amounts_not_negative"),
+            models.CheckConstraint(condition=models.Q(reversed_amount__lte=models.F("amount")),
+                                   name="commission_reversed_within_amount"),
+        ]
+        indexes = [
+            models.Index(fields=["network", "affiliate", "status"]),
+            models.Index(fields=["network", "status", "hold_until"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def remaining_amount(self):
+        return self.amount - self.reversed_amount
+
+    @property
+    def remaining_revenue(self):
+        return self.revenue - self.reversed_revenue
+
+
+class CpcAccrual(TenantModel):
+    """How many unique clicks of a rollup row have been paid, so late clicks pay only the increment."""
+
+    rollup = models.OneToOneField(ClickRollup, on_delete=models.CASCADE, related_name="cpc_accrual")
+    paid_clicks = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"rollup {self.rollup_id}: {self.paid_clicks} paid"
+
+
+class Account(TenantModel):
+    """One ledger account per (network, currency, kind, party). Balance = debits - credits of its entries."""
+
+    class Kind(models.TextChoices):
+        ADVERTISER_RECEIVABLE = "advertiser_receivable", "Advertiser receivable"  # asset, per advertiser
+        AFFILIATE_PENDING = "affiliate_pending", "Affiliate payable: pending"  # liability, per affiliate
+        AFFILIATE_APPROVED = "affiliate_approved", "Affiliate payable: approved"  # liability, per affiliate
+        PAYOUTS_CLEARING = "payouts_clearing", "Payouts clearing (in payment)"  # liability, per affiliate
+        # Cash disbursed to the affiliate (credit balance = total paid): the contra side of confirmed payouts.
+        AFFILIATE_PAID = "affiliate_paid", "Affiliate paid (cash out)"
+        NETWORK_REVENUE = "network_revenue", "Network revenue (margin)"  # income, one per network and currency
+
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    advertiser = models.ForeignKey(Advertiser, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # "adv:<id>", "aff:<id>" or "" (network accounts): one unique key that treats "no party" as a value.
+    party_key = models.CharField(max_length=32, blank=True, default="")
+    # Cached sum of this account's entries, updated only by the posting service (tested equal to the sum).
+    balance = _amount(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["network", "currency", "kind", "party_key"], name="account_unique_party"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.party_key or 'network'} {self.currency}"
+
+
+class Transaction(TenantModel):
+    """A balanced group of ledger entries for one business event (kind + the object it concerns)."""
+
+    kind = models.CharField(max_length=40)
+    ref_type = models.CharField(max_length=60, blank=True, default="")
+    ref_id = models.CharField(max_length=64, blank=True, default="")
+    # Optional idempotency key: the same business event is never posted twice.
+    key = models.CharField(max_length=120, null=True, blank=True)
+    memo = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["network", "key"], name="ledger_transaction_unique_key")]
+        indexes = [models.Index(fields=["network", "ref_type", "ref_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref_type}:{self.ref_id}"
+
+
+class ImmutableEntryError(Exception):
+    """Ledger entries are written once by the posting service and never changed."""
+
+
+class LedgerEntryQuerySet(TenantQuerySet):
+    def update(self, **kwargs):
+        raise ImmutableEntryError("Ledger entries cannot be updated.")
+
+    def delete(self):
+        raise ImmutableEntryError("Ledger entries cannot be deleted.")
+
+
+class LedgerEntry(TenantModel):
+    """One side of a transaction: a signed amount (debit > 0, credit < 0) on one account. Immutable."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    currency = models.CharField(max_length=3)
+    amount = _amount()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = models.Manager.from_queryset(LedgerEntryQuerySet)()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        side = "DR" if self.amount >= 0 else "CR"
+        return f"{side} {abs(self.amount)} {self.currency} {self.account}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise ImmutableEntryError("Ledger entries cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEntryError("Ledger entries cannot be deleted.")

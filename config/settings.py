@@ -203,6 +203,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    CommissionStatusEnum="commissions.models.Commission.Status", PartyStatusEnum="network.models.PartyStatus"
+)
 
 # Public base URL of tracking links (`https://trk.example.com`); the tracking domain.
 TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

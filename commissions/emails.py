@@ -1,0 +1,41 @@
+"""E-mails to affiliates about their commissions (sent by a task after the change commits)."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from core.money import format_amount
+
+SUBJECTS = {
+    "commission.created": "New commission: {amount} ({program})",
+    "commission.approved": "Commission approved: {amount} ({program})",
+    "commission.rejected": "Commission rejected: {amount} ({program})",
+    "commission.reversed": "Commission reversed: {amount} ({program})",
+    "commission.partially_reversed": "Commission partly reversed: {amount} ({program})",
+    "commission.on_hold": "Commission held for review: {amount} ({program})",
+    "commission.released": "Commission released from review: {amount} ({program})",
+    "commission.paid": "Commission paid: {amount} ({program})",
+}
+
+
+def commission_email(commission, event: str, amount=None) -> tuple[str, str]:
+    amount = format_amount(commission.remaining_amount if amount is None else amount, commission.currency)
+    program = commission.program.name
+    subject = SUBJECTS.get(event, "Commission update: {amount} ({program})").format(amount=amount, program=program)
+    lines = [
+        f"Hello {commission.affiliate.name},",
+        "",
+        f"Commission #{commission.pk} in {program}: {event.removeprefix('commission.').replace('_', ' ')}.",
+        f"Amount: {amount}",
+    ]
+    if commission.conversion_id:
+        lines.append(f"Order: {commission.conversion.order_id}")
+    if commission.reason:
+        lines.append(f"Reason: {commission.reason}")
+    if commission.reversed_amount:
+        lines.append(f"Reversed so far: {format_amount(commission.reversed_amount, commission.currency)}")
+    return subject, "\n".join(lines) + "\n"
+
+
+def commission_email_send(commission, event: str, amount=None) -> int:
+    subject, body = commission_email(commission, event, amount)
+    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [commission.affiliate.email])

@@ -1,0 +1,155 @@
+"""The double-entry ledger: accounts, the one function that posts entries, balances, payout postings.
+
+Sign convention: an entry's amount is positive for a debit and negative for a credit; every
+transaction sums to zero per currency. Liabilities (what affiliates are owed) carry credit balances,
+so their "amount owed" is the negated balance.
+
+Payouts (the payouts app) move money with three postings, each one `transaction_post`:
+batched   DR affiliate_approved / CR payouts_clearing   (`ledger_payout_batched`)
+confirmed DR payouts_clearing   / CR affiliate_paid     (`ledger_payout_settled`)
+failed    DR payouts_clearing   / CR affiliate_approved (`ledger_payout_failed`)
+A refund after payout debits affiliate_approved below zero; the next batch nets it out.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from core.money import quantize
+from network.models import Advertiser, Affiliate, Network
+
+from .models import Account, LedgerEntry, Transaction
+
+Kind = Account.Kind
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Line:
+    account: Account
+    amount: Decimal  # debit > 0, credit < 0
+
+
+def account_for(*, network: Network | int, currency: str, kind: str, advertiser: Advertiser | None = None,
+                affiliate: Affiliate | None = None) -> Account:
+    """The account (created on first use) for a party and currency."""
+    network_id = network if isinstance(network, int) else network.pk
+    if kind == Kind.ADVERTISER_RECEIVABLE:
+        if advertiser is None:
+            raise ValueError("An advertiser account needs the advertiser.")
+        party_key, fields = f"adv:{advertiser.pk}", {"advertiser": advertiser}
+    elif kind == Kind.NETWORK_REVENUE:
+        party_key, fields = "", {}
+    else:
+        if affiliate is None:
+            raise ValueError("An affiliate account needs the affiliate.")
+        party_key, fields = f"aff:{affiliate.pk}", {"affiliate": affiliate}
+    lookup = {"network_id": network_id, "currency": currency, "kind": kind, "party_key": party_key}
+    account = Account.objects.filter(**lookup).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(**lookup, **fields)
+    except IntegrityError:  # created concurrently
+        return Account.objects.get(**lookup)
+
+
+@transaction.atomic
+def transaction_post(*, network: Network | int, kind: str, lines: list[Line], ref=None, key: str | None = None,
+                     memo: str = "") -> Transaction | None:
+    """Post one balanced transaction. The only writer of ledger entries and cached balances.
+
+    Zero lines are dropped; a transaction with nothing left posts nothing (returns None). With `key`, a
+    second post of the same business event returns the first transaction unchanged.
+    """
+    network_id = network if isinstance(network, int) else network.pk
+    lines = [line for line in lines if line.amount != 0]
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        if line.account.network_id != network_id:
+            raise ValidationError("A ledger line names another network's account.")
+        if not isinstance(line.amount, Decimal):
+            raise TypeError("Ledger amounts are Decimal.")
+        totals[line.account.currency] += line.amount
+    unbalanced = {cur: total for cur, total in totals.items() if total != 0}
+    if unbalanced:
+        raise ValidationError(f"Unbalanced transaction {kind}: {unbalanced}")
+    if key is not None:
+        existing = Transaction.objects.filter(network_id=network_id, key=key).first()
+        if existing is not None:
+            return existing
+    if not lines:
+        return None
+    txn = Transaction.objects.create(
+        network_id=network_id, kind=kind, key=key, memo=memo[:255],
+        ref_type=ref._meta.label_lower if ref is not None else "", ref_id=str(ref.pk) if ref is not None else "",
+    )
+    LedgerEntry.objects.bulk_create([
+        LedgerEntry(network_id=network_id, transaction=txn, account=line.account, currency=line.account.currency,
+                    amount=line.amount)
+        for line in lines
+    ])
+    per_account: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        per_account[line.account.pk] += line.amount
+    # Lock in a fixed order (no deadlocks between postings) and add in Python: SQLite would add decimals as floats.
+    for account in Account.objects.select_for_update().filter(pk__in=list(per_account)).order_by("pk"):
+        Account.objects.filter(pk=account.pk).update(balance=account.balance + per_account[account.pk])
+    return txn
+
+
+def entries_sum(account: Account) -> Decimal:
+    """The sum of an account's entries, added in Python (exact on every database)."""
+    return sum(LedgerEntry.objects.filter(account=account).values_list("amount", flat=True), ZERO)
+
+
+def affiliate_balances(*, network: Network, affiliate: Affiliate) -> list[dict]:
+    """Per currency: pending, approved, in payment, paid (what the affiliate is owed / was paid), quantized."""
+    rows: dict[str, dict] = {}
+    kinds = {Kind.AFFILIATE_PENDING: "pending", Kind.AFFILIATE_APPROVED: "approved",
+             Kind.PAYOUTS_CLEARING: "in_payment", Kind.AFFILIATE_PAID: "paid"}
+    for account in Account.objects.for_network(network).filter(affiliate=affiliate, kind__in=list(kinds)):
+        row = rows.setdefault(account.currency, {"currency": account.currency} | dict.fromkeys(kinds.values(), ZERO))
+        row[kinds[account.kind]] = -account.balance  # credit balances: what is owed / was paid
+    return [
+        {k: (v if k == "currency" else quantize(v, cur)) for k, v in row.items()}
+        for cur, row in sorted(rows.items())
+    ]
+
+
+def _payout_lines(network, affiliate, currency, amount, debit_kind, credit_kind) -> list[Line]:
+    amount = Decimal(amount)
+    if amount != quantize(amount, currency):
+        raise ValidationError(f"A payout amount must be whole minor units of {currency}.")
+    debit = account_for(network=network, currency=currency, kind=debit_kind, affiliate=affiliate)
+    credit = account_for(network=network, currency=currency, kind=credit_kind, affiliate=affiliate)
+    return [Line(debit, amount), Line(credit, -amount)]
+
+
+def ledger_payout_batched(*, network, affiliate, currency, amount, ref=None, key=None) -> Transaction | None:
+    """A payout batch took `amount` of the affiliate's approved balance: approved -> clearing."""
+    lines = _payout_lines(network, affiliate, currency, amount, Kind.AFFILIATE_APPROVED, Kind.PAYOUTS_CLEARING)
+    return transaction_post(network=network, kind="payout.batched", lines=lines, ref=ref, key=key)
+
+
+def ledger_payout_settled(*, network, affiliate, currency, amount, ref=None, key=None) -> Transaction | None:
+    """The provider confirmed the transfer: clearing -> paid."""
+    lines = _payout_lines(network, affiliate, currency, amount, Kind.PAYOUTS_CLEARING, Kind.AFFILIATE_PAID)
+    return transaction_post(network=network, kind="payout.paid", lines=lines, ref=ref, key=key)
+
+
+def ledger_payout_failed(*, network, affiliate, currency, amount, ref=None, key=None) -> Transaction | None:
+    """The transfer failed: clearing -> approved, to be paid again by a later batch."""
+    lines = _payout_lines(network, affiliate, currency, amount, Kind.PAYOUTS_CLEARING, Kind.AFFILIATE_APPROVED)
+    return transaction_post(network=network, kind="payout.failed", lines=lines, ref=ref, key=key)
+
+
+def affiliate_approved_due(*, network: Network, affiliate: Affiliate, currency: str) -> Decimal:
+    """What a payout batch may take now: the approved balance (negative after refunds of paid commissions)."""
+    account = Account.objects.for_network(network).filter(
+        kind=Kind.AFFILIATE_APPROVED, affiliate=affiliate, currency=currency).first()
+    return -account.balance if account is not None else ZERO

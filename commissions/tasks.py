@@ -1,0 +1,54 @@
+"""Celery tasks of commissions: compute per conversion, e-mails, hold-period approvals, CPC accrual."""
+
+import logging
+from decimal import Decimal
+
+from celery import shared_task
+from django.db import DatabaseError
+from django.db.models import ObjectDoesNotExist
+
+from network.models import Network
+
+from . import cpc, services
+from .emails import commission_email_send
+from .models import Commission
+
+logger = logging.getLogger(__name__)
+RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 8, "acks_late": True}
+
+
+@shared_task(**RETRY)
+def commission_compute_task(conversion_id: int) -> list[int]:
+    return [c.pk for c in services.commissions_for_conversion(conversion_id=conversion_id)]
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+def commission_email_task(commission_id: int, event: str, amount: str | None = None) -> int:
+    commission = (Commission.objects.select_related("affiliate", "program", "conversion")
+                  .filter(pk=commission_id).first())
+    if commission is None:
+        return 0
+    return commission_email_send(commission, event, amount=Decimal(amount) if amount else None)
+
+
+@shared_task(**RETRY)
+def commissions_approve_due_task() -> int:
+    """Approve pending commissions past their hold period (the program's hold_days)."""
+    approved = 0
+    for pk in services.commissions_due_ids():
+        network_id = Commission.objects.filter(pk=pk).values_list("network_id", flat=True).first()
+        try:
+            services.commission_approve(network=Network.objects.get(pk=network_id), commission=pk, operator=False)
+            approved += 1
+        except (services.TransitionError, services.TransitionForbidden, ObjectDoesNotExist):
+            continue  # decided meanwhile (approved with its parent, rejected, refunded)
+    return approved
+
+
+@shared_task(**RETRY)
+def cpc_accrue_task() -> int:
+    """Pay unique, non-bot clicks of finished hours for programs with click rules."""
+    made = 0
+    for rollup_id in cpc.cpc_due_rollup_ids():
+        made += cpc.cpc_accrue_rollup(rollup_id=rollup_id) is not None
+    return made
