@@ -1,0 +1,48 @@
+"""The base of every web page that acts in a network (any app's `views.py` builds on it).
+
+`NetworkPageMixin` resolves the request's membership (the session's current network, see
+`auth.membership_for_request`) and enforces roles: anonymous -> login page, a role not in
+`roles` -> 403, no active membership -> 403 with a page that says so. Objects are read
+through `self.scoped(Model)` (the network's rows only), so another network's object is a 404.
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+
+from .auth import membership_for_request
+from .models import Membership, Network
+from .permissions import ALL_ROLES
+
+
+class NetworkPageMixin(LoginRequiredMixin):
+    roles: frozenset = ALL_ROLES
+    membership: Membership
+    network: Network
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        membership = membership_for_request(request)
+        if membership is None:
+            return render(request, "no_membership.html", status=403)
+        if membership.role not in self.roles:
+            raise PermissionDenied("Your role may not open this page.")
+        self.membership = membership
+        self.network = membership.network
+        return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def party(self):
+        """The Advertiser or Affiliate the membership acts as (None for operators)."""
+        return self.membership.party
+
+    def scoped(self, model):
+        """The current network's rows of a tenant model: the only way pages read them."""
+        return model.objects.for_network(self.network)
+
+    def scoped_object(self, model, **lookup):
+        return get_object_or_404(self.scoped(model), **lookup)
+
+    def base_url(self) -> str:
+        return self.request.build_absolute_uri("/").rstrip("/")
