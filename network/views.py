@@ -5,7 +5,7 @@ advertiser/partner overview and API-key pages. Other apps add their pages beside
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from allauth.account.utils import complete_signup, setup_user_email
+from allauth.account.utils import complete_signup
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -120,7 +120,6 @@ class JoinView(View):
             messages.success(request, f"You joined {self.network.name}.")
             return redirect("dashboard")
         user = affiliate.membership.user
-        setup_user_email(request, user, [])
         # allauth's own sign-up completion: sends the confirmation e-mail and shows "check your inbox".
         return complete_signup(request, user, "mandatory", reverse("dashboard"))
 

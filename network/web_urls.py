@@ -3,7 +3,10 @@
 from django.urls import path
 
 from . import views
-from .models import Advertiser, Affiliate
+from .models import Advertiser, Affiliate, Role
+
+ADVERTISER = frozenset({Role.ADVERTISER})
+AFFILIATE = frozenset({Role.AFFILIATE})
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -26,12 +29,13 @@ urlpatterns = [
     path("operator/audit/", views.AuditLogView.as_view(), name="operator_audit"),
     # Advertiser
     path("advertiser/", views.AdvertiserDashboardView.as_view(), name="advertiser_dashboard"),
-    path("advertiser/integration/", views.ApiKeysView.as_view(), name="advertiser_integration"),
-    path("advertiser/integration/keys/<int:pk>/revoke", views.ApiKeyRevokeView.as_view(),
+    path("advertiser/integration/", views.ApiKeysView.as_view(roles=ADVERTISER), name="advertiser_integration"),
+    path("advertiser/integration/keys/<int:pk>/revoke", views.ApiKeyRevokeView.as_view(roles=ADVERTISER),
          name="advertiser_key_revoke"),
     # Partner (affiliate)
     path("partner/", views.PartnerDashboardView.as_view(), name="partner_dashboard"),
     path("partner/announcements/", views.PartnerAnnouncementsView.as_view(), name="partner_announcements"),
-    path("partner/api-keys/", views.ApiKeysView.as_view(), name="partner_integration"),
-    path("partner/api-keys/<int:pk>/revoke", views.ApiKeyRevokeView.as_view(), name="partner_key_revoke"),
+    path("partner/api-keys/", views.ApiKeysView.as_view(roles=AFFILIATE), name="partner_integration"),
+    path("partner/api-keys/<int:pk>/revoke", views.ApiKeyRevokeView.as_view(roles=AFFILIATE),
+         name="partner_key_revoke"),
 ]
