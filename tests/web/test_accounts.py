@@ -250,3 +250,14 @@ def test_switching_to_a_network_you_are_not_in_is_404(world, web):
     assert client.post("/switch/", {"network": world.b.network.pk}).status_code == 404
     assert client.post("/switch/", {"network": "x"}).status_code == 400
     assert client.session[SESSION_NETWORK_KEY] == world.a.network.pk
+
+
+def test_demo_users_log_in_on_the_web_with_the_demo_password(db):
+    from network import demo
+
+    demo.seed({})
+    for email, dashboard in (("owner@demo.test", "/operator/"), ("ana@trailreviews.test", "/partner/"),
+                             ("merchant@northwind.test", "/advertiser/")):
+        client = Client()
+        client.post("/accounts/login/", {"login": email, "password": demo.DEMO_PASSWORD})
+        assert client.get("/dashboard/")["Location"] == dashboard
