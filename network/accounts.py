@@ -5,10 +5,12 @@ hash and last login), so accepting one sets the password, proves the address and
 """
 
 from allauth.account.models import EmailAddress
+from allauth.account.signals import password_reset
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -26,6 +28,13 @@ def email_mark_verified(*, user: User) -> None:
     if not address.verified or not address.primary:
         address.verified = address.primary = True
         address.save(update_fields=["verified", "primary"])
+
+
+@receiver(password_reset, dispatch_uid="network.accounts.reset_proves_address")
+def _reset_proves_address(sender, request, user, **kwargs) -> None:
+    # The reset link reached the user's mailbox: an operator created by bootstrap_network (no
+    # password yet) sets one this way and need not confirm the same address again.
+    email_mark_verified(user=user)
 
 
 @transaction.atomic

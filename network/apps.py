@@ -7,3 +7,4 @@ class NetworkConfig(AppConfig):
 
     def ready(self):
         from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from . import accounts  # noqa: F401  (allauth signal receivers)

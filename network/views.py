@@ -175,7 +175,8 @@ class OperatorDashboardView(OperatorPage):
                  reverse("operator_affiliates") + "?status=active"),
                 ("Pending affiliates", affiliates.filter(status=PartyStatus.PENDING).count(),
                  reverse("operator_affiliates") + "?status=pending"),
-                ("Staff", self.scoped(Membership).filter(role__in=OPERATORS).count(), reverse("operator_staff")),
+                ("Operators", self.scoped(Membership).filter(role__in=OPERATORS, is_active=True).count(),
+                 reverse("operator_staff")),
             ],
             pending=affiliates.filter(status=PartyStatus.PENDING).order_by("created_at")[:10],
             announcements=selectors.announcements_for(network=self.network, membership=self.membership)[:3],
@@ -280,7 +281,7 @@ class PartyStatusView(NetworkPageMixin, View):
         if _is_htmx(request):
             return render(request, "operator/_party_row.html", {"party": party, "kind": self.model._meta.model_name})
         messages.success(request, f"{party.name} {verb}.")
-        return redirect(request.POST.get("next") or f"operator_{self.model._meta.model_name}s")
+        return redirect(f"operator_{self.model._meta.model_name}s")
 
 
 class StaffView(OperatorPage):

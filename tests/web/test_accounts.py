@@ -68,8 +68,8 @@ def test_public_signup_is_closed_in_favour_of_join_pages(db):
     assert not User.objects.exists()
 
 
-def test_password_reset_mails_a_link_that_sets_a_new_password(world):
-    with_password(world.a.owner.user)
+def test_password_reset_mails_a_link_that_sets_a_new_password_and_proves_the_address(world):
+    # An owner from bootstrap_network: no password, address not yet verified.
     client = Client()
     response = client.post("/accounts/password/reset/", {"email": "owner@alpha.test"})
     assert response.status_code == 302
@@ -81,6 +81,9 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(world):
     assert response.status_code == 302
     world.a.owner.user.refresh_from_db()
     assert world.a.owner.user.check_password("brand-new-secret-77")
+    fresh = Client()
+    fresh.post("/accounts/login/", {"login": "owner@alpha.test", "password": "brand-new-secret-77"})
+    assert fresh.get("/operator/").status_code == 200
 
 
 def test_logout_is_a_post(world, web):

@@ -47,7 +47,7 @@ def test_dashboard_kpis_count_the_networks_parties(world, web):
     assert 'Active affiliates</span><span class="kpi-value">1<' in page
     assert 'Pending affiliates</span><span class="kpi-value">1<' in page
     assert 'Advertisers</span><span class="kpi-value">1<' in page
-    assert 'Staff</span><span class="kpi-value">2<' in page
+    assert 'Operators</span><span class="kpi-value">2<' in page
     assert "Alpha Deals" in page  # in the approval queue
 
 
