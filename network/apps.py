@@ -6,5 +6,5 @@ class NetworkConfig(AppConfig):
     verbose_name = "Network (tenancy)"
 
     def ready(self):
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
-        from . import accounts  # noqa: F401  (allauth signal receivers)
+        # Registers the OpenAPI auth extension (schema) and allauth signal receivers (accounts).
+        from . import accounts, schema  # noqa: F401

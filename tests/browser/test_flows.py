@@ -2,11 +2,14 @@
 
 import re
 
+import pytest
 from django.core import mail
 
 from network.models import Affiliate, Announcement, PartyStatus
 
 from .conftest import PASSWORD, link_in, log_in, with_password
+
+pytestmark = pytest.mark.browser
 
 
 def test_affiliate_signs_up_verifies_is_approved_and_sees_the_partner_overview(world, new_page):
