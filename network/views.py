@@ -279,7 +279,8 @@ class PartyStatusView(NetworkPageMixin, View):
             services.party_set_status(network=self.network, party=party, status=status, actor=request.user)
         verb = {PartyStatus.ACTIVE: "is active", PartyStatus.SUSPENDED: "is suspended"}[status]
         if _is_htmx(request):
-            return render(request, "operator/_party_row.html", {"party": party, "kind": self.model._meta.model_name})
+            return render(request, "operator/_party_row.html", {
+                "party": party, "kind": self.model._meta.model_name, "compact": request.POST.get("compact") == "1"})
         messages.success(request, f"{party.name} {verb}.")
         return redirect(f"operator_{self.model._meta.model_name}s")
 

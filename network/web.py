@@ -4,6 +4,26 @@
 `auth.membership_for_request`) and enforces roles: anonymous -> login page, a role not in
 `roles` -> 403, no active membership -> 403 with a page that says so. Objects are read
 through `self.scoped(Model)` (the network's rows only), so another network's object is a 404.
+
+Adding a page in another app (e.g. the advertiser's programs)::
+
+    # programs/views.py
+    class ProgramListView(NetworkPageMixin, TemplateView):
+        roles = frozenset({Role.ADVERTISER})
+        template_name = "advertiser/programs.html"  # {% extends "advertiser/base.html" %}
+
+        def get_context_data(self, **kwargs):
+            programs = self.scoped(Program).filter(advertiser=self.party)
+            return super().get_context_data(programs=programs, **kwargs)
+
+    # its URL in the app's web URL module (included at the root in config/urls.py), and in
+    # ProgramsConfig.ready(): navigation.register("advertiser", "Programs", "advertiser_programs", order=20)
+
+Templates: `operator/base.html`, `advertiser/base.html`, `partner/base.html` (blocks `page_title`,
+`content`, `scripts`); the overviews have an `overview_widgets` block and the API-key page
+`integration_intro` / `integration_extra`; `{% load web %}` gives `{{ amount|money:currency }}`;
+`<canvas data-chart-url="...">` plus `static/js/charts.js` draws a Chart.js chart from JSON
+`{label, labels, data}`; `includes/pagination.html` pages a `page` object.
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin

@@ -264,3 +264,15 @@ def test_demo_users_log_in_on_the_web_with_the_demo_password(db):
         client = Client()
         client.post("/accounts/login/", {"login": email, "password": demo.DEMO_PASSWORD})
         assert client.get("/dashboard/")["Location"] == dashboard
+
+
+def test_password_change_page_is_in_the_layout(world):
+    with_password(world.a.owner.user)
+    client = web_client(world.a.owner)
+    page = client.get("/accounts/password/change/").content.decode()
+    assert "Alpha Network" in page and 'name="oldpassword"' in page
+    new = "another-secret-88"
+    response = client.post("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new, "password2": new})
+    assert response.status_code == 302
+    world.a.owner.user.refresh_from_db()
+    assert world.a.owner.user.check_password("another-secret-88")

@@ -70,6 +70,17 @@ def test_operator_approves_a_pending_affiliate_with_htmx(world, web):
     assert AuditLog.objects.filter(action="affiliate.active", target_id=str(affiliate.pk)).exists()
 
 
+def test_approving_from_the_dashboard_queue_keeps_its_compact_row(world, web):
+    affiliate = world.a.affiliate2
+    affiliate.status = PartyStatus.PENDING
+    affiliate.save()
+    client = web("a", "owner")
+    assert b'name="compact" value="1"' in client.get("/operator/").content
+    row = client.post(f"/operator/affiliates/{affiliate.pk}/status", {"status": "active", "compact": "1"},
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert row.count("<td") == 3 and "Suspend" in row
+
+
 def test_operator_suspends_an_advertiser_without_htmx(world, web):
     advertiser = world.a.advertiser
     response = web("a", "owner").post(f"/operator/advertisers/{advertiser.pk}/status", {"status": "suspended"})
