@@ -142,6 +142,7 @@ def test_sign_up_creates_a_pending_affiliate_who_must_verify_then_lands_on_partn
     assert AuditLog.objects.filter(action="affiliate.signed_up", target_id=str(affiliate.pk)).exists()
     assert client.get("/partner/").status_code == 302  # not logged in before verification
     assert len(mail.outbox) == 1
+    assert "testserver" in mail.outbox[0].body and "example.com" not in mail.outbox[0].body
     confirm_url = link_in(mail.outbox[0])
     assert client.get(confirm_url).status_code == 200
     response = client.post(confirm_url)
