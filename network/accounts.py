@@ -93,3 +93,19 @@ def staff_invite(*, network: Network, name: str, email: str, actor: User, base_u
         services.audit_log_record(network=network, actor=actor, action="staff.invited", target=membership)
     invitation_send(membership=membership, base_url=base_url, invited_by=actor)
     return membership
+
+
+def party_status_notify(*, party: Advertiser | Affiliate, previous: str, base_url: str) -> None:
+    """Tell an affiliate that its application was approved or declined (other changes stay silent)."""
+    if not isinstance(party, Affiliate) or previous != PartyStatus.PENDING or party.status == PartyStatus.PENDING:
+        return
+    approved = party.status == PartyStatus.ACTIVE
+    context = {"party": party, "network": party.network, "approved": approved,
+               "url": base_url + reverse("account_login")}
+    verdict = "approved" if approved else "declined"
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Your application to {party.network.name} was {verdict}",
+        message=render_to_string("emails/application_decided.txt", context),
+        from_email=None,
+        recipient_list=[party.membership.user.email],
+    )

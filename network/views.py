@@ -275,8 +275,10 @@ class PartyStatusView(NetworkPageMixin, View):
         status = request.POST.get("status", "")
         if status not in (PartyStatus.ACTIVE, PartyStatus.SUSPENDED):
             return HttpResponseBadRequest("status must be 'active' or 'suspended'.")
-        if party.status != status:
+        previous = party.status
+        if previous != status:
             services.party_set_status(network=self.network, party=party, status=status, actor=request.user)
+            accounts.party_status_notify(party=party, previous=previous, base_url=self.base_url())
         verb = {PartyStatus.ACTIVE: "is active", PartyStatus.SUSPENDED: "is suspended"}[status]
         if _is_htmx(request):
             return render(request, "operator/_party_row.html", {

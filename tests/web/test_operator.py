@@ -1,6 +1,7 @@
 """Operator pages: KPIs and chart, advertisers, affiliates, staff, announcements, settings, audit log."""
 
 import pytest
+from django.core import mail
 from django.test import Client
 
 from network.models import Advertiser, Affiliate, Announcement, AuditLog, Network, PartyStatus
@@ -68,6 +69,39 @@ def test_operator_approves_a_pending_affiliate_with_htmx(world, web):
     affiliate.refresh_from_db()
     assert affiliate.status == PartyStatus.ACTIVE
     assert AuditLog.objects.filter(action="affiliate.active", target_id=str(affiliate.pk)).exists()
+    [message] = mail.outbox
+    assert message.to == ["deals@alpha.test"] and "approved" in message.subject
+    assert "http://testserver/accounts/login/" in message.body
+
+
+def test_declining_a_pending_affiliate_tells_it_and_suspending_an_active_one_is_silent(world, web):
+    affiliate = world.a.affiliate2
+    affiliate.status = PartyStatus.PENDING
+    affiliate.save()
+    client = web("a", "owner")
+    client.post(f"/operator/affiliates/{affiliate.pk}/status", {"status": "suspended"})
+    assert len(mail.outbox) == 1 and "declined" in mail.outbox[0].subject
+    client.post(f"/operator/affiliates/{world.a.affiliate.pk}/status", {"status": "suspended"})
+    client.post(f"/operator/advertisers/{world.a.advertiser.pk}/status", {"status": "suspended"})
+    assert len(mail.outbox) == 1
+
+
+def test_chart_days_are_the_networks_local_days(world, web):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    tz = ZoneInfo("Pacific/Kiritimati")  # UTC+14: a local day starts at 10:00 UTC the day before
+    world.a.network.timezone = "Pacific/Kiritimati"
+    world.a.network.save()
+    local_midnight = datetime.combine(timezone.now().astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+    Affiliate.objects.filter(pk=world.a.affiliate.pk).update(created_at=local_midnight + timedelta(minutes=1))
+    Affiliate.objects.filter(pk=world.a.affiliate2.pk).update(created_at=local_midnight - timedelta(minutes=1))
+    data = web("a", "owner").get("/operator/charts/new-affiliates.json").json()
+    assert data["timezone"] == "Pacific/Kiritimati"
+    assert data["labels"][-1] == local_midnight.date().isoformat()
+    assert data["data"][-1] == 1 and data["data"][-2] == 1
 
 
 def test_approving_from_the_dashboard_queue_keeps_its_compact_row(world, web):
