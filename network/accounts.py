@@ -109,3 +109,22 @@ def party_status_notify(*, party: Advertiser | Affiliate, previous: str, base_ur
         from_email=None,
         recipient_list=[party.membership.user.email],
     )
+
+
+def operators_notify_sign_up(*, affiliate: Affiliate, base_url: str) -> None:
+    """Tell the network's operators that an affiliate waits for their approval."""
+    recipients = list(
+        Membership.objects.for_network(affiliate.network_id)
+        .filter(role__in=[Role.OWNER, Role.STAFF], is_active=True)
+        .values_list("user__email", flat=True)
+    )
+    if not recipients:
+        return
+    context = {"affiliate": affiliate, "network": affiliate.network,
+               "url": base_url + reverse("operator_affiliates") + "?status=pending"}
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{affiliate.name} wants to join {affiliate.network.name}",
+        message=render_to_string("emails/sign_up_pending.txt", context),
+        from_email=None,
+        recipient_list=recipients,
+    )

@@ -116,6 +116,8 @@ class JoinView(View):
                 form.add_error(None, message)
             return self.render(form, status=400)
         request.session[SESSION_NETWORK_KEY] = self.network.pk
+        if affiliate.status == PartyStatus.PENDING:
+            accounts.operators_notify_sign_up(affiliate=affiliate, base_url=request.build_absolute_uri("/").rstrip("/"))
         if authenticated:
             messages.success(request, f"You joined {self.network.name}.")
             return redirect("dashboard")

@@ -141,9 +141,12 @@ def test_sign_up_creates_a_pending_affiliate_who_must_verify_then_lands_on_partn
     assert affiliate.membership.role == Role.AFFILIATE and affiliate.membership.user.check_password(PASSWORD)
     assert AuditLog.objects.filter(action="affiliate.signed_up", target_id=str(affiliate.pk)).exists()
     assert client.get("/partner/").status_code == 302  # not logged in before verification
-    assert len(mail.outbox) == 1
-    assert "testserver" in mail.outbox[0].body and "example.com" not in mail.outbox[0].body
-    confirm_url = link_in(mail.outbox[0])
+    [confirmation] = [m for m in mail.outbox if m.to == ["new@blog.test"]]
+    [notice] = [m for m in mail.outbox if m.to != ["new@blog.test"]]
+    assert sorted(notice.to) == ["owner@alpha.test", "staff@alpha.test"] and "New Blog" in notice.subject
+    assert "http://testserver/operator/affiliates/?status=pending" in notice.body
+    assert "testserver" in confirmation.body and "example.com" not in confirmation.body
+    confirm_url = link_in(confirmation)
     assert client.get(confirm_url).status_code == 200
     response = client.post(confirm_url)
     assert response.status_code == 302
@@ -158,6 +161,7 @@ def test_sign_up_is_active_at_once_when_the_network_does_not_approve(world):
     world.a.network.save()
     join(Client())
     assert Affiliate.objects.get(email="new@blog.test").status == PartyStatus.ACTIVE
+    assert [m.to for m in mail.outbox] == [["new@blog.test"]]  # the confirmation only: nobody to approve
 
 
 @pytest.mark.parametrize(("overrides", "field_error"), [
