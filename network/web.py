@@ -28,11 +28,14 @@ Templates: `operator/base.html`, `advertiser/base.html`, `partner/base.html` (bl
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from .auth import membership_for_request
 from .models import Membership, Network
 from .permissions import ALL_ROLES
+
+PAGE_SIZE = 50
 
 
 class NetworkPageMixin(LoginRequiredMixin):
@@ -66,3 +69,11 @@ class NetworkPageMixin(LoginRequiredMixin):
 
     def base_url(self) -> str:
         return self.request.build_absolute_uri("/").rstrip("/")
+
+
+def paginate(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
