@@ -32,7 +32,9 @@ class JoinForm(forms.Form):
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail exists: log in first, then open this page again.")
+            raise forms.ValidationError(
+                "An account with this e-mail exists: log in first (or reset your password), then open this page again."
+            )
         return email
 
     def clean(self):

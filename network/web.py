@@ -23,7 +23,8 @@ Templates: `operator/base.html`, `advertiser/base.html`, `partner/base.html` (bl
 `content`, `scripts`); the overviews have an `overview_widgets` block and the API-key page
 `integration_intro` / `integration_extra`; `{% load web %}` gives `{{ amount|money:currency }}`;
 `<canvas data-chart-url="...">` plus `static/js/charts.js` draws a Chart.js chart from JSON
-`{label, labels, data}`; `includes/pagination.html` pages a `page` object.
+`{label, labels, data}`; `paginate(request, queryset)` below gives the `page` object that
+`includes/pagination.html` renders; `is_htmx(request)` tells an htmx request (answer a fragment).
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin
