@@ -145,7 +145,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGIN_URL = "/admin/login/"
 
 # --- I18N --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -244,3 +243,25 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
 # Tests write uploads (the demo's banner) to a scratch folder, not the developer's media folder.
 if TESTING and not env.str("MEDIA_ROOT", default=""):
     MEDIA_ROOT = Path(tempfile.gettempdir()) / "affiliate-network-test-media"
+
+# --- Web accounts (django-allauth) and pages ------------------------------------------------
+INSTALLED_APPS += ["allauth", "allauth.account"]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("network.context_processors.web")
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # /admin/ (username is the e-mail)
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "network.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Self sign-ups (the networks' join pages) must prove their address before they can log in.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Affiliate Network] "
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+# Invitation links (set your password) stay valid this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)

@@ -23,6 +23,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Uploaded media (creatives) in the embedded default; production serves MEDIA_ROOT from the proxy or storage.
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+    path("accounts/", include("allauth.urls")),
+    path("", include("network.web_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]

@@ -6,4 +6,5 @@ class NetworkConfig(AppConfig):
     verbose_name = "Network (tenancy)"
 
     def ready(self):
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        # Registers the OpenAPI auth extension (schema) and allauth signal receivers (accounts).
+        from . import accounts, schema  # noqa: F401

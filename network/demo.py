@@ -5,6 +5,7 @@ README's curl walkthrough works. Both are public: never seed a production databa
 """
 
 from network import services
+from network.accounts import email_mark_verified
 from network.models import Advertiser, Affiliate, ApiKey, Membership, Network, Role, User
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -32,6 +33,8 @@ def _ensure_password(user: User) -> None:
     if not user.check_password(DEMO_PASSWORD):
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
+    # Web log-in requires a verified address; demo addresses are not real mailboxes.
+    email_mark_verified(user=user)
 
 
 def seed(ctx: dict) -> None:
@@ -75,6 +78,7 @@ def seed(ctx: dict) -> None:
     ctx.update(network=network, owner=owner, advertisers=advertisers, affiliates=affiliates)
     ctx.setdefault("summary", []).extend([
         f"Network: {network.name} (slug '{network.slug}', {network.default_currency})",
-        f"Log in at /admin/ as {OWNER[0]} / {DEMO_PASSWORD} (every demo user has this password).",
+        f"Log in at /accounts/login/ as {OWNER[0]} / {DEMO_PASSWORD} (every demo user has this password;"
+        f" advertiser {ADVERTISERS[0][1]}, affiliate {AFFILIATES[0][1]}); /admin/ for the superuser.",
         f"API keys: owner {OWNER[1]}, advertiser {ADVERTISERS[0][2]}, affiliate {AFFILIATES[0][2]}",
     ])

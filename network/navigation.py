@@ -1,0 +1,79 @@
+"""The navigation of each party's pages: one list per section, which any app may extend.
+
+Sections: "operator" (owner, staff), "advertiser", "partner" (affiliate). An app adds its pages
+in its `AppConfig.ready()` (or at import of its web URL module)::
+
+    from network import navigation
+    navigation.register("advertiser", "Programs", "advertiser_programs", order=20)
+
+Items are sorted by `order` (the overview is 0; network's own pages use 10-90 and 900+, so
+other apps fit in between), and registering the same `url_name` twice keeps one. `roles`
+narrows an item to some roles of the section (e.g. owner-only pages). The base layout of
+each party renders the list; an item is marked current when the path starts with its URL.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from .models import Role
+
+SECTION_OF_ROLE = {
+    Role.OWNER: "operator",
+    Role.STAFF: "operator",
+    Role.ADVERTISER: "advertiser",
+    Role.AFFILIATE: "partner",
+}
+SECTIONS = ("operator", "advertiser", "partner")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    order: int = 100
+    roles: frozenset | None = None
+
+
+_items: dict[str, dict[str, NavItem]] = {section: {} for section in SECTIONS}
+
+
+def register(section: str, label: str, url_name: str, *, order: int = 100, roles=None) -> None:
+    if section not in _items:
+        raise ValueError(f"Unknown section '{section}'; one of {', '.join(SECTIONS)}.")
+    _items[section][url_name] = NavItem(label, url_name, order, frozenset(roles) if roles else None)
+
+
+def section_for(role: str) -> str:
+    return SECTION_OF_ROLE[role]
+
+
+def items_for(*, role: str, path: str) -> list[dict]:
+    """The nav entries a role sees, with their URLs and which one is current."""
+    entries = []
+    items = sorted(_items[section_for(role)].values(), key=lambda item: (item.order, item.label))
+    for item in items:
+        if item.roles is not None and role not in item.roles:
+            continue
+        url = reverse(item.url_name)
+        entries.append({"label": item.label, "url": url, "url_name": item.url_name})
+    # The longest matching URL is current, so the overview ("/operator/") is not always lit.
+    current = max((e for e in entries if path.startswith(e["url"])), key=lambda e: len(e["url"]), default=None)
+    for entry in entries:
+        entry["current"] = entry is current
+    return entries
+
+
+# The network app's own pages.
+register("operator", "Overview", "operator_dashboard", order=0)
+register("operator", "Advertisers", "operator_advertisers", order=10)
+register("operator", "Affiliates", "operator_affiliates", order=20)
+register("operator", "Announcements", "operator_announcements", order=900)
+register("operator", "Staff", "operator_staff", order=910)
+register("operator", "Settings", "operator_settings", order=920)
+register("operator", "Audit log", "operator_audit", order=930)
+register("advertiser", "Overview", "advertiser_dashboard", order=0)
+register("advertiser", "Integration", "advertiser_integration", order=900)
+register("partner", "Overview", "partner_dashboard", order=0)
+register("partner", "Announcements", "partner_announcements", order=800)
+register("partner", "API keys", "partner_integration", order=900)

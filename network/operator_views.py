@@ -1,0 +1,233 @@
+"""The network operator's pages (owner, staff): overview with KPIs and chart, advertisers,
+affiliates (approval), staff invitations, announcements, network settings, audit log."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from . import accounts, selectors, services
+from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm
+from .models import Advertiser, Affiliate, AuditLog, Membership, Network, PartyStatus, Role
+from .permissions import OPERATORS
+from .web import NetworkPageMixin, is_htmx, paginate
+
+
+class OperatorPage(NetworkPageMixin, TemplateView):
+    roles = OPERATORS
+
+
+class OperatorDashboardView(OperatorPage):
+    template_name = "operator/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        affiliates = self.scoped(Affiliate)
+        return super().get_context_data(
+            kpis=[
+                ("Advertisers", self.scoped(Advertiser).filter(status=PartyStatus.ACTIVE).count(),
+                 reverse("operator_advertisers")),
+                ("Active affiliates", affiliates.filter(status=PartyStatus.ACTIVE).count(),
+                 reverse("operator_affiliates") + "?status=active"),
+                ("Pending affiliates", affiliates.filter(status=PartyStatus.PENDING).count(),
+                 reverse("operator_affiliates") + "?status=pending"),
+                ("Operators", self.scoped(Membership).filter(role__in=OPERATORS, is_active=True).count(),
+                 reverse("operator_staff")),
+            ],
+            pending=affiliates.filter(status=PartyStatus.PENDING).order_by("created_at")[:10],
+            announcements=selectors.announcements_for(network=self.network, membership=self.membership)[:3],
+            **kwargs,
+        )
+
+
+class NewAffiliatesChartView(OperatorPage):
+    """JSON for the overview chart: affiliates who joined per day (network's time zone), last 30 days."""
+
+    days = 30
+
+    def get(self, request, *args, **kwargs):
+        tz = ZoneInfo(self.network.timezone)
+        today = timezone.now().astimezone(tz).date()
+        first = today - timedelta(days=self.days - 1)
+        rows = (
+            self.scoped(Affiliate)
+            .filter(created_at__gte=timezone.now() - timedelta(days=self.days + 1))
+            .annotate(day=TruncDate("created_at", tzinfo=tz))
+            .values("day")
+            .annotate(count=Count("id"))
+        )
+        counts = {row["day"]: row["count"] for row in rows}
+        labels = [first + timedelta(days=n) for n in range(self.days)]
+        return JsonResponse({
+            "label": "New affiliates",
+            "timezone": self.network.timezone,
+            "labels": [day.isoformat() for day in labels],
+            "data": [counts.get(day, 0) for day in labels],
+        })
+
+
+class PartyListView(OperatorPage):
+    """Advertisers or affiliates of the network, filterable by status; operators invite and suspend."""
+
+    model = None
+    invite = False
+
+    def get_queryset(self):
+        queryset = self.scoped(self.model).select_related("membership__user").order_by("-created_at", "-id")
+        status = self.request.GET.get("status", "")
+        if status in PartyStatus.values:
+            queryset = queryset.filter(status=status)
+        query = self.request.GET.get("q", "").strip()
+        if query:
+            queryset = queryset.filter(name__icontains=query) | queryset.filter(email__icontains=query)
+        return queryset
+
+    def get_context_data(self, form=None, **kwargs):
+        return super().get_context_data(
+            page=paginate(self.request, self.get_queryset()),
+            statuses=PartyStatus.choices,
+            status=self.request.GET.get("status", ""),
+            q=self.request.GET.get("q", ""),
+            form=form or (InviteForm(network=self.network) if self.invite else None),
+            kind=self.model._meta.model_name,
+            **kwargs,
+        )
+
+
+class AdvertiserListView(PartyListView):
+    template_name = "operator/advertisers.html"
+    model = Advertiser
+    invite = True
+
+    def post(self, request, *args, **kwargs):
+        form = InviteForm(request.POST, network=self.network)
+        if form.is_valid():
+            try:
+                advertiser = accounts.advertiser_invite(
+                    network=self.network, name=form.cleaned_data["name"], email=form.cleaned_data["email"],
+                    actor=request.user, base_url=self.base_url(),
+                )
+            except ValidationError as exc:
+                form.add_error("email", exc.messages[0])
+            else:
+                messages.success(request, f"Invited {advertiser.name}: an e-mail with a link is on its way.")
+                return redirect("operator_advertisers")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class AffiliateListView(PartyListView):
+    template_name = "operator/affiliates.html"
+    model = Affiliate
+
+
+class PartyStatusView(NetworkPageMixin, View):
+    """POST status=active|suspended for an advertiser or affiliate (htmx swaps the table row)."""
+
+    roles = OPERATORS
+    model = None
+
+    def post(self, request, pk):
+        party = self.scoped_object(self.model, pk=pk)
+        status = request.POST.get("status", "")
+        if status not in (PartyStatus.ACTIVE, PartyStatus.SUSPENDED):
+            return HttpResponseBadRequest("status must be 'active' or 'suspended'.")
+        previous = party.status
+        if previous != status:
+            services.party_set_status(network=self.network, party=party, status=status, actor=request.user)
+            accounts.party_status_notify(party=party, previous=previous, base_url=self.base_url())
+        verb = {PartyStatus.ACTIVE: "is active", PartyStatus.SUSPENDED: "is suspended"}[status]
+        if is_htmx(request):
+            return render(request, "operator/_party_row.html", {
+                "party": party, "kind": self.model._meta.model_name, "compact": request.POST.get("compact") == "1"})
+        messages.success(request, f"{party.name} {verb}.")
+        return redirect(f"operator_{self.model._meta.model_name}s")
+
+
+class StaffView(OperatorPage):
+    template_name = "operator/staff.html"
+
+    def get_context_data(self, form=None, **kwargs):
+        members = self.scoped(Membership).filter(role__in=OPERATORS).select_related("user").order_by("role", "id")
+        can_invite = self.membership.role == Role.OWNER
+        return super().get_context_data(
+            members=members, can_invite=can_invite,
+            form=form or (InviteForm(network=self.network) if can_invite else None), **kwargs,
+        )
+
+    def post(self, request, *args, **kwargs):
+        if self.membership.role != Role.OWNER:
+            return render(request, "403.html", {"reason": "Only the network's owner invites staff."}, status=403)
+        form = InviteForm(request.POST, network=self.network)
+        if form.is_valid():
+            try:
+                accounts.staff_invite(
+                    network=self.network, name=form.cleaned_data["name"], email=form.cleaned_data["email"],
+                    actor=request.user, base_url=self.base_url(),
+                )
+            except ValidationError as exc:
+                form.add_error("email", exc.messages[0])
+            else:
+                messages.success(request, f"Invited {form.cleaned_data['email']} as staff.")
+                return redirect("operator_staff")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class AnnouncementsView(OperatorPage):
+    template_name = "operator/announcements.html"
+
+    def get_context_data(self, form=None, **kwargs):
+        return super().get_context_data(
+            page=paginate(self.request, selectors.announcements_for(network=self.network, membership=self.membership)),
+            form=form or AnnouncementForm(), **kwargs,
+        )
+
+    def post(self, request, *args, **kwargs):
+        form = AnnouncementForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        services.announcement_create(network=self.network, actor=request.user, **form.cleaned_data)
+        messages.success(request, "Announcement published.")
+        return redirect("operator_announcements")
+
+
+class NetworkSettingsView(OperatorPage):
+    template_name = "operator/settings.html"
+
+    def get_context_data(self, form=None, **kwargs):
+        return super().get_context_data(form=form or NetworkSettingsForm(instance=self.network), **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        network = Network.objects.get(pk=self.network.pk)
+        before = {f: getattr(network, f) for f in NetworkSettingsForm.Meta.fields} | {"payout": network.payout_settings}
+        form = NetworkSettingsForm(request.POST, instance=network)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        with transaction.atomic():
+            network = form.save()
+            after = {f: getattr(network, f) for f in NetworkSettingsForm.Meta.fields} | {
+                "payout": network.payout_settings}
+            changed = {key: after[key] for key in after if after[key] != before[key]}
+            services.audit_log_record(network=network, actor=request.user, action="network.settings_changed",
+                                      target=network, data=changed)
+        messages.success(request, "Settings saved.")
+        return redirect("operator_settings")
+
+
+class AuditLogView(OperatorPage):
+    template_name = "operator/audit.html"
+
+    def get_context_data(self, **kwargs):
+        entries = self.scoped(AuditLog).select_related("actor")
+        action = self.request.GET.get("action", "").strip()
+        if action:
+            entries = entries.filter(action__startswith=action)
+        return super().get_context_data(page=paginate(self.request, entries), action=action, **kwargs)
