@@ -230,3 +230,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Conversions and outbound deliveries (tracking) ---------------------------------------
+# A conversion this soon after its click is flagged "too_fast" (seconds).
+CONVERSION_MIN_SECONDS_AFTER_CLICK = env.int("CONVERSION_MIN_SECONDS_AFTER_CLICK", default=10)
+# A posted click id whose click is not ingested yet is attributed later if it is at most this old (seconds).
+CLICK_INGEST_GRACE_SECONDS = env.int("CLICK_INGEST_GRACE_SECONDS", default=600)
+# Outbound webhooks/postbacks: attempts in all, first retry delay (doubles each time), timeout per attempt.
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=5)
+OUTBOUND_RETRY_BASE_SECONDS = env.int("OUTBOUND_RETRY_BASE_SECONDS", default=30)
+OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
