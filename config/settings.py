@@ -243,4 +243,5 @@ OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "ConversionStatusEnum": "tracking.models.Conversion.Status",
     "DeliveryStatusEnum": "tracking.models_outbound.Delivery.Status",
+    "PartyStatusEnum": "network.models.PartyStatus",
 })
