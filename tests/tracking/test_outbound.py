@@ -322,3 +322,27 @@ def test_a_name_that_rebinds_to_a_private_address_is_refused_at_send_time(
     # Not retried: the address will not become public by waiting.
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("failed", 1, None)
     assert "Refused" in delivery.last_error
+
+
+def test_admin_lists_deliveries_of_own_networks_and_resends(world, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    user = world.a.owner.user
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="tracking"))
+    client = Client()
+    client.force_login(user)
+    mine = Delivery.objects.create(network=world.a.network, kind="webhook", event="payout.paid",
+                                   url="https://mine.test/", status="failed")
+    Delivery.objects.create(network=world.b.network, kind="webhook", event="payout.paid", url="https://theirs.test/")
+    page = client.get("/admin/tracking/delivery/")
+    assert page.status_code == 200 and b"mine.test" in page.content and b"theirs.test" not in page.content
+    assert client.get(f"/admin/tracking/delivery/{mine.pk}/change/").status_code == 200
+    assert client.get("/admin/tracking/webhookendpoint/").status_code == 200
+    assert client.get("/admin/tracking/conversion/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post("/admin/tracking/delivery/", {"action": "resend", "_selected_action": [mine.pk]})
+    mine.refresh_from_db()
+    assert mine.status == "pending"
