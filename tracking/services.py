@@ -118,10 +118,7 @@ def conversion_record(
     if not is_currency(currency):
         raise ValidationError({"currency": [f"'{currency}' is not an ISO 4217 currency code."]})
     _check_amount(amount, currency)
-    existing = Conversion.objects.for_network(network).filter(advertiser=advertiser, order_id=order_id).first()
-    if existing is not None:
-        return _same_order(existing, amount, currency)
-
+    # No look-up before the INSERT: the unique (advertiser, order_id) constraint finds repeats (the rare case).
     now = timezone.now()
     program = None
     if program_id is not None:
@@ -146,20 +143,21 @@ def conversion_record(
         items=items or [],
     )
     _apply(conversion, attribution, signals, program)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():  # a savepoint: a concurrent duplicate loses here, not the whole request
-                conversion.save(force_insert=True)
-        except IntegrityError:
-            existing = Conversion.objects.for_network(network).filter(advertiser=advertiser, order_id=order_id).first()
-            if existing is None:
-                raise
-            return _same_order(existing, amount, currency)
-        if conversion.attribution_pending:
-            transaction.on_commit(lambda: _queue_late_attribution(conversion.pk))
-        else:
-            _emit_created(conversion)
-            transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+    try:
+        # The outermost transaction when called from a view (a savepoint otherwise): a concurrent duplicate
+        # fails on the unique (advertiser, order_id) constraint here and answers with the winner's row.
+        with transaction.atomic():
+            conversion.save(force_insert=True)
+            if conversion.attribution_pending:
+                transaction.on_commit(lambda: _queue_late_attribution(conversion.pk))
+            else:
+                _emit_created(conversion)
+                transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+    except IntegrityError:
+        existing = Conversion.objects.for_network(network).filter(advertiser=advertiser, order_id=order_id).first()
+        if existing is None:
+            raise
+        return _same_order(existing, amount, currency)
     return Recorded(conversion, True)
 
 
