@@ -1,10 +1,15 @@
 """Conversions postback API, webhook endpoints, deliveries and the affiliate's postback URL."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from network.models import Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
@@ -81,6 +86,64 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         conversion, _ = services.conversion_refund(network=self.network, conversion=conversion,
                                                    amount=data.validated_data.get("amount"), actor=request.user)
         return Response(ConversionSerializer(conversion).data)
+
+
+    @extend_schema(request=None, responses=inline_serializer(
+        "PixelToken", {"token": serializers.CharField(), "pixel_url": serializers.CharField()}))
+    @action(detail=False, methods=["get"], url_path="pixel-token")
+    def pixel_token(self, request):
+        """The advertiser's token for the image pixel (GET /api/v1/conversions/pixel)."""
+        if self.role != Role.ADVERTISER or self.membership.party is None:
+            raise PermissionDenied("Only advertisers have a pixel token.")
+        token = selectors.pixel_token_for(self.membership.party)
+        url = request.build_absolute_uri("/api/v1/conversions/pixel")
+        query = f"token={token}&order_id={{order_id}}&amount={{amount}}&currency={{currency}}&click_id={{click_id}}"
+        return Response({"token": token, "pixel_url": f"{url}?{query}"})
+
+
+# 1x1 transparent GIF
+PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+class ConversionPixelView(APIView):
+    """Image postback for merchants that cannot call the API from their server: the same fields as
+    POST /conversions in the query string, authenticated by the advertiser's pixel token (not an API key).
+    Always answers a 1x1 GIF; the status code says what happened (201 new, 200 repeat, 400, 403)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True), OpenApiParameter("order_id", str, required=True),
+                    OpenApiParameter("amount", str), OpenApiParameter("currency", str, required=True),
+                    OpenApiParameter("event", str), OpenApiParameter("click_id", str), OpenApiParameter("coupon", str),
+                    OpenApiParameter("customer_id", str)],
+        responses={(201, "image/gif"): OpenApiTypes.BINARY, (200, "image/gif"): OpenApiTypes.BINARY,
+                   (400, "image/gif"): OpenApiTypes.BINARY, (403, "image/gif"): OpenApiTypes.BINARY},
+    )
+    def get(self, request):
+        advertiser = selectors.dangerously_advertiser_for_pixel_token(request.query_params.get("token", ""))
+        if advertiser is None:
+            return self._gif(403)
+        fields = ("order_id", "amount", "currency", "event", "click_id", "coupon", "customer_id")
+        query = request.query_params
+        data = ConversionCreateSerializer(data={name: query[name] for name in fields if name in query})
+        if not data.is_valid():
+            return self._gif(400)
+        try:
+            recorded = services.conversion_record(
+                network=advertiser.network, advertiser=advertiser, customer_ip=request.META.get("REMOTE_ADDR", ""),
+                **data.validated_data,
+            )
+        except (services.OrderConflict, DjangoValidationError):
+            return self._gif(400)
+        return self._gif(201 if recorded.created else 200)
+
+    @staticmethod
+    def _gif(status_code: int) -> HttpResponse:
+        response = HttpResponse(PIXEL_GIF, content_type="image/gif", status=status_code)
+        response["Cache-Control"] = "no-store, max-age=0"
+        return response
 
 
 class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -1,6 +1,10 @@
 """Reads of conversions and deliveries, scoped to a network and narrowed to what a membership may see."""
 
+import hashlib
+import hmac
+
 import django_filters
+from django.conf import settings
 from django.db.models import QuerySet
 
 from network.models import Membership, Role
@@ -52,3 +56,25 @@ def deliveries_visible(queryset: QuerySet, membership: Membership) -> QuerySet:
 
 def webhook_endpoints_visible(queryset: QuerySet[WebhookEndpoint], membership: Membership) -> QuerySet:
     return _party_filter(queryset, membership, advertiser_field="advertiser", affiliate_field=None)
+
+
+def pixel_token_for(advertiser) -> str:
+    """The advertiser's image-pixel token: public by nature (it sits in the merchant's page), so it can only
+    record conversions for this advertiser, nothing else. Derived, so rotating SECRET_KEY rotates it."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"pixel:{advertiser.pk}".encode(), hashlib.sha256).hexdigest()
+    return f"px_{advertiser.pk}_{digest[:24]}"
+
+
+def dangerously_advertiser_for_pixel_token(token: str):
+    """Unscoped on purpose: the token itself names the advertiser (and so the network)."""
+    from network.models import Advertiser, PartyStatus
+
+    try:
+        _, advertiser_id, _ = token.split("_", 2)
+        advertiser = Advertiser.objects.select_related("network").filter(
+            pk=int(advertiser_id), status=PartyStatus.ACTIVE).first()
+    except (ValueError, AttributeError):
+        return None
+    if advertiser is None or not hmac.compare_digest(pixel_token_for(advertiser), token):
+        return None
+    return advertiser
