@@ -175,7 +175,8 @@ def main() -> None:
     accepted = results["codes"].get(201, 0)
     p50 = statistics.median(latencies) * 1000 if latencies else 0
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0
-    print(f"duration {elapsed:.1f}s, {args.connections} connections, granian {args.workers} workers x {args.threads} threads (WSGI)")
+    print(f"duration {elapsed:.1f}s, {args.connections} connections, "
+          f"granian {args.workers} workers x {args.threads} threads (WSGI)")
     print(f"conversions accepted: {accepted} ({accepted / elapsed:.0f}/s)")
     print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"status codes: {dict(sorted(results['codes'].items()))}, connection errors: {results['errors']}")

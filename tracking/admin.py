@@ -61,3 +61,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
         for delivery in queryset.select_related("network"):
             delivery_resend(network=delivery.network, delivery=delivery, actor=request.user)
         self.message_user(request, f"{queryset.count()} deliveries queued again.")
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("delivery", "number", "status_code", "latency_ms", "succeeded", "created_at")
+    list_filter = ("network", "succeeded")
