@@ -47,6 +47,7 @@ def conversion_signals(
     customer_email_hash: str = "",
     customer_ip_hash: str = "",
     click_id: str = "",
+    exclude_id: int | None = None,
 ) -> list[str]:
     signals = []
     click = attribution.click
@@ -73,8 +74,8 @@ def conversion_signals(
             same_buyer |= Q(**{name: value})
     if same_buyer and Conversion.objects.for_network(network).filter(
         same_buyer, advertiser=advertiser, amount=amount, currency=currency,
-        created_at__gte=now - DUPLICATE_ORDER_WINDOW,
-    ).exists():
+        created_at__gte=now - DUPLICATE_ORDER_WINDOW, created_at__lte=now,
+    ).exclude(pk=exclude_id).exists():
         signals.append("duplicate_order")
     return signals
 

@@ -197,7 +197,7 @@ def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> 
                 network=network, advertiser=conversion.advertiser, attribution=attribution, amount=conversion.amount,
                 currency=conversion.currency, now=conversion.created_at, customer_id=conversion.customer_id,
                 customer_email_hash=conversion.customer_email_hash, customer_ip_hash=conversion.customer_ip_hash,
-                click_id="",
+                click_id=conversion.click_id, exclude_id=conversion.pk,
             )
         _apply(conversion, attribution, signals, explicit)
         conversion.attribution_pending = False

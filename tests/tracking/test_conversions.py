@@ -317,7 +317,8 @@ def test_a_click_ingested_after_the_postback_is_attributed_later(
 
     click_id = new_click_id(int((time.time() - 60) * 1000))
     with django_capture_on_commit_callbacks() as callbacks:
-        response = post_conversion(world.a.client("advertiser"), click_id=click_id)
+        response = post_conversion(world.a.client("advertiser"), click_id=click_id, customer_id="c-1",
+                                   customer_email="buyer@example.com")
     body = response.json()
     assert response.status_code == 201 and body["attribution"] == "none" and body["attribution_pending"] is True
     make_click(shop.link, click_id=click_id, created_at=click_id_time(click_id), sub1="late")
