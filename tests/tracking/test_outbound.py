@@ -209,9 +209,20 @@ def test_bad_postback_templates_are_400(world, public_dns, template):
 
 
 @pytest.mark.parametrize("role", ["advertiser", "owner"])
-def test_postback_settings_are_for_affiliates_only(world, role):
+def test_postback_settings_are_for_affiliates_only(world, role, anon):
     assert world.a.client(role).get("/api/v1/postback").status_code == 403
     assert world.a.client(role).put("/api/v1/postback", {"postback_url": ""}, format="json").status_code == 403
+    assert world.a.client(role).post("/api/v1/postback/test").status_code == 403
+    assert anon.get("/api/v1/postback").status_code == 401
+    assert anon.post("/api/v1/postback/test").status_code == 401
+
+
+def test_each_affiliate_reads_and_sets_only_its_own_postback(world, public_dns):
+    world.a.client("affiliate").put("/api/v1/postback", {"postback_url": "https://a.example/pb"}, format="json")
+    assert world.a.client("affiliate2").get("/api/v1/postback").json()["postback_url"] == ""
+    assert world.b.client("affiliate").get("/api/v1/postback").json()["postback_url"] == ""
+    world.a.affiliate.refresh_from_db()
+    assert world.a.affiliate.postback_url == "https://a.example/pb"
 
 
 # --- webhook endpoint API -------------------------------------------------------------------------
