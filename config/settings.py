@@ -245,3 +245,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "DeliveryStatusEnum": "tracking.models_outbound.Delivery.Status",
     "PartyStatusEnum": "network.models.PartyStatus",
 })
+CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
+    "task": "tracking.tasks_outbound.conversions_attribute_overdue", "schedule": 60.0,
+}

@@ -2,6 +2,7 @@
 late attribution, webhook endpoints and the affiliate's postback URL."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -205,6 +206,25 @@ def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> 
         _emit_created(conversion)
         transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
     return conversion.attribution
+
+
+def conversions_attribute_clicks(*, network_id: int, click_ids: list[str]) -> int:
+    """For the click ingester: attribute conversions that arrived before these clicks. Returns how many."""
+    pending = list(Conversion.objects.for_network(network_id).filter(
+        attribution_pending=True, click_id__in=click_ids).values_list("pk", flat=True))
+    for conversion_id in pending:
+        conversion_attribute_pending(conversion_id=conversion_id)
+    return len(pending)
+
+
+def conversions_attribute_overdue(*, limit: int = 1000) -> int:
+    """Settle conversions whose click never came within the grace period."""
+    cutoff = timezone.now() - timedelta(seconds=_grace())
+    overdue = list(Conversion.objects.filter(attribution_pending=True, created_at__lte=cutoff)
+                   .order_by("id").values_list("pk", flat=True)[:limit])
+    for conversion_id in overdue:
+        conversion_attribute_pending(conversion_id=conversion_id, final=True)
+    return len(overdue)
 
 
 def _grace() -> int:

@@ -33,10 +33,23 @@ def delivery_send(self, delivery_id: int) -> str:
 @shared_task(bind=True, acks_late=True, max_retries=None, autoretry_for=(OperationalError,), retry_backoff=True,
              time_limit=60, soft_time_limit=45)
 def conversion_attribute_late(self, conversion_id: int) -> str:
-    """Attribute a conversion whose click was not ingested yet; gives up after CLICK_INGEST_GRACE_SECONDS."""
+    """Attribute a conversion whose click was not ingested yet; gives up after CLICK_INGEST_GRACE_SECONDS.
+
+    Eager mode (the embedded default) cannot wait: the conversion stays pending until the ingester's hook
+    (`conversions_attribute_clicks`) or the overdue sweep settles it.
+    """
     from .services import conversion_attribute_pending
 
     outcome = conversion_attribute_pending(conversion_id=conversion_id, final=self.request.retries >= 8)
-    if outcome == "waiting":
-        return _retry(self, min(15 * 2 ** self.request.retries, 300), conversion_id)
+    if outcome == "waiting" and not self.request.is_eager:
+        raise self.retry(countdown=min(15 * 2 ** self.request.retries, 300))
     return outcome
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, time_limit=300,
+             soft_time_limit=240)
+def conversions_attribute_overdue() -> int:
+    """Beat: settle conversions still waiting for their click after the grace period (coupon, customer, none)."""
+    from .services import conversions_attribute_overdue as settle
+
+    return settle()

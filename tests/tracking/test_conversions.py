@@ -331,15 +331,44 @@ def test_a_click_ingested_after_the_postback_is_attributed_later(
     assert recorded == [conversion.pk]
 
 
-def test_a_click_that_never_arrives_leaves_the_conversion_unattributed(
-    world, shop, recorded, django_capture_on_commit_callbacks
+def test_a_click_that_never_arrives_is_settled_by_the_overdue_sweep(
+    world, shop, recorded, settings, django_capture_on_commit_callbacks
 ):
+    from tracking.tasks_outbound import conversions_attribute_overdue
+
     with django_capture_on_commit_callbacks(execute=True):
         body = post_conversion(world.a.client("advertiser"), click_id=new_click_id(), coupon=shop.coupon.code).json()
+    assert body["attribution_pending"] is True and recorded == []
+    assert conversions_attribute_overdue.delay().result == 0  # still inside the grace period
+    settings.CLICK_INGEST_GRACE_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert conversions_attribute_overdue.delay().result == 1
     conversion = Conversion.objects.get(pk=body["id"])
     # The click never came: the coupon (next in line) attributes it.
     assert (conversion.attribution, conversion.affiliate_id) == ("coupon", world.a.affiliate2.pk)
     assert conversion.attribution_pending is False
+    assert recorded == [conversion.pk]
+
+
+def test_the_ingester_hook_attributes_conversions_waiting_for_their_clicks(
+    world, shop, recorded, django_capture_on_commit_callbacks
+):
+    import time
+
+    from tests.factories import make_click
+    from tracking.ids import click_id_time
+    from tracking.services import conversions_attribute_clicks
+
+    click_id = new_click_id(int((time.time() - 30) * 1000))
+    with django_capture_on_commit_callbacks(execute=True):
+        body = post_conversion(world.a.client("advertiser"), click_id=click_id).json()
+    assert body["attribution_pending"] is True
+    make_click(shop.link, click_id=click_id, created_at=click_id_time(click_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert conversions_attribute_clicks(network_id=world.b.network.pk, click_ids=[click_id]) == 0
+        assert conversions_attribute_clicks(network_id=world.a.network.pk, click_ids=[click_id]) == 1
+    conversion = Conversion.objects.get(pk=body["id"])
+    assert (conversion.attribution, conversion.affiliate_id) == ("click", world.a.affiliate.pk)
     assert recorded == [conversion.pk]
 
 
