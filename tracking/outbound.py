@@ -183,15 +183,20 @@ def delivery_attempt(delivery: Delivery, *, final: bool) -> DeliveryAttempt:
     """One HTTP attempt, logged. `final`: no retry follows a failure (the delivery becomes failed)."""
     headers = {}
     body = delivery.body.encode()
+    url = delivery.url
+    status_code = latency = None
+    excerpt = error = ""
+    endpoint = delivery.endpoint
     if delivery.kind == Delivery.Kind.WEBHOOK:
         headers["Content-Type"] = "application/json"
         headers["X-Event"] = delivery.event
-        if delivery.endpoint is not None:
-            headers[SIGNATURE_HEADER] = sign(delivery.endpoint.secret, body)
-    status_code = latency = None
-    excerpt = error = ""
+        if endpoint is not None:
+            url = endpoint.url  # the endpoint's current address and secret
+            headers[SIGNATURE_HEADER] = sign(endpoint.secret, body)
     try:
-        response = netguard.request(delivery.method, delivery.url, body=body, headers=headers)
+        if delivery.kind == Delivery.Kind.WEBHOOK and (endpoint is None or not endpoint.is_active):
+            raise netguard.UnsafeURL("The webhook endpoint was deleted or disabled; nothing sent.")
+        response = netguard.request(delivery.method, url, body=body, headers=headers)
         status_code, latency = response.status_code, response.latency_ms
         excerpt = response.body[:500].decode("utf-8", "replace")
     except netguard.UnsafeURL as exc:

@@ -357,3 +357,23 @@ def test_admin_lists_deliveries_of_own_networks_and_resends(world, django_captur
         client.post("/admin/tracking/delivery/", {"action": "resend", "_selected_action": [mine.pk]})
     mine.refresh_from_db()
     assert mine.status == "pending"
+
+
+def test_nothing_is_sent_to_a_disabled_or_deleted_endpoint(world, receiver, django_capture_on_commit_callbacks):
+    endpoint = WebhookEndpoint.objects.create(network=world.a.network, url=receiver.url, events=["*"])
+    with transaction.atomic():
+        event_emit(network_id=world.a.network.pk, event="payout.paid", data={})
+    endpoint.is_active = False
+    endpoint.save()
+    from tracking.tasks_outbound import delivery_send
+
+    delivery = Delivery.objects.get()
+    delivery_send.delay(delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", 1) and "disabled" in delivery.last_error
+    endpoint.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        world.a.client("owner").post(f"/api/v1/deliveries/{delivery.pk}/resend")
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.attempts == 2
+    assert receiver.requests == []
