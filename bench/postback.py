@@ -127,6 +127,21 @@ async def drive(port: int, key: str, click_ids: list[str], connections: int, sec
     return results, time.perf_counter() - started
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """utime + stime of every process in the server's process group (the granian workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
@@ -166,7 +181,9 @@ def main() -> None:
         from tracking.models import Conversion
 
         before = Conversion.objects.count()
+        cpu_before = group_cpu_seconds(server.pid)
         results, elapsed = asyncio.run(drive(port, key, click_ids, args.connections, args.seconds))
+        server_cpu = group_cpu_seconds(server.pid) - cpu_before
         rows = Conversion.objects.count() - before
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -181,6 +198,9 @@ def main() -> None:
     print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"status codes: {dict(sorted(results['codes'].items()))}, connection errors: {results['errors']}")
     print(f"rows in the database: {rows} (201s answered: {accepted})")
+    requests = max(len(latencies), 1)
+    print(f"server CPU: {server_cpu:.1f} s = {server_cpu / requests * 1000:.1f} ms per request; "
+          f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
