@@ -63,9 +63,9 @@ def coupon_find(*, network: Network, advertiser: Advertiser, code: str) -> Coupo
     return coupon
 
 
-def _within_window(clicked_at: datetime, program: Program, now: datetime) -> bool:
+def within_window(clicked_at: datetime, window_days: int, now: datetime) -> bool:
     # A little slack for clock skew between the redirect and the merchant's server.
-    return clicked_at - timedelta(minutes=5) <= now <= clicked_at + timedelta(days=program.attribution_window_days)
+    return clicked_at - timedelta(minutes=5) <= now <= clicked_at + timedelta(days=window_days)
 
 
 def attribute(
@@ -86,7 +86,10 @@ def attribute(
                 {"click_id": ["Malformed click id: expected the 26-character id from the landing URL."]})
         click = click_find(network=network, click_id=click_id)
         if click is not None:
-            if click.program.advertiser_id == advertiser.pk and _within_window(click.created_at, click.program, now):
+            program = click.program
+            if program.advertiser_id == advertiser.pk and within_window(
+                click.created_at, program.attribution_window_days, now
+            ):
                 return Attribution(
                     kind=Conversion.Attribution.CLICK, program=click.program,
                     partnership_id=click.partnership_id,

@@ -35,6 +35,18 @@ def ip_hash(ip: str) -> str:
     return keyed_hash(ip.strip()) if ip else ""
 
 
+def click_signals(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime) -> list[str]:
+    """The signals a conversion inherits from its click."""
+    signals = []
+    if (now - clicked_at).total_seconds() < settings.CONVERSION_MIN_SECONDS_AFTER_CLICK:
+        signals.append("too_fast")
+    if is_bot:
+        signals.append("bot_click")
+    if not is_unique:
+        signals.append("duplicate_click")
+    return signals
+
+
 def conversion_signals(
     *,
     network: Network,
@@ -49,15 +61,9 @@ def conversion_signals(
     click_id: str = "",
     exclude_id: int | None = None,
 ) -> list[str]:
-    signals = []
     click = attribution.click
-    if click is not None:
-        if (now - click.created_at).total_seconds() < settings.CONVERSION_MIN_SECONDS_AFTER_CLICK:
-            signals.append("too_fast")
-        if click.is_bot:
-            signals.append("bot_click")
-        if not click.is_unique:
-            signals.append("duplicate_click")
+    signals = [] if click is None else click_signals(
+        clicked_at=click.created_at, is_bot=click.is_bot, is_unique=click.is_unique, now=now)
     if attribution.affiliate_id is not None:
         self_referral = False
         if customer_email_hash:
@@ -81,10 +87,14 @@ def conversion_signals(
 
 
 def status_for(*, program: Program | None, signals: list[str]) -> str:
-    if not signals or program is None:
+    return status_for_policy(policy=program.fraud_policy if program is not None else None, signals=signals)
+
+
+def status_for_policy(*, policy: str | None, signals: list[str]) -> str:
+    if not signals or policy is None:
         return Conversion.Status.ACCEPTED
     return {
         Program.FraudPolicy.RECORD: Conversion.Status.ACCEPTED,
         Program.FraudPolicy.HOLD: Conversion.Status.HELD,
         Program.FraudPolicy.REJECT: Conversion.Status.REJECTED,
-    }[program.fraud_policy]
+    }[policy]
