@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
@@ -19,6 +20,7 @@ from . import selectors, services
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import delivery_resend
+from .postback_fast import postback_fast
 from .serializers import (
     AffiliateConversionSerializer,
     ConversionCreateSerializer,
@@ -144,6 +146,20 @@ class ConversionPixelView(APIView):
         response = HttpResponse(PIXEL_GIF, content_type="image/gif", status=status_code)
         response["Cache-Control"] = "no-store, max-age=0"
         return response
+
+
+_conversion_list_create = ConversionViewSet.as_view({"get": "list", "post": "create"}, basename="conversion",
+                                                   detail=False)
+
+
+@csrf_exempt
+def conversions_entry(request, *args, **kwargs):
+    """`/api/v1/conversions`: the postback's fast path first, the DRF view for everything else."""
+    if request.method == "POST":
+        response = postback_fast(request)
+        if response is not None:
+            return response
+    return _conversion_list_create(request, *args, **kwargs)
 
 
 class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from core.api import Router
 
@@ -9,6 +9,7 @@ from .api import (
     PostbackTestView,
     PostbackView,
     WebhookEndpointViewSet,
+    conversions_entry,
 )
 
 router = Router()
@@ -17,6 +18,7 @@ router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
+    re_path(r"^conversions/?$", conversions_entry),  # the postback's fast path; the router's route documents it
     path("conversions/pixel", ConversionPixelView.as_view(), name="conversion-pixel"),  # before conversions/<pk>
     path("postback", PostbackView.as_view(), name="postback"),
     path("postback/test", PostbackTestView.as_view(), name="postback-test"),
