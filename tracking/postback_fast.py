@@ -1,5 +1,5 @@
 """The conversion postback's fast path: `POST /api/v1/conversions` for the common shape (order, amount,
-currency, event, click id) in three SQL round trips and no DRF or ORM query building.
+currency, event, click id) in three SQL round trips (key, click, INSERT) and no DRF or ORM query building.
 
 It handles only what it can decide alone: a valid advertiser key, a well-formed body of those fields and
 either no click id or a click of this advertiser inside the program's window, in the program's currency.
@@ -30,7 +30,9 @@ from .signals import conversion_recorded
 FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id"})
 
 _KEY_SQL = """
-SELECT m.network_id, a.id, k.last_used_at
+SELECT m.network_id, a.id, k.last_used_at,
+       EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = m.network_id AND w.is_active
+               AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id))
 FROM network_apikey k
 JOIN network_membership m ON m.id = k.membership_id
 JOIN network_user u ON u.id = m.user_id
@@ -47,10 +49,6 @@ FROM tracking_click c
 JOIN programs_program p ON p.id = c.program_id
 JOIN network_affiliate f ON f.id = c.affiliate_id
 WHERE c.network_id = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
-"""
-_ENDPOINTS_SQL = """
-SELECT 1 FROM tracking_webhookendpoint
-WHERE network_id = %s AND is_active AND (advertiser_id IS NULL OR advertiser_id = %s)
 """
 _COLUMNS = [field.column for field in Conversion._meta.concrete_fields if field.column != "id"]
 # Column names come from the model; values are parameters.
@@ -108,11 +106,10 @@ def postback_fast(request) -> JsonResponse | None:
         key = cursor.fetchone()
         if key is None:
             return None
-        network_id, advertiser_id, last_used_at = key
+        network_id, advertiser_id, last_used_at, has_webhooks = key
         if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
             return None  # the full view records the key's use (once a minute)
-        cursor.execute(_ENDPOINTS_SQL, [network_id, advertiser_id])
-        if cursor.fetchone() is not None:
+        if has_webhooks:
             return None  # webhooks to queue: the full view does it
         values = {"attribution": Conversion.Attribution.NONE, "program_id": None, "partnership_id": None,
                   "affiliate_id": None, "link_id": None, "clicked_at": None, "country": "",
@@ -150,11 +147,12 @@ def postback_fast(request) -> JsonResponse | None:
         )
         params = [field.get_db_prep_save(getattr(conversion, field.attname), connection)
                   for field in Conversion._meta.concrete_fields if field.column != "id"]
-        with transaction.atomic():
-            cursor.execute(_INSERT_SQL, params)
-            row = cursor.fetchone()
-            if row is None:
-                return None  # the order id exists: the full view answers 200 or 409
-            conversion.pk = row[0]
-            transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+        # One statement, so no explicit transaction (no BEGIN/COMMIT round trips); on_commit runs right after
+        # it, or after the caller's transaction when there is one.
+        cursor.execute(_INSERT_SQL, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None  # the order id exists: the full view answers 200 or 409
+        conversion.pk = row[0]
+        transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
     return JsonResponse(conversion_representation(conversion, ConversionSerializer.Meta.fields), status=201)
