@@ -50,7 +50,10 @@ JOIN programs_program p ON p.id = c.program_id
 JOIN network_affiliate f ON f.id = c.affiliate_id
 WHERE c.network_id = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
 """
-_COLUMNS = [field.column for field in Conversion._meta.concrete_fields if field.column != "id"]
+_FIELDS = [field for field in Conversion._meta.concrete_fields if field.column != "id"]
+_COLUMNS = [field.column for field in _FIELDS]
+# Values the database driver cannot take as they are (decimals, datetimes, JSON); the rest are plain.
+_ADAPTED = {"amount", "refunded_amount", "clicked_at", "created_at", "items", "fraud_signals"}
 # Column names come from the model; values are parameters.
 _INSERT_SQL = (
     f"INSERT INTO tracking_conversion ({', '.join(_COLUMNS)}) "  # noqa: S608
@@ -145,8 +148,8 @@ def postback_fast(request) -> JsonResponse | None:
             attribution_pending=False, items=[], status=status_for_policy(policy=policy, signals=signals),
             fraud_signals=signals, created_at=now, **values,
         )
-        params = [field.get_db_prep_save(getattr(conversion, field.attname), connection)
-                  for field in Conversion._meta.concrete_fields if field.column != "id"]
+        params = [field.get_db_prep_save(getattr(conversion, field.attname), connection) if field.column in _ADAPTED
+                  else getattr(conversion, field.attname) for field in _FIELDS]
         # One statement, so no explicit transaction (no BEGIN/COMMIT round trips); on_commit runs right after
         # it, or after the caller's transaction when there is one.
         cursor.execute(_INSERT_SQL, params)
