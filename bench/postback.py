@@ -152,6 +152,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="blocking threads per worker (overlap DB waits)")
     parser.add_argument("--clicks", type=int, default=20000)
+    parser.add_argument("--app", default="config.wsgi:application",
+                        help="WSGI target; tracking.wsgi_fast:application serves the postback before the middleware")
     args = parser.parse_args()
 
     env = {
@@ -167,7 +169,7 @@ def main() -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(args.workers),
          "--blocking-threads", str(args.threads), "--port", str(port), "--no-ws", "--log-level", "warning",
-         "config.wsgi:application"],
+         args.app],
         cwd=ROOT, env=env, start_new_session=True,
     )
     try:
@@ -193,7 +195,7 @@ def main() -> None:
     p50 = statistics.median(latencies) * 1000 if latencies else 0
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0
     print(f"duration {elapsed:.1f}s, {args.connections} connections, "
-          f"granian {args.workers} workers x {args.threads} threads (WSGI)")
+          f"granian {args.workers} workers x {args.threads} threads (WSGI {args.app})")
     print(f"conversions accepted: {accepted} ({accepted / elapsed:.0f}/s)")
     print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"status codes: {dict(sorted(results['codes'].items()))}, connection errors: {results['errors']}")

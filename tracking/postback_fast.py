@@ -9,9 +9,11 @@ shapes and messages. The business rules (window, fraud signals, policy) are the 
 """
 
 import hashlib
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
@@ -67,12 +69,12 @@ def _aware(value) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _body(request) -> dict | None:
+def _body(content_type: str, raw: bytes) -> dict | None:
     """The body when it is exactly the fast shape and valid; None sends the request to the full view."""
-    if request.content_type != "application/json":
+    if content_type.split(";")[0].strip().lower() != "application/json":
         return None
     try:
-        body = json.loads(request.body)
+        body = json.loads(raw)
     except ValueError:
         return None
     if not isinstance(body, dict) or not body.keys() <= FAST_FIELDS:
@@ -96,10 +98,18 @@ def _body(request) -> dict | None:
 
 
 def postback_fast(request) -> JsonResponse | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "").split()
+    """Django view helper: the 201 response, or None for the full view."""
+    data = record_fast(request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("CONTENT_TYPE", ""),
+                       request.body)
+    return None if data is None else JsonResponse(data, status=201)
+
+
+def record_fast(authorization: str, content_type: str, raw: bytes) -> dict | None:
+    """Record a common-shape conversion; its JSON (answered with 201), or None for the full view."""
+    header = authorization.split()
     if len(header) != 2 or header[0].lower() != "bearer":
         return None
-    body = _body(request)
+    body = _body(content_type, raw)
     if body is None:
         return None
     ops = connection.ops
@@ -158,4 +168,55 @@ def postback_fast(request) -> JsonResponse | None:
             return None  # the order id exists: the full view answers 200 or 409
         conversion.pk = row[0]
         transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
-    return JsonResponse(conversion_representation(conversion, ConversionSerializer.Meta.fields), status=201)
+    return conversion_representation(conversion, ConversionSerializer.Meta.fields)
+
+
+class FastPostbackMiddleware:
+    """WSGI middleware: serves the common postback before Django's middleware stack (like the click redirect's
+    minimal handler) and hands everything else, with its body, to the Django application.
+
+    Wire it in the WSGI entry point: `application = FastPostbackMiddleware(get_wsgi_application())`.
+    """
+
+    PATHS = frozenset({"/api/v1/conversions", "/api/v1/conversions/"})
+    MAX_BODY = 65536
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") in self.PATHS:
+            response = self._fast(environ)
+            if response is not None:
+                start_response("201 Created", [("Content-Type", "application/json"),
+                                               ("Content-Length", str(len(response))),
+                                               ("X-Content-Type-Options", "nosniff")])
+                return [response]
+        return self.app(environ, start_response)
+
+    def _fast(self, environ) -> bytes | None:
+        from django.conf import settings
+        from django.db import close_old_connections
+        from django.http.request import split_domain_port, validate_host
+
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if not 0 < length <= self.MAX_BODY:
+            return None
+        secure = environ.get("wsgi.url_scheme") == "https" or (
+            settings.SECURE_PROXY_SSL_HEADER is not None
+            and environ.get(settings.SECURE_PROXY_SSL_HEADER[0]) == settings.SECURE_PROXY_SSL_HEADER[1])
+        host, _ = split_domain_port(environ.get("HTTP_HOST", ""))
+        if (settings.SECURE_SSL_REDIRECT and not secure) or not validate_host(host, settings.ALLOWED_HOSTS):
+            return None  # Django answers these (redirect to https, 400 for a bad host)
+        raw = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(raw)  # the full view reads the same body
+        environ["CONTENT_LENGTH"] = str(len(raw))
+        close_old_connections()
+        try:
+            data = record_fast(environ.get("HTTP_AUTHORIZATION", ""), environ.get("CONTENT_TYPE", ""), raw)
+        finally:
+            close_old_connections()
+        return None if data is None else json.dumps(data, cls=DjangoJSONEncoder).encode()

@@ -139,3 +139,49 @@ def test_keys_are_checked_on_the_fast_path_too(world, shop, anon):
     assert post_conversion(world.a.client("affiliate")).status_code == 403
     assert post_conversion(anon).status_code == 401
     assert Conversion.objects.count() == 0
+
+
+def wsgi_call(app, method, path, body=b"", key="", **extra):
+    import io
+
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80", "HTTP_HOST": "testserver", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(), "wsgi.version": (1, 0), "wsgi.multithread": False,
+        "wsgi.multiprocess": False, "wsgi.run_once": False, "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)), "HTTP_AUTHORIZATION": f"Bearer {key}", **extra,
+    }
+    answer = {}
+
+    def start_response(status, headers):
+        answer["status"], answer["headers"] = status, dict(headers)
+
+    answer["body"] = b"".join(app(environ, start_response))
+    return answer
+
+
+def test_the_wsgi_middleware_serves_the_fast_path_and_passes_the_rest_on(world, shop, monkeypatch):
+    import json
+
+    import django.db
+    from django.core.wsgi import get_wsgi_application
+
+    from tracking.postback_fast import FastPostbackMiddleware
+
+    monkeypatch.setattr(django.db, "close_old_connections", lambda: None)  # keep the test's transaction
+    app = FastPostbackMiddleware(get_wsgi_application())
+    key = world.a.advertiser_key
+    click = click_at(shop.link)
+    body = json.dumps({"order_id": "W1", "amount": "10.00", "currency": "EUR", "click_id": click.click_id}).encode()
+    fast = wsgi_call(app, "POST", "/api/v1/conversions", body, key)
+    assert fast["status"] == "201 Created" and json.loads(fast["body"])["attribution"] == "click"
+    slow_body = json.dumps({"order_id": "W2", "amount": "10.00", "currency": "EUR", "items": []}).encode()
+    slow = wsgi_call(app, "POST", "/api/v1/conversions", slow_body, key)
+    assert slow["status"].startswith("201") and json.loads(slow["body"])["order_id"] == "W2"
+    repeat = wsgi_call(app, "POST", "/api/v1/conversions/", body, key)
+    assert repeat["status"].startswith("200") and json.loads(repeat["body"])["id"] == json.loads(fast["body"])["id"]
+    listing = wsgi_call(app, "GET", "/api/v1/conversions", key=key)
+    assert listing["status"].startswith("200") and json.loads(listing["body"])["count"] == 2
+    bad_host = wsgi_call(app, "POST", "/api/v1/conversions", body.replace(b"W1", b"W3"), key, HTTP_HOST="evil.test")
+    assert bad_host["status"].startswith("400")
+    assert set(Conversion.objects.values_list("order_id", flat=True)) == {"W1", "W2"}
