@@ -160,15 +160,32 @@ def wsgi_call(app, method, path, body=b"", key="", **extra):
     return answer
 
 
-def test_the_wsgi_middleware_serves_the_fast_path_and_passes_the_rest_on(world, shop, monkeypatch):
+@pytest.fixture
+def no_connection_closing(monkeypatch):
+    """Keep the test's transaction open across WSGI calls, as Django's test client does."""
+    import django.db
+    from django.core import signals
+
+    close = django.db.close_old_connections
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close)
+    monkeypatch.setattr(django.db, "close_old_connections", lambda: None)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close)
+
+
+def test_the_wsgi_middleware_serves_the_fast_path_and_passes_the_rest_on(world, shop, no_connection_closing):
+    _wsgi_checks(world, shop)
+
+
+def _wsgi_checks(world, shop):
     import json
 
-    import django.db
     from django.core.wsgi import get_wsgi_application
 
     from tracking.postback_fast import FastPostbackMiddleware
 
-    monkeypatch.setattr(django.db, "close_old_connections", lambda: None)  # keep the test's transaction
     app = FastPostbackMiddleware(get_wsgi_application())
     key = world.a.advertiser_key
     click = click_at(shop.link)
