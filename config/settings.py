@@ -265,3 +265,21 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 # Invitation links (set your password) stay valid this long.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+
+# --- Conversions and outbound deliveries (tracking) ---------------------------------------
+# A conversion this soon after its click is flagged "too_fast" (seconds).
+CONVERSION_MIN_SECONDS_AFTER_CLICK = env.int("CONVERSION_MIN_SECONDS_AFTER_CLICK", default=10)
+# A posted click id whose click is not ingested yet is attributed later if it is at most this old (seconds).
+CLICK_INGEST_GRACE_SECONDS = env.int("CLICK_INGEST_GRACE_SECONDS", default=600)
+# Outbound webhooks/postbacks: attempts in all, first retry delay (doubles each time), timeout per attempt.
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=5)
+OUTBOUND_RETRY_BASE_SECONDS = env.int("OUTBOUND_RETRY_BASE_SECONDS", default=30)
+OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "ConversionStatusEnum": "tracking.models.Conversion.Status",
+    "DeliveryStatusEnum": "tracking.models_outbound.Delivery.Status",
+    "PartyStatusEnum": "network.models.PartyStatus",
+})
+CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
+    "task": "tracking.tasks_outbound.conversions_attribute_overdue", "schedule": 60.0,
+}

@@ -2,7 +2,8 @@ from django.contrib import admin
 
 from network.admin_base import ReadOnlyAdmin, TenantAdmin
 
-from .models import Click, ClickRollup, Conversion
+from .models import Click, ClickRollup, Conversion, Delivery, DeliveryAttempt, WebhookEndpoint
+from .outbound import delivery_resend
 
 
 @admin.register(Click)
@@ -24,4 +25,45 @@ class ConversionAdmin(TenantAdmin):
                     "created_at")
     list_filter = ("network", "status", "attribution", "event")
     search_fields = ("order_id", "click_id", "customer_id")
-    readonly_fields = ("amount", "currency", "refunded_amount", "click_id", "order_id")
+    readonly_fields = ("amount", "currency", "refunded_amount", "click_id", "order_id", "customer_email_hash",
+                       "customer_ip_hash", "fraud_signals", "attribution_pending")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(TenantAdmin):
+    list_display = ("url", "advertiser", "network", "is_active", "created_at")
+    list_filter = ("network", "is_active")
+    search_fields = ("url",)
+    exclude = ("secret",)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "status_code", "latency_ms", "error", "response_excerpt", "retry_in_seconds", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("event", "kind", "url", "status", "attempts", "last_status_code", "created_at")
+    list_filter = ("network", "status", "kind", "event")
+    search_fields = ("url", "event")
+    inlines = [DeliveryAttemptInline]
+    actions = ["resend"]
+
+    @admin.action(description="Resend the selected deliveries")
+    def resend(self, request, queryset):
+        for delivery in queryset.select_related("network"):
+            delivery_resend(network=delivery.network, delivery=delivery, actor=request.user)
+        self.message_user(request, f"{queryset.count()} deliveries queued again.")
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("delivery", "number", "status_code", "latency_ms", "succeeded", "created_at")
+    list_filter = ("network", "succeeded")

@@ -110,6 +110,10 @@ class Conversion(TenantModel):
     customer_id = models.CharField(max_length=128, blank=True, default="", db_index=True)
     # Keyed hash of the customer's e-mail (self-referral checks), never the address itself.
     customer_email_hash = models.CharField(max_length=64, blank=True, default="")
+    # Keyed hash of the customer's IP when the merchant posts it (self-referral against the click's ip_hash).
+    customer_ip_hash = models.CharField(max_length=64, blank=True, default="")
+    # A well-formed click id whose click row was not ingested yet (queue lag): attributed by a task later.
+    attribution_pending = models.BooleanField(default=False)
     items = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
     # Fraud signals as codes: "too_fast", "self_referral", "duplicate_order", ...
@@ -125,3 +129,6 @@ class Conversion(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.amount} {self.currency}"
+
+
+from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint  # noqa: E402,F401

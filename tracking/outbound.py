@@ -1,8 +1,93 @@
 """Outbound notifications: advertiser webhooks and affiliate postbacks.
 
-`event_emit` is the one entry point later apps call (commissions, payouts). The tracking issue
-implements delivery (signed webhooks, postback macros, retries, delivery log).
+`event_emit` is the one entry point later apps call (commissions, payouts). It writes one Delivery per
+target inside the caller's transaction and queues the sends on commit; `delivery_attempt` makes one HTTP
+attempt (the Celery task retries it with exponential backoff). Webhooks are signed:
+`X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
 """
+
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from datetime import timedelta
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from network.models import Affiliate
+
+from . import netguard
+from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
+
+POSTBACK_MACROS = (
+    "click_id", "sub1", "sub2", "sub3", "sub4", "sub5", "order_id", "amount", "payout", "currency", "status",
+    "program_id",
+)
+EVENTS = (
+    "conversion.created", "conversion.refunded", "commission.created", "commission.approved", "commission.rejected",
+    "commission.reversed", "payout.paid", "payout.failed", "webhook.test",
+)
+_MACRO_RE = re.compile(r"\{([A-Za-z0-9_]+)\}")
+SIGNATURE_HEADER = "X-Signature"
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+# --- signatures ----------------------------------------------------------------------------------
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def verify_signature(secret: str, header: str, body: bytes, tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+                     now: float | None = None) -> bool:
+    """What a receiver runs: the HMAC matches and `t` is at most `tolerance` seconds old (or ahead)."""
+    try:
+        fields = dict(part.split("=", 1) for part in header.split(","))
+        t = int(fields["t"])
+    except (ValueError, KeyError, AttributeError):
+        return False
+    if abs((time.time() if now is None else now) - t) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+# --- postback templates --------------------------------------------------------------------------
+def expand_postback(template: str, macros: dict) -> str:
+    """Fill `{macro}`s with URL-encoded values; unknown or missing macros become empty."""
+
+    def value(match):
+        name = match.group(1)
+        if name not in POSTBACK_MACROS or macros.get(name) is None:
+            return ""
+        return quote(str(macros[name]), safe="")
+
+    return _MACRO_RE.sub(value, template)
+
+
+def validate_postback_template(template: str) -> None:
+    """Raise netguard.UnsafeURL unless the template is an http(s) URL to a public host (no macros in the host)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(template).netloc
+    if "{" in host or "}" in host:
+        raise netguard.UnsafeURL("Macros are not allowed in the host of a postback URL.")
+    netguard.check_url(expand_postback(template, {}))
+
+
+# --- emitting ------------------------------------------------------------------------------------
+def _body(delivery_id: str, network_id: int, event: str, data: dict) -> str:
+    envelope = {"id": delivery_id, "event": event, "network": network_id,
+                "created_at": timezone.now().isoformat(), "data": data}
+    return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":"))
 
 
 def event_emit(
@@ -21,4 +106,121 @@ def event_emit(
     - When `affiliate_id` is given, that affiliate's postback URL template is fired with `macros`
       ({click_id}, {sub1}..{sub5}, {order_id}, {amount}, {payout}, {currency}, {status}, {program_id}).
     """
-    return None
+    owners = Q(advertiser__isnull=True)
+    if advertiser_id is not None:
+        owners |= Q(advertiser_id=advertiser_id)
+    deliveries = [
+        _webhook_delivery(network_id, event, endpoint, data)
+        for endpoint in WebhookEndpoint.objects.for_network(network_id).filter(owners, is_active=True)
+        if endpoint.subscribes_to(event)
+    ]
+    if affiliate_id is not None:
+        template = Affiliate.objects.filter(pk=affiliate_id, network_id=network_id).values_list(
+            "postback_url", flat=True).first()
+        if template:
+            deliveries.append(_postback_delivery(network_id, event, affiliate_id, template, macros or {}))
+    if deliveries:
+        _save_and_queue(deliveries)
+
+
+def _webhook_delivery(network_id: int, event: str, endpoint: WebhookEndpoint, data: dict) -> Delivery:
+    return Delivery(
+        network_id=network_id, kind=Delivery.Kind.WEBHOOK, event=event, endpoint=endpoint,
+        advertiser_id=endpoint.advertiser_id, url=endpoint.url, method="POST",
+        body=_body(f"evt_{uuid.uuid4().hex}", network_id, event, data),
+    )
+
+
+def _postback_delivery(network_id: int, event: str, affiliate_id: int, template: str, macros: dict) -> Delivery:
+    return Delivery(network_id=network_id, kind=Delivery.Kind.POSTBACK, event=event, affiliate_id=affiliate_id,
+                    url=expand_postback(template, macros), method="GET")
+
+
+def _save_and_queue(deliveries: list[Delivery]) -> list[Delivery]:
+    created = Delivery.objects.bulk_create(deliveries)
+    ids = [delivery.pk for delivery in created]
+    transaction.on_commit(lambda: _queue(ids))
+    return created
+
+
+def delivery_create(*, network_id: int, kind: str, event: str, data: dict, endpoint: WebhookEndpoint | None = None,
+                    affiliate: Affiliate | None = None) -> Delivery:
+    """One delivery to one target (test events), queued on commit."""
+    if kind == Delivery.Kind.WEBHOOK:
+        delivery = _webhook_delivery(network_id, event, endpoint, data)
+    else:
+        delivery = _postback_delivery(network_id, event, affiliate.pk, affiliate.postback_url, data)
+    return _save_and_queue([delivery])[0]
+
+
+def _queue(ids: list[int]) -> None:
+    from .tasks_outbound import delivery_send
+
+    for delivery_id in ids:
+        delivery_send.delay(delivery_id)
+
+
+def delivery_resend(*, network, delivery: Delivery, actor=None) -> Delivery:
+    """Start a fresh cycle of attempts for a delivery (typically a failed one)."""
+    from network.services import audit_log_record
+
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk, network=network).update(
+            status=Delivery.Status.PENDING, next_attempt_at=None, completed_at=None)
+        audit_log_record(network=network, actor=actor, action="delivery.resent", target=delivery)
+        transaction.on_commit(lambda: _queue([delivery.pk]))
+    delivery.refresh_from_db()
+    return delivery
+
+
+# --- sending -------------------------------------------------------------------------------------
+def backoff_seconds(attempt: int) -> int:
+    """Delay after failed attempt number `attempt` (1-based): base, 2x base, 4x base..."""
+    return settings.OUTBOUND_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+
+
+def delivery_attempt(delivery: Delivery, *, final: bool) -> DeliveryAttempt:
+    """One HTTP attempt, logged. `final`: no retry follows a failure (the delivery becomes failed)."""
+    headers = {}
+    body = delivery.body.encode()
+    url = delivery.url
+    status_code = latency = None
+    excerpt = error = ""
+    endpoint = delivery.endpoint
+    if delivery.kind == Delivery.Kind.WEBHOOK:
+        headers["Content-Type"] = "application/json"
+        headers["X-Event"] = delivery.event
+        if endpoint is not None:
+            url = endpoint.url  # the endpoint's current address and secret
+            headers[SIGNATURE_HEADER] = sign(endpoint.secret, body)
+    try:
+        if delivery.kind == Delivery.Kind.WEBHOOK and (endpoint is None or not endpoint.is_active):
+            raise netguard.UnsafeURL("The webhook endpoint was deleted or disabled; nothing sent.")
+        response = netguard.request(delivery.method, url, body=body, headers=headers)
+        status_code, latency = response.status_code, response.latency_ms
+        excerpt = response.body[:500].decode("utf-8", "replace")
+    except netguard.UnsafeURL as exc:
+        error, final = str(exc)[:500], True  # retrying will not make the address public
+    except OSError as exc:
+        error = (str(exc) or exc.__class__.__name__)[:500]
+    succeeded = status_code is not None and 200 <= status_code < 300
+    number = delivery.attempts + 1
+    retry_in = None if succeeded or final else backoff_seconds(number)
+    now = timezone.now()
+    with transaction.atomic():
+        attempt = DeliveryAttempt.objects.create(
+            network_id=delivery.network_id, delivery=delivery, number=number, status_code=status_code,
+            latency_ms=latency, response_excerpt=excerpt[:500], error=error, succeeded=succeeded,
+            retry_in_seconds=retry_in,
+        )
+        delivery.attempts = number
+        delivery.last_status_code, delivery.last_latency_ms = status_code, latency
+        delivery.last_response_excerpt, delivery.last_error = excerpt[:500], error
+        if succeeded:
+            delivery.status, delivery.completed_at, delivery.next_attempt_at = Delivery.Status.SUCCEEDED, now, None
+        elif retry_in is None:
+            delivery.status, delivery.completed_at, delivery.next_attempt_at = Delivery.Status.FAILED, now, None
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=retry_in)
+        delivery.save()
+    return attempt

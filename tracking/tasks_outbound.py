@@ -1,1 +1,55 @@
-"""Outbound delivery tasks (webhooks, postbacks)."""
+"""Outbound delivery tasks (webhooks, postbacks) and the late attribution of conversions."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from .models_outbound import Delivery
+
+
+def _retry(task, countdown: int, *args):
+    if task.request.is_eager:
+        # Eager mode (embedded default, tests) has no broker to schedule on: try again in-process at once.
+        return task.apply(args=args, retries=task.request.retries + 1).result
+    raise task.retry(countdown=countdown)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None, autoretry_for=(OperationalError,), retry_backoff=True,
+             time_limit=60, soft_time_limit=45)
+def delivery_send(self, delivery_id: int) -> str:
+    """One attempt per run; a failure retries with exponential backoff until OUTBOUND_MAX_ATTEMPTS."""
+    from .outbound import delivery_attempt
+
+    delivery = Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != Delivery.Status.PENDING:
+        return "skipped"
+    final = self.request.retries + 1 >= settings.OUTBOUND_MAX_ATTEMPTS
+    attempt = delivery_attempt(delivery, final=final)
+    if attempt.retry_in_seconds is not None:
+        return _retry(self, attempt.retry_in_seconds, delivery_id)
+    return delivery.status
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None, autoretry_for=(OperationalError,), retry_backoff=True,
+             time_limit=60, soft_time_limit=45)
+def conversion_attribute_late(self, conversion_id: int) -> str:
+    """Attribute a conversion whose click was not ingested yet; gives up after CLICK_INGEST_GRACE_SECONDS.
+
+    Eager mode (the embedded default) cannot wait: the conversion stays pending until the ingester's hook
+    (`conversions_attribute_clicks`) or the overdue sweep settles it.
+    """
+    from .services import conversion_attribute_pending
+
+    outcome = conversion_attribute_pending(conversion_id=conversion_id, final=self.request.retries >= 8)
+    if outcome == "waiting" and not self.request.is_eager:
+        raise self.retry(countdown=min(15 * 2 ** self.request.retries, 300))
+    return outcome
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, time_limit=300,
+             soft_time_limit=240)
+def conversions_attribute_overdue() -> int:
+    """Beat: settle conversions still waiting for their click after the grace period (coupon, customer, none)."""
+    from .services import conversions_attribute_overdue as settle
+
+    return settle()

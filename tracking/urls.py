@@ -1,1 +1,26 @@
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from core.api import Router
+
+from .api import (
+    ConversionPixelView,
+    ConversionViewSet,
+    DeliveryViewSet,
+    PostbackTestView,
+    PostbackView,
+    WebhookEndpointViewSet,
+    conversions_entry,
+)
+
+router = Router()
+router.register("conversions", ConversionViewSet, basename="conversion")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+
+urlpatterns = [
+    re_path(r"^conversions/?$", conversions_entry),  # the postback's fast path; the router's route documents it
+    path("conversions/pixel", ConversionPixelView.as_view(), name="conversion-pixel"),  # before conversions/<pk>
+    path("postback", PostbackView.as_view(), name="postback"),
+    path("postback/test", PostbackTestView.as_view(), name="postback-test"),
+    *router.urls,
+]

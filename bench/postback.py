@@ -1,0 +1,209 @@
+"""Conversion postback benchmark: POST /api/v1/conversions against the production shape.
+
+Creates a fresh PostgreSQL database, migrates it, seeds a network with an advertiser, a program, an
+affiliate's link and clicks, starts granian (WSGI, DEBUG off) against PostgreSQL + Redis, posts conversions
+with unique order ids (each attributed by a click) from an asyncio keep-alive client for a fixed time, then
+prints conversions/s accepted, p50/p99 latency, errors and the rows in the database.
+
+    .venv/bin/python bench/postback.py --database bench_conv --redis redis://127.0.0.1:6379/6 --seconds 20
+
+What a request includes: API key authentication, input validation, click lookup and attribution, fraud
+checks (too fast, self-referral, duplicate order), the INSERT, and the on-commit `conversion_recorded`
+signal with whatever receivers are installed (the commission computation once the commissions app has
+them) and the `conversion.created` webhook/postback fan-out query.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def recreate_database(pg: str, name: str) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(f"{pg}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def seed(clicks: int) -> tuple[str, list[str]]:
+    """Migrate and seed; returns the advertiser's API key and the click ids to convert."""
+    import django
+
+    django.setup()
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+    from network import services
+    from programs.models import Partnership, Program, TrackingLink
+    from tracking.ids import click_id_time, new_click_id
+    from tracking.models import Click
+
+    network, _ = services.network_create(name="Bench", slug="bench", currency="EUR", owner_email="owner@bench.test")
+    advertiser, issued = services.advertiser_create(network=network, name="Shop", email="shop@bench.test")
+    affiliate, _ = services.affiliate_create(network=network, name="Blog", email="blog@bench.test")
+    program = Program.objects.create(network=network, advertiser=advertiser, name="Bench", currency="EUR",
+                                     landing_url="https://shop.bench.test/", fraud_policy="hold")
+    partnership = Partnership.objects.create(network=network, program=program, affiliate=affiliate,
+                                             status="approved")
+    link = TrackingLink.objects.create(network=network, partnership=partnership, program=program,
+                                       affiliate=affiliate)
+    start = timezone.now() - timedelta(hours=2)
+    rows = []
+    for n in range(clicks):
+        click_id = new_click_id(int((start + timedelta(milliseconds=n)).timestamp() * 1000))
+        rows.append(Click(network=network, click_id=click_id, program=program, partnership=partnership, link=link,
+                          affiliate=affiliate, created_at=click_id_time(click_id), sub1="bench"))
+    Click.objects.bulk_create(rows, batch_size=5000)
+    return issued.raw, [row.click_id for row in rows]
+
+
+async def client(port: int, key: str, click_ids: list[str], worker: int, deadline: float, results: dict,
+                 run: str) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    n = 0
+    while time.perf_counter() < deadline:
+        n += 1
+        body = json.dumps({"order_id": f"{run}-{worker}-{n}", "amount": "49.90", "currency": "EUR",
+                           "click_id": click_ids[(worker * 100003 + n) % len(click_ids)]}).encode()
+        request = (
+            f"POST /api/v1/conversions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        started = time.perf_counter()
+        try:
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            status = int(status_line.split()[1])
+        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
+            results["errors"] += 1
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            continue
+        results["latencies"].append(time.perf_counter() - started)
+        results["codes"][status] = results["codes"].get(status, 0) + 1
+    writer.close()
+
+
+async def drive(port: int, key: str, click_ids: list[str], connections: int, seconds: float) -> tuple[dict, float]:
+    results = {"latencies": [], "codes": {}, "errors": 0}
+    started = time.perf_counter()
+    deadline = started + seconds
+    run = secrets.token_hex(4)
+    await asyncio.gather(*(client(port, key, click_ids, w, deadline, results, run) for w in range(connections)))
+    return results, time.perf_counter() - started
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """utime + stime of every process in the server's process group (the granian workers)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
+    parser.add_argument("--database", default="bench_conv")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="blocking threads per worker (overlap DB waits)")
+    parser.add_argument("--clicks", type=int, default=20000)
+    parser.add_argument("--app", default="config.wsgi:application",
+                        help="WSGI target; tracking.wsgi_fast:application serves the postback before the middleware")
+    args = parser.parse_args()
+
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "TESTING": "0",
+        "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": f"{args.pg}/{args.database}", "REDIS_URL": args.redis, "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    recreate_database(args.pg, args.database)
+    key, click_ids = seed(args.clicks)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(args.workers),
+         "--blocking-threads", str(args.threads), "--port", str(port), "--no-ws", "--log-level", "warning",
+         args.app],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        asyncio.run(drive(port, key, click_ids, args.connections, 2))  # warm-up: connections, caches
+        from tracking.models import Conversion
+
+        before = Conversion.objects.count()
+        cpu_before = group_cpu_seconds(server.pid)
+        results, elapsed = asyncio.run(drive(port, key, click_ids, args.connections, args.seconds))
+        server_cpu = group_cpu_seconds(server.pid) - cpu_before
+        rows = Conversion.objects.count() - before
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    latencies = sorted(results["latencies"])
+    accepted = results["codes"].get(201, 0)
+    p50 = statistics.median(latencies) * 1000 if latencies else 0
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0
+    print(f"duration {elapsed:.1f}s, {args.connections} connections, "
+          f"granian {args.workers} workers x {args.threads} threads (WSGI {args.app})")
+    print(f"conversions accepted: {accepted} ({accepted / elapsed:.0f}/s)")
+    print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"status codes: {dict(sorted(results['codes'].items()))}, connection errors: {results['errors']}")
+    print(f"rows in the database: {rows} (201s answered: {accepted})")
+    requests = max(len(latencies), 1)
+    print(f"server CPU: {server_cpu:.1f} s = {server_cpu / requests * 1000:.1f} ms per request; "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

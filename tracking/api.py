@@ -1,0 +1,275 @@
+"""Conversions postback API, webhook endpoints, deliveries and the affiliate's postback URL."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from network.models import Affiliate, Role
+from network.permissions import ALL_ROLES, OPERATORS
+from network.tenancy import TenantGenericAPIView, TenantViewSet
+
+from . import selectors, services
+from .models import Conversion
+from .models_outbound import Delivery, WebhookEndpoint
+from .outbound import delivery_resend
+from .postback_fast import postback_fast
+from .serializers import (
+    AffiliateConversionSerializer,
+    ConversionCreateSerializer,
+    ConversionSerializer,
+    DeliveryDetailSerializer,
+    DeliverySerializer,
+    PostbackSerializer,
+    RefundSerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointSerializer,
+)
+
+ADVERTISER_OR_OPERATOR = frozenset({Role.ADVERTISER, *OPERATORS})
+_conflict = inline_serializer("OrderConflict", {"detail": serializers.CharField(), "id": serializers.IntegerField()})
+
+
+class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Server-to-server conversion postback (advertiser), refunds, and the conversion list of each party."""
+
+    model = Conversion
+    roles = ALL_ROLES
+    action_roles = {"create": frozenset({Role.ADVERTISER}), "refund": ADVERTISER_OR_OPERATOR}
+    filterset_class = selectors.ConversionFilter
+
+    def scope_queryset(self, queryset):
+        return selectors.conversions_visible(queryset, self.membership)
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or self.role != Role.AFFILIATE:
+            return ConversionSerializer
+        return AffiliateConversionSerializer
+
+    @extend_schema(
+        request=ConversionCreateSerializer,
+        responses={201: ConversionSerializer, 200: ConversionSerializer, 409: _conflict},
+        description="Record a sale or lead. The same order_id again answers 200 with the same conversion; "
+        "with another amount or currency, 409.",
+    )
+    def create(self, request):
+        data = ConversionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        advertiser = self.membership.party
+        if advertiser is None:
+            raise PermissionDenied("This key has no advertiser profile.")
+        try:
+            recorded = services.conversion_record(
+                network=self.network, advertiser=advertiser, program_id=values.pop("program", None), **values,
+            )
+        except services.OrderConflict as exc:
+            return Response(
+                {"detail": "This order_id is already recorded with a different amount or currency.",
+                 "id": exc.conversion.pk},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(ConversionSerializer(recorded.conversion).data,
+                        status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK)
+
+    @extend_schema(request=RefundSerializer, responses=ConversionSerializer)
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        conversion = self.get_object()
+        data = RefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversion, _ = services.conversion_refund(network=self.network, conversion=conversion,
+                                                   amount=data.validated_data.get("amount"), actor=request.user)
+        return Response(ConversionSerializer(conversion).data)
+
+
+    @extend_schema(request=None, responses=inline_serializer(
+        "PixelToken", {"token": serializers.CharField(), "pixel_url": serializers.CharField()}))
+    @action(detail=False, methods=["get"], url_path="pixel-token")
+    def pixel_token(self, request):
+        """The advertiser's token for the image pixel (GET /api/v1/conversions/pixel)."""
+        if self.role != Role.ADVERTISER or self.membership.party is None:
+            raise PermissionDenied("Only advertisers have a pixel token.")
+        token = selectors.pixel_token_for(self.membership.party)
+        url = request.build_absolute_uri("/api/v1/conversions/pixel")
+        query = f"token={token}&order_id={{order_id}}&amount={{amount}}&currency={{currency}}&click_id={{click_id}}"
+        return Response({"token": token, "pixel_url": f"{url}?{query}"})
+
+
+# 1x1 transparent GIF
+PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+class ConversionPixelView(APIView):
+    """Image postback for merchants that cannot call the API from their server: the same fields as
+    POST /conversions in the query string, authenticated by the advertiser's pixel token (not an API key).
+    Always answers a 1x1 GIF; the status code says what happened (201 new, 200 repeat, 400, 403)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True), OpenApiParameter("order_id", str, required=True),
+                    OpenApiParameter("amount", str), OpenApiParameter("currency", str, required=True),
+                    OpenApiParameter("event", str), OpenApiParameter("click_id", str), OpenApiParameter("coupon", str),
+                    OpenApiParameter("customer_id", str)],
+        responses={(201, "image/gif"): OpenApiTypes.BINARY, (200, "image/gif"): OpenApiTypes.BINARY,
+                   (400, "image/gif"): OpenApiTypes.BINARY, (403, "image/gif"): OpenApiTypes.BINARY},
+    )
+    def get(self, request):
+        advertiser = selectors.dangerously_advertiser_for_pixel_token(request.query_params.get("token", ""))
+        if advertiser is None:
+            return self._gif(403)
+        fields = ("order_id", "amount", "currency", "event", "click_id", "coupon", "customer_id")
+        query = request.query_params
+        data = ConversionCreateSerializer(data={name: query[name] for name in fields if name in query})
+        if not data.is_valid():
+            return self._gif(400)
+        try:
+            recorded = services.conversion_record(
+                network=advertiser.network, advertiser=advertiser, customer_ip=request.META.get("REMOTE_ADDR", ""),
+                **data.validated_data,
+            )
+        except (services.OrderConflict, DjangoValidationError):
+            return self._gif(400)
+        return self._gif(201 if recorded.created else 200)
+
+    @staticmethod
+    def _gif(status_code: int) -> HttpResponse:
+        response = HttpResponse(PIXEL_GIF, content_type="image/gif", status=status_code)
+        response["Cache-Control"] = "no-store, max-age=0"
+        return response
+
+
+_conversion_list_create = ConversionViewSet.as_view({"get": "list", "post": "create"}, basename="conversion",
+                                                   detail=False)
+
+
+@csrf_exempt
+def conversions_entry(request, *args, **kwargs):
+    """`/api/v1/conversions`: the postback's fast path first, the DRF view for everything else."""
+    if request.method == "POST":
+        response = postback_fast(request)
+        if response is not None:
+            return response
+    return _conversion_list_create(request, *args, **kwargs)
+
+
+class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Advertisers' (and the operators' network-wide) signed webhook endpoints. The secret is shown on create."""
+
+    model = WebhookEndpoint
+    serializer_class = WebhookEndpointSerializer
+    roles = ADVERTISER_OR_OPERATOR
+
+    def scope_queryset(self, queryset):
+        return selectors.webhook_endpoints_visible(queryset, self.membership)
+
+    @extend_schema(request=WebhookEndpointSerializer, responses={201: WebhookEndpointCreatedSerializer})
+    def create(self, request):
+        data = WebhookEndpointSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        advertiser = self.membership.party if self.role == Role.ADVERTISER else None
+        endpoint = services.webhook_endpoint_create(
+            network=self.network, advertiser=advertiser, url=data.validated_data["url"],
+            events=data.validated_data["events"], description=data.validated_data.get("description", ""),
+            actor=request.user,
+        )
+        return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=WebhookEndpointSerializer, responses=WebhookEndpointSerializer)
+    def partial_update(self, request, pk=None):
+        endpoint = self.get_object()
+        data = WebhookEndpointSerializer(endpoint, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.webhook_endpoint_update(network=self.network, endpoint=endpoint, actor=request.user,
+                                         **data.validated_data)
+        return Response(WebhookEndpointSerializer(endpoint).data)
+
+    @extend_schema(request=WebhookEndpointSerializer, responses=WebhookEndpointSerializer)
+    def update(self, request, pk=None):
+        return self.partial_update(request, pk)
+
+    def destroy(self, request, pk=None):
+        services.webhook_endpoint_delete(network=self.network, endpoint=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        delivery = services.webhook_endpoint_send_test(network=self.network, endpoint=self.get_object())
+        return Response(DeliverySerializer(Delivery.objects.get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=WebhookEndpointCreatedSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        from .models_outbound import new_webhook_secret
+
+        endpoint = services.webhook_endpoint_update(network=self.network, endpoint=self.get_object(),
+                                                    actor=request.user, secret=new_webhook_secret())
+        return Response(WebhookEndpointCreatedSerializer(endpoint).data)
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """The log of webhook and postback deliveries (each attempt's status code, latency and body excerpt)."""
+
+    model = Delivery
+    roles = ALL_ROLES
+    filterset_class = selectors.DeliveryFilter
+
+    def scope_queryset(self, queryset):
+        queryset = selectors.deliveries_visible(queryset, self.membership)
+        return queryset.prefetch_related("attempt_log") if self.action == "retrieve" else queryset
+
+    def get_serializer_class(self):
+        return DeliveryDetailSerializer if self.action == "retrieve" else DeliverySerializer
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        delivery = delivery_resend(network=self.network, delivery=self.get_object(), actor=request.user)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class _AffiliateSelf(TenantGenericAPIView):
+    model = Affiliate
+    serializer_class = PostbackSerializer
+    roles = frozenset({Role.AFFILIATE})
+
+    def _affiliate(self) -> Affiliate:
+        affiliate = self.get_queryset().filter(membership=self.membership).first()
+        if affiliate is None:
+            raise PermissionDenied("This key has no affiliate profile.")
+        return affiliate
+
+
+class PostbackView(_AffiliateSelf):
+    """The affiliate's own postback URL template, fired for its conversions (see `macros`)."""
+
+    @extend_schema(responses=PostbackSerializer)
+    def get(self, request):
+        return Response(PostbackSerializer({"postback_url": self._affiliate().postback_url}).data)
+
+    @extend_schema(request=PostbackSerializer, responses=PostbackSerializer)
+    def put(self, request):
+        data = PostbackSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        affiliate = services.affiliate_postback_set(network=self.network, affiliate=self._affiliate(),
+                                                    template=data.validated_data["postback_url"], actor=request.user)
+        return Response(PostbackSerializer({"postback_url": affiliate.postback_url}).data)
+
+
+class PostbackTestView(_AffiliateSelf):
+    """Fire the postback URL once with sample values."""
+
+    @extend_schema(request=None, responses={202: DeliverySerializer, 400: OpenApiResponse(description="No URL set")})
+    def post(self, request):
+        delivery = services.affiliate_postback_send_test(network=self.network, affiliate=self._affiliate())
+        return Response(DeliverySerializer(Delivery.objects.get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,128 @@
+"""Attribution of a conversion: click id, then coupon code, then known customer (renewal), else none.
+
+A click, coupon or earlier conversion of another advertiser never attributes. A well-formed click id whose
+click row is not in the table yet (the click queue lags the redirect by a moment) is "pending": the
+conversion is recorded unattributed with `attribution_pending` and a task attributes it once the click is
+ingested (or gives up after `CLICK_INGEST_GRACE_SECONDS`, falling back to the coupon and customer).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from network.models import Advertiser, Network
+from programs.models import CouponCode, Partnership, Program
+
+from .ids import click_id_time, is_click_id
+from .models import Click, Conversion
+
+SUB_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+# Click rows carry created_at == the time in their id; a margin keeps partition pruning without relying on it.
+_CLICK_TIME_MARGIN = timedelta(days=1)
+
+
+@dataclass
+class Attribution:
+    kind: str = Conversion.Attribution.NONE
+    program: Program | None = None
+    partnership_id: int | None = None
+    affiliate_id: int | None = None
+    link_id: int | None = None
+    coupon: CouponCode | None = None
+    click: Click | None = None
+    clicked_at: datetime | None = None
+    subs: dict = field(default_factory=dict)
+    country: str = ""
+    pending: bool = False
+
+
+def click_find(*, network: Network, click_id: str) -> Click | None:
+    at = click_id_time(click_id)
+    return (
+        Click.objects.for_network(network)
+        .select_related("program")
+        .filter(click_id=click_id, created_at__range=(at - _CLICK_TIME_MARGIN, at + _CLICK_TIME_MARGIN))
+        .first()
+    )
+
+
+def coupon_find(*, network: Network, advertiser: Advertiser, code: str) -> CouponCode:
+    """The advertiser's coupon (active or not); another advertiser's code is as unknown as a made-up one."""
+    coupon = (
+        CouponCode.objects.for_network(network)
+        .select_related("partnership__program")
+        .filter(code=code.strip().upper(), partnership__program__advertiser=advertiser)
+        .first()
+    )
+    if coupon is None:
+        raise ValidationError(
+            {"coupon": [f"Unknown coupon '{code}'. Send only coupon codes issued to affiliates of your programs."]}
+        )
+    return coupon
+
+
+def within_window(clicked_at: datetime, window_days: int, now: datetime) -> bool:
+    # A little slack for clock skew between the redirect and the merchant's server.
+    return clicked_at - timedelta(minutes=5) <= now <= clicked_at + timedelta(days=window_days)
+
+
+def attribute(
+    *,
+    network: Network,
+    advertiser: Advertiser,
+    now: datetime,
+    click_id: str = "",
+    coupon: CouponCode | None = None,
+    customer_id: str = "",
+    allow_pending: bool = True,
+) -> Attribution:
+    """Who gets the credit. Raises ValidationError for a malformed click id."""
+    pending = False
+    if click_id:
+        if not is_click_id(click_id):
+            raise ValidationError(
+                {"click_id": ["Malformed click id: expected the 26-character id from the landing URL."]})
+        click = click_find(network=network, click_id=click_id)
+        if click is not None:
+            program = click.program
+            if program.advertiser_id == advertiser.pk and within_window(
+                click.created_at, program.attribution_window_days, now
+            ):
+                return Attribution(
+                    kind=Conversion.Attribution.CLICK, program=click.program,
+                    partnership_id=click.partnership_id,
+                    affiliate_id=click.affiliate_id, link_id=click.link_id, coupon=coupon, click=click,
+                    clicked_at=click.created_at, subs={name: getattr(click, name) for name in SUB_FIELDS},
+                    country=click.country,
+                )
+        elif allow_pending:
+            age = (now - click_id_time(click_id)).total_seconds()
+            pending = -300 <= age <= settings.CLICK_INGEST_GRACE_SECONDS
+    if pending:
+        return Attribution(coupon=coupon, pending=True)
+    if coupon is not None:
+        partnership = coupon.partnership
+        if coupon.is_active and partnership.status == Partnership.Status.APPROVED:
+            return Attribution(
+                kind=Conversion.Attribution.COUPON, program=partnership.program, partnership_id=partnership.pk,
+                affiliate_id=partnership.affiliate_id, coupon=coupon,
+            )
+        return Attribution(coupon=coupon)
+    if customer_id:
+        previous = (
+            Conversion.objects.for_network(network)
+            .select_related("program")
+            .filter(advertiser=advertiser, customer_id=customer_id, affiliate__isnull=False, program__isnull=False)
+            .exclude(status=Conversion.Status.REJECTED)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if previous is not None:
+            return Attribution(
+                kind=Conversion.Attribution.CUSTOMER, program=previous.program, partnership_id=previous.partnership_id,
+                affiliate_id=previous.affiliate_id, link_id=previous.link_id,
+                subs={name: getattr(previous, name) for name in SUB_FIELDS}, country=previous.country,
+            )
+    return Attribution()

@@ -1,0 +1,115 @@
+"""SSRF guard for outbound calls: http(s) targets on public addresses only, pinned to the vetted address.
+
+Checked when a URL is saved and again at each send, and the connection goes to the address that was
+checked (no second DNS lookup), so a name that re-resolves to 127.0.0.1 (DNS rebinding) cannot slip through.
+`settings.OUTBOUND_ALLOW_PRIVATE` lifts the address rule (local development, tests).
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+class UnsafeURL(ValueError):
+    """The URL may not be called: bad scheme, no host, or a private/loopback/reserved address."""
+
+
+def _address_problem(address: str) -> str | None:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for attribute, label in (
+        ("is_loopback", "loopback"), ("is_private", "private"), ("is_link_local", "link-local"),
+        ("is_multicast", "multicast"), ("is_reserved", "reserved"), ("is_unspecified", "unspecified"),
+    ):
+        if getattr(ip, attribute):
+            return f"{address} is a {label} address"
+    if not ip.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+def resolve_safe(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, vetted ip) for `url`, or UnsafeURL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeURL("Not a valid URL.") from exc
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeURL("Only http and https URLs are allowed.")
+    host = parts.hostname
+    if not host:
+        raise UnsafeURL("The URL has no host.")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeURL(f"The host '{host}' does not resolve.") from exc
+    addresses = [info[4][0] for info in infos]
+    if not addresses:
+        raise UnsafeURL(f"The host '{host}' does not resolve.")
+    if not settings.OUTBOUND_ALLOW_PRIVATE:
+        for address in addresses:
+            problem = _address_problem(address)
+            if problem:
+                raise UnsafeURL(f"Refused: {host} resolves to {problem}.")
+    return parts.scheme, host, port, addresses[0]
+
+
+def check_url(url: str) -> None:
+    resolve_safe(url)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, ip, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._ip = ip
+
+    def connect(self):
+        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, ip, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._ip = ip
+
+    def connect(self):
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        # Certificate checked against the host name, not the pinned address.
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+@dataclass
+class Response:
+    status_code: int
+    body: bytes
+    latency_ms: int
+
+
+def request(method: str, url: str, *, body: bytes = b"", headers: dict | None = None,
+            timeout: float | None = None) -> Response:
+    """One HTTP request to a vetted address; redirects are not followed. Raises UnsafeURL or OSError."""
+    scheme, host, port, ip = resolve_safe(url)
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(host, port, ip, timeout or settings.OUTBOUND_TIMEOUT_SECONDS)
+    started = time.perf_counter()
+    try:
+        connection.request(method, path, body=body or None, headers={"User-Agent": "AffiliateNetwork-Webhooks/1.0",
+                                                                     **(headers or {})})
+        response = connection.getresponse()
+        content = response.read(65536)
+        return Response(response.status, content, int((time.perf_counter() - started) * 1000))
+    except http.client.HTTPException as exc:
+        raise OSError(f"HTTP error: {exc}") from exc
+    finally:
+        connection.close()

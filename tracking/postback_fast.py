@@ -1,0 +1,222 @@
+"""The conversion postback's fast path: `POST /api/v1/conversions` for the common shape (order, amount,
+currency, event, click id) in three SQL round trips (key, click, INSERT) and no DRF or ORM query building.
+
+It handles only what it can decide alone: a valid advertiser key, a well-formed body of those fields and
+either no click id or a click of this advertiser inside the program's window, in the program's currency.
+Anything else (other fields, bad input, a repeated order id, a pending or foreign click, webhooks or an
+affiliate postback to queue, a key to mark as used) goes to the full DRF view, which answers with the same
+shapes and messages. The business rules (window, fraud signals, policy) are the same functions.
+"""
+
+import hashlib
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.http import JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from core.money import is_currency, parse_amount, quantize
+from network.auth import LAST_USED_RESOLUTION
+
+from .attribution import SUB_FIELDS, within_window
+from .fraud import DUPLICATE_ORDER_WINDOW, click_signals, status_for_policy
+from .ids import click_id_time, is_click_id
+from .models import Conversion
+from .serializers import ConversionSerializer, conversion_representation
+from .signals import conversion_recorded
+
+FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id"})
+
+_KEY_SQL = """
+SELECT m.network_id, a.id, k.last_used_at,
+       EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = m.network_id AND w.is_active
+               AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id))
+FROM network_apikey k
+JOIN network_membership m ON m.id = k.membership_id
+JOIN network_user u ON u.id = m.user_id
+JOIN network_advertiser a ON a.membership_id = m.id
+WHERE k.hashed_key = %s AND k.revoked_at IS NULL AND m.is_active AND u.is_active AND m.role = 'advertiser'
+"""
+_CLICK_SQL = """
+SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
+       c.sub5, c.country, c.is_bot, c.is_unique, p.advertiser_id, p.currency, p.attribution_window_days,
+       p.fraud_policy, f.postback_url,
+       EXISTS (SELECT 1 FROM tracking_conversion v WHERE v.network_id = %s AND v.advertiser_id = %s
+               AND v.click_id = %s AND v.amount = %s AND v.currency = %s AND v.created_at >= %s)
+FROM tracking_click c
+JOIN programs_program p ON p.id = c.program_id
+JOIN network_affiliate f ON f.id = c.affiliate_id
+WHERE c.network_id = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
+"""
+_FIELDS = [field for field in Conversion._meta.concrete_fields if field.column != "id"]
+_COLUMNS = [field.column for field in _FIELDS]
+# Values the database driver cannot take as they are (decimals, datetimes, JSON); the rest are plain.
+_ADAPTED = {"amount", "refunded_amount", "clicked_at", "created_at", "items", "fraud_signals"}
+# Column names come from the model; values are parameters.
+_INSERT_SQL = (
+    f"INSERT INTO tracking_conversion ({', '.join(_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT (advertiser_id, order_id) DO NOTHING RETURNING id"
+)
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _body(content_type: str, raw: bytes) -> dict | None:
+    """The body when it is exactly the fast shape and valid; None sends the request to the full view."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not body.keys() <= FAST_FIELDS:
+        return None
+    order_id, currency, event = body.get("order_id"), body.get("currency"), body.get("event", "sale")
+    click_id = body.get("click_id", "")
+    if not (isinstance(order_id, str) and 0 < len(order_id) <= 128 and order_id == order_id.strip()):
+        return None
+    if not (isinstance(currency, str) and is_currency(currency.upper())) or event not in ("sale", "lead"):
+        return None
+    if not isinstance(click_id, str) or (click_id and not is_click_id(click_id)):
+        return None
+    try:
+        amount = parse_amount(body["amount"])
+    except (KeyError, ValueError):
+        return None
+    currency = currency.upper()
+    if amount < 0 or amount >= 10**12 or amount != quantize(amount, currency):
+        return None
+    return {"order_id": order_id, "amount": amount, "currency": currency, "event": event, "click_id": click_id}
+
+
+def postback_fast(request) -> JsonResponse | None:
+    """Django view helper: the 201 response, or None for the full view."""
+    data = record_fast(request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("CONTENT_TYPE", ""),
+                       request.body)
+    return None if data is None else JsonResponse(data, status=201)
+
+
+def record_fast(authorization: str, content_type: str, raw: bytes) -> dict | None:
+    """Record a common-shape conversion; its JSON (answered with 201), or None for the full view."""
+    header = authorization.split()
+    if len(header) != 2 or header[0].lower() != "bearer":
+        return None
+    body = _body(content_type, raw)
+    if body is None:
+        return None
+    ops = connection.ops
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_KEY_SQL, [hashlib.sha256(header[1].encode()).hexdigest()])
+        key = cursor.fetchone()
+        if key is None:
+            return None
+        network_id, advertiser_id, last_used_at, has_webhooks = key
+        if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
+            return None  # the full view records the key's use (once a minute)
+        if has_webhooks:
+            return None  # webhooks to queue: the full view does it
+        values = {"attribution": Conversion.Attribution.NONE, "program_id": None, "partnership_id": None,
+                  "affiliate_id": None, "link_id": None, "clicked_at": None, "country": "",
+                  **dict.fromkeys(SUB_FIELDS, "")}
+        signals, policy = [], None
+        if body["click_id"]:
+            at = click_id_time(body["click_id"])
+            cursor.execute(_CLICK_SQL, [
+                network_id, advertiser_id, body["click_id"], ops.adapt_decimalfield_value(body["amount"], 18, 6),
+                body["currency"], ops.adapt_datetimefield_value(now - DUPLICATE_ORDER_WINDOW),
+                network_id, body["click_id"], ops.adapt_datetimefield_value(at - timedelta(days=1)),
+                ops.adapt_datetimefield_value(at + timedelta(days=1)),
+            ])
+            click = cursor.fetchone()
+            if click is None:
+                return None  # not ingested yet (pending) or unknown: the full view decides
+            (clicked_at, program_id, partnership_id, link_id, affiliate_id, *subs) = click[:11]
+            is_bot, is_unique, program_advertiser, program_currency, window, policy, postback, duplicate = click[11:]
+            clicked_at = _aware(clicked_at)
+            if (program_advertiser != advertiser_id or program_currency != body["currency"] or postback
+                    or not within_window(clicked_at, window, now)):
+                return None
+            values.update(attribution=Conversion.Attribution.CLICK, program_id=program_id,
+                          partnership_id=partnership_id, affiliate_id=affiliate_id, link_id=link_id,
+                          clicked_at=clicked_at, country=subs[5], **dict(zip(SUB_FIELDS, subs[:5], strict=True)))
+            signals = click_signals(clicked_at=clicked_at, is_bot=bool(is_bot), is_unique=bool(is_unique), now=now)
+            if duplicate:
+                signals.append("duplicate_order")
+        conversion = Conversion(
+            network_id=network_id, advertiser_id=advertiser_id, order_id=body["order_id"], event=body["event"],
+            amount=body["amount"], currency=body["currency"], refunded_amount=0, coupon_id=None,
+            click_id=body["click_id"], customer_id="", customer_email_hash="", customer_ip_hash="",
+            attribution_pending=False, items=[], status=status_for_policy(policy=policy, signals=signals),
+            fraud_signals=signals, created_at=now, **values,
+        )
+        params = [field.get_db_prep_save(getattr(conversion, field.attname), connection) if field.column in _ADAPTED
+                  else getattr(conversion, field.attname) for field in _FIELDS]
+        # One statement, so no explicit transaction (no BEGIN/COMMIT round trips); on_commit runs right after
+        # it, or after the caller's transaction when there is one.
+        cursor.execute(_INSERT_SQL, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None  # the order id exists: the full view answers 200 or 409
+        conversion.pk = row[0]
+        transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+    return conversion_representation(conversion, ConversionSerializer.Meta.fields)
+
+
+class FastPostbackMiddleware:
+    """WSGI middleware: serves the common postback before Django's middleware stack (like the click redirect's
+    minimal handler) and hands everything else, with its body, to the Django application.
+
+    Wire it in the WSGI entry point: `application = FastPostbackMiddleware(get_wsgi_application())`.
+    """
+
+    PATHS = frozenset({"/api/v1/conversions", "/api/v1/conversions/"})
+    MAX_BODY = 65536
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") in self.PATHS:
+            response = self._fast(environ)
+            if response is not None:
+                start_response("201 Created", [("Content-Type", "application/json"),
+                                               ("Content-Length", str(len(response))),
+                                               ("X-Content-Type-Options", "nosniff")])
+                return [response]
+        return self.app(environ, start_response)
+
+    def _fast(self, environ) -> bytes | None:
+        from django.conf import settings
+        from django.db import close_old_connections
+        from django.http.request import split_domain_port, validate_host
+
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if not 0 < length <= self.MAX_BODY:
+            return None
+        secure = environ.get("wsgi.url_scheme") == "https" or (
+            settings.SECURE_PROXY_SSL_HEADER is not None
+            and environ.get(settings.SECURE_PROXY_SSL_HEADER[0]) == settings.SECURE_PROXY_SSL_HEADER[1])
+        host, _ = split_domain_port(environ.get("HTTP_HOST", ""))
+        if (settings.SECURE_SSL_REDIRECT and not secure) or not validate_host(host, settings.ALLOWED_HOSTS):
+            return None  # Django answers these (redirect to https, 400 for a bad host)
+        raw = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(raw)  # the full view reads the same body
+        environ["CONTENT_LENGTH"] = str(len(raw))
+        close_old_connections()
+        try:
+            data = record_fast(environ.get("HTTP_AUTHORIZATION", ""), environ.get("CONTENT_TYPE", ""), raw)
+        finally:
+            close_old_connections()
+        return None if data is None else json.dumps(data, cls=DjangoJSONEncoder).encode()

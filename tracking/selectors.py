@@ -1,0 +1,80 @@
+"""Reads of conversions and deliveries, scoped to a network and narrowed to what a membership may see."""
+
+import hashlib
+import hmac
+
+import django_filters
+from django.conf import settings
+from django.db.models import QuerySet
+
+from network.models import Membership, Role
+from network.permissions import OPERATORS
+
+from .models import Conversion
+from .models_outbound import Delivery, WebhookEndpoint
+
+
+class ConversionFilter(django_filters.FilterSet):
+    date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Conversion
+        fields = ["status", "attribution", "event", "affiliate", "program", "order_id", "click_id", "currency"]
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    class Meta:
+        model = Delivery
+        fields = ["status", "kind", "event", "endpoint"]
+
+
+def _party_filter(queryset: QuerySet, membership: Membership, *, advertiser_field: str | None,
+                  affiliate_field: str | None) -> QuerySet:
+    if membership.role in OPERATORS:
+        return queryset
+    party = membership.party
+    if party is None:
+        return queryset.none()
+    if membership.role == Role.ADVERTISER and advertiser_field:
+        return queryset.filter(**{advertiser_field: party})
+    if membership.role == Role.AFFILIATE and affiliate_field:
+        return queryset.filter(**{affiliate_field: party})
+    return queryset.none()
+
+
+def conversions_visible(queryset: QuerySet, membership: Membership) -> QuerySet:
+    """Operators: the network's; advertiser: its own; affiliate: those attributed to it."""
+    queryset = _party_filter(queryset, membership, advertiser_field="advertiser", affiliate_field="affiliate")
+    return queryset.select_related("coupon")
+
+
+def deliveries_visible(queryset: QuerySet, membership: Membership) -> QuerySet:
+    """Operators: all; advertiser: its webhooks' deliveries; affiliate: its postbacks."""
+    return _party_filter(queryset, membership, advertiser_field="advertiser", affiliate_field="affiliate")
+
+
+def webhook_endpoints_visible(queryset: QuerySet[WebhookEndpoint], membership: Membership) -> QuerySet:
+    return _party_filter(queryset, membership, advertiser_field="advertiser", affiliate_field=None)
+
+
+def pixel_token_for(advertiser) -> str:
+    """The advertiser's image-pixel token: public by nature (it sits in the merchant's page), so it can only
+    record conversions for this advertiser, nothing else. Derived, so rotating SECRET_KEY rotates it."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"pixel:{advertiser.pk}".encode(), hashlib.sha256).hexdigest()
+    return f"px_{advertiser.pk}_{digest[:24]}"
+
+
+def dangerously_advertiser_for_pixel_token(token: str):
+    """Unscoped on purpose: the token itself names the advertiser (and so the network)."""
+    from network.models import Advertiser, PartyStatus
+
+    try:
+        _, advertiser_id, _ = token.split("_", 2)
+        advertiser = Advertiser.objects.select_related("network").filter(
+            pk=int(advertiser_id), status=PartyStatus.ACTIVE).first()
+    except (ValueError, AttributeError):
+        return None
+    if advertiser is None or not hmac.compare_digest(pixel_token_for(advertiser), token):
+        return None
+    return advertiser

@@ -1,0 +1,163 @@
+"""Request and response shapes of conversions, webhook endpoints, deliveries and postback settings."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.money import parse_amount, quantize
+
+from .models import Conversion
+from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
+from .outbound import POSTBACK_MACROS
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class AmountField(serializers.Field):
+    """A decimal amount sent as a string ("49.90") or an integer; floats are refused (they lose cents)."""
+
+    default_error_messages = {"invalid": 'Not a decimal amount ({reason}). Send amounts as strings, e.g. "49.90".'}
+
+    def to_internal_value(self, data):
+        try:
+            return parse_amount(data)
+        except ValueError as exc:
+            self.fail("invalid", reason=str(exc).rstrip("."))
+
+    def to_representation(self, value):
+        return str(value)
+
+
+class ConversionCreateSerializer(serializers.Serializer):
+    order_id = serializers.CharField(max_length=128)
+    amount = AmountField(required=False, help_text='Order amount as a string ("49.90"); optional for leads (0).')
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217 code; must be the program's currency.")
+    event = serializers.ChoiceField(choices=Conversion.Event.choices, default=Conversion.Event.SALE)
+    click_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    coupon = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    customer_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    customer_email = serializers.EmailField(required=False, allow_blank=True,
+                                            help_text="Only a keyed hash is stored (self-referral checks).")
+    customer_ip = serializers.IPAddressField(required=False, allow_blank=True,
+                                             help_text="Only a keyed hash is stored (self-referral checks).")
+    program = serializers.IntegerField(required=False, help_text="Your program, for conversions no one referred.")
+    items = serializers.ListField(child=serializers.DictField(), required=False, max_length=500)
+
+    def validate(self, attrs):
+        if "amount" not in attrs:
+            if attrs["event"] == Conversion.Event.SALE:
+                raise serializers.ValidationError({"amount": ["This field is required for a sale."]})
+            attrs["amount"] = parse_amount("0")
+        return attrs
+
+
+class RefundSerializer(serializers.Serializer):
+    amount = AmountField(required=False, help_text="Part of the order to refund; the whole remainder when absent.")
+
+
+def _money(conversion: Conversion, value) -> str:
+    return str(quantize(value, conversion.currency))
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def conversion_representation(obj: Conversion, fields: list[str]) -> dict:
+    """The JSON of a conversion without DRF's per-request field building (the postback is a hot path)."""
+    values = {}
+    for name in fields:
+        if name in ("amount", "refunded_amount"):
+            values[name] = _money(obj, getattr(obj, name))
+        elif name in ("program", "partnership", "affiliate", "link"):
+            values[name] = getattr(obj, f"{name}_id")
+        elif name == "coupon":
+            values[name] = obj.coupon.code if obj.coupon_id else None
+        elif name in ("created_at", "clicked_at"):
+            value = getattr(obj, name)
+            values[name] = _DATETIME.to_representation(value) if value else None
+        else:
+            values[name] = getattr(obj, name)
+    return values
+
+
+class ConversionSerializer(serializers.ModelSerializer):
+    amount = serializers.SerializerMethodField()
+    refunded_amount = serializers.SerializerMethodField()
+    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Conversion
+        fields = [
+            "id", "order_id", "event", "amount", "refunded_amount", "currency", "status", "attribution",
+            "attribution_pending", "program", "partnership", "affiliate", "link", "coupon", "click_id", "clicked_at",
+            "sub1", "sub2", "sub3", "sub4", "sub5", "country", "customer_id", "items", "fraud_signals", "created_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        return conversion_representation(instance, self.Meta.fields)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_amount(self, obj):
+        return _money(obj, obj.amount)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_refunded_amount(self, obj):
+        return _money(obj, obj.refunded_amount)
+
+
+class AffiliateConversionSerializer(ConversionSerializer):
+    """What the referring affiliate sees: no customer data, no fraud internals."""
+
+    class Meta(ConversionSerializer.Meta):
+        fields = [
+            "id", "order_id", "event", "amount", "refunded_amount", "currency", "status", "attribution", "program",
+            "link", "coupon", "click_id", "clicked_at", "sub1", "sub2", "sub3", "sub4", "sub5", "country",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=50)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "description", "is_active", "advertiser", "created_at"]
+        read_only_fields = ["id", "advertiser", "created_at"]
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = ["number", "status_code", "latency_ms", "response_excerpt", "error", "succeeded", "retry_in_seconds",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = ["id", "kind", "event", "endpoint", "advertiser", "affiliate", "url", "method", "status", "attempts",
+                  "last_status_code", "last_latency_ms", "last_response_excerpt", "last_error", "next_attempt_at",
+                  "created_at", "completed_at"]
+        read_only_fields = fields
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    attempt_log = DeliveryAttemptSerializer(many=True, read_only=True)
+
+    class Meta(DeliverySerializer.Meta):
+        fields = [*DeliverySerializer.Meta.fields, "body", "attempt_log"]
+        read_only_fields = fields
+
+
+class PostbackSerializer(serializers.Serializer):
+    postback_url = serializers.CharField(max_length=1000, allow_blank=True,
+                                         help_text="URL template, e.g. https://tracker.example/pb?cid={click_id}")
+    macros = serializers.ListField(child=serializers.CharField(), read_only=True, default=list(POSTBACK_MACROS))

@@ -1,0 +1,347 @@
+"""Writes of tracking's conversion half: recording conversions (attribution, fraud, idempotency), refunds,
+late attribution, webhook endpoints and the affiliate's postback URL."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.money import is_currency, minor_units, quantize
+from network.models import Advertiser, Affiliate, Network, User
+from network.services import audit_log_record
+from programs.models import Program
+
+from . import fraud, netguard
+from .attribution import SUB_FIELDS, Attribution, attribute, click_find, coupon_find
+from .models import Conversion
+from .models_outbound import Delivery, WebhookEndpoint
+from .outbound import EVENTS, delivery_create, event_emit, validate_postback_template
+from .signals import conversion_recorded, conversion_refunded
+
+
+class OrderConflict(Exception):
+    """The order id is already recorded with another amount or currency."""
+
+    def __init__(self, conversion: Conversion):
+        super().__init__("order_id already recorded with a different amount or currency")
+        self.conversion = conversion
+
+
+@dataclass
+class Recorded:
+    conversion: Conversion
+    created: bool
+
+
+def _check_amount(amount: Decimal, currency: str, field: str = "amount") -> None:
+    if amount < 0:
+        raise ValidationError({field: ["Must not be negative."]})
+    if amount != quantize(amount, currency):
+        raise ValidationError({field: [f"Has more decimal places than {currency} allows ({minor_units(currency)})."]})
+    if abs(amount) >= Decimal(10) ** 12:
+        raise ValidationError({field: ["Too large."]})
+
+
+def _conversion_payload(conversion: Conversion) -> dict:
+    return {
+        "id": conversion.pk, "order_id": conversion.order_id, "event": conversion.event,
+        "amount": str(quantize(conversion.amount, conversion.currency)), "currency": conversion.currency,
+        "refunded_amount": str(quantize(conversion.refunded_amount, conversion.currency)),
+        "status": conversion.status, "attribution": conversion.attribution, "program": conversion.program_id,
+        "affiliate": conversion.affiliate_id, "click_id": conversion.click_id,
+        "fraud_signals": conversion.fraud_signals, "created_at": conversion.created_at,
+    }
+
+
+def _postback_macros(conversion: Conversion, status: str | None = None) -> dict:
+    return {
+        "click_id": conversion.click_id, **{name: getattr(conversion, name) for name in SUB_FIELDS},
+        "order_id": conversion.order_id, "amount": str(quantize(conversion.amount, conversion.currency)),
+        "currency": conversion.currency, "status": status or conversion.status, "program_id": conversion.program_id,
+    }
+
+
+def _emit_created(conversion: Conversion) -> None:
+    event_emit(
+        network_id=conversion.network_id, event="conversion.created", data=_conversion_payload(conversion),
+        advertiser_id=conversion.advertiser_id, affiliate_id=conversion.affiliate_id,
+        macros=_postback_macros(conversion) if conversion.affiliate_id else None,
+    )
+
+
+def _apply(conversion: Conversion, attribution: Attribution, signals: list[str], program: Program | None) -> None:
+    conversion.attribution = attribution.kind
+    conversion.attribution_pending = attribution.pending
+    conversion.program = attribution.program or program
+    conversion.partnership_id = attribution.partnership_id
+    conversion.affiliate_id = attribution.affiliate_id
+    conversion.link_id = attribution.link_id
+    conversion.coupon = attribution.coupon
+    conversion.clicked_at = attribution.clicked_at
+    for name in SUB_FIELDS:
+        setattr(conversion, name, attribution.subs.get(name, ""))
+    conversion.country = attribution.country
+    conversion.fraud_signals = signals
+    conversion.status = fraud.status_for(program=attribution.program, signals=signals)
+
+
+def _same_order(existing: Conversion, amount: Decimal, currency: str) -> Recorded:
+    if existing.amount != amount or existing.currency != currency:
+        raise OrderConflict(existing)
+    return Recorded(existing, False)
+
+
+def conversion_record(
+    *,
+    network: Network,
+    advertiser: Advertiser,
+    order_id: str,
+    amount: Decimal,
+    currency: str,
+    event: str = Conversion.Event.SALE,
+    click_id: str = "",
+    coupon: str = "",
+    customer_id: str = "",
+    customer_email: str = "",
+    customer_ip: str = "",
+    program_id: int | None = None,
+    items: list | None = None,
+) -> Recorded:
+    """Record a conversion once per (advertiser, order_id); the same order again returns the first one.
+
+    Raises ValidationError for bad input (nothing written) and OrderConflict when the order id is already
+    recorded with another amount or currency.
+    """
+    currency = (currency or "").upper()
+    if not is_currency(currency):
+        raise ValidationError({"currency": [f"'{currency}' is not an ISO 4217 currency code."]})
+    _check_amount(amount, currency)
+    # No look-up before the INSERT: the unique (advertiser, order_id) constraint finds repeats (the rare case).
+    now = timezone.now()
+    program = None
+    if program_id is not None:
+        program = Program.objects.for_network(network).filter(pk=program_id, advertiser=advertiser).first()
+        if program is None:
+            raise ValidationError({"program": ["Unknown program."]})
+    coupon_obj = coupon_find(network=network, advertiser=advertiser, code=coupon) if coupon else None
+    attribution = attribute(network=network, advertiser=advertiser, now=now, click_id=click_id, coupon=coupon_obj,
+                            customer_id=customer_id)
+    target = attribution.program or program
+    if target is not None and target.currency != currency:
+        raise ValidationError({"currency": [
+            f"The program '{target.name}' is in {target.currency}; this conversion says {currency}."]})
+    email_hash, ip_hash = fraud.email_hash(customer_email), fraud.ip_hash(customer_ip)
+    signals = fraud.conversion_signals(
+        network=network, advertiser=advertiser, attribution=attribution, amount=amount, currency=currency, now=now,
+        customer_id=customer_id, customer_email_hash=email_hash, customer_ip_hash=ip_hash, click_id=click_id,
+    )
+    conversion = Conversion(
+        network=network, advertiser=advertiser, order_id=order_id, event=event, amount=amount, currency=currency,
+        click_id=click_id, customer_id=customer_id, customer_email_hash=email_hash, customer_ip_hash=ip_hash,
+        items=items or [],
+    )
+    _apply(conversion, attribution, signals, program)
+    try:
+        # The outermost transaction when called from a view (a savepoint otherwise): a concurrent duplicate
+        # fails on the unique (advertiser, order_id) constraint here and answers with the winner's row.
+        with transaction.atomic():
+            conversion.save(force_insert=True)
+            if conversion.attribution_pending:
+                transaction.on_commit(lambda: _queue_late_attribution(conversion.pk))
+            else:
+                _emit_created(conversion)
+                transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+    except IntegrityError:
+        existing = Conversion.objects.for_network(network).filter(advertiser=advertiser, order_id=order_id).first()
+        if existing is None:
+            raise
+        return _same_order(existing, amount, currency)
+    return Recorded(conversion, True)
+
+
+def _queue_late_attribution(conversion_id: int) -> None:
+    from .tasks_outbound import conversion_attribute_late
+
+    conversion_attribute_late.delay(conversion_id)
+
+
+def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> str:
+    """Attribute a conversion recorded before its click was ingested. "waiting" when it should try again."""
+    with transaction.atomic():
+        conversion = (
+            Conversion.objects.select_for_update(of=("self",))
+            .select_related("network", "advertiser", "coupon__partnership__program")
+            .filter(pk=conversion_id, attribution_pending=True).first()
+        )
+        if conversion is None:
+            return "done"
+        network, now = conversion.network, timezone.now()
+        click = click_find(network=network, click_id=conversion.click_id)
+        if click is None and not final:
+            from .ids import click_id_time
+
+            if (now - click_id_time(conversion.click_id)).total_seconds() <= _grace():
+                return "waiting"
+        attribution = attribute(
+            network=network, advertiser=conversion.advertiser, now=conversion.created_at,
+            click_id=conversion.click_id, coupon=conversion.coupon, customer_id=conversion.customer_id,
+            allow_pending=False,
+        )
+        explicit = conversion.program
+        if attribution.program is not None and attribution.program.currency != conversion.currency:
+            attribution, signals = Attribution(coupon=conversion.coupon), ["currency_mismatch"]
+        else:
+            signals = fraud.conversion_signals(
+                network=network, advertiser=conversion.advertiser, attribution=attribution, amount=conversion.amount,
+                currency=conversion.currency, now=conversion.created_at, customer_id=conversion.customer_id,
+                customer_email_hash=conversion.customer_email_hash, customer_ip_hash=conversion.customer_ip_hash,
+                click_id=conversion.click_id, exclude_id=conversion.pk,
+            )
+        _apply(conversion, attribution, signals, explicit)
+        conversion.attribution_pending = False
+        conversion.save()
+        _emit_created(conversion)
+        transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+    return conversion.attribution
+
+
+def conversions_attribute_clicks(*, network_id: int, click_ids: list[str]) -> int:
+    """For the click ingester: attribute conversions that arrived before these clicks. Returns how many."""
+    pending = list(Conversion.objects.for_network(network_id).filter(
+        attribution_pending=True, click_id__in=click_ids).values_list("pk", flat=True))
+    for conversion_id in pending:
+        conversion_attribute_pending(conversion_id=conversion_id)
+    return len(pending)
+
+
+def conversions_attribute_overdue(*, limit: int = 1000) -> int:
+    """Settle conversions whose click never came within the grace period."""
+    cutoff = timezone.now() - timedelta(seconds=_grace())
+    overdue = list(Conversion.objects.filter(attribution_pending=True, created_at__lte=cutoff)
+                   .order_by("id").values_list("pk", flat=True)[:limit])
+    for conversion_id in overdue:
+        conversion_attribute_pending(conversion_id=conversion_id, final=True)
+    return len(overdue)
+
+
+def _grace() -> int:
+    from django.conf import settings
+
+    return settings.CLICK_INGEST_GRACE_SECONDS
+
+
+def conversion_refund(*, network: Network, conversion: Conversion, amount: Decimal | None = None,
+                      actor: User | None = None) -> tuple[Conversion, Decimal]:
+    """Refund part or all (amount None) of what remains; commissions reverse in the same transaction."""
+    with transaction.atomic():
+        conversion = Conversion.objects.for_network(network).select_for_update().get(pk=conversion.pk)
+        remaining = conversion.amount - conversion.refunded_amount
+        if remaining <= 0:
+            raise ValidationError({"detail": "This conversion is already fully refunded."})
+        if amount is None:
+            amount = remaining
+        else:
+            _check_amount(amount, conversion.currency)
+            if amount == 0:
+                raise ValidationError({"amount": ["Must be more than zero."]})
+            if amount > remaining:
+                raise ValidationError({"amount": [
+                    f"Larger than what remains to refund ({quantize(remaining, conversion.currency)} "
+                    f"{conversion.currency})."]})
+        conversion.refunded_amount += amount
+        conversion.save(update_fields=["refunded_amount"])
+        audit_log_record(network=network, actor=actor, action="conversion.refunded", target=conversion,
+                         data={"amount": str(amount), "currency": conversion.currency})
+        conversion_refunded.send(sender=Conversion, conversion=conversion, amount=amount)
+        refund = str(quantize(amount, conversion.currency))
+        event_emit(
+            network_id=network.pk, event="conversion.refunded",
+            data=_conversion_payload(conversion) | {"refund_amount": refund},
+            advertiser_id=conversion.advertiser_id, affiliate_id=conversion.affiliate_id,
+            macros=_postback_macros(conversion, status="refunded") | {"amount": refund}
+            if conversion.affiliate_id else None,
+        )
+    return conversion, amount
+
+
+# --- outbound settings ---------------------------------------------------------------------------
+def _check_events(events: list[str]) -> list[str]:
+    unknown = [event for event in events if event != "*" and event not in EVENTS]
+    if unknown or not events:
+        raise ValidationError({"events": [f"Unknown events: {', '.join(unknown)}. Known: *, {', '.join(EVENTS)}."
+                                          if unknown else "Subscribe to at least one event (or '*')."]})
+    return sorted(set(events))
+
+
+def _check_target(url: str, field: str = "url") -> None:
+    try:
+        netguard.check_url(url)
+    except netguard.UnsafeURL as exc:
+        raise ValidationError({field: [str(exc)]}) from exc
+
+
+@transaction.atomic
+def webhook_endpoint_create(*, network: Network, advertiser: Advertiser | None, url: str, events: list[str],
+                            description: str = "", actor: User | None = None) -> WebhookEndpoint:
+    _check_target(url)
+    endpoint = WebhookEndpoint.objects.create(network=network, advertiser=advertiser, url=url,
+                                              events=_check_events(events), description=description)
+    audit_log_record(network=network, actor=actor, action="webhook.created", target=endpoint, data={"url": url})
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, network: Network, endpoint: WebhookEndpoint, actor: User | None = None,
+                            **changes) -> WebhookEndpoint:
+    if "url" in changes:
+        _check_target(changes["url"])
+    if "events" in changes:
+        changes["events"] = _check_events(changes["events"])
+    for name, value in changes.items():
+        setattr(endpoint, name, value)
+    endpoint.save()
+    audit_log_record(network=network, actor=actor, action="webhook.updated", target=endpoint,
+                     data={name: value for name, value in changes.items() if name != "secret"})
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, network: Network, endpoint: WebhookEndpoint, actor: User | None = None) -> None:
+    audit_log_record(network=network, actor=actor, action="webhook.deleted", target=endpoint)
+    endpoint.delete()
+
+
+@transaction.atomic
+def affiliate_postback_set(*, network: Network, affiliate: Affiliate, template: str,
+                           actor: User | None = None) -> Affiliate:
+    if template:
+        try:
+            validate_postback_template(template)
+        except netguard.UnsafeURL as exc:
+            raise ValidationError({"postback_url": [str(exc)]}) from exc
+    affiliate.postback_url = template
+    affiliate.save(update_fields=["postback_url"])
+    audit_log_record(network=network, actor=actor, action="affiliate.postback_set", target=affiliate)
+    return affiliate
+
+
+SAMPLE_EVENT = {"order_id": "TEST-ORDER", "amount": "10.00", "click_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+                "status": "test", "payout": "1.00", "program_id": 0}
+
+
+def webhook_endpoint_send_test(*, network: Network, endpoint: WebhookEndpoint) -> Delivery:
+    """A signed `webhook.test` event to this endpoint only, so the owner can check their receiver."""
+    with transaction.atomic():
+        return delivery_create(network_id=network.pk, kind=Delivery.Kind.WEBHOOK, event="webhook.test",
+                               endpoint=endpoint, data=SAMPLE_EVENT | {"currency": network.default_currency})
+
+
+def affiliate_postback_send_test(*, network: Network, affiliate: Affiliate) -> Delivery:
+    if not affiliate.postback_url:
+        raise ValidationError({"postback_url": ["Set a postback URL first."]})
+    with transaction.atomic():
+        return delivery_create(network_id=network.pk, kind=Delivery.Kind.POSTBACK, event="webhook.test",
+                               affiliate=affiliate, data=SAMPLE_EVENT | {"currency": network.default_currency})
