@@ -201,10 +201,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name across models get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "PartyStatusEnum": "network.models.PartyStatus",
+        "ProgramStatusEnum": "programs.models.Program.Status",
+        "PartnershipStatusEnum": "programs.models.Partnership.Status",
+        "RuleKindEnum": "programs.models.CommissionRule.Kind",
+        "RuleEventEnum": "programs.models.CommissionRule.Event",
+        "CreativeKindEnum": "programs.models.Creative.Kind",
+        "ConversionStatusEnum": "tracking.models.Conversion.Status",
+        "ConversionEventEnum": "tracking.models.Conversion.Event",
+        "DeliveryStatusEnum": "tracking.models_outbound.Delivery.Status",
+        "DeliveryKindEnum": "tracking.models_outbound.Delivery.Kind",
+        "CommissionStatusEnum": "commissions.models.Commission.Status",
+        "CommissionKindEnum": "commissions.models.Commission.Kind",
+        "AccountKindEnum": "commissions.models.Account.Kind",
+    },
 }
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    CommissionStatusEnum="commissions.models.Commission.Status", PartyStatusEnum="network.models.PartyStatus"
-)
 
 # Public base URL of tracking links (`https://trk.example.com`); the tracking domain.
 TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -233,13 +246,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
-    "ProgramStatusEnum": "programs.models.Program.Status",
-    "PartnershipStatusEnum": "programs.models.Partnership.Status",
-    "RuleKindEnum": "programs.models.CommissionRule.Kind",
-    "CreativeKindEnum": "programs.models.Creative.Kind",
-    "PartyStatusEnum": "network.models.PartyStatus",
-})
 # Tests write uploads (the demo's banner) to a scratch folder, not the developer's media folder.
 if TESTING and not env.str("MEDIA_ROOT", default=""):
     MEDIA_ROOT = Path(tempfile.gettempdir()) / "affiliate-network-test-media"
@@ -275,11 +281,6 @@ CLICK_INGEST_GRACE_SECONDS = env.int("CLICK_INGEST_GRACE_SECONDS", default=600)
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=5)
 OUTBOUND_RETRY_BASE_SECONDS = env.int("OUTBOUND_RETRY_BASE_SECONDS", default=30)
 OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
-    "ConversionStatusEnum": "tracking.models.Conversion.Status",
-    "DeliveryStatusEnum": "tracking.models_outbound.Delivery.Status",
-    "PartyStatusEnum": "network.models.PartyStatus",
-})
 CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
     "task": "tracking.tasks_outbound.conversions_attribute_overdue", "schedule": 60.0,
 }

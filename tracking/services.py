@@ -56,19 +56,12 @@ def _conversion_payload(conversion: Conversion) -> dict:
     }
 
 
-def _postback_macros(conversion: Conversion, status: str | None = None) -> dict:
-    return {
-        "click_id": conversion.click_id, **{name: getattr(conversion, name) for name in SUB_FIELDS},
-        "order_id": conversion.order_id, "amount": str(quantize(conversion.amount, conversion.currency)),
-        "currency": conversion.currency, "status": status or conversion.status, "program_id": conversion.program_id,
-    }
-
-
 def _emit_created(conversion: Conversion) -> None:
+    # Webhooks only: the affiliate's postback fires from the commission events, which carry {payout} and
+    # {status}, so one sale is one postback in the affiliate's own tracker, not two.
     event_emit(
         network_id=conversion.network_id, event="conversion.created", data=_conversion_payload(conversion),
-        advertiser_id=conversion.advertiser_id, affiliate_id=conversion.affiliate_id,
-        macros=_postback_macros(conversion) if conversion.affiliate_id else None,
+        advertiser_id=conversion.advertiser_id,
     )
 
 
@@ -260,9 +253,7 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
         event_emit(
             network_id=network.pk, event="conversion.refunded",
             data=_conversion_payload(conversion) | {"refund_amount": refund},
-            advertiser_id=conversion.advertiser_id, affiliate_id=conversion.affiliate_id,
-            macros=_postback_macros(conversion, status="refunded") | {"amount": refund}
-            if conversion.affiliate_id else None,
+            advertiser_id=conversion.advertiser_id,
         )
     return conversion, amount
 

@@ -259,6 +259,7 @@ def test_beat_schedules_the_hold_period_and_cpc_tasks():
 
     from config.celery import app
 
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovers every app's tasks
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"commissions.tasks.commissions_approve_due_task", "commissions.tasks.cpc_accrue_task"} <= tasks
     assert tasks <= set(app.tasks)

@@ -178,8 +178,9 @@ def test_affiliate_sets_a_postback_and_it_fires_for_attributed_conversions(
     with django_capture_on_commit_callbacks(execute=True):
         post_conversion(world.a.client("advertiser"), click_id=click.click_id)
         post_conversion(world.a.client("advertiser"), order_id="NONE")  # unattributed: no postback
+    # One postback per sale, from the commission it earned (status "pending" while in its hold period).
     assert [r["path"] for r in receiver.requests] == [
-        f"/pb?cid={click.click_id}&s1=fb&amt=100.00&cur=EUR&st=accepted&p={shop.program.pk}"
+        f"/pb?cid={click.click_id}&s1=fb&amt=100.00&cur=EUR&st=pending&p={shop.program.pk}"
     ]
     delivery = Delivery.objects.get(kind="postback")
     assert delivery.affiliate_id == world.a.affiliate.pk and delivery.status == "succeeded"
