@@ -244,3 +244,11 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
 # Tests write uploads (the demo's banner) to a scratch folder, not the developer's media folder.
 if TESTING and not env.str("MEDIA_ROOT", default=""):
     MEDIA_ROOT = Path(tempfile.gettempdir()) / "affiliate-network-test-media"
+# Stripe Connect (payouts): the platform's secret key and the webhook endpoint's signing secret.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "PayoutStatusEnum": "payouts.models.Payout.Status",
+    "PayoutBatchStatusEnum": "payouts.models.PayoutBatch.Status",
+    "PayoutMethodKindEnum": "payouts.models.MethodKind",
+})
