@@ -19,7 +19,7 @@ from commissions import ledger
 from commissions.models import Account
 from commissions.selectors import payable_commissions
 from commissions.services import commissions_mark_paid
-from core.money import quantum
+from core.money import quantize, quantum
 from network.models import Affiliate, Network, PartyStatus
 from network.services import audit_log_record
 
@@ -82,7 +82,8 @@ def payout_batch_run(*, batch_id: int) -> PayoutBatch:
 
 # --- gathering -------------------------------------------------------------------------
 def _skip(skipped: list, affiliate_id: int, currency: str, amount: Decimal, reason: str) -> None:
-    skipped.append({"affiliate": affiliate_id, "currency": currency, "amount": str(amount), "reason": reason})
+    skipped.append({"affiliate": affiliate_id, "currency": currency, "amount": str(quantize(amount, currency)),
+                    "reason": reason})
 
 
 def _gather(batch: PayoutBatch) -> None:
