@@ -68,14 +68,16 @@ def payout_batch_start(*, network: Network, actor=None, trigger: str = PayoutBat
     return batch
 
 
-def payout_batch_run(*, batch_id: int) -> PayoutBatch:
-    """Run (or resume) a batch from the step it is in. Safe to call again at any time."""
+def payout_batch_run(*, batch_id: int, manual: bool = False) -> PayoutBatch:
+    """Run (or resume) a batch from the step it is in. Safe to call again at any time.
+
+    `manual` sends no payout to a provider: every one waits for the operator's mark (the demo uses it)."""
     batch = PayoutBatch.objects.select_related("network").get(pk=batch_id)
     if batch.status == BatchStatus.GATHERING:
         _gather(batch)
         batch.refresh_from_db()
     if batch.status == BatchStatus.PAYING:
-        _pay(batch)
+        _pay(batch, manual)
         batch.refresh_from_db()
     return batch
 
@@ -154,11 +156,11 @@ def _gather_one(batch: PayoutBatch, policy, account_id: int, skipped: list) -> P
 
 
 # --- paying ----------------------------------------------------------------------------
-def _pay(batch: PayoutBatch) -> None:
+def _pay(batch: PayoutBatch, manual: bool = False) -> None:
     errors = []
     for payout_id in batch.payouts.filter(status=Payout.Status.PENDING).order_by("pk").values_list("pk", flat=True):
         try:
-            _pay_one(batch, payout_id)
+            _pay_one(batch, payout_id, manual)
         except stripe_connect.TRANSIENT_ERRORS as exc:  # outcome unknown: stays pending, asked again next run
             logger.warning("Payout %s: Stripe unavailable (%s); the batch will be resumed.", payout_id, exc)
             errors.append(f"payout {payout_id}: {exc.__class__.__name__}: {exc}"[:500])
@@ -178,10 +180,10 @@ def _pay(batch: PayoutBatch) -> None:
                      data={"status": final})
 
 
-def _pay_one(batch: PayoutBatch, payout_id: int) -> None:
+def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
     network = batch.network
     payout = Payout.objects.get(pk=payout_id)
-    if payout.method_kind != MethodKind.STRIPE_CONNECT or not stripe_connect.is_configured():
+    if manual or payout.method_kind != MethodKind.STRIPE_CONNECT or not stripe_connect.is_configured():
         # PayPal / bank (and Stripe without a key: the operator pays by hand): the operator's CSV and marks.
         Payout.objects.filter(pk=payout_id, status=Payout.Status.PENDING).update(
             status=Payout.Status.PROCESSING, sent_at=timezone.now(), updated_at=timezone.now(),

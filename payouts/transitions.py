@@ -99,6 +99,9 @@ def payout_mark_paid(*, network, payout: Payout | int, actor=None, reference: st
     allowed = (Status.PROCESSING, Status.PENDING) if source == "stripe" else (Status.PROCESSING,)
     if payout.status not in allowed:
         raise PayoutTransitionError(payout, "marked paid")
+    reference = reference.strip()[:120]
+    if reference and Payout.objects.filter(provider_reference=reference).exclude(pk=payout.pk).exists():
+        raise PayoutTransitionError(payout, "marked paid", f"The reference '{reference}' belongs to another payout.")
     ledger.ledger_payout_settled(network=network, affiliate=payout.affiliate, currency=payout.currency,
                                  amount=payout.amount, ref=payout, key=f"payout:{payout.pk}:settled")
     fee_lines = _fee_lines(payout)
@@ -108,7 +111,7 @@ def payout_mark_paid(*, network, payout: Payout | int, actor=None, reference: st
     payout.status, payout.paid_at = Status.PAID, timezone.now()
     payout.sent_at = payout.sent_at or payout.paid_at
     if reference and not payout.provider_reference:
-        payout.provider_reference = reference[:120]
+        payout.provider_reference = reference
     if provider_status:
         payout.provider_status = provider_status[:60]
     payout.save(update_fields=["status", "paid_at", "sent_at", "provider_reference", "provider_status",
