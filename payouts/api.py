@@ -3,6 +3,8 @@ them, download their CSV, upload results, mark payouts), payout settings, and th
 
 import django_filters
 import stripe
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -248,6 +250,10 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     roles = OPERATORS
     filterset_fields = ["status", "trigger"]
 
+    def scope_queryset(self, queryset):
+        rows = Payout.objects.only("id", "batch_id", "status", "currency", "amount")
+        return queryset.prefetch_related(Prefetch("payouts", queryset=rows))
+
     @extend_schema(request=None, responses={201: PayoutBatchSerializer, 409: OpenApiTypes.OBJECT})
     def create(self, request):
         """Start a batch now and run it (in the worker; in-process in the embedded default)."""
@@ -312,7 +318,7 @@ class PayoutSettingsView(TenantGenericAPIView):
     def get(self, request):
         try:
             data = settings_normalize(self.network.payout_settings or {})
-        except Exception:  # stored settings no longer valid: show what applies (the defaults)
+        except DjangoValidationError:  # stored settings no longer valid: show what applies (the defaults)
             data = settings_normalize({})
         return Response(data)
 

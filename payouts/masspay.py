@@ -85,7 +85,10 @@ def _parse(raw: bytes) -> list[dict]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError({"file": ["The file is not UTF-8 text."]}) from exc
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ValidationError({"file": [f"Not a CSV file: {exc}"]}) from exc
     if not rows:
         raise ValidationError({"file": ["The file is empty."]})
     header = [h.strip().lower() for h in rows[0]]

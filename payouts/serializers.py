@@ -99,7 +99,7 @@ class PayoutBatchSerializer(serializers.ModelSerializer):
     def _payouts(self, obj):
         cache = getattr(obj, "_payout_rows", None)
         if cache is None:
-            cache = obj._payout_rows = list(obj.payouts.values_list("status", "currency", "amount"))
+            cache = obj._payout_rows = [(p.status, p.currency, p.amount) for p in obj.payouts.all()]
         return cache
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "integer"}})

@@ -212,3 +212,12 @@ def test_bad_payout_settings_are_400_and_change_nothing(world, body, field):
     assert response.status_code == 400 and field in response.json(), response.json()
     world.a.network.refresh_from_db()
     assert world.a.network.payout_settings == {}
+
+
+def test_batch_list_takes_a_constant_number_of_queries(paid_world, django_assert_max_num_queries):
+    a = paid_world.a
+    for _ in range(3):
+        payout_batch_run(batch_id=payout_batch_start(network=a.network).pk)
+    with django_assert_max_num_queries(8):
+        rows = a.client("owner").get("/api/v1/payout-batches").json()["results"]
+    assert len(rows) == 4

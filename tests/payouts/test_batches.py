@@ -254,3 +254,15 @@ def test_without_a_stripe_key_stripe_payouts_wait_for_the_operator(world, settin
     payout = Payout.objects.get()
     assert batch.status == "processing" and payout.status == "processing"
     assert payout.provider_status == "awaiting_operator"
+
+
+def test_a_suspended_affiliate_is_skipped(world, stripe_api):
+    from network.models import PartyStatus
+    from network.services import party_set_status
+
+    earn(world.a, "40.00")
+    method(world.a.affiliate)
+    party_set_status(network=world.a.network, party=world.a.affiliate, status=PartyStatus.SUSPENDED, actor=None)
+    batch = _run(world.a)
+    assert batch.skipped[0]["reason"] == "affiliate_suspended" and stripe_api.calls == []
+    assert owed(K.AFFILIATE_APPROVED, world.a.affiliate) == D("40")

@@ -119,3 +119,13 @@ def test_a_bad_result_file_is_400_and_changes_nothing(world, batch, text):
     assert response.status_code == 400
     ok.refresh_from_db()
     assert ok.status == "processing"
+
+
+def test_a_file_that_is_not_csv_text_is_400(world, batch):
+    client = world.a.client("owner")
+    for raw in (b"\xff\xfe\x00binary", b"Customer ID,Status\n\x00bad,Completed\n"):
+        upload = SimpleUploadedFile("r.csv", raw)
+        response = client.post(f"/api/v1/payout-batches/{batch.pk}/results", {"file": upload}, format="multipart")
+        assert response.status_code == 400
+        assert set(response.json()) & {"file", "line 2"}
+    assert Payout.objects.filter(status="paid").count() == 0
