@@ -51,7 +51,13 @@ def test_other_networks_objects_answer_404(paid_world):
     assert owner.post(f"/api/v1/payout-batches/{theirs.batch_id}/results", {"file": upload},
                       format="multipart").status_code == 404
     their_method = PayoutMethod.objects.get(network=b.network)
-    assert a.client("affiliate").get(f"/api/v1/payout-methods/{their_method.pk}").status_code == 404
+    affiliate = a.client("affiliate")
+    assert affiliate.get(f"/api/v1/payout-methods/{their_method.pk}").status_code == 404
+    assert affiliate.patch(f"/api/v1/payout-methods/{their_method.pk}", {"label": "x"}, format="json"
+                           ).status_code == 404
+    assert affiliate.post(f"/api/v1/payout-methods/{their_method.pk}/set-default").status_code == 404
+    assert affiliate.delete(f"/api/v1/payout-methods/{their_method.pk}").status_code == 404
+    assert PayoutMethod.objects.filter(pk=their_method.pk, label="").exists()
     assert owner.get(f"/api/v1/payout-methods/{their_method.pk}").status_code == 404
     assert owner.get(f"/api/v1/tax-details?affiliate={b.affiliate.pk}").status_code == 404
     theirs.refresh_from_db()
@@ -221,3 +227,12 @@ def test_batch_list_takes_a_constant_number_of_queries(paid_world, django_assert
     with django_assert_max_num_queries(8):
         rows = a.client("owner").get("/api/v1/payout-batches").json()["results"]
     assert len(rows) == 4
+
+
+def test_the_database_enforces_one_default_method(world):
+    from django.db import IntegrityError, transaction
+
+    method(world.a.affiliate, MethodKind.PAYPAL)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayoutMethod.objects.create(network=world.a.network, affiliate=world.a.affiliate, kind=MethodKind.BANK,
+                                    is_default=True)
