@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError
 from django.utils import timezone
 
@@ -24,8 +25,10 @@ class BatchNotFinished(Exception):
     """The provider was unreachable for some payouts: retry the batch later."""
 
 
-@shared_task(bind=True, autoretry_for=(DatabaseError, BatchNotFinished), retry_backoff=60, retry_backoff_max=3600,
-             max_retries=10, acks_late=True)
+# A large batch may outlive the default time limit: the soft limit stops it between two committed steps (or rolls
+# back the step in flight) and the retry resumes it where it stopped.
+@shared_task(bind=True, autoretry_for=(DatabaseError, BatchNotFinished, SoftTimeLimitExceeded), retry_backoff=60,
+             retry_backoff_max=3600, max_retries=10, acks_late=True, soft_time_limit=1800, time_limit=1900)
 def payout_batch_run_task(self, batch_id: int) -> str:
     batch = payout_batch_run(batch_id=batch_id)
     if batch.status in PayoutBatch.RUNNING and batch.last_error and not self.request.is_eager:
@@ -59,9 +62,10 @@ def payouts_scheduled_task() -> list[int]:
 
 
 def _run_logged(batch_id: int) -> None:
-    # One network's trouble must not stop the others' payouts; the batch stays resumable.
+    # Each batch runs in its own task (its own time limit); in-process in the embedded default, where one
+    # network's trouble must not stop the others' payouts. The batch stays resumable either way.
     try:
-        payout_batch_run(batch_id=batch_id)
+        payout_batch_run_task.delay(batch_id)
     except Exception:
         logger.exception("Payout batch %s stopped; it resumes on the next scheduled run.", batch_id)
 

@@ -147,9 +147,12 @@ def payout_mark_failed(*, network, payout: Payout | int, reason: str = "", actor
         return payout
     if payout.status == Status.PAID and source != "stripe":
         raise PayoutTransitionError(payout, "marked failed")
-    if source == "operator" and payout.method_kind == "stripe_connect" and payout.provider_reference:
-        raise PayoutTransitionError(payout, "marked failed", "This payout was transferred through Stripe: reverse "
-                                    "the transfer in Stripe; its transfer.reversed webhook records the failure.")
+    if source == "operator" and payout.method_kind == "stripe_connect" and (
+            payout.provider_reference or payout.attempted_at):
+        # A transfer exists (or may: an attempt's outcome is unknown until the batch is resumed).
+        raise PayoutTransitionError(payout, "marked failed", "This payout was sent to Stripe: reverse the transfer "
+                                    "in Stripe (its transfer.reversed webhook records the failure), or resume the "
+                                    "batch when Stripe's answer is unknown.")
     if payout.status == Status.PAID:
         _unsettle(payout)
     ledger.ledger_payout_failed(network=network, affiliate=payout.affiliate, currency=payout.currency,

@@ -236,6 +236,8 @@ def test_stripe_unavailable_keeps_the_payout_pending_until_the_batch_is_resumed(
     assert payout.status == "pending" and payout.attempted_at is not None
     assert owed(K.PAYOUTS_CLEARING, a.affiliate) == D("30")
     assert a.client("owner").post("/api/v1/payout-batches").status_code == 409
+    # The outcome is unknown: nobody may declare it failed (the money would be paid twice).
+    assert a.client("owner").post(f"/api/v1/payouts/{payout.pk}/mark-failed").status_code == 400
     stripe_api.refuse.clear()
     response = a.client("owner").post(f"/api/v1/payout-batches/{batch.pk}/run")
     assert response.status_code == 200 and response.json()["status"] == "processing"
