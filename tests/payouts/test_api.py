@@ -7,7 +7,7 @@ from network.models import AuditLog
 from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.models import MethodKind, Payout, PayoutMethod, TaxDetails
 
-from .conftest import earn, method
+from .helpers import earn, method
 
 pytestmark = pytest.mark.django_db
 

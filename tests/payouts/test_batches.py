@@ -12,7 +12,7 @@ from payouts.models import MethodKind, Payout, PayoutBatch
 from payouts.transitions import payout_mark_paid
 from tests.commissions.helpers import assert_ledger_consistent, owed
 
-from .conftest import earn, method
+from .helpers import earn, method
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -13,7 +13,7 @@ from payouts.batches import BatchRunning, payout_batch_run, payout_batch_start
 from payouts.models import Payout, PayoutBatch
 from tests.commissions.helpers import assert_ledger_consistent, owed
 
-from .conftest import earn, method
+from .helpers import earn, method
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 K = Account.Kind

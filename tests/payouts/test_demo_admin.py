@@ -32,7 +32,7 @@ def test_seed_demo_pays_one_batch_once_without_stripe(settings, stripe_api, mail
 
 
 def test_admin_pages_list_payouts_and_batches(world, client, settings):
-    from tests.payouts.conftest import earn, method
+    from tests.payouts.helpers import earn, method
 
     settings.STRIPE_SECRET_KEY = ""
     from payouts.batches import payout_batch_run, payout_batch_start

@@ -23,7 +23,7 @@ from payouts.webhooks import stripe_event_handle
 from tests.commissions.helpers import assert_ledger_consistent
 from tracking.models import Conversion
 
-from .conftest import earn, method
+from .helpers import earn, method
 
 pytestmark = pytest.mark.django_db
 D = Decimal

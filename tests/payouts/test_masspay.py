@@ -10,7 +10,7 @@ from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.models import MethodKind, Payout
 from tests.commissions.helpers import assert_ledger_consistent, owed
 
-from .conftest import earn, method
+from .helpers import earn, method
 
 pytestmark = pytest.mark.django_db
 D = Decimal

@@ -11,7 +11,7 @@ from payouts.batches import payout_batch_start
 from payouts.models import MethodKind, Payout, PayoutBatch
 from payouts.policy import PayoutPolicy, payout_policy
 
-from .conftest import earn, method
+from .helpers import earn, method
 
 pytestmark = pytest.mark.django_db
 

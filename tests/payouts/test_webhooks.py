@@ -11,7 +11,7 @@ from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.models import Payout, PayoutMethod, StripeEvent
 from tests.commissions.helpers import assert_ledger_consistent, owed
 
-from .conftest import earn, method
+from .helpers import earn, method
 from .stripe_fake import event, signed
 
 pytestmark = pytest.mark.django_db
