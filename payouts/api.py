@@ -283,7 +283,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         batch = self.get_object()
         method = request.query_params.get("method", "")
         if method == MethodKind.PAYPAL:
-            currency = request.query_params.get("currency") or None
+            currency = request.query_params.get("currency", "").upper() or None
             body = masspay.paypal_csv(batch, currency)
         elif method == MethodKind.BANK:
             body = masspay.bank_csv(batch)

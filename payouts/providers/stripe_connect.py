@@ -67,11 +67,19 @@ def transfer_find(payout) -> stripe.Transfer | None:
 
 
 def event_construct(payload: bytes, signature: str) -> stripe.Event:
-    """Verify the Stripe-Signature header; raises ValueError or stripe.SignatureVerificationError."""
-    secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
-    if not secret:
+    """Verify the Stripe-Signature header; raises ValueError or stripe.SignatureVerificationError.
+
+    STRIPE_WEBHOOK_SECRET may list several secrets separated by commas: the platform endpoint's and the Connect
+    endpoint's (Stripe signs each endpoint's events with its own secret)."""
+    secrets = [s.strip() for s in getattr(settings, "STRIPE_WEBHOOK_SECRET", "").split(",") if s.strip()]
+    if not secrets:
         raise stripe.SignatureVerificationError("STRIPE_WEBHOOK_SECRET is not set.", signature)
-    return stripe.Webhook.construct_event(payload, signature, secret)
+    for secret in secrets[:-1]:
+        try:
+            return stripe.Webhook.construct_event(payload, signature, secret)
+        except stripe.SignatureVerificationError:
+            continue
+    return stripe.Webhook.construct_event(payload, signature, secrets[-1])
 
 
 # Caught after DEFINITE_ERRORS: every other Stripe error leaves a transfer's outcome unknown.

@@ -166,3 +166,12 @@ def test_account_updated_marks_the_onboarding_done(world, anon, stripe_api):
 def test_unrelated_events_are_acknowledged(world, anon, stripe_api):
     response = _post(anon, event("charge.succeeded", {"id": "ch_1", "object": "charge"}))
     assert response.status_code == 200 and response.json()["result"] == "ignored"
+
+
+def test_the_connect_endpoints_secret_is_accepted_too(world, anon, sent, settings):
+    payout, transfer = sent
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_platform, whsec_connect"
+    assert _post(anon, event("transfer.created", transfer), secret="whsec_other").status_code == 400
+    assert _post(anon, event("transfer.created", transfer), secret="whsec_connect").status_code == 200
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    assert _post(anon, event("transfer.created", transfer), secret="").status_code == 400
