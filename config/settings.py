@@ -216,6 +216,9 @@ SPECTACULAR_SETTINGS = {
         "CommissionStatusEnum": "commissions.models.Commission.Status",
         "CommissionKindEnum": "commissions.models.Commission.Kind",
         "AccountKindEnum": "commissions.models.Account.Kind",
+        "PayoutStatusEnum": "payouts.models.Payout.Status",
+        "PayoutBatchStatusEnum": "payouts.models.PayoutBatch.Status",
+        "PayoutMethodKindEnum": "payouts.models.MethodKind",
     },
 }
 
@@ -284,3 +287,6 @@ OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
     "task": "tracking.tasks_outbound.conversions_attribute_overdue", "schedule": 60.0,
 }
+# Stripe Connect (payouts): the platform's secret key and the webhook endpoint's signing secret.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

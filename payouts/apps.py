@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class PayoutsConfig(AppConfig):
     name = "payouts"
     verbose_name = "Payouts"
+
+    def ready(self):
+        from celery.schedules import crontab
+        from django.conf import settings
+
+        # Hourly: each network's schedule is checked in its own time zone; a batch runs once per period.
+        settings.CELERY_BEAT_SCHEDULE.setdefault("payouts-scheduled", {
+            "task": "payouts.tasks.payouts_scheduled_task", "schedule": crontab(minute=20),
+        })

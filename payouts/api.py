@@ -1,0 +1,345 @@
+"""Payouts API: payout methods and tax details (affiliate: own; operators: read), payouts, batches (operators run
+them, download their CSV, upload results, mark payouts), payout settings, and the Stripe webhook."""
+
+import django_filters
+import stripe
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from network.models import Affiliate, Role
+from network.permissions import OPERATORS
+from network.tenancy import TenantGenericAPIView, TenantViewSet
+
+from . import masspay, services
+from .batches import BatchRunning, payout_batch_run, payout_batch_start
+from .models import MethodKind, Payout, PayoutBatch, PayoutMethod, TaxDetails
+from .policy import settings_normalize
+from .providers import stripe_connect
+from .serializers import (
+    MarkFailedSerializer,
+    MarkPaidSerializer,
+    PayoutBatchSerializer,
+    PayoutMethodSerializer,
+    PayoutMethodUpdateSerializer,
+    PayoutSerializer,
+    PayoutSettingsSerializer,
+    ResultsSerializer,
+    ResultsUploadSerializer,
+    StripeOnboardingSerializer,
+    TaxDetailsSerializer,
+)
+from .tasks import payout_batch_run_task
+from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
+from .webhooks import stripe_event_handle
+
+READERS = OPERATORS | {Role.AFFILIATE}
+AFFILIATE = frozenset({Role.AFFILIATE})
+
+
+def _own_affiliate(view) -> Affiliate:
+    affiliate = view.membership.party
+    if affiliate is None:
+        from rest_framework.exceptions import NotFound
+
+        raise NotFound("This membership has no affiliate profile.")
+    return affiliate
+
+
+def _stripe_error(exc: Exception) -> Response:
+    if isinstance(exc, stripe_connect.StripeNotConfigured):
+        return Response({"detail": "Stripe payouts are not configured on this network."}, status=503)
+    return Response({"detail": f"Stripe: {getattr(exc, 'user_message', None) or exc}"}, status=502)
+
+
+class PayoutMethodFilter(django_filters.FilterSet):
+    affiliate = django_filters.NumberFilter(field_name="affiliate_id")
+    kind = django_filters.ChoiceFilter(choices=MethodKind.choices)
+
+    class Meta:
+        model = PayoutMethod
+        fields = ["affiliate", "kind"]
+
+
+class PayoutMethodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """An affiliate's payout methods (one is the default). Operators read everyone's."""
+
+    model = PayoutMethod
+    serializer_class = PayoutMethodSerializer
+    filterset_class = PayoutMethodFilter
+    roles = READERS
+    action_roles = {"create": AFFILIATE, "partial_update": AFFILIATE, "update": AFFILIATE, "destroy": AFFILIATE,
+                    "set_default": AFFILIATE, "stripe_onboarding": AFFILIATE}
+
+    def scope_queryset(self, queryset):
+        if self.role == Role.AFFILIATE:
+            return queryset.filter(affiliate=self.membership.party)
+        return queryset
+
+    def create(self, request):
+        body = PayoutMethodSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        method = services.payout_method_create(network=self.network, affiliate=_own_affiliate(self),
+                                               actor=request.user, **body.validated_data)
+        method.refresh_from_db()
+        return Response(PayoutMethodSerializer(method).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PayoutMethodUpdateSerializer, responses=PayoutMethodSerializer)
+    def partial_update(self, request, pk=None):
+        method = self.get_object()
+        body = PayoutMethodUpdateSerializer(method, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        method = services.payout_method_update(network=self.network, method=method, actor=request.user,
+                                               **body.validated_data)
+        method.refresh_from_db()
+        return Response(PayoutMethodSerializer(method).data)
+
+    @extend_schema(request=PayoutMethodUpdateSerializer, responses=PayoutMethodSerializer)
+    def update(self, request, pk=None):
+        return self.partial_update(request, pk)
+
+    def destroy(self, request, pk=None):
+        services.payout_method_delete(network=self.network, method=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=PayoutMethodSerializer)
+    @action(detail=True, methods=["post"], url_path="set-default")
+    def set_default(self, request, pk=None):
+        method = services.payout_method_set_default(network=self.network, method=self.get_object(),
+                                                    actor=request.user)
+        return Response(PayoutMethodSerializer(method).data)
+
+    @extend_schema(request=None, responses={200: StripeOnboardingSerializer, 502: OpenApiTypes.OBJECT,
+                                            503: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], url_path="stripe-onboarding")
+    def stripe_onboarding(self, request):
+        """Connect a Stripe Express account (created when the affiliate has none) and get its onboarding link."""
+        try:
+            method, url = services.payout_method_stripe_onboard(
+                network=self.network, affiliate=_own_affiliate(self), actor=request.user,
+                refresh_url=request.build_absolute_uri("/?stripe=refresh"),
+                return_url=request.build_absolute_uri("/?stripe=return"))
+        except (stripe.StripeError, stripe_connect.StripeNotConfigured) as exc:
+            return _stripe_error(exc)
+        return Response({"url": url, "method": PayoutMethodSerializer(method).data})
+
+
+class TaxDetailsView(TenantGenericAPIView):
+    """The affiliate's tax details (multipart for the W-9/W-8BEN upload). Operators pass ?affiliate=."""
+
+    model = TaxDetails
+    serializer_class = TaxDetailsSerializer
+    roles = READERS
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def _details(self, request) -> TaxDetails:
+        if self.role == Role.AFFILIATE:
+            affiliate = _own_affiliate(self)
+        else:
+            raw = request.query_params.get("affiliate", "")
+            if not raw.isdigit():
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError({"affiliate": ["An affiliate id is required."]})
+            affiliate = get_object_or_404(Affiliate.objects.for_network(self.network), pk=int(raw))
+        return self.get_queryset().filter(affiliate=affiliate).first() or TaxDetails(network=self.network,
+                                                                                     affiliate=affiliate)
+
+    @extend_schema(parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT, description="operators: whose")])
+    def get(self, request):
+        return Response(self.get_serializer(self._details(request)).data)
+
+    def patch(self, request):
+        if self.role != Role.AFFILIATE:
+            return Response({"detail": "Only the affiliate edits its tax details."}, status=403)
+        body = self.get_serializer(self._details(request), data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        details = services.tax_details_update(network=self.network, affiliate=_own_affiliate(self),
+                                              actor=request.user, **body.validated_data)
+        return Response(self.get_serializer(details).data)
+
+    def put(self, request):
+        return self.patch(request)
+
+
+class TaxFormView(TenantGenericAPIView):
+    """Download the uploaded tax form (the affiliate its own; operators pass ?affiliate=)."""
+
+    model = TaxDetails
+    roles = READERS
+    serializer_class = TaxDetailsSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT)],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request):
+        details = TaxDetailsView._details(self, request)
+        if not details.pk or not details.form_file:
+            return Response({"detail": "No tax form uploaded."}, status=404)
+        return FileResponse(details.form_file.open("rb"), as_attachment=True,
+                            filename=f"tax-form-{details.affiliate_id}.{details.form_file.name.rsplit('.', 1)[-1]}")
+
+
+class PayoutFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Payout.Status.choices)
+    currency = django_filters.CharFilter()
+    batch = django_filters.NumberFilter(field_name="batch_id")
+    affiliate = django_filters.NumberFilter(field_name="affiliate_id")
+    method_kind = django_filters.ChoiceFilter(choices=MethodKind.choices)
+
+    class Meta:
+        model = Payout
+        fields = ["status", "currency", "batch", "affiliate", "method_kind"]
+
+
+def _transition(call):
+    try:
+        return call(), None
+    except PayoutTransitionError as exc:
+        return None, Response({"detail": str(exc), "status": exc.status}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Payouts: an affiliate sees its own, operators all; operators mark PayPal/bank payouts paid or failed."""
+
+    model = Payout
+    serializer_class = PayoutSerializer
+    filterset_class = PayoutFilter
+    roles = READERS
+    action_roles = {"mark_paid": OPERATORS, "mark_failed": OPERATORS}
+
+    def scope_queryset(self, queryset):
+        if self.role == Role.AFFILIATE:
+            return queryset.filter(affiliate=self.membership.party)
+        return queryset
+
+    @extend_schema(request=MarkPaidSerializer, responses=PayoutSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-paid")
+    def mark_paid(self, request, pk=None):
+        payout = self.get_object()
+        body = MarkPaidSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payout, error = _transition(lambda: payout_mark_paid(
+            network=self.network, payout=payout, actor=request.user, reference=body.validated_data["reference"]))
+        return error or Response(PayoutSerializer(payout).data)
+
+    @extend_schema(request=MarkFailedSerializer, responses=PayoutSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-failed")
+    def mark_failed(self, request, pk=None):
+        payout = self.get_object()
+        body = MarkFailedSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payout, error = _transition(lambda: payout_mark_failed(
+            network=self.network, payout=payout, actor=request.user, reason=body.validated_data["reason"]))
+        return error or Response(PayoutSerializer(payout).data)
+
+
+class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Payout batches (operators): run one now, follow its progress, get its CSV files, upload results."""
+
+    model = PayoutBatch
+    serializer_class = PayoutBatchSerializer
+    roles = OPERATORS
+    filterset_fields = ["status", "trigger"]
+
+    def scope_queryset(self, queryset):
+        rows = Payout.objects.only("id", "batch_id", "status", "currency", "amount")
+        return queryset.prefetch_related(Prefetch("payouts", queryset=rows))
+
+    @extend_schema(request=None, responses={201: PayoutBatchSerializer, 409: OpenApiTypes.OBJECT})
+    def create(self, request):
+        """Start a batch now and run it (in the worker; in-process in the embedded default)."""
+        try:
+            batch = payout_batch_start(network=self.network, actor=request.user)
+        except BatchRunning as exc:
+            return Response({"detail": str(exc), "batch": exc.running.pk if exc.running else None},
+                            status=status.HTTP_409_CONFLICT)
+        payout_batch_run_task.delay(batch.pk)
+        batch.refresh_from_db()
+        return Response(PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=PayoutBatchSerializer)
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        """Resume a batch an outage interrupted (a no-op for a batch that is past paying)."""
+        batch = payout_batch_run(batch_id=self.get_object().pk)
+        return Response(PayoutBatchSerializer(batch).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("method", OpenApiTypes.STR, enum=["paypal", "bank"], required=True),
+                    OpenApiParameter("currency", OpenApiTypes.STR, description="PayPal: one currency per file")],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"])
+    def csv(self, request, pk=None):
+        batch = self.get_object()
+        method = request.query_params.get("method", "")
+        if method == MethodKind.PAYPAL:
+            currency = request.query_params.get("currency", "").upper() or None
+            body = masspay.paypal_csv(batch, currency)
+        elif method == MethodKind.BANK:
+            body = masspay.bank_csv(batch)
+        else:
+            return Response({"method": ["One of paypal, bank."]}, status=status.HTTP_400_BAD_REQUEST)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="payout-batch-{batch.pk}-{method}.csv"'
+        return response
+
+    @extend_schema(request={"multipart/form-data": ResultsUploadSerializer}, responses=ResultsSerializer)
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def results(self, request, pk=None):
+        """The provider's result CSV: a reference column (`payout-<id>`) and a status per row; all rows or none."""
+        batch = self.get_object()
+        body = ResultsUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            return Response({"file": ["At most 5 MB."]}, status=status.HTTP_400_BAD_REQUEST)
+        results = masspay.results_import(network=self.network, batch=batch, raw=upload.read(), actor=request.user)
+        batch.refresh_from_db()
+        return Response({"results": results, "batch": PayoutBatchSerializer(batch).data})
+
+
+class PayoutSettingsView(TenantGenericAPIView):
+    """The network's payout schedule, thresholds and fee policy (schema: `payouts.policy`). Operators."""
+
+    model = PayoutBatch  # unused: the view reads and writes the request's own network
+    roles = OPERATORS
+    serializer_class = PayoutSettingsSerializer
+
+    def get(self, request):
+        try:
+            data = settings_normalize(self.network.payout_settings or {})
+        except DjangoValidationError:  # stored settings no longer valid: show what applies (the defaults)
+            data = settings_normalize({})
+        return Response(data)
+
+    def patch(self, request):
+        data = services.payout_settings_update(network=self.network, changes=request.data, actor=request.user)
+        return Response(data)
+
+
+class StripeWebhookView(APIView):
+    """Stripe's events (transfers, payouts, accounts). No API key: the Stripe-Signature header is verified."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT,
+                                                           400: OpenApiResponse(description="bad signature")})
+    def post(self, request):
+        payload = request.body
+        try:
+            event = stripe_connect.event_construct(payload, request.headers.get("Stripe-Signature", ""))
+        except (ValueError, stripe.SignatureVerificationError):
+            return Response({"detail": "Invalid payload or signature."}, status=status.HTTP_400_BAD_REQUEST)
+        result = stripe_event_handle(event.to_dict())
+        return Response({"received": True, "result": result})

@@ -1,0 +1,148 @@
+"""Mass-pay files for PayPal and bank payouts, and the provider's result file coming back.
+
+PayPal Payouts (web upload) file: no header; one row per payout: recipient e-mail, amount, currency, Customer ID
+(our reference, at most 30 characters, no spaces), note to the recipient, recipient wallet (PAYPAL). One
+currency per file. Bank file (for the bank's bulk transfer import or a person): a header row, then holder, IBAN
+or account, BIC or routing, country, amount, currency, reference. Only payouts awaiting payment are listed.
+"""
+
+import csv
+import io
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core.money import quantize
+
+from .models import MethodKind, Payout, PayoutBatch
+from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
+
+BANK_HEADER = ["holder", "iban", "bic", "country", "amount", "currency", "reference"]
+PAID_WORDS = {"paid", "completed", "complete", "success", "succeeded", "successful", "sent"}
+FAILED_WORDS = {"failed", "failure", "returned", "denied", "blocked", "refunded", "reversed", "rejected",
+                "unclaimed_returned", "canceled", "cancelled"}
+ID_COLUMNS = ("customer id", "customer_id", "reference", "unique id", "payout id", "payout_id", "sender item id")
+STATUS_COLUMNS = ("status", "transaction status", "result")
+REASON_COLUMNS = ("reason", "failure reason", "error", "note")
+REF_COLUMNS = ("transaction id", "paypal transaction id", "provider_reference", "provider reference")
+MAX_ROWS = 5000
+
+
+def _cell(value: str) -> str:
+    """Spreadsheet-safe text: a leading = + - @ would be read as a formula."""
+    value = str(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _payouts(batch: PayoutBatch, kind: str):
+    return batch.payouts.filter(method_kind=kind, status=Payout.Status.PROCESSING).order_by("pk")
+
+
+def paypal_currencies(batch: PayoutBatch) -> list[str]:
+    return sorted(set(_payouts(batch, MethodKind.PAYPAL).values_list("currency", flat=True)))
+
+
+def paypal_csv(batch: PayoutBatch, currency: str | None = None) -> str:
+    currencies = paypal_currencies(batch)
+    if currency is None:
+        if len(currencies) > 1:
+            raise ValidationError({"currency": [f"PayPal takes one currency per file; choose one of "
+                                                f"{', '.join(currencies)}."]})
+        currency = currencies[0] if currencies else None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for payout in _payouts(batch, MethodKind.PAYPAL).filter(currency=currency):
+        writer.writerow([
+            _cell(payout.method_snapshot.get("paypal_email", "")), str(quantize(payout.net, payout.currency)),
+            payout.currency, payout.reference, _cell(f"Affiliate payout {payout.reference}"), "PAYPAL",
+        ])
+    return out.getvalue()
+
+
+def bank_csv(batch: PayoutBatch) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(BANK_HEADER)
+    for payout in _payouts(batch, MethodKind.BANK):
+        snap = payout.method_snapshot
+        writer.writerow([
+            _cell(snap.get("bank_holder", "")), _cell(snap.get("bank_account", "")), _cell(snap.get("bank_bic", "")),
+            _cell(snap.get("bank_country", "")), str(quantize(payout.net, payout.currency)), payout.currency,
+            payout.reference,
+        ])
+    return out.getvalue()
+
+
+def _column(header: list[str], names: tuple) -> int | None:
+    for index, name in enumerate(header):
+        if name in names:
+            return index
+    return None
+
+
+def _parse(raw: bytes) -> list[dict]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError({"file": ["The file is not UTF-8 text."]}) from exc
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ValidationError({"file": [f"Not a CSV file: {exc}"]}) from exc
+    if not rows:
+        raise ValidationError({"file": ["The file is empty."]})
+    header = [h.strip().lower() for h in rows[0]]
+    id_col, status_col = _column(header, ID_COLUMNS), _column(header, STATUS_COLUMNS)
+    if id_col is None or status_col is None:
+        raise ValidationError({"file": ["A header row with a reference column (e.g. 'Customer ID' or 'reference') "
+                                         "and a 'status' column is required."]})
+    reason_col, ref_col = _column(header, REASON_COLUMNS), _column(header, REF_COLUMNS)
+    if len(rows) - 1 > MAX_ROWS:
+        raise ValidationError({"file": [f"At most {MAX_ROWS} rows."]})
+    parsed = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+
+        def get(col, row=row):
+            return row[col].strip() if col is not None and col < len(row) else ""
+
+        parsed.append({"line": number, "reference": get(id_col), "status": get(status_col).lower(),
+                       "reason": get(reason_col), "provider_reference": get(ref_col)})
+    return parsed
+
+
+def results_import(*, network, batch: PayoutBatch, raw: bytes, actor=None) -> list[dict]:
+    """Apply the provider's result file to the batch's PayPal/bank payouts: all rows or none.
+
+    Each row names a payout by reference (`payout-<id>`) and a status (paid/completed/success... or
+    failed/returned/denied...; others, e.g. pending or unclaimed, leave the payout as it is)."""
+    rows = _parse(raw)
+    payouts = {p.reference: p for p in batch.payouts.exclude(method_kind=MethodKind.STRIPE_CONNECT)}
+    errors = {}
+    for row in rows:
+        payout = payouts.get(row["reference"])
+        if payout is None:
+            errors[f"line {row['line']}"] = [f"No PayPal or bank payout '{row['reference']}' in this batch."]
+        elif row["status"] in PAID_WORDS and payout.status not in (Payout.Status.PROCESSING, Payout.Status.PAID):
+            errors[f"line {row['line']}"] = [f"Payout {payout.pk} is {payout.status}; it cannot be marked paid."]
+        elif row["status"] in FAILED_WORDS and payout.status not in (Payout.Status.PROCESSING, Payout.Status.FAILED):
+            errors[f"line {row['line']}"] = [f"Payout {payout.pk} is {payout.status}; it cannot be marked failed."]
+    if errors:
+        raise ValidationError(errors)
+    results = []
+    with transaction.atomic():
+        for row in rows:
+            payout = payouts[row["reference"]]
+            try:
+                if row["status"] in PAID_WORDS:
+                    payout = payout_mark_paid(network=network, payout=payout, actor=actor, source="results",
+                                              reference=row["provider_reference"], provider_status=row["status"])
+                elif row["status"] in FAILED_WORDS:
+                    payout = payout_mark_failed(network=network, payout=payout, actor=actor, source="results",
+                                                reason=row["reason"] or f"Provider: {row['status']}",
+                                                provider_status=row["status"])
+            except PayoutTransitionError as exc:  # changed meanwhile: reject the whole file
+                raise ValidationError({f"line {row['line']}": [str(exc)]}) from exc
+            results.append({"line": row["line"], "payout": payout.pk, "status": payout.status})
+    return results

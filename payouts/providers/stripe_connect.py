@@ -1,0 +1,86 @@
+"""Stripe Connect through the official SDK: Express accounts and their onboarding links, transfers, webhooks.
+
+Every call passes the secret key from settings (no global SDK state) and an idempotency key where Stripe supports
+one, so a call retried after a crash can never create a second transfer.
+"""
+
+import stripe
+from django.conf import settings
+
+from core.money import to_minor
+
+# Definite answers: the transfer was refused and will not happen. Anything else (network error, 5xx, rate limit,
+# bad key) leaves the outcome unknown: the payout stays pending and a later run asks Stripe what happened.
+DEFINITE_ERRORS = (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError)
+
+
+class StripeNotConfigured(Exception):
+    pass
+
+
+def is_configured() -> bool:
+    return bool(getattr(settings, "STRIPE_SECRET_KEY", ""))
+
+
+def _key() -> str:
+    if not is_configured():
+        raise StripeNotConfigured("STRIPE_SECRET_KEY is not set.")
+    return settings.STRIPE_SECRET_KEY
+
+
+def account_create(*, network_id: int, affiliate_id: int, email: str, country: str = "") -> stripe.Account:
+    params = {
+        "type": "express",
+        "email": email,
+        "capabilities": {"transfers": {"requested": True}},
+        "metadata": {"network_id": str(network_id), "affiliate_id": str(affiliate_id)},
+    }
+    if country:
+        params["country"] = country
+    return stripe.Account.create(api_key=_key(), idempotency_key=f"account-{network_id}-{affiliate_id}", **params)
+
+
+def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -> stripe.AccountLink:
+    return stripe.AccountLink.create(api_key=_key(), account=account_id, refresh_url=refresh_url,
+                                     return_url=return_url, type="account_onboarding")
+
+
+def transfer_create(payout) -> stripe.Transfer:
+    """Send a payout's net amount to its connected account; the payout id is the idempotency key."""
+    return stripe.Transfer.create(
+        api_key=_key(),
+        idempotency_key=payout.reference,
+        amount=to_minor(payout.net, payout.currency),
+        currency=payout.currency.lower(),
+        destination=payout.method_snapshot["stripe_account_id"],
+        transfer_group=payout.reference,
+        description=f"Payout {payout.pk} (batch {payout.batch_id})",
+        metadata={"payout_id": str(payout.pk), "batch_id": str(payout.batch_id),
+                  "network_id": str(payout.network_id), "affiliate_id": str(payout.affiliate_id)},
+    )
+
+
+def transfer_find(payout) -> stripe.Transfer | None:
+    """The transfer an earlier, interrupted attempt may have made (its transfer_group is the payout reference)."""
+    found = stripe.Transfer.list(api_key=_key(), transfer_group=payout.reference, limit=1)
+    return found.data[0] if found.data else None
+
+
+def event_construct(payload: bytes, signature: str) -> stripe.Event:
+    """Verify the Stripe-Signature header; raises ValueError or stripe.SignatureVerificationError.
+
+    STRIPE_WEBHOOK_SECRET may list several secrets separated by commas: the platform endpoint's and the Connect
+    endpoint's (Stripe signs each endpoint's events with its own secret)."""
+    secrets = [s.strip() for s in getattr(settings, "STRIPE_WEBHOOK_SECRET", "").split(",") if s.strip()]
+    if not secrets:
+        raise stripe.SignatureVerificationError("STRIPE_WEBHOOK_SECRET is not set.", signature)
+    for secret in secrets[:-1]:
+        try:
+            return stripe.Webhook.construct_event(payload, signature, secret)
+        except stripe.SignatureVerificationError:
+            continue
+    return stripe.Webhook.construct_event(payload, signature, secrets[-1])
+
+
+# Caught after DEFINITE_ERRORS: every other Stripe error leaves a transfer's outcome unknown.
+TRANSIENT_ERRORS = (stripe.StripeError,)

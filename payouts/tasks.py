@@ -1,0 +1,78 @@
+"""Celery tasks of payouts: run (or resume) a batch, the scheduled runs, e-mails."""
+
+import logging
+import zoneinfo
+from datetime import timedelta
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError
+from django.utils import timezone
+
+from network.models import Network
+
+from .batches import BatchRunning, payout_batch_run, payout_batch_start
+from .emails import payout_email_send
+from .models import Payout, PayoutBatch
+from .policy import payout_policy
+
+logger = logging.getLogger(__name__)
+RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 8, "acks_late": True}
+STALE_AFTER = timedelta(minutes=10)
+
+
+class BatchNotFinished(Exception):
+    """The provider was unreachable for some payouts: retry the batch later."""
+
+
+# A large batch may outlive the default time limit: the soft limit stops it between two committed steps (or rolls
+# back the step in flight) and the retry resumes it where it stopped.
+@shared_task(bind=True, autoretry_for=(DatabaseError, BatchNotFinished, SoftTimeLimitExceeded), retry_backoff=60,
+             retry_backoff_max=3600, max_retries=10, acks_late=True, soft_time_limit=1800, time_limit=1900)
+def payout_batch_run_task(self, batch_id: int) -> str:
+    batch = payout_batch_run(batch_id=batch_id)
+    if batch.status in PayoutBatch.RUNNING and batch.last_error and not self.request.is_eager:
+        raise BatchNotFinished(batch.last_error)
+    return batch.status
+
+
+def _local_today(network: Network):
+    return timezone.localtime(timezone=zoneinfo.ZoneInfo(network.timezone or "UTC")).date()
+
+
+@shared_task(**RETRY)
+def payouts_scheduled_task() -> list[int]:
+    """Hourly: start each network's batch when its schedule is due (once per period, in the network's time zone)
+    and resume batches left running by a crash."""
+    started = []
+    for network in Network.objects.exclude(payout_settings={}).order_by("pk"):
+        period = payout_policy(network).period_due(_local_today(network))
+        if period is None or PayoutBatch.objects.for_network(network).filter(period_key=period).exists():
+            continue
+        try:
+            batch = payout_batch_start(network=network, trigger=PayoutBatch.Trigger.SCHEDULE, period_key=period)
+        except BatchRunning:
+            continue  # a manual batch is running: the period stays due, the next hour starts it
+        started.append(batch.pk)
+        _run_logged(batch.pk)
+    stale = PayoutBatch.objects.filter(status__in=PayoutBatch.RUNNING, updated_at__lt=timezone.now() - STALE_AFTER)
+    for batch_id in stale.exclude(pk__in=started).values_list("pk", flat=True):
+        _run_logged(batch_id)
+    return started
+
+
+def _run_logged(batch_id: int) -> None:
+    # Each batch runs in its own task (its own time limit); in-process in the embedded default, where one
+    # network's trouble must not stop the others' payouts. The batch stays resumable either way.
+    try:
+        payout_batch_run_task.delay(batch_id)
+    except Exception:
+        logger.exception("Payout batch %s stopped; it resumes on the next scheduled run.", batch_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+def payout_email_task(payout_id: int, event: str) -> int:
+    payout = Payout.objects.select_related("affiliate").filter(pk=payout_id).first()
+    if payout is None:
+        return 0
+    return payout_email_send(payout, event)

@@ -1,0 +1,88 @@
+"""Stripe webhook events -> payout transitions. Each event id is handled once (Stripe delivers at least once).
+
+transfer.created / transfer.paid / transfer.updated (not reversed)  -> paid (the provider confirmed the transfer)
+transfer.reversed (fully) / transfer.failed / transfer.canceled      -> failed, money back to approved
+payout.paid (a connected account's payout carrying our payout_id)    -> paid
+payout.failed                                                        -> recorded only: the money is in the
+                                                                        affiliate's Stripe balance, not ours
+account.updated                                                      -> the Express account's onboarding state
+A payout is found by the transfer id we recorded, else by the payout_id in the transfer's metadata (an event
+may arrive before the run recorded its transfer).
+"""
+
+import logging
+
+from django.db import IntegrityError, transaction
+
+from .models import MethodKind, Payout, StripeEvent
+from .services import stripe_account_updated
+from .transitions import payout_mark_failed, payout_mark_paid
+
+logger = logging.getLogger(__name__)
+
+CONFIRM = {"transfer.created", "transfer.paid", "transfer.updated"}
+FAIL = {"transfer.reversed", "transfer.failed", "transfer.canceled"}
+
+
+def _payout_for(obj: dict) -> Payout | None:
+    transfer_id = obj.get("id", "")
+    payout = Payout.objects.filter(provider_reference=transfer_id, method_kind=MethodKind.STRIPE_CONNECT).first() \
+        if transfer_id else None
+    if payout is not None:
+        return payout
+    metadata = obj.get("metadata") or {}
+    raw = str(metadata.get("payout_id", ""))
+    if not raw.isdigit():
+        return None
+    payout = Payout.objects.filter(pk=int(raw), method_kind=MethodKind.STRIPE_CONNECT).first()
+    if payout is None or str(payout.network_id) != str(metadata.get("network_id", "")):
+        return None
+    if obj.get("object") == "transfer" and obj.get("destination") != payout.method_snapshot.get("stripe_account_id"):
+        return None
+    return payout
+
+
+def _fully_reversed(obj: dict) -> bool:
+    return bool(obj.get("reversed")) or (obj.get("amount_reversed") or 0) >= (obj.get("amount") or 1)
+
+
+def stripe_event_handle(event: dict) -> str:
+    """Apply one verified event; returns what happened ("paid", "failed", "ignored", "duplicate", ...)."""
+    event_id, kind = event.get("id", ""), event.get("type", "")
+    obj = (event.get("data") or {}).get("object") or {}
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = StripeEvent.objects.create(event_id=event_id, type=kind[:80])
+        except IntegrityError:
+            return "duplicate"
+        if kind == "account.updated":
+            stripe_account_updated(account_id=obj.get("id", ""), payouts_enabled=bool(obj.get("payouts_enabled")),
+                                   details_submitted=bool(obj.get("details_submitted")))
+            return "account"
+        if not (kind.startswith("transfer.") or kind.startswith("payout.")):
+            return "ignored"
+        payout = _payout_for(obj)
+        if payout is None:
+            return "unknown"
+        record.payout = payout
+        record.save(update_fields=["payout"])
+        network = payout.network
+        if kind in FAIL and (kind != "transfer.reversed" or _fully_reversed(obj)):
+            if payout.status == Payout.Status.FAILED:
+                return "failed"
+            payout_mark_failed(network=network, payout=payout, reason=f"Stripe {kind}", source="stripe",
+                               provider_status=kind)
+            return "failed"
+        if (kind in CONFIRM and not obj.get("reversed")) or kind == "payout.paid":
+            if payout.status not in (Payout.Status.PENDING, Payout.Status.PROCESSING):
+                return "paid" if payout.status == Payout.Status.PAID else "ignored"
+            reference = obj.get("id", "") if kind.startswith("transfer.") else ""
+            payout_mark_paid(network=network, payout=payout, reference=reference, source="stripe",
+                             provider_status=kind)
+            return "paid"
+        if kind == "payout.failed":
+            Payout.objects.filter(pk=payout.pk).update(provider_status=kind)
+            logger.warning("Stripe payout failed for payout %s (funds stay in the connected account).", payout.pk)
+            return "recorded"
+        return "ignored"

@@ -1,0 +1,113 @@
+"""A recorded-response Stripe API behind the real SDK: requests go through `stripe.RequestsClient` and are
+answered by `responses` with Stripe-shaped JSON; every request is kept for assertions. Transfers honour the
+Idempotency-Key like Stripe (the same key answers the same transfer)."""
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlparse
+
+import responses
+
+API = "https://api.stripe.com"
+WEBHOOK_SECRET = "whsec_test_payouts"
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    params: dict
+    headers: dict
+
+
+@dataclass
+class FakeStripe:
+    rsps: responses.RequestsMock
+    calls: list = field(default_factory=list)
+    transfers: dict = field(default_factory=dict)  # id -> transfer
+    by_key: dict = field(default_factory=dict)  # idempotency key -> response
+    # destination -> (status, error body) answered instead of creating a transfer
+    refuse: dict = field(default_factory=dict)
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def install(self):
+        self.rsps.add_callback(responses.POST, f"{API}/v1/transfers", callback=self._transfer_create)
+        self.rsps.add_callback(responses.GET, re.compile(rf"{API}/v1/transfers(\?.*)?$"), callback=self._transfer_list)
+        self.rsps.add_callback(responses.POST, f"{API}/v1/accounts", callback=self._account_create)
+        self.rsps.add_callback(responses.POST, f"{API}/v1/account_links", callback=self._account_link)
+        return self
+
+    def _record(self, request) -> Call:
+        url = urlparse(request.url)
+        body = request.body or ""
+        if isinstance(body, bytes):
+            body = body.decode()
+        query = body if request.method == "POST" else url.query
+        params = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(query).items()}
+        call = Call(request.method, url.path, params, dict(request.headers))
+        self.calls.append(call)
+        return call
+
+    def posts(self, path="/v1/transfers") -> list[Call]:
+        return [c for c in self.calls if c.method == "POST" and c.path == path]
+
+    def _reply(self, status, body):
+        return status, {"Content-Type": "application/json", "Request-Id": f"req_{next(self.counter)}"}, json.dumps(body)
+
+    def _transfer_create(self, request):
+        call = self._record(request)
+        key = call.headers.get("Idempotency-Key")
+        if key in self.by_key:
+            return self._reply(*self.by_key[key])
+        p = call.params
+        if p["destination"] in self.refuse:
+            status, error = self.refuse[p["destination"]]
+            return self._reply(status, {"error": error})
+        transfer = {
+            "id": f"tr_{next(self.counter):08d}", "object": "transfer", "amount": int(p["amount"]),
+            "amount_reversed": 0, "currency": p["currency"], "destination": p["destination"],
+            "transfer_group": p.get("transfer_group"), "reversed": False, "livemode": False,
+            "created": int(time.time()), "description": p.get("description"),
+            "metadata": {k[len("metadata["):-1]: v for k, v in p.items() if k.startswith("metadata[")},
+        }
+        self.transfers[transfer["id"]] = transfer
+        if key:
+            self.by_key[key] = (200, transfer)
+        return self._reply(200, transfer)
+
+    def _transfer_list(self, request):
+        call = self._record(request)
+        group = call.params.get("transfer_group")
+        data = [t for t in self.transfers.values() if t["transfer_group"] == group]
+        return self._reply(200, {"object": "list", "url": "/v1/transfers", "has_more": False, "data": data})
+
+    def _account_create(self, request):
+        self._record(request)
+        account = {"id": f"acct_{next(self.counter):010d}", "object": "account", "type": "express",
+                   "details_submitted": False, "payouts_enabled": False, "charges_enabled": False}
+        return self._reply(200, account)
+
+    def _account_link(self, request):
+        call = self._record(request)
+        return self._reply(200, {"object": "account_link", "created": int(time.time()),
+                                 "expires_at": int(time.time()) + 300,
+                                 "url": f"https://connect.stripe.com/setup/e/{call.params['account']}/abc123"})
+
+
+def signed(event: dict, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> tuple[str, str]:
+    """The body and Stripe-Signature header exactly as Stripe signs: v1 = HMAC-SHA256(secret, "<t>.<body>")."""
+    body = json.dumps(event)
+    t = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return body, f"t={t},v1={signature}"
+
+
+def event(kind: str, obj: dict, event_id: str | None = None) -> dict:
+    return {"id": event_id or f"evt_{abs(hash((kind, obj.get('id'), time.time_ns())))}", "object": "event",
+            "api_version": "2025-01-27.acacia", "created": int(time.time()), "type": kind, "livemode": False,
+            "data": {"object": obj}, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None}}
