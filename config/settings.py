@@ -230,3 +230,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Click tracking (the /c/<code> hot path and its queue) ------------------------------
+# The click queue: a Redis Stream read by the ingester's consumer group. Empty: clicks are written directly.
+CLICK_QUEUE_URL = env.str("CLICK_QUEUE_URL", default=REDIS_URL)
+CLICK_STREAM = env.str("CLICK_STREAM", default="afn:clicks")
+# The minimal /c/ handler hands clicks to a per-process writer thread that pipelines them to the stream
+# (answered clicks not yet written are lost only if the process is killed hard); off: one XADD per click.
+CLICK_QUEUE_BUFFERED = env.bool("CLICK_QUEUE_BUFFERED", default=True)
+# Same link and visitor hash within this many seconds: a duplicate click.
+CLICK_DUPLICATE_WINDOW_SECONDS = env.int("CLICK_DUPLICATE_WINDOW_SECONDS", default=60)
+CLICK_COOKIE_NAME = env.str("CLICK_COOKIE_NAME", default="afn_click")
+# Reverse proxies in front of the app that append to X-Forwarded-For; 0 = use the socket address only.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

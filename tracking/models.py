@@ -15,11 +15,23 @@ class Click(TenantModel):
     No raw IP is stored: a keyed hash and a truncated form.
     """
 
+    # On PostgreSQL the table is partitioned by day (migration 0002): the constraint there is
+    # UNIQUE (click_id, created_at), the same thing because created_at is derived from click_id.
     click_id = models.CharField(max_length=26, unique=True)
-    program = models.ForeignKey(Program, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    partnership = models.ForeignKey(Partnership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    link = models.ForeignKey(TrackingLink, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    affiliate = models.ForeignKey(Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # Few indexes on purpose: every one slows ingestion. Lookups go by click_id, by (link, ip_hash, time)
+    # for duplicates, by time for retention; reports read ClickRollup.
+    program = models.ForeignKey(
+        Program, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    link = models.ForeignKey(
+        TrackingLink, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    affiliate = models.ForeignKey(
+        Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     sub1 = models.CharField(max_length=255, blank=True, default="")
     sub2 = models.CharField(max_length=255, blank=True, default="")
     sub3 = models.CharField(max_length=255, blank=True, default="")
@@ -43,7 +55,12 @@ class Click(TenantModel):
 
 
 class ClickRollup(TenantModel):
-    """Clicks per hour and dimension; reports read these, never raw clicks. Kept past click retention."""
+    """Clicks per hour and dimension; reports read these, never raw clicks. Kept past click retention.
+
+    Written only by the ingester, in the transaction that inserts the clicks, for rows actually inserted.
+    `clicks` counts every click; `bot_clicks` those with a bot user agent; `unique_clicks` those that are
+    neither a duplicate (same link and visitor hash within the window) nor a bot: what CPC pays on.
+    """
 
     hour = models.DateTimeField()
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
