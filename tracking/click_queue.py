@@ -68,12 +68,14 @@ def _xadd(records: list[dict]) -> None:
 
 def write_direct(records: list[dict]) -> int:
     """The fallback: ingest the clicks now, in this process. Returns the rows inserted; never raises."""
-    from django.db import close_old_connections
+    from django.db import close_old_connections, connection
 
     from tracking.ingest import ingest_records
 
     try:
-        close_old_connections()
+        if not connection.in_atomic_block:
+            # Outside Django's request cycle (the minimal handler, the writer thread): drop a stale connection.
+            close_old_connections()
         return ingest_records(records).inserted
     except Exception:
         # Only ids here: a click record carries no raw IP, but the log stays minimal anyway.
@@ -143,6 +145,10 @@ class ClickBuffer:
         except Exception:
             log.warning("click queue unavailable, writing %d clicks directly", len(batch), exc_info=True)
             write_direct(batch)
+            if threading.current_thread() is not threading.main_thread():
+                from django.db import connections
+
+                connections.close_all()  # this thread's own connections: do not hold one open between outages
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything handed over so far is written (shutdown, tests). True when done."""

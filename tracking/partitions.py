@@ -125,6 +125,8 @@ def purge_expired(now: datetime | None = None) -> int:
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(f"SELECT COUNT(*) FROM {name}")  # noqa: S608 (a partition we named)
                     deleted += cursor.fetchone()[0]
+                    # Deferred foreign-key checks of rows written earlier in this transaction block a DROP.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                     cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
                     cursor.execute(f"DROP TABLE {name}")
                 _known.discard(day)

@@ -221,3 +221,14 @@ def test_other_networks_link_is_not_confused(world, link):
     b_link = make_link(make_partnership(other, world.b.affiliate))
     assert visit(f"/c/{b_link.code}").location.startswith("https://b-shop.test/?click_id=")
     assert Click.objects.get().network_id == world.b.network.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_buffered_writer_falls_back_to_the_database_when_the_queue_is_down(link, settings):
+    settings.CLICK_QUEUE_URL = "redis://127.0.0.1:1/0"
+    settings.CLICK_QUEUE_BUFFERED = True
+    click_queue._down_until = 0.0
+    answers = [visit(f"/c/{link.code}", ip=f"198.51.100.{i}") for i in range(5)]
+    assert all(a.status == 302 for a in answers)
+    assert click_queue.buffer.flush()
+    assert set(Click.objects.values_list("click_id", flat=True)) == {a.params["click_id"] for a in answers}
