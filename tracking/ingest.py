@@ -1,7 +1,9 @@
 """Click ingestion: queued click records -> Click rows (marked duplicate / bot) + hourly ClickRollup counters,
 in one transaction per batch, counting each click_id once however often it is delivered."""
 
+import csv
 import functools
+import io
 import logging
 import time
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from tracking.models import Click, ClickRollup
 
 log = logging.getLogger(__name__)
 
+USE_COPY = True
 ROLLUP_COUNTERS = ("clicks", "unique_clicks", "bot_clicks")
 _SIMPLE_FIELDS = (models.CharField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
@@ -41,9 +44,11 @@ def _columns(model, skip=("id",)):
     the model later (with a default) are filled in without touching this module."""
     fields = [f for f in model._meta.concrete_fields if f.attname not in skip]
     makers = []
+    # psycopg2 adapts aware datetimes itself; SQLite needs Django's conversion.
+    simple = _SIMPLE_FIELDS + ((models.DateTimeField,) if connection.vendor == "postgresql" else ())
     for field in fields:
         default = field.get_default() if field.has_default() else None
-        if isinstance(field, _SIMPLE_FIELDS):
+        if isinstance(field, simple):
             makers.append((field.attname, default, None))
         else:
             makers.append((field.attname, default, field))
@@ -85,24 +90,59 @@ def _insert_returning(table: str, columns: list[str], rows: list[list], conflict
         return out
 
 
+def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
+    """PostgreSQL: COPY the batch into a session staging table, then move the new clicks over with
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING (COPY alone cannot skip redelivered clicks)."""
+    table = Click._meta.db_table
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    data = io.StringIO()
+    # CSV with every string quoted: "" is an empty string, never NULL (the columns are NOT NULL).
+    csv.writer(data, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    data.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS click_stage ON COMMIT DELETE ROWS AS "  # noqa: S608 (our names)
+            f"SELECT {cols} FROM {table} WITH NO DATA"
+        )
+        cursor.cursor.copy_expert(f"COPY click_stage ({cols}) FROM STDIN WITH (FORMAT csv)", data)
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM click_stage "  # noqa: S608 (our names)
+            "ON CONFLICT DO NOTHING RETURNING click_id"
+        )
+        new = cursor.fetchall()
+        cursor.execute("TRUNCATE click_stage")
+        return new
+
+
 def _last_seen(keys: set[tuple[int, str]], since, until) -> dict[tuple[int, str], object]:
     """Latest stored click time per (link, visitor hash) within [since, until]."""
     seen = {}
     keys = list(keys)
     table = Click._meta.db_table
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
-        pairs = ", ".join(["(%s, %s)"] * len(chunk))
-        sql = (
-            f"SELECT link_id, ip_hash, MAX(created_at) FROM {table} "  # noqa: S608 (our names, values as params)
-            f"WHERE created_at >= %s AND created_at <= %s AND (link_id, ip_hash) IN ({pairs}) "
-            "GROUP BY link_id, ip_hash"
-        )
-        params = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
-        params += [value for key in chunk for value in key]
+    bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        if connection.vendor == "postgresql":
+            # One index probe per key (newest first): cost does not grow with the clicks a key already has.
+            sql = (
+                "SELECT k.link_id, k.ip_hash, (SELECT c.created_at FROM "  # noqa: S608 (our names, values as params)
+                f"{table} c WHERE c.link_id = k.link_id AND c.ip_hash = k.ip_hash AND c.created_at >= %s "
+                "AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT 1) "
+                f"FROM (VALUES {', '.join(['(%s::bigint, %s::text)'] * len(chunk))}) AS k(link_id, ip_hash)"
+            )
+            params = bounds + [value for key in chunk for value in key]
+        else:
+            sql = (
+                f"SELECT link_id, ip_hash, MAX(created_at) FROM {table} "  # noqa: S608 (our names, values as params)
+                f"WHERE created_at >= %s AND created_at <= %s AND (link_id, ip_hash) IN "
+                f"({', '.join(['(%s, %s)'] * len(chunk))}) GROUP BY link_id, ip_hash"
+            )
+            params = bounds + [value for key in chunk for value in key]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for link_id, ip_hash_value, latest in cursor.fetchall():
+                if latest is None:
+                    continue
                 if isinstance(latest, str):  # SQLite returns the aggregate as text (UTC)
                     latest = models.DateTimeField().to_python(latest)
                     if timezone.is_naive(latest):
@@ -187,7 +227,10 @@ def ingest_records(records: list[dict]) -> IngestResult:
     with transaction.atomic():
         _mark(prepared)
         rows = [_row(r, makers) for r in prepared]
-        returned = _insert_returning(Click._meta.db_table, columns, rows, "ON CONFLICT DO NOTHING", "click_id")
+        if connection.vendor == "postgresql" and USE_COPY:
+            returned = _copy_insert_clicks(columns, rows)
+        else:
+            returned = _insert_returning(Click._meta.db_table, columns, rows, "ON CONFLICT DO NOTHING", "click_id")
         new_ids = {row[0] for row in returned}
         inserted = [r for r in prepared if r["click_id"] in new_ids]
         _rollup(inserted)

@@ -223,3 +223,12 @@ def test_partitions_are_made_ahead_and_dropped_after_retention(world, link):
     assert partitions.purge_expired() == 1
     assert old_day not in partitions.existing()
     assert Click.objects.count() == 1 and sum(ClickRollup.objects.values_list("clicks", flat=True)) == 2
+
+
+def test_text_with_quotes_separators_and_escapes_is_stored_as_sent(link):
+    odd = 'Mozilla/5.0 "quoted", comma\\backslash\ttab é 🙂 \\N'
+    record = record_for(link, new_click_id(), user_agent=odd, sub1="")
+    record["referrer"] = "https://blog.test/?q=a,b\"c"
+    ingest.ingest_records([record])
+    click = Click.objects.get()
+    assert (click.user_agent, click.referrer, click.sub1, click.sub2) == (odd, record["referrer"], "", "")
