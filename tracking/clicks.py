@@ -1,13 +1,14 @@
 """The click hot path's building blocks: link lookup through a two-level cache (no SQL when warm),
 destination URLs, visitor data (keyed IP hash, truncated IP, country) and the queued click record."""
 
+import functools
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
+import socket
 import time
-from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -141,14 +142,27 @@ def _ascii_netloc(netloc: str) -> str:
     return host.encode("idna").decode("ascii") + sep + port
 
 
+@functools.lru_cache(maxsize=4096)
+def _split_destination(url: str, ours: tuple[str, ...]) -> tuple[str, str]:
+    """(everything up to where our parameters go, "#fragment" or ""), ASCII-safe. Cached: a program's few
+    destinations are split once, not on every click."""
+    parts = urlsplit(url)
+    kept = [piece for piece in parts.query.split("&") if piece and unquote_plus(piece.split("=", 1)[0]) not in ours]
+    head = urlunsplit((parts.scheme, _ascii_netloc(parts.netloc), parts.path, "&".join(kept), ""))
+    head += "&" if kept else "?"
+    # iri_to_uri: a Location header is ASCII; existing %-escapes stay as they are.
+    return iri_to_uri(head), iri_to_uri("#" + parts.fragment) if parts.fragment else ""
+
+
+def _q(value: str) -> str:
+    return value if value.isascii() and value.isalnum() else quote(value, safe="")
+
+
 def append_params(url: str, params: dict[str, str]) -> str:
     """`url` with `params` added to its query. The destination's own parameters stay byte for byte, except
     those we set (ours win); the fragment stays at the end."""
-    parts = urlsplit(url)
-    kept = [piece for piece in parts.query.split("&") if piece and unquote_plus(piece.split("=", 1)[0]) not in params]
-    query = "&".join([*kept, urlencode(params, quote_via=quote)])
-    # iri_to_uri: a Location header is ASCII; existing %-escapes stay as they are.
-    return iri_to_uri(urlunsplit((parts.scheme, _ascii_netloc(parts.netloc), parts.path, query, parts.fragment)))
+    head, fragment = _split_destination(url, tuple(params))
+    return head + "&".join(f"{key}={_q(value)}" for key, value in params.items()) + fragment
 
 
 def destination(link: dict, program: dict, deep_link: str | None, click_id: str, subs: list[str]) -> str:
@@ -176,14 +190,22 @@ def visitor_ip(meta) -> str:
     return meta.get("REMOTE_ADDR", "") or ""
 
 
-def _parse_ip(ip: str):
+_V4_MAPPED = b"\0" * 10 + b"\xff\xff"
+
+
+def _packed(ip: str) -> bytes | None:
+    """The address in network byte order (4 or 16 bytes; IPv4-mapped IPv6 as IPv4), or None. C-speed parsing:
+    this runs on every click."""
+    ip = ip.strip()
     try:
-        address = ipaddress.ip_address(ip.strip().strip("[]"))
-    except ValueError:
+        return socket.inet_pton(socket.AF_INET, ip)
+    except OSError:
+        pass
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, ip.strip("[]").split("%", 1)[0])
+    except OSError:
         return None
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+    return packed[12:] if packed[:12] == _V4_MAPPED else packed
 
 
 _hash_base = None
@@ -192,23 +214,24 @@ _hash_base = None
 def ip_hash(ip: str) -> str:
     """Keyed HMAC-SHA256 of the address: comparable between clicks, useless without IP_HASH_KEY."""
     global _hash_base
-    address = _parse_ip(ip)
-    if address is None:
+    packed = _packed(ip)
+    if packed is None:
         return ""
     if _hash_base is None or _hash_base[0] != settings.IP_HASH_KEY:
         _hash_base = (settings.IP_HASH_KEY, hmac.new(settings.IP_HASH_KEY.encode(), digestmod=hashlib.sha256))
     digest = _hash_base[1].copy()
-    digest.update(address.packed)
+    digest.update(packed)
     return digest.hexdigest()
 
 
 def ip_truncate(ip: str) -> str:
     """The /24 (IPv4) or /48 (IPv6) network of the address: coarse geography, not a person."""
-    address = _parse_ip(ip)
-    if address is None:
+    packed = _packed(ip)
+    if packed is None:
         return ""
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    if len(packed) == 4:
+        return socket.inet_ntop(socket.AF_INET, packed[:3] + b"\0")
+    return socket.inet_ntop(socket.AF_INET6, packed[:6] + b"\0" * 10)
 
 
 COUNTRY_HEADERS = ("HTTP_CF_IPCOUNTRY", "HTTP_CLOUDFRONT_VIEWER_COUNTRY", "HTTP_X_COUNTRY_CODE")

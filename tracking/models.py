@@ -19,7 +19,9 @@ class Click(TenantModel):
     # UNIQUE (click_id, created_at), the same thing because created_at is derived from click_id.
     click_id = models.CharField(max_length=26, unique=True)
     # No database-level constraint (a per-row trigger halves ingestion speed); Django still cascades.
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
     # Few indexes on purpose: every one slows ingestion. Lookups go by click_id, by (link, ip_hash, time)
     # for duplicates, by time for retention; reports read ClickRollup.
     program = models.ForeignKey(
