@@ -78,17 +78,22 @@ def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, lis
     return _redirect(location, [("Set-Cookie", cookie)])
 
 
+def safe_click_redirect(code: str, meta, *, buffered: bool = False):
+    """`click_redirect`, but an unexpected failure answers 503 (retry), never 500."""
+    try:
+        return click_redirect(code, meta, buffered=buffered)
+    except Exception:
+        log.exception("click redirect failed")
+        return UNAVAILABLE
+
+
 _REASONS = {302: "302 Found", 404: "404 Not Found", 405: "405 Method Not Allowed", 503: "503 Service Unavailable"}
 
 
 def wsgi_app(environ, start_response):
     """The minimal WSGI handler of /c/<code> (no Django middleware: nothing here needs sessions or CSRF)."""
     code = environ.get("PATH_INFO", "")[3:].rstrip("/")
-    try:
-        status, headers, body = click_redirect(code, environ, buffered=settings.CLICK_QUEUE_BUFFERED)
-    except Exception:  # never a 500 from the redirect
-        log.exception("click redirect failed")
-        status, headers, body = UNAVAILABLE
+    status, headers, body = safe_click_redirect(code, environ, buffered=settings.CLICK_QUEUE_BUFFERED)
     if status != 302:
         headers = [*headers, ("Content-Length", str(len(body)))]
     start_response(_REASONS[status], headers)
@@ -110,7 +115,7 @@ def asgi_dispatch(django_app):
     """`django_app` (ASGI) with /c/ served by the same handler, run in a worker thread."""
     from asgiref.sync import sync_to_async
 
-    run = sync_to_async(click_redirect, thread_sensitive=False)
+    run = sync_to_async(safe_click_redirect, thread_sensitive=False)
 
     async def application(scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith("/c/"):
@@ -123,12 +128,7 @@ def asgi_dispatch(django_app):
         }
         for name, value in scope.get("headers", []):
             meta["HTTP_" + name.decode("latin-1").upper().replace("-", "_")] = value.decode("latin-1")
-        try:
-            status, headers, body = await run(scope["path"][3:].rstrip("/"), meta,
-                                              buffered=settings.CLICK_QUEUE_BUFFERED)
-        except Exception:
-            log.exception("click redirect failed")
-            status, headers, body = UNAVAILABLE
+        status, headers, body = await run(scope["path"][3:].rstrip("/"), meta, buffered=settings.CLICK_QUEUE_BUFFERED)
         if status != 302:
             headers = [*headers, ("Content-Length", str(len(body)))]
         await send({"type": "http.response.start", "status": status,
@@ -142,7 +142,7 @@ def redirect_view(request, code: str):
     """The same redirect through Django's URL map (the test client, runserver)."""
     from django.http import HttpResponse
 
-    status, headers, body = click_redirect(code, request.META)
+    status, headers, body = safe_click_redirect(code, request.META)
     response = HttpResponse(body, status=status)
     for name, value in headers:
         if name != "Content-Length":

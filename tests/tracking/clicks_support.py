@@ -1,5 +1,6 @@
 """Shared helpers of the click tests: a link in network a, and a visit through the production WSGI app."""
 
+import io
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +30,7 @@ def visit(path: str, *, query: str = "", ip: str = "203.0.113.7", method: str = 
 
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "REMOTE_ADDR": ip,
                "SERVER_NAME": "testserver", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(),
                "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", **meta}
     captured = {}
 

@@ -232,3 +232,48 @@ def test_buffered_writer_falls_back_to_the_database_when_the_queue_is_down(link,
     assert all(a.status == 302 for a in answers)
     assert click_queue.buffer.flush()
     assert set(Click.objects.values_list("click_id", flat=True)) == {a.params["click_id"] for a in answers}
+
+
+def test_unexpected_failure_answers_503_not_500(link, monkeypatch):
+    def broken(code):
+        raise RuntimeError("cache and database down")
+
+    monkeypatch.setattr(clicks, "link_lookup", broken)
+    assert visit(f"/c/{link.code}").status == 503
+
+
+def test_wsgi_entry_point_still_serves_django_elsewhere(db):
+    answer = visit("/healthz")
+    assert answer.status == 200 and b'"ok"' in answer.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asgi_entry_point_serves_the_redirect(link):
+    from asgiref.sync import async_to_sync
+
+    from config.asgi import application
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": f"/c/{link.code}", "query_string": b"sub2=asgi",
+             "headers": [(b"user-agent", b"Mozilla/5.0 Firefox/140.0")], "client": ("198.51.100.5", 5000),
+             "scheme": "https"}
+    async_to_sync(application)(scope, receive, send)
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 302
+    assert headers[b"location"].startswith(b"https://shop.example.com/start?click_id=")
+    assert headers[b"set-cookie"].endswith(b"; Secure")
+    click = Click.objects.get()
+    assert (click.sub2, click.ip_truncated) == ("asgi", "198.51.100.0")
+
+
+def test_beat_runs_ingestion_partitions_and_retention():
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"tracking.tasks_clicks.clicks_ingest", "tracking.tasks_clicks.click_partitions_ensure",
+            "tracking.tasks_clicks.clicks_retention_purge"} <= tasks
