@@ -115,7 +115,7 @@ def asgi_dispatch(django_app):
     """`django_app` (ASGI) with /c/ served by the same handler, run in a worker thread."""
     from asgiref.sync import sync_to_async
 
-    run = sync_to_async(safe_click_redirect, thread_sensitive=False)
+    run = sync_to_async(safe_click_redirect)  # thread-sensitive, as Django runs its own sync views
 
     async def application(scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith("/c/"):

@@ -255,7 +255,6 @@ def test_wsgi_entry_point_still_serves_django_elsewhere(db):
     assert answer.status == 200 and b'"ok"' in answer.body
 
 
-@pytest.mark.django_db(transaction=True)
 def test_asgi_entry_point_serves_the_redirect(link):
     from asgiref.sync import async_to_sync
 
