@@ -33,15 +33,17 @@ def queue_configured() -> bool:
     return bool(settings.CLICK_QUEUE_URL)
 
 
-def client():
-    """This process's Redis client for the queue (short timeouts: a redirect must not hang on it)."""
+def client(read_timeout: float = 1.0):
+    """This process's Redis client for the queue. Writers keep the short default (a redirect must not hang on
+    it); a consumer that blocks on XREADGROUP asks for a timeout longer than its block."""
     import redis
 
-    key = (os.getpid(), settings.CLICK_QUEUE_URL)
+    key = (os.getpid(), settings.CLICK_QUEUE_URL, read_timeout)
     conn = _clients.get(key)
     if conn is None:
         conn = redis.Redis.from_url(
-            settings.CLICK_QUEUE_URL, socket_timeout=1.0, socket_connect_timeout=0.25, health_check_interval=30
+            settings.CLICK_QUEUE_URL, socket_timeout=read_timeout, socket_connect_timeout=0.25,
+            health_check_interval=30,
         )
         _clients[key] = conn
     return conn

@@ -241,17 +241,18 @@ def ingest_records(records: list[dict]) -> IngestResult:
 
 
 def drain(*, batch: int = 2000, block_ms: int | None = None, stale_ms: int = 60_000, max_seconds: float | None = None,
-          consumer: str | None = None, stop=None) -> IngestResult:
+          consumer: str | None = None, stop=None, total: IngestResult | None = None) -> IngestResult:
     """Read the stream until it is empty (or `max_seconds` pass, or `stop()` says so); commit, then ack.
 
-    `block_ms` makes the loop wait for new entries instead of returning when the stream is empty.
+    `block_ms` makes the loop wait for new entries instead of returning when the stream is empty. Counts go
+    into `total` as batches commit (so they survive an exception in a later batch).
     """
     from tracking import click_queue
 
-    total = IngestResult()
+    total = total if total is not None else IngestResult()
     if not click_queue.queue_configured():
         return total
-    conn = click_queue.client()
+    conn = click_queue.client(read_timeout=(block_ms or 0) / 1000 + 10)
     click_queue.ensure_group(conn)
     consumer = consumer or click_queue.consumer_name()
     started = time.monotonic()

@@ -31,18 +31,15 @@ class Command(BaseCommand):
         total = ingest.IngestResult()
         while True:
             try:
-                result = ingest.drain(batch=batch, block_ms=None if once else block_ms, stale_ms=stale_ms,
-                                      stop=lambda: bool(stopping))
+                ingest.drain(batch=batch, block_ms=None if once else block_ms, stale_ms=stale_ms,
+                             stop=lambda: bool(stopping), total=total)
             except Exception as exc:
                 if once:
                     raise
+                # Unacknowledged entries stay pending and are claimed again after --stale-ms.
                 self.stderr.write(f"ingest failed, retrying: {exc.__class__.__name__}: {exc}")
                 time.sleep(1)
                 continue
-            total.inserted += result.inserted
-            total.received += result.received
-            total.duplicates += result.duplicates
-            total.bots += result.bots
             if once or stopping:
                 break
         elapsed = time.monotonic() - started
