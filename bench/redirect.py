@@ -160,6 +160,7 @@ def main():
     parser.add_argument("--sync-queue", action="store_true",
                         help="one XADD per click before answering (CLICK_QUEUE_BUFFERED=0)")
     parser.add_argument("--batch", type=int, default=5000, help="ingester batch size")
+    parser.add_argument("--blocking-threads", type=int, default=1, help="granian threads per worker")
     args = parser.parse_args()
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_clicks")
@@ -184,7 +185,7 @@ def main():
 
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(PORT),
-         "--workers", str(args.workers), "--blocking-threads", "1", "--backpressure", "128",
+         "--workers", str(args.workers), "--blocking-threads", str(args.blocking_threads), "--backpressure", "128",
          "--log-level", "warning", "config.wsgi:application"],
         env=env, cwd=ROOT, start_new_session=True,
     )

@@ -116,6 +116,7 @@ class ClickBuffer:
         self._cond = threading.Condition()
         self._pending: list[dict] = []
         self._inflight = 0
+        self._idle = False
         self._pid = None
         self._thread = None
 
@@ -124,7 +125,8 @@ class ClickBuffer:
             if self._pid != os.getpid():
                 self._start()
             self._pending.append(record)
-            self._cond.notify()
+            if self._idle:  # waking the thread costs; while it is writing it takes the rest when done
+                self._cond.notify()
 
     def _start(self) -> None:
         # Called with the lock held; also after a fork (the parent's thread does not exist in the child).
@@ -142,7 +144,9 @@ class ClickBuffer:
         while True:
             with self._cond:
                 while not self._pending:
+                    self._idle = True
                     self._cond.wait()
+                self._idle = False
                 batch = self._take()
             self._write(batch)
             with self._cond:

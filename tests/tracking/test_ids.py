@@ -36,3 +36,17 @@ def test_malformed_click_ids_are_refused(value):
 def test_known_ulid_decodes():
     assert is_click_id("01ARZ3NDEKTSV4RRFFQ69G5FAV")
     assert click_id_time("01ARZ3NDEKTSV4RRFFQ69G5FAV") == datetime(2016, 7, 30, 23, 54, 10, 259000, tzinfo=UTC)
+
+
+def test_forked_child_does_not_repeat_its_parents_random_bits():
+    import os
+
+    new_click_id()  # the parent holds unused random bytes now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_click_id(now_ms=1).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 26).decode()
+    assert child != new_click_id(now_ms=1)
