@@ -16,6 +16,7 @@ dropped and created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/4; flushed
 import argparse
 import http.client
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -131,6 +132,19 @@ print(answered, answered_distinct, lost, stored, stored_distinct, rollup)
 """
 
 
+def cpu_seconds(pgid=None, pid=None) -> float:
+    """user+system CPU of a process group (all granian processes) or of one process, from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if (pid is not None and stat.parent.name == str(pid)) or (pgid is not None and int(fields[2]) == pgid):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def get_status(path, method="GET"):
     """One request on loopback, redirects not followed."""
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
@@ -202,11 +216,20 @@ def main():
                 if status != 302:
                     raise SystemExit(f"the seeded link {path} answers {status}, not 302")
             print(f"wrk: {args.connections} connections, {args.duration}s, GET /c/{code}", flush=True)
+            redis_pid = redis.Redis.from_url(redis_url).info("server")["process_id"]
+            cpu_before = (cpu_seconds(pgid=server.pid), cpu_seconds(pid=redis_pid),
+                          resource.getrusage(resource.RUSAGE_CHILDREN))
             wrk = subprocess.run(
                 ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", str(script),
                  "-H", "User-Agent: Mozilla/5.0 (X11; Linux x86_64) bench", url],
                 env={**env, "WRK_IDS_FILE": str(ids_file)}, capture_output=True, text=True, check=True,
             ).stdout
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = {
+                "server": cpu_seconds(pgid=server.pid) - cpu_before[0],
+                "redis": cpu_seconds(pid=redis_pid) - cpu_before[1],
+                "wrk": after.ru_utime + after.ru_stime - cpu_before[2].ru_utime - cpu_before[2].ru_stime,
+            }
             time.sleep(1)  # the writer threads flush what the last requests handed them
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -234,6 +257,11 @@ def main():
     print(f"lost                 {lost} (answered click ids missing from the database)")
     print(f"doubled              {answered - answered_distinct + stored - stored_distinct}")
     print(f"cut off in flight    {stored - (answered - lost)} (stored, but wrk stopped before reading the answer)")
+    per = {name: seconds / max(answered, 1) * 1e6 for name, seconds in cpu.items()}
+    print(f"CPU per redirect     server {per['server']:.1f} us, redis {per['redis']:.1f} us, wrk {per['wrk']:.1f} us"
+          f" (load average {os.getloadavg()[0]:.2f}: other processes share these {os.cpu_count()} cores)")
+    print(f"if the cores were ours {os.cpu_count() * 1e6 / sum(per.values()):,.0f} redirects/s"
+          " (estimate: cores / CPU per redirect of server + redis + wrk)")
     print(f"ingestion            {drained}")
     inside = float(drained.rsplit(" in ", 1)[-1].rstrip("s"))
     print(f"ingestion rows/s     {stored / inside:,.0f} ({inside:.2f}s draining; {ingest_seconds:.1f}s with startup)")

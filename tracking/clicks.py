@@ -213,10 +213,12 @@ _hash_base = None
 
 def ip_hash(ip: str) -> str:
     """Keyed HMAC-SHA256 of the address: comparable between clicks, useless without IP_HASH_KEY."""
-    global _hash_base
     packed = _packed(ip)
-    if packed is None:
-        return ""
+    return "" if packed is None else _hash_packed(packed)
+
+
+def _hash_packed(packed: bytes) -> str:
+    global _hash_base
     if _hash_base is None or _hash_base[0] != settings.IP_HASH_KEY:
         _hash_base = (settings.IP_HASH_KEY, hmac.new(settings.IP_HASH_KEY.encode(), digestmod=hashlib.sha256))
     digest = _hash_base[1].copy()
@@ -229,6 +231,18 @@ def ip_truncate(ip: str) -> str:
     packed = _packed(ip)
     if packed is None:
         return ""
+    return _truncate_packed(packed)
+
+
+def ip_facts(ip: str) -> tuple[str, str]:
+    """(keyed hash, truncated form) of an address, parsing it once."""
+    packed = _packed(ip)
+    if packed is None:
+        return "", ""
+    return _hash_packed(packed), _truncate_packed(packed)
+
+
+def _truncate_packed(packed: bytes) -> str:
     if len(packed) == 4:
         return socket.inet_ntop(socket.AF_INET, packed[:3] + b"\0")
     return socket.inet_ntop(socket.AF_INET6, packed[:6] + b"\0" * 10)
@@ -249,6 +263,7 @@ def visitor_country(meta) -> str:
 def click_record(link: dict, click_id: str, subs: list[str], meta) -> dict:
     """The queued click: Click field values by attribute name. The raw IP is not in it."""
     ip = visitor_ip(meta)
+    hashed, truncated = ip_facts(ip)
     return {
         "click_id": click_id,
         "network_id": link["network_id"],
@@ -261,14 +276,19 @@ def click_record(link: dict, click_id: str, subs: list[str], meta) -> dict:
         "sub3": subs[2],
         "sub4": subs[3],
         "sub5": subs[4],
-        "ip_hash": ip_hash(ip),
-        "ip_truncated": ip_truncate(ip),
+        "ip_hash": hashed,
+        "ip_truncated": truncated,
         "user_agent": meta.get("HTTP_USER_AGENT", "")[:512],
         "referrer": meta.get("HTTP_REFERER", "")[:1000],
         "country": visitor_country(meta),
     }
 
 
+_SUB_KEYS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+
+
 def merge_subs(link_subs: list[str], query: dict[str, str]) -> list[str]:
     """The link's sub IDs, each overridden by a non-empty `subN` query parameter."""
-    return [(query.get(f"sub{i}") or link_subs[i - 1] or "")[:SUB_MAX] for i in range(1, 6)]
+    if not query:
+        return link_subs
+    return [(query.get(key) or link_subs[i] or "")[:SUB_MAX] for i, key in enumerate(_SUB_KEYS)]

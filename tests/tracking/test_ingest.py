@@ -147,9 +147,15 @@ def test_redirects_go_through_the_stream_and_the_ingester_drains_them(link, stre
 
 
 @pytest.mark.redis
-def test_buffered_writer_pipelines_clicks_into_the_stream(link, stream, settings):
+def test_buffered_writer_batches_clicks_into_the_stream(link, stream, settings, monkeypatch):
     settings.CLICK_QUEUE_BUFFERED = True
+    monkeypatch.setattr(click_queue.ClickBuffer, "MAX_BATCH", 8)
     answers = [visit(f"/c/{link.code}") for _ in range(20)]
+    assert stream.xlen(settings.CLICK_STREAM) >= 2  # two full batches written by the requests themselves
+    deadline = time.monotonic() + 2
+    while stream.xlen(settings.CLICK_STREAM) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the remaining 4 clicks: written by the timer within MAX_AGE
+    assert stream.xlen(settings.CLICK_STREAM) == 3
     assert click_queue.buffer.flush()
     assert ingest.drain().inserted == 20
     assert set(Click.objects.values_list("click_id", flat=True)) == {a.params["click_id"] for a in answers}
