@@ -1,7 +1,11 @@
-"""ASGI entry point."""
+"""ASGI entry point. /c/<code> (the click redirect) is served before Django's middleware stack."""
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from tracking.redirect import asgi_dispatch  # noqa: E402  (needs the settings configured above)
+
+application = asgi_dispatch(django_application)

@@ -290,3 +290,16 @@ CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
 # Stripe Connect (payouts): the platform's secret key and the webhook endpoint's signing secret.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+
+# --- Click tracking (the /c/<code> hot path and its queue) ------------------------------
+# The click queue: a Redis Stream read by the ingester's consumer group. Empty: clicks are written directly.
+CLICK_QUEUE_URL = env.str("CLICK_QUEUE_URL", default=REDIS_URL)
+CLICK_STREAM = env.str("CLICK_STREAM", default="afn:clicks")
+# The minimal /c/ handler writes clicks to the stream in per-process batches (64 clicks or 2 ms; a process
+# killed hard loses its unwritten batch); off: one XADD per click before answering.
+CLICK_QUEUE_BUFFERED = env.bool("CLICK_QUEUE_BUFFERED", default=True)
+# Same link and visitor hash within this many seconds: a duplicate click.
+CLICK_DUPLICATE_WINDOW_SECONDS = env.int("CLICK_DUPLICATE_WINDOW_SECONDS", default=60)
+CLICK_COOKIE_NAME = env.str("CLICK_COOKIE_NAME", default="afn_click")
+# Reverse proxies in front of the app that append to X-Forwarded-For; 0 = use the socket address only.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -6,6 +6,7 @@ and ids sort by creation time.
 
 import os
 import re
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -13,9 +14,30 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CLICK_ID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 
 
+_RANDOM_CHUNK = 10 * 400
+_random = threading.local()
+
+
+def _forget_random():
+    _random.__dict__.clear()
+
+
+# A forked child must not reuse its parent's leftover random bytes (two processes, same ids).
+os.register_at_fork(after_in_child=_forget_random)
+
+
+def _random80() -> int:
+    # os.urandom in chunks: one system call per 400 ids (a syscall per click costs more than the rest of the id).
+    pool = getattr(_random, "pool", b"")
+    if not pool:
+        pool = os.urandom(_RANDOM_CHUNK)
+    _random.pool = pool[10:]
+    return int.from_bytes(pool[:10], "big")
+
+
 def new_click_id(now_ms: int | None = None) -> str:
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | _random80()
     chars = []
     for _ in range(26):
         chars.append(ALPHABET[value & 31])

@@ -3,7 +3,7 @@
 from django.db import models
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from network.models import Advertiser, Affiliate, TenantModel, validate_currency
+from network.models import Advertiser, Affiliate, Network, TenantModel, validate_currency
 from programs.models import CouponCode, Partnership, Program, TrackingLink
 
 
@@ -15,11 +15,27 @@ class Click(TenantModel):
     No raw IP is stored: a keyed hash and a truncated form.
     """
 
+    # On PostgreSQL the table is partitioned by day (migration 0002): the constraint there is
+    # UNIQUE (click_id, created_at), the same thing because created_at is derived from click_id.
     click_id = models.CharField(max_length=26, unique=True)
-    program = models.ForeignKey(Program, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    partnership = models.ForeignKey(Partnership, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    link = models.ForeignKey(TrackingLink, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    affiliate = models.ForeignKey(Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No database-level constraint (a per-row trigger halves ingestion speed); Django still cascades.
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    # Few indexes on purpose: every one slows ingestion. Lookups go by click_id, by (link, ip_hash, time)
+    # for duplicates, by time for retention; reports read ClickRollup.
+    program = models.ForeignKey(
+        Program, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    link = models.ForeignKey(
+        TrackingLink, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    affiliate = models.ForeignKey(
+        Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     sub1 = models.CharField(max_length=255, blank=True, default="")
     sub2 = models.CharField(max_length=255, blank=True, default="")
     sub3 = models.CharField(max_length=255, blank=True, default="")
@@ -32,18 +48,26 @@ class Click(TenantModel):
     country = models.CharField(max_length=2, blank=True, default="")
     is_unique = models.BooleanField(default=True)
     is_bot = models.BooleanField(default=False)
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["link", "ip_hash", "created_at"])]
+        indexes = [
+            models.Index(fields=["link", "ip_hash", "created_at"]),
+            models.Index(fields=["network", "created_at"], name="tracking_click_network_time"),
+        ]
 
     def __str__(self) -> str:
         return self.click_id
 
 
 class ClickRollup(TenantModel):
-    """Clicks per hour and dimension; reports read these, never raw clicks. Kept past click retention."""
+    """Clicks per hour and dimension; reports read these, never raw clicks. Kept past click retention.
+
+    Written only by the ingester, in the transaction that inserts the clicks, for rows actually inserted.
+    `clicks` counts every click; `bot_clicks` those with a bot user agent; `unique_clicks` those that are
+    neither a duplicate (same link and visitor hash within the window) nor a bot: what CPC pays on.
+    """
 
     hour = models.DateTimeField()
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")

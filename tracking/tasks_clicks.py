@@ -1,1 +1,22 @@
-"""Click ingestion and retention tasks."""
+"""Click ingestion, partition and retention tasks (beat entries in tracking.apps)."""
+
+from celery import shared_task
+
+from tracking import ingest, partitions
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)
+def clicks_ingest(max_seconds: float = 4.0) -> int:
+    """One drain of the click queue (at most `max_seconds`); the `ingest_clicks` command is the
+    long-running way, this task is the fallback beat keeps running. Returns the clicks inserted."""
+    return ingest.drain(max_seconds=max_seconds).inserted
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)
+def click_partitions_ensure(days: int = 7) -> int:
+    return partitions.ensure_ahead(days)
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)
+def clicks_retention_purge() -> int:
+    return partitions.purge_expired()

@@ -1,0 +1,238 @@
+"""The click queue: a Redis Stream read by the ingesters' consumer group (at-least-once).
+
+One stream entry holds one or more click records (field `d`: JSON of the field names and rows of values).
+Writers: `enqueue()` (one XADD per click, answered after Redis has it) and `ClickBuffer` (the minimal /c/
+handler's per-process batches of up to 64 clicks or 2 ms: a process killed hard loses at most that batch).
+Either way, if Redis cannot be reached the clicks are written straight to
+the database; if that fails too, they are logged as lost and the visitor is still redirected.
+"""
+
+import atexit
+import json
+import logging
+import operator
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+GROUP = "ingesters"
+FIELD = b"d"
+# After a failure, skip Redis for this long (a down queue must not slow every redirect).
+BREAKER_SECONDS = 1.0
+
+_clients: dict[tuple[int, str], object] = {}
+_down_until = 0.0
+
+
+def queue_configured() -> bool:
+    return bool(settings.CLICK_QUEUE_URL)
+
+
+def client(read_timeout: float = 1.0):
+    """This process's Redis client for the queue. Writers keep the short default (a redirect must not hang on
+    it); a consumer that blocks on XREADGROUP asks for a timeout longer than its block."""
+    import redis
+
+    key = (os.getpid(), settings.CLICK_QUEUE_URL, read_timeout)
+    conn = _clients.get(key)
+    if conn is None:
+        conn = redis.Redis.from_url(
+            settings.CLICK_QUEUE_URL, socket_timeout=read_timeout, socket_connect_timeout=0.25,
+            health_check_interval=30,
+        )
+        _clients[key] = conn
+    return conn
+
+
+# The record's fields, written once per entry ({"f": names, "r": rows of values}): half the encoding work
+# of a list of dicts, and a reader never depends on the writer's field order.
+FIELDS = ("click_id", "network_id", "program_id", "partnership_id", "link_id", "affiliate_id", "sub1", "sub2",
+          "sub3", "sub4", "sub5", "ip_hash", "ip_truncated", "user_agent", "referrer", "country")
+_values = operator.itemgetter(*FIELDS)
+
+
+def encode(records: list[dict]) -> bytes:
+    return json.dumps({"f": FIELDS, "r": [_values(r) for r in records]}, separators=(",", ":")).encode()
+
+
+def decode(payload: bytes) -> list[dict]:
+    data = json.loads(payload)
+    names = data["f"]
+    return [dict(zip(names, row, strict=True)) for row in data["r"]]
+
+
+def _xadd(records: list[dict]) -> None:
+    global _down_until
+    if time.monotonic() < _down_until:
+        raise ConnectionError("click queue marked down")
+    try:
+        client().xadd(settings.CLICK_STREAM, {FIELD: encode(records)})
+    except Exception:
+        _down_until = time.monotonic() + BREAKER_SECONDS
+        raise
+
+
+def write_direct(records: list[dict]) -> int:
+    """The fallback: ingest the clicks now, in this process. Returns the rows inserted; never raises."""
+    from django.db import close_old_connections, connection
+
+    from tracking.ingest import ingest_records
+
+    try:
+        if not connection.in_atomic_block:
+            # Outside Django's request cycle (the minimal handler, the writer thread): drop a stale connection.
+            close_old_connections()
+        return ingest_records(records).inserted
+    except Exception:
+        # Only ids here: a click record carries no raw IP, but the log stays minimal anyway.
+        ids = ",".join(r.get("click_id", "?") for r in records)
+        log.exception("click lost: queue and database both failed (%s)", ids)
+        return 0
+
+
+def enqueue(record: dict) -> None:
+    """Queue one click before answering (or write it directly when there is no queue or it is down)."""
+    if queue_configured():
+        try:
+            _xadd([record])
+            return
+        except Exception:
+            log.warning("click queue unavailable, writing the click directly", exc_info=True)
+    write_direct([record])
+
+
+class ClickBuffer:
+    """Per-process batching of clicks into stream entries. The request that fills a batch (MAX_BATCH clicks)
+    writes it itself; a timer thread writes a batch older than MAX_AGE seconds. No hand-off to another thread
+    on the busy path (that costs more CPU than the write). Bound on loss if the process is killed hard: the
+    unwritten batch, at most MAX_BATCH clicks or MAX_AGE seconds of them."""
+
+    MAX_BATCH = 64
+    MAX_AGE = 0.002
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._pending: list[dict] = []
+        self._since = 0.0
+        self._writing = 0
+        self._pid = None
+
+    def put(self, record: dict) -> None:
+        with self._cond:
+            if self._pid != os.getpid():
+                self._start()
+            if not self._pending:
+                self._since = time.monotonic()
+            self._pending.append(record)
+            if len(self._pending) < self.MAX_BATCH:
+                return
+            batch = self._take()
+        self._write_counted(batch)
+
+    def _start(self) -> None:
+        # Called with the lock held; also after a fork (the parent's thread does not exist in the child).
+        self._pid = os.getpid()
+        self._pending = []
+        self._writing = 0
+        threading.Thread(target=self._run, name="click-writer", daemon=True).start()
+
+    def _take(self) -> list[dict]:
+        batch, self._pending = self._pending, []
+        self._writing += 1
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.MAX_AGE)
+            with self._cond:
+                if not self._pending or time.monotonic() - self._since < self.MAX_AGE:
+                    continue
+                batch = self._take()
+            self._write_counted(batch)
+
+    def _write_counted(self, batch: list[dict]) -> None:
+        try:
+            self._write(batch)
+        finally:
+            with self._cond:
+                self._writing -= 1
+                self._cond.notify_all()
+
+    @staticmethod
+    def _write(batch: list[dict]) -> None:
+        try:
+            _xadd(batch)
+        except Exception:
+            log.warning("click queue unavailable, writing %d clicks directly", len(batch), exc_info=True)
+            write_direct(batch)
+            if threading.current_thread() is not threading.main_thread():
+                from django.db import connections
+
+                connections.close_all()  # this thread's own connections: do not hold one open between outages
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Write what is pending now and wait for writes in flight (shutdown, tests). True when all is written."""
+        with self._cond:
+            batch = self._take() if self._pending else None
+        if batch is not None:
+            self._write_counted(batch)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._writing and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+            return not (self._writing or self._pending)
+
+
+buffer = ClickBuffer()
+atexit.register(buffer.flush)
+
+
+# --- the consumer side -------------------------------------------------------------------
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def ensure_group(conn) -> None:
+    import redis
+
+    try:
+        conn.xgroup_create(settings.CLICK_STREAM, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def read(conn, consumer: str, count: int, block_ms: int | None, stale_ms: int) -> list[tuple[bytes, list[dict]]]:
+    """Up to `count` entries for this consumer: stale pending entries of a dead consumer first (XAUTOCLAIM),
+    then new ones (XREADGROUP). Each as (entry id, click records)."""
+    entries = []
+    _next, claimed, *_ = conn.xautoclaim(settings.CLICK_STREAM, GROUP, consumer, stale_ms, "0-0", count=count)
+    entries.extend(claimed)
+    if not entries:
+        result = conn.xreadgroup(GROUP, consumer, {settings.CLICK_STREAM: ">"}, count=count, block=block_ms)
+        for _stream, stream_entries in result or []:
+            entries.extend(stream_entries)
+    out = []
+    for entry_id, fields in entries:
+        payload = (fields or {}).get(FIELD)
+        try:
+            records = decode(payload) if payload else []
+        except (ValueError, KeyError, TypeError):
+            log.error("unreadable click queue entry %s dropped", entry_id)
+            records = []
+        out.append((entry_id, records))
+    return out
+
+
+def ack(conn, entry_ids: list[bytes]) -> None:
+    """Acknowledge and delete entries whose clicks are committed (the stream does not grow without end)."""
+    if entry_ids:
+        pipe = conn.pipeline(transaction=False)
+        pipe.xack(settings.CLICK_STREAM, GROUP, *entry_ids)
+        pipe.xdel(settings.CLICK_STREAM, *entry_ids)
+        pipe.execute()

@@ -1,0 +1,277 @@
+"""Click ingestion: queued click records -> Click rows (marked duplicate / bot) + hourly ClickRollup counters,
+in one transaction per batch, counting each click_id once however often it is delivered."""
+
+import csv
+import functools
+import io
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+import crawleruseragents
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from tracking import partitions
+from tracking.ids import click_id_time, is_click_id
+from tracking.models import Click, ClickRollup
+
+log = logging.getLogger(__name__)
+
+USE_COPY = True
+ROLLUP_COUNTERS = ("clicks", "unique_clicks", "bot_clicks")
+_SIMPLE_FIELDS = (models.CharField, models.IntegerField, models.BooleanField, models.ForeignKey)
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    bots: int = 0
+
+
+@functools.lru_cache(maxsize=8192)
+def is_bot(user_agent: str) -> bool:
+    """Empty user agents and those matching the crawler-user-agents list (a maintained pattern list)."""
+    return not user_agent.strip() or crawleruseragents.is_crawler(user_agent)
+
+
+def _columns(model, skip=("id",)):
+    """(column names, per-field value makers) for a raw INSERT of every concrete field, so fields added to
+    the model later (with a default) are filled in without touching this module."""
+    fields = [f for f in model._meta.concrete_fields if f.attname not in skip]
+    makers = []
+    # psycopg2 adapts aware datetimes itself; SQLite needs Django's conversion.
+    simple = _SIMPLE_FIELDS + ((models.DateTimeField,) if connection.vendor == "postgresql" else ())
+    for field in fields:
+        default = field.get_default() if field.has_default() else None
+        if isinstance(field, simple):
+            makers.append((field.attname, default, None))
+        else:
+            makers.append((field.attname, default, field))
+    return [f.column for f in fields], makers
+
+
+def _row(record: dict, makers) -> list:
+    row = []
+    for attname, default, field in makers:
+        value = record.get(attname, default)
+        if field is not None:
+            value = field.get_db_prep_save(value, connection)
+        row.append(value)
+    return row
+
+
+def _insert_returning(table: str, columns: list[str], rows: list[list], conflict: str, returning: str) -> list:
+    """Multi-row INSERT ... ON CONFLICT ...; RETURNING tells which rows were really written."""
+    if not rows:
+        return []
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    returning_sql = f" RETURNING {returning}" if returning else ""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg2.extras import execute_values
+
+            sql = f"INSERT INTO {table} ({cols}) VALUES %s {conflict}{returning_sql}"  # noqa: S608 (our names)
+            return execute_values(cursor.cursor, sql, rows, page_size=len(rows), fetch=bool(returning)) or []
+        out = []
+        per_statement = max(1, 900 // len(columns))
+        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join([placeholder] * len(chunk))
+            sql = f"INSERT INTO {table} ({cols}) VALUES {values} {conflict}{returning_sql}"  # noqa: S608 (our names)
+            cursor.execute(sql, [value for row in chunk for value in row])
+            if returning:
+                out.extend(cursor.fetchall())
+        return out
+
+
+def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
+    """PostgreSQL: COPY the batch into a session staging table, then move the new clicks over with
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING (COPY alone cannot skip redelivered clicks)."""
+    table = Click._meta.db_table
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    data = io.StringIO()
+    # CSV with every string quoted: "" is an empty string, never NULL (the columns are NOT NULL).
+    csv.writer(data, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    data.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS click_stage ON COMMIT DELETE ROWS AS "  # noqa: S608 (our names)
+            f"SELECT {cols} FROM {table} WITH NO DATA"
+        )
+        cursor.cursor.copy_expert(f"COPY click_stage ({cols}) FROM STDIN WITH (FORMAT csv)", data)
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM click_stage "  # noqa: S608 (our names)
+            "ON CONFLICT DO NOTHING RETURNING click_id"
+        )
+        new = cursor.fetchall()
+        cursor.execute("TRUNCATE click_stage")
+        return new
+
+
+def _last_seen(keys: set[tuple[int, str]], since, until) -> dict[tuple[int, str], object]:
+    """Latest stored click time per (link, visitor hash) within [since, until]."""
+    seen = {}
+    keys = list(keys)
+    table = Click._meta.db_table
+    bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        if connection.vendor == "postgresql":
+            # One index probe per key (newest first): cost does not grow with the clicks a key already has.
+            sql = (
+                "SELECT k.link_id, k.ip_hash, (SELECT c.created_at FROM "  # noqa: S608 (our names, values as params)
+                f"{table} c WHERE c.link_id = k.link_id AND c.ip_hash = k.ip_hash AND c.created_at >= %s "
+                "AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT 1) "
+                f"FROM (VALUES {', '.join(['(%s::bigint, %s::text)'] * len(chunk))}) AS k(link_id, ip_hash)"
+            )
+            params = bounds + [value for key in chunk for value in key]
+        else:
+            sql = (
+                f"SELECT link_id, ip_hash, MAX(created_at) FROM {table} "  # noqa: S608 (our names, values as params)
+                f"WHERE created_at >= %s AND created_at <= %s AND (link_id, ip_hash) IN "
+                f"({', '.join(['(%s, %s)'] * len(chunk))}) GROUP BY link_id, ip_hash"
+            )
+            params = bounds + [value for key in chunk for value in key]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for link_id, ip_hash_value, latest in cursor.fetchall():
+                if latest is None:
+                    continue
+                if isinstance(latest, str):  # SQLite returns the aggregate as text (UTC)
+                    latest = models.DateTimeField().to_python(latest)
+                    if timezone.is_naive(latest):
+                        latest = timezone.make_aware(latest, UTC)
+                seen[(link_id, ip_hash_value)] = latest
+    return seen
+
+
+def _prepare(records: list[dict]) -> list[dict]:
+    """Valid records, one per click_id, in click time order, with created_at derived from the click id."""
+    by_id = {}
+    for record in records:
+        click_id = record.get("click_id") if isinstance(record, dict) else None
+        if not is_click_id(click_id) or not record.get("link_id") or not record.get("network_id"):
+            log.error("malformed click record dropped: %r", click_id)
+            continue
+        by_id[click_id] = dict(record, created_at=click_id_time(click_id))
+    return [by_id[key] for key in sorted(by_id)]
+
+
+def _mark(records: list[dict]) -> None:
+    """Flag bots and duplicates (same link and visitor hash within the window, in the batch or stored)."""
+    window = timedelta(seconds=settings.CLICK_DUPLICATE_WINDOW_SECONDS)
+    keys = {(r["link_id"], r["ip_hash"]) for r in records if r.get("ip_hash")}
+    last = _last_seen(keys, records[0]["created_at"] - window, records[-1]["created_at"] + window) if keys else {}
+    for record in records:
+        record["is_bot"] = is_bot(record.get("user_agent") or "")
+        key = (record["link_id"], record.get("ip_hash"))
+        if not key[1]:
+            record["is_unique"] = True
+            continue
+        previous = last.get(key)
+        at = record["created_at"]
+        # |at - previous|: a stored click slightly later than this one (out-of-order delivery) counts too.
+        record["is_unique"] = previous is None or abs(at - previous) > window
+        last[key] = at if previous is None else max(previous, at)
+
+
+def _rollup(inserted: list[dict]) -> None:
+    counters: dict[tuple, list[int]] = {}
+    for r in inserted:
+        hour = r["created_at"].replace(minute=0, second=0, microsecond=0)
+        key = (r["network_id"], r["program_id"], r["affiliate_id"], r.get("sub1") or "", r.get("country") or "", hour)
+        c = counters.setdefault(key, [0, 0, 0])
+        c[0] += 1
+        c[1] += 1 if (r["is_unique"] and not r["is_bot"]) else 0
+        c[2] += 1 if r["is_bot"] else 0
+    if not counters:
+        return
+    columns, makers = _rollup_columns()
+    rows = []
+    for key in sorted(counters, key=lambda k: (k[0], k[1], k[2], k[5], k[3], k[4])):  # one lock order: no deadlocks
+        network_id, program_id, affiliate_id, sub1, country, hour = key
+        record = {"network_id": network_id, "program_id": program_id, "affiliate_id": affiliate_id, "sub1": sub1,
+                  "country": country, "hour": hour, **dict(zip(ROLLUP_COUNTERS, counters[key], strict=True))}
+        rows.append(_row(record, makers))
+    table = ClickRollup._meta.db_table
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in ROLLUP_COUNTERS)
+    conflict = f"ON CONFLICT (network_id, program_id, affiliate_id, hour, sub1, country) DO UPDATE SET {updates}"
+    _insert_returning(table, columns, rows, conflict, "")
+
+
+@functools.cache
+def _click_columns():
+    return _columns(Click)
+
+
+@functools.cache
+def _rollup_columns():
+    return _columns(ClickRollup)
+
+
+def ingest_records(records: list[dict]) -> IngestResult:
+    """Write one batch: new clicks only (click_id unique), flags, and rollups for the rows actually inserted."""
+    prepared = _prepare(records)
+    result = IngestResult(received=len(records))
+    if not prepared:
+        return result
+    if connection.vendor == "postgresql":
+        partitions.ensure_for([r["created_at"] for r in prepared])
+    columns, makers = _click_columns()
+    with transaction.atomic():
+        _mark(prepared)
+        rows = [_row(r, makers) for r in prepared]
+        if connection.vendor == "postgresql" and USE_COPY:
+            returned = _copy_insert_clicks(columns, rows)
+        else:
+            returned = _insert_returning(Click._meta.db_table, columns, rows, "ON CONFLICT DO NOTHING", "click_id")
+        new_ids = {row[0] for row in returned}
+        inserted = [r for r in prepared if r["click_id"] in new_ids]
+        _rollup(inserted)
+    result.inserted = len(inserted)
+    result.duplicates = sum(1 for r in inserted if not r["is_unique"])
+    result.bots = sum(1 for r in inserted if r["is_bot"])
+    return result
+
+
+def drain(*, batch: int = 2000, block_ms: int | None = None, stale_ms: int = 60_000, max_seconds: float | None = None,
+          consumer: str | None = None, stop=None, total: IngestResult | None = None) -> IngestResult:
+    """Read the stream until it is empty (or `max_seconds` pass, or `stop()` says so); commit, then ack.
+
+    `block_ms` makes the loop wait for new entries instead of returning when the stream is empty. Counts go
+    into `total` as batches commit (so they survive an exception in a later batch).
+    """
+    from tracking import click_queue
+
+    total = total if total is not None else IngestResult()
+    if not click_queue.queue_configured():
+        return total
+    conn = click_queue.client(read_timeout=(block_ms or 0) / 1000 + 10)
+    click_queue.ensure_group(conn)
+    consumer = consumer or click_queue.consumer_name()
+    started = time.monotonic()
+    per_read = batch  # entries per read; an entry may hold many clicks (the buffered writer), so adapt
+    while not (stop and stop()):
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            break
+        entries = click_queue.read(conn, consumer, per_read, block_ms, stale_ms)
+        if not entries:
+            if block_ms is None:
+                break
+            continue
+        records = [record for _entry_id, entry_records in entries for record in entry_records]
+        per_read = max(1, min(batch, batch * len(entries) // max(1, len(records))))
+        for start in range(0, len(records), batch):
+            part = ingest_records(records[start : start + batch])
+            total.received += part.received
+            total.inserted += part.inserted
+            total.duplicates += part.duplicates
+            total.bots += part.bots
+        click_queue.ack(conn, [entry_id for entry_id, _records in entries])
+    return total

@@ -1,0 +1,136 @@
+"""Daily partitions of the click table on PostgreSQL (created ahead and on demand; a DEFAULT partition
+catches anything else) and click retention (whole partitions dropped when every network allows it)."""
+
+import logging
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+TABLE = "tracking_click"
+DEFAULT = "tracking_click_default"
+_NAME_RE = re.compile(r"^tracking_click_p(\d{8})$")
+_known: set[date] = set()
+_partitioned: bool | None = None
+
+
+def partition_name(day: date) -> str:
+    return f"{TABLE}_p{day:%Y%m%d}"
+
+
+def is_partitioned() -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_partitioned_table WHERE partrelid = %s::regclass", [TABLE])
+        return cursor.fetchone() is not None
+
+
+def existing() -> dict[date, str]:
+    """The daily partitions there are, by day."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass",
+            [TABLE],
+        )
+        out = {}
+        for (name,) in cursor.fetchall():
+            match = _NAME_RE.match(name)
+            if match:
+                out[datetime.strptime(match.group(1), "%Y%m%d").date()] = name  # noqa: DTZ007
+        return out
+
+
+def _bounds(day: date) -> tuple[str, str]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start.isoformat(), (start + timedelta(days=1)).isoformat()
+
+
+def ensure_partition(day: date) -> bool:
+    """Create the partition of `day` if missing, moving its rows out of the DEFAULT partition. True if created."""
+    name = partition_name(day)
+    low, high = _bounds(day)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One creator at a time; ingesters keep inserting into other partitions meanwhile.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [TABLE])
+        cursor.execute("SELECT to_regclass(%s)", [name])
+        if cursor.fetchone()[0] is not None:
+            return False
+        cursor.execute(f"SELECT 1 FROM {DEFAULT} WHERE created_at >= %s AND created_at < %s LIMIT 1",  # noqa: S608
+                       [low, high])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)", [low, high])
+        else:
+            cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)")
+            cursor.execute(
+                f"WITH moved AS (DELETE FROM {DEFAULT} WHERE created_at >= %s AND created_at < %s RETURNING *) "  # noqa: S608
+                f"INSERT INTO {name} SELECT * FROM moved",
+                [low, high],
+            )
+            cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [low, high])
+    return True
+
+
+def ensure_for(times) -> None:
+    """The ingester's on-demand check: partitions for the days of these click times (known days are free)."""
+    global _partitioned
+    if _partitioned is None:
+        _partitioned = is_partitioned()
+    if not _partitioned:
+        return
+    for day in {t.astimezone(UTC).date() for t in times} - _known:
+        try:
+            ensure_partition(day)
+            _known.add(day)
+        except Exception:
+            # The DEFAULT partition takes the rows meanwhile; the next batch or the beat task tries again.
+            log.warning("could not create click partition for %s", day, exc_info=True)
+
+
+def ensure_ahead(days: int = 7) -> int:
+    """Partitions from today to `days` ahead (a beat task). Returns how many were created."""
+    if not is_partitioned():
+        return 0
+    today = timezone.now().astimezone(UTC).date()
+    created = 0
+    for offset in range(-1, days + 1):
+        day = today + timedelta(days=offset)
+        created += ensure_partition(day)
+        _known.add(day)
+    return created
+
+
+def purge_expired(now: datetime | None = None) -> int:
+    """Delete raw clicks older than their network's retention (rollups stay). Whole daily partitions are
+    dropped once every network's retention has passed them; the rest goes by DELETE. Returns rows deleted
+    (rows of dropped partitions included)."""
+    from network.models import Network
+    from tracking.models import Click
+
+    now = now or timezone.now()
+    retention: dict[int, list[int]] = {}
+    for network_id, days in Network.objects.values_list("id", "click_retention_days"):
+        retention.setdefault(days, []).append(network_id)
+    if not retention:
+        return 0
+    deleted = 0
+    if is_partitioned():
+        oldest_allowed = (now - timedelta(days=max(retention))).astimezone(UTC).date()
+        for day, name in sorted(existing().items()):
+            if day + timedelta(days=1) <= oldest_allowed:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(f"SELECT COUNT(*) FROM {name}")  # noqa: S608 (a partition we named)
+                    deleted += cursor.fetchone()[0]
+                    # Deferred foreign-key checks of rows written earlier in this transaction block a DROP.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
+                    cursor.execute(f"DROP TABLE {name}")
+                _known.discard(day)
+    for days, network_ids in retention.items():
+        count, _ = Click.objects.filter(network_id__in=network_ids, created_at__lt=now - timedelta(days=days)).delete()
+        deleted += count
+    return deleted

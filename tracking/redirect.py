@@ -1,0 +1,150 @@
+"""GET /c/<code>: the visitor-facing click redirect.
+
+`click_redirect()` does the work on a WSGI-style `meta` dict; `wsgi_app` serves it before Django's
+middleware (config.wsgi / config.asgi send /c/ here), `redirect_view` serves it through Django's URL map
+(the test client, runserver). Warm path: no SQL (links and programs come from the in-process cache), one
+queue write, never a 500.
+"""
+
+import logging
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+
+from tracking import click_queue, clicks
+from tracking.ids import new_click_id
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = (404, [("Content-Type", "text/plain; charset=utf-8")], b"Not found.\n")
+UNAVAILABLE = (503, [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "5")], b"Try again shortly.\n")
+NO_STORE = ("Cache-Control", "no-store")
+
+
+def _redirect(location: str, extra=()):
+    headers = [("Location", location), NO_STORE, ("Content-Length", "0"), *extra]
+    return 302, headers, b""
+
+
+def _is_secure(meta) -> bool:
+    if meta.get("wsgi.url_scheme") == "https":
+        return True
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    return bool(proxy) and meta.get(proxy[0]) == proxy[1]
+
+
+def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) for a visit of /c/<code>. `meta` is a WSGI environ (or request.META)."""
+    method = meta.get("REQUEST_METHOD", "GET")
+    if method not in ("GET", "HEAD"):
+        return 405, [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")], b"Method not allowed.\n"
+    try:
+        found = clicks.link_lookup(code)
+    except Exception:
+        log.exception("link lookup failed for a click")
+        return UNAVAILABLE
+    if found is None:
+        return NOT_FOUND
+    link, program = found
+    if program["status"] != "active" or not link["active"]:
+        if program["status"] in ("paused", "active") and program["fallback_url"]:
+            return _redirect(program["fallback_url"])
+        return NOT_FOUND
+
+    raw_query = meta.get("QUERY_STRING", "")
+    query = dict(parse_qsl(raw_query, keep_blank_values=True)) if raw_query else {}
+    subs = clicks.merge_subs(link["subs"], query)
+    click_id = new_click_id()
+    try:
+        location = clicks.destination(link, program, query.get("url"), click_id, subs)
+    except Exception:
+        log.exception("destination failed for link %s", link["link_id"])
+        location = program["landing_url"]
+    if method == "HEAD":
+        # Link previews and monitors: same answer, no click recorded.
+        return _redirect(location)
+    try:
+        record = clicks.click_record(link, click_id, subs, meta)
+        if buffered and click_queue.queue_configured():
+            click_queue.buffer.put(record)
+        else:
+            click_queue.enqueue(record)
+    except Exception:
+        log.exception("click %s not recorded", click_id)
+    max_age = program["cookie_max_age"]
+    cookie = f"{settings.CLICK_COOKIE_NAME}={click_id}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax"
+    if _is_secure(meta):
+        cookie += "; Secure"
+    return _redirect(location, [("Set-Cookie", cookie)])
+
+
+def safe_click_redirect(code: str, meta, *, buffered: bool = False):
+    """`click_redirect`, but an unexpected failure answers 503 (retry), never 500."""
+    try:
+        return click_redirect(code, meta, buffered=buffered)
+    except Exception:
+        log.exception("click redirect failed")
+        return UNAVAILABLE
+
+
+_REASONS = {302: "302 Found", 404: "404 Not Found", 405: "405 Method Not Allowed", 503: "503 Service Unavailable"}
+
+
+def wsgi_app(environ, start_response):
+    """The minimal WSGI handler of /c/<code> (no Django middleware: nothing here needs sessions or CSRF)."""
+    code = environ.get("PATH_INFO", "")[3:].rstrip("/")
+    status, headers, body = safe_click_redirect(code, environ, buffered=settings.CLICK_QUEUE_BUFFERED)
+    if status != 302:
+        headers = [*headers, ("Content-Length", str(len(body)))]
+    start_response(_REASONS[status], headers)
+    return [body]
+
+
+def wsgi_dispatch(django_app):
+    """`django_app` with /c/ served by `wsgi_app` first."""
+
+    def application(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/c/"):
+            return wsgi_app(environ, start_response)
+        return django_app(environ, start_response)
+
+    return application
+
+
+def asgi_dispatch(django_app):
+    """`django_app` (ASGI) with /c/ served by the same handler, run in a worker thread."""
+    from asgiref.sync import sync_to_async
+
+    run = sync_to_async(safe_click_redirect)  # thread-sensitive, as Django runs its own sync views
+
+    async def application(scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/c/"):
+            return await django_app(scope, receive, send)
+        meta = {
+            "REQUEST_METHOD": scope["method"],
+            "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+            "REMOTE_ADDR": (scope.get("client") or ("", 0))[0],
+            "wsgi.url_scheme": scope.get("scheme", "http"),
+        }
+        for name, value in scope.get("headers", []):
+            meta["HTTP_" + name.decode("latin-1").upper().replace("-", "_")] = value.decode("latin-1")
+        status, headers, body = await run(scope["path"][3:].rstrip("/"), meta, buffered=settings.CLICK_QUEUE_BUFFERED)
+        if status != 302:
+            headers = [*headers, ("Content-Length", str(len(body)))]
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]})
+        await send({"type": "http.response.body", "body": body})
+
+    return application
+
+
+def redirect_view(request, code: str):
+    """The same redirect through Django's URL map (the test client, runserver)."""
+    from django.http import HttpResponse
+
+    status, headers, body = safe_click_redirect(code, request.META)
+    response = HttpResponse(body, status=status)
+    for name, value in headers:
+        if name != "Content-Length":
+            response[name] = value
+    return response
