@@ -16,6 +16,7 @@ from django.db.models import Q
 from network.models import Advertiser, Affiliate, Network
 from programs.models import Program
 
+from . import clicks
 from .attribution import Attribution
 from .models import Conversion
 
@@ -32,7 +33,8 @@ def email_hash(email: str) -> str:
 
 
 def ip_hash(ip: str) -> str:
-    return keyed_hash(ip.strip()) if ip else ""
+    """The same keyed hash the redirect stores on clicks (of the packed address), so the two compare."""
+    return clicks.ip_hash(ip.strip()) if ip else ""
 
 
 def click_signals(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime) -> list[str]:

@@ -215,6 +215,20 @@ def _rollup_columns():
     return _columns(ClickRollup)
 
 
+def _attribute_waiting_conversions(inserted: list[dict]) -> None:
+    """Conversions posted before their click was ingested (queue lag) are attributed now."""
+    from .models import Conversion
+    from .services import conversions_attribute_clicks
+
+    by_network: dict[int, list[str]] = {}
+    for record in inserted:
+        by_network.setdefault(record["network_id"], []).append(record["click_id"])
+    for network_id, click_ids in by_network.items():
+        # One indexed look-up per batch and network; the common case finds nothing.
+        if Conversion.objects.filter(network_id=network_id, click_id__in=click_ids, attribution_pending=True).exists():
+            conversions_attribute_clicks(network_id=network_id, click_ids=click_ids)
+
+
 def ingest_records(records: list[dict]) -> IngestResult:
     """Write one batch: new clicks only (click_id unique), flags, and rollups for the rows actually inserted."""
     prepared = _prepare(records)
@@ -235,6 +249,8 @@ def ingest_records(records: list[dict]) -> IngestResult:
         inserted = [r for r in prepared if r["click_id"] in new_ids]
         _rollup(inserted)
     result.inserted = len(inserted)
+    if inserted:
+        _attribute_waiting_conversions(inserted)
     result.duplicates = sum(1 for r in inserted if not r["is_unique"])
     result.bots = sum(1 for r in inserted if r["is_bot"])
     return result
