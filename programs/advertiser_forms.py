@@ -36,7 +36,8 @@ def rule_errors_to_forms(rule_forms: list, errors) -> list[str]:
     general = []
     if isinstance(errors, dict):
         items = [(int(key), value) for key, value in errors.items() if str(key).isdigit()]
-        general.extend(message for key, value in errors.items() if not str(key).isdigit() for message in _flatten(value))
+        general.extend(message for key, value in errors.items() if not str(key).isdigit()
+                       for message in _flatten(value))
     else:
         items = []
         for index, value in enumerate(errors):

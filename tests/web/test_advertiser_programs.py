@@ -168,7 +168,8 @@ def test_coupons_create_duplicate_and_deactivate(world, web, shop):
     assert response.status_code == 302
     coupon = CouponCode.objects.get(code="TENTS10")
     response = client.post(url, {"partnership": shop.link.partnership_id, "code": "Tents10"})
-    assert response.status_code == 400 and "The code TENTS10 is already used in this network." in response.content.decode()
+    assert response.status_code == 400
+    assert "The code TENTS10 is already used in this network." in response.content.decode()
     response = client.post(url, {"partnership": shop.link.partnership_id, "code": "a b"})
     assert response.status_code == 400 and "3 to 64 letters" in response.content.decode()
     pending = make_partnership(shop.program, world.a.affiliate2, status="pending")
