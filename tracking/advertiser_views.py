@@ -17,6 +17,7 @@ from network.models import Role
 from network.views import ApiKeysView
 from network.web import NetworkPageMixin, paginate
 from programs import selectors as program_selectors
+from programs.advertiser_forms import errors_to_form
 
 from . import selectors, services
 from .models import Conversion
@@ -120,9 +121,7 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
             _, refunded = services.conversion_refund(network=self.network, conversion=conversion, amount=amount,
                                                      actor=request.user)
         except ValidationError as exc:
-            for name, errors in (exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}).items():
-                for message in errors:
-                    form.add_error("amount" if name == "amount" else None, message)
+            errors_to_form(form, exc)
             return self.render_to_response(self.get_context_data(refund_form=form), status=400)
         messages.success(request, f"Refunded {refunded} {conversion.currency}; its commissions are reversed.")
         return redirect("advertiser_conversion", pk=pk)
@@ -165,9 +164,7 @@ class WebhookCreateView(IntegrationView):
                     events=form.cleaned_data["events"], description=form.cleaned_data["description"],
                     actor=request.user)
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    for message in errors:
-                        form.add_error(name if name in form.fields else None, message)
+                errors_to_form(form, exc)
             else:
                 # The secret is shown in this response only (the page never shows it again).
                 return self.render_to_response(self.get_context_data(created_endpoint=endpoint))
