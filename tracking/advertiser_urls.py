@@ -14,9 +14,9 @@ urlpatterns = [
     path("advertiser/conversions/<int:pk>/", views.ConversionDetailView.as_view(), name="advertiser_conversion"),
     path("advertiser/integration/", views.IntegrationView.as_view(), name="advertiser_integration_full"),
     path("advertiser/integration/webhooks", views.WebhookCreateView.as_view(), name="advertiser_webhook_new"),
-    path("advertiser/webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="advertiser_webhook"),
-    re_path(r"^advertiser/webhooks/(?P<pk>[0-9]+)/(?P<verb>test|enable|disable|delete)$",
+    path("advertiser/integration/webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="advertiser_webhook"),
+    re_path(r"^advertiser/integration/webhooks/(?P<pk>[0-9]+)/(?P<verb>test|enable|disable|delete)$",
             views.WebhookActionView.as_view(), name="advertiser_webhook_action"),
-    path("advertiser/deliveries/<int:pk>/resend", views.DeliveryResendView.as_view(),
+    path("advertiser/integration/deliveries/<int:pk>/resend", views.DeliveryResendView.as_view(),
          name="advertiser_delivery_resend"),
 ]

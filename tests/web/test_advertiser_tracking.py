@@ -137,20 +137,20 @@ def test_webhook_test_fire_deliveries_resend_disable_delete(world, web, shop, pu
     endpoint = WebhookEndpoint.objects.create(network=world.a.network, advertiser=world.a.advertiser,
                                               url="https://hooks.shop.test/in", events=["*"])
     client = web("a", "advertiser")
-    client.post(f"/advertiser/webhooks/{endpoint.pk}/test")
+    client.post(f"/advertiser/integration/webhooks/{endpoint.pk}/test")
     delivery = Delivery.objects.get(endpoint=endpoint)
     assert delivery.event == "webhook.test"
     Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=3, last_status_code=500,
                                                    last_latency_ms=42)
-    page = client.get(f"/advertiser/webhooks/{endpoint.pk}/").content.decode()
+    page = client.get(f"/advertiser/integration/webhooks/{endpoint.pk}/").content.decode()
     deliveries = page[page.index('data-testid="deliveries"'):]
     assert "webhook.test" in deliveries and "<td>500</td>" in deliveries and "42 ms" in deliveries
     assert "<td>3</td>" in deliveries
-    client.post(f"/advertiser/deliveries/{delivery.pk}/resend")
+    client.post(f"/advertiser/integration/deliveries/{delivery.pk}/resend")
     assert Delivery.objects.get(pk=delivery.pk).status == "pending"
-    client.post(f"/advertiser/webhooks/{endpoint.pk}/disable")
+    client.post(f"/advertiser/integration/webhooks/{endpoint.pk}/disable")
     assert not WebhookEndpoint.objects.get(pk=endpoint.pk).is_active
-    client.post(f"/advertiser/webhooks/{endpoint.pk}/delete")
+    client.post(f"/advertiser/integration/webhooks/{endpoint.pk}/delete")
     assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
 
 
@@ -163,9 +163,9 @@ def test_other_advertisers_and_networks_webhooks_are_404(world, web, shop):
                                              endpoint=rival, advertiser=shop.rival, url=rival.url, status="failed")
     client = web("a", "advertiser")
     for endpoint in (rival, bravo):
-        assert client.get(f"/advertiser/webhooks/{endpoint.pk}/").status_code == 404
-        assert client.post(f"/advertiser/webhooks/{endpoint.pk}/delete").status_code == 404
-    assert client.post(f"/advertiser/deliveries/{rival_delivery.pk}/resend").status_code == 404
+        assert client.get(f"/advertiser/integration/webhooks/{endpoint.pk}/").status_code == 404
+        assert client.post(f"/advertiser/integration/webhooks/{endpoint.pk}/delete").status_code == 404
+    assert client.post(f"/advertiser/integration/deliveries/{rival_delivery.pk}/resend").status_code == 404
     assert WebhookEndpoint.objects.count() == 2 and Delivery.objects.get(pk=rival_delivery.pk).status == "failed"
     assert "rival.test" not in client.get("/advertiser/integration/").content.decode()
 
