@@ -23,6 +23,7 @@ from network.models import Affiliate, Role
 from network.views import AdvertiserDashboardView
 from network.web import NetworkPageMixin, is_htmx, paginate
 from programs import selectors as program_selectors
+from programs.advertiser_forms import as_id
 from programs.models import Partnership
 from tracking.models import ClickRollup, Conversion
 
@@ -148,8 +149,8 @@ class PartnersView(AdvertiserMixin, TemplateView):
                         .select_related("program", "affiliate"))
         programs = list(self.programs().order_by("name"))
         program_id = self.request.GET.get("program", "")
-        if program_id.isdigit():
-            partnerships = partnerships.filter(program_id=int(program_id))
+        if as_id(program_id) is not None:
+            partnerships = partnerships.filter(program_id=as_id(program_id))
         status = self.request.GET.get("status", "")
         applications = partnerships.filter(status=Partnership.Status.PENDING).order_by("applied_at")
         partners = partnerships.exclude(status=Partnership.Status.PENDING).order_by("program__name", "affiliate__name")
@@ -197,8 +198,8 @@ class CommissionListView(AdvertiserMixin, TemplateView):
         if params.get("status") in Status.values:
             queryset = queryset.filter(status=params["status"])
         for name in ("program", "affiliate"):
-            if params.get(name, "").isdigit():
-                queryset = queryset.filter(**{f"{name}_id": int(params[name])})
+            if as_id(params.get(name)) is not None:
+                queryset = queryset.filter(**{f"{name}_id": as_id(params[name])})
         tz = self.tz()
         for name in ("date_from", "date_to"):
             value = params.get(name)
@@ -260,7 +261,7 @@ class CommissionBulkView(AdvertiserMixin, View):
 
     def post(self, request):
         verb = request.POST.get("action")
-        ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()][:500]
+        ids = [as_id(value) for value in request.POST.getlist("ids") if as_id(value) is not None][:500]
         if verb not in ("approve", "reject") or not ids:
             messages.error(request, "Tick at least one commission and choose approve or reject.")
             return redirect("advertiser_commissions")

@@ -189,3 +189,12 @@ def start_api_validation(*forms_) -> None:
     for form in forms_:
         form._errors = ErrorDict()
         form.cleaned_data = {}
+
+
+ID_PATTERN = "[0-9]{1,18}"  # a primary key in a URL: at most 18 digits, so it always fits a 64-bit column
+
+
+def as_id(value) -> int | None:
+    """A primary key from a query string or form value, or None (never a number the database cannot hold)."""
+    value = str(value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 18 else None

@@ -17,7 +17,7 @@ from network.models import Role
 from network.views import ApiKeysView
 from network.web import NetworkPageMixin, paginate
 from programs import selectors as program_selectors
-from programs.advertiser_forms import errors_to_form
+from programs.advertiser_forms import as_id, errors_to_form
 
 from . import selectors, services
 from .models import Conversion
@@ -59,10 +59,9 @@ class ConversionListView(AdvertiserMixin, TemplateView):
         params = self.request.GET
         queryset = self.conversions().select_related("program", "affiliate")
         errors = {}
-        if params.get("program", "").isdigit():
-            queryset = queryset.filter(program_id=int(params["program"]))
-        if params.get("affiliate", "").isdigit():
-            queryset = queryset.filter(affiliate_id=int(params["affiliate"]))
+        for name in ("program", "affiliate"):
+            if as_id(params.get(name)) is not None:
+                queryset = queryset.filter(**{f"{name}_id": as_id(params[name])})
         if params.get("status") in Conversion.Status.values:
             queryset = queryset.filter(status=params["status"])
         if params.get("attribution") in Conversion.Attribution.values:

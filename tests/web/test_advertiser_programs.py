@@ -202,3 +202,20 @@ def test_csrf_is_enforced_on_the_program_form(world, shop):
     assert 'name="csrfmiddlewaretoken"' in page
     assert not Program.objects.filter(name="Camping Tents").exists()
     assert CommissionRule.objects.filter(program__name="Camping Tents").count() == 0
+
+
+def test_creative_hide_and_show_and_other_advertisers_creatives_are_404(world, web, shop):
+    client = web("a", "advertiser")
+    creative = Creative.objects.create(network=world.a.network, program=shop.program, kind="text", name="Mine",
+                                       body="Go {tracking_url}")
+    rival = Creative.objects.create(network=world.a.network, program=shop.rival_program, kind="text", name="Rival",
+                                    body="Go {tracking_url}")
+    client.post(f"/advertiser/creatives/{creative.pk}/toggle")
+    assert not Creative.objects.get(pk=creative.pk).is_active
+    client.post(f"/advertiser/creatives/{creative.pk}/toggle")
+    assert Creative.objects.get(pk=creative.pk).is_active
+    assert client.post(f"/advertiser/creatives/{rival.pk}/toggle").status_code == 404
+    assert Creative.objects.get(pk=rival.pk).is_active
+    response = client.post(f"/advertiser/programs/{shop.rival_program.pk}/creatives",
+                           {"kind": "text", "name": "Sneaky", "body": "x"})
+    assert response.status_code == 404 and not Creative.objects.filter(name="Sneaky").exists()
