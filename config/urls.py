@@ -24,6 +24,9 @@ urlpatterns = [
     # Uploaded media (creatives) in the embedded default; production serves MEDIA_ROOT from the proxy or storage.
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("accounts/", include("allauth.urls")),
+    path("", include("commissions.advertiser_urls")),  # before network.web_urls: its overview extends theirs
+    path("", include("tracking.advertiser_urls")),  # before network.web_urls: its integration page extends theirs
+    path("", include("programs.advertiser_urls")),
     path("", include("network.web_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),

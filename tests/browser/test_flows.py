@@ -95,7 +95,7 @@ def test_operator_invites_an_advertiser_and_announces_to_affiliates(world, new_p
     advertiser.wait_for_url(re.compile(r"/advertiser/$"))
     assert "Gear Shop" in advertiser.locator("h1").inner_text()
     assert "Double commissions" not in advertiser.content()  # affiliates only
-    advertiser.screenshot(path=str(screenshot_dir / "advertiser.png"), full_page=True)
+    advertiser.screenshot(path=str(screenshot_dir / "advertiser-invited.png"), full_page=True)
 
     partner = new_page()
     log_in(partner, "blog@alpha.test")

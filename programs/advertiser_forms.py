@@ -1,0 +1,200 @@
+"""Forms of the advertiser's program pages. They only collect text: the values are validated by the same
+serializers and services as the API (`ProgramWriteSerializer`, `CreativeWriteSerializer`, ...), and their
+errors are put next to the fields with `errors_to_form`."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import CommissionRule, Creative, Program
+
+RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "recurring_months", "affiliate", "group")
+
+
+def _flatten(value) -> list[str]:
+    """DRF error details (lists, dicts keyed by field or index) as plain messages."""
+    if isinstance(value, dict):
+        return [f"{key}: {message}" if not str(key).isdigit() else message
+                for key, item in value.items() for message in _flatten(item)]
+    if isinstance(value, list | tuple):
+        return [message for item in value for message in _flatten(item)]
+    return [str(value)]
+
+
+def errors_to_form(form, errors) -> None:
+    """Put serializer (`dict`) or service (`ValidationError`) errors next to the form's fields."""
+    if isinstance(errors, ValidationError):
+        errors = errors.message_dict if hasattr(errors, "error_dict") else {None: errors.messages}
+    for name, messages in errors.items():
+        field = name if name in form.fields else None
+        for message in _flatten(messages):
+            form.add_error(field, message)
+
+
+def rule_errors_to_forms(rule_forms: list, errors) -> list[str]:
+    """`rules` errors from the serializer: per rule (a list by position, or a dict keyed by index) go next to
+    that rule's fields; messages about the rules as a whole are returned."""
+    general = []
+    if isinstance(errors, dict):
+        items = [(int(key), value) for key, value in errors.items() if str(key).isdigit()]
+        general.extend(message for key, value in errors.items() if not str(key).isdigit()
+                       for message in _flatten(value))
+    else:
+        items = []
+        for index, value in enumerate(errors):
+            if isinstance(value, dict):
+                items.append((index, value))
+            elif value:
+                general.extend(_flatten(value))
+    for index, value in items:
+        if index < len(rule_forms):
+            errors_to_form(rule_forms[index], value)
+        else:
+            general.extend(_flatten(value))
+    return general
+
+
+def _choices(model_choices, blank: str | None = None):
+    return ([("", blank)] if blank is not None else []) + list(model_choices)
+
+
+class ProgramForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    landing_url = forms.CharField(label="Landing URL", max_length=2000,
+                                  widget=forms.URLInput(attrs={"placeholder": "https://shop.example.com/"}))
+    currency = forms.CharField(max_length=3, help_text="ISO 4217 code; it cannot change later.")
+    allowed_domains = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Deep links may point to these hosts (one per line, *.shop.test for subdomains); the landing "
+        "URL's host is always allowed.")
+    approval = forms.ChoiceField(choices=Program.Approval.choices, initial=Program.Approval.MANUAL)
+    visibility = forms.ChoiceField(choices=Program.Visibility.choices, initial=Program.Visibility.PUBLIC)
+    attribution_window_days = forms.CharField(label="Attribution window (days)", initial="30")
+    hold_days = forms.CharField(label="Hold days (refund window)", initial="30")
+    fallback_url = forms.CharField(label="Fallback URL", required=False, max_length=2000,
+                                   help_text="Where clicks go when the program or link is stopped.")
+    second_tier_percent = forms.CharField(label="Second-tier percent", required=False,
+                                          help_text="What the referring affiliate earns on their referrals' "
+                                          "commissions (empty: none).")
+    fraud_policy = forms.ChoiceField(choices=Program.FraudPolicy.choices, initial=Program.FraudPolicy.HOLD)
+    terms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            self.fields["currency"].disabled = True
+
+    def payload(self) -> dict:
+        """The API body these values make (the serializer validates it)."""
+        data = {name: self.data.get(self.add_prefix(name), "").strip() for name in self.fields}
+        if self.fields["currency"].disabled:
+            data.pop("currency")
+        else:
+            data["currency"] = data["currency"].upper()
+        data["allowed_domains"] = [d for d in data["allowed_domains"].replace(",", "\n").split() if d]
+        if data["second_tier_percent"] == "":
+            data["second_tier_percent"] = None
+        return data
+
+    @classmethod
+    def initial_for(cls, program: Program) -> dict:
+        initial = {name: getattr(program, name) for name in cls.base_fields}
+        initial["allowed_domains"] = "\n".join(program.allowed_domains or [])
+        if program.second_tier_percent is None:
+            initial["second_tier_percent"] = ""
+        return initial
+
+
+class RuleForm(forms.Form):
+    event = forms.ChoiceField(choices=CommissionRule.Event.choices, initial=CommissionRule.Event.SALE)
+    kind = forms.ChoiceField(choices=CommissionRule.Kind.choices, initial=CommissionRule.Kind.PERCENT)
+    payout = forms.CharField(required=False, help_text="Percent of the order, or an amount in the program currency.")
+    revenue = forms.CharField(required=False, help_text="What you pay the network (empty: the payout).")
+    tiers = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "10 12.5\n50 15"}),
+        help_text="One tier a line: min_conversions payout.")
+    tier_period = forms.ChoiceField(choices=CommissionRule.TierPeriod.choices, initial=CommissionRule.TierPeriod.MONTH)
+    recurring_months = forms.CharField(
+        required=False, initial="0",
+        help_text="Renewals: 0 = first payment only, N = within N months, 'forever'.")
+    affiliate = forms.ChoiceField(required=False, help_text="Only for this affiliate (optional).")
+    group = forms.CharField(required=False, max_length=60, help_text="Only for this affiliate group (optional).")
+
+    def __init__(self, *args, affiliates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["affiliate"].choices = [("", "Every affiliate")] + [(str(a.pk), a.name) for a in affiliates]
+
+    def is_blank(self) -> bool:
+        return not self.data.get(self.add_prefix("payout"), "").strip()
+
+    def payload(self) -> dict | None:
+        """The rule's API body, or None when the tiers text cannot be read (the error is on the field)."""
+        value = {name: self.data.get(self.add_prefix(name), "").strip() for name in RULE_FIELDS}
+        value["revenue"] = value["revenue"] or None
+        months = value["recurring_months"].lower()
+        value["recurring_months"] = None if months == "forever" else (months or 0)
+        value["affiliate"] = value["affiliate"] or None
+        tiers = []
+        for number, line in enumerate(value["tiers"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.replace(",", " ").split()
+            if len(parts) != 2:
+                self.add_error("tiers", f"Line {number}: write 'min_conversions payout', e.g. '10 12.50'.")
+                return None
+            tiers.append({"min_conversions": parts[0], "payout": parts[1]})
+        value["tiers"] = tiers
+        return value
+
+
+RuleFormSet = forms.formset_factory(RuleForm, extra=0)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=[(s, s) for s in ("active", "paused", "archived")])
+
+
+class CreativeForm(forms.Form):
+    kind = forms.ChoiceField(choices=Creative.Kind.choices)
+    name = forms.CharField(max_length=200)
+    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                           help_text="Text, HTML or e-mail body; {tracking_url} becomes each affiliate's link.")
+    image = forms.FileField(required=False, help_text="Banner: PNG, JPEG, GIF or WebP, at most 5 MB.")
+
+
+class CouponForm(forms.Form):
+    partnership = forms.ChoiceField(label="Partner")
+    code = forms.CharField(max_length=64)
+    description = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, *args, partnerships=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partnership"].choices = [("", "Choose an approved partner")] + [
+            (str(p.pk), p.affiliate.name) for p in partnerships]
+
+
+class InviteForm(forms.Form):
+    affiliate = forms.ChoiceField()
+
+    def __init__(self, *args, affiliates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["affiliate"].choices = [("", "Choose an affiliate")] + [(str(a.pk), a.name) for a in affiliates]
+
+
+def start_api_validation(*forms_) -> None:
+    """Bound forms whose values the API serializers validate: no form-level cleaning, errors come from
+    `errors_to_form` only (so a message is never shown twice)."""
+    from django.forms.utils import ErrorDict
+
+    for form in forms_:
+        form._errors = ErrorDict()
+        form.cleaned_data = {}
+
+
+ID_PATTERN = "[0-9]{1,18}"  # a primary key in a URL: at most 18 digits, so it always fits a 64-bit column
+
+
+def as_id(value) -> int | None:
+    """A primary key from a query string or form value, or None (never a number the database cannot hold)."""
+    value = str(value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 18 else None

@@ -1,0 +1,25 @@
+"""The advertiser's conversions and integration pages (included at the root in config/urls.py, before the
+network app's pages: this integration page extends the plain API-key page at the same address)."""
+
+from django.urls import path, re_path
+
+from network import navigation
+from programs.advertiser_forms import ID_PATTERN
+
+from . import advertiser_views as views
+
+navigation.register("advertiser", "Conversions", "advertiser_conversions", order=40)
+PK = f"(?P<pk>{ID_PATTERN})"
+
+urlpatterns = [
+    path("advertiser/conversions/", views.ConversionListView.as_view(), name="advertiser_conversions"),
+    re_path(rf"^advertiser/conversions/{PK}/$", views.ConversionDetailView.as_view(), name="advertiser_conversion"),
+    path("advertiser/integration/", views.IntegrationView.as_view(), name="advertiser_integration_full"),
+    path("advertiser/integration/webhooks", views.WebhookCreateView.as_view(), name="advertiser_webhook_new"),
+    re_path(rf"^advertiser/integration/webhooks/{PK}/$", views.WebhookDetailView.as_view(),
+            name="advertiser_webhook"),
+    re_path(rf"^advertiser/integration/webhooks/{PK}/(?P<verb>test|enable|disable|delete)$",
+            views.WebhookActionView.as_view(), name="advertiser_webhook_action"),
+    re_path(rf"^advertiser/integration/deliveries/{PK}/resend$", views.DeliveryResendView.as_view(),
+            name="advertiser_delivery_resend"),
+]

@@ -1,0 +1,209 @@
+"""The advertiser's conversions (filters, detail with fraud signals, refunds) and integration page (API keys,
+postback example, JS snippet, webhook endpoints with their deliveries)."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.templatetags.static import static
+from django.views import View
+from django.views.generic import TemplateView
+
+from core.money import parse_amount
+from network.models import Role
+from network.views import ApiKeysView
+from network.web import NetworkPageMixin, paginate
+from programs import selectors as program_selectors
+from programs.advertiser_forms import as_id, errors_to_form
+
+from . import selectors, services
+from .models import Conversion
+from .models_outbound import Delivery, WebhookEndpoint
+from .outbound import EVENTS, delivery_resend
+
+ADVERTISER = frozenset({Role.ADVERTISER})
+
+
+class AdvertiserMixin(NetworkPageMixin):
+    roles = ADVERTISER
+
+    def conversions(self):
+        return selectors.conversions_visible(self.scoped(Conversion), self.membership)
+
+    def programs(self):
+        return program_selectors.programs_visible_to(network=self.network, membership=self.membership)
+
+    def endpoints(self):
+        return selectors.webhook_endpoints_visible(self.scoped(WebhookEndpoint), self.membership)
+
+    def deliveries(self):
+        return selectors.deliveries_visible(self.scoped(Delivery), self.membership).filter(
+            kind=Delivery.Kind.WEBHOOK)
+
+
+def _day(value: str | None):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+# --- conversions ------------------------------------------------------------------------------------
+class ConversionListView(AdvertiserMixin, TemplateView):
+    template_name = "advertiser/tracking_conversions.html"
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET
+        queryset = self.conversions().select_related("program", "affiliate")
+        errors = {}
+        for name in ("program", "affiliate"):
+            if as_id(params.get(name)) is not None:
+                queryset = queryset.filter(**{f"{name}_id": as_id(params[name])})
+        if params.get("status") in Conversion.Status.values:
+            queryset = queryset.filter(status=params["status"])
+        if params.get("attribution") in Conversion.Attribution.values:
+            queryset = queryset.filter(attribution=params["attribution"])
+        if params.get("order_id", "").strip():
+            queryset = queryset.filter(order_id__icontains=params["order_id"].strip()[:128])
+        tz = ZoneInfo(self.network.timezone)
+        for name in ("date_from", "date_to"):
+            day = _day(params.get(name))
+            if params.get(name) and day is None:
+                errors[name] = "Use a date like 2026-05-31."
+            elif day and name == "date_from":
+                queryset = queryset.filter(created_at__gte=datetime.combine(day, time.min, tzinfo=tz))
+            elif day:
+                queryset = queryset.filter(created_at__lt=datetime.combine(day + timedelta(days=1), time.min,
+                                                                           tzinfo=tz))
+        return super().get_context_data(
+            page=paginate(self.request, queryset), filter_errors=errors, programs=self.programs().order_by("name"),
+            statuses=Conversion.Status.choices, attributions=Conversion.Attribution.choices,
+            unattributed=self.conversions().filter(attribution=Conversion.Attribution.NONE).count(), **kwargs)
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(required=False, help_text="Empty: refund all that remains.")
+
+
+class ConversionDetailView(AdvertiserMixin, TemplateView):
+    """One conversion with its fraud signals and commissions, and the refund form."""
+
+    template_name = "advertiser/tracking_conversion.html"
+
+    def get_context_data(self, refund_form=None, **kwargs):
+        conversion = get_object_or_404(self.conversions().select_related("program", "affiliate", "link"),
+                                       pk=self.kwargs["pk"])
+        from commissions.models import Commission  # commissions sit above tracking; read-only here
+
+        return super().get_context_data(
+            conversion=conversion, remaining=conversion.amount - conversion.refunded_amount,
+            commissions=Commission.objects.for_network(self.network).filter(conversion=conversion)
+            .select_related("affiliate").order_by("tier"),
+            refund_form=refund_form or RefundForm(), **kwargs)
+
+    def post(self, request, pk):
+        conversion = get_object_or_404(self.conversions(), pk=pk)
+        form = RefundForm(request.POST)
+        form.is_valid()
+        raw = request.POST.get("amount", "").strip()
+        amount = None
+        if raw:
+            try:
+                amount = parse_amount(raw)
+            except ValueError:
+                form.add_error("amount", 'Enter an amount such as "10.00".')
+                return self.render_to_response(self.get_context_data(refund_form=form), status=400)
+        try:
+            _, refunded = services.conversion_refund(network=self.network, conversion=conversion, amount=amount,
+                                                     actor=request.user)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+            return self.render_to_response(self.get_context_data(refund_form=form), status=400)
+        messages.success(request, f"Refunded {refunded} {conversion.currency}; its commissions are reversed.")
+        return redirect("advertiser_conversion", pk=pk)
+
+
+# --- integration ------------------------------------------------------------------------------------
+class WebhookForm(forms.Form):
+    url = forms.CharField(label="URL", max_length=1000, widget=forms.URLInput(attrs={"placeholder": "https://"}))
+    events = forms.MultipleChoiceField(choices=[("*", "Every event")] + [(e, e) for e in EVENTS if e != "webhook.test"],
+                                       widget=forms.CheckboxSelectMultiple, required=False)
+    description = forms.CharField(required=False, max_length=200)
+
+
+class IntegrationView(ApiKeysView):
+    """The API-key page of the network app, with the postback example, the JS snippet and webhooks."""
+
+    roles = ADVERTISER
+    template_name = "advertiser/tracking_integration.html"
+
+    def get_context_data(self, webhook_form=None, created_endpoint=None, **kwargs):
+        programs = program_selectors.programs_visible_to(network=self.network, membership=self.membership)
+        program = programs.filter(status="active").order_by("id").first() or programs.order_by("id").first()
+        endpoints = selectors.webhook_endpoints_visible(self.scoped(WebhookEndpoint), self.membership)
+        return super().get_context_data(
+            program=program, currency=program.currency if program else self.network.default_currency,
+            track_js=self.request.build_absolute_uri(static("js/track.js")),
+            conversions_url=self.request.build_absolute_uri("/api/v1/conversions"),
+            endpoints=endpoints.order_by("-created_at", "-id"),
+            webhook_form=webhook_form or WebhookForm(initial={"events": ["*"]}),
+            created_endpoint=created_endpoint, **kwargs)
+
+
+class WebhookCreateView(IntegrationView):
+    def post(self, request, *args, **kwargs):
+        form = WebhookForm(request.POST)
+        if form.is_valid():
+            try:
+                endpoint = services.webhook_endpoint_create(
+                    network=self.network, advertiser=self.party, url=form.cleaned_data["url"],
+                    events=form.cleaned_data["events"], description=form.cleaned_data["description"],
+                    actor=request.user)
+            except ValidationError as exc:
+                errors_to_form(form, exc)
+            else:
+                # The secret is shown in this response only (the page never shows it again).
+                return self.render_to_response(self.get_context_data(created_endpoint=endpoint))
+        return self.render_to_response(self.get_context_data(webhook_form=form), status=400)
+
+
+class WebhookDetailView(AdvertiserMixin, TemplateView):
+    template_name = "advertiser/tracking_webhook.html"
+
+    def get_context_data(self, **kwargs):
+        endpoint = get_object_or_404(self.endpoints(), pk=self.kwargs["pk"])
+        deliveries = self.deliveries().filter(endpoint=endpoint).order_by("-created_at", "-id")
+        return super().get_context_data(endpoint=endpoint, page=paginate(self.request, deliveries), **kwargs)
+
+
+class WebhookActionView(AdvertiserMixin, View):
+    """test (a signed webhook.test), enable/disable, delete."""
+
+    def post(self, request, pk, verb):
+        endpoint = get_object_or_404(self.endpoints(), pk=pk)
+        if verb == "delete":
+            services.webhook_endpoint_delete(network=self.network, endpoint=endpoint, actor=request.user)
+            messages.success(request, f"The webhook to {endpoint.url} is deleted.")
+            return redirect("advertiser_integration")
+        if verb == "test":
+            services.webhook_endpoint_send_test(network=self.network, endpoint=endpoint)
+            messages.success(request, "A webhook.test event is on its way; its delivery is listed below.")
+        else:
+            services.webhook_endpoint_update(network=self.network, endpoint=endpoint, actor=request.user,
+                                             is_active=verb == "enable")
+            messages.success(request, f"The webhook is {'enabled' if verb == 'enable' else 'disabled'}.")
+        return redirect("advertiser_webhook", pk=pk)
+
+
+class DeliveryResendView(AdvertiserMixin, View):
+    def post(self, request, pk):
+        delivery = get_object_or_404(self.deliveries(), pk=pk)
+        delivery_resend(network=self.network, delivery=delivery, actor=request.user)
+        messages.success(request, f"Delivery #{delivery.pk} ({delivery.event}) is queued again.")
+        if delivery.endpoint_id:
+            return redirect("advertiser_webhook", pk=delivery.endpoint_id)
+        return redirect("advertiser_integration")
+
