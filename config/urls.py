@@ -25,6 +25,8 @@ urlpatterns = [
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("accounts/", include("allauth.urls")),
     path("", include("network.web_urls")),
+    path("", include("commissions.operator_urls")),
+    path("", include("payouts.operator_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]
