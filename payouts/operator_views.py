@@ -115,7 +115,8 @@ class BatchListView(OperatorPage):
     def get_context_data(self, **kwargs):
         batches = (self.scoped(PayoutBatch).select_related("created_by")
                    .annotate(payout_count=Count("payouts"),
-                             paid_count=Count("payouts", filter=Q(payouts__status=Payout.Status.PAID))))
+                             paid_count=Count("payouts", filter=Q(payouts__status=Payout.Status.PAID)))
+                   .order_by("-id"))
         return super().get_context_data(page=paginate(self.request, batches), **kwargs)
 
     def post(self, request, *args, **kwargs):
