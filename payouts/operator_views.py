@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from commissions.models import Commission
 from commissions.selectors import network_daily_totals
 from core.money import is_currency
-from network.models import Affiliate, PartyStatus
+from network.models import Affiliate
 from network.permissions import OPERATORS
 from network.web import NetworkPageMixin, is_htmx, paginate
 
@@ -38,7 +38,8 @@ class OperatorAction(NetworkPageMixin, View):
 
 # --- overview -------------------------------------------------------------------------------------------------
 def overview_widget(view) -> dict:
-    """KPIs of the last 30 days and what needs an operator, for the operator overview (network.navigation)."""
+    """KPIs of the last 30 days and what needs an operator, for the operator overview (network.navigation).
+    Pending affiliates are counted by the overview itself."""
     network = view.network
     totals = network_daily_totals(network=network)
     currency = totals["currency"]
@@ -52,12 +53,13 @@ def overview_widget(view) -> dict:
         "metric": metric if metric in KPI_METRICS else "revenue",
         "metrics": KPI_METRICS.items(),
         "actions": [
-            ("Pending affiliates", Affiliate.objects.for_network(network).filter(status=PartyStatus.PENDING).count(),
-             reverse("operator_affiliates") + "?status=pending"),
             ("Held for review", Commission.objects.for_network(network).filter(status=Commission.Status.ON_HOLD)
              .count(), reverse("operator_fraud")),
             ("Running batches", PayoutBatch.objects.for_network(network).filter(status__in=PayoutBatch.RUNNING)
              .count(), reverse("operator_batches")),
+            ("Payouts awaiting your mark", Payout.objects.for_network(network).filter(
+                status=Payout.Status.PROCESSING).exclude(method_kind=MethodKind.STRIPE_CONNECT).count(),
+             reverse("operator_payouts") + "?status=processing"),
         ],
     }
 

@@ -129,6 +129,7 @@ def test_overview_shows_30_day_kpis_and_what_needs_action(world, web):
     assert 'Clicks <small>(30 days)</small></span><span class="kpi-value">40<' in page
     assert 'Conversions <small>(30 days)</small></span><span class="kpi-value">2<' in page
     assert 'Held for review</span><span class="kpi-value">1<' in page
+    assert 'Running batches</span><span class="kpi-value">0<' in page
     assert "999" not in page
     chart = web("a", "owner").get("/operator/charts/kpis.json?metric=payout").json()
     assert len(chart["labels"]) == 30 and chart["data"][-1] == "35.00" and chart["currency"] == "EUR"
