@@ -105,4 +105,4 @@ class MarkFailedForm(forms.Form):
 class ResultsUploadForm(forms.Form):
     file = forms.FileField(label="Provider result file (CSV)",
                            help_text="PayPal's payouts report or your bank's result file: a reference "
-                                     "(payout-<id>) and a status per row.")
+                                     "(payout-123) and a status (paid, failed...) per row.")
