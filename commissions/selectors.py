@@ -4,9 +4,13 @@ import zoneinfo
 from datetime import datetime, time, timedelta
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
+from core.money import quantize
 from network.models import Membership, Role
+from tracking.models import ClickRollup, Conversion
 
 from .models import Commission
 
@@ -58,3 +62,46 @@ def payable_commissions(*, network, affiliate, currency) -> QuerySet:
     return Commission.objects.for_network(network).filter(
         affiliate=affiliate, currency=currency, status=Commission.Status.APPROVED
     ).order_by("pk")
+
+
+def network_daily_totals(*, network, days: int = 30, today=None) -> dict:
+    """The network's last `days` local days in its default currency: clicks (rollups), conversions, and revenue,
+    payout and margin of the commissions created each day (net of reversals; rejected ones count for nothing).
+
+    Returns {"currency", "days": [date], "clicks", "conversions": [int], "revenue", "payout", "profit": [Decimal]}.
+    """
+    tz = zoneinfo.ZoneInfo(network.timezone)
+    today = today or timezone.now().astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    since, until = _day_start(first, network.timezone), _day_start(today + timedelta(days=1), network.timezone)
+    currency = network.default_currency
+    clicks = dict(
+        ClickRollup.objects.for_network(network).filter(hour__gte=since, hour__lt=until)
+        .annotate(day=TruncDate("hour", tzinfo=tz)).values("day").annotate(n=Sum("clicks")).values_list("day", "n")
+    )
+    conversions = dict(
+        Conversion.objects.for_network(network).filter(created_at__gte=since, created_at__lt=until)
+        .exclude(status=Conversion.Status.REJECTED)
+        .annotate(day=TruncDate("created_at", tzinfo=tz)).values("day").annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    money = {
+        row["day"]: row for row in
+        Commission.objects.for_network(network).filter(created_at__gte=since, created_at__lt=until, currency=currency)
+        .exclude(status=Commission.Status.REJECTED)
+        .annotate(day=TruncDate("created_at", tzinfo=tz)).values("day")
+        .annotate(revenue=Sum(F("revenue") - F("reversed_revenue")), payout=Sum(F("amount") - F("reversed_amount")))
+    }
+    labels = [first + timedelta(days=n) for n in range(days)]
+    zero = quantize(0, currency)
+    revenue = [quantize(money[d]["revenue"], currency) if d in money else zero for d in labels]
+    payout = [quantize(money[d]["payout"], currency) if d in money else zero for d in labels]
+    return {
+        "currency": currency,
+        "days": labels,
+        "clicks": [clicks.get(d) or 0 for d in labels],
+        "conversions": [conversions.get(d, 0) for d in labels],
+        "revenue": revenue,
+        "payout": payout,
+        "profit": [r - p for r, p in zip(revenue, payout, strict=True)],
+    }

@@ -28,6 +28,8 @@ urlpatterns = [
     path("", include("tracking.advertiser_urls")),  # before network.web_urls: its integration page extends theirs
     path("", include("programs.advertiser_urls")),
     path("", include("network.web_urls")),
+    path("", include("commissions.operator_urls")),
+    path("", include("payouts.operator_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]

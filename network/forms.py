@@ -1,9 +1,7 @@
 """Forms of the network's web pages: join, invitations, announcements, network settings, API keys.
 
-`Network.payout_settings` as written by `NetworkSettingsForm` (the payouts app reads it):
-`{"schedule": "weekly"|"monthly"|"manual", "weekday": 0-6 (Monday=0, weekly only),
-"day": 1-28 (monthly only), "thresholds": {"EUR": "50.00", ...}}` (amounts as strings
-quantized to the currency's minor units). Other keys already in the JSON are kept.
+`Network.payout_settings` is not edited here: the payouts app owns its schema and its form
+(`payouts.policy`, the operator's payout settings page).
 """
 
 import zoneinfo
@@ -11,12 +9,9 @@ import zoneinfo
 from django import forms
 from django.contrib.auth import password_validation
 
-from core.money import is_currency, minor_units, parse_amount, quantize
+from core.money import is_currency
 
 from .models import Announcement, Membership, Network, User
-
-WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"),
-            (6, "Sunday")]
 
 
 class JoinForm(forms.Form):
@@ -86,15 +81,6 @@ class ApiKeyForm(forms.Form):
 
 class NetworkSettingsForm(forms.ModelForm):
     timezone = forms.ChoiceField(choices=[])
-    payout_schedule = forms.ChoiceField(choices=Network.Schedule.choices, label="Payout schedule")
-    payout_weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, required=False,
-                                            label="Weekday (weekly schedule)")
-    payout_day = forms.IntegerField(min_value=1, max_value=28, required=False, label="Day of month (monthly schedule)",
-                                    help_text="1 to 28, so every month has it.")
-    payout_thresholds = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Minimum payout per currency",
-        help_text="One per line: currency and amount, e.g. “EUR 50.00”. A balance below it waits for the next run.",
-    )
 
     class Meta:
         model = Network
@@ -107,12 +93,6 @@ class NetworkSettingsForm(forms.ModelForm):
         self.fields["timezone"].choices = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
         self.fields["click_retention_days"].min_value = 1
         self.fields["click_retention_days"].widget.attrs.update(min=1, max=3650)
-        payout = self.instance.payout_settings or {}
-        self.initial.setdefault("payout_schedule", payout.get("schedule", Network.Schedule.MONTHLY))
-        self.initial.setdefault("payout_weekday", payout.get("weekday", 0))
-        self.initial.setdefault("payout_day", payout.get("day", 1))
-        thresholds = payout.get("thresholds", {})
-        self.initial.setdefault("payout_thresholds", "\n".join(f"{c} {a}" for c, a in sorted(thresholds.items())))
 
     def clean_default_currency(self):
         currency = self.cleaned_data["default_currency"].strip().upper()
@@ -125,55 +105,3 @@ class NetworkSettingsForm(forms.ModelForm):
         if not 1 <= days <= 3650:
             raise forms.ValidationError("Between 1 and 3650 days.")
         return days
-
-    def clean_payout_thresholds(self) -> dict:
-        thresholds = {}
-        for number, line in enumerate(self.cleaned_data["payout_thresholds"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            parts = line.split()
-            if len(parts) != 2:
-                raise forms.ValidationError(f"Line {number}: write a currency and an amount, e.g. “EUR 50.00”.")
-            currency, raw = parts[0].upper(), parts[1]
-            if not is_currency(currency):
-                raise forms.ValidationError(f"Line {number}: '{parts[0]}' is not an ISO 4217 currency code.")
-            try:
-                amount = parse_amount(raw)
-            except ValueError:
-                raise forms.ValidationError(f"Line {number}: '{raw}' is not an amount.") from None
-            if amount < 0:
-                raise forms.ValidationError(f"Line {number}: the minimum cannot be negative.")
-            if amount != quantize(amount, currency):
-                raise forms.ValidationError(
-                    f"Line {number}: {currency} has {minor_units(currency)} decimal places at most.")
-            if currency in thresholds:
-                raise forms.ValidationError(f"Line {number}: {currency} is listed twice.")
-            thresholds[currency] = str(quantize(amount, currency))
-        return thresholds
-
-    def clean(self):
-        cleaned = super().clean()
-        schedule = cleaned.get("payout_schedule")
-        if schedule == Network.Schedule.WEEKLY and cleaned.get("payout_weekday") in (None, ""):
-            self.add_error("payout_weekday", "Pick the weekday of the weekly payout.")
-        if schedule == Network.Schedule.MONTHLY and cleaned.get("payout_day") is None:
-            self.add_error("payout_day", "Pick the day of the monthly payout.")
-        return cleaned
-
-    def save(self, commit=True):
-        network = super().save(commit=False)
-        payout = dict(network.payout_settings or {})
-        schedule = self.cleaned_data["payout_schedule"]
-        payout["schedule"] = schedule
-        payout.pop("weekday", None)
-        payout.pop("day", None)
-        if schedule == Network.Schedule.WEEKLY:
-            payout["weekday"] = self.cleaned_data["payout_weekday"]
-        elif schedule == Network.Schedule.MONTHLY:
-            payout["day"] = self.cleaned_data["payout_day"]
-        payout["thresholds"] = self.cleaned_data["payout_thresholds"]
-        network.payout_settings = payout
-        if commit:
-            network.save()
-        return network
-

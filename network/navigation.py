@@ -77,3 +77,27 @@ register("advertiser", "Integration", "advertiser_integration", order=900)
 register("partner", "Overview", "partner_dashboard", order=0)
 register("partner", "Announcements", "partner_announcements", order=800)
 register("partner", "API keys", "partner_integration", order=900)
+
+
+# --- Overview widgets: other apps add panels to a party's overview without the network app importing them.
+@dataclass(frozen=True)
+class Widget:
+    template: str
+    context: object  # callable(view) -> dict, rendered as `widget` inside the template
+    order: int = 100
+
+
+_widgets: dict[str, dict[str, Widget]] = {section: {} for section in SECTIONS}
+
+
+def register_widget(section: str, name: str, *, template: str, context, order: int = 100) -> None:
+    """Add a panel to a section's overview (registering a name twice keeps the last)."""
+    if section not in _widgets:
+        raise ValueError(f"Unknown section '{section}'; one of {', '.join(SECTIONS)}.")
+    _widgets[section][name] = Widget(template, context, order)
+
+
+def widgets_for(section: str, view) -> list[dict]:
+    """The section's overview panels, each as {"template", "context"}, computed for this page view."""
+    widgets = sorted(_widgets[section].values(), key=lambda widget: widget.order)
+    return [{"template": widget.template, "context": widget.context(view)} for widget in widgets]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from . import accounts, selectors, services
+from . import accounts, navigation, selectors, services
 from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm
 from .models import Advertiser, Affiliate, AuditLog, Membership, Network, PartyStatus, Role
 from .permissions import OPERATORS
@@ -45,6 +45,7 @@ class OperatorDashboardView(OperatorPage):
             ],
             pending=affiliates.filter(status=PartyStatus.PENDING).order_by("created_at")[:10],
             announcements=selectors.announcements_for(network=self.network, membership=self.membership)[:3],
+            widgets=navigation.widgets_for("operator", self),
             **kwargs,
         )
 
@@ -207,14 +208,13 @@ class NetworkSettingsView(OperatorPage):
 
     def post(self, request, *args, **kwargs):
         network = Network.objects.get(pk=self.network.pk)
-        before = {f: getattr(network, f) for f in NetworkSettingsForm.Meta.fields} | {"payout": network.payout_settings}
+        before = {f: getattr(network, f) for f in NetworkSettingsForm.Meta.fields}
         form = NetworkSettingsForm(request.POST, instance=network)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
         with transaction.atomic():
             network = form.save()
-            after = {f: getattr(network, f) for f in NetworkSettingsForm.Meta.fields} | {
-                "payout": network.payout_settings}
+            after = {f: getattr(network, f) for f in NetworkSettingsForm.Meta.fields}
             changed = {key: after[key] for key in after if after[key] != before[key]}
             services.audit_log_record(network=network, actor=request.user, action="network.settings_changed",
                                       target=network, data=changed)

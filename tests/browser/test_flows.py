@@ -67,7 +67,7 @@ def test_operator_invites_an_advertiser_and_announces_to_affiliates(world, new_p
     with_password(world.a.affiliate.membership.user)
     operator = new_page()
     log_in(operator, "owner@alpha.test")
-    operator.locator("canvas[data-chart-ready=true]").wait_for()
+    operator.locator("#chart-new-affiliates[data-chart-ready=true]").wait_for()
     assert operator.locator("tr", has_text="Publisher 1").is_visible()  # waiting for approval
     operator.screenshot(path=str(screenshot_dir / "operator.png"), full_page=True)
 
