@@ -24,7 +24,11 @@ urlpatterns = [
     # Uploaded media (creatives) in the embedded default; production serves MEDIA_ROOT from the proxy or storage.
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("accounts/", include("allauth.urls")),
+    path("", include("commissions.partner_urls")),
     path("", include("network.web_urls")),
+    path("", include("programs.partner_urls")),
+    path("", include("tracking.partner_urls")),
+    path("", include("payouts.partner_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]
