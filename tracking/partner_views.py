@@ -36,11 +36,13 @@ class PostbackForm(forms.Form):
         help_text="Called (GET) for each commission event; leave empty to turn postbacks off.")
 
 
-class PostbackView(PartnerPage):
-    template_name = "partner/tracking_postback.html"
-
+class PostbackPage(PartnerPage):
     def deliveries(self):
         return deliveries_visible(self.scoped(Delivery), self.membership).filter(kind=Delivery.Kind.POSTBACK)
+
+
+class PostbackView(PostbackPage):
+    template_name = "partner/tracking_postback.html"
 
     def get_context_data(self, form=None, **kwargs):
         page = paginate(self.request, self.deliveries().order_by("-created_at", "-id"))
@@ -77,7 +79,7 @@ class PostbackTestView(NetworkPageMixin, View):
         return redirect("partner_postback")
 
 
-class DeliveryView(PartnerPage):
+class DeliveryView(PostbackPage):
     template_name = "partner/tracking_delivery.html"
 
     def get_context_data(self, pk, **kwargs):
