@@ -47,7 +47,7 @@
         payload.earnings.forEach(function (series, i) {
           datasets.push({ type: "line", label: "Earnings (" + series.currency + ")", data: series.data,
             borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length], yAxisID: "earnings",
-            tension: 0.25, pointRadius: 2 });
+            tension: 0, pointRadius: 2 });
         });
         new Chart(canvas, {
           data: { labels: payload.labels, datasets: datasets },
