@@ -38,6 +38,24 @@
     copy(text, button);
   });
 
+  // A refused action answers 400 with the fragment that explains why: show it (htmx skips 4xx bodies by default).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // An apply button of a program that closed since the page loaded (404): say so in its cell.
+  document.addEventListener("htmx:responseError", function (event) {
+    var cell = event.detail.elt.closest(".apply-cell");
+    if (!cell || event.detail.xhr.status !== 404) return;
+    var message = document.createElement("p");
+    message.className = "message error";
+    message.textContent = "This program is no longer open for applications.";
+    cell.appendChild(message);
+  });
+
   var COLORS = ["#16a34a", "#d97706", "#7c3aed", "#db2777"];
   function drawPerformance(canvas) {
     fetch(canvas.dataset.performanceUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })

@@ -1,6 +1,6 @@
 """Partner overview (KPIs from rollups and the ledger, chart JSON) and the commissions page (filters, balances)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -101,3 +101,30 @@ def test_commission_filters_with_bad_values_show_errors_not_a_500(web, earnings)
 def test_affiliate_cannot_widen_the_list_to_another_affiliate(world, web, earnings):
     page = web("a", "affiliate").get(f"/partner/commissions/?affiliate={world.a.affiliate2.pk}").content.decode()
     assert "N-1" not in page and "A-1" in page
+
+
+def test_a_referral_commission_does_not_show_the_referred_partners_order_or_sub_id(world, web):
+    from decimal import Decimal
+
+    from commissions.models import Commission
+
+    referred = world.a.affiliate2
+    referred.referred_by = world.a.affiliate
+    referred.save()
+    _, link = program_with_link(world.a, affiliate=referred, second_tier_percent=Decimal("10"))
+    _, commissions = convert(world.a, link, "SECRET-ORDER", "100.00")
+    assert Commission.objects.filter(affiliate=world.a.affiliate, tier=2).count() == 1
+    page = web("a", "affiliate").get("/partner/commissions/").content.decode()
+    assert "A sale of a partner you referred" in page and "€1.00" in page
+    assert "SECRET-ORDER" not in page and ">fb<" not in page
+
+
+def test_commission_dates_are_shown_in_the_networks_time_zone(world, web, earnings):
+    from commissions.models import Commission
+
+    world.a.network.timezone = "Asia/Tokyo"
+    world.a.network.save()
+    commission = Commission.objects.filter(affiliate=world.a.affiliate).first()
+    Commission.objects.filter(pk=commission.pk).update(created_at=datetime(2026, 3, 1, 20, 30, tzinfo=UTC))
+    page = web("a", "affiliate").get("/partner/commissions/").content.decode()
+    assert "2 Mar 2026 05:30" in page
