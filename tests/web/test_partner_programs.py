@@ -167,3 +167,19 @@ def test_creatives_are_rendered_with_the_affiliates_own_tracking_url(world, web,
     link = TrackingLink.objects.get(partnership=approved)  # the partnership's plain link, made on first use
     assert f"&lt;a href=&quot;http://127.0.0.1:8000/c/{link.code}&quot;&gt;Shop tents&lt;/a&gt;" in page
     assert "Best tents" in page and "Hidden" not in page and "Not Mine" not in page
+
+
+def test_an_invitation_to_an_invite_only_program_is_accepted_from_my_programs(world, web):
+    from programs.services import partnership_invite
+
+    program = make_program(world.a.advertiser, name="Private Club", visibility="invite")
+    partnership = partnership_invite(network=world.a.network, program=program, affiliate=world.a.affiliate,
+                                     actor=None)
+    client = web("a", "affiliate")
+    page = client.get("/partner/programs/").content.decode()
+    assert "The advertiser invited you" in page and "Accept invitation" in page
+    assert "Private Club" not in client.get("/partner/marketplace/").content.decode()
+    response = client.post(f"/partner/marketplace/{program.pk}/apply", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"Build a link" in response.content
+    partnership.refresh_from_db()
+    assert partnership.status == "approved"
