@@ -87,6 +87,9 @@ def test_affiliate_signs_up_applies_builds_a_link_and_sees_the_sale_it_brought(w
     link = TrackingLink.objects.get(affiliate=affiliate)
     tracking_url = partner.locator("code.tracking-url").first.inner_text()
     assert tracking_url.endswith(f"/c/{link.code}")
+    copy = partner.locator(f'button[data-copy="{tracking_url}"]')
+    copy.click()
+    assert copy.get_attribute("data-copied") == "true"
 
     # A visitor clicks the link: redirected to the landing page with the click id, the click is recorded.
     visitor = browser.new_context(base_url=live_server.url, user_agent=DESKTOP_CHROME).new_page()

@@ -183,3 +183,24 @@ def test_an_invitation_to_an_invite_only_program_is_accepted_from_my_programs(wo
     assert response.status_code == 200 and b"Build a link" in response.content
     partnership.refresh_from_db()
     assert partnership.status == "approved"
+
+
+def test_a_banner_is_previewed_and_its_code_links_the_image_to_the_affiliates_url(world, web, approved, settings,
+                                                                                  tmp_path):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from programs.services import creative_create
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    png = io.BytesIO()
+    Image.new("RGB", (300, 250), "green").save(png, "PNG")
+    creative_create(network=world.a.network, program=approved.program, actor=None, kind="banner", name="Tent banner",
+                    image=SimpleUploadedFile("tent.png", png.getvalue(), content_type="image/png"))
+    page = web("a", "affiliate").get("/partner/creatives/").content.decode()
+    link = TrackingLink.objects.get(partnership=approved)
+    assert '<img src="http://testserver/media/creatives/' in page and "300×250" in page
+    code = f"&lt;a href=&quot;http://127.0.0.1:8000/c/{link.code}&quot;&gt;&lt;img src=&quot;http://testserver/media/"
+    assert code in page
