@@ -17,6 +17,8 @@ from network.models import Affiliate, PartyStatus
 from programs.models import Partnership, TrackingLink
 from tests.commissions.helpers import convert
 from tests.factories import make_program
+from tracking import click_queue, ingest
+from tracking.ids import new_click_id
 from tracking.models import Click, ClickRollup
 
 from .conftest import PASSWORD, link_in, log_in, with_password
@@ -44,8 +46,20 @@ def populate_history(tenant, link) -> None:
             commission_approve(network=tenant.network, commission=commissions[0])
 
 
-def test_affiliate_signs_up_applies_builds_a_link_and_sees_the_sale_it_brought(world, new_page, browser,
-                                                                               live_server, screenshot_dir):
+@pytest.fixture
+def click_stream(settings):
+    """With a click queue (REDIS_URL), this test's own stream, drained as the ingester would; else nothing."""
+    if not click_queue.queue_configured():
+        yield
+        return
+    settings.CLICK_STREAM = f"test:clicks:{new_click_id()}"
+    click_queue._down_until = 0.0
+    yield
+    click_queue.client().delete(settings.CLICK_STREAM)
+
+
+def test_affiliate_signs_up_applies_builds_a_link_and_sees_the_sale_it_brought(world, new_page, browser, live_server,
+                                                                               screenshot_dir, click_stream):
     with_password(world.a.owner.user)
     program = make_program(world.a.advertiser, name="Trail Tents", landing_url=f"{live_server.url}/healthz",
                            allowed_domains=[], approval="auto", fraud_policy="record",
@@ -101,12 +115,15 @@ def test_affiliate_signs_up_applies_builds_a_link_and_sees_the_sale_it_brought(w
         assert parse_qs(landed.query)["sub1"] == ["review"]
     finally:
         visitor.context.close()
+    ingest.drain()  # the ingester's work when clicks go through the queue (the embedded default wrote it already)
     click = Click.objects.get(click_id=click_id)
     assert (click.link_id, click.sub1, click.is_bot) == (link.pk, "review", False)
 
     # The merchant's server reports the sale with the click id.
     response = requests.post(f"{live_server.url}/api/v1/conversions", timeout=10,
-                             headers={"Authorization": f"Bearer {world.a.advertiser_key}"},
+                             # No keep-alive: the live server's request thread ends (and closes its database
+                             # connection) with this request, so the test database can be dropped afterwards.
+                             headers={"Authorization": f"Bearer {world.a.advertiser_key}", "Connection": "close"},
                              json={"order_id": "ORDER-7781", "amount": "80.00", "currency": "EUR",
                                    "click_id": click_id})
     assert response.status_code == 201, response.text
