@@ -24,12 +24,17 @@ urlpatterns = [
     # Uploaded media (creatives) in the embedded default; production serves MEDIA_ROOT from the proxy or storage.
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("accounts/", include("allauth.urls")),
-    path("", include("commissions.advertiser_urls")),  # before network.web_urls: its overview extends theirs
-    path("", include("tracking.advertiser_urls")),  # before network.web_urls: its integration page extends theirs
+    # Party pages that extend network's own overview/integration pages come before network.web_urls.
+    path("", include("commissions.advertiser_urls")),
+    path("", include("tracking.advertiser_urls")),
     path("", include("programs.advertiser_urls")),
+    path("", include("commissions.partner_urls")),
     path("", include("network.web_urls")),
     path("", include("commissions.operator_urls")),
     path("", include("payouts.operator_urls")),
+    path("", include("programs.partner_urls")),
+    path("", include("tracking.partner_urls")),
+    path("", include("payouts.partner_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]

@@ -1,0 +1,18 @@
+"""The partner portal's overview (KPIs and chart) and commissions pages, and their nav items.
+
+Included before `network.web_urls`, so `/partner/` serves the overview with the money KPIs on top of the
+network's partner overview (same template, `overview_widgets` block)."""
+
+from django.urls import path
+
+from network import navigation
+
+from . import partner_views as views
+
+urlpatterns = [
+    path("partner/", views.PartnerOverviewView.as_view(), name="partner_overview"),
+    path("partner/charts/performance.json", views.PerformanceChartView.as_view(), name="partner_chart_performance"),
+    path("partner/commissions/", views.CommissionsView.as_view(), name="partner_commissions"),
+]
+
+navigation.register("partner", "Commissions", "partner_commissions", order=50)

@@ -1,0 +1,246 @@
+"""The partner portal's program pages: marketplace (search, apply), my programs (terms, links, coupons),
+the link builder (deep links, sub IDs, archive) and creatives rendered with the affiliate's own link."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from core.money import format_amount, parse_amount
+from network.models import Role
+from network.views import PartnerPage
+from network.web import NetworkPageMixin, is_htmx, paginate
+
+from . import selectors, services
+from .models import CommissionRule, Partnership, Program
+from .serializers import render_creative
+
+AFFILIATE = frozenset({Role.AFFILIATE})
+
+
+def _first_error(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return " ".join(message for messages_ in exc.message_dict.values() for message in messages_)
+    return " ".join(exc.messages)
+
+
+def _rate(rule: CommissionRule, value, currency: str) -> str:
+    if rule.kind == CommissionRule.Kind.PERCENT:
+        return f"{parse_amount(value).normalize():f} %"
+    return format_amount(parse_amount(value), currency)
+
+
+def payout_summary(rules: list[CommissionRule], currency: str) -> list[str]:
+    """'8 % per sale (up to 12 % with tiers)', '€2.50 per lead': what a program pays this affiliate."""
+    lines = []
+    newest: dict[tuple, CommissionRule] = {}
+    for rule in rules:  # among rules for the same event and target the newest wins (programs.selectors.rule_for)
+        key = (rule.event, rule.affiliate_id, rule.group)
+        if key not in newest or rule.pk > newest[key].pk:
+            newest[key] = rule
+    for rule in sorted(newest.values(), key=lambda r: (r.event, r.affiliate_id is not None, r.group)):
+        text = f"{_rate(rule, rule.payout, currency)} per {rule.get_event_display().lower()}"
+        if rule.tiers:
+            top = max(rule.tiers, key=lambda tier: int(tier["min_conversions"]))
+            text += f" (up to {_rate(rule, top['payout'], currency)} with tiers)"
+        if rule.recurring_months is None:
+            text += ", recurring"
+        elif rule.recurring_months:
+            text += f", recurring for {rule.recurring_months} months"
+        if rule.affiliate_id:
+            text += " — your own rate"
+        elif rule.group:
+            text += f" — {rule.group} partners"
+        lines.append(text)
+    return lines
+
+
+class ProgramsPartnerPage(PartnerPage):
+    def partnerships(self):
+        return selectors.partnerships_visible_to(network=self.network, membership=self.membership)
+
+    def summary(self, program: Program) -> list[str]:
+        return payout_summary(selectors.rules_visible_to(program=program, membership=self.membership),
+                              program.currency)
+
+
+# --- marketplace -------------------------------------------------------------------------------------
+class MarketplaceView(ProgramsPartnerPage):
+    template_name = "partner/programs_marketplace.html"
+
+    def get_context_data(self, **kwargs):
+        q = self.request.GET.get("q", "").strip()[:100]
+        programs = selectors.programs_visible_to(network=self.network, membership=self.membership).filter(
+            status=Program.Status.ACTIVE, visibility=Program.Visibility.PUBLIC
+        ).select_related("advertiser").prefetch_related("rules").order_by("name", "id")
+        if q:
+            programs = programs.filter(Q(name__icontains=q) | Q(description__icontains=q))
+        page = paginate(self.request, programs)
+        mine = {p.program_id: p for p in self.partnerships().filter(program__in=[p.pk for p in page.object_list])}
+        rows = [{"program": p, "partnership": mine.get(p.pk), "summary": self.summary(p)} for p in page.object_list]
+        return super().get_context_data(page=page, rows=rows, q=q, **kwargs)
+
+
+class ApplyView(NetworkPageMixin, View):
+    """POST: apply to a marketplace program (htmx swaps the program's status cell)."""
+
+    roles = AFFILIATE
+
+    def post(self, request, pk):
+        program = get_object_or_404(
+            selectors.programs_visible_to(network=self.network, membership=self.membership), pk=pk)
+        error = None
+        try:
+            partnership = services.partnership_apply(network=self.network, program=program, affiliate=self.party,
+                                                     actor=request.user)
+        except ValidationError as exc:
+            error = _first_error(exc)
+            partnership = Partnership.objects.for_network(self.network).filter(
+                program=program, affiliate=self.party).first()
+        if is_htmx(request):
+            return render(request, "partner/_programs_apply.html",
+                          {"program": program, "partnership": partnership, "error": error},
+                          status=400 if error else 200)
+        if error:
+            messages.error(request, error)
+        elif partnership.status == Partnership.Status.APPROVED:
+            messages.success(request, f"You are now a partner of {program.name}: build your first link.")
+        else:
+            messages.success(request, f"You applied to {program.name}; the advertiser will decide soon.")
+        return redirect("partner_marketplace")
+
+
+# --- my programs ---------------------------------------------------------------------------------------
+class MyProgramsView(ProgramsPartnerPage):
+    template_name = "partner/programs_mine.html"
+
+    def get_context_data(self, **kwargs):
+        partnerships = self.partnerships().select_related("program__advertiser").prefetch_related(
+            "coupons", "program__rules").order_by("-applied_at", "-id")
+        status = self.request.GET.get("status", "")
+        if status in Partnership.Status.values:
+            partnerships = partnerships.filter(status=status)
+        page = paginate(self.request, partnerships)
+        links = {}
+        for link in selectors.links_visible_to(network=self.network, membership=self.membership).filter(
+                partnership__in=[p.pk for p in page.object_list], archived=False).order_by("-id"):
+            links.setdefault(link.partnership_id, []).append(link)
+        rows = [{"partnership": p, "program": p.program, "summary": self.summary(p.program),
+                 "links": [(link, selectors.tracking_url(link.code)) for link in links.get(p.pk, [])],
+                 "coupons": [c for c in p.coupons.all() if c.is_active]} for p in page.object_list]
+        return super().get_context_data(page=page, rows=rows, status=status, statuses=Partnership.Status.choices,
+                                        **kwargs)
+
+
+# --- link builder ---------------------------------------------------------------------------------------
+class PartnershipChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.program.name
+
+
+class LinkForm(forms.Form):
+    program = PartnershipChoiceField(queryset=Partnership.objects.none(), empty_label="Pick a program",
+                                     help_text="Programs you are an approved partner of.")
+    url = forms.CharField(label="Deep link (optional)", required=False, max_length=2000,
+                          help_text="A page on the program's site; empty = the program's landing page.")
+    sub1 = forms.CharField(label="Sub ID 1", required=False, max_length=255)
+    sub2 = forms.CharField(label="Sub ID 2", required=False, max_length=255)
+    sub3 = forms.CharField(label="Sub ID 3", required=False, max_length=255)
+    sub4 = forms.CharField(label="Sub ID 4", required=False, max_length=255)
+    sub5 = forms.CharField(label="Sub ID 5", required=False, max_length=255)
+
+    def __init__(self, *args, partnerships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = partnerships
+        self.fields["url"].widget.attrs["placeholder"] = "https://"
+
+
+class LinkBuilderView(ProgramsPartnerPage):
+    template_name = "partner/programs_links.html"
+
+    def approved(self):
+        return self.partnerships().filter(status=Partnership.Status.APPROVED,
+                                          program__status=Program.Status.ACTIVE).order_by("program__name")
+
+    def get_context_data(self, form=None, created=None, **kwargs):
+        archived = self.request.GET.get("archived") == "1"
+        links = selectors.links_visible_to(network=self.network, membership=self.membership).filter(
+            archived=archived).select_related("program").order_by("-id")
+        program = self.request.GET.get("program", "")
+        if program.isdigit():
+            links = links.filter(program_id=int(program))
+        page = paginate(self.request, links)
+        initial = {}
+        if program.isdigit():
+            initial["program"] = self.approved().filter(program_id=int(program)).first()
+        return super().get_context_data(
+            form=form or LinkForm(partnerships=self.approved(), initial=initial), created=created,
+            page=page, rows=[(link, selectors.tracking_url(link.code)) for link in page.object_list],
+            archived=archived, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = LinkForm(request.POST, partnerships=self.approved())
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                link = services.tracking_link_create(
+                    network=self.network, partnership=data["program"], destination_url=data["url"].strip(),
+                    subs={f"sub{n}": data[f"sub{n}"].strip() for n in range(1, 6)}, actor=request.user)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, f"Link created: {selectors.tracking_url(link.code)}")
+                return redirect("partner_links")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class LinkArchiveView(NetworkPageMixin, View):
+    roles = AFFILIATE
+
+    def post(self, request, pk):
+        link = get_object_or_404(
+            selectors.links_visible_to(network=self.network, membership=self.membership), pk=pk)
+        services.tracking_link_archive(network=self.network, link=link, actor=request.user)
+        if is_htmx(request):
+            return render(request, "partner/_programs_link_archived.html", {"link": link})
+        messages.success(request, f"Link {link.code} archived: it keeps redirecting, but is hidden here.")
+        return redirect("partner_links")
+
+
+# --- creatives -------------------------------------------------------------------------------------------
+class CreativesView(ProgramsPartnerPage):
+    template_name = "partner/programs_creatives.html"
+
+    def get_context_data(self, **kwargs):
+        approved = list(self.partnerships().filter(status=Partnership.Status.APPROVED).select_related("program")
+                        .order_by("program__name"))
+        programs = [p.program for p in approved]
+        program = self.request.GET.get("program", "")
+        if program.isdigit():
+            approved = [p for p in approved if p.program_id == int(program)]
+        creatives = selectors.creatives_visible_to(network=self.network, membership=self.membership).filter(
+            program_id__in=[p.program_id for p in approved]).order_by("program__name", "id")
+        groups = []
+        by_program: dict[int, list] = {}
+        for creative in creatives:
+            by_program.setdefault(creative.program_id, []).append(creative)
+        for partnership in approved:
+            items = by_program.get(partnership.program_id, [])
+            url = self.url_for(partnership) if items else ""
+            groups.append({"program": partnership.program, "url": url, "creatives": [
+                {"creative": c, "image": self.request.build_absolute_uri(c.image.url) if c.image else "",
+                 "code": render_creative(c, url, self.request.build_absolute_uri(c.image.url) if c.image else None)}
+                for c in items]})
+        return super().get_context_data(groups=groups, program=program, programs=programs, **kwargs)
+
+    def url_for(self, partnership: Partnership) -> str:
+        if partnership.program.status == Program.Status.ACTIVE:
+            link = services.tracking_link_default(network=self.network, partnership=partnership)
+        else:  # paused: no new links, but show the one it has
+            link = selectors.default_link_for(partnership)
+        return selectors.tracking_url(link.code) if link else ""
+

@@ -1,0 +1,87 @@
+"""The partner portal's postback page: the affiliate's own postback URL template (SSRF-checked), a test fire,
+and the delivery log with each delivery's attempts."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.views import View
+
+from network.models import Role
+from network.views import PartnerPage
+from network.web import NetworkPageMixin, paginate
+
+from . import services
+from .models_outbound import Delivery
+from .outbound import POSTBACK_MACROS
+from .selectors import deliveries_visible
+
+MACRO_HELP = {
+    "click_id": "the click's id (from your landing URL)",
+    "sub1": "sub ID 1 of the link or click", "sub2": "sub ID 2", "sub3": "sub ID 3", "sub4": "sub ID 4",
+    "sub5": "sub ID 5",
+    "order_id": "the advertiser's order id",
+    "amount": "the order amount",
+    "payout": "your commission",
+    "currency": "ISO 4217 currency of amount and payout",
+    "status": "pending, approved, rejected, reversed…",
+    "program_id": "the program's id",
+}
+
+
+class PostbackForm(forms.Form):
+    postback_url = forms.CharField(
+        label="Postback URL", required=False, max_length=1000,
+        widget=forms.URLInput(attrs={"placeholder": "https://tracker.example/postback?cid={click_id}&payout={payout}"}),
+        help_text="Called (GET) for each commission event; leave empty to turn postbacks off.")
+
+
+class PostbackPage(PartnerPage):
+    def deliveries(self):
+        return deliveries_visible(self.scoped(Delivery), self.membership).filter(kind=Delivery.Kind.POSTBACK)
+
+
+class PostbackView(PostbackPage):
+    template_name = "partner/tracking_postback.html"
+
+    def get_context_data(self, form=None, **kwargs):
+        page = paginate(self.request, self.deliveries().order_by("-created_at", "-id"))
+        return super().get_context_data(
+            form=form or PostbackForm(initial={"postback_url": self.party.postback_url}), page=page,
+            macros=[(name, MACRO_HELP.get(name, "")) for name in POSTBACK_MACROS], **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = PostbackForm(request.POST)
+        if form.is_valid():
+            try:
+                services.affiliate_postback_set(network=self.network, affiliate=self.party,
+                                                template=form.cleaned_data["postback_url"].strip(), actor=request.user)
+            except ValidationError as exc:
+                for error in exc.message_dict.get("postback_url", exc.messages):
+                    form.add_error("postback_url", error)
+            else:
+                messages.success(request, "Postback URL saved." if form.cleaned_data["postback_url"]
+                                 else "Postbacks are off.")
+                return redirect("partner_postback")
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PostbackTestView(NetworkPageMixin, View):
+    roles = frozenset({Role.AFFILIATE})
+
+    def post(self, request, *args, **kwargs):
+        try:
+            services.affiliate_postback_send_test(network=self.network, affiliate=self.party)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Test postback queued: its result appears in the delivery log below.")
+        return redirect("partner_postback")
+
+
+class DeliveryView(PostbackPage):
+    template_name = "partner/tracking_delivery.html"
+
+    def get_context_data(self, pk, **kwargs):
+        delivery = get_object_or_404(self.deliveries(), pk=pk)
+        return super().get_context_data(delivery=delivery, attempts=delivery.attempt_log.all(), **kwargs)
