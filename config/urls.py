@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("tracking.urls")),
     path("", include("commissions.urls")),
     path("", include("payouts.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [
