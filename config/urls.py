@@ -26,6 +26,9 @@ urlpatterns = [
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     path("accounts/", include("allauth.urls")),
     path("", include("network.web_urls")),
+    path("", include("reports.advertiser_urls")),
+    path("", include("reports.partner_urls")),
+    path("", include("reports.operator_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]

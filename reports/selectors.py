@@ -139,7 +139,8 @@ def _money(q: ReportQuery, start, end) -> dict:
             "country": Coalesce("conversion__country", "rollup__country", Value("")),
             **{name: Coalesce(f"conversion__{name}", f"rollup__{name}", Value("")) for name in SUB_GROUPS}}
     grouped = (rows.order_by().annotate(k=_key(q, "at", dims)).values("k")
-               .annotate(revenue=Sum(F("revenue") - F("reversed_revenue")), payout=Sum(F("amount") - F("reversed_amount"))))
+               .annotate(revenue=Sum(F("revenue") - F("reversed_revenue")),
+                         payout=Sum(F("amount") - F("reversed_amount"))))
     return {row["k"]: row for row in grouped}
 
 
