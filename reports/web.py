@@ -4,7 +4,6 @@
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.generic import TemplateView
@@ -56,9 +55,7 @@ class ReportPage(NetworkPageMixin, TemplateView):
             query = build_query(params=params, network=self.network, membership=self.membership)
             data = report(query)
         except ValidationError as exc:
-            errors = {field: messages for field, messages in exc.detail.items()}
-        except Http404:
-            raise
+            errors = dict(exc.detail)
         columns = columns_for(role)
         if query is not None:
             params = {"group_by": query.group_by, "date_from": query.date_from.isoformat(),
@@ -70,8 +67,8 @@ class ReportPage(NetworkPageMixin, TemplateView):
             total = _cells(data["totals"], columns)
         api_url = reverse("reports")
         return super().get_context_data(
-            report=data, table=table, total=total, errors=errors, params=params, columns=[(c, COLUMN_LABELS[c], c in MONEY_COLUMNS)
-                                                                for c in columns],
+            report=data, table=table, total=total, errors=errors, params=params,
+            columns=[(c, COLUMN_LABELS[c], c in MONEY_COLUMNS) for c in columns],
             groups=[(g, GROUP_LABELS[g]) for g in GROUPS if not (g == "affiliate" and role == Role.AFFILIATE)],
             programs=visible_programs(network=self.network, membership=self.membership).order_by("name"),
             affiliates=(visible_affiliates(network=self.network, membership=self.membership).order_by("name")
