@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 # Order follows the dependencies: later apps use what earlier ones made.
-DEMO_APPS = ["network", "programs", "tracking", "commissions", "payouts"]
+DEMO_APPS = ["network", "programs", "tracking", "commissions", "payouts", "reports"]
 
 
 class Command(BaseCommand):
