@@ -29,6 +29,7 @@ DAYS = 90
 CLICKS_PER_DAY = 110  # at the start of the range; traffic grows ~60 % over the 90 days (seed_demo stays fast)
 CONVERSION_RATE = 0.025
 REFUND_RATE = 0.05
+CANCEL_RATE = 0.03
 SUB1 = [("fb", 5), ("ig", 3), ("newsletter", 2), ("seo", 4)]
 COUNTRIES = [("DE", 8), ("AT", 2), ("CH", 2), ("FR", 3), ("NL", 2), ("GB", 2), ("US", 2)]
 BROWSERS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
@@ -86,7 +87,7 @@ def _amount(rng: random.Random, program) -> tuple[str, Decimal]:
     events = {rule.event for rule in program.rules.all()}
     if "sale" not in events and "lead" in events:
         return Conversion.Event.LEAD, Decimal("0.00")
-    if program.rules.filter(recurring_months__isnull=False).exists():
+    if program.rules.filter(recurring_months__gt=0).exists():
         return Conversion.Event.SALE, Decimal(rng.choice(["29.00", "49.00", "99.00"]))
     return Conversion.Event.SALE, Decimal(rng.randrange(2500, 32000)) / 100
 
@@ -104,6 +105,7 @@ def _day_conversions(rng: random.Random, network, day: date, records: list[dict]
         refund = rng.random() < REFUND_RATE and event == Conversion.Event.SALE
         refunded_at = moment + timedelta(days=rng.randrange(1, 12))
         part = None if rng.random() < 0.6 else (amount / 2).quantize(Decimal("0.01"))
+        cancelled = rng.random() < CANCEL_RATE
         if order_id in done or moment > now:
             continue
         with as_of(moment):
@@ -111,8 +113,12 @@ def _day_conversions(rng: random.Random, network, day: date, records: list[dict]
                 network=network, advertiser=link.program.advertiser, order_id=order_id, amount=amount,
                 currency=link.program.currency, event=event, click_id=record["click_id"],
                 customer_id=f"demo-{day:%Y%m%d}-{n}")
-            commission_services.commissions_for_conversion(conversion_id=recorded.conversion.pk)
+            commissions = commission_services.commissions_for_conversion(conversion_id=recorded.conversion.pk)
         made += 1
+        if cancelled and not refund and commissions and commissions[0].status == Commission.Status.PENDING:
+            with as_of(moment + timedelta(days=2)):  # the advertiser rejects a cancelled order
+                commission_services.commission_reject(network=network, commission=commissions[0],
+                                                       reason="Order cancelled")
         if refund and refunded_at <= now:
             with as_of(refunded_at):
                 tracking_services.conversion_refund(network=network, conversion=recorded.conversion, amount=part)
