@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PROGRAMS, AFFILIATES, ADVERTISERS, DAYS = 40, 500, 10, 90
+PROGRAMS, AFFILIATES, ADVERTISERS, DAYS = 40, 500, 10, 90  # the SQL below assumes 40 programs
 SUB1 = ["fb", "ig", "newsletter", "seo", "yt", "tiktok"]
 COUNTRIES = ["DE", "AT", "CH", "FR", "NL", "GB", "US", "IT"]
 
@@ -85,7 +85,8 @@ def seed(total_clicks: int, per_row: int):
     prog_ids = [p.pk for p in programs]
     aff_ids = [a.pk for a in affiliates]
     started = time.monotonic()
-    # Row n: an hour of the last 90 days, a (program, affiliate) pair, a sub1 and a country; busier evenings.
+    # Row n: hour n mod 2160 of the last 90 days; m = n div 2160 picks the program (m mod 40), sub1 and country
+    # (so keys are distinct while m < 1920) and an affiliate; every row holds `per_row` clicks.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -93,14 +94,15 @@ def seed(total_clicks: int, per_row: int):
               (network_id, hour, program_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, country,
                clicks, unique_clicks, bot_clicks)
             SELECT %s, date_trunc('hour', now()) - make_interval(hours => (n %% (%s * 24))::int),
-                   (%s::bigint[])[1 + (n * 7 %% %s)], (%s::bigint[])[1 + (n * 13 %% %s)],
-                   (%s::text[])[1 + (n %% 6)], '', '', '', '', (%s::text[])[1 + (n / 7 %% 8)],
-                   %s, %s, 0
+                   (%s::bigint[])[1 + (n / (%s * 24)) %% %s],
+                   (%s::bigint[])[1 + ((n / (%s * 24)) * 17 + n %% (%s * 24)) %% %s],
+                   (%s::text[])[1 + (n / (%s * 24 * 40)) %% 6], '', '', '', '',
+                   (%s::text[])[1 + (n / (%s * 24 * 240)) %% 8], %s, %s, 0
             FROM generate_series(0, %s - 1) AS n
             ON CONFLICT DO NOTHING
             """,  # noqa: S608 (our table name)
-            [network.pk, DAYS, prog_ids, len(prog_ids), aff_ids, len(aff_ids), SUB1, COUNTRIES, per_row,
-             per_row - 1, rows],
+            [network.pk, DAYS, prog_ids, DAYS, len(prog_ids), aff_ids, DAYS, DAYS, len(aff_ids), SUB1, DAYS,
+             COUNTRIES, DAYS, per_row, per_row - 1, rows],
         )
         cursor.execute(f"SELECT count(*), coalesce(sum(clicks), 0) FROM {ClickRollup._meta.db_table}")  # noqa: S608
         rollups, clicks = cursor.fetchone()
