@@ -173,3 +173,19 @@ def test_other_network_sees_none_of_these_numbers(world, seeded):
 
 def test_anonymous_is_401(anon):
     assert anon.get(URL).status_code == 401
+
+
+def test_cpc_commissions_count_on_their_clicks_hour_and_sub(world, seeded):
+    from decimal import Decimal
+
+    from commissions.models import Commission
+    from tests.reports.conftest import at
+
+    row = rollup(seeded.p1, seeded.a2, at(11, 23), 4, 4, sub1="cpc", country="NL")  # the 12th in Berlin
+    Commission.objects.create(network_id=row.network_id, kind="click", status="approved", program=seeded.p1,
+                              advertiser=seeded.p1.advertiser, affiliate=seeded.a2, rollup=row, clicks=4,
+                              clicks_upto=4, currency="EUR", amount=Decimal("0.40"), revenue=Decimal("0.60"))
+    client = world.a.client("owner")
+    assert by_key(get(client).json())["2026-11-12"] == (24, 19, 1, "12.60", "10.40", "2.20", "0.0526", "0.43")
+    assert by_key(get(client, group_by="sub1").json())["cpc"] == (4, 4, 0, "0.60", "0.40", "0.20", "0.0000", "0.10")
+    assert by_key(get(client, group_by="country").json())["NL"][3:5] == ("0.60", "0.40")
