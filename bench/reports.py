@@ -176,12 +176,31 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=10_000_000)
     parser.add_argument("--clicks-per-row", type=int, default=5)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true", help="time the API on the data of a previous run")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_reports")
-    recreate(url)
-    setup(url)
-    _network, keys, program = seed(args.clicks, args.clicks_per_row)
+    if args.reuse:
+        setup(url)
+        keys, program = reuse()
+    else:
+        recreate(url)
+        setup(url)
+        _network, keys, program = seed(args.clicks, args.clicks_per_row)
     measure(keys, program, args.runs)
+
+
+def reuse():
+    """Fresh keys for the owner, the first advertiser and the first affiliate of the existing bench network."""
+    from network import services
+    from network.models import Membership, Network, Role
+    from programs.models import Program
+
+    network = Network.objects.get(slug="bench")
+    members = Membership.objects.filter(network=network).order_by("pk")
+    keys = {name: services.api_key_create(membership=members.filter(role=role).first()).raw
+            for name, role in (("owner", Role.OWNER), ("advertiser", Role.ADVERTISER),
+                               ("affiliate", Role.AFFILIATE))}
+    return keys, Program.objects.for_network(network).order_by("pk").first()
 
 
 if __name__ == "__main__":
