@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tracking",
     "commissions",
     "payouts",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("tracking.urls")),
     path("", include("commissions.urls")),
     path("", include("payouts.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [
@@ -35,6 +36,9 @@ urlpatterns = [
     path("", include("programs.partner_urls")),
     path("", include("tracking.partner_urls")),
     path("", include("payouts.partner_urls")),
+    path("", include("reports.advertiser_urls")),
+    path("", include("reports.partner_urls")),
+    path("", include("reports.operator_urls")),
     path("", include("tracking.redirect_urls")),
     path("", core_views.home, name="home"),
 ]

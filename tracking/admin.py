@@ -16,7 +16,7 @@ class ClickAdmin(ReadOnlyAdmin):
 
 @admin.register(ClickRollup)
 class ClickRollupAdmin(ReadOnlyAdmin):
-    list_display = ("hour", "program", "affiliate", "sub1", "country", "clicks", "unique_clicks", "bot_clicks")
+    list_display = ("hour", "program", "affiliate", "sub1", "sub2", "country", "clicks", "unique_clicks", "bot_clicks")
 
 
 @admin.register(Conversion)

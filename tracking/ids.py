@@ -35,9 +35,10 @@ def _random80() -> int:
     return int.from_bytes(pool[:10], "big")
 
 
-def new_click_id(now_ms: int | None = None) -> str:
+def new_click_id(now_ms: int | None = None, *, entropy: int | None = None) -> str:
+    """`entropy` (80 bits) replaces the random part: reproducible ids for demo data and benchmarks only."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | _random80()
+    value = (ms << 80) | (_random80() if entropy is None else entropy & ((1 << 80) - 1))
     chars = []
     for _ in range(26):
         chars.append(ALPHABET[value & 31])

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 USE_COPY = True
 ROLLUP_COUNTERS = ("clicks", "unique_clicks", "bot_clicks")
+ROLLUP_SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+# Rollup sub IDs are cut to this length: five of them (4 bytes a character at worst) stay under PostgreSQL's
+# B-tree row limit (~2700 bytes) in the unique key, whatever a publisher puts in a sub ID.
+ROLLUP_SUB_LENGTH = 100
 _SIMPLE_FIELDS = (models.CharField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
@@ -185,7 +189,8 @@ def _rollup(inserted: list[dict]) -> None:
     counters: dict[tuple, list[int]] = {}
     for r in inserted:
         hour = r["created_at"].replace(minute=0, second=0, microsecond=0)
-        key = (r["network_id"], r["program_id"], r["affiliate_id"], r.get("sub1") or "", r.get("country") or "", hour)
+        subs = tuple((r.get(name) or "")[:ROLLUP_SUB_LENGTH] for name in ROLLUP_SUBS)
+        key = (r["network_id"], r["program_id"], r["affiliate_id"], hour, *subs, r.get("country") or "")
         c = counters.setdefault(key, [0, 0, 0])
         c[0] += 1
         c[1] += 1 if (r["is_unique"] and not r["is_bot"]) else 0
@@ -194,14 +199,16 @@ def _rollup(inserted: list[dict]) -> None:
         return
     columns, makers = _rollup_columns()
     rows = []
-    for key in sorted(counters, key=lambda k: (k[0], k[1], k[2], k[5], k[3], k[4])):  # one lock order: no deadlocks
-        network_id, program_id, affiliate_id, sub1, country, hour = key
-        record = {"network_id": network_id, "program_id": program_id, "affiliate_id": affiliate_id, "sub1": sub1,
-                  "country": country, "hour": hour, **dict(zip(ROLLUP_COUNTERS, counters[key], strict=True))}
+    for key in sorted(counters):  # one lock order (network, program, affiliate, hour, subs, country): no deadlocks
+        network_id, program_id, affiliate_id, hour, *subs, country = key
+        record = {"network_id": network_id, "program_id": program_id, "affiliate_id": affiliate_id, "hour": hour,
+                  **dict(zip(ROLLUP_SUBS, subs, strict=True)), "country": country,
+                  **dict(zip(ROLLUP_COUNTERS, counters[key], strict=True))}
         rows.append(_row(record, makers))
     table = ClickRollup._meta.db_table
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in ROLLUP_COUNTERS)
-    conflict = f"ON CONFLICT (network_id, program_id, affiliate_id, hour, sub1, country) DO UPDATE SET {updates}"
+    target = ", ".join(("network_id", "program_id", "affiliate_id", "hour", *ROLLUP_SUBS, "country"))
+    conflict = f"ON CONFLICT ({target}) DO UPDATE SET {updates}"
     _insert_returning(table, columns, rows, conflict, "")
 
 

@@ -72,7 +72,12 @@ class ClickRollup(TenantModel):
     hour = models.DateTimeField()
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
+    # Sub IDs cut to ROLLUP_SUB_LENGTH characters (tracking.ingest) so the unique key stays within an index row.
     sub1 = models.CharField(max_length=255, blank=True, default="")
+    sub2 = models.CharField(max_length=255, blank=True, default="")
+    sub3 = models.CharField(max_length=255, blank=True, default="")
+    sub4 = models.CharField(max_length=255, blank=True, default="")
+    sub5 = models.CharField(max_length=255, blank=True, default="")
     country = models.CharField(max_length=2, blank=True, default="")
     clicks = models.PositiveBigIntegerField(default=0)
     unique_clicks = models.PositiveBigIntegerField(default=0)
@@ -82,9 +87,12 @@ class ClickRollup(TenantModel):
         ordering = ["hour"]
         constraints = [
             models.UniqueConstraint(
-                fields=["network", "program", "affiliate", "hour", "sub1", "country"], name="click_rollup_unique"
+                fields=["network", "program", "affiliate", "hour", "sub1", "sub2", "sub3", "sub4", "sub5", "country"],
+                name="click_rollup_unique",
             )
         ]
+        # Reports read a network's rows by time range (the unique key above starts with program, affiliate).
+        indexes = [models.Index(fields=["network", "hour"], name="click_rollup_network_hour")]
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h p{self.program_id} a{self.affiliate_id}: {self.clicks}"

@@ -7,7 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 # Order follows the dependencies: later apps use what earlier ones made.
-DEMO_APPS = ["network", "programs", "tracking", "commissions", "payouts"]
+# The 90 days of traffic (reports) come before the commission states and the paid batch, so the batch pays
+# the approved history of every demo affiliate.
+DEMO_APPS = ["network", "programs", "tracking", "reports", "commissions", "payouts"]
 
 
 class Command(BaseCommand):

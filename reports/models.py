@@ -1,0 +1,1 @@
+"""Reports own no tables: they read tracking's rollups and conversions and commissions' rows."""

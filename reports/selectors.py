@@ -1,0 +1,250 @@
+"""The report query: clicks from tracking's hourly rollups, conversions from tracking's conversions, money from
+commissions, grouped by one dimension in the network's time zone and narrowed to what a membership may see."""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DateField, F, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Trunc
+
+from commissions.models import Commission
+from core.money import quantize
+from network.models import Affiliate, Membership, Network, Role
+from programs.models import Program
+from tracking.models import ClickRollup, Conversion
+
+TIME_GROUPS = ("day", "week", "month")
+SUB_GROUPS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+GROUPS = (*TIME_GROUPS, "program", "affiliate", *SUB_GROUPS, "country")
+# Non-time groupings (sub IDs are unbounded) return the busiest rows only; totals always cover everything.
+MAX_ROWS = 1000
+COUNTERS = ("clicks", "unique_clicks", "conversions")
+MONEY = ("revenue", "payout", "profit")
+
+
+@dataclass
+class ReportQuery:
+    network: Network
+    membership: Membership
+    group_by: str
+    date_from: date
+    date_to: date
+    currency: str
+    program: Program | None = None
+    affiliate: Affiliate | None = None
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.network.timezone)
+
+    @property
+    def role(self) -> str:
+        return "operator" if self.membership.is_operator else self.membership.role
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) of the inclusive local date range, as aware datetimes (DST-correct per day)."""
+        start = datetime.combine(self.date_from, time.min, tzinfo=self.tz)
+        end = datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=self.tz)
+        return start, end
+
+
+def columns_for(role: str) -> list[str]:
+    """What a party may see: affiliates no revenue (the advertiser's price) nor profit; advertisers no payout
+    (revenue and payout side by side would disclose the network's margin); operators everything."""
+    if role == Role.AFFILIATE:
+        return ["clicks", "unique_clicks", "conversions", "payout", "conversion_rate", "epc"]
+    if role == Role.ADVERTISER:
+        return ["clicks", "unique_clicks", "conversions", "revenue", "conversion_rate", "epc"]
+    return ["clicks", "unique_clicks", "conversions", "revenue", "payout", "profit", "conversion_rate", "epc"]
+
+
+def visible_programs(*, network: Network, membership: Membership) -> QuerySet:
+    programs = Program.objects.for_network(network)
+    if membership.is_operator:
+        return programs
+    party = membership.party
+    if party is None:
+        return programs.none()
+    if membership.role == Role.ADVERTISER:
+        return programs.filter(advertiser=party)
+    return programs.filter(partnerships__affiliate=party).distinct()
+
+
+def visible_affiliates(*, network: Network, membership: Membership) -> QuerySet:
+    affiliates = Affiliate.objects.for_network(network)
+    if membership.is_operator:
+        return affiliates
+    party = membership.party
+    if party is None:
+        return affiliates.none()
+    if membership.role == Role.ADVERTISER:
+        return affiliates.filter(partnerships__program__advertiser=party).distinct()
+    return affiliates.filter(pk=party.pk)
+
+
+def _scope(queryset: QuerySet, q: ReportQuery, *, advertiser_path: str) -> QuerySet:
+    """The membership's own rows, then the explicit program/affiliate filters."""
+    if not q.membership.is_operator:
+        party = q.membership.party
+        if party is None:
+            return queryset.none()
+        if q.membership.role == Role.ADVERTISER:
+            queryset = queryset.filter(**{advertiser_path: party})
+        else:
+            queryset = queryset.filter(affiliate=party)
+    if q.program is not None:
+        queryset = queryset.filter(program=q.program)
+    if q.affiliate is not None:
+        queryset = queryset.filter(affiliate=q.affiliate)
+    return queryset
+
+
+def _key(q: ReportQuery, time_field: str, dims: dict[str, object]):
+    if q.group_by in TIME_GROUPS:
+        # Truncated in the network's zone; a DateField output is the local calendar date (week: its Monday).
+        return Trunc(time_field, q.group_by, output_field=DateField(), tzinfo=q.tz)
+    return dims[q.group_by]
+
+
+def _clicks(q: ReportQuery, start, end) -> dict:
+    rows = _scope(ClickRollup.objects.for_network(q.network), q, advertiser_path="program__advertiser")
+    rows = rows.filter(program__currency=q.currency, hour__gte=start, hour__lt=end)
+    dims = {"program": F("program_id"), "affiliate": F("affiliate_id"), "country": F("country"),
+            **{name: F(name) for name in SUB_GROUPS}}
+    grouped = (rows.order_by().annotate(k=_key(q, "hour", dims)).values("k")
+               .annotate(clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks")))
+    return {row["k"]: row for row in grouped}
+
+
+def _conversions(q: ReportQuery, start, end) -> dict:
+    # Attributed conversions not rejected by fraud rules (held ones count: they are real until reviewed).
+    rows = _scope(Conversion.objects.for_network(q.network), q, advertiser_path="advertiser")
+    rows = rows.filter(affiliate__isnull=False, currency=q.currency, created_at__gte=start, created_at__lt=end)
+    rows = rows.exclude(status=Conversion.Status.REJECTED)
+    dims = {"program": F("program_id"), "affiliate": F("affiliate_id"), "country": F("country"),
+            **{name: F(name) for name in SUB_GROUPS}}
+    grouped = rows.order_by().annotate(k=_key(q, "created_at", dims)).values("k").annotate(conversions=Count("id"))
+    return {row["k"]: row for row in grouped}
+
+
+def _money(q: ReportQuery, start, end) -> dict:
+    """Money lands on the day of its event (the conversion; for CPC the clicks' hour), net of refund reversals;
+    rejected commissions were never owed. Two queries, so each range filter can use an index."""
+    rows = _scope(Commission.objects.for_network(q.network), q, advertiser_path="advertiser")
+    # A commission is written after its event: created_at >= the event's time bounds the scan from below.
+    rows = rows.filter(currency=q.currency, created_at__gte=start).exclude(status=Commission.Status.REJECTED)
+    sums = {"revenue": Sum(F("revenue") - F("reversed_revenue")), "payout": Sum(F("amount") - F("reversed_amount"))}
+    by_conversion = rows.filter(conversion__created_at__gte=start, conversion__created_at__lt=end)
+    dims = {"program": F("program_id"), "affiliate": F("affiliate_id"), "country": F("conversion__country"),
+            **{name: F(f"conversion__{name}") for name in SUB_GROUPS}}
+    grouped = by_conversion.order_by().annotate(k=_key(q, "conversion__created_at", dims)).values("k")
+    found: dict = {row["k"]: row for row in grouped.annotate(**sums)}
+    others = rows.filter(conversion__isnull=True).annotate(at=Coalesce("rollup__hour", "created_at")).filter(
+        at__gte=start, at__lt=end)
+    dims = {"program": F("program_id"), "affiliate": F("affiliate_id"),
+            "country": Coalesce("rollup__country", Value("")),
+            **{name: Coalesce(f"rollup__{name}", Value("")) for name in SUB_GROUPS}}
+    for row in others.order_by().annotate(k=_key(q, "at", dims)).values("k").annotate(**sums):
+        if row["k"] in found:
+            found[row["k"]] = {"k": row["k"], "revenue": found[row["k"]]["revenue"] + row["revenue"],
+                               "payout": found[row["k"]]["payout"] + row["payout"]}
+        else:
+            found[row["k"]] = row
+    return found
+
+
+def _time_keys(q: ReportQuery) -> list[date]:
+    """Every bucket of the range, so a chart over time shows the empty days too."""
+    keys, day = [], q.date_from
+    if q.group_by == "week":
+        day -= timedelta(days=day.weekday())
+    elif q.group_by == "month":
+        day = day.replace(day=1)
+    while day <= q.date_to:
+        keys.append(day)
+        if q.group_by == "day":
+            day += timedelta(days=1)
+        elif q.group_by == "week":
+            day += timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return keys
+
+
+def _time_label(group_by: str, day: date) -> tuple[str, str]:
+    if group_by == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}", f"Week of {day.isoformat()}"
+    if group_by == "month":
+        return day.strftime("%Y-%m"), day.strftime("%B %Y")
+    return day.isoformat(), day.isoformat()
+
+
+def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, revenue, payout) -> dict:
+    unique = unique_clicks
+    revenue = quantize(Decimal(revenue or 0), q.currency)
+    payout = quantize(Decimal(payout or 0), q.currency)
+    # EPC as the affiliate industry uses it: what a click earns. For an affiliate (and operators) that is the
+    # affiliate payout per click; for an advertiser the revenue (its cost) per click. All clicks, bots included.
+    earned = revenue if q.role == Role.ADVERTISER else payout
+    row = {
+        "clicks": clicks, "unique_clicks": unique, "conversions": conversions,
+        "revenue": str(revenue), "payout": str(payout), "profit": str(quantize(revenue - payout, q.currency)),
+        "conversion_rate": str((Decimal(conversions) / unique).quantize(Decimal("0.0001"))) if unique else None,
+        "epc": str(quantize(earned / clicks, q.currency)) if clicks else None,
+    }
+    return {name: row[name] for name in columns_for(q.role)}
+
+
+def _labels(q: ReportQuery, keys) -> dict:
+    if q.group_by == "program":
+        return dict(Program.objects.for_network(q.network).filter(pk__in=keys).values_list("pk", "name"))
+    if q.group_by == "affiliate":
+        return dict(Affiliate.objects.for_network(q.network).filter(pk__in=keys).values_list("pk", "name"))
+    return {}
+
+
+def report(q: ReportQuery) -> dict:
+    """{group_by, currency, timezone, date_from, date_to, columns, rows: [{key, label, ...}], totals, truncated}."""
+    start, end = q.bounds()
+    clicks, conversions, money = _clicks(q, start, end), _conversions(q, start, end), _money(q, start, end)
+    totals = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "revenue": Decimal(0), "payout": Decimal(0)}
+    raw = {}
+    for key in {*clicks, *conversions, *money}:
+        c, v, m = clicks.get(key, {}), conversions.get(key, {}), money.get(key, {})
+        values = {"clicks": c.get("clicks") or 0, "unique_clicks": c.get("unique_clicks") or 0,
+                  "conversions": v.get("conversions") or 0, "revenue": m.get("revenue") or Decimal(0),
+                  "payout": m.get("payout") or Decimal(0)}
+        for name, value in values.items():
+            totals[name] += value
+        raw[key] = values
+    truncated = False
+    if q.group_by in TIME_GROUPS:
+        keys = _time_keys(q)
+    else:
+        keys = sorted(raw, key=lambda k: (-raw[k]["clicks"], -raw[k]["conversions"], str(k)))
+        truncated = len(keys) > MAX_ROWS
+        keys = keys[:MAX_ROWS]
+    labels = _labels(q, keys)
+    empty = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "revenue": 0, "payout": 0}
+    rows = []
+    for key in keys:
+        if q.group_by in TIME_GROUPS:
+            name, label = _time_label(q.group_by, key)
+        else:
+            name, label = key, labels.get(key, key)
+        rows.append({"key": name, "label": str(label), **_figures(q, **raw.get(key, empty))})
+    return {
+        "group_by": q.group_by, "currency": q.currency, "timezone": q.network.timezone,
+        "date_from": q.date_from.isoformat(), "date_to": q.date_to.isoformat(), "columns": columns_for(q.role),
+        "rows": rows, "totals": {"key": "total", "label": "Total", **_figures(q, **totals)}, "truncated": truncated,
+    }
+
+
+def currencies_for(*, network: Network, membership: Membership) -> list[str]:
+    """Currencies of the programs this membership can report on (the network's default first)."""
+    found = set(visible_programs(network=network, membership=membership).values_list("currency", flat=True))
+    return [network.default_currency, *sorted(found - {network.default_currency})]
+

@@ -1,0 +1,73 @@
+"""Report parameters (validated into a ReportQuery) and the documented shape of a report."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from core.money import is_currency
+
+from .selectors import GROUPS
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366 * 3
+
+
+class ReportParamsSerializer(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=GROUPS, default="day")
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    program = serializers.IntegerField(required=False, min_value=1)
+    affiliate = serializers.IntegerField(required=False, min_value=1)
+    currency = serializers.CharField(required=False, max_length=3)
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False)
+
+    def validate_currency(self, value: str) -> str:
+        value = value.upper()
+        if not is_currency(value):
+            raise serializers.ValidationError(f"'{value}' is not an ISO 4217 currency code.")
+        return value
+
+    def validate(self, attrs):
+        network = self.context["network"]
+        today = timezone.localdate(timezone=network_tz(network))
+        date_to = attrs.get("date_to") or today
+        date_from = attrs.get("date_from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
+        if date_from > date_to:
+            raise serializers.ValidationError({"date_from": ["Must be on or before date_to."]})
+        if (date_to - date_from).days >= MAX_DAYS:
+            raise serializers.ValidationError({"date_from": [f"A report spans at most {MAX_DAYS} days."]})
+        attrs["date_from"], attrs["date_to"] = date_from, date_to
+        attrs["currency"] = attrs.get("currency") or network.default_currency
+        return attrs
+
+
+def network_tz(network):
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(network.timezone)
+
+
+class ReportRowSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    clicks = serializers.IntegerField()
+    unique_clicks = serializers.IntegerField()
+    conversions = serializers.IntegerField()
+    revenue = serializers.CharField(required=False, help_text="advertisers and operators")
+    payout = serializers.CharField(required=False, help_text="affiliates and operators")
+    profit = serializers.CharField(required=False, help_text="operators only")
+    conversion_rate = serializers.CharField(allow_null=True, help_text="conversions / unique clicks")
+    epc = serializers.CharField(allow_null=True, help_text="earnings per click (see the reports module)")
+
+
+class ReportSerializer(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=GROUPS)
+    currency = serializers.CharField()
+    timezone = serializers.CharField()
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = ReportRowSerializer(many=True)
+    totals = ReportRowSerializer()
+    truncated = serializers.BooleanField()

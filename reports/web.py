@@ -1,0 +1,80 @@
+"""The report page shared by the three parties: filters -> the same selector the API uses -> table, chart
+(fed by the JSON API) and CSV link. htmx requests get the panel only."""
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.generic import TemplateView
+from rest_framework.exceptions import ValidationError
+
+from network.models import Role
+from network.web import NetworkPageMixin, is_htmx
+
+from .api import build_query
+from .selectors import GROUPS, TIME_GROUPS, columns_for, currencies_for, report, visible_affiliates, visible_programs
+
+PARAMS = ("group_by", "date_from", "date_to", "program", "affiliate", "currency")
+GROUP_LABELS = {"day": "Day", "week": "Week", "month": "Month", "program": "Program", "affiliate": "Affiliate",
+                "sub1": "Sub ID 1", "sub2": "Sub ID 2", "sub3": "Sub ID 3", "sub4": "Sub ID 4", "sub5": "Sub ID 5",
+                "country": "Country"}
+COLUMN_LABELS = {"clicks": "Clicks", "unique_clicks": "Unique clicks", "conversions": "Conversions",
+                 "revenue": "Revenue", "payout": "Payout", "profit": "Profit", "conversion_rate": "Conv. rate",
+                 "epc": "EPC"}
+MONEY_COLUMNS = {"revenue", "payout", "profit", "epc"}
+
+
+def _cells(row: dict, columns: list[str]) -> list[tuple]:
+    """(value, is money, column) per column; the conversion rate shown as a percentage."""
+    cells = []
+    for name in columns:
+        value = row[name]
+        if name == "conversion_rate" and value is not None:
+            value = f"{Decimal(value) * 100:.2f} %"
+        cells.append((value, name in MONEY_COLUMNS, name))
+    return cells
+
+
+class ReportPage(NetworkPageMixin, TemplateView):
+    """Subclasses set `roles` and `template_name` (the party's page extending its base layout)."""
+
+    panel_template = "includes/report_panel.html"
+
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(**kwargs)
+        if is_htmx(request):
+            return render(request, self.panel_template, context)
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        params = {name: self.request.GET[name] for name in PARAMS if self.request.GET.get(name)}
+        role = "operator" if self.membership.is_operator else self.membership.role
+        errors, data, query = {}, None, None
+        try:
+            query = build_query(params=params, network=self.network, membership=self.membership)
+            data = report(query)
+        except ValidationError as exc:
+            errors = dict(exc.detail)
+        columns = columns_for(role)
+        if query is not None:
+            params = {"group_by": query.group_by, "date_from": query.date_from.isoformat(),
+                      "date_to": query.date_to.isoformat(), "currency": query.currency,
+                      **{k: v for k, v in params.items() if k in ("program", "affiliate")}}
+        table = total = None
+        if data is not None:
+            table = [(row["label"], _cells(row, columns)) for row in data["rows"]]
+            total = _cells(data["totals"], columns)
+        api_url = reverse("reports")
+        return super().get_context_data(
+            report=data, table=table, total=total, errors=errors, params=params,
+            columns=[(c, COLUMN_LABELS[c], c in MONEY_COLUMNS) for c in columns],
+            groups=[(g, GROUP_LABELS[g]) for g in GROUPS if not (g == "affiliate" and role == Role.AFFILIATE)],
+            programs=visible_programs(network=self.network, membership=self.membership).order_by("name"),
+            affiliates=(visible_affiliates(network=self.network, membership=self.membership).order_by("name")
+                        if role != Role.AFFILIATE else None),
+            currencies=currencies_for(network=self.network, membership=self.membership),
+            is_time=params.get("group_by", "day") in TIME_GROUPS,
+            chart_metric="payout" if role == Role.AFFILIATE else "revenue",
+            json_url=f"{api_url}?{urlencode(params)}", csv_url=f"{api_url}?{urlencode({**params, 'format': 'csv'})}",
+            page_url=self.request.path, **kwargs)
