@@ -180,12 +180,28 @@ class CouponCode(TenantModel):
         super().save(*args, **kwargs)
 
 
+SUB_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+
+
+class SubIds(models.Model):
+    """The affiliate's five free-form sub IDs (`sub1`..`sub5`), carried from link to click to conversion."""
+
+    sub1 = models.CharField(max_length=255, blank=True, default="")
+    sub2 = models.CharField(max_length=255, blank=True, default="")
+    sub3 = models.CharField(max_length=255, blank=True, default="")
+    sub4 = models.CharField(max_length=255, blank=True, default="")
+    sub5 = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
 def new_link_code() -> str:
     # 10 URL-safe characters = 60 random bits: unguessable, short, unique (the column is unique too).
     return secrets.token_urlsafe(8)[:10]
 
 
-class TrackingLink(TenantModel):
+class TrackingLink(TenantModel, SubIds):
     """An affiliate's link into a program: /c/<code> on the tracking domain."""
 
     code = models.CharField(max_length=32, unique=True, default=new_link_code)
@@ -194,11 +210,6 @@ class TrackingLink(TenantModel):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
     destination_url = models.URLField(max_length=2000, blank=True, default="")
-    sub1 = models.CharField(max_length=255, blank=True, default="")
-    sub2 = models.CharField(max_length=255, blank=True, default="")
-    sub3 = models.CharField(max_length=255, blank=True, default="")
-    sub4 = models.CharField(max_length=255, blank=True, default="")
-    sub5 = models.CharField(max_length=255, blank=True, default="")
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

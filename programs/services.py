@@ -14,10 +14,9 @@ from network.services import audit_log_record
 from . import emails
 from . import models as program_models
 from .deeplinks import is_allowed_destination
-from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
 from .selectors import default_link_for
 
-SUB_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5")
 LINK_CODE_ATTEMPTS = 5
 PROGRAM_FIELDS = (
     "name", "description", "landing_url", "allowed_domains", "status", "visibility", "approval",

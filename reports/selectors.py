@@ -12,11 +12,11 @@ from django.db.models.functions import Coalesce, Trunc
 from commissions.models import Commission
 from core.money import quantize
 from network.models import Affiliate, Membership, Network, Role
-from programs.models import Program
+from programs.models import SUB_FIELDS, Program
 from tracking.models import ClickRollup, Conversion
 
 TIME_GROUPS = ("day", "week", "month")
-SUB_GROUPS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+SUB_GROUPS = SUB_FIELDS
 GROUPS = (*TIME_GROUPS, "program", "affiliate", *SUB_GROUPS, "country")
 # Non-time groupings (sub IDs are unbounded) return the busiest rows only; totals always cover everything.
 MAX_ROWS = 1000

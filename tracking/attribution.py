@@ -13,12 +13,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from network.models import Advertiser, Network
-from programs.models import CouponCode, Partnership, Program
+from programs.models import SUB_FIELDS, CouponCode, Partnership, Program
 
 from .ids import click_id_time, is_click_id
 from .models import Click, Conversion
 
-SUB_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5")
 # Click rows carry created_at == the time in their id; a margin keeps partition pruning without relying on it.
 _CLICK_TIME_MARGIN = timedelta(days=1)
 

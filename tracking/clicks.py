@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.utils.encoding import iri_to_uri
 
 from programs.deeplinks import is_allowed_destination
-from programs.models import Program
+from programs.models import SUB_FIELDS, Program
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def click_record(link: dict, click_id: str, subs: list[str], meta) -> dict:
     }
 
 
-_SUB_KEYS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+_SUB_KEYS = SUB_FIELDS
 
 
 def merge_subs(link_subs: list[str], query: dict[str, str]) -> list[str]:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from programs.models import SUB_FIELDS
 from tracking import partitions
 from tracking.ids import click_id_time, is_click_id
 from tracking.models import Click, ClickRollup
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 USE_COPY = True
 ROLLUP_COUNTERS = ("clicks", "unique_clicks", "bot_clicks")
-ROLLUP_SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+ROLLUP_SUBS = SUB_FIELDS
 # Rollup sub IDs are cut to this length: five of them (4 bytes a character at worst) stay under PostgreSQL's
 # B-tree row limit (~2700 bytes) in the unique key, whatever a publisher puts in a sub ID.
 ROLLUP_SUB_LENGTH = 100

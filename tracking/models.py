@@ -4,10 +4,10 @@ from django.db import models
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, Network, TenantModel, validate_currency
-from programs.models import CouponCode, Partnership, Program, TrackingLink
+from programs.models import CouponCode, Partnership, Program, SubIds, TrackingLink
 
 
-class Click(TenantModel):
+class Click(TenantModel, SubIds):
     """One visit through a tracking link. Written only by the ingester (or the fallback direct write).
 
     `click_id` is time-ordered (a ULID: 48-bit milliseconds + 80 random bits, Crockford base32), so
@@ -36,11 +36,6 @@ class Click(TenantModel):
     affiliate = models.ForeignKey(
         Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    sub1 = models.CharField(max_length=255, blank=True, default="")
-    sub2 = models.CharField(max_length=255, blank=True, default="")
-    sub3 = models.CharField(max_length=255, blank=True, default="")
-    sub4 = models.CharField(max_length=255, blank=True, default="")
-    sub5 = models.CharField(max_length=255, blank=True, default="")
     ip_hash = models.CharField(max_length=64, blank=True, default="")
     ip_truncated = models.CharField(max_length=45, blank=True, default="")
     user_agent = models.CharField(max_length=512, blank=True, default="")
@@ -61,23 +56,19 @@ class Click(TenantModel):
         return self.click_id
 
 
-class ClickRollup(TenantModel):
+class ClickRollup(TenantModel, SubIds):
     """Clicks per hour and dimension; reports read these, never raw clicks. Kept past click retention.
 
     Written only by the ingester, in the transaction that inserts the clicks, for rows actually inserted.
     `clicks` counts every click; `bot_clicks` those with a bot user agent; `unique_clicks` those that are
     neither a duplicate (same link and visitor hash within the window) nor a bot: what CPC pays on.
+    Its sub IDs (from SubIds) are cut to ROLLUP_SUB_LENGTH characters (tracking.ingest) so the unique key
+    stays within an index row.
     """
 
     hour = models.DateTimeField()
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
-    # Sub IDs cut to ROLLUP_SUB_LENGTH characters (tracking.ingest) so the unique key stays within an index row.
-    sub1 = models.CharField(max_length=255, blank=True, default="")
-    sub2 = models.CharField(max_length=255, blank=True, default="")
-    sub3 = models.CharField(max_length=255, blank=True, default="")
-    sub4 = models.CharField(max_length=255, blank=True, default="")
-    sub5 = models.CharField(max_length=255, blank=True, default="")
     country = models.CharField(max_length=2, blank=True, default="")
     clicks = models.PositiveBigIntegerField(default=0)
     unique_clicks = models.PositiveBigIntegerField(default=0)
@@ -98,7 +89,7 @@ class ClickRollup(TenantModel):
         return f"{self.hour:%Y-%m-%d %H}h p{self.program_id} a{self.affiliate_id}: {self.clicks}"
 
 
-class Conversion(TenantModel):
+class Conversion(TenantModel, SubIds):
     """A sale or lead reported by the advertiser's server (idempotent on advertiser + order_id)."""
 
     class Event(models.TextChoices):
@@ -133,11 +124,6 @@ class Conversion(TenantModel):
     click_id = models.CharField(max_length=26, blank=True, default="", db_index=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     # Sub IDs copied from the click so postback macros and reports need no click lookup.
-    sub1 = models.CharField(max_length=255, blank=True, default="")
-    sub2 = models.CharField(max_length=255, blank=True, default="")
-    sub3 = models.CharField(max_length=255, blank=True, default="")
-    sub4 = models.CharField(max_length=255, blank=True, default="")
-    sub5 = models.CharField(max_length=255, blank=True, default="")
     country = models.CharField(max_length=2, blank=True, default="")
     customer_id = models.CharField(max_length=128, blank=True, default="", db_index=True)
     # Keyed hash of the customer's e-mail (self-referral checks), never the address itself.
