@@ -3,8 +3,8 @@ currency, event, click id) in three SQL round trips (key, click, INSERT) and no 
 
 It handles only what it can decide alone: a valid advertiser key, a well-formed body of those fields and
 either no click id or a click of this advertiser inside the program's window, in the program's currency.
-Anything else (other fields, bad input, a repeated order id, a pending or foreign click, webhooks or an
-affiliate postback to queue, a key to mark as used) goes to the full DRF view, which answers with the same
+Anything else (other fields, bad input, a repeated order id, a pending or foreign click, webhooks to
+queue, a key to mark as used) goes to the full DRF view, which answers with the same
 shapes and messages. The business rules (window, fraud signals, policy) are the same functions.
 """
 
@@ -44,12 +44,11 @@ WHERE k.hashed_key = %s AND k.revoked_at IS NULL AND m.is_active AND u.is_active
 _CLICK_SQL = """
 SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
        c.sub5, c.country, c.is_bot, c.is_unique, p.advertiser_id, p.currency, p.attribution_window_days,
-       p.fraud_policy, f.postback_url,
+       p.fraud_policy,
        EXISTS (SELECT 1 FROM tracking_conversion v WHERE v.network_id = %s AND v.advertiser_id = %s
                AND v.click_id = %s AND v.amount = %s AND v.currency = %s AND v.created_at >= %s)
 FROM tracking_click c
 JOIN programs_program p ON p.id = c.program_id
-JOIN network_affiliate f ON f.id = c.affiliate_id
 WHERE c.network_id = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
 """
 _FIELDS = [field for field in Conversion._meta.concrete_fields if field.column != "id"]
@@ -140,9 +139,9 @@ def record_fast(authorization: str, content_type: str, raw: bytes) -> dict | Non
             if click is None:
                 return None  # not ingested yet (pending) or unknown: the full view decides
             (clicked_at, program_id, partnership_id, link_id, affiliate_id, *subs) = click[:11]
-            is_bot, is_unique, program_advertiser, program_currency, window, policy, postback, duplicate = click[11:]
+            is_bot, is_unique, program_advertiser, program_currency, window, policy, duplicate = click[11:]
             clicked_at = _aware(clicked_at)
-            if (program_advertiser != advertiser_id or program_currency != body["currency"] or postback
+            if (program_advertiser != advertiser_id or program_currency != body["currency"]
                     or not within_window(clicked_at, window, now)):
                 return None
             values.update(attribution=Conversion.Attribution.CLICK, program_id=program_id,
