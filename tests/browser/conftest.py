@@ -17,6 +17,26 @@ PASSWORD = "browser-pass-2026"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
+def _single_threaded_live_server_on_sqlite() -> None:
+    """On SQLite the test database is in memory and the live server's threads share its one connection:
+    two requests at once (a page's two chart fetches) deadlock on it. A single-threaded server answers them
+    one after the other (Django's WSGIServer sends `Connection: close`, so a keep-alive cannot block it)."""
+    from django.conf import settings
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    class SingleThreadedWSGIServer(WSGIServer):
+        # LiveServerThread.run() already put the shared connection in its own thread, which serves every request.
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        LiveServerThread.server_class = SingleThreadedWSGIServer
+
+
+_single_threaded_live_server_on_sqlite()
+
+
 
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
