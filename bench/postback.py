@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -80,6 +81,11 @@ def seed(clicks: int) -> tuple[str, list[str]]:
         rows.append(Click(network=network, click_id=click_id, program=program, partnership=partnership, link=link,
                           affiliate=affiliate, created_at=click_id_time(click_id), sub1="bench"))
     Click.objects.bulk_create(rows, batch_size=5000)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Statistics as autovacuum keeps them on a running database (not those of the empty, new tables).
+        cursor.execute("ANALYZE")
     return issued.raw, [row.click_id for row in rows]
 
 
@@ -127,8 +133,9 @@ async def drive(port: int, key: str, click_ids: list[str], connections: int, sec
     return results, time.perf_counter() - started
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """utime + stime of every process in the server's process group (the granian workers)."""
+def group_cpu_seconds(pgid: int | None = None, title: str | None = None) -> float:
+    """utime + stime of every process in a process group (the granian workers) or whose title contains `title`
+    (the PostgreSQL backends serving one database), from /proc."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -137,9 +144,21 @@ def group_cpu_seconds(pgid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:
+        if (pgid is not None and int(fields[2]) == pgid) or (title and title in _title(entry)):
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _title(entry: Path) -> str:
+    try:
+        return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -153,7 +172,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="blocking threads per worker (overlap DB waits)")
     parser.add_argument("--clicks", type=int, default=20000)
     parser.add_argument("--app", default="config.wsgi:application",
-                        help="WSGI target; tracking.wsgi_fast:application serves the postback before the middleware")
+                        help="WSGI target; config.wsgi serves the common postback before the middleware")
     args = parser.parse_args()
 
     env = {
@@ -183,9 +202,12 @@ def main() -> None:
         from tracking.models import Conversion
 
         before = Conversion.objects.count()
-        cpu_before = group_cpu_seconds(server.pid)
+        backends = f": postgres {args.database} "  # this database's backends, not other clients'
+        cpu_before = group_cpu_seconds(server.pid), group_cpu_seconds(title=backends), own_cpu_seconds()
         results, elapsed = asyncio.run(drive(port, key, click_ids, args.connections, args.seconds))
-        server_cpu = group_cpu_seconds(server.pid) - cpu_before
+        server_cpu = group_cpu_seconds(server.pid) - cpu_before[0]
+        postgres_cpu = group_cpu_seconds(title=backends) - cpu_before[1]
+        client_cpu = own_cpu_seconds() - cpu_before[2]
         rows = Conversion.objects.count() - before
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -201,8 +223,13 @@ def main() -> None:
     print(f"status codes: {dict(sorted(results['codes'].items()))}, connection errors: {results['errors']}")
     print(f"rows in the database: {rows} (201s answered: {accepted})")
     requests = max(len(latencies), 1)
-    print(f"server CPU: {server_cpu:.1f} s = {server_cpu / requests * 1000:.1f} ms per request; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    per = {name: cpu / requests * 1000 for name, cpu in
+           (("server", server_cpu), ("postgres", postgres_cpu), ("client", client_cpu))}
+    print(f"CPU per request: server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms, "
+          f"client {per['client']:.2f} ms (load average {os.getloadavg()[0]:.1f}: other processes share these "
+          f"{os.cpu_count()} cores)")
+    print(f"if the cores were ours: {os.cpu_count() * 1000 / sum(per.values()):,.0f} conversions/s "
+          "(estimate: cores / CPU per request of server + PostgreSQL + client)")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ class CommissionsConfig(AppConfig):
         settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-approve-due", {
             "task": "commissions.tasks.commissions_approve_due_task", "schedule": crontab(minute="*/15"),
         })
+        settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-catch-up", {
+            "task": "commissions.tasks.commissions_catch_up_task", "schedule": crontab(minute="*/5"),
+        })
         settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-cpc-accrue", {
             "task": "commissions.tasks.cpc_accrue_task", "schedule": crontab(minute=7),
         })

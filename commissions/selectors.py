@@ -105,3 +105,16 @@ def network_daily_totals(*, network, days: int = 30, today=None) -> dict:
         "payout": payout,
         "profit": [r - p for r, p in zip(revenue, payout, strict=True)],
     }
+
+
+def conversions_without_commissions_ids(*, days: int, settle_seconds: int = 120) -> list[int]:
+    """Attributed conversions of the last `days` days (older than `settle_seconds`, so a kick still in flight
+    is not raced) that have no commission: the catch-up's work. Includes those no rule pays; computing them
+    again writes nothing."""
+    now = timezone.now()
+    return list(
+        Conversion.objects.filter(created_at__gte=now - timedelta(days=days),
+                                  created_at__lt=now - timedelta(seconds=settle_seconds),
+                                  affiliate__isnull=False, attribution_pending=False, commissions__isnull=True)
+        .order_by("pk").values_list("pk", flat=True)
+    )

@@ -9,7 +9,7 @@ from django.db.models import ObjectDoesNotExist
 
 from network.models import Network
 
-from . import cpc, services
+from . import cpc, selectors, services
 from .emails import commission_email_send
 from .models import Commission
 
@@ -20,6 +20,20 @@ RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries"
 @shared_task(**RETRY)
 def commission_compute_task(conversion_id: int) -> list[int]:
     return [c.pk for c in services.commissions_for_conversion(conversion_id=conversion_id)]
+
+
+@shared_task(**RETRY)
+def commissions_compute_batch_task(conversion_ids: list[int]) -> int:
+    """The batched kicks of the postback (`receivers.ComputeKicks`): compute each conversion (idempotent, so a
+    retry of the whole batch recomputes nothing already written)."""
+    return sum(len(services.commissions_for_conversion(conversion_id=pk)) for pk in conversion_ids)
+
+
+@shared_task(**RETRY)
+def commissions_catch_up_task(days: int = 1) -> int:
+    """Compute attributed conversions left without commissions (a lost kick, a broker outage)."""
+    return sum(len(services.commissions_for_conversion(conversion_id=pk))
+               for pk in selectors.conversions_without_commissions_ids(days=days))
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)

@@ -18,6 +18,9 @@ import time
 
 from django.conf import settings
 
+from core.batching import Batcher
+from tracking.hotconf import conf
+
 log = logging.getLogger(__name__)
 
 GROUP = "ingesters"
@@ -30,7 +33,7 @@ _down_until = 0.0
 
 
 def queue_configured() -> bool:
-    return bool(settings.CLICK_QUEUE_URL)
+    return bool(conf().CLICK_QUEUE_URL)
 
 
 def client(read_timeout: float = 1.0):
@@ -71,7 +74,7 @@ def _xadd(records: list[dict]) -> None:
     if time.monotonic() < _down_until:
         raise ConnectionError("click queue marked down")
     try:
-        client().xadd(settings.CLICK_STREAM, {FIELD: encode(records)})
+        client().xadd(conf().CLICK_STREAM, {FIELD: encode(records)})
     except Exception:
         _down_until = time.monotonic() + BREAKER_SECONDS
         raise
@@ -106,65 +109,15 @@ def enqueue(record: dict) -> None:
     write_direct([record])
 
 
-class ClickBuffer:
-    """Per-process batching of clicks into stream entries. The request that fills a batch (MAX_BATCH clicks)
-    writes it itself; a timer thread writes a batch older than MAX_AGE seconds. No hand-off to another thread
-    on the busy path (that costs more CPU than the write). Bound on loss if the process is killed hard: the
-    unwritten batch, at most MAX_BATCH clicks or MAX_AGE seconds of them."""
+class ClickBuffer(Batcher):
+    """The minimal /c/ handler's batches of clicks into stream entries (64 clicks or 2 ms). Bound on loss if the
+    process is killed hard: the unwritten batch, at most MAX_BATCH clicks or MAX_AGE seconds of them."""
 
     MAX_BATCH = 64
     MAX_AGE = 0.002
+    THREAD_NAME = "click-writer"
 
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._pending: list[dict] = []
-        self._since = 0.0
-        self._writing = 0
-        self._pid = None
-
-    def put(self, record: dict) -> None:
-        with self._cond:
-            if self._pid != os.getpid():
-                self._start()
-            if not self._pending:
-                self._since = time.monotonic()
-            self._pending.append(record)
-            if len(self._pending) < self.MAX_BATCH:
-                return
-            batch = self._take()
-        self._write_counted(batch)
-
-    def _start(self) -> None:
-        # Called with the lock held; also after a fork (the parent's thread does not exist in the child).
-        self._pid = os.getpid()
-        self._pending = []
-        self._writing = 0
-        threading.Thread(target=self._run, name="click-writer", daemon=True).start()
-
-    def _take(self) -> list[dict]:
-        batch, self._pending = self._pending, []
-        self._writing += 1
-        return batch
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.MAX_AGE)
-            with self._cond:
-                if not self._pending or time.monotonic() - self._since < self.MAX_AGE:
-                    continue
-                batch = self._take()
-            self._write_counted(batch)
-
-    def _write_counted(self, batch: list[dict]) -> None:
-        try:
-            self._write(batch)
-        finally:
-            with self._cond:
-                self._writing -= 1
-                self._cond.notify_all()
-
-    @staticmethod
-    def _write(batch: list[dict]) -> None:
+    def write(self, batch: list[dict]) -> None:
         try:
             _xadd(batch)
         except Exception:
@@ -174,18 +127,6 @@ class ClickBuffer:
                 from django.db import connections
 
                 connections.close_all()  # this thread's own connections: do not hold one open between outages
-
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Write what is pending now and wait for writes in flight (shutdown, tests). True when all is written."""
-        with self._cond:
-            batch = self._take() if self._pending else None
-        if batch is not None:
-            self._write_counted(batch)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._writing and time.monotonic() < deadline:
-                self._cond.wait(0.05)
-            return not (self._writing or self._pending)
 
 
 buffer = ClickBuffer()

@@ -2,7 +2,6 @@
 destination URLs, visitor data (keyed IP hash, truncated IP, country) and the queued click record."""
 
 import functools
-import hashlib
 import hmac
 import logging
 import re
@@ -10,12 +9,12 @@ import socket
 import time
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils.encoding import iri_to_uri
 
 from programs.deeplinks import is_allowed_destination
 from programs.models import SUB_FIELDS, Program
+from tracking.hotconf import conf
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +181,7 @@ def destination(link: dict, program: dict, deep_link: str | None, click_id: str,
 # --- visitor -----------------------------------------------------------------------------
 def visitor_ip(meta) -> str:
     """The visitor's address: the socket peer, or the address our own trusted proxies saw."""
-    hops = settings.TRUSTED_PROXY_COUNT
+    hops = conf().TRUSTED_PROXY_COUNT
     if hops > 0:
         forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= hops:
@@ -219,11 +218,10 @@ def ip_hash(ip: str) -> str:
 
 def _hash_packed(packed: bytes) -> str:
     global _hash_base
-    if _hash_base is None or _hash_base[0] != settings.IP_HASH_KEY:
-        _hash_base = (settings.IP_HASH_KEY, hmac.new(settings.IP_HASH_KEY.encode(), digestmod=hashlib.sha256))
-    digest = _hash_base[1].copy()
-    digest.update(packed)
-    return digest.hexdigest()
+    key = conf().IP_HASH_KEY
+    if _hash_base is None or _hash_base[0] != key:
+        _hash_base = (key, key.encode())
+    return hmac.digest(_hash_base[1], packed, "sha256").hex()
 
 
 def ip_truncate(ip: str) -> str:
@@ -253,8 +251,8 @@ COUNTRY_HEADERS = ("HTTP_CF_IPCOUNTRY", "HTTP_CLOUDFRONT_VIEWER_COUNTRY", "HTTP_
 
 def visitor_country(meta) -> str:
     for header in COUNTRY_HEADERS:
-        value = meta.get(header, "").strip().upper()
-        if value:
+        value = meta.get(header)
+        if value and (value := value.strip().upper()):
             # "XX" and "T1" (Tor) are the CDN's "unknown"; only two letters are a country.
             return value if len(value) == 2 and value.isalpha() and value.isascii() and value != "XX" else ""
     return ""

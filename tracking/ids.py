@@ -28,22 +28,34 @@ os.register_at_fork(after_in_child=_forget_random)
 
 def _random80() -> int:
     # os.urandom in chunks: one system call per 400 ids (a syscall per click costs more than the rest of the id).
-    pool = getattr(_random, "pool", b"")
-    if not pool:
-        pool = os.urandom(_RANDOM_CHUNK)
-    _random.pool = pool[10:]
-    return int.from_bytes(pool[:10], "big")
+    pool = getattr(_random, "pool", None)
+    offset = getattr(_random, "offset", _RANDOM_CHUNK)
+    if pool is None or offset >= _RANDOM_CHUNK:
+        pool, offset = _random.pool, _random.offset = os.urandom(_RANDOM_CHUNK), 0
+    _random.offset = offset + 10
+    return int.from_bytes(pool[offset:offset + 10], "big")
+
+
+# Ten bits (two characters) a lookup; the time part (first ten characters) is made once per millisecond.
+_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]
+_RANDOM_SHIFTS = (70, 60, 50, 40, 30, 20, 10, 0)
+_TIME_SHIFTS = (40, 30, 20, 10, 0)
+_time_prefix: tuple[int, str] = (-1, "")
+
+
+def _encode_ms(ms: int) -> str:
+    global _time_prefix
+    cached = _time_prefix
+    if cached[0] != ms:
+        cached = _time_prefix = (ms, "".join([_PAIRS[(ms >> shift) & 1023] for shift in _TIME_SHIFTS]))
+    return cached[1]
 
 
 def new_click_id(now_ms: int | None = None, *, entropy: int | None = None) -> str:
     """`entropy` (80 bits) replaces the random part: reproducible ids for demo data and benchmarks only."""
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (ms << 80) | (_random80() if entropy is None else entropy & ((1 << 80) - 1))
-    chars = []
-    for _ in range(26):
-        chars.append(ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    ms = (time.time_ns() // 1_000_000 if now_ms is None else now_ms) & ((1 << 48) - 1)
+    random_part = _random80() if entropy is None else entropy & ((1 << 80) - 1)
+    return _encode_ms(ms) + "".join([_PAIRS[(random_part >> shift) & 1023] for shift in _RANDOM_SHIFTS])
 
 
 def is_click_id(value) -> bool:

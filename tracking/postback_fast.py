@@ -41,15 +41,18 @@ JOIN network_user u ON u.id = m.user_id
 JOIN network_advertiser a ON a.membership_id = m.id
 WHERE k.hashed_key = %s AND k.revoked_at IS NULL AND m.is_active AND u.is_active AND m.role = 'advertiser'
 """
+# `x + 0` and `COALESCE(x, x)` keep a condition out of index selection: the click id is always the selective
+# one (one click, a conversion or two), whatever the statistics say (a new day's partition has none; a table
+# that grew since its last ANALYZE looks empty and the planner may walk every row of the network instead).
 _CLICK_SQL = """
 SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
        c.sub5, c.country, c.is_bot, c.is_unique, p.advertiser_id, p.currency, p.attribution_window_days,
        p.fraud_policy,
-       EXISTS (SELECT 1 FROM tracking_conversion v WHERE v.network_id = %s AND v.advertiser_id = %s
-               AND v.click_id = %s AND v.amount = %s AND v.currency = %s AND v.created_at >= %s)
+       EXISTS (SELECT 1 FROM tracking_conversion v WHERE v.network_id + 0 = %s AND v.advertiser_id + 0 = %s
+               AND v.click_id = %s AND v.amount = %s AND v.currency = %s AND COALESCE(v.created_at, v.created_at) >= %s)
 FROM tracking_click c
 JOIN programs_program p ON p.id = c.program_id
-WHERE c.network_id = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
+WHERE c.network_id + 0 = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
 """
 _FIELDS = [field for field in Conversion._meta.concrete_fields if field.column != "id"]
 _COLUMNS = [field.column for field in _FIELDS]

@@ -9,9 +9,8 @@ queue write, never a 500.
 import logging
 from urllib.parse import parse_qsl
 
-from django.conf import settings
-
 from tracking import click_queue, clicks
+from tracking.hotconf import conf
 from tracking.ids import new_click_id
 
 log = logging.getLogger(__name__)
@@ -26,15 +25,30 @@ def _redirect(location: str, extra=()):
     return 302, headers, b""
 
 
-def _is_secure(meta) -> bool:
+def _is_secure(meta, proxy) -> bool:
     if meta.get("wsgi.url_scheme") == "https":
         return True
-    proxy = settings.SECURE_PROXY_SSL_HEADER
     return bool(proxy) and meta.get(proxy[0]) == proxy[1]
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """`dict(parse_qsl(raw, keep_blank_values=True))`, without its per-piece unquoting when nothing is escaped
+    (the usual click: `?sub1=abc`)."""
+    if not raw:
+        return {}
+    if "%" in raw or "+" in raw:
+        return dict(parse_qsl(raw, keep_blank_values=True))
+    query = {}
+    for piece in raw.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            query[name] = value
+    return query
 
 
 def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) for a visit of /c/<code>. `meta` is a WSGI environ (or request.META)."""
+    hot = conf()
     method = meta.get("REQUEST_METHOD", "GET")
     if method not in ("GET", "HEAD"):
         return 405, [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")], b"Method not allowed.\n"
@@ -51,8 +65,7 @@ def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, lis
             return _redirect(program["fallback_url"])
         return NOT_FOUND
 
-    raw_query = meta.get("QUERY_STRING", "")
-    query = dict(parse_qsl(raw_query, keep_blank_values=True)) if raw_query else {}
+    query = parse_query(meta.get("QUERY_STRING", ""))
     subs = clicks.merge_subs(link["subs"], query)
     click_id = new_click_id()
     try:
@@ -65,15 +78,15 @@ def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, lis
         return _redirect(location)
     try:
         record = clicks.click_record(link, click_id, subs, meta)
-        if buffered and click_queue.queue_configured():
+        if buffered and hot.CLICK_QUEUE_URL:
             click_queue.buffer.put(record)
         else:
             click_queue.enqueue(record)
     except Exception:
         log.exception("click %s not recorded", click_id)
     max_age = program["cookie_max_age"]
-    cookie = f"{settings.CLICK_COOKIE_NAME}={click_id}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax"
-    if _is_secure(meta):
+    cookie = f"{hot.CLICK_COOKIE_NAME}={click_id}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax"
+    if _is_secure(meta, hot.SECURE_PROXY_SSL_HEADER):
         cookie += "; Secure"
     return _redirect(location, [("Set-Cookie", cookie)])
 
@@ -93,7 +106,7 @@ _REASONS = {302: "302 Found", 404: "404 Not Found", 405: "405 Method Not Allowed
 def wsgi_app(environ, start_response):
     """The minimal WSGI handler of /c/<code> (no Django middleware: nothing here needs sessions or CSRF)."""
     code = environ.get("PATH_INFO", "")[3:].rstrip("/")
-    status, headers, body = safe_click_redirect(code, environ, buffered=settings.CLICK_QUEUE_BUFFERED)
+    status, headers, body = safe_click_redirect(code, environ, buffered=conf().CLICK_QUEUE_BUFFERED)
     if status != 302:
         headers = [*headers, ("Content-Length", str(len(body)))]
     start_response(_REASONS[status], headers)
@@ -128,7 +141,7 @@ def asgi_dispatch(django_app):
         }
         for name, value in scope.get("headers", []):
             meta["HTTP_" + name.decode("latin-1").upper().replace("-", "_")] = value.decode("latin-1")
-        status, headers, body = await run(scope["path"][3:].rstrip("/"), meta, buffered=settings.CLICK_QUEUE_BUFFERED)
+        status, headers, body = await run(scope["path"][3:].rstrip("/"), meta, buffered=conf().CLICK_QUEUE_BUFFERED)
         if status != 302:
             headers = [*headers, ("Content-Length", str(len(body)))]
         await send({"type": "http.response.start", "status": status,
