@@ -62,11 +62,17 @@ def is_click_id(value) -> bool:
     return isinstance(value, str) and bool(_CLICK_ID_RE.match(value))
 
 
+# Crockford digits -> the digits int(..., 32) reads (0-9, a-v): the time part is decoded at C speed.
+_TO_BASE32 = str.maketrans(ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+
+
 def click_id_time(click_id: str) -> datetime:
     """When the click happened (millisecond precision, UTC). Raises ValueError for a malformed id."""
     if not is_click_id(click_id):
         raise ValueError("Malformed click id.")
-    ms = 0
-    for char in click_id[:10]:
-        ms = ms * 32 + ALPHABET.index(char)
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return click_id_time_unchecked(click_id)
+
+
+def click_id_time_unchecked(click_id: str) -> datetime:
+    """`click_id_time` of an id already checked with `is_click_id`."""
+    return datetime.fromtimestamp(int(click_id[:10].translate(_TO_BASE32), 32) / 1000, tz=UTC)

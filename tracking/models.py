@@ -143,7 +143,12 @@ class Conversion(TenantModel, SubIds):
         constraints = [
             models.UniqueConstraint(fields=["advertiser", "order_id"], name="conversion_unique_order"),
         ]
-        indexes = [models.Index(fields=["network", "affiliate", "created_at"])]
+        indexes = [
+            models.Index(fields=["network", "affiliate", "created_at"]),
+            # Only the few conversions waiting for their click (the ingester reads them every batch).
+            models.Index(fields=["network"], condition=models.Q(attribution_pending=True),
+                         name="tracking_conversion_waiting"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.amount} {self.currency}"
