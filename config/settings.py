@@ -302,5 +302,8 @@ CLICK_QUEUE_BUFFERED = env.bool("CLICK_QUEUE_BUFFERED", default=True)
 # Same link and visitor hash within this many seconds: a duplicate click.
 CLICK_DUPLICATE_WINDOW_SECONDS = env.int("CLICK_DUPLICATE_WINDOW_SECONDS", default=60)
 CLICK_COOKIE_NAME = env.str("CLICK_COOKIE_NAME", default="afn_click")
+# The postback's fast path prepares its statements once per PostgreSQL connection. Turn off behind a pooler in
+# transaction mode that does not keep prepared statements (PgBouncer before 1.21).
+POSTBACK_PREPARED_STATEMENTS = env.bool("POSTBACK_PREPARED_STATEMENTS", default=True)
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0 = use the socket address only.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

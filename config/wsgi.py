@@ -1,5 +1,6 @@
 """WSGI entry point. Two hot paths are served before Django's middleware stack: /c/<code> (the click redirect)
 and the common shape of POST /api/v1/conversions (the conversion postback's fast path)."""
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -11,3 +12,9 @@ from tracking.postback_fast import FastPostbackMiddleware  # noqa: E402  (needs 
 from tracking.redirect import wsgi_dispatch  # noqa: E402
 
 application = wsgi_dispatch(FastPostbackMiddleware(django_application))
+
+# Everything loaded so far lives as long as the process: out of the garbage collector's sight, an old-generation
+# collection no longer walks Django's hundreds of thousands of objects (a pause of milliseconds in the
+# redirect's tail latency).
+gc.collect()
+gc.freeze()

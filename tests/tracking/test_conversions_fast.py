@@ -207,3 +207,58 @@ def _wsgi_checks(world, shop):
     bad_host = wsgi_call(app, "POST", "/api/v1/conversions", body.replace(b"W1", b"W3"), key, HTTP_HOST="evil.test")
     assert bad_host["status"].startswith("400")
     assert set(Conversion.objects.values_list("order_id", flat=True)) == {"W1", "W2"}
+
+
+@pytest.mark.postgres
+def test_postgresql_statements_are_prepared_once_per_connection(world, shop, no_connection_closing,
+                                                                full_view_forbidden):
+    import json
+
+    from django.db import connection
+
+    from config.wsgi import application as app
+
+    def post(order_id):
+        body = json.dumps({"order_id": order_id, "amount": "10.00", "currency": "EUR",
+                           "click_id": click_at(shop.link).click_id}).encode()
+        return wsgi_call(app, "POST", "/api/v1/conversions", body, world.a.advertiser_key)["status"]
+
+    def prepared():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'afn_pb_%%' ORDER BY name")
+            return [row[0] for row in cursor.fetchall()]
+
+    assert post("P1") == "201 Created" and post("P2") == "201 Created"  # a second PREPARE would fail
+    assert prepared() == ["afn_pb_click", "afn_pb_insert", "afn_pb_key"]
+    with connection.cursor() as cursor:  # as a new connection would be: nothing prepared on it
+        cursor.execute("DEALLOCATE ALL")
+    connection._afn_prepared_on = object()
+    assert post("P3") == "201 Created"
+    assert prepared() == ["afn_pb_click", "afn_pb_insert", "afn_pb_key"]
+    assert Conversion.objects.filter(order_id__in=["P1", "P2", "P3"], attribution="click").count() == 3
+
+
+def test_a_database_error_before_the_middleware_hands_the_request_to_django(world, shop, no_connection_closing,
+                                                                           monkeypatch):
+    import json
+
+    from django.db import OperationalError
+
+    import tracking.postback_fast as fast
+    from config.wsgi import application as app
+
+    real, calls = fast.record_fast, []
+
+    def broken_once(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args)
+
+    monkeypatch.setattr(fast, "record_fast", broken_once)
+    body = json.dumps({"order_id": "E1", "amount": "10.00", "currency": "EUR",
+                       "click_id": click_at(shop.link).click_id}).encode()
+    answer = wsgi_call(app, "POST", "/api/v1/conversions", body, world.a.advertiser_key)
+    assert answer["status"].startswith("201") and json.loads(answer["body"])["order_id"] == "E1"
+    assert len(calls) == 2  # the failed attempt, then Django's own entry point (which tries the fast path again)
+    assert Conversion.objects.filter(order_id="E1").count() == 1
