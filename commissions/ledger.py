@@ -34,8 +34,9 @@ class Line:
 
 
 def account_for(*, network: Network | int, currency: str, kind: str, advertiser: Advertiser | None = None,
-                affiliate: Affiliate | None = None) -> Account:
-    """The account (created on first use) for a party and currency."""
+                affiliate: Affiliate | None = None, cache: dict | None = None) -> Account:
+    """The account (created on first use) for a party and currency. `cache` (a dict the caller keeps for one
+    batch) saves the look-up of an account already found."""
     network_id = network if isinstance(network, int) else network.pk
     if kind == Kind.ADVERTISER_RECEIVABLE:
         if advertiser is None:
@@ -48,58 +49,98 @@ def account_for(*, network: Network | int, currency: str, kind: str, advertiser:
             raise ValueError("An affiliate account needs the affiliate.")
         party_key, fields = f"aff:{affiliate.pk}", {"affiliate": affiliate}
     lookup = {"network_id": network_id, "currency": currency, "kind": kind, "party_key": party_key}
+    cache_key = (network_id, currency, kind, party_key)
+    if cache is not None and cache_key in cache:
+        return cache[cache_key]
     account = Account.objects.filter(**lookup).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return Account.objects.create(**lookup, **fields)
-    except IntegrityError:  # created concurrently
-        return Account.objects.get(**lookup)
+    if account is None:
+        try:
+            with transaction.atomic():
+                account = Account.objects.create(**lookup, **fields)
+        except IntegrityError:  # created concurrently
+            account = Account.objects.get(**lookup)
+    if cache is not None:
+        cache[cache_key] = account
+    return account
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Posting:
+    """One business event's transaction, for `transactions_post`."""
+
+    kind: str
+    lines: list[Line]
+    ref: object = None
+    key: str | None = None
+    memo: str = ""
+
+
 def transaction_post(*, network: Network | int, kind: str, lines: list[Line], ref=None, key: str | None = None,
                      memo: str = "") -> Transaction | None:
-    """Post one balanced transaction. The only writer of ledger entries and cached balances.
+    """Post one balanced transaction. The only writer of ledger entries and cached balances (with
+    `transactions_post`, its batch form, which it calls).
 
     Zero lines are dropped; a transaction with nothing left posts nothing (returns None). With `key`, a
     second post of the same business event returns the first transaction unchanged.
     """
+    return transactions_post(network=network, postings=[Posting(kind, lines, ref, key, memo)])[0]
+
+
+@transaction.atomic
+def transactions_post(*, network: Network | int, postings: list[Posting]) -> list[Transaction | None]:
+    """Post many balanced transactions of one network at once (one per business event, each checked as
+    `transaction_post` checks it): entries in one INSERT, each account's balance updated once."""
     network_id = network if isinstance(network, int) else network.pk
-    lines = [line for line in lines if line.amount != 0]
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for line in lines:
-        if line.account.network_id != network_id:
-            raise ValidationError("A ledger line names another network's account.")
-        if not isinstance(line.amount, Decimal):
-            raise TypeError("Ledger amounts are Decimal.")
-        totals[line.account.currency] += line.amount
-    unbalanced = {cur: total for cur, total in totals.items() if total != 0}
-    if unbalanced:
-        raise ValidationError(f"Unbalanced transaction {kind}: {unbalanced}")
-    if key is not None:
-        existing = Transaction.objects.filter(network_id=network_id, key=key).first()
-        if existing is not None:
-            return existing
-    if not lines:
-        return None
-    txn = Transaction.objects.create(
-        network_id=network_id, kind=kind, key=key, memo=memo[:255],
-        ref_type=ref._meta.label_lower if ref is not None else "", ref_id=str(ref.pk) if ref is not None else "",
-    )
+    kept = []
+    for posting in postings:
+        lines = [line for line in posting.lines if line.amount != 0]
+        totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for line in lines:
+            if line.account.network_id != network_id:
+                raise ValidationError("A ledger line names another network's account.")
+            if not isinstance(line.amount, Decimal):
+                raise TypeError("Ledger amounts are Decimal.")
+            totals[line.account.currency] += line.amount
+        unbalanced = {cur: total for cur, total in totals.items() if total != 0}
+        if unbalanced:
+            raise ValidationError(f"Unbalanced transaction {posting.kind}: {unbalanced}")
+        kept.append(lines)
+    keys = [posting.key for posting in postings if posting.key is not None]
+    if len(set(keys)) != len(keys):
+        raise ValidationError("Two postings of one batch name the same business event.")
+    existing = {txn.key: txn for txn in Transaction.objects.filter(network_id=network_id, key__in=keys)} if keys else {}
+    results: list[Transaction | None] = []
+    new: list[tuple[Transaction, list[Line]]] = []
+    for posting, lines in zip(postings, kept, strict=True):
+        if posting.key in existing:
+            results.append(existing[posting.key])
+        elif not lines:
+            results.append(None)
+        else:
+            ref = posting.ref
+            txn = Transaction(
+                network_id=network_id, kind=posting.kind, key=posting.key, memo=posting.memo[:255],
+                ref_type=ref._meta.label_lower if ref is not None else "",
+                ref_id=str(ref.pk) if ref is not None else "",
+            )
+            results.append(txn)
+            new.append((txn, lines))
+    if not new:
+        return results
+    Transaction.objects.bulk_create([txn for txn, _lines in new])
     LedgerEntry.objects.bulk_create([
         LedgerEntry(network_id=network_id, transaction=txn, account=line.account, currency=line.account.currency,
                     amount=line.amount)
-        for line in lines
+        for txn, lines in new for line in lines
     ])
     per_account: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for line in lines:
-        per_account[line.account.pk] += line.amount
+    for _txn, lines in new:
+        for line in lines:
+            per_account[line.account.pk] += line.amount
     # Lock in a fixed order (no deadlocks between postings) and add in Python: SQLite would add decimals as floats.
     for account in Account.objects.select_for_update().filter(pk__in=list(per_account)).order_by("pk"):
         Account.objects.filter(pk=account.pk).update(balance=account.balance + per_account[account.pk])
-    return txn
+    return results
 
 
 def entries_sum(account: Account) -> Decimal:

@@ -5,7 +5,7 @@
 from django.db import transaction
 
 from core.money import quantize
-from tracking.outbound import event_emit
+from tracking.outbound import Event, events_emit
 
 from .models import Commission
 
@@ -55,18 +55,25 @@ def postback_macros(commission: Commission) -> dict:
 
 def commission_notify(commission: Commission, event: str, *, email: bool = True) -> None:
     """Emit `event` (e.g. "commission.approved") to webhooks and the affiliate's postback, and e-mail them."""
-    event_emit(
-        network_id=commission.network_id,
-        event=event,
-        data=commission_payload(commission),
-        advertiser_id=commission.advertiser_id,
-        affiliate_id=commission.affiliate_id,
-        macros=postback_macros(commission),
-    )
-    if not email or commission.rollup_id is not None:
-        return  # CPC commissions accrue hourly: an e-mail each would be noise (the dashboard shows them)
-    from .tasks import commission_email_task
+    commissions_notify([commission], event, email=email)
 
-    # The e-mail says what the commission was at this transition, even if it changes again before it is sent.
-    commission_id, amount = commission.pk, str(commission.remaining_amount)
-    transaction.on_commit(lambda: commission_email_task.delay(commission_id, event, amount))
+
+def commissions_notify(commissions: list[Commission], event: str, *, email: bool = True) -> None:
+    """`commission_notify` for many commissions: one read of each network's endpoints, one e-mail task."""
+    by_network: dict[int, list[Event]] = {}
+    for commission in commissions:
+        by_network.setdefault(commission.network_id, []).append(Event(
+            event, commission_payload(commission), advertiser_id=commission.advertiser_id,
+            affiliate_id=commission.affiliate_id, macros=postback_macros(commission),
+        ))
+    for network_id, events in by_network.items():
+        events_emit(network_id=network_id, events=events)
+    if not email:
+        return
+    # CPC commissions accrue hourly: an e-mail each would be noise (the dashboard shows them). The e-mail says what
+    # the commission was at this transition, even if it changes again before it is sent.
+    emails = [[c.pk, event, str(c.remaining_amount)] for c in commissions if c.rollup_id is None]
+    if emails:
+        from .tasks import commission_emails_task
+
+        transaction.on_commit(lambda: commission_emails_task.delay(emails))

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from core.money import quantize
 from programs.models import CommissionRule
-from programs.selectors import rule_for, tier_payout
+from programs.selectors import program_rules, rule_for, tier_payout
 from tracking.models import Conversion
 
 from .models import Commission
@@ -93,12 +93,19 @@ def renewal_pays(*, rule: CommissionRule, conversion: Conversion) -> bool:
     return conversion.created_at < add_months(first.created_at, rule.recurring_months)
 
 
-def evaluate(conversion: Conversion) -> Evaluation | None:
-    """The commission a conversion earns its affiliate, or None (no rule, renewal past its months, zero)."""
+def evaluate(conversion: Conversion, *, rules: dict | None = None) -> Evaluation | None:
+    """The commission a conversion earns its affiliate, or None (no rule, renewal past its months, zero).
+    `rules`: a batch's cache of each program's rules per event."""
     if conversion.affiliate_id is None or conversion.program_id is None:
         return None
     program, affiliate = conversion.program, conversion.affiliate
-    rule = rule_for(program=program, event=conversion.event, affiliate=affiliate)
+    candidates = None
+    if rules is not None:
+        key = (program.pk, conversion.event)
+        if key not in rules:
+            rules[key] = program_rules(program=program, event=conversion.event)
+        candidates = rules[key]
+    rule = rule_for(program=program, event=conversion.event, affiliate=affiliate, rules=candidates)
     if rule is None or not renewal_pays(rule=rule, conversion=conversion):
         return None
     count = 0

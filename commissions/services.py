@@ -24,7 +24,7 @@ from tracking.models import Conversion
 from . import ledger
 from .ledger import Line
 from .models import Account, Commission
-from .notifications import commission_notify
+from .notifications import commission_notify, commissions_notify
 from .rules import evaluate
 
 Status = Commission.Status
@@ -50,14 +50,15 @@ def _liability_kind(status: str) -> str:
     return Kind.AFFILIATE_PENDING if status in (Status.PENDING, Status.ON_HOLD) else Kind.AFFILIATE_APPROVED
 
 
-def _earning_lines(commission: Commission, payout: Decimal, revenue: Decimal, liability_kind: str) -> list[Line]:
-    """Lines of `created` for these amounts (negate them to reverse)."""
+def _earning_lines(commission: Commission, payout: Decimal, revenue: Decimal, liability_kind: str,
+                   accounts: dict | None = None) -> list[Line]:
+    """Lines of `created` for these amounts (negate them to reverse). `accounts`: a batch's account cache."""
     c = commission
     receivable = ledger.account_for(network=c.network_id, currency=c.currency, kind=Kind.ADVERTISER_RECEIVABLE,
-                                    advertiser=c.advertiser)
+                                    advertiser=c.advertiser, cache=accounts)
     payable = ledger.account_for(network=c.network_id, currency=c.currency, kind=liability_kind,
-                                 affiliate=c.affiliate)
-    margin = ledger.account_for(network=c.network_id, currency=c.currency, kind=Kind.NETWORK_REVENUE)
+                                 affiliate=c.affiliate, cache=accounts)
+    margin = ledger.account_for(network=c.network_id, currency=c.currency, kind=Kind.NETWORK_REVENUE, cache=accounts)
     return [Line(receivable, revenue), Line(payable, -payout), Line(margin, payout - revenue)]
 
 
@@ -126,6 +127,66 @@ def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
             event = "commission.rejected" if commission.status == Status.REJECTED else "commission.created"
             commission_notify(commission, event)
         return created
+
+
+def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
+    """`commissions_for_conversion` for a batch (the postback's kicks): the same commissions, postings and
+    notifications, written with a few statements for the whole batch instead of some thirty per conversion.
+    Conversions with a refund already recorded or a second-tier referrer take the one-by-one path. Idempotent.
+    Returns the number of commissions written or found."""
+    one_by_one, count = [], 0
+    with transaction.atomic():
+        conversions = list(
+            Conversion.objects.select_for_update(of=("self",))
+            .select_related("program__network", "program__advertiser", "affiliate")
+            .filter(pk__in=conversion_ids).order_by("pk")
+        )
+        existing = list(Commission.objects.filter(conversion__in=conversions).values_list("conversion_id", flat=True))
+        done, count = set(existing), len(existing)
+        rules: dict = {}
+        now = timezone.now()
+        fresh: list[Commission] = []
+        for conversion in conversions:
+            if conversion.pk in done:
+                continue
+            program, affiliate = conversion.program, conversion.affiliate
+            if conversion.refunded_amount or (
+                    affiliate is not None and affiliate.referred_by_id and program.second_tier_percent):
+                one_by_one.append(conversion.pk)
+                continue
+            evaluation = evaluate(conversion, rules=rules)
+            if evaluation is None:
+                continue
+            status, reason = _status_for(conversion)
+            fresh.append(Commission(
+                network_id=conversion.network_id, status=status, kind=conversion.event, tier=1, program=program,
+                advertiser=program.advertiser, affiliate=affiliate, conversion=conversion, rule=evaluation.rule,
+                rule_snapshot=evaluation.snapshot, currency=evaluation.currency, base_amount=evaluation.base_amount,
+                amount=evaluation.amount, revenue=evaluation.revenue, reason=reason[:255],
+                hold_until=conversion.created_at + timedelta(days=program.hold_days),
+                rejected_at=now if status == Status.REJECTED else None,
+            ))
+        Commission.objects.bulk_create(fresh)
+        accounts: dict = {}
+        by_network: dict[int, list[ledger.Posting]] = {}
+        for commission in fresh:
+            if commission.status == Status.REJECTED:
+                continue
+            by_network.setdefault(commission.network_id, []).append(ledger.Posting(
+                "commission.created", ref=commission, key=f"conversion:{commission.conversion_id}:1:created",
+                lines=_earning_lines(commission, commission.amount, commission.revenue, Kind.AFFILIATE_PENDING,
+                                     accounts),
+            ))
+        for network_id, postings in by_network.items():
+            ledger.transactions_post(network=network_id, postings=postings)
+        written = list(Commission.objects.filter(pk__in=[c.pk for c in fresh]).select_related("conversion")
+                       .order_by("pk"))
+        for event, status_is_rejected in (("commission.created", False), ("commission.rejected", True)):
+            commissions_notify([c for c in written if (c.status == Status.REJECTED) == status_is_rejected], event)
+        count += len(written)
+    for conversion_id in one_by_one:
+        count += len(commissions_for_conversion(conversion_id=conversion_id))
+    return count
 
 
 def second_tier_create(first: Commission, program) -> Commission | None:

@@ -26,14 +26,22 @@ def commission_compute_task(conversion_id: int) -> list[int]:
 def commissions_compute_batch_task(conversion_ids: list[int]) -> int:
     """The batched kicks of the postback (`receivers.ComputeKicks`): compute each conversion (idempotent, so a
     retry of the whole batch recomputes nothing already written)."""
-    return sum(len(services.commissions_for_conversion(conversion_id=pk)) for pk in conversion_ids)
+    return services.commissions_for_conversions(conversion_ids=conversion_ids)
 
 
 @shared_task(**RETRY)
 def commissions_catch_up_task(days: int = 1) -> int:
     """Compute attributed conversions left without commissions (a lost kick, a broker outage)."""
-    return sum(len(services.commissions_for_conversion(conversion_id=pk))
-               for pk in selectors.conversions_without_commissions_ids(days=days))
+    ids = selectors.conversions_without_commissions_ids(days=days)
+    return sum(services.commissions_for_conversions(conversion_ids=ids[start:start + 500])
+               for start in range(0, len(ids), 500))
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+def commission_emails_task(items: list[list]) -> int:
+    """E-mails of one transition of many commissions ([commission id, event, amount] each); one task, not one per
+    commission. A retry after a failure may send an earlier item's e-mail again (at-least-once, as a task each)."""
+    return sum(commission_email_task(commission_id, event, amount) for commission_id, event, amount in items)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)

@@ -10,12 +10,20 @@ from network.models import OPERATOR_ROLES, Affiliate, Membership, Network, Role
 from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
 
 
-def rule_for(*, program: Program, event: str, affiliate: Affiliate | None) -> CommissionRule | None:
+def program_rules(*, program: Program, event: str) -> list[CommissionRule]:
+    """A program's rules for an event, newest first (what `rule_for` chooses from)."""
+    return list(CommissionRule.objects.filter(program=program, event=event).order_by("-id"))
+
+
+def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
+             rules: list[CommissionRule] | None = None) -> CommissionRule | None:
     """The rule that applies: one for this affiliate > one for its group > the default (neither set).
 
-    Among equals the newest wins, so adding a rule replaces the old one without deleting history.
+    Among equals the newest wins, so adding a rule replaces the old one without deleting history. `rules`:
+    `program_rules` read once for many conversions.
     """
-    rules = list(CommissionRule.objects.filter(program=program, event=event).order_by("-id"))
+    if rules is None:
+        rules = program_rules(program=program, event=event)
     if affiliate is not None:
         for rule in rules:
             if rule.affiliate_id == affiliate.pk:

@@ -12,13 +12,13 @@ import json
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from network.models import Affiliate
@@ -106,19 +106,37 @@ def event_emit(
     - When `affiliate_id` is given, that affiliate's postback URL template is fired with `macros`
       ({click_id}, {sub1}..{sub5}, {order_id}, {amount}, {payout}, {currency}, {status}, {program_id}).
     """
-    owners = Q(advertiser__isnull=True)
-    if advertiser_id is not None:
-        owners |= Q(advertiser_id=advertiser_id)
-    deliveries = [
-        _webhook_delivery(network_id, event, endpoint, data)
-        for endpoint in WebhookEndpoint.objects.for_network(network_id).filter(owners, is_active=True)
-        if endpoint.subscribes_to(event)
-    ]
-    if affiliate_id is not None:
-        template = Affiliate.objects.filter(pk=affiliate_id, network_id=network_id).values_list(
-            "postback_url", flat=True).first()
+    events_emit(network_id=network_id, events=[Event(event, data, advertiser_id, affiliate_id, macros)])
+
+
+@dataclass(frozen=True)
+class Event:
+    event: str
+    data: dict
+    advertiser_id: int | None = None
+    affiliate_id: int | None = None
+    macros: dict | None = None
+
+
+def events_emit(*, network_id: int, events: list[Event]) -> None:
+    """`event_emit` for many events of one network: the endpoints and postback templates are read once."""
+    if not events:
+        return
+    endpoints = list(WebhookEndpoint.objects.for_network(network_id).filter(is_active=True))
+    affiliate_ids = {item.affiliate_id for item in events if item.affiliate_id is not None}
+    templates = dict(Affiliate.objects.filter(pk__in=affiliate_ids, network_id=network_id)
+                     .exclude(postback_url="").values_list("pk", "postback_url")) if affiliate_ids else {}
+    deliveries = []
+    for item in events:
+        deliveries.extend(
+            _webhook_delivery(network_id, item.event, endpoint, item.data)
+            for endpoint in endpoints
+            if endpoint.advertiser_id in (None, item.advertiser_id) and endpoint.subscribes_to(item.event)
+        )
+        template = templates.get(item.affiliate_id)
         if template:
-            deliveries.append(_postback_delivery(network_id, event, affiliate_id, template, macros or {}))
+            deliveries.append(_postback_delivery(network_id, item.event, item.affiliate_id, template,
+                                                 item.macros or {}))
     if deliveries:
         _save_and_queue(deliveries)
 

@@ -205,22 +205,23 @@ def test_second_tier_is_reversed_and_rejected_with_its_parent(world):
 
 def test_every_transition_notifies_postback_webhooks_and_email(world, django_capture_on_commit_callbacks):
     _, link = program_with_link(world.a)
-    with mock.patch("commissions.notifications.event_emit") as emit, \
+    with mock.patch("commissions.notifications.events_emit") as emit, \
             django_capture_on_commit_callbacks(execute=True):
         conversion, [commission] = convert(world.a, link, "o-1", "80.00", click_id="01J0CLICK", sub2="s2")
         services.commission_approve(network=world.a.network, commission=commission)
         services.commissions_reverse_for_refund(conversion=conversion, amount=D("80.00"))
-    events = [c.kwargs["event"] for c in emit.call_args_list]
-    assert events == ["commission.created", "commission.approved", "commission.reversed"]
-    created = emit.call_args_list[0].kwargs
+    assert {c.kwargs["network_id"] for c in emit.call_args_list} == {world.a.network.pk}
+    emitted = [vars(event) for c in emit.call_args_list for event in c.kwargs["events"]]
+    assert [e["event"] for e in emitted] == ["commission.created", "commission.approved", "commission.reversed"]
+    created = emitted[0]
     assert created["affiliate_id"] == world.a.affiliate.pk and created["advertiser_id"] == world.a.advertiser.pk
     assert created["macros"] | {} == {
         "status": "pending", "payout": "8.00", "currency": "EUR", "program_id": str(link.program_id),
         "order_id": "o-1", "click_id": "01J0CLICK", "amount": "80.00",
         "sub1": "", "sub2": "s2", "sub3": "", "sub4": "", "sub5": "",
     }
-    assert emit.call_args_list[1].kwargs["macros"]["status"] == "approved"
-    assert emit.call_args_list[2].kwargs["macros"]["status"] == "reversed"
+    assert emitted[1]["macros"]["status"] == "approved"
+    assert emitted[2]["macros"]["status"] == "reversed"
     assert created["data"]["amount"] == created["data"]["revenue"] == "8.00" and created["data"]["order_id"] == "o-1"
     assert [m.to for m in mail.outbox] == [[world.a.affiliate.email]] * 3
     assert "approved" in mail.outbox[1].subject.lower() and "€8.00" in mail.outbox[1].subject
@@ -291,8 +292,8 @@ def test_recompute_command_fills_in_missing_commissions_once(world):
 def test_webhook_body_keeps_the_margin_private(world):
     _, link = program_with_link(world.a, rules=[
         {"event": "sale", "kind": "percent", "payout": D("10"), "revenue": D("12")}])
-    with mock.patch("commissions.notifications.event_emit") as emit:
+    with mock.patch("commissions.notifications.events_emit") as emit:
         convert(world.a, link, "o-1", "100.00")
-    call = emit.call_args.kwargs
+    [call] = [vars(event) for event in emit.call_args.kwargs["events"]]
     assert call["data"]["revenue"] == "12.00" and "amount" not in call["data"]
     assert call["macros"]["payout"] == "10.00"  # the affiliate's own postback shows its payout

@@ -1,0 +1,131 @@
+"""The batch computation (the postback's kicks) writes exactly what one-by-one computation writes: the same
+commissions, ledger postings, webhook/postback deliveries and e-mails, for every kind of conversion."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from commissions.models import Account, Commission, LedgerEntry
+from commissions.services import commissions_for_conversion, commissions_for_conversions
+from tests.factories import make_affiliate, make_conversion, make_link, make_partnership, make_program
+from tracking.models import Conversion, Delivery, WebhookEndpoint
+
+from .helpers import assert_ledger_consistent
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def _shop(tenant):
+    """Programs, rules and conversions of every shape, identical in each network it is built in."""
+    sales = make_program(tenant.advertiser, name="Sales", rules=[
+        {"event": "sale", "kind": "percent", "payout": D("10")},
+        {"event": "lead", "kind": "fixed", "payout": D("2.50")},
+    ])
+    margin = make_program(tenant.advertiser, name="Margin", hold_days=14, rules=[
+        {"event": "sale", "kind": "percent", "payout": D("8"), "revenue": D("12")}])
+    tiered = make_program(tenant.advertiser, name="Tiers", rules=[
+        {"event": "sale", "kind": "percent", "payout": D("5"), "tiers": [{"min_conversions": 0, "payout": "7"}]}])
+    renewals = make_program(tenant.advertiser, name="Renewals", rules=[
+        {"event": "sale", "kind": "percent", "payout": D("20"), "recurring_months": 12}])
+    unpaid = make_program(tenant.advertiser, name="No rules", rules=[])
+    referred = make_affiliate(tenant.network, "Referred", f"referred@{tenant.network.slug}.test",
+                              referred_by=tenant.affiliate)[0]
+    two_tier = make_program(tenant.advertiser, name="Two tier", second_tier_percent=D("10"))
+    tenant.affiliate.postback_url = "https://tracker.example/pb?st={status}&p={payout}"
+    tenant.affiliate.save()
+    WebhookEndpoint.objects.create(network=tenant.network, advertiser=tenant.advertiser, url="https://shop.example/h",
+                                   events=["commission.created", "commission.rejected"], secret="s" * 32)
+    link = {p.pk: make_link(make_partnership(p, tenant.affiliate)) for p in (sales, margin, tiered, renewals, unpaid)}
+    referred_link = make_link(make_partnership(two_tier, referred))
+    adv = tenant.advertiser
+    made = [
+        make_conversion(adv, order_id="plain", amount="99.99", link=link[sales.pk]),
+        make_conversion(adv, order_id="lead", amount="0", event="lead", link=link[sales.pk]),
+        make_conversion(adv, order_id="usd", amount="10.01", currency="USD", link=link[sales.pk]),
+        make_conversion(adv, order_id="held", amount="50.00", link=link[sales.pk], status="held",
+                        fraud_signals=["too_fast"]),
+        make_conversion(adv, order_id="rejected", amount="50.00", link=link[sales.pk], status="rejected",
+                        fraud_signals=["self_referral"]),
+        make_conversion(adv, order_id="margin", amount="33.33", link=link[margin.pk]),
+        make_conversion(adv, order_id="tiered", amount="40.00", link=link[tiered.pk]),
+        make_conversion(adv, order_id="first", amount="30.00", link=link[renewals.pk], customer_id="c1"),
+        make_conversion(adv, order_id="renewal", amount="30.00", link=link[renewals.pk], customer_id="c1",
+                        attribution="customer"),
+        make_conversion(adv, order_id="unpaid", amount="30.00", link=link[unpaid.pk]),
+        make_conversion(adv, order_id="unattributed", amount="30.00"),
+        make_conversion(adv, order_id="refunded", amount="60.00", link=link[sales.pk], refunded_amount=D("20.00")),
+        make_conversion(adv, order_id="two-tier", amount="100.00", link=referred_link),
+    ]
+    # Renewal order: the renewal comes a month after the first order.
+    Conversion.objects.filter(pk=made[8].pk).update(created_at=made[7].created_at + timedelta(days=30))
+    return made
+
+
+def _outcome(tenant) -> dict:
+    network = tenant.network
+    commissions = {
+        (c.conversion.order_id, c.tier): (
+            c.status, c.kind, c.currency, c.base_amount, c.amount, c.revenue, c.reversed_amount, c.reason,
+            {k: v for k, v in c.rule_snapshot.items() if k != "rule_id"}, c.hold_until - c.conversion.created_at,
+            c.rejected_at is not None, c.parent.conversion.order_id if c.parent_id else None,
+            c.affiliate.email.split("@")[0],
+        )
+        for c in Commission.objects.filter(network=network).select_related("conversion", "parent__conversion",
+                                                                            "affiliate")
+    }
+    balances = sorted(
+        (a.kind, a.currency, a.affiliate.email.split("@")[0] if a.affiliate_id else "", a.balance)
+        for a in Account.objects.filter(network=network).select_related("affiliate")
+    )
+    entries = sorted((e.transaction.kind, e.account.kind, e.currency, e.amount)
+                     for e in LedgerEntry.objects.filter(network=network).select_related("transaction", "account"))
+    deliveries = sorted((d.kind, d.event, d.url) for d in Delivery.objects.filter(network=network))
+    emails = sorted(m.subject for m in mail.outbox if m.to[0].endswith(f"@{network.slug}.test"))
+    return {"commissions": commissions, "balances": balances, "entries": entries, "deliveries": deliveries,
+            "emails": emails}
+
+
+def test_the_batch_writes_what_one_by_one_writes(world, django_capture_on_commit_callbacks):
+    batch, single = _shop(world.a), _shop(world.b)
+    with django_capture_on_commit_callbacks(execute=True):
+        written = commissions_for_conversions(conversion_ids=[c.pk for c in batch])
+        for conversion in single:
+            commissions_for_conversion(conversion_id=conversion.pk)
+    got, expected = _outcome(world.a), _outcome(world.b)
+    assert written == len(got["commissions"]) == 12  # 11 first-tier (not "unpaid", "unattributed"), 1 second-tier
+    for part in ("commissions", "balances", "entries", "deliveries", "emails"):
+        assert got[part] == expected[part], part
+    assert ("two-tier", 2) in got["commissions"] and ("unpaid", 1) not in got["commissions"]
+    assert got["commissions"][("refunded", 1)][6] == D("2.00")  # the refund already recorded was reversed
+    assert_ledger_consistent()
+
+
+def test_a_second_batch_writes_nothing_more(world, django_capture_on_commit_callbacks):
+    conversions = _shop(world.a)
+    ids = [c.pk for c in conversions]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = commissions_for_conversions(conversion_ids=ids)
+    before = _outcome(world.a)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert commissions_for_conversions(conversion_ids=ids) == first
+    assert _outcome(world.a) == before
+    assert_ledger_consistent()
+
+
+def test_the_batch_costs_a_fixed_number_of_statements(world):
+    program = make_program(world.a.advertiser, name="Volume")
+    link = make_link(make_partnership(program, world.a.affiliate))
+    ids = [make_conversion(world.a.advertiser, order_id=f"v-{n}", amount="10.00", link=link).pk for n in range(60)]
+    commissions_for_conversions(conversion_ids=ids[:1])  # the accounts exist from here on
+    with CaptureQueriesContext(connection) as small:
+        commissions_for_conversions(conversion_ids=ids[1:11])
+    with CaptureQueriesContext(connection) as large:
+        commissions_for_conversions(conversion_ids=ids[11:])
+    assert Commission.objects.filter(program=program).count() == 60
+    # 49 conversions cost what 10 do, give or take the chunks SQLite splits a large INSERT into.
+    assert len(small.captured_queries) <= len(large.captured_queries) <= len(small.captured_queries) + 3 <= 28
