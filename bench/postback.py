@@ -61,7 +61,7 @@ def seed(clicks: int) -> tuple[str, list[str]]:
 
     call_command("migrate", verbosity=0)
     from network import services
-    from programs.models import Partnership, Program, TrackingLink
+    from programs.models import CommissionRule, Partnership, Program, TrackingLink
     from tracking.ids import click_id_time, new_click_id
     from tracking.models import Click
 
@@ -70,6 +70,7 @@ def seed(clicks: int) -> tuple[str, list[str]]:
     affiliate, _ = services.affiliate_create(network=network, name="Blog", email="blog@bench.test")
     program = Program.objects.create(network=network, advertiser=advertiser, name="Bench", currency="EUR",
                                      landing_url="https://shop.bench.test/", fraud_policy="hold")
+    CommissionRule.objects.create(network=network, program=program, kind="percent", payout="10")
     partnership = Partnership.objects.create(network=network, program=program, affiliate=affiliate,
                                              status="approved")
     link = TrackingLink.objects.create(network=network, partnership=partnership, program=program,
@@ -161,6 +162,18 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _wait_for_commissions(conversion_model, commission_model, worker, timeout: float) -> float:
+    """Seconds until every conversion has its commission (the worker drained the kicks); 0 without a worker."""
+    if worker is None:
+        return 0.0
+    started = time.perf_counter()
+    while conversion_model.objects.filter(commissions__isnull=True).exists():
+        if time.perf_counter() - started > timeout:
+            break
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
@@ -169,7 +182,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="blocking threads per worker (overlap DB waits)")
+    parser.add_argument("--threads", type=int, default=8, help="blocking threads per worker (overlap DB waits)")
+    parser.add_argument("--celery", type=int, default=1,
+                        help="Celery worker processes writing the commissions (0: none, conversions only)")
     parser.add_argument("--clicks", type=int, default=20000)
     parser.add_argument("--app", default="config.wsgi:application",
                         help="WSGI target; config.wsgi serves the common postback before the middleware")
@@ -180,6 +195,8 @@ def main() -> None:
         "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": f"{args.pg}/{args.database}", "REDIS_URL": args.redis, "CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
+        # Commission e-mails are rendered and handed to Django's dummy backend: there is no SMTP server here.
+        "EMAIL_URL": "dummymail://",
     }
     os.environ.update(env)
     recreate_database(args.pg, args.database)
@@ -191,6 +208,13 @@ def main() -> None:
          args.app],
         cwd=ROOT, env=env, start_new_session=True,
     )
+    worker = None
+    if args.celery:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
+             f"--concurrency={args.celery}", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, start_new_session=True,
+        )
     try:
         for _ in range(100):
             try:
@@ -199,19 +223,32 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         asyncio.run(drive(port, key, click_ids, args.connections, 2))  # warm-up: connections, caches
+        from commissions.models import Commission
         from tracking.models import Conversion
 
+        waited = _wait_for_commissions(Conversion, Commission, worker, timeout=60)
         before = Conversion.objects.count()
         backends = f": postgres {args.database} "  # this database's backends, not other clients'
-        cpu_before = group_cpu_seconds(server.pid), group_cpu_seconds(title=backends), own_cpu_seconds()
+        def worker_cpu_seconds():
+            return group_cpu_seconds(worker.pid) if worker else 0.0
+
+        cpu_before = (group_cpu_seconds(server.pid), group_cpu_seconds(title=backends), own_cpu_seconds(),
+                      worker_cpu_seconds())
         results, elapsed = asyncio.run(drive(port, key, click_ids, args.connections, args.seconds))
-        server_cpu = group_cpu_seconds(server.pid) - cpu_before[0]
-        postgres_cpu = group_cpu_seconds(title=backends) - cpu_before[1]
         client_cpu = own_cpu_seconds() - cpu_before[2]
         rows = Conversion.objects.count() - before
+        drained = _wait_for_commissions(Conversion, Commission, worker, timeout=300)
+        # Until the commissions are written: the worker's CPU and PostgreSQL's for it count too.
+        server_cpu = group_cpu_seconds(server.pid) - cpu_before[0]
+        postgres_cpu = group_cpu_seconds(title=backends) - cpu_before[1]
+        worker_cpu = worker_cpu_seconds() - cpu_before[3]
+        missing = Conversion.objects.filter(commissions__isnull=True).count() if worker else None
+        commissions = Commission.objects.count()
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for process in (server, worker):
+            if process is not None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
     latencies = sorted(results["latencies"])
     accepted = results["codes"].get(201, 0)
     p50 = statistics.median(latencies) * 1000 if latencies else 0
@@ -222,14 +259,20 @@ def main() -> None:
     print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"status codes: {dict(sorted(results['codes'].items()))}, connection errors: {results['errors']}")
     print(f"rows in the database: {rows} (201s answered: {accepted})")
+    if worker is not None:
+        print(f"commissions: {commissions} written, conversions without one: {missing}; the last written "
+              f"{drained:.2f}s after the load ended (warm-up drained in {waited:.2f}s)")
+        print(f"conversions accepted with commissions written: {rows / (elapsed + drained):.0f}/s "
+              f"({rows} in {elapsed:.1f}s of load + {drained:.2f}s to finish the commissions)")
     requests = max(len(latencies), 1)
     per = {name: cpu / requests * 1000 for name, cpu in
-           (("server", server_cpu), ("postgres", postgres_cpu), ("client", client_cpu))}
-    print(f"CPU per request: server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms, "
-          f"client {per['client']:.2f} ms (load average {os.getloadavg()[0]:.1f}: other processes share these "
+           (("server", server_cpu), ("postgres", postgres_cpu), ("client", client_cpu), ("worker", worker_cpu))}
+    print(f"CPU per request: server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms (its backends "
+          f"for this database, the worker's included), Celery worker {per['worker']:.2f} ms, client "
+          f"{per['client']:.2f} ms (load average {os.getloadavg()[0]:.1f}: other processes share these "
           f"{os.cpu_count()} cores)")
     print(f"if the cores were ours: {os.cpu_count() * 1000 / sum(per.values()):,.0f} conversions/s "
-          "(estimate: cores / CPU per request of server + PostgreSQL + client)")
+          "(estimate: cores / CPU per request of all of the above)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """E-mails to affiliates about their commissions (sent by a task after the change commits)."""
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 
 from core.money import format_amount
 
@@ -36,6 +36,10 @@ def commission_email(commission, event: str, amount=None) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-def commission_email_send(commission, event: str, amount=None) -> int:
+def commission_email_message(commission, event: str, amount=None) -> EmailMessage:
     subject, body = commission_email(commission, event, amount)
-    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [commission.affiliate.email])
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [commission.affiliate.email])
+
+
+def commission_email_send(commission, event: str, amount=None) -> int:
+    return commission_email_message(commission, event, amount).send()

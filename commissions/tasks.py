@@ -4,13 +4,14 @@ import logging
 from decimal import Decimal
 
 from celery import shared_task
+from django.core.mail import get_connection
 from django.db import DatabaseError
 from django.db.models import ObjectDoesNotExist
 
 from network.models import Network
 
 from . import cpc, selectors, services
-from .emails import commission_email_send
+from .emails import commission_email_message, commission_email_send
 from .models import Commission
 
 logger = logging.getLogger(__name__)
@@ -39,9 +40,16 @@ def commissions_catch_up_task(days: int = 1) -> int:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
 def commission_emails_task(items: list[list]) -> int:
-    """E-mails of one transition of many commissions ([commission id, event, amount] each); one task, not one per
-    commission. A retry after a failure may send an earlier item's e-mail again (at-least-once, as a task each)."""
-    return sum(commission_email_task(commission_id, event, amount) for commission_id, event, amount in items)
+    """E-mails of one transition of many commissions ([commission id, event, amount] each): one read of the
+    commissions, one mail connection. A retry after a failure may send the batch's e-mails again (at-least-once,
+    as a task each would)."""
+    by_id = Commission.objects.select_related("affiliate", "program", "conversion").in_bulk(
+        [commission_id for commission_id, _event, _amount in items])
+    messages = [
+        commission_email_message(by_id[commission_id], event, amount=Decimal(amount) if amount else None)
+        for commission_id, event, amount in items if commission_id in by_id
+    ]
+    return get_connection().send_messages(messages) or 0 if messages else 0
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
