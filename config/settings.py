@@ -190,7 +190,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Fixed-window counters in the cache; the conversion postback has its own scope (tracking.api).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ApiKeyRateThrottle", "core.throttling.AnonRateThrottle"],
 }
+# Rate limits ("N/s", "N/min", "N/hour", "N/day"; "0" turns one off): per API key for the API, per key for
+# POST /api/v1/conversions (merchants' servers post in bursts), per client address without a key.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+CONVERSION_THROTTLE_RATE = env.str("CONVERSION_THROTTLE_RATE", default="60000/min")
+ANON_THROTTLE_RATE = env.str("ANON_THROTTLE_RATE", default="300/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Affiliate Network API",
     "DESCRIPTION": "Programs, tracking links, conversions, commissions and payouts. "
@@ -271,6 +278,12 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Affiliate Network] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Failed logins per address and per e-mail (allauth's format: "N/period/ip,N/period/key"), and all logins per
+# address; counted in the cache. The client address is read like the click redirect's.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+    "login": env.str("LOGIN_RATE_LIMIT", default="30/m/ip"),
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 # Invitation links (set your password) stay valid this long.
@@ -304,3 +317,4 @@ CLICK_DUPLICATE_WINDOW_SECONDS = env.int("CLICK_DUPLICATE_WINDOW_SECONDS", defau
 CLICK_COOKIE_NAME = env.str("CLICK_COOKIE_NAME", default="afn_click")
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0 = use the socket address only.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT

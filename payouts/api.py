@@ -332,6 +332,8 @@ class StripeWebhookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Not limited per address: Stripe sends a batch's events from a few addresses, and each is signed.
+    throttle_classes: list = []
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT,
                                                            400: OpenApiResponse(description="bad signature")})

@@ -13,6 +13,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.http import JsonResponse
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.money import is_currency, parse_amount, quantize
+from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
 from network.auth import LAST_USED_RESOLUTION
 
 from .attribution import SUB_FIELDS, within_window
@@ -32,7 +34,7 @@ from .signals import conversion_recorded
 FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id"})
 
 _KEY_SQL = """
-SELECT m.network_id, a.id, k.last_used_at,
+SELECT m.network_id, a.id, k.last_used_at, k.id,
        EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = m.network_id AND w.is_active
                AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id))
 FROM network_apikey k
@@ -99,12 +101,16 @@ def _body(content_type: str, raw: bytes) -> dict | None:
 def postback_fast(request) -> JsonResponse | None:
     """Django view helper: the 201 response, or None for the full view."""
     data = record_fast(request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("CONTENT_TYPE", ""),
-                       request.body)
+                       request.body, meta=request.META)
     return None if data is None else JsonResponse(data, status=201)
 
 
-def record_fast(authorization: str, content_type: str, raw: bytes) -> dict | None:
-    """Record a common-shape conversion; its JSON (answered with 201), or None for the full view."""
+def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | None = None) -> dict | None:
+    """Record a common-shape conversion; its JSON (answered with 201), or None for the full view.
+
+    The key's request is counted against the conversion rate here; the verdict goes into `meta` (the WSGI
+    environ / request.META) so that the full view, when it takes over, neither counts it again nor lets a
+    refused one through (it answers the 429)."""
     header = authorization.split()
     if len(header) != 2 or header[0].lower() != "bearer":
         return None
@@ -118,7 +124,17 @@ def record_fast(authorization: str, content_type: str, raw: bytes) -> dict | Non
         key = cursor.fetchone()
         if key is None:
             return None
-        network_id, advertiser_id, last_used_at, has_webhooks = key
+        network_id, advertiser_id, last_used_at, key_id, has_webhooks = key
+        scope, ident = ConversionRateThrottle.scope, f"key:{key_id}"
+        verdict = (meta or {}).get(FAST_VERDICT)
+        if verdict is not None and verdict[:2] == (scope, ident):
+            allowed = verdict[2]  # the WSGI middleware counted this request already
+        else:
+            allowed, wait = hit(scope, ident, settings.CONVERSION_THROTTLE_RATE)
+            if meta is not None:
+                meta[FAST_VERDICT] = (scope, ident, allowed, wait)
+        if not allowed:
+            return None
         if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
             return None  # the full view records the key's use (once a minute)
         if has_webhooks:
@@ -194,7 +210,6 @@ class FastPostbackMiddleware:
         return self.app(environ, start_response)
 
     def _fast(self, environ) -> bytes | None:
-        from django.conf import settings
         from django.db import close_old_connections
         from django.http.request import split_domain_port, validate_host
 
@@ -215,7 +230,8 @@ class FastPostbackMiddleware:
         environ["CONTENT_LENGTH"] = str(len(raw))
         close_old_connections()
         try:
-            data = record_fast(environ.get("HTTP_AUTHORIZATION", ""), environ.get("CONTENT_TYPE", ""), raw)
+            data = record_fast(environ.get("HTTP_AUTHORIZATION", ""), environ.get("CONTENT_TYPE", ""), raw,
+                               meta=environ)
         finally:
             close_old_connections()
         return None if data is None else json.dumps(data, cls=DjangoJSONEncoder).encode()
