@@ -270,7 +270,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
         """Resume a batch an outage interrupted (a no-op for a batch that is past paying)."""
-        batch = payout_batch_run(batch_id=self.get_object().pk)
+        batch = payout_batch_run(batch_id=self.get_object().pk, actor=request.user)
         return Response(PayoutBatchSerializer(batch).data)
 
     @extend_schema(
