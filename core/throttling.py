@@ -1,7 +1,7 @@
 """API rate limits: fixed-window counters in Django's cache (Redis in production), one per API key.
 
 Rates come from settings (`API_THROTTLE_RATE`, `CONVERSION_THROTTLE_RATE`, `ANON_THROTTLE_RATE`), read at
-each request. A counter per key and window costs one or two cache calls, unlike DRF's SimpleRateThrottle,
+each request. A counter per key and window costs one Redis round trip, unlike DRF's SimpleRateThrottle,
 which keeps every request's timestamp (60,000 of them for the postback's rate).
 """
 
@@ -10,7 +10,8 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,14 +35,27 @@ def hit(scope: str, ident: str, rate: str | None) -> tuple[bool, float | None]:
     limit, duration = parsed
     now = time.time()
     window = int(now // duration)
-    key = f"throttle:{scope}:{ident}:{window}"
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1 if cache.add(key, 1, timeout=duration + 1) else cache.incr(key)
+    count = _count(f"throttle:{scope}:{ident}:{window}", duration + 1)
     if count <= limit:
         return True, None
     return False, max(1, math.ceil((window + 1) * duration - now))
+
+
+def _count(key: str, ttl: int) -> int:
+    """Add one to the window's counter (created with its expiry) and return it."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        # One round trip on the postback's path instead of Django's EXISTS + INCR (+ SET for a new window).
+        # The values stay plain integers, which Django's Redis cache reads back as they are.
+        full_key = cache.make_and_validate_key(key)
+        pipe = cache._cache.get_client(full_key, write=True).pipeline(transaction=False)
+        pipe.set(full_key, 0, ex=ttl, nx=True)
+        pipe.incr(full_key)
+        return pipe.execute()[1]
+    try:
+        return cache.incr(key)
+    except ValueError:
+        return 1 if cache.add(key, 1, timeout=ttl) else cache.incr(key)
 
 
 def key_ident(request) -> str | None:

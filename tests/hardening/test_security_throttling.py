@@ -204,9 +204,30 @@ def test_one_address_guessing_many_accounts_is_throttled(login_user, world):
     assert response.status_code == 302
 
 
+@override_settings(ACCOUNT_RATE_LIMITS={"login_failed": "10/m/ip,5/5m/key", "login": "2/m/ip"})
+def test_too_many_logins_from_one_address_answer_429_with_a_page(login_user):
+    client = Client(REMOTE_ADDR="198.51.100.40")
+    for _ in range(2):
+        client.post("/accounts/login/", {"login": login_user.email, "password": "wrong-wrong-1"})
+    response = client.post("/accounts/login/", {"login": login_user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert b"Too many attempts" in response.content and b"pico.min.css" in response.content
+    assert "_auth_user_id" not in client.session
+
+
 def test_login_limits_are_configured_by_default():
     from allauth.account import app_settings
 
     limits = app_settings.RATE_LIMITS
     assert limits["login_failed"] == "10/m/ip,5/5m/key"
     assert limits["login"] == "30/m/ip"
+
+
+def test_counter_counts_once_per_call_and_expires_with_its_window():
+    from django.core.cache import caches
+
+    from core.throttling import _count
+
+    assert [_count("throttle:test:x:1", 5) for _ in range(3)] == [1, 2, 3]
+    assert caches["default"].get("throttle:test:x:1") == 3  # readable through Django's cache API too
+    assert _count("throttle:test:x:2", 5) == 1
