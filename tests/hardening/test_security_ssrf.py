@@ -123,6 +123,18 @@ def test_postback_templates_with_spaces_or_control_characters_are_refused(world,
     assert response.status_code == 400 and "postback_url" in response.json()
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1", "169.254.169.254", "::1", "10.0.0.1"])
+def test_changing_a_saved_webhook_to_a_private_target_is_refused(world, dns, address):
+    created = save_webhook(world, "https://hooks.example.com/hook")
+    assert created.status_code == 201
+    dns["inner.example.com"] = [address]
+    client = world.a.client("advertiser")
+    for url in (literal_url(address), "https://inner.example.com/hook"):
+        response = client.patch(f"/api/v1/webhooks/{created.json()['id']}", {"url": url}, format="json")
+        assert response.status_code == 400 and "url" in response.json()
+    assert WebhookEndpoint.objects.get().url == "https://hooks.example.com/hook"
+
+
 def test_public_targets_are_accepted(world, dns):
     assert save_webhook(world, "https://hooks.example.com/hook").status_code == 201
     assert save_postback(world, "https://tracker.example.com/pb?cid={click_id}").status_code == 200
