@@ -290,7 +290,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Affiliate Network] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
 # Failed logins per address and per e-mail (allauth's format: "N/period/ip,N/period/key"), and all logins per
-# address; counted in the cache. The client address is read like the click redirect's.
+# address; counted in the cache. The client address is read like the click redirect's (network.adapters).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
     "login": env.str("LOGIN_RATE_LIMIT", default="30/m/ip"),
@@ -328,4 +328,3 @@ CLICK_DUPLICATE_WINDOW_SECONDS = env.int("CLICK_DUPLICATE_WINDOW_SECONDS", defau
 CLICK_COOKIE_NAME = env.str("CLICK_COOKIE_NAME", default="afn_click")
 # Reverse proxies in front of the app that append to X-Forwarded-For; 0 = use the socket address only.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT

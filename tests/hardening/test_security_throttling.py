@@ -215,6 +215,24 @@ def test_too_many_logins_from_one_address_answer_429_with_a_page(login_user):
     assert "_auth_user_id" not in client.session
 
 
+@override_settings(ACCOUNT_RATE_LIMITS={"login_failed": "2/m/ip,50/5m/key", "login": "30/m/ip"},
+                   TRUSTED_PROXY_COUNT=2)
+def test_behind_proxies_login_limits_count_the_forwarded_address(login_user):
+    proxy = Client(REMOTE_ADDR="10.0.0.9")
+    guesser = {"HTTP_X_FORWARDED_FOR": "198.51.100.50, 10.0.0.8"}
+    for email in ("a@x.test", "b@x.test"):
+        assert proxy.post("/accounts/login/", {"login": email, "password": "x-wrong-1"}, **guesser).status_code == 200
+    response = proxy.post("/accounts/login/", {"login": login_user.email, "password": PASSWORD}, **guesser)
+    assert b"Too many failed login attempts" in response.content
+    # Another visitor behind the same proxies, and a forged short header (fewer entries than proxies), log in.
+    other = {"HTTP_X_FORWARDED_FOR": "198.51.100.51, 10.0.0.8"}
+    response = Client(REMOTE_ADDR="10.0.0.9").post("/accounts/login/", {"login": login_user.email,
+                                                                         "password": PASSWORD}, **other)
+    assert response.status_code == 302
+    short = Client(REMOTE_ADDR="10.0.0.9").get("/accounts/login/", HTTP_X_FORWARDED_FOR="198.51.100.52")
+    assert short.status_code == 200
+
+
 def test_login_limits_are_configured_by_default():
     from allauth.account import app_settings
 
