@@ -46,6 +46,6 @@ def on_conversion_recorded(sender, conversion_id: int, **kwargs) -> None:
     kicks.put(conversion_id)
 
 
-def on_conversion_refunded(sender, conversion, amount, **kwargs) -> None:
+def on_conversion_refunded(sender, conversion, amount, actor=None, **kwargs) -> None:
     # Inside the refund's transaction: an exception here rolls the refund back.
-    commissions_reverse_for_refund(conversion=conversion, amount=amount)
+    commissions_reverse_for_refund(conversion=conversion, amount=amount, actor=actor)

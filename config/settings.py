@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,7 +191,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Fixed-window counters in the cache; the conversion postback has its own scope (tracking.api).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ApiKeyRateThrottle", "core.throttling.AnonRateThrottle"],
 }
+# Rate limits ("N/s", "N/min", "N/hour", "N/day"; "0" turns one off): per API key for the API, per key for
+# POST /api/v1/conversions (merchants' servers post in bursts), per client address without a key.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+CONVERSION_THROTTLE_RATE = env.str("CONVERSION_THROTTLE_RATE", default="60000/min")
+ANON_THROTTLE_RATE = env.str("ANON_THROTTLE_RATE", default="300/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Affiliate Network API",
     "DESCRIPTION": "Programs, tracking links, conversions, commissions and payouts. "
@@ -241,6 +249,16 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Scripts only from this site (templates carry no inline script or handler: static/js/app.js wires them);
+# inline styles stay allowed for the style attributes of Swagger UI, the admin and htmx's indicator rule.
+# The partner's Stripe onboarding form is redirected to Stripe's hosted pages.
+CONTENT_SECURITY_POLICY = env.str("CONTENT_SECURITY_POLICY", default="; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
+    "font-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "frame-ancestors 'none'",
+    "form-action 'self' https://connect.stripe.com",
+]))
+PERMISSIONS_POLICY = env.str("PERMISSIONS_POLICY", default="camera=(), microphone=(), geolocation=(), payment=()")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 LOGGING = {
@@ -271,6 +289,12 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Affiliate Network] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+# Failed logins per address and per e-mail (allauth's format: "N/period/ip,N/period/key"), and all logins per
+# address; counted in the cache. The client address is read like the click redirect's (network.adapters).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+    "login": env.str("LOGIN_RATE_LIMIT", default="30/m/ip"),
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 # Invitation links (set your password) stay valid this long.

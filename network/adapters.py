@@ -12,6 +12,12 @@ class AccountAdapter(DefaultAccountAdapter):
         # or are invited by its operator.
         return False
 
+    def get_client_ip(self, request) -> str:
+        # The login limits count the address the API's limits and the click redirect see (TRUSTED_PROXY_COUNT).
+        from core.throttling import client_address
+
+        return client_address(request) or super().get_client_ip(request)
+
     def populate_username(self, request, user) -> None:
         user.username = (user.email or "").strip().lower()
 

@@ -68,11 +68,15 @@ def payout_batch_start(*, network: Network, actor=None, trigger: str = PayoutBat
     return batch
 
 
-def payout_batch_run(*, batch_id: int, manual: bool = False) -> PayoutBatch:
+def payout_batch_run(*, batch_id: int, manual: bool = False, actor=None) -> PayoutBatch:
     """Run (or resume) a batch from the step it is in. Safe to call again at any time.
 
-    `manual` sends no payout to a provider: every one waits for the operator's mark (the demo uses it)."""
-    batch = PayoutBatch.objects.select_related("network").get(pk=batch_id)
+    `manual` sends no payout to a provider: every one waits for the operator's mark (the demo uses it).
+    `actor`: the operator who resumed it by hand (audited); the worker's runs act for the batch's creator."""
+    batch = PayoutBatch.objects.select_related("network", "created_by").get(pk=batch_id)
+    if actor is not None:
+        audit_log_record(network=batch.network, actor=actor, action="payout_batch.resumed", target=batch,
+                         data={"status": batch.status})
     if batch.status == BatchStatus.GATHERING:
         _gather(batch)
         batch.refresh_from_db()
@@ -147,8 +151,8 @@ def _gather_one(batch: PayoutBatch, policy, account_id: int, skipped: list) -> P
     )
     ledger.ledger_payout_batched(network=network, affiliate=affiliate, currency=currency, amount=amount, ref=payout,
                                  key=f"payout:{payout.pk}:batched")
-    commissions_mark_paid(network=network, commission_ids=commission_ids, ref=payout)
-    audit_log_record(network=network, actor=None, action="payout.created", target=payout,
+    commissions_mark_paid(network=network, commission_ids=commission_ids, ref=payout, actor=batch.created_by)
+    audit_log_record(network=network, actor=batch.created_by, action="payout.created", target=payout,
                      data={"batch": batch.pk, "amount": str(amount), "currency": currency,
                            "commissions": len(commission_ids)})
     PayoutBatch.objects.filter(pk=batch.pk).update(total=batch.payouts.count(), updated_at=timezone.now())
@@ -172,12 +176,15 @@ def _pay(batch: PayoutBatch, manual: bool = False) -> None:
         return  # still `paying`: the task retries, the hourly beat resumes stale batches
     open_count = batch.payouts.filter(status__in=[Payout.Status.PENDING, Payout.Status.PROCESSING]).count()
     final = BatchStatus.PROCESSING if open_count else BatchStatus.COMPLETED
-    PayoutBatch.objects.filter(pk=batch.pk, status=BatchStatus.PAYING).update(
+    changed = PayoutBatch.objects.filter(pk=batch.pk, status=BatchStatus.PAYING).update(
         status=final, last_error="", updated_at=timezone.now(),
         completed_at=timezone.now() if final == BatchStatus.COMPLETED else None)
     batch_refresh(batch.pk)
-    audit_log_record(network=batch.network, actor=None, action="payout_batch.sent", target=batch,
+    audit_log_record(network=batch.network, actor=batch.created_by, action="payout_batch.sent", target=batch,
                      data={"status": final})
+    if changed and final == BatchStatus.COMPLETED:
+        audit_log_record(network=batch.network, actor=batch.created_by, action="payout_batch.completed",
+                         target=batch, data={"payouts": batch.payouts.count()})
 
 
 def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
@@ -210,5 +217,5 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
         payout.status, payout.provider_reference = Payout.Status.PROCESSING, transfer.id
         payout.sent_at, payout.provider_status = timezone.now(), "transfer.created"
         payout.save(update_fields=["status", "provider_reference", "sent_at", "provider_status", "updated_at"])
-        audit_log_record(network=network, actor=None, action="payout.sent", target=payout,
+        audit_log_record(network=network, actor=batch.created_by, action="payout.sent", target=payout,
                          data={"transfer": transfer.id, "amount": str(payout.net), "currency": payout.currency})

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.money import quantize
+from network.services import audit_log_record
 
 from .models import MethodKind, Payout, PayoutBatch
 from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
@@ -145,4 +146,7 @@ def results_import(*, network, batch: PayoutBatch, raw: bytes, actor=None) -> li
             except PayoutTransitionError as exc:  # changed meanwhile: reject the whole file
                 raise ValidationError({f"line {row['line']}": [str(exc)]}) from exc
             results.append({"line": row["line"], "payout": payout.pk, "status": payout.status})
+        audit_log_record(network=network, actor=actor, action="payout_batch.results_imported", target=batch,
+                         data={"rows": len(rows), "paid": sum(r["status"] == Payout.Status.PAID for r in results),
+                               "failed": sum(r["status"] == Payout.Status.FAILED for r in results)})
     return results

@@ -138,7 +138,11 @@ class BatchDetailView(OperatorPage):
     def get(self, request, *args, **kwargs):
         batch = self.scoped_object(PayoutBatch, pk=kwargs["pk"])
         if is_htmx(request) and request.GET.get("fragment") == "progress":
-            return render(request, "operator/_payouts_progress.html", _batch_context(batch))
+            context = _batch_context(batch)
+            response = render(request, "operator/_payouts_progress.html", context)
+            if not context["running"]:
+                response["HX-Refresh"] = "true"  # the run ended: reload the page with its payouts
+            return response
         return super().get(request, *args, batch=batch, **kwargs)
 
     def get_context_data(self, batch, **kwargs):

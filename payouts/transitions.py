@@ -61,16 +61,21 @@ def payout_notify(payout: Payout, event: str) -> None:
     transaction.on_commit(lambda: payout_email_task.delay(payout_id, event))
 
 
-def batch_refresh(batch_id: int) -> None:
-    """Progress counters from the payout rows; a batch awaiting confirmations completes when none is open."""
+def batch_refresh(batch_id: int, actor=None) -> None:
+    """Progress counters from the payout rows; a batch awaiting confirmations completes when none is open
+    (audited with the actor whose mark closed it)."""
     counts = Payout.objects.filter(batch_id=batch_id).aggregate(
         total=Count("pk"), done=Count("pk", filter=~Q(status=Status.PENDING)),
         open=Count("pk", filter=Q(status__in=[Status.PENDING, Status.PROCESSING])))
     PayoutBatch.objects.filter(pk=batch_id).update(total=counts["total"], done=counts["done"],
                                                    updated_at=timezone.now())
     if counts["open"] == 0:
-        PayoutBatch.objects.filter(pk=batch_id, status=PayoutBatch.Status.PROCESSING).update(
+        completed = PayoutBatch.objects.filter(pk=batch_id, status=PayoutBatch.Status.PROCESSING).update(
             status=PayoutBatch.Status.COMPLETED, completed_at=timezone.now())
+        if completed:
+            batch = PayoutBatch.objects.select_related("network").get(pk=batch_id)
+            audit_log_record(network=batch.network, actor=actor, action="payout_batch.completed", target=batch,
+                             data={"payouts": counts["total"]})
 
 
 def _locked(network, payout: Payout | int) -> Payout:
@@ -120,7 +125,7 @@ def payout_mark_paid(*, network, payout: Payout | int, actor=None, reference: st
                      data={"source": source, "amount": str(payout.amount), "currency": payout.currency,
                            "reference": payout.provider_reference})
     payout_notify(payout, "payout.paid")
-    batch_refresh(payout.batch_id)
+    batch_refresh(payout.batch_id, actor)
     return payout
 
 
@@ -174,5 +179,5 @@ def payout_mark_failed(*, network, payout: Payout | int, reason: str = "", actor
                      data={"source": source, "reason": payout.failure_reason, "amount": str(payout.amount),
                            "currency": payout.currency})
     payout_notify(payout, "payout.failed")
-    batch_refresh(payout.batch_id)
+    batch_refresh(payout.batch_id, actor)
     return payout

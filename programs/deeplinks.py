@@ -28,9 +28,14 @@ def _host(url: str) -> str | None:
         return None
     try:
         # Compare hosts in their ASCII (punycode) form, so a look-alike IDN never matches a plain name.
-        return host.encode("idna").decode("ascii").lower()
+        host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         return None
+    # Letters, digits and hyphens only: "evil.test%2F.shop.test" would pass a suffix match against
+    # "*.shop.test", and browsers and Python disagree on what such a host is.
+    if len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
+        return None
+    return host
 
 
 def normalize_domain(domain: str) -> str | None:

@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.throttling import ConversionRateThrottle
 from network.models import Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
@@ -47,6 +48,11 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     def scope_queryset(self, queryset):
         return selectors.conversions_visible(queryset, self.membership)
+
+    def get_throttles(self):
+        if self.action == "create":  # the postback takes high volume: its own scope, not the API's
+            return [ConversionRateThrottle()]
+        return super().get_throttles()
 
     def get_serializer_class(self):
         if getattr(self, "swagger_fake_view", False) or self.role != Role.AFFILIATE:

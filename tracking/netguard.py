@@ -22,8 +22,14 @@ class UnsafeURL(ValueError):
 
 def _address_problem(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return f"{address} is a site-local address"
+        # An IPv4 address inside an IPv6 one reaches that IPv4 host (mapped, or through a 6to4 relay).
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is not None:
+            problem = _address_problem(str(embedded))
+            return f"{address} embeds {problem}" if problem else None
     for attribute, label in (
         ("is_loopback", "loopback"), ("is_private", "private"), ("is_link_local", "link-local"),
         ("is_multicast", "multicast"), ("is_reserved", "reserved"), ("is_unspecified", "unspecified"),
@@ -37,6 +43,9 @@ def _address_problem(address: str) -> str | None:
 
 def resolve_safe(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, vetted ip) for `url`, or UnsafeURL."""
+    if not isinstance(url, str) or any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        # urlsplit silently drops tabs and newlines, and http.client refuses spaces: neither is a URL to send.
+        raise UnsafeURL("The URL contains spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -109,6 +118,8 @@ def request(method: str, url: str, *, body: bytes = b"", headers: dict | None = 
         response = connection.getresponse()
         content = response.read(65536)
         return Response(response.status, content, int((time.perf_counter() - started) * 1000))
+    except http.client.InvalidURL as exc:
+        raise UnsafeURL(f"Not a valid URL: {exc}") from exc
     except http.client.HTTPException as exc:
         raise OSError(f"HTTP error: {exc}") from exc
     finally:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.money import is_currency, parse_amount, quantize
+from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
 from network.auth import LAST_USED_RESOLUTION
 
 from .attribution import SUB_FIELDS, within_window
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id"})
 
 _KEY_SQL = """
-SELECT m.network_id, a.id, k.last_used_at,
+SELECT m.network_id, a.id, k.last_used_at, k.id,
        EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = m.network_id AND w.is_active
                AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id))
 FROM network_apikey k
@@ -130,12 +131,16 @@ def _body(content_type: str, raw: bytes) -> dict | None:
 def postback_fast(request) -> JsonResponse | None:
     """Django view helper: the 201 response, or None for the full view."""
     data = record_fast(request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("CONTENT_TYPE", ""),
-                       request.body)
+                       request.body, meta=request.META)
     return None if data is None else JsonResponse(data, status=201)
 
 
-def record_fast(authorization: str, content_type: str, raw: bytes) -> dict | None:
-    """Record a common-shape conversion; its JSON (answered with 201), or None for the full view."""
+def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | None = None) -> dict | None:
+    """Record a common-shape conversion; its JSON (answered with 201), or None for the full view.
+
+    The key's request is counted against the conversion rate here; the verdict goes into `meta` (the WSGI
+    environ / request.META) so that the full view, when it takes over, neither counts it again nor lets a
+    refused one through (it answers the 429)."""
     header = authorization.split()
     if len(header) != 2 or header[0].lower() != "bearer":
         return None
@@ -149,7 +154,17 @@ def record_fast(authorization: str, content_type: str, raw: bytes) -> dict | Non
         key = cursor.fetchone()
         if key is None:
             return None
-        network_id, advertiser_id, last_used_at, has_webhooks = key
+        network_id, advertiser_id, last_used_at, key_id, has_webhooks = key
+        scope, ident = ConversionRateThrottle.scope, f"key:{key_id}"
+        verdict = (meta or {}).get(FAST_VERDICT)
+        if verdict is not None and verdict[:2] == (scope, ident):
+            allowed = verdict[2]  # the WSGI middleware counted this request already
+        else:
+            allowed, wait = hit(scope, ident, settings.CONVERSION_THROTTLE_RATE)
+            if meta is not None:
+                meta[FAST_VERDICT] = (scope, ident, allowed, wait)
+        if not allowed:
+            return None
         if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
             return None  # the full view records the key's use (once a minute)
         if has_webhooks:
@@ -225,7 +240,6 @@ class FastPostbackMiddleware:
         return self.app(environ, start_response)
 
     def _fast(self, environ) -> bytes | None:
-        from django.conf import settings
         from django.db import close_old_connections
         from django.http.request import split_domain_port, validate_host
 
@@ -249,7 +263,8 @@ class FastPostbackMiddleware:
         # request goes on to the full view, which reconnects (an order already written answers 200 there).
         connection.health_check_done = True
         try:
-            data = record_fast(environ.get("HTTP_AUTHORIZATION", ""), environ.get("CONTENT_TYPE", ""), raw)
+            data = record_fast(environ.get("HTTP_AUTHORIZATION", ""), environ.get("CONTENT_TYPE", ""), raw,
+                               meta=environ)
         except DatabaseError:
             log.warning("postback fast path: database error, handing the request to the full view", exc_info=True)
             if not connection.in_atomic_block:

@@ -248,7 +248,7 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
         conversion.save(update_fields=["refunded_amount"])
         audit_log_record(network=network, actor=actor, action="conversion.refunded", target=conversion,
                          data={"amount": str(amount), "currency": conversion.currency})
-        conversion_refunded.send(sender=Conversion, conversion=conversion, amount=amount)
+        conversion_refunded.send(sender=Conversion, conversion=conversion, amount=amount, actor=actor)
         refund = str(quantize(amount, conversion.currency))
         event_emit(
             network_id=network.pk, event="conversion.refunded",

@@ -2,9 +2,9 @@
 
 - `conversion_recorded(sender=Conversion, conversion_id=int)`: sent once per new conversion, after its
   transaction commits. Receivers queue their own work (the commission computation).
-- `conversion_refunded(sender=Conversion, conversion=Conversion, amount=Decimal)`: sent inside the refund's
-  transaction with this refund's amount (in the conversion's currency), so receivers' writes (reversing
-  commissions) commit or roll back with it.
+- `conversion_refunded(sender=Conversion, conversion=Conversion, amount=Decimal, actor=User | None)`: sent
+  inside the refund's transaction with this refund's amount (in the conversion's currency) and who refunded,
+  so receivers' writes (reversing commissions, audited with that actor) commit or roll back with it.
 """
 
 from django.dispatch import Signal
