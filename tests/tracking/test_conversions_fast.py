@@ -249,11 +249,11 @@ def test_a_database_error_before_the_middleware_hands_the_request_to_django(worl
 
     real, calls = fast.record_fast, []
 
-    def broken_once(*args):
+    def broken_once(*args, **kwargs):
         calls.append(args)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(fast, "record_fast", broken_once)
     body = json.dumps({"order_id": "E1", "amount": "10.00", "currency": "EUR",
