@@ -14,6 +14,8 @@ import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -62,8 +64,11 @@ WHERE c.network_id + 0 = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND 
 """
 _FIELDS = [field for field in Conversion._meta.concrete_fields if field.column != "id"]
 _COLUMNS = [field.column for field in _FIELDS]
-# Values the database driver cannot take as they are (decimals, datetimes, JSON); the rest are plain.
+# Values the database driver cannot take as they are (decimals, datetimes, JSON); the rest are plain. Each
+# column's attribute, with its field when the value needs Django's adaptation.
 _ADAPTED = {"amount", "refunded_amount", "clicked_at", "created_at", "items", "fraud_signals"}
+_PARAMS = [(field.attname, field if field.column in _ADAPTED else None) for field in _FIELDS]
+ZERO = Decimal(0)
 # Column names come from the model; values are parameters.
 _INSERT_SQL = (
     f"INSERT INTO tracking_conversion ({', '.join(_COLUMNS)}) "  # noqa: S608
@@ -196,23 +201,25 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             signals = click_signals(clicked_at=clicked_at, is_bot=bool(is_bot), is_unique=bool(is_unique), now=now)
             if duplicate:
                 signals.append("duplicate_order")
-        conversion = Conversion(
+        # The row as attribute values (no model instance: this is the hot path), in the INSERT's column order.
+        conversion = SimpleNamespace(
             network_id=network_id, advertiser_id=advertiser_id, order_id=body["order_id"], event=body["event"],
-            amount=body["amount"], currency=body["currency"], refunded_amount=0, coupon_id=None,
+            amount=body["amount"], currency=body["currency"], refunded_amount=ZERO, coupon_id=None,
             click_id=body["click_id"], customer_id="", customer_email_hash="", customer_ip_hash="",
             attribution_pending=False, items=[], status=status_for_policy(policy=policy, signals=signals),
             fraud_signals=signals, created_at=now, **values,
         )
-        params = [field.get_db_prep_save(getattr(conversion, field.attname), connection) if field.column in _ADAPTED
-                  else getattr(conversion, field.attname) for field in _FIELDS]
+        attrs = vars(conversion)
+        params = [attrs[attname] if field is None else field.get_db_prep_save(attrs[attname], connection)
+                  for attname, field in _PARAMS]
         # One statement, so no explicit transaction (no BEGIN/COMMIT round trips); on_commit runs right after
         # it, or after the caller's transaction when there is one.
         _execute(cursor, "afn_pb_insert", params)
         row = cursor.fetchone()
         if row is None:
             return None  # the order id exists: the full view answers 200 or 409
-        conversion.pk = row[0]
-        transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+        conversion.id = conversion.pk = conversion_id = row[0]
+        transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion_id))
     return conversion_representation(conversion, ConversionSerializer.Meta.fields)
 
 
