@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from core.money import quantize
 from network.models import Advertiser, Affiliate, Network
@@ -128,11 +128,8 @@ def transactions_post(*, network: Network | int, postings: list[Posting]) -> lis
     if not new:
         return results
     Transaction.objects.bulk_create([txn for txn, _lines in new])
-    LedgerEntry.objects.bulk_create([
-        LedgerEntry(network_id=network_id, transaction=txn, account=line.account, currency=line.account.currency,
-                    amount=line.amount)
-        for txn, lines in new for line in lines
-    ])
+    _entries_insert([(network_id, txn.pk, line.account.pk, line.account.currency, line.amount)
+                     for txn, lines in new for line in lines])
     per_account: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for _txn, lines in new:
         for line in lines:
@@ -141,6 +138,27 @@ def transactions_post(*, network: Network | int, postings: list[Posting]) -> lis
     for account in Account.objects.select_for_update().filter(pk__in=list(per_account)).order_by("pk"):
         Account.objects.filter(pk=account.pk).update(balance=account.balance + per_account[account.pk])
     return results
+
+
+def _entries_insert(rows: list[tuple]) -> None:
+    """Insert (network, transaction, account, currency, amount) entries. PostgreSQL: one multi-row INSERT of plain
+    values (the ORM's per-field preparation cost more than the rest of a batch's postings); elsewhere the ORM."""
+    if connection.vendor != "postgresql":
+        LedgerEntry.objects.bulk_create([
+            LedgerEntry(network_id=network_id, transaction_id=txn_id, account_id=account_id, currency=currency,
+                        amount=amount)
+            for network_id, txn_id, account_id, currency, amount in rows
+        ])
+        return
+    from psycopg2.extras import execute_values
+
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor,
+            f"INSERT INTO {LedgerEntry._meta.db_table} "  # noqa: S608 (the model's own table name)
+            "(network_id, transaction_id, account_id, currency, amount, created_at) VALUES %s",
+            rows, template="(%s, %s, %s, %s, %s, now())", page_size=1000,
+        )
 
 
 def entries_sum(account: Account) -> Decimal:

@@ -17,8 +17,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.money import quantize
-from network.models import Network, User
+from network.models import Affiliate, Network, User
 from network.services import audit_log_record
+from programs.models import Program
 from tracking.models import Conversion
 
 from . import ledger
@@ -136,11 +137,14 @@ def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
     Returns the number of commissions written or found."""
     one_by_one, count = [], 0
     with transaction.atomic():
-        conversions = list(
-            Conversion.objects.select_for_update(of=("self",))
-            .select_related("program__network", "program__advertiser", "affiliate")
-            .filter(pk__in=conversion_ids).order_by("pk")
-        )
+        conversions = list(Conversion.objects.select_for_update().filter(pk__in=conversion_ids).order_by("pk"))
+        # Each program, advertiser, network and affiliate once for the batch (select_related makes one a row).
+        programs = Program.objects.select_related("network", "advertiser").in_bulk(
+            {c.program_id for c in conversions if c.program_id})
+        affiliates = Affiliate.objects.in_bulk({c.affiliate_id for c in conversions if c.affiliate_id})
+        for conversion in conversions:
+            conversion.program = programs.get(conversion.program_id)
+            conversion.affiliate = affiliates.get(conversion.affiliate_id)
         existing = list(Commission.objects.filter(conversion__in=conversions).values_list("conversion_id", flat=True))
         done, count = set(existing), len(existing)
         rules: dict = {}
@@ -179,11 +183,9 @@ def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
             ))
         for network_id, postings in by_network.items():
             ledger.transactions_post(network=network_id, postings=postings)
-        written = list(Commission.objects.filter(pk__in=[c.pk for c in fresh]).select_related("conversion")
-                       .order_by("pk"))
         for event, status_is_rejected in (("commission.created", False), ("commission.rejected", True)):
-            commissions_notify([c for c in written if (c.status == Status.REJECTED) == status_is_rejected], event)
-        count += len(written)
+            commissions_notify([c for c in fresh if (c.status == Status.REJECTED) == status_is_rejected], event)
+        count += len(fresh)
     for conversion_id in one_by_one:
         count += len(commissions_for_conversion(conversion_id=conversion_id))
     return count
