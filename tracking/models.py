@@ -107,7 +107,8 @@ class Conversion(TenantModel, SubIds):
         HELD = "held", "Held for review"
         REJECTED = "rejected", "Rejected"
 
-    advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="conversions")
+    # No index of its own: unique(advertiser, order_id) leads with it (every index slows the postback's INSERT).
+    advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="conversions", db_index=False)
     order_id = models.CharField(max_length=128)
     event = models.CharField(max_length=8, choices=Event.choices, default=Event.SALE)
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
@@ -121,11 +122,11 @@ class Conversion(TenantModel, SubIds):
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     link = models.ForeignKey(TrackingLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     coupon = models.ForeignKey(CouponCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    click_id = models.CharField(max_length=26, blank=True, default="", db_index=True)
+    click_id = models.CharField(max_length=26, blank=True, default="")
     clicked_at = models.DateTimeField(null=True, blank=True)
     # Sub IDs copied from the click so postback macros and reports need no click lookup.
     country = models.CharField(max_length=2, blank=True, default="")
-    customer_id = models.CharField(max_length=128, blank=True, default="", db_index=True)
+    customer_id = models.CharField(max_length=128, blank=True, default="")
     # Keyed hash of the customer's e-mail (self-referral checks), never the address itself.
     customer_email_hash = models.CharField(max_length=64, blank=True, default="")
     # Keyed hash of the customer's IP when the merchant posts it (self-referral against the click's ip_hash).
@@ -145,6 +146,9 @@ class Conversion(TenantModel, SubIds):
         ]
         indexes = [
             models.Index(fields=["network", "affiliate", "created_at"]),
+            # Equality look-ups only: plain B-trees, without the LIKE (pattern_ops) twins db_index would add.
+            models.Index(fields=["click_id"], name="tracking_conversion_click"),
+            models.Index(fields=["customer_id"], name="tracking_conversion_customer"),
             # Only the few conversions waiting for their click (the ingester reads them every batch).
             models.Index(fields=["network"], condition=models.Q(attribution_pending=True),
                          name="tracking_conversion_waiting"),
