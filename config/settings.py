@@ -129,6 +129,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis broker: a task taken by a worker that died unacknowledged (acks_late) goes back to the queue after this
+# many seconds. Keep it above the longest task time limit and the longest retry countdown, or a task still
+# running (or waiting for its countdown) is handed to a second worker as well.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -291,6 +295,8 @@ CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
 # Stripe Connect (payouts): the platform's secret key and the webhook endpoint's signing secret.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Where the Stripe API is; only a local stand-in (fault drills, staging) changes it.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 
 # --- Click tracking (the /c/<code> hot path and its queue) ------------------------------
 # The click queue: a Redis Stream read by the ingester's consumer group. Empty: clicks are written directly.
