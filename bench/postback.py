@@ -19,33 +19,15 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import ROOT, cpu_seconds, free_port, http_client, http_request, new_stats, recreate_database
+
 sys.path.insert(0, str(ROOT))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def recreate_database(pg: str, name: str) -> None:
-    import psycopg2
-
-    admin = psycopg2.connect(f"{pg}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 def seed(clicks: int) -> tuple[str, list[str]]:
@@ -83,63 +65,24 @@ def seed(clicks: int) -> tuple[str, list[str]]:
     return issued.raw, [row.click_id for row in rows]
 
 
-async def client(port: int, key: str, click_ids: list[str], worker: int, deadline: float, results: dict,
-                 run: str) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    n = 0
-    while time.perf_counter() < deadline:
-        n += 1
+def postback_request(key: str, click_ids: list[str], worker: int, run: str):
+    def build(n: int) -> bytes:
         body = json.dumps({"order_id": f"{run}-{worker}-{n}", "amount": "49.90", "currency": "EUR",
                            "click_id": click_ids[(worker * 100003 + n) % len(click_ids)]}).encode()
-        request = (
-            f"POST /api/v1/conversions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
-        started = time.perf_counter()
-        try:
-            writer.write(request)
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            status = int(status_line.split()[1])
-        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
-            results["errors"] += 1
-            writer.close()
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            continue
-        results["latencies"].append(time.perf_counter() - started)
-        results["codes"][status] = results["codes"].get(status, 0) + 1
-    writer.close()
+        return http_request("POST", "/api/v1/conversions", {"Authorization": f"Bearer {key}",
+                                                              "Content-Type": "application/json"}, body)
+
+    return build
 
 
 async def drive(port: int, key: str, click_ids: list[str], connections: int, seconds: float) -> tuple[dict, float]:
-    results = {"latencies": [], "codes": {}, "errors": 0}
+    results = new_stats()
     started = time.perf_counter()
     deadline = started + seconds
     run = secrets.token_hex(4)
-    await asyncio.gather(*(client(port, key, click_ids, w, deadline, results, run) for w in range(connections)))
+    await asyncio.gather(*(http_client(port, postback_request(key, click_ids, w, run), deadline, results)
+                           for w in range(connections)))
     return results, time.perf_counter() - started
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """utime + stime of every process in the server's process group (the granian workers)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -163,7 +106,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
-    recreate_database(args.pg, args.database)
+    recreate_database(f"{args.pg}/{args.database}")
     key, click_ids = seed(args.clicks)
     port = free_port()
     server = subprocess.Popen(
@@ -183,9 +126,9 @@ def main() -> None:
         from tracking.models import Conversion
 
         before = Conversion.objects.count()
-        cpu_before = group_cpu_seconds(server.pid)
+        cpu_before = cpu_seconds(pgid=server.pid)
         results, elapsed = asyncio.run(drive(port, key, click_ids, args.connections, args.seconds))
-        server_cpu = group_cpu_seconds(server.pid) - cpu_before
+        server_cpu = cpu_seconds(pgid=server.pid) - cpu_before
         rows = Conversion.objects.count() - before
     finally:
         os.killpg(server.pid, signal.SIGTERM)
