@@ -1,6 +1,7 @@
 """Helpers shared by the bench/ scripts: ports, a fresh database, the production-shape environment, granian,
 a private Redis, wrk and its click-id script, CPU accounting and the "every answered click stored once" check."""
 
+import atexit
 import contextlib
 import http.client
 import os
@@ -70,8 +71,12 @@ def run(cmd, env, **kwargs):
 
 
 def manage(env, *args: str) -> str:
-    """`manage.py <args>`; its standard output."""
-    return run([PYTHON, "manage.py", *args], env, capture_output=True).stdout
+    """`manage.py <args>`; its standard output (its errors shown when it fails)."""
+    try:
+        return run([PYTHON, "manage.py", *args], env, capture_output=True).stdout
+    except subprocess.CalledProcessError as exc:
+        sys.stderr.write(exc.stderr[-4000:])
+        raise
 
 
 def ensure_wrk() -> None:
@@ -155,6 +160,7 @@ class PrivateRedis:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="bench-redis-")
         self.process = None
+        atexit.register(self.close)  # also when a drill fails half-way
 
     @property
     def url(self) -> str:
@@ -163,8 +169,8 @@ class PrivateRedis:
     def start(self) -> "PrivateRedis":
         self.process = subprocess.Popen(
             ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.dir, "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--loglevel", "warning"],
-            start_new_session=True, stdout=subprocess.DEVNULL,
+             "--appendonly", "yes", "--appendfsync", "always", "--loglevel", "warning", "--logfile", "redis.log"],
+            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         import redis
 
