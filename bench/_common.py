@@ -79,6 +79,19 @@ def manage(env, *args: str) -> str:
         raise
 
 
+def django_setup(env: dict) -> None:
+    """This process as one of the app's, migrated (seeds and checks run in the bench script itself)."""
+    os.environ.update(env)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 def ensure_wrk() -> None:
     if shutil.which("wrk"):
         return
@@ -153,10 +166,12 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 class PrivateRedis:
-    """A redis-server of our own on a free loopback port (a fault drill may stop it; never the shared one).
-    Append-only file with fsync on every write in a temporary directory: a restart keeps what was acknowledged."""
+    """A redis-server of our own on a free loopback port (a fault drill may stop it; never the shared one), with
+    an append-only file in a temporary directory. `fsync="always"`: even a killed server keeps every write it
+    acknowledged; "everysec" (Redis' default, docker-compose.yml's) may lose the last second."""
 
-    def __init__(self):
+    def __init__(self, fsync: str = "everysec"):
+        self.fsync = fsync
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="bench-redis-")
         self.process = None
@@ -169,7 +184,7 @@ class PrivateRedis:
     def start(self) -> "PrivateRedis":
         self.process = subprocess.Popen(
             ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.dir, "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--loglevel", "warning", "--logfile", "redis.log"],
+             "--appendonly", "yes", "--appendfsync", self.fsync, "--loglevel", "warning", "--logfile", "redis.log"],
             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         import redis

@@ -21,7 +21,8 @@ webhook-timeout     a webhook receiver slower than the timeout: the delivery (re
                     with exponential backoff, marked failed, listed by GET /api/v1/deliveries?status=failed, and
                     a resend succeeds once the receiver answers.
 
-Each drill uses its own Redis (a redis-server on a free loopback port, append-only file fsynced on every write)
+Each drill uses its own Redis (a redis-server on a free loopback port, append-only file; fsynced on every write
+for redis-down)
 and a fresh PostgreSQL database named <BENCH_DB_PREFIX><drill> (default prefix bench_faults_ on
 postgres://postgres@127.0.0.1:5432; override the server with BENCH_PG_URL). Needs redis-server and wrk.
 """
@@ -50,6 +51,7 @@ from _common import (
     PrivateRedis,
     bench_env,
     count_clicks,
+    django_setup,
     ensure_wrk,
     free_port,
     get_status,
@@ -86,21 +88,10 @@ def celery_worker(env, log) -> subprocess.Popen:
                         "--without-gossip", "--without-mingle", "--without-heartbeat"], env, log)
 
 
-def django_setup(env: dict) -> None:
-    """This process as one of the app's (the seed and the checks run here)."""
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 # --- redis-down ------------------------------------------------------------------------------------------
 def redis_down(args) -> int:
     ensure_wrk()
-    redis = PrivateRedis().start()
+    redis = PrivateRedis(fsync=args.fsync).start()
     env = bench_env(database("redis"), redis.url)
     manage(env, "migrate", "--noinput", "-v0")
     code = manage(env, "shell", "-c", SEED_LINK).strip().splitlines()[-1]
@@ -460,7 +451,7 @@ def worker_kill_payout(args) -> int:
     print(f"transfers            {len(stand_in.transfers)} for {len(payouts)} payouts; payouts without exactly one "
           f"matching transfer: {len(wrong)}; transfers of no payout: {len(stray)}")
     print(f"ledger               {len(problems)} unbalanced transactions or stale balances; approved left "
-          f"{approved_left}, in payouts clearing {clearing} = paid out {paid_out}")
+          f"{approved_left:.2f}, in payouts clearing {clearing:.2f} = paid out {paid_out:.2f}")
     if "Traceback" in worker_log and args.verbose:
         print(worker_log[-3000:])
     ok = (batch.status == PayoutBatch.Status.PROCESSING and len(payouts) == args.affiliates
@@ -606,6 +597,8 @@ def main() -> int:
     group.add_argument("--connections", type=int, default=32)
     group.add_argument("--down-at", type=float, default=3, help="seconds into the load when Redis is killed")
     group.add_argument("--down-for", type=float, default=4, help="seconds Redis stays down")
+    group.add_argument("--fsync", choices=["always", "everysec"], default="always",
+                       help="Redis appendfsync: everysec may lose the last second of queued clicks on a kill")
     group = parser.add_argument_group("ingester-kill")
     group.add_argument("--clicks", type=int, default=200_000)
     group.add_argument("--batch", type=int, default=2000)
