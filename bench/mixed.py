@@ -113,6 +113,7 @@ def seed(report_clicks: int, clicks: int) -> dict:
 
     from network.models import Membership, Role
     from programs.models import Partnership, TrackingLink
+    from tracking import partitions
     from tracking.ids import click_id_time, new_click_id
     from tracking.models import Click
 
@@ -120,6 +121,7 @@ def seed(report_clicks: int, clicks: int) -> dict:
     partnership = Partnership.objects.filter(program=program).order_by("pk").first()
     link = TrackingLink.objects.create(network=network, partnership=partnership, program=program,
                                        affiliate=partnership.affiliate, sub1="mixed")
+    partitions.ensure_ahead(7)  # what the beat does hourly: the clicks land in their day's partition
     start = timezone.now() - timedelta(hours=2)
     rows = []
     for n in range(clicks):
