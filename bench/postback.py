@@ -7,10 +7,13 @@ prints conversions/s accepted, p50/p99 latency, errors and the rows in the datab
 
     .venv/bin/python bench/postback.py --database bench_conv --redis redis://127.0.0.1:6379/6 --seconds 20
 
-What a request includes: API key authentication, input validation, click lookup and attribution, fraud
-checks (too fast, self-referral, duplicate order), the INSERT, and the on-commit `conversion_recorded`
-signal with whatever receivers are installed (the commission computation once the commissions app has
-them) and the `conversion.created` webhook/postback fan-out query.
+What a request includes: API key authentication and its rate limit, input validation, click lookup and
+attribution, fraud checks (too fast, bot or duplicate click, duplicate order), the INSERT, and the on-commit
+`conversion_recorded` signal, whose receiver hands the conversion id to the process's batch of commission kicks.
+A real Celery worker (`--celery 1`, the default) writes the commissions (10 % of each order) with their ledger
+postings and e-mails (rendered, handed to Django's dummy backend); after the load the script waits until every
+conversion has its commission and prints conversions/s accepted *with commissions written*: the conversions over
+the load's duration plus the time the worker needed to finish.
 """
 
 import argparse
@@ -19,34 +22,25 @@ import json
 import os
 import resource
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    http_client,
+    http_request,
+    new_stats,
+    recreate_database,
+    start_group,
+    stop_group,
+)
+
 sys.path.insert(0, str(ROOT))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def recreate_database(pg: str, name: str) -> None:
-    import psycopg2
-
-    admin = psycopg2.connect(f"{pg}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 def seed(clicks: int) -> tuple[str, list[str]]:
@@ -90,91 +84,39 @@ def seed(clicks: int) -> tuple[str, list[str]]:
     return issued.raw, [row.click_id for row in rows]
 
 
-async def client(port: int, key: str, click_ids: list[str], worker: int, deadline: float, results: dict,
-                 run: str) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    n = 0
-    while time.perf_counter() < deadline:
-        n += 1
-        body = json.dumps({"order_id": f"{run}-{worker}-{n}", "amount": "49.90", "currency": "EUR",
-                           "click_id": click_ids[(worker * 100003 + n) % len(click_ids)]}).encode()
-        request = (
-            f"POST /api/v1/conversions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
-        started = time.perf_counter()
-        try:
-            writer.write(request)
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            status = int(status_line.split()[1])
-        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
-            results["errors"] += 1
-            writer.close()
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            continue
-        results["latencies"].append(time.perf_counter() - started)
-        results["codes"][status] = results["codes"].get(status, 0) + 1
-    writer.close()
-
-
-async def drive(port: int, key: str, click_ids: list[str], connections: int, seconds: float) -> tuple[dict, float]:
-    results = {"latencies": [], "codes": {}, "errors": 0}
-    started = time.perf_counter()
-    deadline = started + seconds
-    run = secrets.token_hex(4)
-    await asyncio.gather(*(client(port, key, click_ids, w, deadline, results, run) for w in range(connections)))
-    return results, time.perf_counter() - started
-
-
-def group_cpu_seconds(pgid: int | None = None, title: str | None = None) -> float:
-    """utime + stime of every process in a process group (the granian workers) or whose title contains `title`
-    (the PostgreSQL backends serving one database), from /proc."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if (pgid is not None and int(fields[2]) == pgid) or (title and title in _title(entry)):
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _title(entry: Path) -> str:
-    try:
-        return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _wait_for_commissions(conversion_model, commission_model, worker, timeout: float) -> float:
+def wait_for_commissions(worker, timeout: float) -> float:
     """Seconds until every conversion has its commission (the worker drained the kicks); 0 without a worker."""
-    if worker is None:
-        return 0.0
+    from tracking.models import Conversion
+
     started = time.perf_counter()
-    while conversion_model.objects.filter(commissions__isnull=True).exists():
+    while worker is not None and Conversion.objects.filter(commissions__isnull=True).exists():
         if time.perf_counter() - started > timeout:
             break
         time.sleep(0.05)
-    return time.perf_counter() - started
+    return time.perf_counter() - started if worker is not None else 0.0
 
 
-def main() -> None:
+def postback_request(key: str, click_ids: list[str], worker: int, run: str):
+    def build(n: int) -> bytes:
+        body = json.dumps({"order_id": f"{run}-{worker}-{n}", "amount": "49.90", "currency": "EUR",
+                           "click_id": click_ids[(worker * 100003 + n) % len(click_ids)]}).encode()
+        return http_request("POST", "/api/v1/conversions", {"Authorization": f"Bearer {key}",
+                                                              "Content-Type": "application/json"}, body)
+
+    return build
+
+
+async def drive(port: int, key: str, click_ids: list[str], connections: int, seconds: float) -> tuple[dict, float]:
+    results = new_stats()
+    started = time.perf_counter()
+    deadline = started + seconds
+    run = secrets.token_hex(4)
+    await asyncio.gather(*(http_client(port, postback_request(key, click_ids, w, run), deadline, results)
+                           for w in range(connections)))
+    return results, time.perf_counter() - started
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
     parser.add_argument("--database", default="bench_conv")
@@ -199,7 +141,7 @@ def main() -> None:
         "EMAIL_URL": "dummymail://",
     }
     os.environ.update(env)
-    recreate_database(args.pg, args.database)
+    recreate_database(f"{args.pg}/{args.database}")
     key, click_ids = seed(args.clicks)
     port = free_port()
     server = subprocess.Popen(
@@ -210,11 +152,9 @@ def main() -> None:
     )
     worker = None
     if args.celery:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
-             f"--concurrency={args.celery}", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )
+        worker = start_group([sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
+                              f"--concurrency={args.celery}", "--without-gossip", "--without-mingle",
+                              "--without-heartbeat"], env)
     try:
         for _ in range(100):
             try:
@@ -226,29 +166,28 @@ def main() -> None:
         from commissions.models import Commission
         from tracking.models import Conversion
 
-        waited = _wait_for_commissions(Conversion, Commission, worker, timeout=60)
+        warmed = wait_for_commissions(worker, timeout=120)
         before = Conversion.objects.count()
-        backends = f": postgres {args.database} "  # this database's backends, not other clients'
-        def worker_cpu_seconds():
-            return group_cpu_seconds(worker.pid) if worker else 0.0
+        backends = f": postgres {args.database} "  # this database's backends (the worker's too), no one else's
 
-        cpu_before = (group_cpu_seconds(server.pid), group_cpu_seconds(title=backends), own_cpu_seconds(),
-                      worker_cpu_seconds())
+        def cpu_now():
+            return (cpu_seconds(pgid=server.pid), cpu_seconds(title=backends),
+                    cpu_seconds(pgid=worker.pid) if worker else 0.0, resource.getrusage(resource.RUSAGE_SELF))
+
+        cpu_before = cpu_now()
         results, elapsed = asyncio.run(drive(port, key, click_ids, args.connections, args.seconds))
-        client_cpu = own_cpu_seconds() - cpu_before[2]
         rows = Conversion.objects.count() - before
-        drained = _wait_for_commissions(Conversion, Commission, worker, timeout=300)
-        # Until the commissions are written: the worker's CPU and PostgreSQL's for it count too.
-        server_cpu = group_cpu_seconds(server.pid) - cpu_before[0]
-        postgres_cpu = group_cpu_seconds(title=backends) - cpu_before[1]
-        worker_cpu = worker_cpu_seconds() - cpu_before[3]
-        missing = Conversion.objects.filter(commissions__isnull=True).count() if worker else None
+        drained = wait_for_commissions(worker, timeout=300)
+        cpu_after = cpu_now()  # until the commissions are written
+        missing = Conversion.objects.filter(commissions__isnull=True).count()
         commissions = Commission.objects.count()
     finally:
         for process in (server, worker):
             if process is not None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=30)
+                stop_group(process)
+    server_cpu, postgres_cpu, worker_cpu = (after - before for after, before in zip(cpu_after[:3], cpu_before[:3],
+                                                                                   strict=True))
+    client_cpu = (cpu_after[3].ru_utime + cpu_after[3].ru_stime) - (cpu_before[3].ru_utime + cpu_before[3].ru_stime)
     latencies = sorted(results["latencies"])
     accepted = results["codes"].get(201, 0)
     p50 = statistics.median(latencies) * 1000 if latencies else 0
@@ -261,19 +200,20 @@ def main() -> None:
     print(f"rows in the database: {rows} (201s answered: {accepted})")
     if worker is not None:
         print(f"commissions: {commissions} written, conversions without one: {missing}; the last written "
-              f"{drained:.2f}s after the load ended (warm-up drained in {waited:.2f}s)")
+              f"{drained:.2f}s after the load ended (the warm-up's in {warmed:.2f}s)")
         print(f"conversions accepted with commissions written: {rows / (elapsed + drained):.0f}/s "
               f"({rows} in {elapsed:.1f}s of load + {drained:.2f}s to finish the commissions)")
     requests = max(len(latencies), 1)
     per = {name: cpu / requests * 1000 for name, cpu in
            (("server", server_cpu), ("postgres", postgres_cpu), ("client", client_cpu), ("worker", worker_cpu))}
-    print(f"CPU per request: server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms (its backends "
-          f"for this database, the worker's included), Celery worker {per['worker']:.2f} ms, client "
+    print(f"CPU per conversion: server {per['server']:.2f} ms, PostgreSQL {per['postgres']:.2f} ms (this "
+          f"database's backends, the worker's included), Celery worker {per['worker']:.2f} ms, client "
           f"{per['client']:.2f} ms (load average {os.getloadavg()[0]:.1f}: other processes share these "
           f"{os.cpu_count()} cores)")
     print(f"if the cores were ours: {os.cpu_count() * 1000 / sum(per.values()):,.0f} conversions/s "
-          "(estimate: cores / CPU per request of all of the above)")
+          "(estimate: cores / CPU per conversion of all of the above)")
+    return 0 if (worker is None or missing == 0) and rows == accepted and not results["errors"] else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,160 +9,40 @@ queue with `manage.py ingest_clicks --once`, and prints requests/s, p50, p99, 30
     .venv/bin/python bench/redirect.py [--duration 20] [--connections 64] [--workers 2]
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_clicks; the database is
-dropped and created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/4; flushed). Needs `createdb`,
-`dropdb` and wrk (installed with apt-get when missing).
+dropped and created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/4; flushed). Needs wrk (installed
+with apt-get when missing).
 """
 
 import argparse
-import http.client
 import os
 import resource
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-
-
-def free_port() -> int:
-    # Ask the kernel (granian binds with SO_REUSEPORT: a fixed port could be shared with another server).
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from _common import (
+    PYTHON,
+    SEED_LINK,
+    WRK_IDS_SCRIPT,
+    bench_env,
+    count_clicks,
+    cpu_seconds,
+    ensure_wrk,
+    free_port,
+    get_status,
+    manage,
+    recreate_database,
+    require_loopback,
+    run,
+    start_granian,
+    wait_for,
+    wrk_field,
+)
 
 PORT = free_port()
-
-# wrk keeps each answered click id (from the Location header) so the check is exact: a click cut off in
-# flight when wrk stops may be stored without wrk having read its answer, so "stored" may exceed "answered".
-WRK_SCRIPT = r"""
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) ids = {}; n = 0; other = 0 end
-function response(status, headers, body)
-  -- Keep the header as it is (no parsing here: wrk shares the CPU with the server).
-  local loc = status == 302 and headers["location"]
-  if loc then n = n + 1; ids[n] = loc else other = other + 1 end
-end
-function done(summary, latency, requests)
-  local out = io.open(os.getenv("WRK_IDS_FILE"), "w")
-  local bad = 0
-  for _, thread in ipairs(threads) do
-    local t = thread:get("ids")
-    for i = 1, thread:get("n") do
-      local id = string.match(t[i], "click_id=(%w+)")
-      if id then out:write(id, "\n") else bad = bad + 1 end
-    end
-    bad = bad + thread:get("other")
-  end
-  out:close()
-  io.write(string.format("not_302 %d\n", bad))
-end
-"""
-
-
-def run(cmd, env, **kwargs):
-    return subprocess.run(cmd, env=env, cwd=ROOT, check=True, text=True, **kwargs)
-
-
-def ensure_wrk():
-    if shutil.which("wrk"):
-        return
-    print("installing wrk (Debian package)...", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL)
-
-
-def bench_env(database_url, redis_url):
-    env = dict(os.environ)
-    env.update(
-        DEBUG="0",
-        SECRET_KEY="bench-" + "k" * 60,
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        CLICK_QUEUE_URL=redis_url,
-        SECURE_SSL_REDIRECT="0",
-        LOG_LEVEL="WARNING",
-        CELERY_TASK_ALWAYS_EAGER="1",
-    )
-    return env
-
-
-SEED = """
-from network import services
-from network.models import Network
-from programs.models import Partnership, Program, TrackingLink
-network = Network.objects.create(name="Bench", slug="bench", default_currency="EUR")
-advertiser, _ = services.advertiser_create(network=network, name="Bench Shop", email="shop@bench.test")
-affiliate, _ = services.affiliate_create(network=network, name="Bench Blog", email="blog@bench.test")
-affiliate.status = "active"
-affiliate.save()
-program = Program.objects.create(network=network, advertiser=advertiser, name="Bench", currency="EUR",
-                                 landing_url="https://shop.example.com/landing?ref=bench")
-partnership = Partnership.objects.create(network=network, program=program, affiliate=affiliate, status="approved")
-link = TrackingLink.objects.create(network=network, partnership=partnership, program=program,
-                                   affiliate=affiliate, sub1="bench")
-print(link.code)
-"""
-
-COUNT = """
-from django.db import connection
-from tracking.models import Click, ClickRollup
-from django.db.models import Sum
-with connection.cursor() as c:
-    c.execute("CREATE TEMP TABLE answered (click_id varchar(26))")
-    with open({path!r}) as f:
-        c.cursor.copy_expert("COPY answered FROM STDIN", f)
-    c.execute("SELECT COUNT(*), COUNT(DISTINCT click_id) FROM answered")
-    answered, answered_distinct = c.fetchone()
-    c.execute("SELECT COUNT(*) FROM answered a "
-              "WHERE NOT EXISTS (SELECT 1 FROM tracking_click t WHERE t.click_id = a.click_id)")
-    lost = c.fetchone()[0]
-    c.execute("SELECT COUNT(*), COUNT(DISTINCT click_id) FROM tracking_click")
-    stored, stored_distinct = c.fetchone()
-rollup = ClickRollup.objects.aggregate(s=Sum("clicks"))["s"] or 0
-print(answered, answered_distinct, lost, stored, stored_distinct, rollup)
-"""
-
-
-def cpu_seconds(pgid=None, pid=None) -> float:
-    """user+system CPU of a process group (all granian processes) or of one process, from /proc."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if (pid is not None and stat.parent.name == str(pid)) or (pgid is not None and int(fields[2]) == pgid):
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def get_status(path, method="GET"):
-    """One request on loopback, redirects not followed."""
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
-    try:
-        conn.request(method, path)
-        return conn.getresponse().status
-    finally:
-        conn.close()
-
-
-def wait_for(path, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            return get_status(path)
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not answer {path}")
 
 
 def main():
@@ -181,41 +61,29 @@ def main():
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_clicks")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
-    db = urlsplit(database_url)
-    if db.hostname not in ("127.0.0.1", "localhost", "::1") or urlsplit(redis_url).hostname not in (
-        "127.0.0.1", "localhost", "::1"
-    ):
-        raise SystemExit("the benchmark runs on loopback only")
+    require_loopback(database_url, redis_url)
     ensure_wrk()
     env = bench_env(database_url, redis_url)
     env["CLICK_QUEUE_BUFFERED"] = "0" if args.sync_queue else "1"
-    pg = ["-h", db.hostname, "-p", str(db.port or 5432), "-U", db.username or "postgres"]
-    name = db.path.lstrip("/")
-    subprocess.run(["dropdb", *pg, "--if-exists", name], check=True)
-    subprocess.run(["createdb", *pg, name], check=True)
+    recreate_database(database_url)
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env)
-    code = run([PYTHON, "manage.py", "shell", "-c", SEED], env, capture_output=True).stdout.strip().splitlines()[-1]
+    code = manage(env, "shell", "-c", SEED_LINK).strip().splitlines()[-1]
 
-    server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(PORT),
-         "--workers", str(args.workers), "--blocking-threads", str(args.blocking_threads), "--backpressure", "128",
-         "--log-level", "warning", "config.wsgi:application"],
-        env=env, cwd=ROOT, start_new_session=True,
-    )
+    server = start_granian(env, PORT, workers=args.workers, threads=args.blocking_threads)
     path = f"/c/{code}?sub2=wrk"
     url = f"http://127.0.0.1:{PORT}{path}"
     with tempfile.TemporaryDirectory() as tmp:
         ids_file = Path(tmp) / "answered.txt"
         script = Path(tmp) / "ids.lua"
-        script.write_text(WRK_SCRIPT)
+        script.write_text(WRK_IDS_SCRIPT)
         try:
-            wait_for("/healthz")
+            wait_for(PORT)
             # Warm every worker's cache (the warm path is what is measured); HEAD records no click.
             for _ in range(20 * args.workers):
-                status = get_status(path, "HEAD")
+                status = get_status(PORT, path, "HEAD")
                 if status != 302:
                     raise SystemExit(f"the seeded link {path} answers {status}, not 302")
             print(f"wrk: {args.connections} connections, {args.duration}s, GET /c/{code}", flush=True)
@@ -250,16 +118,13 @@ def main():
             other = next((int(ln.split(":")[1]) for ln in wrk.splitlines() if "Non-2xx or 3xx" in ln), 0)
             wrk += f"not_302 {other}\n"
             ids_file.write_text("")
-        counts = run([PYTHON, "manage.py", "shell", "-c", COUNT.format(path=str(ids_file))], env,
-                     capture_output=True).stdout.split()
-    answered, answered_distinct, lost, stored, stored_distinct, rollup = map(int, counts[-6:])
-    if args.count_only:
-        answered = answered_distinct = total - other
-        lost = max(0, answered - stored)  # a lower bound: a click lost and one cut off in flight would cancel out
+        answered, answered_distinct, lost, stored, stored_distinct, rollup = count_clicks(env, ids_file)
+        if args.count_only:
+            answered = answered_distinct = total - other
+            lost = max(0, answered - stored)  # a lower bound: a click lost and one cut off in flight cancel out
 
     def field(prefix):
-        line = next((ln for ln in wrk.splitlines() if ln.strip().startswith(prefix)), "")
-        return line.split()[1] if line else "?"
+        return wrk_field(wrk, prefix)
 
     not_302 = next((ln.split()[1] for ln in wrk.splitlines() if ln.startswith("not_302")), "?")
     print("=== results ===")

@@ -108,6 +108,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default runs tasks in-process next to web requests: wait for locks.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# A streaming replica of the primary for report reads (core/replica.py); unset: everything reads the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL) | {
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"], "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -130,6 +138,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis broker: a task taken by a worker that died unacknowledged (acks_late) goes back to the queue after this
+# many seconds. Keep it above the longest task time limit and the longest retry countdown, or a task still
+# running (or waiting for its countdown) is handed to a second worker as well.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -315,6 +327,8 @@ CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
 # Stripe Connect (payouts): the platform's secret key and the webhook endpoint's signing secret.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Where the Stripe API is; only a local stand-in (fault drills, staging) changes it.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 
 # --- Click tracking (the /c/<code> hot path and its queue) ------------------------------
 # The click queue: a Redis Stream read by the ingester's consumer group. Empty: clicks are written directly.

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Trunc
 
 from commissions.models import Commission
 from core.money import quantize
+from core.replica import replica_reads
 from network.models import Affiliate, Membership, Network, Role
 from programs.models import SUB_FIELDS, Program
 from tracking.models import ClickRollup, Conversion
@@ -207,7 +208,13 @@ def _labels(q: ReportQuery, keys) -> dict:
 
 
 def report(q: ReportQuery) -> dict:
-    """{group_by, currency, timezone, date_from, date_to, columns, rows: [{key, label, ...}], totals, truncated}."""
+    """{group_by, currency, timezone, date_from, date_to, columns, rows: [{key, label, ...}], totals, truncated}.
+    Read from the replica when one is configured (a report may be seconds behind)."""
+    with replica_reads():
+        return _report(q)
+
+
+def _report(q: ReportQuery) -> dict:
     start, end = q.bounds()
     clicks, conversions, money = _clicks(q, start, end), _conversions(q, start, end), _money(q, start, end)
     totals = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "revenue": Decimal(0), "payout": Decimal(0)}

@@ -298,7 +298,9 @@ def drain(*, batch: int = 2000, block_ms: int | None = None, stale_ms: int = 60_
     click_queue.ensure_group(conn)
     consumer = consumer or click_queue.consumer_name()
     started = time.monotonic()
-    per_read = batch  # entries per read; an entry may hold many clicks (the buffered writer), so adapt
+    # Entries per read; an entry holds up to ClickBuffer.MAX_BATCH clicks (the buffered writer) or one (enqueue),
+    # so start from the larger size and adapt: what a crash leaves unacknowledged stays about one batch.
+    per_read = max(1, batch // click_queue.ClickBuffer.MAX_BATCH)
     while not (stop and stop()):
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             break

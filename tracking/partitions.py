@@ -65,6 +65,10 @@ def ensure_partition(day: date) -> bool:
         if cursor.fetchone() is None:
             cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)", [low, high])
         else:
+            # Hold readers off for the move: a query planned against the old partition list but run after the
+            # commit (READ COMMITTED takes a fresh snapshot to execute) would read only the emptied DEFAULT
+            # partition and miss the day's clicks. Rare: the beat creates partitions a week ahead.
+            cursor.execute(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
             cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)")
             cursor.execute(
                 f"WITH moved AS (DELETE FROM {DEFAULT} WHERE created_at >= %s AND created_at < %s RETURNING *) "  # noqa: S608

@@ -1,6 +1,7 @@
 """Stripe Connect through the official SDK: Express accounts and their onboarding links, transfers, webhooks.
 
-Every call passes the secret key from settings (no global SDK state) and an idempotency key where Stripe supports
+Every call passes the secret key from settings (the API host, STRIPE_API_BASE, is the one module-level SDK
+setting, set from settings before each call) and an idempotency key where Stripe supports
 one, so a call retried after a crash can never create a second transfer.
 """
 
@@ -25,6 +26,8 @@ def is_configured() -> bool:
 def _key() -> str:
     if not is_configured():
         raise StripeNotConfigured("STRIPE_SECRET_KEY is not set.")
+    # The SDK's resource calls take the API host from module state only: set it from settings before each call.
+    stripe.api_base = settings.STRIPE_API_BASE
     return settings.STRIPE_SECRET_KEY
 
 

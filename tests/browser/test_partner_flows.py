@@ -10,6 +10,7 @@ import pytest
 import requests
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from commissions.models import Commission
 from commissions.services import commission_approve
@@ -103,7 +104,7 @@ def test_affiliate_signs_up_applies_builds_a_link_and_sees_the_sale_it_brought(w
     assert tracking_url.endswith(f"/c/{link.code}")
     copy = partner.locator(f'button[data-copy="{tracking_url}"]')
     copy.click()
-    assert copy.get_attribute("data-copied") == "true"
+    expect(copy).to_have_attribute("data-copied", "true")  # set when the clipboard's promise resolves
 
     # A visitor clicks the link: redirected to the landing page with the click id, the click is recorded.
     visitor = browser.new_context(base_url=live_server.url, user_agent=DESKTOP_CHROME).new_page()

@@ -258,6 +258,27 @@ def test_without_a_stripe_key_stripe_payouts_wait_for_the_operator(world, settin
     assert payout.provider_status == "awaiting_operator"
 
 
+def test_the_api_base_setting_sends_transfers_to_a_stand_in_and_the_default_is_stripe(world, stripe_api, settings):
+    import responses
+
+    settings.STRIPE_API_BASE = "http://stripe-stand-in.test:12111"
+    stripe_api.rsps.add_callback(responses.POST, "http://stripe-stand-in.test:12111/v1/transfers",
+                                 callback=stripe_api._transfer_create)
+    earn(world.a, "30.00")
+    method(world.a.affiliate)
+    _run(world.a)
+    [sent] = Payout.objects.all()
+    assert sent.status == "processing" and sent.provider_reference in stripe_api.transfers
+    [call] = stripe_api.rsps.calls
+    assert call.request.url == "http://stripe-stand-in.test:12111/v1/transfers"
+
+    settings.STRIPE_API_BASE = "https://api.stripe.com"
+    earn(world.a, "40.00")
+    _run(world.a)
+    assert stripe_api.rsps.calls[-1].request.url == "https://api.stripe.com/v1/transfers"
+    assert len(stripe_api.posts()) == 2
+
+
 def test_a_suspended_affiliate_is_skipped(world, stripe_api):
     from network.models import PartyStatus
     from network.services import party_set_status

@@ -3,6 +3,7 @@ clicks at a given time, and a local HTTP receiver for webhooks and postbacks."""
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,9 +51,11 @@ def post_conversion(client, **body):
 
 @dataclass
 class Receiver:
-    """A local HTTP server that records requests and answers `status` (a list: one per request, last repeats)."""
+    """A local HTTP server that records requests and answers `status` (a list: one per request, last repeats),
+    each after `delay` seconds (a receiver slower than the sender's timeout)."""
 
     statuses: list = field(default_factory=lambda: [200])
+    delay: float = 0.0
     requests: list = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -69,12 +72,17 @@ class Receiver:
                 body = self.rfile.read(length) if length else b""
                 receiver.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                                           "body": body})
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 index = min(len(receiver.requests), len(receiver.statuses)) - 1
-                self.send_response(receiver.statuses[index])
                 payload = json.dumps({"received": True}).encode()
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(receiver.statuses[index])
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (its timeout)
 
             do_GET = do_POST = _answer
 

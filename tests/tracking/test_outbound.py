@@ -164,6 +164,50 @@ def test_a_connection_error_is_logged_and_retried(world, settings, django_captur
     assert delivery.last_error
 
 
+def test_a_receiver_slower_than_the_timeout_is_retried_with_backoff_then_failed_then_resent(
+    world, receiver, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tracking import tasks_outbound
+
+    settings.OUTBOUND_TIMEOUT_SECONDS = 0.2
+    settings.OUTBOUND_MAX_ATTEMPTS = 3
+    countdowns = []
+    retry = tasks_outbound._retry
+    monkeypatch.setattr(tasks_outbound, "_retry", lambda task, countdown, *args: (
+        countdowns.append(countdown), retry(task, countdown, *args))[1])
+    receiver.delay = 1.0  # answers long after the sender gave up
+    WebhookEndpoint.objects.create(network=world.a.network, advertiser=world.a.advertiser, url=receiver.url,
+                                   events=["*"])
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event_emit(network_id=world.a.network.pk, event="payout.paid", data={"id": 7},
+                   advertiser_id=world.a.advertiser.pk)
+    assert time.monotonic() - started < 2.5  # three attempts cut at the timeout, not three full waits
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("failed", 3, None)
+    assert "timed out" in delivery.last_error and delivery.completed_at is not None
+    attempts = list(DeliveryAttempt.objects.filter(delivery=delivery))
+    assert [(a.status_code, a.succeeded) for a in attempts] == [(None, False)] * 3
+    assert all("timed out" in a.error for a in attempts)
+    assert [a.retry_in_seconds for a in attempts] == [30, 60, None] and countdowns == [30, 60]
+    assert len(receiver.requests) == 3
+
+    client = world.a.client("advertiser")
+    [listed] = client.get("/api/v1/deliveries?status=failed").json()["results"]
+    assert listed["id"] == delivery.pk and "timed out" in listed["last_error"]
+    detail = client.get(f"/api/v1/deliveries/{delivery.pk}").json()
+    assert [row["retry_in_seconds"] for row in detail["attempt_log"]] == [30, 60, None]
+    assert world.b.client("owner").post(f"/api/v1/deliveries/{delivery.pk}/resend").status_code == 404
+
+    receiver.delay = 0.0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/v1/deliveries/{delivery.pk}/resend").status_code == 202
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 4, 200)
+    assert delivery.last_error == "" and len(receiver.requests) == 4
+    assert client.get("/api/v1/deliveries?status=failed").json()["results"] == []
+
+
 # --- affiliate postbacks --------------------------------------------------------------------------
 def test_affiliate_sets_a_postback_and_it_fires_for_attributed_conversions(
     world, receiver, django_capture_on_commit_callbacks
