@@ -43,8 +43,12 @@ def commission_emails_task(items: list[list]) -> int:
     """E-mails of one transition of many commissions ([commission id, event, amount] each): one read of the
     commissions, one mail connection. A retry after a failure may send the batch's e-mails again (at-least-once,
     as a task each would)."""
-    by_id = Commission.objects.select_related("affiliate", "program", "conversion").in_bulk(
-        [commission_id for commission_id, _event, _amount in items])
+    by_id = (
+        Commission.objects.select_related("affiliate", "program", "conversion")
+        .only("currency", "amount", "reversed_amount", "reason", "conversion_id", "conversion__order_id",
+              "affiliate__name", "affiliate__email", "program__name")
+        .in_bulk([commission_id for commission_id, _event, _amount in items])
+    )
     messages = [
         commission_email_message(by_id[commission_id], event, amount=Decimal(amount) if amount else None)
         for commission_id, event, amount in items if commission_id in by_id
