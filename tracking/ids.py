@@ -1,7 +1,8 @@
 """Click ids: ULIDs (48-bit Unix milliseconds + 80 random bits, Crockford base32, 26 characters).
 
 Time-ordered, so the click's time is read from its id (partition pruning, attribution windows)
-and ids sort by creation time.
+and ids sort by creation time: within one process strictly (ids of the same millisecond follow each other by
+a random step, so they stay unguessable), between processes to the millisecond.
 """
 
 import os
@@ -51,10 +52,33 @@ def _encode_ms(ms: int) -> str:
     return cached[1]
 
 
+_RANDOM_LIMIT = 1 << 80
+_order_lock = threading.Lock()
+_newest = [-1, 0]  # (milliseconds, random part) of this process's newest id
+
+
+def _after_newest(ms: int) -> tuple[int, int]:
+    """A random part that sorts this id after the process's newest one (same millisecond, or a clock that
+    stepped back by less than a second: that millisecond again, the random part moved on by a random step of
+    up to 2**40). A larger step back is taken as it is: the click's time matters more than the order."""
+    fresh = _random80()
+    with _order_lock:
+        if 0 <= _newest[0] - ms < 1000:
+            ms, fresh = _newest[0], _newest[1] + 1 + (fresh >> 40)
+            if fresh >= _RANDOM_LIMIT:  # 2**40 ids in one millisecond: the next one
+                ms, fresh = ms + 1, _random80()
+        _newest[0], _newest[1] = ms, fresh
+    return ms, fresh
+
+
 def new_click_id(now_ms: int | None = None, *, entropy: int | None = None) -> str:
-    """`entropy` (80 bits) replaces the random part: reproducible ids for demo data and benchmarks only."""
-    ms = (time.time_ns() // 1_000_000 if now_ms is None else now_ms) & ((1 << 48) - 1)
-    random_part = _random80() if entropy is None else entropy & ((1 << 80) - 1)
+    """`now_ms` and `entropy` (80 bits) fix the time and the random part: demo data and benchmarks only."""
+    if now_ms is None and entropy is None:
+        ms, random_part = _after_newest(time.time_ns() // 1_000_000)
+    else:
+        ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        random_part = _random80() if entropy is None else entropy & (_RANDOM_LIMIT - 1)
+    ms &= (1 << 48) - 1
     return _encode_ms(ms) + "".join([_PAIRS[(random_part >> shift) & 1023] for shift in _RANDOM_SHIFTS])
 
 

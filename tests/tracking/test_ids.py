@@ -50,3 +50,25 @@ def test_forked_child_does_not_repeat_its_parents_random_bits():
     os.waitpid(pid, 0)
     child = os.read(read, 26).decode()
     assert child != new_click_id(now_ms=1)
+
+
+def test_ids_of_one_process_strictly_increase_even_within_a_millisecond(monkeypatch):
+    import time
+
+    from tracking import ids
+
+    monkeypatch.setattr(ids, "_newest", [-1, 0])  # this test's ids do not bind the ones made after it
+    # Every id below in the same millisecond (time_ns), a day ahead of any id this process made before.
+    frozen = (time.time_ns() // 1_000_000 + 86_400_000) * 1_000_000
+    monkeypatch.setattr(time, "time_ns", lambda: frozen)
+    made = [new_click_id() for _ in range(2000)]
+    assert made == sorted(made) and len(set(made)) == 2000
+    assert {click_id_time(i) for i in made} == {datetime.fromtimestamp(frozen // 10**6 / 1000, tz=UTC)}
+    steps = {int(b[10:].translate(ids._TO_BASE32), 32) - int(a[10:].translate(ids._TO_BASE32), 32)
+             for a, b in zip(made, made[1:], strict=False)}
+    assert len(steps) > 1900  # random steps, not +1: the next id is not guessable from the last
+
+    monkeypatch.setattr(time, "time_ns", lambda: frozen - 5_000_000)  # the clock steps back 5 ms: order kept
+    assert new_click_id() > made[-1]
+    monkeypatch.setattr(time, "time_ns", lambda: frozen - 3_600_000_000_000)  # back an hour: the time wins
+    assert click_id_time(new_click_id()) == datetime.fromtimestamp((frozen // 10**6 - 3_600_000) / 1000, tz=UTC)
