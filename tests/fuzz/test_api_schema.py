@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-      response_schema_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
@@ -60,7 +60,7 @@ def flatmap_path_parameters(context, path_parameters):
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
+def fuzz_world(django_db_setup, django_db_blocker):
     from config.celery import app
 
     eager = app.conf.task_always_eager
@@ -125,9 +125,9 @@ def stripe_offline(settings, monkeypatch):
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
-def test_api_answers_every_request_within_its_schema(case, role, world, wsgi_app, stripe_offline,
+def test_api_answers_every_request_within_its_schema(case, role, fuzz_world, wsgi_app, stripe_offline,
                                                      django_capture_on_commit_callbacks):
-    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {world.keys[role]}"}
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {fuzz_world.keys[role]}"}
     savepoint = transaction.savepoint()
     try:
         with offline_outbound(), django_capture_on_commit_callbacks(execute=True):
@@ -136,7 +136,7 @@ def test_api_answers_every_request_within_its_schema(case, role, world, wsgi_app
         CALLS[key] = CALLS.get(key, 0) + 1
         case.validate_response(response, checks=CHECKS)
         if 400 <= response.status_code < 500:
-            assert record_fingerprint() == world.fingerprint, "a refused request changed recorded rows"
+            assert record_fingerprint() == fuzz_world.fingerprint, "a refused request changed recorded rows"
     finally:
         transaction.savepoint_rollback(savepoint)
         cache.clear()
