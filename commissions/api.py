@@ -1,13 +1,14 @@
 """Commissions API: list/read, approve/reject (advertiser, operators), hold/release (operators), bulk approve,
 the affiliate balance and the ledger's transactions (operators, read-only)."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from core.api import id_param
 from network.models import Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
@@ -122,7 +123,7 @@ class BalanceView(TenantGenericAPIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT, description="operators: whose balance")],
-        responses=BalanceSerializer,
+        responses={200: BalanceSerializer, 404: OpenApiResponse(description="no such affiliate")},
     )
     def get(self, request):
         if self.role == Role.AFFILIATE:
@@ -130,10 +131,8 @@ class BalanceView(TenantGenericAPIView):
             if affiliate is None:
                 return Response({"detail": "This membership has no affiliate profile."}, status=404)
         else:
-            raw = request.query_params.get("affiliate", "")
-            if not raw.isdigit():
-                return Response({"affiliate": ["An affiliate id is required."]}, status=status.HTTP_400_BAD_REQUEST)
-            affiliate = get_object_or_404(self.get_queryset(), pk=int(raw))
+            pk = id_param(request, "affiliate", "An affiliate id is required.")
+            affiliate = get_object_or_404(self.get_queryset(), pk=pk)
         balances = ledger.affiliate_balances(network=self.network, affiliate=affiliate)
         body = {"affiliate": affiliate.pk, "balances": [
             {k: str(v) for k, v in row.items()} for row in balances

@@ -8,6 +8,7 @@ from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.filters import IdFilter
 from core.money import quantize
 from network.models import Membership, Role
 from tracking.models import ClickRollup, Conversion
@@ -36,9 +37,9 @@ class CommissionFilter(django_filters.FilterSet):
 
     status = django_filters.ChoiceFilter(choices=Commission.Status.choices)
     kind = django_filters.ChoiceFilter(choices=Commission.Kind.choices)
-    program = django_filters.NumberFilter(field_name="program_id")
-    affiliate = django_filters.NumberFilter(field_name="affiliate_id")
-    conversion = django_filters.NumberFilter(field_name="conversion_id")
+    program = IdFilter(field_name="program_id")
+    affiliate = IdFilter(field_name="affiliate_id")
+    conversion = IdFilter(field_name="conversion_id")
     date_from = django_filters.DateFilter(method="filter_date_from")
     date_to = django_filters.DateFilter(method="filter_date_to")
 

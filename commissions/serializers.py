@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.filters import MAX_ID
 from core.money import quantize
 from network.models import Role
 
@@ -45,6 +46,8 @@ class CommissionSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+        # Left out by to_representation for affiliates (revenue) or for advertisers under a margin (payout).
+        role_dependent_fields = ["amount", "revenue", "reversed_amount", "reversed_revenue", "remaining_amount"]
 
     def get_order_id(self, obj) -> str:
         return obj.conversion.order_id if obj.conversion_id else ""
@@ -68,7 +71,8 @@ class RejectSerializer(serializers.Serializer):
 
 
 class BulkApproveSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1,
+                                max_length=500)
 
 
 class BulkResultSerializer(serializers.Serializer):

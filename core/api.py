@@ -10,9 +10,37 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class Pagination(PageNumberPagination):
+    """Page numbers; a `page_size` that is not a whole number from 1 to 500 is refused, not silently ignored."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 6 and 1 <= int(raw) <= self.max_page_size):
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
+
+def id_param(request, name: str, message: str) -> int:
+    """A required object id from the query string; anything but 1-18 ASCII digits is a 400 on that field."""
+    raw = request.query_params.get(name, "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise exceptions.ValidationError({name: [message]})
+    return int(raw)
 
 
 def exception_handler(exc, context):

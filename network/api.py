@@ -1,9 +1,9 @@
 """Tenancy API: who am I, parties, API keys, announcements."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from . import selectors, services

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from core.filters import MAX_ID
+
 from .models import Advertiser, Affiliate, Announcement, ApiKey, Membership, Network
 
 
@@ -37,7 +39,7 @@ class PartyCreateSerializer(serializers.Serializer):
 
 
 class AffiliateCreateSerializer(PartyCreateSerializer):
-    referred_by = serializers.IntegerField(required=False, allow_null=True)
+    referred_by = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
     group = serializers.CharField(max_length=60, required=False, allow_blank=True)
 
 

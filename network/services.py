@@ -158,7 +158,8 @@ def party_set_status(*, network: Network, party: Advertiser | Affiliate, status:
         audit_log_record(network=network, actor=actor, action=f"{party._meta.model_name}.{status}", target=party)
 
 
-def announcement_create(*, network: Network, title: str, body: str, audience: str, actor: User | None) -> Announcement:
+def announcement_create(*, network: Network, title: str, body: str, actor: User | None,
+                        audience: str = Announcement.Audience.AFFILIATES) -> Announcement:
     announcement = Announcement.objects.create(
         network=network, title=title, body=body, audience=audience, created_by=actor
     )

@@ -6,16 +6,18 @@ import stripe
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import id_param
+from core.filters import IdFilter
 from network.models import Affiliate, Role
 from network.permissions import OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
@@ -62,7 +64,7 @@ def _stripe_error(exc: Exception) -> Response:
 
 
 class PayoutMethodFilter(django_filters.FilterSet):
-    affiliate = django_filters.NumberFilter(field_name="affiliate_id")
+    affiliate = IdFilter(field_name="affiliate_id")
     kind = django_filters.ChoiceFilter(choices=MethodKind.choices)
 
     class Meta:
@@ -145,16 +147,13 @@ class TaxDetailsView(TenantGenericAPIView):
         if self.role == Role.AFFILIATE:
             affiliate = _own_affiliate(self)
         else:
-            raw = request.query_params.get("affiliate", "")
-            if not raw.isdigit():
-                from rest_framework.exceptions import ValidationError
-
-                raise ValidationError({"affiliate": ["An affiliate id is required."]})
-            affiliate = get_object_or_404(Affiliate.objects.for_network(self.network), pk=int(raw))
+            pk = id_param(request, "affiliate", "An affiliate id is required.")
+            affiliate = get_object_or_404(Affiliate.objects.for_network(self.network), pk=pk)
         return self.get_queryset().filter(affiliate=affiliate).first() or TaxDetails(network=self.network,
                                                                                      affiliate=affiliate)
 
-    @extend_schema(parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT, description="operators: whose")])
+    @extend_schema(parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT, description="operators: whose")],
+                   responses={200: TaxDetailsSerializer, 404: OpenApiResponse(description="no such affiliate")})
     def get(self, request):
         return Response(self.get_serializer(self._details(request)).data)
 
@@ -179,7 +178,8 @@ class TaxFormView(TenantGenericAPIView):
     serializer_class = TaxDetailsSerializer
 
     @extend_schema(parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT)],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              404: OpenApiResponse(description="no such affiliate, or no form uploaded")})
     def get(self, request):
         details = TaxDetailsView._details(self, request)
         if not details.pk or not details.form_file:
@@ -191,8 +191,8 @@ class TaxFormView(TenantGenericAPIView):
 class PayoutFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Payout.Status.choices)
     currency = django_filters.CharFilter()
-    batch = django_filters.NumberFilter(field_name="batch_id")
-    affiliate = django_filters.NumberFilter(field_name="affiliate_id")
+    batch = IdFilter(field_name="batch_id")
+    affiliate = IdFilter(field_name="affiliate_id")
     method_kind = django_filters.ChoiceFilter(choices=MethodKind.choices)
 
     class Meta:

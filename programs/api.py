@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.filters import IdFilter
 from network.models import Advertiser, Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantViewSet
@@ -296,7 +297,7 @@ class CreativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
 
 
 class CouponFilter(django_filters.FilterSet):
-    program = django_filters.NumberFilter(field_name="partnership__program_id")
+    program = IdFilter(field_name="partnership__program_id")
     code = django_filters.CharFilter(field_name="code", lookup_expr="iexact")
 
     class Meta:

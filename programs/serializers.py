@@ -74,7 +74,7 @@ def _http_url(value: str, field: str) -> str:
 
 # --- rules ------------------------------------------------------------------------------------------
 class TierSerializer(serializers.Serializer):
-    min_conversions = serializers.IntegerField(min_value=0)
+    min_conversions = serializers.IntegerField(min_value=0, max_value=10**9)
     payout = AmountField()
 
 

@@ -1,9 +1,9 @@
 """GET /api/v1/reports: one report for any party (its own numbers only), as JSON or `?format=csv`."""
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -52,7 +52,7 @@ class ReportView(TenantGenericAPIView):
             return JSONRenderer(), JSONRenderer.media_type
 
     def finalize_response(self, request, response, *args, **kwargs):
-        if response.status_code >= 400:  # errors are JSON whatever format was asked for
+        if response.status_code >= 400 or request.method != "GET":  # errors and OPTIONS are JSON, whatever format
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import is_currency
@@ -48,8 +49,15 @@ def network_tz(network):
     return zoneinfo.ZoneInfo(network.timezone)
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}],
+                       "description": "the day, sub ID or `total` (a string); a program's or affiliate's id"})
+class RowKeyField(serializers.Field):
+    def to_representation(self, value):
+        return value
+
+
 class ReportRowSerializer(serializers.Serializer):
-    key = serializers.CharField()
+    key = RowKeyField()
     label = serializers.CharField()
     clicks = serializers.IntegerField()
     unique_clicks = serializers.IntegerField()

@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.filters import MAX_ID
 from core.money import parse_amount, quantize
 
 from .models import Conversion
@@ -39,7 +40,8 @@ class ConversionCreateSerializer(serializers.Serializer):
                                             help_text="Only a keyed hash is stored (self-referral checks).")
     customer_ip = serializers.IPAddressField(required=False, allow_blank=True,
                                              help_text="Only a keyed hash is stored (self-referral checks).")
-    program = serializers.IntegerField(required=False, help_text="Your program, for conversions no one referred.")
+    program = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                       help_text="Your program, for conversions no one referred.")
     items = serializers.ListField(child=serializers.DictField(), required=False, max_length=500)
 
     def validate(self, attrs):
@@ -82,7 +84,7 @@ def conversion_representation(obj: Conversion, fields: list[str]) -> dict:
 class ConversionSerializer(serializers.ModelSerializer):
     amount = serializers.SerializerMethodField()
     refunded_amount = serializers.SerializerMethodField()
-    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Conversion
@@ -92,6 +94,9 @@ class ConversionSerializer(serializers.ModelSerializer):
             "sub1", "sub2", "sub3", "sub4", "sub5", "country", "customer_id", "items", "fraud_signals", "created_at",
         ]
         read_only_fields = fields
+        # What AffiliateConversionSerializer leaves out: the referring affiliate sees a subset of this shape.
+        role_dependent_fields = ["attribution_pending", "partnership", "affiliate", "customer_id", "items",
+                                 "fraud_signals"]
 
     def to_representation(self, instance):
         return conversion_representation(instance, self.Meta.fields)
