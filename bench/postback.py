@@ -123,8 +123,8 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="blocking threads per worker (overlap DB waits)")
+    parser.add_argument("--workers", type=int, default=1, help="granian worker processes (one batches all kicks)")
+    parser.add_argument("--threads", type=int, default=16, help="blocking threads per worker (overlap DB waits)")
     parser.add_argument("--celery", type=int, default=1,
                         help="Celery worker processes writing the commissions (0: none, conversions only)")
     parser.add_argument("--clicks", type=int, default=20000)
