@@ -265,7 +265,12 @@ class FastPostbackMiddleware:
         raw = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(raw)  # the full view reads the same body
         environ["CONTENT_LENGTH"] = str(len(raw))
-        close_old_connections()
+        # Django's request cycle drops stale or broken connections at each request's start and end; so does this
+        # handler, which runs outside that cycle. Never inside a transaction (a test's, or a caller's): closing
+        # there would end it.
+        outside_transaction = not connection.in_atomic_block
+        if outside_transaction:
+            close_old_connections()
         # No health-check round trip before the first query: a broken connection fails that query, and the
         # request goes on to the full view, which reconnects (an order already written answers 200 there).
         connection.health_check_done = True
@@ -274,9 +279,10 @@ class FastPostbackMiddleware:
                                meta=environ)
         except DatabaseError:
             log.warning("postback fast path: database error, handing the request to the full view", exc_info=True)
-            if not connection.in_atomic_block:
+            if outside_transaction:
                 connection.close()
             data = None
         finally:
-            close_old_connections()
+            if outside_transaction:
+                close_old_connections()
         return None if data is None else json.dumps(data, cls=DjangoJSONEncoder).encode()

@@ -262,3 +262,19 @@ def test_a_database_error_before_the_middleware_hands_the_request_to_django(worl
     assert answer["status"].startswith("201") and json.loads(answer["body"])["order_id"] == "E1"
     assert len(calls) == 2  # the failed attempt, then Django's own entry point (which tries the fast path again)
     assert Conversion.objects.filter(order_id="E1").count() == 1
+
+
+def test_the_fast_path_inside_a_transaction_leaves_the_connection_open(world, shop):
+    """Without the test client's signal handling: the handler must not close a connection in a transaction."""
+    import json
+
+    from django.db import connection
+
+    from config.wsgi import application as app
+
+    body = json.dumps({"order_id": "T1", "amount": "10.00", "currency": "EUR",
+                       "click_id": click_at(shop.link).click_id}).encode()
+    assert connection.in_atomic_block  # the test's transaction
+    assert wsgi_call(app, "POST", "/api/v1/conversions", body, world.a.advertiser_key)["status"] == "201 Created"
+    assert connection.connection is not None and connection.in_atomic_block
+    assert Conversion.objects.filter(order_id="T1").count() == 1  # the same connection, still usable
