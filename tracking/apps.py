@@ -7,7 +7,17 @@ class TrackingConfig(AppConfig):
     verbose_name = "Tracking"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from network.models import Advertiser, ApiKey, Membership, User
         from tracking import click_receivers  # noqa: F401  (connects the link cache invalidation)
+        from tracking.models_outbound import WebhookEndpoint
+        from tracking.postback_fast import forget_keys
+
+        # The postback's cached API-key rows: a change in this process takes effect at once (others: KEY_TTL).
+        for model in (ApiKey, Membership, User, Advertiser, WebhookEndpoint):
+            for signal in (post_save, post_delete):
+                signal.connect(forget_keys, sender=model, dispatch_uid=f"postback_forget_keys_{model.__name__}")
 
         settings.CELERY_BEAT_SCHEDULE.update(
             {

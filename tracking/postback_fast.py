@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -99,6 +100,34 @@ def _execute(cursor, name: str, params: list) -> None:
     cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
 
 
+# Each process keeps the key's row (network, advertiser, last use, id, whether webhooks wait) for KEY_TTL
+# seconds: the look-up joins four tables and cost more CPU, in the server and in PostgreSQL, than the rest of the
+# postback. Saves of keys, memberships, users, advertisers and webhook endpoints clear it in the process that
+# makes them (`forget_keys`, connected in tracking.apps); other processes see a revoked key, a suspended
+# member or a new webhook endpoint within KEY_TTL seconds. Django's own authentication (every other API call,
+# and postbacks the fast path hands on) reads the key every time.
+KEY_TTL = 2.0
+KEYS_MAX = 10_000
+_keys: dict[str, tuple[float, tuple | None]] = {}
+
+
+def forget_keys(**kwargs) -> None:
+    _keys.clear()
+
+
+def _key_row(cursor, hashed: str) -> tuple | None:
+    now = time.monotonic()
+    hit = _keys.get(hashed)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    _execute(cursor, "afn_pb_key", [hashed])
+    row = cursor.fetchone()
+    if len(_keys) >= KEYS_MAX:
+        _keys.clear()
+    _keys[hashed] = (now + KEY_TTL, row)
+    return row
+
+
 def _aware(value) -> datetime:
     if isinstance(value, str):
         value = parse_datetime(value)
@@ -155,8 +184,8 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
     ops = connection.ops
     now = timezone.now()
     with connection.cursor() as cursor:
-        _execute(cursor, "afn_pb_key", [hashlib.sha256(header[1].encode()).hexdigest()])
-        key = cursor.fetchone()
+        hashed = hashlib.sha256(header[1].encode()).hexdigest()
+        key = _key_row(cursor, hashed)
         if key is None:
             return None
         network_id, advertiser_id, last_used_at, key_id, has_webhooks = key
@@ -171,6 +200,7 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
         if not allowed:
             return None
         if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
+            _keys.pop(hashed, None)  # the next request reads the use the full view is about to record
             return None  # the full view records the key's use (once a minute)
         if has_webhooks:
             return None  # webhooks to queue: the full view does it

@@ -278,3 +278,28 @@ def test_the_fast_path_inside_a_transaction_leaves_the_connection_open(world, sh
     assert wsgi_call(app, "POST", "/api/v1/conversions", body, world.a.advertiser_key)["status"] == "201 Created"
     assert connection.connection is not None and connection.in_atomic_block
     assert Conversion.objects.filter(order_id="T1").count() == 1  # the same connection, still usable
+
+
+def test_the_key_row_is_read_once_for_a_burst_and_a_revocation_takes_effect_at_once(world, shop,
+                                                                                  no_connection_closing):
+    import json
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from config.wsgi import application as app
+    from network.services import api_key_revoke
+
+    def post(order_id):
+        body = json.dumps({"order_id": order_id, "amount": "10.00", "currency": "EUR",
+                           "click_id": click_at(shop.link).click_id}).encode()
+        return wsgi_call(app, "POST", "/api/v1/conversions", body, world.a.advertiser_key)["status"]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert [post(f"K{n}") for n in range(3)] == ["201 Created"] * 3
+    key_reads = [q for q in queries.captured_queries if "network_apikey" in q["sql"] or "afn_pb_key" in q["sql"]]
+    assert len(key_reads) == 1
+    api_key_revoke(network=world.a.network, api_key=ApiKey.objects.get(hashed_key=hash_api_key(
+        world.a.advertiser_key)))
+    assert post("K-after-revocation").startswith("401")
+    assert not Conversion.objects.filter(order_id="K-after-revocation").exists()
