@@ -6,12 +6,13 @@ import hmac
 import logging
 import re
 import socket
-import time
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from django.core.cache import cache
 from django.utils.encoding import iri_to_uri
 
+from core.localcache import MISSING, LocalCache
+from core.net import client_ip
 from programs.deeplinks import is_allowed_destination
 from programs.models import SUB_FIELDS, Program
 from tracking.hotconf import conf
@@ -29,8 +30,8 @@ CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SUB_MAX = 255
 _GONE = {"gone": True}  # cached marker of an unknown code (so random codes do not each cost a query)
 
-_local_links: dict[str, tuple[float, dict]] = {}
-_local_programs: dict[int, tuple[float, dict]] = {}
+_local_links = LocalCache(ttl=LOCAL_TTL, max_size=LOCAL_MAX)
+_local_programs = LocalCache(ttl=LOCAL_TTL, max_size=LOCAL_MAX)
 
 
 def link_cache_key(code: str) -> str:
@@ -81,11 +82,10 @@ def _load_program(program_id: int) -> dict:
     }
 
 
-def _cached(local: dict, key, cache_key: str, loader) -> dict:
-    now = time.monotonic()
-    hit = local.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+def _cached(local: LocalCache, key, cache_key: str, loader) -> dict:
+    value = local.get(key)
+    if value is not MISSING:
+        return value
     try:
         value = cache.get(cache_key)
     except Exception:  # a cache outage must not take the redirect down: read the database
@@ -97,9 +97,7 @@ def _cached(local: dict, key, cache_key: str, loader) -> dict:
             cache.set(cache_key, value, MISSING_TTL if value is _GONE or value.get("gone") else CACHE_TTL)
         except Exception:
             log.warning("click cache write failed", exc_info=True)
-    if len(local) >= LOCAL_MAX:
-        local.clear()
-    local[key] = (now + LOCAL_TTL, value)
+    local.set(key, value)
     return value
 
 
@@ -119,12 +117,12 @@ def link_lookup(code: str) -> tuple[dict, dict] | None:
 def forget_links(codes) -> None:
     codes = list(codes)
     for code in codes:
-        _local_links.pop(code, None)
+        _local_links.pop(code)
     cache.delete_many([link_cache_key(code) for code in codes])
 
 
 def forget_program(program_id: int) -> None:
-    _local_programs.pop(program_id, None)
+    _local_programs.pop(program_id)
     cache.delete(program_cache_key(program_id))
 
 
@@ -181,12 +179,7 @@ def destination(link: dict, program: dict, deep_link: str | None, click_id: str,
 # --- visitor -----------------------------------------------------------------------------
 def visitor_ip(meta) -> str:
     """The visitor's address: the socket peer, or the address our own trusted proxies saw."""
-    hops = conf().TRUSTED_PROXY_COUNT
-    if hops > 0:
-        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return meta.get("REMOTE_ADDR", "") or ""
+    return client_ip(meta, conf().TRUSTED_PROXY_COUNT)
 
 
 _V4_MAPPED = b"\0" * 10 + b"\xff\xff"

@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -25,6 +24,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.localcache import MISSING, LocalCache
 from core.money import is_currency, parse_amount, quantize
 from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
 from network.auth import LAST_USED_RESOLUTION
@@ -107,8 +107,7 @@ def _execute(cursor, name: str, params: list) -> None:
 # member or a new webhook endpoint within KEY_TTL seconds. Django's own authentication (every other API call,
 # and postbacks the fast path hands on) reads the key every time.
 KEY_TTL = 2.0
-KEYS_MAX = 10_000
-_keys: dict[str, tuple[float, tuple | None]] = {}
+_keys = LocalCache(ttl=KEY_TTL, max_size=10_000)
 
 
 def forget_keys(**kwargs) -> None:
@@ -116,15 +115,11 @@ def forget_keys(**kwargs) -> None:
 
 
 def _key_row(cursor, hashed: str) -> tuple | None:
-    now = time.monotonic()
-    hit = _keys.get(hashed)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    _execute(cursor, "afn_pb_key", [hashed])
-    row = cursor.fetchone()
-    if len(_keys) >= KEYS_MAX:
-        _keys.clear()
-    _keys[hashed] = (now + KEY_TTL, row)
+    row = _keys.get(hashed)
+    if row is MISSING:
+        _execute(cursor, "afn_pb_key", [hashed])
+        row = cursor.fetchone()
+        _keys.set(hashed, row)
     return row
 
 
@@ -200,7 +195,7 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
         if not allowed:
             return None
         if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
-            _keys.pop(hashed, None)  # the next request reads the use the full view is about to record
+            _keys.pop(hashed)  # the next request reads the use the full view is about to record
             return None  # the full view records the key's use (once a minute)
         if has_webhooks:
             return None  # webhooks to queue: the full view does it
