@@ -14,6 +14,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
+from core.net import client_ip
+
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Where the postback's fast path leaves its verdict for the full view, so a request is counted once.
 FAST_VERDICT = "afn.throttle.verdict"
@@ -70,15 +72,8 @@ def key_ident(request) -> str | None:
 
 
 def client_address(request) -> str:
-    """The client address: the socket's, or behind `TRUSTED_PROXY_COUNT` proxies the N-th from the right of
-    X-Forwarded-For (as the click redirect reads it; a shorter header never fails the request)."""
-    meta = request.META
-    address = meta.get("REMOTE_ADDR", "")
-    forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    count = settings.TRUSTED_PROXY_COUNT
-    if count > 0 and forwarded:
-        address = forwarded[-min(count, len(forwarded))]
-    return address
+    """The client address, read as the click redirect reads it (`TRUSTED_PROXY_COUNT`)."""
+    return client_ip(request.META, settings.TRUSTED_PROXY_COUNT)
 
 
 def client_ident(request) -> str:
