@@ -40,6 +40,3 @@ def commission_email_message(commission, event: str, amount=None) -> EmailMessag
     subject, body = commission_email(commission, event, amount)
     return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [commission.affiliate.email])
 
-
-def commission_email_send(commission, event: str, amount=None) -> int:
-    return commission_email_message(commission, event, amount).send()

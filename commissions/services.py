@@ -87,10 +87,30 @@ def _status_for(conversion: Conversion) -> tuple[str, str]:
     return Status.PENDING, ""
 
 
+def _first_tier_key(conversion_id: int) -> str:
+    """The business key of a conversion's first-tier commission (its `created` posting adds ":created")."""
+    return f"conversion:{conversion_id}:1"
+
+
+def _first_tier_fields(conversion: Conversion, evaluation, now) -> dict:
+    """The first-tier commission of a conversion (status included), as one by one and in batches write it."""
+    program = conversion.program
+    status, reason = _status_for(conversion)
+    return {
+        "status": status, "kind": conversion.event, "tier": 1, "program": program, "advertiser": program.advertiser,
+        "affiliate": conversion.affiliate, "conversion": conversion, "rule": evaluation.rule,
+        "rule_snapshot": evaluation.snapshot, "currency": evaluation.currency,
+        "base_amount": evaluation.base_amount, "amount": evaluation.amount, "revenue": evaluation.revenue,
+        "reason": reason[:255], "hold_until": conversion.created_at + timedelta(days=program.hold_days),
+        "rejected_at": now if status == Status.REJECTED else None,
+    }
+
+
 def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
     """Compute and write a conversion's commissions (idempotent: a second run returns the first's rows)."""
     with transaction.atomic():
-        conversion = (Conversion.objects.select_for_update(of=("self",)).select_related("program__network", "affiliate")
+        conversion = (Conversion.objects.select_for_update(of=("self",))
+                      .select_related("program__network", "program__advertiser", "affiliate")
                       .filter(pk=conversion_id).first())
         if conversion is None:
             return []
@@ -101,19 +121,12 @@ def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
         if evaluation is None:
             return []
         program = conversion.program
-        status, reason = _status_for(conversion)
-        hold_until = conversion.created_at + timedelta(days=program.hold_days)
+        fields = _first_tier_fields(conversion, evaluation, timezone.now())
+        status = fields.pop("status")
         try:
             with transaction.atomic():
-                first = commission_create(
-                    network=conversion.network_id, status=status, key=f"conversion:{conversion.pk}:1",
-                    kind=conversion.event, tier=1, program=program, advertiser_id=program.advertiser_id,
-                    affiliate=conversion.affiliate, conversion=conversion, rule=evaluation.rule,
-                    rule_snapshot=evaluation.snapshot, currency=evaluation.currency,
-                    base_amount=evaluation.base_amount, amount=evaluation.amount, revenue=evaluation.revenue,
-                    reason=reason[:255], hold_until=hold_until,
-                    rejected_at=timezone.now() if status == Status.REJECTED else None,
-                )
+                first = commission_create(network=conversion.network_id, status=status,
+                                          key=_first_tier_key(conversion.pk), **fields)
                 created = [first]
                 second = second_tier_create(first, program)
                 if second is not None:
@@ -159,17 +172,9 @@ def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
                 one_by_one.append(conversion.pk)
                 continue
             evaluation = evaluate(conversion, rules=rules)
-            if evaluation is None:
-                continue
-            status, reason = _status_for(conversion)
-            fresh.append(Commission(
-                network_id=conversion.network_id, status=status, kind=conversion.event, tier=1, program=program,
-                advertiser=program.advertiser, affiliate=affiliate, conversion=conversion, rule=evaluation.rule,
-                rule_snapshot=evaluation.snapshot, currency=evaluation.currency, base_amount=evaluation.base_amount,
-                amount=evaluation.amount, revenue=evaluation.revenue, reason=reason[:255],
-                hold_until=conversion.created_at + timedelta(days=program.hold_days),
-                rejected_at=now if status == Status.REJECTED else None,
-            ))
+            if evaluation is not None:
+                fresh.append(Commission(network_id=conversion.network_id,
+                                        **_first_tier_fields(conversion, evaluation, now)))
         Commission.objects.bulk_create(fresh)
         accounts: dict = {}
         by_network: dict[int, list[ledger.Posting]] = {}
@@ -177,7 +182,7 @@ def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
             if commission.status == Status.REJECTED:
                 continue
             by_network.setdefault(commission.network_id, []).append(ledger.Posting(
-                "commission.created", ref=commission, key=f"conversion:{commission.conversion_id}:1:created",
+                "commission.created", ref=commission, key=f"{_first_tier_key(commission.conversion_id)}:created",
                 lines=_earning_lines(commission, commission.amount, commission.revenue, Kind.AFFILIATE_PENDING,
                                      accounts),
             ))

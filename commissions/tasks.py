@@ -11,7 +11,7 @@ from django.db.models import ObjectDoesNotExist
 from network.models import Network
 
 from . import cpc, selectors, services
-from .emails import commission_email_message, commission_email_send
+from .emails import commission_email_message
 from .models import Commission
 
 logger = logging.getLogger(__name__)
@@ -58,11 +58,8 @@ def commission_emails_task(items: list[list]) -> int:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
 def commission_email_task(commission_id: int, event: str, amount: str | None = None) -> int:
-    commission = (Commission.objects.select_related("affiliate", "program", "conversion")
-                  .filter(pk=commission_id).first())
-    if commission is None:
-        return 0
-    return commission_email_send(commission, event, amount=Decimal(amount) if amount else None)
+    """One commission's e-mail (tasks queued before e-mails went out by batch)."""
+    return commission_emails_task([[commission_id, event, amount]])
 
 
 @shared_task(**RETRY)
