@@ -256,8 +256,22 @@ def ingester_kill(args) -> int:
     return verdict(ok, "stored == queued, 0 doubled, rollups equal the raw clicks")
 
 
+class LocalServer:
+    """A threaded HTTP server on a free loopback port, serving a drill's stand-in until `close()`."""
+
+    def serve(self, handler, path: str = "") -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 # --- worker-kill-payout ----------------------------------------------------------------------------------
-class StripeStandIn:
+class StripeStandIn(LocalServer):
     """POST /v1/transfers (the same Idempotency-Key answers the same transfer, as Stripe does) and
     GET /v1/transfers?transfer_group=. A transfer is recorded on arrival and answered `delay` seconds later:
     a worker killed in between has made a transfer it never heard about."""
@@ -315,17 +329,7 @@ class StripeStandIn:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 def _seed_payouts(affiliates: int, conversions: int):
@@ -462,7 +466,7 @@ def worker_kill_payout(args) -> int:
 
 
 # --- webhook-timeout -------------------------------------------------------------------------------------
-class SlowReceiver:
+class SlowReceiver(LocalServer):
     """Records each request's arrival time; answers 200 after `delay` seconds."""
 
     def __init__(self, delay: float):
@@ -486,17 +490,7 @@ class SlowReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler, path="/hooks")
 
 
 def api(port: int, key: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
