@@ -132,7 +132,7 @@ class AffiliateConversionSerializer(ConversionSerializer):
 
 
 class ConversionWarningSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=["unknown_coupon"], help_text="What the warning is about.")
+    code = serializers.CharField(help_text="What the warning is about: `unknown_coupon` (not an affiliate's code).")
     field = serializers.CharField(help_text="The request field it concerns.")
     detail = serializers.CharField()
 
