@@ -190,10 +190,5 @@ class Conversion(TenantModel, SubIds):
     def get_refund_status_display(self) -> str:
         return RefundStatus(self.refund_status).label
 
-    @property
-    def coupon_sent(self) -> str:
-        """The coupon as shown: the affiliate's code when it is one, else the code as the merchant sent it."""
-        return self.coupon.code if self.coupon_id else self.coupon_code
-
 
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint  # noqa: E402,F401

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from core.filters import MAX_ID
 from core.money import parse_amount, quantize
 
+from .attribution import conversion_warnings
 from .models import Conversion, RefundStatus, refund_status
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
 from .outbound import POSTBACK_MACROS
@@ -148,6 +149,9 @@ class ConversionRecordedSerializer(ConversionSerializer):
     class Meta(ConversionSerializer.Meta):
         fields = [*ConversionSerializer.Meta.fields, "warnings"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        return conversion_recorded_representation(instance, conversion_warnings(instance))
 
 
 def conversion_recorded_representation(conversion, warnings: list[dict]) -> dict:
