@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.money import quantize
+from core.money import format_amount, quantize
 from network.models import Affiliate, Network, User
 from network.services import audit_log_record
 from programs.models import Program
@@ -384,8 +384,9 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
             commission.status, commission.reversed_at = Status.REVERSED, timezone.now()
             fields += ["status", "reversed_at"]
         commission.save(update_fields=fields)
+        memo = f"refund {format_amount(amount, conversion.currency)} of {conversion.order_id}"
         ledger.transaction_post(network=commission.network_id, kind="commission.reversed", ref=commission,
-                                lines=lines, memo=f"refund {amount} {conversion.currency} of {conversion.order_id}")
+                                lines=lines, memo=memo)
         changed.append((commission, full))
     return changed
 
@@ -399,7 +400,8 @@ def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, a
         return []
     changed = _reverse_for_refund(conversion, amount)
     for commission, full in changed:
-        _audit(conversion.network, actor, "commission.reversed", commission, refund=str(amount), full=full)
+        _audit(conversion.network, actor, "commission.reversed", commission,
+               refund=str(quantize(amount, conversion.currency)), full=full)
         commission_notify(commission, "commission.reversed" if full else "commission.partially_reversed")
     return [commission for commission, _ in changed]
 

@@ -9,18 +9,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
+from django.utils.translation import gettext
 from django.views import View
 from django.views.generic import TemplateView
 
 from core.money import parse_amount
 from network.models import Role
+from network.templatetags.web import money
 from network.views import ApiKeysView
 from network.web import NetworkPageMixin, paginate
 from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id, errors_to_form
 
 from . import selectors, services
-from .models import Conversion
+from .models import Conversion, RefundStatus, refund_status_q
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import EVENTS, delivery_resend
 
@@ -66,6 +68,8 @@ class ConversionListView(AdvertiserMixin, TemplateView):
             queryset = queryset.filter(status=params["status"])
         if params.get("attribution") in Conversion.Attribution.values:
             queryset = queryset.filter(attribution=params["attribution"])
+        if params.get("refund_status") in RefundStatus.values:
+            queryset = queryset.filter(refund_status_q(params["refund_status"]))
         if params.get("order_id", "").strip():
             queryset = queryset.filter(order_id__icontains=params["order_id"].strip()[:128])
         tz = ZoneInfo(self.network.timezone)
@@ -81,6 +85,7 @@ class ConversionListView(AdvertiserMixin, TemplateView):
         return super().get_context_data(
             page=paginate(self.request, queryset), filter_errors=errors, programs=self.programs().order_by("name"),
             statuses=Conversion.Status.choices, attributions=Conversion.Attribution.choices,
+            refund_statuses=RefundStatus.choices,
             unattributed=self.conversions().filter(attribution=Conversion.Attribution.NONE).count(), **kwargs)
 
 
@@ -122,7 +127,8 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
         except ValidationError as exc:
             errors_to_form(form, exc)
             return self.render_to_response(self.get_context_data(refund_form=form), status=400)
-        messages.success(request, f"Refunded {refunded} {conversion.currency}; its commissions are reversed.")
+        messages.success(request, gettext("Refunded %(amount)s; its commissions are reversed.")
+                         % {"amount": money(refunded, conversion.currency)})
         return redirect("advertiser_conversion", pk=pk)
 
 

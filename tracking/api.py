@@ -25,6 +25,7 @@ from .postback_fast import postback_fast
 from .serializers import (
     AffiliateConversionSerializer,
     ConversionCreateSerializer,
+    ConversionRecordedSerializer,
     ConversionSerializer,
     DeliveryDetailSerializer,
     DeliverySerializer,
@@ -32,6 +33,7 @@ from .serializers import (
     RefundSerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
+    conversion_recorded_representation,
 )
 
 ADVERTISER_OR_OPERATOR = frozenset({Role.ADVERTISER, *OPERATORS})
@@ -61,9 +63,11 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     @extend_schema(
         request=ConversionCreateSerializer,
-        responses={201: ConversionSerializer, 200: ConversionSerializer, 409: _conflict},
+        responses={201: ConversionRecordedSerializer, 200: ConversionRecordedSerializer, 409: _conflict},
         description="Record a sale or lead. The same order_id again answers 200 with the same conversion; "
-        "with another amount or currency, 409.",
+        "with another amount or currency, 409. A coupon that is not an affiliate's code never refuses the sale: "
+        "it is kept on the conversion (`coupon`), which its click or known customer still attributes; when nothing "
+        "does, the sale is recorded unattributed and `warnings` says the coupon is unknown.",
     )
     def create(self, request):
         data = ConversionCreateSerializer(data=request.data)
@@ -82,7 +86,7 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                  "id": exc.conversion.pk},
                 status=status.HTTP_409_CONFLICT,
             )
-        return Response(ConversionSerializer(recorded.conversion).data,
+        return Response(conversion_recorded_representation(recorded.conversion, recorded.warnings),
                         status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK)
 
     @extend_schema(request=RefundSerializer, responses=ConversionSerializer)
@@ -116,7 +120,8 @@ PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f904010000000
 class ConversionPixelView(APIView):
     """Image postback for merchants that cannot call the API from their server: the same fields as
     POST /conversions in the query string, authenticated by the advertiser's pixel token (not an API key).
-    Always answers a 1x1 GIF; the status code says what happened (201 new, 200 repeat, 400, 403)."""
+    Always answers a 1x1 GIF; the status code says what happened (201 new, 200 repeat, 400, 403), and an
+    `X-Conversion-Warnings` header lists warning codes (e.g. `unknown_coupon` on an unattributed sale)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -145,7 +150,10 @@ class ConversionPixelView(APIView):
             )
         except (services.OrderConflict, DjangoValidationError):
             return self._gif(400)
-        return self._gif(201 if recorded.created else 200)
+        response = self._gif(201 if recorded.created else 200)
+        if recorded.warnings:  # an image has no body to say it in: the sale is recorded all the same
+            response["X-Conversion-Warnings"] = ",".join(warning["code"] for warning in recorded.warnings)
+        return response
 
     @staticmethod
     def _gif(status_code: int) -> HttpResponse:

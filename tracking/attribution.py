@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from network.models import Advertiser, Network
 from programs.models import SUB_FIELDS, CouponCode, Partnership, Program
@@ -47,19 +48,40 @@ def click_find(*, network: Network, click_id: str) -> Click | None:
     )
 
 
-def coupon_find(*, network: Network, advertiser: Advertiser, code: str) -> CouponCode:
-    """The advertiser's coupon (active or not); another advertiser's code is as unknown as a made-up one."""
-    coupon = (
+def coupon_find(*, network: Network | int, advertiser: Advertiser | int, code: str) -> CouponCode | None:
+    """The advertiser's coupon (active or not), or None: another advertiser's code is as unknown as a made-up one.
+
+    Merchants forward whatever code the customer typed, so an unknown code is no error: the sale is recorded
+    (attributed by its click or customer when it has one) and keeps the code (`Conversion.coupon_code`)."""
+    code = code.strip().upper()
+    if not code:
+        return None
+    return (
         CouponCode.objects.for_network(network)
         .select_related("partnership__program")
-        .filter(code=code.strip().upper(), partnership__program__advertiser=advertiser)
+        .filter(code=code, partnership__program__advertiser=advertiser)
         .first()
     )
-    if coupon is None:
-        raise ValidationError(
-            {"coupon": [f"Unknown coupon '{code}'. Send only coupon codes issued to affiliates of your programs."]}
-        )
-    return coupon
+
+
+def attribution_warnings(*, kind: str, pending: bool, coupon_code: str, coupon_known: bool) -> list[dict]:
+    """What the answer to a recorded sale warns about (both postback paths and the pixel call this).
+
+    An unknown coupon is reported only when nothing else attributed the sale (a click, a known customer, or a
+    click still on its way); the sale itself is always recorded."""
+    if coupon_code and not coupon_known and kind == Conversion.Attribution.NONE and not pending:
+        return [{
+            "code": "unknown_coupon", "field": "coupon",
+            "detail": gettext("Unknown coupon '%(code)s': it is not a code issued to an affiliate of your programs. "
+                              "The sale is recorded unattributed.") % {"code": coupon_code},
+        }]
+    return []
+
+
+def conversion_warnings(conversion) -> list[dict]:
+    """The warnings of a recorded conversion (a model row or the fast path's plain values), the same on a repeat."""
+    return attribution_warnings(kind=conversion.attribution, pending=conversion.attribution_pending,
+                                coupon_code=conversion.coupon_code, coupon_known=conversion.coupon_id is not None)
 
 
 def within_window(clicked_at: datetime, window_days: int, now: datetime) -> bool:

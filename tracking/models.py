@@ -1,6 +1,7 @@
 """Clicks, hourly click rollups and conversions (outbound deliveries live in this app too)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, Network, TenantModel, validate_currency
@@ -89,6 +90,29 @@ class ClickRollup(TenantModel, SubIds):
         return f"{self.hour:%Y-%m-%d %H}h p{self.program_id} a{self.affiliate_id}: {self.clicks}"
 
 
+class RefundStatus(models.TextChoices):
+    NONE = "none", _("Not refunded")
+    PARTIAL = "partial", _("Partially refunded")
+    FULL = "full", _("Refunded")
+
+
+def refund_status(amount, refunded_amount) -> str:
+    """How much of an order is refunded: none, partial or full (over plain values: the fast path has no model)."""
+    if not refunded_amount or refunded_amount <= 0:
+        return RefundStatus.NONE
+    return RefundStatus.FULL if refunded_amount >= amount else RefundStatus.PARTIAL
+
+
+def refund_status_q(status: str) -> models.Q:
+    """The conversions whose `refund_status` is `status` (the same rule as a query)."""
+    refunded = models.Q(refunded_amount__gt=0)
+    return {
+        RefundStatus.NONE: ~refunded,
+        RefundStatus.PARTIAL: refunded & models.Q(refunded_amount__lt=models.F("amount")),
+        RefundStatus.FULL: refunded & models.Q(refunded_amount__gte=models.F("amount")),
+    }[status]
+
+
 class Conversion(TenantModel, SubIds):
     """A sale or lead reported by the advertiser's server (idempotent on advertiser + order_id)."""
 
@@ -122,6 +146,8 @@ class Conversion(TenantModel, SubIds):
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     link = models.ForeignKey(TrackingLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     coupon = models.ForeignKey(CouponCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The code the merchant sent (whatever the customer typed), kept whether or not it is an affiliate's code.
+    coupon_code = models.CharField(max_length=64, blank=True, default="")
     click_id = models.CharField(max_length=26, blank=True, default="")
     clicked_at = models.DateTimeField(null=True, blank=True)
     # Sub IDs copied from the click so postback macros and reports need no click lookup.
@@ -156,6 +182,13 @@ class Conversion(TenantModel, SubIds):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.amount} {self.currency}"
+
+    @property
+    def refund_status(self) -> str:
+        return refund_status(self.amount, self.refunded_amount)
+
+    def get_refund_status_display(self) -> str:
+        return RefundStatus(self.refund_status).label
 
 
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint  # noqa: E402,F401

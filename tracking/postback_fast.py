@@ -2,7 +2,8 @@
 currency, event, click id) in three SQL round trips (key, click, INSERT) and no DRF or ORM query building.
 
 It handles only what it can decide alone: a valid advertiser key, a well-formed body of those fields and
-either no click id or a click of this advertiser inside the program's window, in the program's currency.
+either no click id or a click of this advertiser inside the program's window, in the program's currency (a
+coupon sent beside such a click is kept: the click attributes; a coupon alone may attribute, so it goes on).
 Anything else (other fields, bad input, a repeated order id, a pending or foreign click, webhooks to
 queue, a key to mark as used) goes to the full DRF view, which answers with the same
 shapes and messages. The business rules (window, fraud signals, policy) are the same functions.
@@ -29,16 +30,16 @@ from core.money import is_currency, parse_amount, quantize
 from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
 from network.auth import LAST_USED_RESOLUTION
 
-from .attribution import SUB_FIELDS, within_window
+from .attribution import SUB_FIELDS, conversion_warnings, coupon_find, within_window
 from .fraud import DUPLICATE_ORDER_WINDOW, click_signals, status_for_policy
 from .ids import click_id_time, is_click_id
 from .models import Conversion
-from .serializers import ConversionSerializer, conversion_representation
+from .serializers import conversion_recorded_representation
 from .signals import conversion_recorded
 
 log = logging.getLogger(__name__)
 
-FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id"})
+FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id", "coupon"})
 
 _KEY_SQL = """
 SELECT m.network_id, a.id, k.last_used_at, k.id,
@@ -140,7 +141,9 @@ def _body(content_type: str, raw: bytes) -> dict | None:
     if not isinstance(body, dict) or not body.keys() <= FAST_FIELDS:
         return None
     order_id, currency, event = body.get("order_id"), body.get("currency"), body.get("event", "sale")
-    click_id = body.get("click_id", "")
+    click_id, coupon = body.get("click_id", ""), body.get("coupon", "")
+    if not (isinstance(coupon, str) and len(coupon) <= 64):
+        return None
     if not (isinstance(order_id, str) and 0 < len(order_id) <= 128 and order_id == order_id.strip()):
         return None
     if not (isinstance(currency, str) and is_currency(currency.upper())) or event not in ("sale", "lead"):
@@ -154,7 +157,8 @@ def _body(content_type: str, raw: bytes) -> dict | None:
     currency = currency.upper()
     if amount < 0 or amount >= 10**12 or amount != quantize(amount, currency):
         return None
-    return {"order_id": order_id, "amount": amount, "currency": currency, "event": event, "click_id": click_id}
+    return {"order_id": order_id, "amount": amount, "currency": currency, "event": event, "click_id": click_id,
+            "coupon": coupon.strip()}
 
 
 def postback_fast(request) -> JsonResponse | None:
@@ -202,7 +206,9 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
         values = {"attribution": Conversion.Attribution.NONE, "program_id": None, "partnership_id": None,
                   "affiliate_id": None, "link_id": None, "clicked_at": None, "country": "",
                   **dict.fromkeys(SUB_FIELDS, "")}
-        signals, policy = [], None
+        signals, policy, coupon = [], None, None
+        if body["coupon"] and not body["click_id"]:
+            return None  # the coupon may attribute: the full view decides
         if body["click_id"]:
             at = click_id_time(body["click_id"])
             _execute(cursor, "afn_pb_click", [
@@ -226,10 +232,14 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             signals = click_signals(clicked_at=clicked_at, is_bot=bool(is_bot), is_unique=bool(is_unique), now=now)
             if duplicate:
                 signals.append("duplicate_order")
+            if body["coupon"]:
+                # The click attributes; the coupon is kept (linked when it is an affiliate's code), as the full path.
+                coupon = coupon_find(network=network_id, advertiser=advertiser_id, code=body["coupon"])
         # The row as attribute values (no model instance: this is the hot path), in the INSERT's column order.
         conversion = SimpleNamespace(
             network_id=network_id, advertiser_id=advertiser_id, order_id=body["order_id"], event=body["event"],
-            amount=body["amount"], currency=body["currency"], refunded_amount=ZERO, coupon_id=None,
+            amount=body["amount"], currency=body["currency"], refunded_amount=ZERO,
+            coupon=coupon, coupon_id=coupon.pk if coupon else None, coupon_code=body["coupon"],
             click_id=body["click_id"], customer_id="", customer_email_hash="", customer_ip_hash="",
             attribution_pending=False, items=[], status=status_for_policy(policy=policy, signals=signals),
             fraud_signals=signals, created_at=now, **values,
@@ -245,7 +255,7 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             return None  # the order id exists: the full view answers 200 or 409
         conversion.id = conversion.pk = conversion_id = row[0]
         transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion_id))
-    return conversion_representation(conversion, ConversionSerializer.Meta.fields)
+    return conversion_recorded_representation(conversion, conversion_warnings(conversion))
 
 
 class FastPostbackMiddleware:

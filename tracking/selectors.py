@@ -10,17 +10,21 @@ from django.db.models import QuerySet
 from network.models import Membership, Role
 from network.permissions import OPERATORS
 
-from .models import Conversion
+from .models import Conversion, RefundStatus, refund_status_q
 from .models_outbound import Delivery, WebhookEndpoint
 
 
 class ConversionFilter(django_filters.FilterSet):
     date_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     date_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    refund_status = django_filters.ChoiceFilter(choices=RefundStatus.choices, method="filter_refund_status")
 
     class Meta:
         model = Conversion
         fields = ["status", "attribution", "event", "affiliate", "program", "order_id", "click_id", "currency"]
+
+    def filter_refund_status(self, queryset, name, value):
+        return queryset.filter(refund_status_q(value))
 
 
 class DeliveryFilter(django_filters.FilterSet):

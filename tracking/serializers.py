@@ -7,7 +7,8 @@ from rest_framework import serializers
 from core.filters import MAX_ID
 from core.money import parse_amount, quantize
 
-from .models import Conversion
+from .attribution import conversion_warnings
+from .models import Conversion, RefundStatus, refund_status
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
 from .outbound import POSTBACK_MACROS
 
@@ -72,7 +73,10 @@ def conversion_representation(obj: Conversion, fields: list[str]) -> dict:
         elif name in ("program", "partnership", "affiliate", "link"):
             values[name] = getattr(obj, f"{name}_id")
         elif name == "coupon":
-            values[name] = obj.coupon.code if obj.coupon_id else None
+            # The affiliate's code when it is one, else the code as sent (kept even when it is nobody's).
+            values[name] = obj.coupon.code if obj.coupon_id else (getattr(obj, "coupon_code", "") or None)
+        elif name == "refund_status":
+            values[name] = refund_status(obj.amount, obj.refunded_amount)
         elif name in ("created_at", "clicked_at"):
             value = getattr(obj, name)
             values[name] = _DATETIME.to_representation(value) if value else None
@@ -84,12 +88,18 @@ def conversion_representation(obj: Conversion, fields: list[str]) -> dict:
 class ConversionSerializer(serializers.ModelSerializer):
     amount = serializers.SerializerMethodField()
     refunded_amount = serializers.SerializerMethodField()
-    coupon = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    coupon = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True,
+        help_text="The coupon sent with the order: an affiliate's code, or any other code kept as sent.")
+    refund_status = serializers.ChoiceField(
+        choices=RefundStatus.choices, read_only=True,
+        help_text="none, partial (part of the order refunded) or full (the whole order refunded).")
 
     class Meta:
         model = Conversion
         fields = [
-            "id", "order_id", "event", "amount", "refunded_amount", "currency", "status", "attribution",
+            "id", "order_id", "event", "amount", "refunded_amount", "refund_status", "currency", "status",
+            "attribution",
             "attribution_pending", "program", "partnership", "affiliate", "link", "coupon", "click_id", "clicked_at",
             "sub1", "sub2", "sub3", "sub4", "sub5", "country", "customer_id", "items", "fraud_signals", "created_at",
         ]
@@ -115,11 +125,38 @@ class AffiliateConversionSerializer(ConversionSerializer):
 
     class Meta(ConversionSerializer.Meta):
         fields = [
-            "id", "order_id", "event", "amount", "refunded_amount", "currency", "status", "attribution", "program",
-            "link", "coupon", "click_id", "clicked_at", "sub1", "sub2", "sub3", "sub4", "sub5", "country",
-            "created_at",
+            "id", "order_id", "event", "amount", "refunded_amount", "refund_status", "currency", "status",
+            "attribution", "program", "link", "coupon", "click_id", "clicked_at", "sub1", "sub2", "sub3", "sub4",
+            "sub5", "country", "created_at",
         ]
         read_only_fields = fields
+
+
+class ConversionWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="What the warning is about: `unknown_coupon` (not an affiliate's code).")
+    field = serializers.CharField(help_text="The request field it concerns.")
+    detail = serializers.CharField()
+
+
+class ConversionRecordedSerializer(ConversionSerializer):
+    """The answer to a postback: the conversion, and what the merchant should know (the sale is recorded anyway).
+    The schema of `conversion_recorded_representation`, which the views answer with."""
+
+    warnings = ConversionWarningSerializer(
+        many=True, read_only=True,
+        help_text="E.g. an unknown coupon on a sale nothing else attributed; empty when all is well.")
+
+    class Meta(ConversionSerializer.Meta):
+        fields = [*ConversionSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        return conversion_recorded_representation(instance, conversion_warnings(instance))
+
+
+def conversion_recorded_representation(conversion, warnings: list[dict]) -> dict:
+    """The postback's answer (both paths): the conversion's JSON and its warnings."""
+    return conversion_representation(conversion, ConversionSerializer.Meta.fields) | {"warnings": warnings}
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):

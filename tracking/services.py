@@ -1,7 +1,7 @@
 """Writes of tracking's conversion half: recording conversions (attribution, fraud, idempotency), refunds,
 late attribution, webhook endpoints and the affiliate's postback URL."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.money import is_currency, minor_units, quantize
+from core.money import format_amount, is_currency, minor_units, quantize
 from network.models import Advertiser, Affiliate, Network, User
 from network.services import audit_log_record
 from programs.models import Program
 
 from . import fraud, netguard
-from .attribution import SUB_FIELDS, Attribution, attribute, click_find, coupon_find
+from .attribution import SUB_FIELDS, Attribution, attribute, click_find, conversion_warnings, coupon_find
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import EVENTS, delivery_create, event_emit, validate_postback_template
@@ -34,6 +34,8 @@ class OrderConflict(Exception):
 class Recorded:
     conversion: Conversion
     created: bool
+    # For the merchant (e.g. an unknown coupon on an unattributed sale): the sale is recorded all the same.
+    warnings: list[dict] = field(default_factory=list)
 
 
 def _check_amount(amount: Decimal, currency: str, field: str = "amount") -> None:
@@ -50,6 +52,7 @@ def _conversion_payload(conversion: Conversion) -> dict:
         "id": conversion.pk, "order_id": conversion.order_id, "event": conversion.event,
         "amount": str(quantize(conversion.amount, conversion.currency)), "currency": conversion.currency,
         "refunded_amount": str(quantize(conversion.refunded_amount, conversion.currency)),
+        "refund_status": conversion.refund_status,
         "status": conversion.status, "attribution": conversion.attribution, "program": conversion.program_id,
         "affiliate": conversion.affiliate_id, "click_id": conversion.click_id,
         "fraud_signals": conversion.fraud_signals, "created_at": conversion.created_at,
@@ -84,7 +87,7 @@ def _apply(conversion: Conversion, attribution: Attribution, signals: list[str],
 def _same_order(existing: Conversion, amount: Decimal, currency: str) -> Recorded:
     if existing.amount != amount or existing.currency != currency:
         raise OrderConflict(existing)
-    return Recorded(existing, False)
+    return Recorded(existing, False, conversion_warnings(existing))
 
 
 def conversion_record(
@@ -119,6 +122,8 @@ def conversion_record(
         program = Program.objects.for_network(network).filter(pk=program_id, advertiser=advertiser).first()
         if program is None:
             raise ValidationError({"program": ["Unknown program."]})
+    # An unknown coupon never refuses the sale: it is kept on the conversion, and reported when nothing attributes.
+    coupon = (coupon or "").strip()
     coupon_obj = coupon_find(network=network, advertiser=advertiser, code=coupon) if coupon else None
     attribution = attribute(network=network, advertiser=advertiser, now=now, click_id=click_id, coupon=coupon_obj,
                             customer_id=customer_id)
@@ -133,8 +138,8 @@ def conversion_record(
     )
     conversion = Conversion(
         network=network, advertiser=advertiser, order_id=order_id, event=event, amount=amount, currency=currency,
-        click_id=click_id, customer_id=customer_id, customer_email_hash=email_hash, customer_ip_hash=ip_hash,
-        items=items or [],
+        click_id=click_id, coupon_code=coupon, customer_id=customer_id, customer_email_hash=email_hash,
+        customer_ip_hash=ip_hash, items=items or [],
     )
     _apply(conversion, attribution, signals, program)
     try:
@@ -152,7 +157,7 @@ def conversion_record(
         if existing is None:
             raise
         return _same_order(existing, amount, currency)
-    return Recorded(conversion, True)
+    return Recorded(conversion, True, conversion_warnings(conversion))
 
 
 def _queue_late_attribution(conversion_id: int) -> None:
@@ -242,12 +247,12 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
                 raise ValidationError({"amount": ["Must be more than zero."]})
             if amount > remaining:
                 raise ValidationError({"amount": [
-                    f"Larger than what remains to refund ({quantize(remaining, conversion.currency)} "
-                    f"{conversion.currency})."]})
+                    f"Larger than what remains to refund ({format_amount(remaining, conversion.currency)})."]})
         conversion.refunded_amount += amount
         conversion.save(update_fields=["refunded_amount"])
         audit_log_record(network=network, actor=actor, action="conversion.refunded", target=conversion,
-                         data={"amount": str(amount), "currency": conversion.currency})
+                         data={"amount": str(quantize(amount, conversion.currency)), "currency": conversion.currency,
+                               "refund_status": conversion.refund_status})
         conversion_refunded.send(sender=Conversion, conversion=conversion, amount=amount, actor=actor)
         refund = str(quantize(amount, conversion.currency))
         event_emit(

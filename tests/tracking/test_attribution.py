@@ -93,10 +93,15 @@ def test_another_advertisers_coupon_is_unknown(world, shop):
     rival_coupon = make_coupon(make_partnership(make_program(rival), world.a.affiliate), code="RIVAL")
     b_shop = make_shop(world.b)
     client = world.a.client("advertiser")
-    for code in (rival_coupon.code, b_shop.coupon.code):
-        response = post_conversion(client, coupon=code)
-        assert response.status_code == 400 and "Unknown coupon" in str(response.json()["coupon"])
-    assert Conversion.objects.count() == 0
+    for number, code in enumerate((rival_coupon.code, b_shop.coupon.code)):
+        response = post_conversion(client, order_id=f"ORD-{number}", coupon=code)
+        body = response.json()
+        # Never refused: recorded unattributed, the code kept, the answer warns that it is unknown.
+        assert response.status_code == 201 and (body["attribution"], body["affiliate"]) == ("none", None)
+        assert body["coupon"] == code and [w["code"] for w in body["warnings"]] == ["unknown_coupon"]
+        assert "Unknown coupon" in body["warnings"][0]["detail"]
+    assert Conversion.objects.filter(coupon__isnull=False).count() == 0
+    assert Conversion.objects.count() == 2
 
 
 def test_an_inactive_coupon_or_suspended_partnership_records_without_attribution(world, shop):

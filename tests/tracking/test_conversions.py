@@ -87,7 +87,6 @@ def test_the_same_order_id_of_two_advertisers_is_two_conversions(world, shop):
     [
         ({"click_id": "not-a-click-id"}, "click_id", "Malformed click id"),
         ({"click_id": "8ZZZZZZZZZZZZZZZZZZZZZZZZZ"}, "click_id", "Malformed click id"),
-        ({"coupon": "NOPE"}, "coupon", "Unknown coupon"),
         ({"amount": "ten"}, "amount", "Not a decimal amount"),
         ({"amount": 12.5}, "amount", "floats"),
         ({"amount": "NaN"}, "amount", "Not a decimal amount"),

@@ -85,7 +85,7 @@ def test_partial_then_full_refund_and_errors_next_to_the_field(world, web, shop)
     client = web("a", "advertiser")
     url = f"/advertiser/conversions/{conversion.pk}/"
     for amount, message in (("abc", "Enter an amount such as"), ("0", "Must be more than zero."),
-                            ("150", "Larger than what remains to refund (100.00 EUR)."),
+                            ("150", "Larger than what remains to refund (€100.00)."),
                             ("1.001", "decimal")):
         response = client.post(url, {"amount": amount})
         assert response.status_code == 400 and message in response.content.decode(), amount
