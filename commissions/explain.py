@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.money import format_amount, quantize
 from network.models import AuditLog, Membership, Role
@@ -87,6 +88,8 @@ def _summary(c: Commission, party: str, tz, shows_payout: bool, shows_revenue: b
     }
     if party != AFFILIATE:
         data["affiliate"] = {"id": c.affiliate_id, "name": c.affiliate.name}
+    if getattr(c, "adjusts_id", None):  # a tier true-up: the commission it adjusts
+        data["adjusts"] = c.adjusts_id
     if shows_payout:
         data["amount"] = _money(c.amount, cur)
         data["remaining_amount"] = _money(c.remaining_amount, cur)
@@ -150,9 +153,12 @@ def _attribution(conversion: Conversion, party: str, tz) -> dict:
                 "The order reported click id %(click)s; the click was %(delay)s before the sale, within the "
                 "program's %(days)s-day attribution window (last click wins).") % {
                 "click": conversion.click_id, "delay": _duration(data["seconds_after_click"]), "days": window}
-        else:
+        elif conversion.click_id:
             data["reason"] = _("The order reported click id %(click)s of this affiliate's link (last click "
                                "wins).") % {"click": conversion.click_id}
+        else:
+            data["reason"] = _("Attributed to this affiliate's tracking link%(code)s.") % {
+                "code": f" {conversion.link.code}" if conversion.link_id else ""}
     elif method == Conversion.Attribution.COUPON:
         code = conversion.coupon.code if conversion.coupon_id else ""
         data["coupon"] = code
@@ -173,12 +179,12 @@ def _attribution(conversion: Conversion, party: str, tz) -> dict:
 
 def _duration(seconds: int) -> str:
     if seconds < 120:
-        return _("%(n)s seconds") % {"n": seconds}
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
     if seconds < 7200:
-        return _("%(n)s minutes") % {"n": seconds // 60}
+        return ngettext("%(n)s minute", "%(n)s minutes", seconds // 60) % {"n": seconds // 60}
     if seconds < 172800:
-        return _("%(n)s hours") % {"n": seconds // 3600}
-    return _("%(n)s days") % {"n": seconds // 86400}
+        return ngettext("%(n)s hour", "%(n)s hours", seconds // 3600) % {"n": seconds // 3600}
+    return ngettext("%(n)s day", "%(n)s days", seconds // 86400) % {"n": seconds // 86400}
 
 
 # --- the rule, the tier and the calculation -----------------------------------------------------------------------
@@ -247,7 +253,9 @@ def _rate_text(kind: str, rate, currency: str) -> str:
 def _calculation(c: Commission, party: str, shows_payout: bool, shows_revenue: bool) -> dict:
     snap, cur = c.rule_snapshot or {}, c.currency
     data = {"currency": cur, "base_amount": _money(c.base_amount, cur)}
-    if c.tier == 2:
+    if c.kind == "adjustment":
+        kind, rate, revenue_rate = "adjustment", None, None
+    elif c.tier == 2:
         kind = "percent"
         rate = revenue_rate = plain(snap["second_tier_percent"]) if snap.get("second_tier_percent") else None
     elif c.kind == Commission.Kind.CLICK:
@@ -274,6 +282,9 @@ def _formula(c: Commission, kind: str, rate, result) -> str:
         return f"{_show(c.base_amount, cur)} × {_rate_text(kind, rate, cur)} = {_show(result, cur)}"
     if kind == "per_click":
         return f"{c.clicks} × {_show(rate or 0, cur)} = {_show(result, cur)}"
+    if kind == "adjustment":
+        return _("adjustment of commission #%(id)s: %(amount)s") % {
+            "id": getattr(c, "adjusts_id", None) or "?", "amount": _show(result, cur)}
     return _("fixed %(rate)s = %(amount)s") % {"rate": _rate_text(kind, rate, cur), "amount": _show(result, cur)}
 
 
@@ -352,8 +363,10 @@ def _history(c: Commission, party: str, tz) -> list[dict]:
     audits = _audits(c)
     first_previous = next((a.data.get("previous") for a in audits if a.data.get("previous")), None)
     born = first_previous or _birth_status(c)
+    signals = ", ".join(c.conversion.fraud_signals or []) if c.conversion_id else ""
     rows = [{"at": _local(c.created_at, tz), "action": "created", "status": born, "status_label": labels.get(born),
-             "actor": _("automatic"), "reason": ""}]
+             "actor": _("automatic"), "reason": _("fraud signals: %(signals)s") % {"signals": signals}
+             if born != Commission.Status.PENDING and signals else ""}]
     actor_ids = {a.actor_id for a in audits if a.actor_id}
     roles = dict(Membership.objects.filter(network_id=c.network_id, user_id__in=actor_ids)
                  .values_list("user_id", "role")) if actor_ids else {}

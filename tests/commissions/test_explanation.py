@@ -280,3 +280,37 @@ def test_the_email_links_to_the_partner_page(world, sale, settings, django_captu
     assert f"https://app.example.net/partner/commissions/{sale['commission'].pk}/" in message.body
     _subject, body = commission_email(sale["commission"], "commission.created")
     assert f"/partner/commissions/{sale['commission'].pk}/" in body
+
+
+def test_cpc_commission_explains_clicks_times_rate(world):
+    from commissions.tasks import cpc_accrue_task
+    from tracking.models import ClickRollup
+
+    _, link = program_with_link(world.a, rules=[
+        {"event": "click", "kind": "fixed", "payout": D("0.05"), "revenue": D("0.08")}])
+    hour = (timezone.now() - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    ClickRollup.objects.create(network_id=link.network_id, hour=hour, program_id=link.program_id,
+                               affiliate_id=link.affiliate_id, clicks=40, unique_clicks=40)
+    assert cpc_accrue_task() == 1
+    commission = Commission.objects.get(network=world.a.network, kind="click")
+    e = explanation(world, "affiliate", commission)
+    assert e["click"] is None and e["attribution"] is None
+    assert e["calculation"]["kind"] == "per_click" and e["calculation"]["formula"] == "40 × €0.05 = €2.00"
+    assert explanation(world, "advertiser", commission)["calculation"]["revenue_formula"] == "40 × €0.08 = €3.20"
+
+
+def test_a_held_commission_says_why_it_was_born_on_hold(world):
+    _, link = program_with_link(world.a)
+    _, [commission] = convert(world.a, link, "h-1", "100.00", status="held", fraud_signals=["too_fast"])
+    assert commission.status == "on_hold"
+    e = explanation(world, "advertiser", commission)
+    assert e["history"][0]["status"] == "on_hold" and "too_fast" in e["history"][0]["reason"]
+    assert e["attribution"]["fraud_signals"] == ["too_fast"]
+
+
+def test_a_link_attribution_without_click_id_names_the_link(world):
+    _, link = program_with_link(world.a)
+    _, [commission] = convert(world.a, link, "l-1", "100.00")
+    e = explanation(world, "affiliate", commission)
+    assert e["click"]["link"]["code"] == link.code and e["click"]["stored"] is False
+    assert link.code in e["attribution"]["reason"]
