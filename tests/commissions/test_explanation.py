@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from commissions import services
@@ -256,6 +257,8 @@ def test_pages_refuse_other_roles(world, sale):
     pk = sale["commission"].pk
     assert web_client(world.a.affiliate).get(PAGES["advertiser"].format(pk)).status_code == 403
     assert web_client(world.a.advertiser).get(PAGES["owner"].format(pk)).status_code == 403
+    response = Client().get(PAGES["affiliate"].format(pk))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 def test_commission_lists_link_to_the_detail_page(world, sale):
