@@ -53,8 +53,8 @@ def commission_explanation(commission: Commission, *, party: str) -> dict:
         "commission": _summary(commission, party, tz, shows_payout, shows_revenue),
         "click": None if foreign_sale or conversion is None else _click(commission, conversion, party, tz),
         "attribution": None if foreign_sale or conversion is None else _attribution(conversion, party, tz),
-        "rule": _rule(commission, party),
-        "tier": _tier(commission),
+        "rule": _rule(commission, party, shows_payout),
+        "tier": _tier(commission, shows_payout),
         "calculation": _calculation(commission, party, shows_payout, shows_revenue),
         "adjustments": _adjustments(commission, tz, shows_payout, shows_revenue),
         "reversals": _reversals(commission, party, tz, shows_payout, shows_revenue),
@@ -188,7 +188,7 @@ def _duration(seconds: int) -> str:
 
 
 # --- the rule, the tier and the calculation -----------------------------------------------------------------------
-def _rule(c: Commission, party: str) -> dict:
+def _rule(c: Commission, party: str, shows_payout: bool) -> dict:
     snap = c.rule_snapshot or {}
     if c.tier == 2:
         percent = plain(snap["second_tier_percent"]) if snap.get("second_tier_percent") else None
@@ -211,13 +211,28 @@ def _rule(c: Commission, party: str) -> dict:
         "tiers": [{"min_conversions": t.get("min_conversions"), "payout": t.get("payout")}
                   for t in snap.get("tiers") or []],
         "tier_period": snap.get("tier_period", ""), "recurring_months": snap.get("recurring_months"),
+        "recurring": _recurring_text(snap),
     }
     if party != AFFILIATE:
         data["revenue"] = snap.get("revenue")
+    if not shows_payout:  # an advertiser under a margin: the affiliate's rates would reveal the margin
+        data.pop("payout")
+        data["tiers"] = [{"min_conversions": t["min_conversions"]} for t in data["tiers"]]
     return data
 
 
-def _tier(c: Commission) -> dict | None:
+def _recurring_text(snap: dict) -> str:
+    if "recurring_months" not in snap:
+        return ""
+    months = snap["recurring_months"]
+    if months is None:
+        return _("renewals pay for as long as the customer pays")
+    if months == 0:
+        return _("the first payment only (renewals do not pay)")
+    return ngettext("renewals pay for %(n)s month", "renewals pay for %(n)s months", months) % {"n": months}
+
+
+def _tier(c: Commission, shows_payout: bool) -> dict | None:
     snap = c.rule_snapshot or {}
     tiers = sorted(snap.get("tiers") or [], key=lambda t: int(t.get("min_conversions", 0)))
     if not tiers or c.tier == 2:
@@ -231,6 +246,8 @@ def _tier(c: Commission) -> dict | None:
         "rate": snap.get("rate"), "basis": snap.get("tier_basis", "conversions"), "conversions_in_period": count,
         "period": period,
     }
+    if not shows_payout:
+        data.pop("rate")
     if "amount_in_period" in snap:
         data["amount_in_period"] = _money(snap["amount_in_period"], c.currency)
     if level:

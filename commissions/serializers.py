@@ -64,6 +64,9 @@ class CommissionSerializer(serializers.ModelSerializer):
         elif role == Role.ADVERTISER and instance.amount != instance.revenue:
             for key in ("amount", "reversed_amount", "remaining_amount"):
                 data.pop(key)
+            # The affiliate's rates would give the margin away as well.
+            data["rule_snapshot"] = {k: v for k, v in data["rule_snapshot"].items()
+                                     if k not in ("payout", "rate", "tiers")}
         return data
 
 

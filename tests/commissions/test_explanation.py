@@ -82,6 +82,23 @@ def test_advertiser_explanation_shows_revenue_but_not_the_payout_or_margin_under
     assert e["rule"]["revenue"] == "12" and e["commission"]["affiliate"]["name"] == world.a.affiliate.name
     assert not keys(e) & {"margin", "formula", "user_agent"}
     assert "amount" not in e["commission"] and "amount" not in e["calculation"]
+    assert "payout" not in e["rule"] and "rate" not in e["calculation"]
+
+
+def test_advertiser_under_a_margin_sees_no_payout_rate_in_the_rule_or_tiers(world):
+    _, link = program_with_link(world.a, rules=[{"event": "sale", "kind": "percent", "payout": D("5"),
+                                                 "revenue": D("9"),
+                                                 "tiers": [{"min_conversions": 0, "payout": "8"}]}])
+    _, [commission] = convert(world.a, link, "m-1", "100.00")
+    body = world.a.client("advertiser").get(f"/api/v1/commissions/{commission.pk}").json()
+    e = body["explanation"]
+    assert e["rule"]["tiers"] == [{"min_conversions": 0}] and "rate" not in e["tier"] and e["tier"]["reached"] == 1
+    assert not {"payout", "rate", "tiers"} & set(body["rule_snapshot"])
+    assert "8%" not in str(e) and "5%" not in str(e) and "€8.00" not in str(e)
+    page = web_client(world.a.advertiser).get(f"/advertiser/commissions/{commission.pk}/").content.decode()
+    assert "payout 5%" not in page and "8%" not in page and "€9.00" in page
+    mine = explanation(world, "affiliate", commission)
+    assert mine["rule"]["tiers"] == [{"min_conversions": 0, "payout": "8"}] and mine["tier"]["rate"] == "8"
 
 
 def test_advertiser_sees_the_payout_when_the_network_keeps_no_margin(world):
@@ -213,6 +230,7 @@ def test_a_renewal_explains_the_customer_attribution(world):
     e = explanation(world, "affiliate", renewal)
     assert e["attribution"]["method"] == "customer" and e["attribution"]["first_conversion_at"] is not None
     assert "renewal" in e["attribution"]["reason"] and "customer_id" not in e["attribution"]
+    assert e["rule"]["recurring"] == "renewals pay for as long as the customer pays"
     assert explanation(world, "advertiser", renewal)["attribution"]["customer_id"] == "cus_1"
 
 
