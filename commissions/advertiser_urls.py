@@ -7,6 +7,7 @@ from network import navigation
 from programs.advertiser_forms import ID_PATTERN
 
 from . import advertiser_views as views
+from .explain_views import AdvertiserCommissionView
 
 navigation.register("advertiser", "Partners", "advertiser_partners", order=30)
 navigation.register("advertiser", "Commissions", "advertiser_commissions", order=50)
@@ -18,6 +19,7 @@ urlpatterns = [
     path("advertiser/partners/", views.PartnersView.as_view(), name="advertiser_partners"),
     path("advertiser/commissions/", views.CommissionListView.as_view(), name="advertiser_commissions"),
     path("advertiser/commissions/bulk", views.CommissionBulkView.as_view(), name="advertiser_commissions_bulk"),
+    re_path(rf"^advertiser/commissions/{PK}/$", AdvertiserCommissionView.as_view(), name="advertiser_commission"),
     re_path(rf"^advertiser/commissions/{PK}/(?P<verb>approve|reject)$", views.CommissionDecideView.as_view(),
             name="advertiser_commission_decide"),
 ]

@@ -20,6 +20,7 @@ from .serializers import (
     BalanceSerializer,
     BulkApproveResultSerializer,
     BulkApproveSerializer,
+    CommissionDetailSerializer,
     CommissionSerializer,
     RejectSerializer,
     TransactionSerializer,
@@ -48,6 +49,12 @@ class CommissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     def scope_queryset(self, queryset):
         return commissions_for(queryset=queryset, membership=self.membership).select_related("conversion")
+
+    def get_serializer_class(self):
+        # The explanation reads the click, the audit log...: on the one-commission read only, not on lists.
+        if self.action == "retrieve":
+            return CommissionDetailSerializer
+        return super().get_serializer_class()
 
     @property
     def is_operator(self) -> bool:

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.urls import reverse
 
 from core.money import format_amount
 
@@ -33,7 +34,14 @@ def commission_email(commission, event: str, amount=None) -> tuple[str, str]:
         lines.append(f"Reason: {commission.reason}")
     if commission.reversed_amount:
         lines.append(f"Reversed so far: {format_amount(commission.reversed_amount, commission.currency)}")
+    lines += ["", f"Why this amount (click, rule, calculation, history): {commission_url(commission)}"]
     return subject, "\n".join(lines) + "\n"
+
+
+def commission_url(commission) -> str:
+    """The affiliate's page explaining this commission, as an absolute link."""
+    base = getattr(settings, "SITE_URL", "") or settings.TRACKING_BASE_URL
+    return base + reverse("partner_commission", args=[commission.pk])
 
 
 def commission_email_message(commission, event: str, amount=None) -> EmailMessage:

@@ -3,16 +3,20 @@
 Included before `network.web_urls`, so `/partner/` serves the overview with the money KPIs on top of the
 network's partner overview (same template, `overview_widgets` block)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from network import navigation
+from programs.advertiser_forms import ID_PATTERN
 
 from . import partner_views as views
+from .explain_views import PartnerCommissionView
 
 urlpatterns = [
     path("partner/", views.PartnerOverviewView.as_view(), name="partner_overview"),
     path("partner/charts/performance.json", views.PerformanceChartView.as_view(), name="partner_chart_performance"),
     path("partner/commissions/", views.CommissionsView.as_view(), name="partner_commissions"),
+    re_path(rf"^partner/commissions/(?P<pk>{ID_PATTERN})/$", PartnerCommissionView.as_view(),
+            name="partner_commission"),
 ]
 
 navigation.register("partner", "Commissions", "partner_commissions", order=50)

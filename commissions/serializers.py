@@ -8,6 +8,7 @@ from core.filters import MAX_ID
 from core.money import quantize
 from network.models import Role
 
+from .explain import commission_explanation, party_for
 from .models import Commission, LedgerEntry, Transaction
 
 
@@ -63,7 +64,27 @@ class CommissionSerializer(serializers.ModelSerializer):
         elif role == Role.ADVERTISER and instance.amount != instance.revenue:
             for key in ("amount", "reversed_amount", "remaining_amount"):
                 data.pop(key)
+            # The affiliate's rates would give the margin away as well.
+            data["rule_snapshot"] = {k: v for k, v in data["rule_snapshot"].items()
+                                     if k not in ("payout", "rate", "tiers")}
         return data
+
+
+class CommissionDetailSerializer(CommissionSerializer):
+    """One commission with its `explanation` (commissions.explain), filtered for the reader's party."""
+
+    explanation = serializers.SerializerMethodField()
+
+    class Meta(CommissionSerializer.Meta):
+        fields = [*CommissionSerializer.Meta.fields, "explanation"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_explanation(self, obj) -> dict:
+        membership = self.context.get("membership")
+        if membership is None:
+            return {}
+        return commission_explanation(obj, party=party_for(membership))
 
 
 class RejectSerializer(serializers.Serializer):

@@ -250,6 +250,8 @@ SPECTACULAR_SETTINGS = {
 
 # Public base URL of tracking links (`https://trk.example.com`); the tracking domain.
 TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Public base URL of the web app, for links in e-mails sent by tasks (no request to build them from).
+SITE_URL = env.str("SITE_URL", default=TRACKING_BASE_URL).rstrip("/")
 # Outbound postbacks and webhooks may target private addresses only when this is on (SSRF).
 OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 

@@ -191,6 +191,8 @@ class AuditLog(TenantModel):
 
     class Meta:
         ordering = ["-id"]
+        # One object's history (a commission's explanation reads its transitions and who acted).
+        indexes = [models.Index(fields=["network", "target_type", "target_id"], name="audit_log_target")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"

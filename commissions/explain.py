@@ -1,0 +1,420 @@
+"""Why a commission is what it is, for the party reading it: the click, the attribution, the rule that won, the
+tier, the calculation, adjustments and reversals, and the status history with who acted.
+
+`commission_explanation` is the one place that builds it (the API's `explanation` and the three web pages);
+what each party may see is decided here: an affiliate never sees revenue or margin, an advertiser never sees the
+margin (nor the payout when the network keeps one), only operators see the click's technical details.
+"""
+
+import zoneinfo
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.money import format_amount, quantize
+from network.models import AuditLog, Membership, Role
+from programs.selectors import tracking_url
+from tracking.attribution import within_window
+from tracking.models import Click, Conversion
+
+from .models import Commission
+from .rules import first_attributed_conversion, plain
+
+AFFILIATE, ADVERTISER, OPERATOR = "affiliate", "advertiser", "operator"
+PARTIES = (AFFILIATE, ADVERTISER, OPERATOR)
+SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+HUNDRED = Decimal(100)
+
+
+def party_for(membership: Membership) -> str:
+    """The explanation's reader for a membership: operators, the advertiser, or the affiliate."""
+    if membership.is_operator:
+        return OPERATOR
+    return ADVERTISER if membership.role == Role.ADVERTISER else AFFILIATE
+
+
+def commission_explanation(commission: Commission, *, party: str) -> dict:
+    """The explanation of one commission for `party` (affiliate, advertiser or operator), as plain values:
+    money as strings quantized to the currency, times as aware datetimes in the network's time zone."""
+    if party not in PARTIES:
+        raise ValueError(f"Unknown party {party!r}.")
+    network = commission.network
+    tz = zoneinfo.ZoneInfo(network.timezone)
+    conversion = commission.conversion
+    # A second-tier override pays on another affiliate's sale: its affiliate sees none of that sale's details.
+    foreign_sale = party == AFFILIATE and commission.tier == 2
+    shows_payout = party != ADVERTISER or commission.amount == commission.revenue
+    shows_revenue = party != AFFILIATE
+    body = {
+        "party": party,
+        "timezone": network.timezone,
+        "commission": _summary(commission, party, tz, shows_payout, shows_revenue),
+        "click": None if foreign_sale or conversion is None else _click(commission, conversion, party, tz),
+        "attribution": None if foreign_sale or conversion is None else _attribution(conversion, party, tz),
+        "rule": _rule(commission, party, shows_payout),
+        "tier": _tier(commission, shows_payout),
+        "calculation": _calculation(commission, party, shows_payout, shows_revenue),
+        "adjustments": _adjustments(commission, tz, shows_payout, shows_revenue),
+        "reversals": _reversals(commission, party, tz, shows_payout, shows_revenue),
+        "history": _history(commission, party, tz),
+    }
+    return body
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+def _money(amount, currency: str) -> str:
+    return str(quantize(Decimal(amount), currency))
+
+
+def _show(amount, currency: str) -> str:
+    return format_amount(Decimal(amount), currency)
+
+
+def _local(moment: datetime | None, tz) -> datetime | None:
+    return moment.astimezone(tz) if moment is not None else None
+
+
+def _summary(c: Commission, party: str, tz, shows_payout: bool, shows_revenue: bool) -> dict:
+    cur = c.currency
+    data = {
+        "id": c.pk, "kind": c.kind, "kind_label": c.get_kind_display(), "tier": c.tier, "status": c.status,
+        "status_label": c.get_status_display(), "currency": cur, "created_at": _local(c.created_at, tz),
+        "hold_until": _local(c.hold_until, tz), "reason": c.reason, "parent": c.parent_id,
+        "program": {"id": c.program_id, "name": c.program.name},
+        "advertiser": {"id": c.advertiser_id, "name": c.advertiser.name},
+        "order_id": c.conversion.order_id if c.conversion_id and not (party == AFFILIATE and c.tier == 2) else "",
+    }
+    if party != AFFILIATE:
+        data["affiliate"] = {"id": c.affiliate_id, "name": c.affiliate.name}
+    if getattr(c, "adjusts_id", None):  # a tier true-up: the commission it adjusts
+        data["adjusts"] = c.adjusts_id
+    if shows_payout:
+        data["amount"] = _money(c.amount, cur)
+        data["remaining_amount"] = _money(c.remaining_amount, cur)
+    if shows_revenue:
+        data["revenue"] = _money(c.revenue, cur)
+        data["remaining_revenue"] = _money(c.remaining_revenue, cur)
+    if party == OPERATOR:
+        data["margin"] = _money(c.remaining_revenue - c.remaining_amount, cur)
+    return data
+
+
+# --- the click and the attribution -------------------------------------------------------------------------------
+def _click(c: Commission, conversion: Conversion, party: str, tz) -> dict | None:
+    """The click the conversion came through: the stored row when retention kept it, else what the conversion
+    copied from it (time, sub IDs, country)."""
+    if not conversion.click_id and conversion.link_id is None:
+        return None
+    click = None
+    if conversion.click_id:
+        click = Click.objects.for_network(c.network_id).filter(click_id=conversion.click_id).first()
+    source = click or conversion
+    link = conversion.link
+    signals = []
+    if click is not None:
+        if click.is_bot:
+            signals.append("bot")
+        if not click.is_unique:
+            signals.append("duplicate_click")
+    data = {
+        "click_id": conversion.click_id,
+        "stored": click is not None,
+        "clicked_at": _local(click.created_at if click is not None else conversion.clicked_at, tz),
+        "link": None if link is None else {
+            "id": link.pk, "code": link.code, "url": tracking_url(link.code), "destination_url": link.destination_url,
+        },
+        "sub_ids": {name: getattr(source, name) for name in SUBS if getattr(source, name)},
+        "country": source.country,
+        "signals": signals,
+    }
+    if party == OPERATOR and click is not None:
+        data.update(user_agent=click.user_agent, referrer=click.referrer, ip_truncated=click.ip_truncated)
+    return data
+
+
+def _attribution(conversion: Conversion, party: str, tz) -> dict:
+    program = conversion.program
+    window = program.attribution_window_days if program is not None else None
+    method = conversion.attribution
+    data = {
+        "method": method, "method_label": conversion.get_attribution_display(), "conversion": conversion.pk,
+        "order_id": conversion.order_id, "converted_at": _local(conversion.created_at, tz),
+        "window_days": window, "status": conversion.status, "fraud_signals": list(conversion.fraud_signals or []),
+    }
+    if method == Conversion.Attribution.CLICK:
+        clicked = conversion.clicked_at
+        inside = window is not None and clicked is not None and within_window(clicked, window, conversion.created_at)
+        data["within_window"] = inside if clicked is not None else None
+        if clicked is not None:
+            data["seconds_after_click"] = max(int((conversion.created_at - clicked).total_seconds()), 0)
+            data["reason"] = _(
+                "The order reported click id %(click)s; the click was %(delay)s before the sale, within the "
+                "program's %(days)s-day attribution window (last click wins).") % {
+                "click": conversion.click_id, "delay": _duration(data["seconds_after_click"]), "days": window}
+        elif conversion.click_id:
+            data["reason"] = _("The order reported click id %(click)s of this affiliate's link (last click "
+                               "wins).") % {"click": conversion.click_id}
+        else:
+            data["reason"] = _("Attributed to this affiliate's tracking link%(code)s.") % {
+                "code": f" {conversion.link.code}" if conversion.link_id else ""}
+    elif method == Conversion.Attribution.COUPON:
+        code = conversion.coupon.code if conversion.coupon_id else ""
+        data["coupon"] = code
+        data["reason"] = _("The order used coupon code %(code)s, which belongs to this affiliate.") % {"code": code}
+    elif method == Conversion.Attribution.CUSTOMER:
+        first = first_attributed_conversion(conversion)
+        data["first_conversion_at"] = _local(first.created_at, tz) if first is not None else None
+        if party != AFFILIATE:
+            data["customer_id"] = conversion.customer_id
+        data["reason"] = _(
+            "A renewal by a known customer whose first order (%(first)s) this affiliate brought; recurring "
+            "commissions follow the customer.") % {
+            "first": data["first_conversion_at"].strftime("%Y-%m-%d") if first is not None else _("unknown")}
+    else:
+        data["reason"] = _("Not attributed to an affiliate.")
+    return data
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
+    if seconds < 7200:
+        return ngettext("%(n)s minute", "%(n)s minutes", seconds // 60) % {"n": seconds // 60}
+    if seconds < 172800:
+        return ngettext("%(n)s hour", "%(n)s hours", seconds // 3600) % {"n": seconds // 3600}
+    return ngettext("%(n)s day", "%(n)s days", seconds // 86400) % {"n": seconds // 86400}
+
+
+# --- the rule, the tier and the calculation -----------------------------------------------------------------------
+def _rule(c: Commission, party: str, shows_payout: bool) -> dict:
+    snap = c.rule_snapshot or {}
+    if c.tier == 2:
+        percent = plain(snap["second_tier_percent"]) if snap.get("second_tier_percent") else None
+        return {"source": "second_tier", "id": c.rule_id, "percent": percent,
+                "reason": _("The affiliate referred the partner who made this sale: the program pays referrers "
+                            "%(percent)s%% of their partners' commissions.") % {"percent": percent or "?"}}
+    if snap.get("affiliate_override"):
+        source = "affiliate_override"
+        reason = _("A rule set for this affiliate: it takes precedence over group and default rules.")
+    elif snap.get("group"):
+        source = "group"
+        reason = _("The rule of the affiliate's group “%(group)s”: it takes precedence over the program's "
+                   "default rule.") % {"group": snap["group"]}
+    else:
+        source = "default"
+        reason = _("The program's default rule: no rule is set for this affiliate or its group.")
+    data = {
+        "id": snap.get("rule_id", c.rule_id), "source": source, "reason": reason, "group": snap.get("group", ""),
+        "event": snap.get("event", ""), "kind": snap.get("kind", ""), "payout": snap.get("payout"),
+        "tiers": [{"min_conversions": t.get("min_conversions"), "payout": t.get("payout")}
+                  for t in snap.get("tiers") or []],
+        "tier_period": snap.get("tier_period", ""), "recurring_months": snap.get("recurring_months"),
+        "recurring": _recurring_text(snap),
+    }
+    if party != AFFILIATE:
+        data["revenue"] = snap.get("revenue")
+    if not shows_payout:  # an advertiser under a margin: the affiliate's rates would reveal the margin
+        data.pop("payout")
+        data["tiers"] = [{"min_conversions": t["min_conversions"]} for t in data["tiers"]]
+    return data
+
+
+def _recurring_text(snap: dict) -> str:
+    if "recurring_months" not in snap:
+        return ""
+    months = snap["recurring_months"]
+    if months is None:
+        return _("renewals pay for as long as the customer pays")
+    if months == 0:
+        return _("the first payment only (renewals do not pay)")
+    return ngettext("renewals pay for %(n)s month", "renewals pay for %(n)s months", months) % {"n": months}
+
+
+def _tier(c: Commission, shows_payout: bool) -> dict | None:
+    snap = c.rule_snapshot or {}
+    tiers = sorted(snap.get("tiers") or [], key=lambda t: int(t.get("min_conversions", 0)))
+    if not tiers or c.tier == 2:
+        return None
+    count = int(snap.get("conversions_in_period") or 0)
+    reached = [n for n, t in enumerate(tiers, start=1) if count >= int(t["min_conversions"])]
+    level = reached[-1] if reached else 0
+    period = snap.get("tier_period", "")
+    data = {
+        "reached": level, "min_conversions": int(tiers[level - 1]["min_conversions"]) if level else 0,
+        "rate": snap.get("rate"), "basis": snap.get("tier_basis", "conversions"), "conversions_in_period": count,
+        "period": period,
+    }
+    if not shows_payout:
+        data.pop("rate")
+    if "amount_in_period" in snap:
+        data["amount_in_period"] = _money(snap["amount_in_period"], c.currency)
+    if level:
+        data["reason"] = _("%(count)s approved conversions in this %(period)s before this one reached tier "
+                           "%(level)s (from %(min)s).") % {"count": count, "period": period or "period",
+                                                           "level": level, "min": data["min_conversions"]}
+    else:
+        data["reason"] = _("%(count)s approved conversions in this %(period)s before this one: below the first "
+                           "tier (%(min)s), the rule's base rate applies.") % {
+            "count": count, "period": period or "period", "min": tiers[0]["min_conversions"]}
+    return data
+
+
+def _rate_text(kind: str, rate, currency: str) -> str:
+    if rate is None:
+        return ""
+    return f"{plain(rate)}%" if kind == "percent" else _show(rate, currency)
+
+
+def _calculation(c: Commission, party: str, shows_payout: bool, shows_revenue: bool) -> dict:
+    snap, cur = c.rule_snapshot or {}, c.currency
+    data = {"currency": cur, "base_amount": _money(c.base_amount, cur)}
+    if c.kind == "adjustment":
+        kind, rate, revenue_rate = "adjustment", None, None
+    elif c.tier == 2:
+        kind = "percent"
+        rate = revenue_rate = plain(snap["second_tier_percent"]) if snap.get("second_tier_percent") else None
+    elif c.kind == Commission.Kind.CLICK:
+        kind, rate = "per_click", snap.get("payout")
+        revenue_rate = snap.get("revenue") or rate
+        data["clicks"] = c.clicks
+    else:
+        kind, rate = snap.get("kind", ""), snap.get("rate", snap.get("payout"))
+        revenue_rate = snap.get("revenue") or rate
+    data["kind"] = kind
+    if shows_payout:
+        data.update(rate=rate, amount=_money(c.amount, cur), formula=_formula(c, kind, rate, c.amount))
+    if shows_revenue:
+        data.update(revenue_rate=revenue_rate, revenue=_money(c.revenue, cur),
+                    revenue_formula=_formula(c, kind, revenue_rate, c.revenue))
+    if party == OPERATOR:
+        data["margin"] = _money(c.revenue - c.amount, cur)
+    return data
+
+
+def _formula(c: Commission, kind: str, rate, result) -> str:
+    cur = c.currency
+    if kind == "percent":
+        return f"{_show(c.base_amount, cur)} × {_rate_text(kind, rate, cur)} = {_show(result, cur)}"
+    if kind == "per_click":
+        return f"{c.clicks} × {_show(rate or 0, cur)} = {_show(result, cur)}"
+    if kind == "adjustment":
+        return _("adjustment of commission #%(id)s: %(amount)s") % {
+            "id": getattr(c, "adjusts_id", None) or "?", "amount": _show(result, cur)}
+    return _("fixed %(rate)s = %(amount)s") % {"rate": _rate_text(kind, rate, cur), "amount": _show(result, cur)}
+
+
+# --- adjustments, reversals and history ---------------------------------------------------------------------------
+def _adjustments(c: Commission, tz, shows_payout: bool, shows_revenue: bool) -> list[dict]:
+    """Adjustment commissions (tier true-ups) made for this one, once the model records them (`adjusts`)."""
+    if not hasattr(Commission, "adjusts"):
+        return []
+    rows = []
+    for adj in Commission.objects.for_network(c.network_id).filter(adjusts=c).order_by("created_at", "id"):
+        row = {"id": adj.pk, "status": adj.status, "created_at": _local(adj.created_at, tz), "reason": adj.reason,
+               "snapshot": {k: v for k, v in (adj.rule_snapshot or {}).items()
+                            if k in ("tier_basis", "amount_in_period", "rate", "conversions_in_period")}}
+        if shows_payout:
+            row["amount"] = _money(adj.amount, adj.currency)
+        if shows_revenue:
+            row["revenue"] = _money(adj.revenue, adj.currency)
+        rows.append(row)
+    return rows
+
+
+def _audits(c: Commission) -> list[AuditLog]:
+    return list(AuditLog.objects.for_network(c.network_id)
+                .filter(target_type=Commission._meta.label_lower, target_id=str(c.pk))
+                .select_related("actor").order_by("created_at", "id"))
+
+
+def _reversals(c: Commission, party: str, tz, shows_payout: bool, shows_revenue: bool) -> dict | None:
+    if not c.reversed_amount and not c.reversed_revenue and c.reversed_at is None:
+        return None
+    cur = c.currency
+    base_currency = c.conversion.currency if c.conversion_id else cur
+    data = {"reversed_at": _local(c.reversed_at, tz), "full": c.status == Commission.Status.REVERSED,
+            "refunded_base": _money(c.refunded_base, base_currency), "base_currency": base_currency,
+            "reason": _("Refund of %(refund)s of the order reported by the advertiser.") % {
+                "refund": _show(c.refunded_base, base_currency)}}
+    if shows_payout:
+        data["reversed_amount"] = _money(c.reversed_amount, cur)
+    if shows_revenue:
+        data["reversed_revenue"] = _money(c.reversed_revenue, cur)
+    return data
+
+
+def _actor_label(entry: AuditLog, party: str, roles: dict) -> str:
+    if entry.actor_id is None:
+        return _("automatic")
+    role = roles.get(entry.actor_id)
+    if party == OPERATOR:
+        return f"{entry.actor.email} ({role or _('user')})"
+    if role in (Role.OWNER, Role.STAFF):
+        return _("the network")
+    if role == Role.ADVERTISER:
+        return _("the advertiser")
+    return _("a user")
+
+
+EVENT_STATUS = {
+    "commission.approved": Commission.Status.APPROVED, "commission.rejected": Commission.Status.REJECTED,
+    "commission.on_hold": Commission.Status.ON_HOLD, "commission.released": Commission.Status.PENDING,
+    "commission.unpaid": Commission.Status.APPROVED,
+}
+
+
+def _birth_status(c: Commission) -> str:
+    conversion = c.conversion
+    if conversion is not None and conversion.status == Conversion.Status.HELD:
+        return Commission.Status.ON_HOLD
+    if conversion is not None and conversion.status == Conversion.Status.REJECTED:
+        return Commission.Status.REJECTED
+    return Commission.Status.PENDING
+
+
+def _history(c: Commission, party: str, tz) -> list[dict]:
+    """Creation, then every recorded transition (the audit log) with who acted; payment from the payout's record."""
+    labels = dict(Commission.Status.choices)
+    audits = _audits(c)
+    first_previous = next((a.data.get("previous") for a in audits if a.data.get("previous")), None)
+    born = first_previous or _birth_status(c)
+    signals = ", ".join(c.conversion.fraud_signals or []) if c.conversion_id else ""
+    rows = [{"at": _local(c.created_at, tz), "action": "created", "status": born, "status_label": labels.get(born),
+             "actor": _("automatic"), "reason": _("fraud signals: %(signals)s") % {"signals": signals}
+             if born != Commission.Status.PENDING and signals else ""}]
+    actor_ids = {a.actor_id for a in audits if a.actor_id}
+    roles = dict(Membership.objects.filter(network_id=c.network_id, user_id__in=actor_ids)
+                 .values_list("user_id", "role")) if actor_ids else {}
+    for entry in audits:
+        action = entry.action.removeprefix("commission.")
+        if entry.action == "commission.reversed":
+            status = Commission.Status.REVERSED if entry.data.get("full") else c.status
+            action = "reversed" if entry.data.get("full") else "partially_reversed"
+            reason = _("refund of %(refund)s") % {"refund": entry.data.get("refund", "")}
+        else:
+            status = EVENT_STATUS.get(entry.action, "")
+            reason = entry.data.get("reason", "") or ""
+        rows.append({"at": _local(entry.created_at, tz), "action": action, "status": status,
+                     "status_label": labels.get(status, status), "actor": _actor_label(entry, party, roles),
+                     "reason": reason})
+    if c.paid_at is not None:
+        rows.append({"at": _local(c.paid_at, tz), "action": "paid", "status": Commission.Status.PAID,
+                     "status_label": labels[Commission.Status.PAID], "actor": _paid_by(c, party, roles),
+                     "reason": ""})
+    rows.sort(key=lambda row: row["at"])
+    return rows
+
+
+def _paid_by(c: Commission, party: str, roles: dict) -> str:
+    """Payment is recorded once per payout batch (`commissions.paid` with the ids), just after `paid_at`."""
+    for entry in (AuditLog.objects.for_network(c.network_id).filter(action="commissions.paid",
+                                                                     created_at__gte=c.paid_at)
+                  .select_related("actor").order_by("created_at", "id")[:20]):
+        if c.pk in (entry.data.get("ids") or []):
+            if entry.actor_id and entry.actor_id not in roles:
+                roles.update(Membership.objects.filter(network_id=c.network_id, user_id=entry.actor_id)
+                             .values_list("user_id", "role"))
+            return _actor_label(entry, party, roles)
+    return _("payout batch")
