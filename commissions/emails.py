@@ -40,8 +40,7 @@ def commission_email(commission, event: str, amount=None) -> tuple[str, str]:
 
 def commission_url(commission) -> str:
     """The affiliate's page explaining this commission, as an absolute link."""
-    base = getattr(settings, "SITE_URL", "") or settings.TRACKING_BASE_URL
-    return base + reverse("partner_commission", args=[commission.pk])
+    return f"{settings.SITE_URL}{reverse('partner_commission', args=[commission.pk])}?network={commission.network.slug}"
 
 
 def commission_email_message(commission, event: str, amount=None) -> EmailMessage:

@@ -62,7 +62,14 @@ def membership_for_request(request) -> Membership | None:
     memberships = Membership.objects.select_related("network", "user").filter(user=user, is_active=True)
     network_id = request.session.get(SESSION_NETWORK_KEY) if hasattr(request, "session") else None
     membership = None
-    if network_id is not None:
+    # A link from an e-mail names its network (`?network=<slug>`): a member of it lands there, not in the
+    # network the session last used (a non-member's link falls back to the session's, and answers 404 there).
+    wanted = request.GET.get("network", "") if hasattr(request, "GET") else ""
+    if wanted:
+        membership = memberships.filter(network__slug=wanted).first()
+        if membership is not None and hasattr(request, "session"):
+            request.session[SESSION_NETWORK_KEY] = membership.network_id
+    if membership is None and network_id is not None:
         membership = memberships.filter(network_id=network_id).first()
     if membership is None:
         membership = memberships.order_by("id").first()

@@ -14,6 +14,7 @@ from commissions import services
 from commissions.emails import commission_email
 from commissions.explain import commission_explanation
 from commissions.models import Commission
+from network.auth import SESSION_NETWORK_KEY
 from tests.factories import make_affiliate, make_click, make_link, make_partnership
 from tests.web.conftest import web_client
 
@@ -335,3 +336,20 @@ def test_a_link_attribution_without_click_id_names_the_link(world):
     e = explanation(world, "affiliate", commission)
     assert e["click"]["link"]["code"] == link.code and e["click"]["stored"] is False
     assert link.code in e["attribution"]["reason"]
+
+
+def test_the_email_link_opens_its_network_for_a_member_of_two(world, sale):
+    """The affiliate also partners in network b and last used b: the e-mail's link still opens network a's page."""
+    make_affiliate(world.b.network, "Same Blog", world.a.affiliate.email)
+    _subject, body = commission_email(sale["commission"], "commission.created")
+    path = body[body.index("/partner/commissions/"):].split()[0]
+    assert path.endswith(f"?network={world.a.network.slug}")
+    client = Client()
+    client.force_login(world.a.affiliate.membership.user)
+    session = client.session
+    session[SESSION_NETWORK_KEY] = world.b.network.pk
+    session.save()
+    plain = path.split("?")[0]
+    assert client.get(plain).status_code == 404  # the session's network b has no such commission
+    assert client.get(path).status_code == 200
+    assert client.get(plain).status_code == 200  # the link switched the session to network a
