@@ -26,7 +26,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from _common import ROOT, PYTHON, free_port, start_group, stop_group, wait_for
+from _common import PYTHON, ROOT, free_port, start_group, stop_group, wait_for
 
 SEED = """
 from datetime import timedelta
@@ -83,7 +83,8 @@ def figures(path: Path) -> dict:
         journal = db.execute("PRAGMA journal_mode").fetchone()[0]
     finally:
         db.close()
-    return {"conversions": conversions, "without_commission": orphans, "ledger_sums": {k: str(v) for k, v in sums.items()}, "journal": journal}
+    return {"conversions": conversions, "without_commission": orphans, "journal": journal,
+            "ledger_sums": {currency: str(total) for currency, total in sums.items()}}
 
 
 def main() -> int:

@@ -162,6 +162,11 @@ CELERY_TIMEZONE = "UTC"
 # Periodic tasks; each app adds its own entries in its AppConfig.ready().
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# No broker (the embedded default): no beat either, so the web process runs the recovery jobs (the commission
+# catch-up, the resumption of interrupted payout batches) itself every this many seconds (core/embedded.py);
+# 0 turns them off.
+EMBEDDED_CATCH_UP_SECONDS = env.float("EMBEDDED_CATCH_UP_SECONDS", default=0 if REDIS_URL or TESTING else 30)
+
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "network.User"
 AUTH_PASSWORD_VALIDATORS = [
