@@ -5,7 +5,7 @@ import zoneinfo
 from datetime import timedelta
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.db import DatabaseError
 from django.utils import timezone
 
@@ -42,7 +42,7 @@ def payout_batch_run_now(batch_id: int) -> None:
     from its last committed step (the embedded jobs or the hourly beat)."""
     try:
         payout_batch_run_task.delay(batch_id)
-    except DatabaseError:
+    except (DatabaseError, Retry):  # in-process, the task's retry is raised as Retry
         logger.warning("Payout batch %s interrupted; it resumes automatically.", batch_id, exc_info=True)
 
 
