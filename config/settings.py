@@ -121,6 +121,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # as the server's do (a shared cache fails at once). One per process: test runs may run side by side.
         DATABASES["default"].setdefault("TEST", {}).setdefault(
             "NAME", str(Path(tempfile.gettempdir()) / f"affiliate-network-test-{os.getpid()}.sqlite3"))
+# A database lock that outlasts that wait answers 503 (Retry-After), not 500, outside the API too.
+MIDDLEWARE.append("core.dbretry.DatabaseBusyMiddleware")
 # A streaming replica of the primary for report reads (core/replica.py); unset: everything reads the primary.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:

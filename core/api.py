@@ -8,7 +8,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .dbretry import is_lock_error
+from .dbretry import BUSY, is_lock_error
 
 
 class Pagination(PageNumberPagination):
@@ -47,7 +47,7 @@ def id_param(request, name: str, message: str) -> int:
 
 class DatabaseBusy(exceptions.APIException):
     status_code = 503
-    default_detail = "The database is busy; try again in a moment."
+    default_detail = BUSY
     default_code = "database_busy"
 
 

@@ -140,3 +140,32 @@ def test_retry_locked_does_not_retry_inside_a_callers_transaction():
     with pytest.raises(OperationalError), transaction.atomic():
         retry_locked(locked, delay=0)
     assert len(calls) == 1
+
+
+@pytest.mark.django_db
+def test_a_web_page_the_locked_database_refuses_answers_503_not_500(world, monkeypatch):
+    from payouts import operator_views
+    from tests.web.conftest import web_client
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(operator_views, "payout_batch_start", locked)
+    response = web_client(world.a.owner).post("/operator/payouts/batches/")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert "Busy for a moment" in response.content.decode()
+    assert not PayoutBatch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_postback_answers_503_with_a_detail_when_the_database_stays_locked(world, monkeypatch):
+    from tracking import api
+
+    def locked(request):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(api, "postback_fast", locked)
+    response = world.a.client("advertiser").post(
+        "/api/v1/conversions", {"order_id": "ORD-B", "amount": "10.00", "currency": "EUR"}, format="json")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The database is busy; try again in a moment."}
