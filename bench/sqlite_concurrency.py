@@ -1,15 +1,18 @@
-"""Concurrent writers on the embedded default (SQLite): no sale may end up without its commission.
+"""Concurrent writers on the embedded default (SQLite): no sale may end up without its commission, and
+concurrent refunds and payout batch starts answer 4xx or succeed (never 500, never a batch left running).
 
 Migrates a fresh SQLite file, seeds a network with an advertiser, a program (10 %), an affiliate's link and six
 clicks, then serves it the README way (`manage.py runserver`, threaded, no environment variables but the
 database's path) and has 20 threads post the same six click-attributed orders at once. Then, while the server
 runs, it waits (up to `--wait` seconds) for the embedded catch-up, and prints the answers by status, the
-conversions, those without a commission and the ledger's sum per currency.
+conversions, those without a commission and the ledger's sum per currency. Then the threads refund 10.00 of one
+order at once (four fit) and, once the commissions are approved, start payout batches at once.
 
     .venv/bin/python bench/sqlite_concurrency.py --threads 20 --orders 6
 
-Exit status 0 when every answer was 200/201, there are exactly `--orders` conversions, each with its commission,
-and the ledger sums to zero.
+Exit status 0 when every postback answered 200/201, there are exactly `--orders` conversions, each with its
+commission, the ledger sums to zero, the refunds answered 4 x 200 and the rest 400, the batch starts 201 or 409
+and no batch is left running.
 """
 
 import argparse
@@ -34,9 +37,10 @@ from django.utils import timezone
 from network import services
 from programs.models import CommissionRule, Partnership, Program, TrackingLink
 from tracking.ids import click_id_time, new_click_id
+from payouts.models import PayoutMethod
 from tracking.models import Click
 
-network, _ = services.network_create(name="Bench", slug="bench", currency="EUR", owner_email="owner@bench.test")
+network, owner = services.network_create(name="Bench", slug="bench", currency="EUR", owner_email="owner@bench.test")
 advertiser, issued = services.advertiser_create(network=network, name="Shop", email="shop@bench.test")
 affiliate, _ = services.affiliate_create(network=network, name="Blog", email="blog@bench.test")
 program = Program.objects.create(network=network, advertiser=advertiser, name="Bench", currency="EUR",
@@ -51,22 +55,50 @@ for n in range(ORDERS):
     Click.objects.create(network=network, click_id=click_id, program=program, partnership=partnership, link=link,
                          affiliate=affiliate, created_at=click_id_time(click_id))
     ids.append(click_id)
-print(json.dumps({"key": issued.raw, "clicks": ids}))
+PayoutMethod.objects.create(network=network, affiliate=affiliate, kind="paypal", paypal_email="blog@bench.test",
+                            is_default=True)
+print(json.dumps({"key": issued.raw, "owner_key": owner.raw, "clicks": ids}))
 """
 
 
-def post(port: int, key: str, body: dict) -> int:
+def call(port: int, key: str, path: str, body: dict | None = None, method: str = "POST") -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("POST", "/api/v1/conversions", json.dumps(body),
+        conn.request(method, path, json.dumps(body) if body is not None else None,
                      {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
         response = conn.getresponse()
-        response.read()
-        return response.status
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw or b"{}")
+        except ValueError:
+            return response.status, {}
     except OSError:
-        return 0
+        return 0, {}
     finally:
         conn.close()
+
+
+def post(port: int, key: str, body: dict) -> int:
+    return call(port, key, "/api/v1/conversions", body)[0]
+
+
+def at_once(count: int, target) -> collections.Counter:
+    """`target(n)` (a list of status codes) in `count` threads started together; the codes counted."""
+    statuses: collections.Counter = collections.Counter()
+    lock, barrier = threading.Lock(), threading.Barrier(count)
+
+    def run(n: int) -> None:
+        barrier.wait()
+        codes = target(n)
+        with lock:
+            statuses.update(codes)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
 
 
 def figures(path: Path) -> dict:
@@ -109,26 +141,18 @@ def main() -> int:
     server = start_group([PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], env, log=log)
     try:
         wait_for(port)
-        statuses: collections.Counter = collections.Counter()
-        lock = threading.Lock()
-        barrier = threading.Barrier(args.threads)
 
-        def worker(n: int) -> None:
-            barrier.wait()
+        def post_orders(n: int) -> list[int]:
+            codes = []
             for _ in range(args.rounds):
                 for i in range(args.orders):
                     order = (i + n) % args.orders  # every thread starts with another order
-                    status = post(port, seed["key"], {"order_id": f"order-{order}", "amount": "49.90",
-                                                      "currency": "EUR", "click_id": seed["clicks"][order]})
-                    with lock:
-                        statuses[status] += 1
+                    codes.append(post(port, seed["key"], {"order_id": f"order-{order}", "amount": "49.90",
+                                                          "currency": "EUR", "click_id": seed["clicks"][order]}))
+            return codes
 
         started = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.threads)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        statuses = at_once(args.threads, post_orders)
         elapsed = time.perf_counter() - started
         after = figures(path)
         deadline = time.monotonic() + args.wait
@@ -136,6 +160,19 @@ def main() -> int:
             time.sleep(0.5)
             after = figures(path)
         waited = args.wait - max(0.0, deadline - time.monotonic()) if after["without_commission"] == 0 else args.wait
+        # The same threads refund 10.00 of the first order at once (4 fit in 49.90), then approve the
+        # commissions and start payout batches at once (one runs; the others are refused while it runs).
+        _, first = call(port, seed["key"], "/api/v1/conversions?order_id=order-0", method="GET")
+        conversion_id = first["results"][0]["id"]
+        refunds = at_once(args.threads, lambda n: [call(port, seed["key"], f"/api/v1/conversions/{conversion_id}"
+                                                               "/refund", {"amount": "10.00"})[0]])
+        _, pending = call(port, seed["key"], "/api/v1/commissions?status=pending", method="GET")
+        approvals = collections.Counter(call(port, seed["key"], f"/api/v1/commissions/{c['id']}/approve")[0]
+                                        for c in pending["results"])
+        batches = at_once(args.threads, lambda n: [call(port, seed["owner_key"], "/api/v1/payout-batches")[0]])
+        _, listed = call(port, seed["owner_key"], "/api/v1/payout-batches", method="GET")
+        running = [b["id"] for b in listed["results"] if b["status"] in ("gathering", "paying")]
+        after = figures(path)
     finally:
         stop_group(server)
         log.close()
@@ -143,8 +180,13 @@ def main() -> int:
     print(f"journal mode: {after['journal']}; conversions: {after['conversions']} (expected {args.orders}); "
           f"without a commission: {after['without_commission']} (after waiting up to {waited:.1f} s)")
     print(f"ledger sums per currency: {after['ledger_sums']}; server log: {folder / 'server.log'}")
+    print(f"refunds of 10.00 of order-0 (49.90) at once: {dict(sorted(refunds.items()))}; approvals: "
+          f"{dict(approvals)}; payout batch starts at once: {dict(sorted(batches.items()))}; batches still "
+          f"running: {running}")
     ok = (set(statuses) <= {200, 201} and after["conversions"] == args.orders
-          and after["without_commission"] == 0 and all(not Decimal(s) for s in after["ledger_sums"].values()))
+          and after["without_commission"] == 0 and all(not Decimal(s) for s in after["ledger_sums"].values())
+          and refunds == collections.Counter({200: 4, 400: args.threads - 4})
+          and set(batches) <= {201, 409} and batches[201] >= 1 and not running)
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 
