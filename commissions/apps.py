@@ -9,15 +9,18 @@ class CommissionsConfig(AppConfig):
         from celery.schedules import crontab
         from django.conf import settings
 
+        from core import embedded
         from tracking.signals import conversion_recorded, conversion_refunded
 
         from .receivers import on_conversion_recorded, on_conversion_refunded
+        from .tasks import commissions_catch_up_embedded
 
         conversion_recorded.connect(on_conversion_recorded, dispatch_uid="commissions.compute")
         conversion_refunded.connect(on_conversion_refunded, dispatch_uid="commissions.reverse")
         settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-approve-due", {
             "task": "commissions.tasks.commissions_approve_due_task", "schedule": crontab(minute="*/15"),
         })
+        embedded.register("commissions-catch-up", commissions_catch_up_embedded)
         settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-catch-up", {
             "task": "commissions.tasks.commissions_catch_up_task", "schedule": crontab(minute="*/5"),
         })

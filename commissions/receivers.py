@@ -4,16 +4,19 @@ Queuing one Celery task per conversion costs about a millisecond of the postback
 the broker round trip), more than the rest of the fast postback. With a real broker, the ids are batched per
 process (up to 500 or 250 ms) into one `commissions_compute_batch_task`: a batch's fixed cost (the task, a few
 statements, the e-mail task) is then spread over many conversions. A process killed hard loses at most
-that batch of kicks, not the conversions: `commissions_catch_up_task` (beat, every 5 minutes) computes any
-attributed conversion left without commissions.
+that batch of kicks, not the conversions: `commissions_catch_up_task` (beat, every 5 minutes; in the embedded
+default, the web process's embedded jobs, `core.embedded`) computes any attributed conversion left without
+commissions.
 """
 
 import atexit
 import logging
 
+from django.db import DatabaseError
 from kombu.exceptions import OperationalError
 
 from core.batching import Batcher
+from core.dbretry import retry_locked
 
 from .services import commissions_reverse_for_refund
 
@@ -42,9 +45,21 @@ def on_conversion_recorded(sender, conversion_id: int, **kwargs) -> None:
     from .tasks import commission_compute_task
 
     if commission_compute_task.app.conf.task_always_eager:
-        commission_compute_task.delay(conversion_id)  # in-process (embedded default, tests): now, as before
+        compute_now(conversion_id)  # in-process (embedded default, tests): now, as before
         return
     kicks.put(conversion_id)
+
+
+def compute_now(conversion_id: int) -> None:
+    """The in-process computation, after the conversion's commit. A lock that outlasts the database's wait (SQLite
+    with many writers) is retried a few times; a database error after that is logged, not raised: the conversion
+    is committed and its request must not fail. The catch-up (beat, or the embedded jobs) computes it later."""
+    from .tasks import commission_compute_task
+
+    try:
+        retry_locked(lambda: commission_compute_task.run(conversion_id))
+    except DatabaseError:
+        logger.exception("Commissions of conversion %s not computed now; the catch-up computes them.", conversion_id)
 
 
 def on_conversion_refunded(sender, conversion, amount, actor=None, **kwargs) -> None:

@@ -5,6 +5,7 @@ DEBUG on). `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and Redis. `DEBUG
 production: it refuses to start without `SECRET_KEY` and `ALLOWED_HOSTS`.
 """
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -106,8 +107,22 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default runs tasks in-process next to web requests: wait for locks.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default runs tasks in-process next to web requests, many threads writing at once (Django's
+    # advice for concurrent writers): a transaction takes the write lock at BEGIN (IMMEDIATE), so it waits for
+    # it (the busy timeout, seconds) instead of failing at once with "database is locked" when a read turns
+    # into a write; WAL lets readers go on while one writes (a property of the file, kept once set).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.int("SQLITE_TIMEOUT", default=20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    })
+    if TESTING:
+        # A file, not Django's shared in-memory database: threads of the concurrency tests then lock and wait
+        # as the server's do (a shared cache fails at once). One per process: test runs may run side by side.
+        DATABASES["default"].setdefault("TEST", {}).setdefault(
+            "NAME", str(Path(tempfile.gettempdir()) / f"affiliate-network-test-{os.getpid()}.sqlite3"))
+# A database lock that outlasts that wait answers 503 (Retry-After), not 500, outside the API too.
+MIDDLEWARE.append("core.dbretry.DatabaseBusyMiddleware")
 # A streaming replica of the primary for report reads (core/replica.py); unset: everything reads the primary.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
@@ -148,6 +163,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Periodic tasks; each app adds its own entries in its AppConfig.ready().
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# No broker (the embedded default): no beat either, so the web process runs the recovery jobs (the commission
+# catch-up, the resumption of interrupted payout batches) itself every this many seconds (core/embedded.py);
+# 0 turns them off.
+EMBEDDED_CATCH_UP_SECONDS = env.float("EMBEDDED_CATCH_UP_SECONDS", default=0 if REDIS_URL or TESTING else 30)
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "network.User"

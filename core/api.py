@@ -8,6 +8,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .dbretry import BUSY, is_lock_error
+
 
 class Pagination(PageNumberPagination):
     """Page numbers; a `page_size` that is not a whole number from 1 to 500 is refused, not silently ignored."""
@@ -43,8 +45,19 @@ def id_param(request, name: str, message: str) -> int:
     return int(raw)
 
 
+class DatabaseBusy(exceptions.APIException):
+    status_code = 503
+    default_detail = BUSY
+    default_code = "database_busy"
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError as a 400 with field errors."""
+    """DRF's handler, plus Django's ValidationError as a 400 with field errors, and a database lock that outlasted
+    the wait (SQLite's "database is locked" with many writers) as a 503: its transaction was rolled back."""
+    if is_lock_error(exc):
+        response = drf_exception_handler(DatabaseBusy(), context)
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "message_dict"):
             exc = exceptions.ValidationError(exc.message_dict)

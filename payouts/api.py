@@ -40,7 +40,7 @@ from .serializers import (
     StripeOnboardingSerializer,
     TaxDetailsSerializer,
 )
-from .tasks import payout_batch_run_task
+from .tasks import payout_batch_run_now
 from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
 from .webhooks import stripe_event_handle
 
@@ -262,7 +262,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         except BatchRunning as exc:
             return Response({"detail": str(exc), "batch": exc.running.pk if exc.running else None},
                             status=status.HTTP_409_CONFLICT)
-        payout_batch_run_task.delay(batch.pk)
+        payout_batch_run_now(batch.pk)
         batch.refresh_from_db()
         return Response(PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 

@@ -21,7 +21,7 @@ from . import masspay, services
 from .batches import BatchRunning, payout_batch_start
 from .forms import MarkFailedForm, PayoutSettingsForm, ResultsUploadForm
 from .models import MethodKind, Payout, PayoutBatch
-from .tasks import payout_batch_run_task
+from .tasks import payout_batch_run_now
 from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
 
 KPI_METRICS = {"revenue": "Revenue", "payout": "Payout", "profit": "Network margin", "clicks": "Clicks",
@@ -127,7 +127,7 @@ class BatchListView(OperatorPage):
         except BatchRunning as exc:
             context = self.get_context_data(conflict=str(exc), running=exc.running)
             return self.render_to_response(context, status=409)
-        payout_batch_run_task.delay(batch.pk)
+        payout_batch_run_now(batch.pk)
         messages.success(request, f"Payout batch #{batch.pk} started.")
         return redirect("operator_batch", pk=batch.pk)
 

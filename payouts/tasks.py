@@ -5,7 +5,7 @@ import zoneinfo
 from datetime import timedelta
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.db import DatabaseError
 from django.utils import timezone
 
@@ -36,6 +36,16 @@ def payout_batch_run_task(self, batch_id: int) -> str:
     return batch.status
 
 
+def payout_batch_run_now(batch_id: int) -> None:
+    """Run a batch just started (queued for the worker; in-process in the embedded default). A database that stays
+    locked there (SQLite with many writers) interrupts the run, not the request: the batch is started and resumes
+    from its last committed step (the embedded jobs or the hourly beat)."""
+    try:
+        payout_batch_run_task.delay(batch_id)
+    except (DatabaseError, Retry):  # in-process, the task's retry is raised as Retry
+        logger.warning("Payout batch %s interrupted; it resumes automatically.", batch_id, exc_info=True)
+
+
 def _local_today(network: Network):
     return timezone.localtime(timezone=zoneinfo.ZoneInfo(network.timezone or "UTC")).date()
 
@@ -55,10 +65,27 @@ def payouts_scheduled_task() -> list[int]:
             continue  # a manual batch is running: the period stays due, the next hour starts it
         started.append(batch.pk)
         _run_logged(batch.pk)
-    stale = PayoutBatch.objects.filter(status__in=PayoutBatch.RUNNING, updated_at__lt=timezone.now() - STALE_AFTER)
-    for batch_id in stale.exclude(pk__in=started).values_list("pk", flat=True):
-        _run_logged(batch_id)
+    payout_batches_resume_stale(older_than=STALE_AFTER, exclude=started)
     return started
+
+
+def payout_batches_resume_stale(*, older_than: timedelta, exclude: list[int] = ()) -> int:
+    """Resume the batches left running (gathering or paying) with no progress for `older_than`."""
+    stale = PayoutBatch.objects.filter(status__in=PayoutBatch.RUNNING, updated_at__lt=timezone.now() - older_than)
+    ids = list(stale.exclude(pk__in=exclude).values_list("pk", flat=True))
+    for batch_id in ids:
+        _run_logged(batch_id)
+    return len(ids)
+
+
+# The embedded default runs a batch in the request that starts it: one still running without progress for this
+# long was interrupted (a database that stayed locked, a stopped server) and the embedded jobs resume it.
+EMBEDDED_STALE_AFTER = timedelta(minutes=1)
+
+
+def payout_batches_resume_embedded() -> int:
+    """The resumption as the embedded default's web process runs it (`core.embedded`, registered in apps.py)."""
+    return payout_batches_resume_stale(older_than=EMBEDDED_STALE_AFTER)
 
 
 def _run_logged(batch_id: int) -> None:

@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/install.sh
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py seed_demo
+# runserver answers each request in its own thread (SQLite in WAL mode, IMMEDIATE transactions: see config/settings.py)
+# and, with no broker, runs the recovery jobs Celery beat would run (core/embedded.py).
 echo "Serving on http://127.0.0.1:8000 (Ctrl-C stops)"
 exec .venv/bin/python manage.py runserver "${BIND:-127.0.0.1:8000}"
