@@ -11,13 +11,15 @@ from network.models import Affiliate, Network
 from .models import MethodKind, PayoutMethod, TaxDetails
 from .providers import stripe_connect
 
-_TERRITORIES = Locale("en").territories
+# CLDR's two-letter codes that are not countries (European Union, Eurozone, United Nations, ...).
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "ZZ"}
+_TERRITORIES = {code: name for code, name in Locale("en").territories.items()
+                if re.fullmatch(r"[A-Z]{2}", code) and code not in _NOT_COUNTRIES}
 
 
 def country_choices() -> list[tuple[str, str]]:
     """ISO 3166 alpha-2 codes and their English names, by name."""
-    return sorted(((code, name) for code, name in _TERRITORIES.items() if re.fullmatch(r"[A-Z]{2}", code)),
-                  key=lambda item: item[1])
+    return sorted(_TERRITORIES.items(), key=lambda item: item[1])
 
 
 def stripe_account_country(*, network: Network, affiliate: Affiliate, country: str = "") -> str:
@@ -36,6 +38,7 @@ def stripe_account_country(*, network: Network, affiliate: Affiliate, country: s
 
 
 def stripe_account_state(account) -> dict:
+    account = account.to_dict() if hasattr(account, "to_dict") else dict(account)
     requirements = account.get("requirements") or {}
     return {
         "account": account.get("id", ""),
