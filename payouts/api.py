@@ -28,6 +28,7 @@ from . import masspay, services
 from .batches import BatchRunning, payout_batch_run, payout_batch_start
 from .holds import payout_switch_method
 from .models import MethodKind, Payout, PayoutBatch, PayoutMethod, TaxDetails
+from .onboarding import payout_method_stripe_sync
 from .policy import settings_normalize
 from .providers import stripe_connect
 from .renderers import CSVRenderer, errors_as_json
@@ -42,6 +43,7 @@ from .serializers import (
     PayoutSwitchMethodSerializer,
     ResultsSerializer,
     ResultsUploadSerializer,
+    StripeAccountSerializer,
     StripeOnboardingRequestSerializer,
     StripeOnboardingSerializer,
     TaxDetailsSerializer,
@@ -86,7 +88,7 @@ class PayoutMethodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     filterset_class = PayoutMethodFilter
     roles = READERS
     action_roles = {"create": AFFILIATE, "partial_update": AFFILIATE, "update": AFFILIATE, "destroy": AFFILIATE,
-                    "set_default": AFFILIATE, "stripe_onboarding": AFFILIATE}
+                    "set_default": AFFILIATE, "stripe_onboarding": AFFILIATE, "stripe_account": AFFILIATE}
 
     def scope_queryset(self, queryset):
         if self.role == Role.AFFILIATE:
@@ -147,6 +149,22 @@ class PayoutMethodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         except DjangoValidationError as exc:
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         return Response({"url": url, "method": PayoutMethodSerializer(method).data})
+
+
+    @extend_schema(request=None, responses={200: StripeAccountSerializer, 404: OpenApiTypes.OBJECT,
+                                            502: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["get"], url_path="stripe-account")
+    def stripe_account(self, request):
+        """The affiliate's Stripe Express account as Stripe has it now (its onboarding state is recorded too)."""
+        if not stripe_connect.is_configured():
+            return _stripe_error(stripe_connect.StripeNotConfigured())
+        try:
+            state = payout_method_stripe_sync(network=self.network, affiliate=_own_affiliate(self))
+        except stripe.StripeError as exc:
+            return _stripe_error(exc)
+        if state is None:
+            return Response({"detail": "No Stripe account yet: POST stripe-onboarding first."}, status=404)
+        return Response(StripeAccountSerializer(state).data)
 
 
 class TaxDetailsView(TenantGenericAPIView):

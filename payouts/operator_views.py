@@ -160,6 +160,7 @@ class BatchDetailView(OperatorPage):
             **_batch_context(batch), payouts=payouts, skipped=skipped, totals=totals,
             paypal_currencies=masspay.paypal_currencies(batch),
             has_bank=waiting.filter(method_kind=MethodKind.BANK).exists(),
+            on_hold_count=payouts.filter(status=Payout.Status.ON_HOLD).count(),
             upload_form=kwargs.pop("upload_form", None) or ResultsUploadForm(),
             results=kwargs.pop("results", None), **kwargs,
         )

@@ -121,3 +121,24 @@ def test_the_return_page_survives_stripe_being_down_and_reads_only_its_own_accou
     assert page.status_code == 200 and "Stripe did not answer" in page.content.decode()
     assert [c.path for c in stripe_api.calls] == [f"/v1/accounts/{mine.stripe_account_id}"]
     assert other.stripe_account_id not in page.content.decode()
+
+
+def test_the_api_reads_the_account_state_for_its_own_affiliate_only(world, stripe_api):
+    client = world.a.client("affiliate")
+    assert client.get("/api/v1/payout-methods/stripe-account").status_code == 404
+    client.post(ONBOARD, {"country": "DE"}, format="json")
+    account_id = PayoutMethod.objects.get().stripe_account_id
+    body = client.get("/api/v1/payout-methods/stripe-account").json()
+    assert body["account"] == account_id and body["country"] == "DE" and body["onboarded"] is False
+    assert body["currently_due"] == ["external_account", "individual.dob.day"]
+    assert world.b.client("affiliate").get("/api/v1/payout-methods/stripe-account").status_code == 404
+    assert world.a.client("owner").get("/api/v1/payout-methods/stripe-account").status_code == 403
+    stripe_api.accounts[account_id] |= {"details_submitted": True, "payouts_enabled": True}
+    assert client.get("/api/v1/payout-methods/stripe-account").json()["onboarded"] is True
+    assert PayoutMethod.objects.get().stripe_onboarded is True
+
+
+def test_the_api_account_state_without_a_key_is_503(world, settings):
+    settings.STRIPE_SECRET_KEY = ""
+    response = world.a.client("affiliate").get("/api/v1/payout-methods/stripe-account")
+    assert response.status_code == 503 and "detail" in response.json()

@@ -202,6 +202,7 @@ def test_the_operator_pages_show_why_and_offer_the_actions(on_hold):
     client = web_client(a.owner)
     page = client.get(f"/operator/payouts/batches/{payout.batch_id}/").content.decode()
     assert "STRIPE_SECRET_KEY" in page and "Mark as paid manually" in page and "Switch to manual method" in page
+    assert "1 payout was not sent and is on hold" in page
     overview = client.get("/operator/payouts/?status=on_hold").content.decode()
     assert f"payout-{payout.pk}" in overview
     response = client.post(f"/operator/payouts/{payout.pk}/switch-method", {"in_batch": "1"},
