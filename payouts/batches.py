@@ -166,7 +166,8 @@ def _pay(batch: PayoutBatch, manual: bool = False) -> None:
     for payout_id in batch.payouts.filter(status=Payout.Status.PENDING).order_by("pk").values_list("pk", flat=True):
         try:
             _pay_one(batch, payout_id, manual)
-        except stripe_connect.TRANSIENT_ERRORS as exc:  # outcome unknown: stays pending, asked again next run
+        except (*stripe_connect.TRANSIENT_ERRORS, stripe_connect.StripeNotConfigured) as exc:
+            # Outcome unknown: stays pending, asked again next run.
             logger.warning("Payout %s: Stripe unavailable (%s); the batch will be resumed.", payout_id, exc)
             errors.append(f"payout {payout_id}: {exc.__class__.__name__}: {exc}"[:500])
             continue
@@ -198,6 +199,10 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
             provider_status="awaiting_operator")
         return
     if not stripe_connect.is_configured():
+        if payout.attempted_at is not None:
+            # An earlier attempt's outcome is unknown: only Stripe can tell, so the batch waits for the key.
+            raise stripe_connect.StripeNotConfigured("STRIPE_SECRET_KEY was removed while this payout's transfer "
+                                                     "was being sent: set it again and resume the batch.")
         # Refused, not sent: on hold with the reason, for the operator to mark paid, switch or fail.
         payout_hold(network=network, payout=payout_id, reason=stripe_connect.NOT_CONFIGURED_REASON,
                     provider_status="stripe_not_configured", actor=batch.created_by)

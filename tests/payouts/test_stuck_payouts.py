@@ -255,3 +255,21 @@ def test_the_schema_documents_the_csv_media_type(anon):
     operation = schema["paths"]["/api/v1/payout-batches/{id}/csv/"]["get"]
     assert "text/csv" in operation["responses"]["200"]["content"]
     assert "application/json" in operation["responses"]["400"]["content"]
+
+
+def test_a_key_removed_while_a_transfer_was_in_flight_keeps_the_payout_pending(world, stripe_api, settings):
+    # The first attempt's outcome is unknown: only Stripe can tell, so the payout is not put on hold (where it
+    # could be marked paid by hand and paid twice); the batch says why and resumes once the key is back.
+    a = world.a
+    earn(a, "30.00")
+    method(a.affiliate)
+    stripe_api.refuse[f"acct_aff{a.affiliate.pk}"] = (500, {"type": "api_error", "message": "Try again later."})
+    batch = _run(a)
+    settings.STRIPE_SECRET_KEY = ""
+    batch = payout_batch_run(batch_id=batch.pk)
+    payout = Payout.objects.get()
+    assert batch.status == "paying" and "STRIPE_SECRET_KEY" in batch.last_error and payout.status == "pending"
+    settings.STRIPE_SECRET_KEY = "sk_test_payouts"
+    stripe_api.refuse.clear()
+    assert payout_batch_run(batch_id=batch.pk).status == "processing"
+    assert len(stripe_api.transfers) == 1
