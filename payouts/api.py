@@ -345,7 +345,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         return response
 
     def finalize_response(self, request, response, *args, **kwargs):
-        errors_as_json(request, response)
+        errors_as_json(self, request, response)
         return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(request={"multipart/form-data": ResultsUploadSerializer}, responses=ResultsSerializer)

@@ -245,6 +245,8 @@ def test_the_batch_csv_errors_are_json_and_another_networks_batch_is_404(world, 
     assert "method" in response.json()
     response = client.get(f"/api/v1/payout-batches/{bank_batches['b'].pk}/csv?method=bank", HTTP_ACCEPT="text/csv")
     assert response.status_code == 404 and response.json()["detail"]
+    response = client.get(f"/api/v1/payout-batches/{bank_batches['a'].pk}/csv?method=bank&format=xml")
+    assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
     response = world.a.client("affiliate").get(f"/api/v1/payout-batches/{bank_batches['a'].pk}/csv?method=bank",
                                                HTTP_ACCEPT="text/csv")
     assert response.status_code == 403 and "detail" in response.json()
