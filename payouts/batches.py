@@ -227,7 +227,7 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
         except stripe_connect.KEY_REUSED_ERRORS as exc:
             # Permanent for this key (Stripe answers the same for 24 h): no transfer was made under it (a retry
             # looked first), so the payout fails and its next attempt uses a new key.
-            Payout.objects.filter(pk=payout_id).update(transfer_attempt=payout.transfer_attempt + 1)
+            Payout.objects.filter(network=network, pk=payout_id).update(transfer_attempt=payout.transfer_attempt + 1)
             payout_mark_failed(network=network, payout=payout, source="stripe", provider_status="idempotency_error",
                                reason=f"Stripe idempotency_error: the key {payout.transfer_idempotency_key} was "
                                       "used before with other parameters. Nothing was sent; the amount is back in "

@@ -265,6 +265,7 @@ class PayoutMarkView(OperatorAction):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"Payout #{payout.pk} switched to {payout.get_method_kind_display()}."
-                             if self.verb == "switched" else f"Payout #{payout.pk} marked {self.verb}.")
+            messages.success(request, _("Payout #%(id)s switched to %(method)s.") % {
+                "id": payout.pk, "method": payout.get_method_kind_display()} if self.verb == "switched"
+                else f"Payout #{payout.pk} marked {self.verb}.")
         return redirect("operator_batch", pk=payout.batch_id)

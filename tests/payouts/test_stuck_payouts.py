@@ -275,3 +275,16 @@ def test_a_key_removed_while_a_transfer_was_in_flight_keeps_the_payout_pending(w
     stripe_api.refuse.clear()
     assert payout_batch_run(batch_id=batch.pk).status == "processing"
     assert len(stripe_api.transfers) == 1
+
+
+def test_switching_without_htmx_redirects_to_the_batch_with_a_message(on_hold):
+    a = on_hold.a
+    payout = Payout.objects.get(network=a.network)
+    client = web_client(a.owner)
+    response = client.post(f"/operator/payouts/{payout.pk}/switch-method", follow=True)
+    assert response.status_code == 200 and "no PayPal or bank method" in response.content.decode()
+    assert Payout.objects.get(pk=payout.pk).status == "on_hold"
+    method(a.affiliate, MethodKind.BANK)
+    response = client.post(f"/operator/payouts/{payout.pk}/switch-method", follow=True)
+    assert f"Payout #{payout.pk} switched to Bank transfer." in response.content.decode()
+    assert Payout.objects.get(pk=payout.pk).status == "processing"
