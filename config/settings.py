@@ -356,6 +356,9 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # Where the Stripe API is; only a local stand-in (fault drills, staging) changes it.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# The platform account's country: an affiliate's Express account in another country is created with the
+# recipient service agreement (it only receives transfers).
+STRIPE_PLATFORM_COUNTRY = env.str("STRIPE_PLATFORM_COUNTRY", default="US").upper()
 
 # --- Click tracking (the /c/<code> hot path and its queue) ------------------------------
 # The click queue: a Redis Stream read by the ingester's consumer group. Empty: clicks are written directly.

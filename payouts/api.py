@@ -6,6 +6,7 @@ import stripe
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -13,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,9 +26,12 @@ from network.tenancy import TenantGenericAPIView, TenantViewSet
 
 from . import masspay, services
 from .batches import BatchRunning, payout_batch_run, payout_batch_start
+from .holds import payout_switch_method
 from .models import MethodKind, Payout, PayoutBatch, PayoutMethod, TaxDetails
+from .onboarding import payout_method_stripe_sync
 from .policy import settings_normalize
 from .providers import stripe_connect
+from .renderers import CSVRenderer, errors_as_json
 from .serializers import (
     MarkFailedSerializer,
     MarkPaidSerializer,
@@ -35,8 +40,11 @@ from .serializers import (
     PayoutMethodUpdateSerializer,
     PayoutSerializer,
     PayoutSettingsSerializer,
+    PayoutSwitchMethodSerializer,
     ResultsSerializer,
     ResultsUploadSerializer,
+    StripeAccountSerializer,
+    StripeOnboardingRequestSerializer,
     StripeOnboardingSerializer,
     TaxDetailsSerializer,
 )
@@ -80,7 +88,7 @@ class PayoutMethodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     filterset_class = PayoutMethodFilter
     roles = READERS
     action_roles = {"create": AFFILIATE, "partial_update": AFFILIATE, "update": AFFILIATE, "destroy": AFFILIATE,
-                    "set_default": AFFILIATE, "stripe_onboarding": AFFILIATE}
+                    "set_default": AFFILIATE, "stripe_onboarding": AFFILIATE, "stripe_account": AFFILIATE}
 
     def scope_queryset(self, queryset):
         if self.role == Role.AFFILIATE:
@@ -120,19 +128,43 @@ class PayoutMethodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
                                                     actor=request.user)
         return Response(PayoutMethodSerializer(method).data)
 
-    @extend_schema(request=None, responses={200: StripeOnboardingSerializer, 502: OpenApiTypes.OBJECT,
-                                            503: OpenApiTypes.OBJECT})
+    @extend_schema(request=StripeOnboardingRequestSerializer,
+                   responses={200: StripeOnboardingSerializer, 400: OpenApiTypes.OBJECT, 502: OpenApiTypes.OBJECT,
+                              503: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["post"], url_path="stripe-onboarding")
     def stripe_onboarding(self, request):
-        """Connect a Stripe Express account (created when the affiliate has none) and get its onboarding link."""
+        """Connect a Stripe Express account (created in `country`, else the tax details' country, when the
+        affiliate has none) and get its onboarding link; Stripe sends the affiliate back to the partner portal's
+        payout settings, which read the account's state from Stripe."""
+        body = StripeOnboardingRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        back = request.build_absolute_uri(reverse("partner_payout_settings"))
         try:
             method, url = services.payout_method_stripe_onboard(
                 network=self.network, affiliate=_own_affiliate(self), actor=request.user,
-                refresh_url=request.build_absolute_uri("/?stripe=refresh"),
-                return_url=request.build_absolute_uri("/?stripe=return"))
+                country=body.validated_data["country"],
+                refresh_url=f"{back}?stripe=refresh", return_url=f"{back}?stripe=return")
         except (stripe.StripeError, stripe_connect.StripeNotConfigured) as exc:
             return _stripe_error(exc)
+        except DjangoValidationError as exc:
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         return Response({"url": url, "method": PayoutMethodSerializer(method).data})
+
+
+    @extend_schema(request=None, responses={200: StripeAccountSerializer, 404: OpenApiTypes.OBJECT,
+                                            502: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["get"], url_path="stripe-account")
+    def stripe_account(self, request):
+        """The affiliate's Stripe Express account as Stripe has it now (its onboarding state is recorded too)."""
+        if not stripe_connect.is_configured():
+            return _stripe_error(stripe_connect.StripeNotConfigured())
+        try:
+            state = payout_method_stripe_sync(network=self.network, affiliate=_own_affiliate(self))
+        except stripe.StripeError as exc:
+            return _stripe_error(exc)
+        if state is None:
+            return Response({"detail": "No Stripe account yet: POST stripe-onboarding first."}, status=404)
+        return Response(StripeAccountSerializer(state).data)
 
 
 class TaxDetailsView(TenantGenericAPIView):
@@ -214,7 +246,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     serializer_class = PayoutSerializer
     filterset_class = PayoutFilter
     roles = READERS
-    action_roles = {"mark_paid": OPERATORS, "mark_failed": OPERATORS}
+    action_roles = {"mark_paid": OPERATORS, "mark_failed": OPERATORS, "switch_method": OPERATORS}
 
     def scope_queryset(self, queryset):
         if self.role == Role.AFFILIATE:
@@ -239,6 +271,21 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         body.is_valid(raise_exception=True)
         payout, error = _transition(lambda: payout_mark_failed(
             network=self.network, payout=payout, actor=request.user, reason=body.validated_data["reason"]))
+        return error or Response(PayoutSerializer(payout).data)
+
+    @extend_schema(request=PayoutSwitchMethodSerializer, responses={200: PayoutSerializer, 400: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="switch-method")
+    def switch_method(self, request, pk=None):
+        """A payout on hold (its Stripe Connect method cannot be used) moves to the affiliate's PayPal or bank
+        method: it joins the batch's CSV and waits for the operator's mark."""
+        payout = self.get_object()
+        body = PayoutSwitchMethodSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            payout, error = _transition(lambda: payout_switch_method(
+                network=self.network, payout=payout, method=body.validated_data["method"], actor=request.user))
+        except DjangoValidationError as exc:
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         return error or Response(PayoutSerializer(payout).data)
 
 
@@ -276,9 +323,13 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     @extend_schema(
         parameters=[OpenApiParameter("method", OpenApiTypes.STR, enum=["paypal", "bank"], required=True),
                     OpenApiParameter("currency", OpenApiTypes.STR, description="PayPal: one currency per file")],
-        responses={(200, "text/csv"): OpenApiTypes.STR},
+        responses={(200, "text/csv"): OpenApiTypes.STR,
+                   (400, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="bad method"),
+                   (404, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="another network's "
+                                                                                            "batch")},
+        description="The mass-pay file. Send `Accept: text/csv` (or `?format=csv`); errors answer JSON.",
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=[CSVRenderer, JSONRenderer])
     def csv(self, request, pk=None):
         batch = self.get_object()
         method = request.query_params.get("method", "")
@@ -292,6 +343,10 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="payout-batch-{batch.pk}-{method}.csv"'
         return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        errors_as_json(self, request, response)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(request={"multipart/form-data": ResultsUploadSerializer}, responses=ResultsSerializer)
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])

@@ -23,6 +23,7 @@ from core.money import quantize, quantum
 from network.models import Affiliate, Network, PartyStatus
 from network.services import audit_log_record
 
+from .holds import payout_hold
 from .models import MethodKind, Payout, PayoutBatch, PayoutMethod
 from .policy import payout_policy
 from .providers import stripe_connect
@@ -165,7 +166,8 @@ def _pay(batch: PayoutBatch, manual: bool = False) -> None:
     for payout_id in batch.payouts.filter(status=Payout.Status.PENDING).order_by("pk").values_list("pk", flat=True):
         try:
             _pay_one(batch, payout_id, manual)
-        except stripe_connect.TRANSIENT_ERRORS as exc:  # outcome unknown: stays pending, asked again next run
+        except (*stripe_connect.TRANSIENT_ERRORS, stripe_connect.StripeNotConfigured) as exc:
+            # Outcome unknown: stays pending, asked again next run.
             logger.warning("Payout %s: Stripe unavailable (%s); the batch will be resumed.", payout_id, exc)
             errors.append(f"payout {payout_id}: {exc.__class__.__name__}: {exc}"[:500])
             continue
@@ -190,11 +192,20 @@ def _pay(batch: PayoutBatch, manual: bool = False) -> None:
 def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
     network = batch.network
     payout = Payout.objects.get(pk=payout_id)
-    if manual or payout.method_kind != MethodKind.STRIPE_CONNECT or not stripe_connect.is_configured():
-        # PayPal / bank (and Stripe without a key: the operator pays by hand): the operator's CSV and marks.
+    if manual or payout.method_kind != MethodKind.STRIPE_CONNECT:
+        # PayPal / bank: the operator's CSV and marks.
         Payout.objects.filter(pk=payout_id, status=Payout.Status.PENDING).update(
             status=Payout.Status.PROCESSING, sent_at=timezone.now(), updated_at=timezone.now(),
             provider_status="awaiting_operator")
+        return
+    if not stripe_connect.is_configured():
+        if payout.attempted_at is not None:
+            # An earlier attempt's outcome is unknown: only Stripe can tell, so the batch waits for the key.
+            raise stripe_connect.StripeNotConfigured("STRIPE_SECRET_KEY was removed while this payout's transfer "
+                                                     "was being sent: set it again and resume the batch.")
+        # Refused, not sent: on hold with the reason, for the operator to mark paid, switch or fail.
+        payout_hold(network=network, payout=payout_id, reason=stripe_connect.NOT_CONFIGURED_REASON,
+                    provider_status="stripe_not_configured", actor=batch.created_by)
         return
     retry = payout.attempted_at is not None
     if not retry:
@@ -212,6 +223,16 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
         except stripe_connect.DEFINITE_ERRORS as exc:
             payout_mark_failed(network=network, payout=payout, reason=f"Stripe: {exc.user_message or exc}",
                                source="stripe", provider_status=getattr(exc, "code", "") or "error")
+            return
+        except stripe_connect.KEY_REUSED_ERRORS as exc:
+            # Permanent for this key (Stripe answers the same for 24 h): no transfer was made under it (a retry
+            # looked first), so the payout fails and its next attempt uses a new key.
+            Payout.objects.filter(network=network, pk=payout_id).update(transfer_attempt=payout.transfer_attempt + 1)
+            payout_mark_failed(network=network, payout=payout, source="stripe", provider_status="idempotency_error",
+                               reason=f"Stripe idempotency_error: the key {payout.transfer_idempotency_key} was "
+                                      "used before with other parameters. Nothing was sent; the amount is back in "
+                                      "the balance and the next attempt uses a new key.")
+            logger.warning("Payout %s: Stripe idempotency error (%s); failed, money returned.", payout_id, exc)
             return
         checkpoint("pay.transferred", batch=batch, payout_id=payout_id, transfer_id=transfer.id)
         payout.status, payout.provider_reference = Payout.Status.PROCESSING, transfer.id

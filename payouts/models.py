@@ -154,6 +154,10 @@ class Payout(TenantModel):
         PROCESSING = "processing", "Processing"
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed"
+        # Not sent: the method cannot be used (Stripe Connect without a Stripe key). Money stays in clearing and
+        # the batch does not wait for it; the operator marks it paid (paid by hand), switches it to the
+        # affiliate's PayPal/bank method (-> processing) or marks it failed (money back).
+        ON_HOLD = "on_hold", "On hold: needs the operator"
 
     batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="payouts")
@@ -173,6 +177,8 @@ class Payout(TenantModel):
     provider_status = models.CharField(max_length=60, blank=True, default="")
     # Set (and committed) just before the provider is called: a re-run first looks for what that call did.
     attempted_at = models.DateTimeField(null=True, blank=True)
+    # Bumped when Stripe refused the idempotency key (idempotency_error): the next attempt uses a new key.
+    transfer_attempt = models.PositiveSmallIntegerField(default=0)
     failure_reason = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -198,6 +204,11 @@ class Payout(TenantModel):
     def reference(self) -> str:
         """Our id for the payout at the provider (PayPal Customer ID, bank reference, Stripe transfer_group)."""
         return f"payout-{self.pk}"
+
+    @property
+    def transfer_idempotency_key(self) -> str:
+        """The Stripe transfer's idempotency key: the reference on the first attempt, then one per attempt."""
+        return self.reference if not self.transfer_attempt else f"{self.reference}-attempt-{self.transfer_attempt}"
 
 
 class StripeEvent(models.Model):

@@ -13,6 +13,8 @@ urlpatterns = [
          name="operator_payout_mark_paid"),
     path("operator/payouts/<int:pk>/mark-failed", views.PayoutMarkView.as_view(verb="failed"),
          name="operator_payout_mark_failed"),
+    path("operator/payouts/<int:pk>/switch-method", views.PayoutMarkView.as_view(verb="switched"),
+         name="operator_payout_switch_method"),
     path("operator/payouts/batches/", views.BatchListView.as_view(), name="operator_batches"),
     path("operator/payouts/batches/<int:pk>/", views.BatchDetailView.as_view(), name="operator_batch"),
     path("operator/payouts/batches/<int:pk>/paypal.csv", views.BatchCsvView.as_view(), {"method": "paypal"},

@@ -7,6 +7,7 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -20,6 +21,7 @@ from network.web import NetworkPageMixin, is_htmx, paginate
 from . import masspay, services
 from .batches import BatchRunning, payout_batch_start
 from .forms import MarkFailedForm, PayoutSettingsForm, ResultsUploadForm
+from .holds import payout_switch_method
 from .models import MethodKind, Payout, PayoutBatch
 from .tasks import payout_batch_run_now
 from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
@@ -60,6 +62,8 @@ def overview_widget(view) -> dict:
             ("Payouts awaiting your mark", Payout.objects.for_network(network).filter(
                 status=Payout.Status.PROCESSING).exclude(method_kind=MethodKind.STRIPE_CONNECT).count(),
              reverse("operator_payouts") + "?status=processing"),
+            (_("Payouts on hold"), Payout.objects.for_network(network).filter(status=Payout.Status.ON_HOLD).count(),
+             reverse("operator_payouts") + "?status=on_hold"),
         ],
     }
 
@@ -156,6 +160,7 @@ class BatchDetailView(OperatorPage):
             **_batch_context(batch), payouts=payouts, skipped=skipped, totals=totals,
             paypal_currencies=masspay.paypal_currencies(batch),
             has_bank=waiting.filter(method_kind=MethodKind.BANK).exists(),
+            on_hold_count=payouts.filter(status=Payout.Status.ON_HOLD).count(),
             upload_form=kwargs.pop("upload_form", None) or ResultsUploadForm(),
             results=kwargs.pop("results", None), **kwargs,
         )
@@ -230,7 +235,8 @@ class PayoutListView(OperatorPage):
 
 
 class PayoutMarkView(OperatorAction):
-    """POST mark a PayPal/bank payout paid (optional provider reference) or failed (a reason); htmx swaps the row."""
+    """POST mark a PayPal/bank (or on-hold) payout paid (optional provider reference) or failed (a reason), or switch
+    an on-hold payout to the affiliate's PayPal/bank method; htmx swaps the row."""
 
     verb = "paid"
 
@@ -241,6 +247,8 @@ class PayoutMarkView(OperatorAction):
             if self.verb == "paid":
                 payout_mark_paid(network=self.network, payout=payout, actor=request.user,
                                  reference=request.POST.get("reference", "").strip()[:120])
+            elif self.verb == "switched":
+                payout_switch_method(network=self.network, payout=payout, actor=request.user)
             elif MarkFailedForm(request.POST).is_valid():
                 payout_mark_failed(network=self.network, payout=payout, actor=request.user,
                                    reason=request.POST["reason"].strip())
@@ -248,6 +256,8 @@ class PayoutMarkView(OperatorAction):
                 error = "Say why it failed."
         except PayoutTransitionError as exc:
             error = str(exc)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
         payout = Payout.objects.select_related("affiliate", "batch").get(pk=payout.pk)
         if is_htmx(request):
             return render(request, "operator/_payouts_row.html", {"payout": payout, "error": error,
@@ -255,5 +265,7 @@ class PayoutMarkView(OperatorAction):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"Payout #{payout.pk} marked {self.verb}.")
+            messages.success(request, _("Payout #%(id)s switched to %(method)s.") % {
+                "id": payout.pk, "method": payout.get_method_kind_display()} if self.verb == "switched"
+                else f"Payout #{payout.pk} marked {self.verb}.")
         return redirect("operator_batch", pk=payout.batch_id)

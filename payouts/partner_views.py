@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from rest_framework import serializers as drf_serializers
 
@@ -17,6 +18,7 @@ from network.web import NetworkPageMixin, paginate
 
 from . import services
 from .models import MethodKind, Payout, PayoutMethod, TaxDetails
+from .onboarding import country_choices, payout_method_stripe_sync
 from .providers import stripe_connect
 from .serializers import TaxDetailsSerializer
 
@@ -47,6 +49,13 @@ class BankForm(forms.Form):
 
 
 METHOD_FORMS = {MethodKind.PAYPAL: PayPalForm, MethodKind.BANK: BankForm}
+
+
+class StripeConnectForm(forms.Form):
+    """The country of a new Stripe Express account (Stripe cannot change it later)."""
+
+    country = forms.ChoiceField(label=_("Country you live in (or your business is registered in)"),
+                                choices=lambda: [("", "—"), *country_choices()])
 
 
 class TaxForm(forms.Form):
@@ -97,12 +106,23 @@ class PayoutSettingsView(PartnerPage):
         initial = {} if details is None else {f: getattr(details, f) for f in ("legal_name", "country", "tax_id",
                                                                              "form_type")}
         stripe_state = self.request.GET.get("stripe", "")
+        stripe_state = stripe_state if stripe_state in ("return", "refresh") else ""
         return super().get_context_data(
             methods=self.methods(), paypal_form=paypal_form or PayPalForm(), bank_form=bank_form or BankForm(),
             tax_form=tax_form or TaxForm(initial=initial), tax=details,
             has_stripe=self.methods().filter(kind=MethodKind.STRIPE_CONNECT).exists(),
             stripe_configured=stripe_connect.is_configured(),
-            stripe_state=stripe_state if stripe_state in ("return", "refresh") else "", **kwargs)
+            stripe_form=StripeConnectForm(initial={"country": details.country if details else ""}),
+            stripe_state=stripe_state, stripe_account=self.stripe_account() if stripe_state else None, **kwargs)
+
+    def stripe_account(self) -> dict | None:
+        """Back from Stripe (or sent back to restart): the account's state as Stripe has it now."""
+        if not stripe_connect.is_configured():
+            return None
+        try:
+            return payout_method_stripe_sync(network=self.network, affiliate=self.party)
+        except stripe.StripeError:
+            return {"error": True}
 
     def post(self, request, *args, **kwargs):
         kind = request.POST.get("kind", "")
@@ -163,7 +183,11 @@ class StripeOnboardingView(NetworkPageMixin, View):
         try:
             _, url = services.payout_method_stripe_onboard(
                 network=self.network, affiliate=self.party, actor=request.user,
+                country=request.POST.get("country", "")[:8],
                 refresh_url=f"{back}?stripe=refresh", return_url=f"{back}?stripe=return")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("partner_payout_settings")
         except stripe_connect.StripeNotConfigured:
             messages.error(request, "Stripe payouts are not available on this network yet: add PayPal or a bank "
                                     "account instead.")

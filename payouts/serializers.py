@@ -154,3 +154,26 @@ class PayoutSettingsSerializer(serializers.Serializer):
     schedule = JsonObjectField(required=False)
     thresholds = JsonObjectField(required=False)
     fee = JsonObjectField(required=False)
+
+
+class PayoutSwitchMethodSerializer(serializers.Serializer):
+    method = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=2**63 - 1,
+        help_text="A PayPal or bank method of the payout's affiliate (default: its default one, else its oldest)")
+
+
+class StripeOnboardingRequestSerializer(serializers.Serializer):
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="",
+                                    help_text="ISO 3166 code of the affiliate's country (for a new account; "
+                                              "default: the tax details' country)")
+
+
+class StripeAccountSerializer(serializers.Serializer):
+    account = serializers.CharField()
+    country = serializers.CharField()
+    details_submitted = serializers.BooleanField()
+    payouts_enabled = serializers.BooleanField()
+    onboarded = serializers.BooleanField()
+    transfers = serializers.CharField(help_text="the transfers capability: active, inactive or pending")
+    currently_due = serializers.ListField(child=serializers.CharField())
+    disabled_reason = serializers.CharField(allow_blank=True)

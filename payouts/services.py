@@ -10,6 +10,7 @@ from network.models import Affiliate, Network, User
 from network.services import audit_log_record
 
 from .models import MethodKind, PayoutMethod, TaxDetails
+from .onboarding import stripe_account_country
 from .policy import settings_normalize
 from .providers import stripe_connect
 
@@ -121,14 +122,17 @@ def payout_method_set_default(*, network: Network, method: PayoutMethod, actor: 
 
 
 def payout_method_stripe_onboard(*, network: Network, affiliate: Affiliate, refresh_url: str, return_url: str,
-                                 actor: User | None = None) -> tuple[PayoutMethod, str]:
-    """The affiliate's Stripe Connect method (an Express account is created when there is none) and a fresh
-    onboarding link (Account Links expire within minutes, so one is made per request)."""
+                                 country: str = "", actor: User | None = None) -> tuple[PayoutMethod, str]:
+    """The affiliate's Stripe Connect method (an Express account is created in the affiliate's `country` when
+    there is none) and a fresh onboarding link (Account Links expire within minutes, so one is made per request)."""
     method = PayoutMethod.objects.for_network(network).filter(affiliate=affiliate,
                                                               kind=MethodKind.STRIPE_CONNECT).first()
     if method is None or not method.stripe_account_id:
+        if not stripe_connect.is_configured():
+            raise stripe_connect.StripeNotConfigured("STRIPE_SECRET_KEY is not set.")
+        country = stripe_account_country(network=network, affiliate=affiliate, country=country)
         account = stripe_connect.account_create(network_id=network.pk, affiliate_id=affiliate.pk,
-                                                email=affiliate.email)
+                                                email=affiliate.email, country=country)
         with transaction.atomic():
             _lock_affiliate(network, affiliate)
             method, _ = PayoutMethod.objects.get_or_create(

@@ -97,11 +97,12 @@ def _fee_lines(payout: Payout) -> list[Line]:
 @transaction.atomic
 def payout_mark_paid(*, network, payout: Payout | int, actor=None, reference: str = "", source: str = "operator",
                      provider_status: str = "") -> Payout:
-    """processing -> paid (pending -> paid only on the provider's word). Paid again: unchanged."""
+    """processing or on_hold -> paid (pending -> paid only on the provider's word). Paid again: unchanged."""
     payout = _locked(network, payout)
     if payout.status == Status.PAID:
         return payout
-    allowed = (Status.PROCESSING, Status.PENDING) if source == "stripe" else (Status.PROCESSING,)
+    # On hold (not sent: the method could not be used): the operator paid it by hand.
+    allowed = (Status.PROCESSING, Status.PENDING) if source == "stripe" else (Status.PROCESSING, Status.ON_HOLD)
     if payout.status not in allowed:
         raise PayoutTransitionError(payout, "marked paid")
     reference = reference.strip()[:120]

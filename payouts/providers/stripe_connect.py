@@ -5,6 +5,9 @@ setting, set from settings before each call) and an idempotency key where Stripe
 one, so a call retried after a crash can never create a second transfer.
 """
 
+import hashlib
+import json
+
 import stripe
 from django.conf import settings
 
@@ -13,6 +16,14 @@ from core.money import to_minor
 # Definite answers: the transfer was refused and will not happen. Anything else (network error, 5xx, rate limit,
 # bad key) leaves the outcome unknown: the payout stays pending and a later run asks Stripe what happened.
 DEFINITE_ERRORS = (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError)
+# The idempotency key was used before with other parameters: Stripe answers the same error for 24 h whatever we
+# retry, so the payout fails (money back) and its next attempt uses a new key (`Payout.transfer_idempotency_key`).
+KEY_REUSED_ERRORS = (stripe.IdempotencyError,)
+
+
+NOT_CONFIGURED_REASON = ("Not sent: Stripe is not configured on this platform (STRIPE_SECRET_KEY is not set). "
+                         "Mark it paid once paid by hand, switch it to the affiliate's PayPal or bank method, or "
+                         "mark it failed to return the money to the balance.")
 
 
 class StripeNotConfigured(Exception):
@@ -31,16 +42,42 @@ def _key() -> str:
     return settings.STRIPE_SECRET_KEY
 
 
-def account_create(*, network_id: int, affiliate_id: int, email: str, country: str = "") -> stripe.Account:
+def platform_country() -> str:
+    return (getattr(settings, "STRIPE_PLATFORM_COUNTRY", "") or "US").upper()
+
+
+def account_params(*, network_id: int, affiliate_id: int, email: str, country: str = "") -> dict:
+    """The Express account's parameters: the affiliate's country, and for a country other than the platform's
+    the recipient service agreement (cross-border accounts can only receive transfers)."""
     params = {
         "type": "express",
         "email": email,
         "capabilities": {"transfers": {"requested": True}},
         "metadata": {"network_id": str(network_id), "affiliate_id": str(affiliate_id)},
     }
+    country = (country or "").upper()
     if country:
         params["country"] = country
-    return stripe.Account.create(api_key=_key(), idempotency_key=f"account-{network_id}-{affiliate_id}", **params)
+        if country != platform_country():
+            params["tos_acceptance"] = {"service_agreement": "recipient"}
+    return params
+
+
+def account_idempotency_key(params: dict) -> str:
+    """One key per set of parameters: Stripe replays a stored answer (an error too) under the same key for 24 h,
+    so changed parameters (a corrected country or e-mail) must not reuse the key of the earlier call."""
+    metadata = params.get("metadata", {})
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    return f"account-{metadata.get('network_id')}-{metadata.get('affiliate_id')}-{digest}"
+
+
+def account_create(*, network_id: int, affiliate_id: int, email: str, country: str = "") -> stripe.Account:
+    params = account_params(network_id=network_id, affiliate_id=affiliate_id, email=email, country=country)
+    return stripe.Account.create(api_key=_key(), idempotency_key=account_idempotency_key(params), **params)
+
+
+def account_retrieve(account_id: str) -> stripe.Account:
+    return stripe.Account.retrieve(account_id, api_key=_key())
 
 
 def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -> stripe.AccountLink:
@@ -49,10 +86,10 @@ def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -
 
 
 def transfer_create(payout) -> stripe.Transfer:
-    """Send a payout's net amount to its connected account; the payout id is the idempotency key."""
+    """Send a payout's net amount to its connected account; the payout id (and attempt) is the idempotency key."""
     return stripe.Transfer.create(
         api_key=_key(),
-        idempotency_key=payout.reference,
+        idempotency_key=payout.transfer_idempotency_key,
         amount=to_minor(payout.net, payout.currency),
         currency=payout.currency.lower(),
         destination=payout.method_snapshot["stripe_account_id"],

@@ -1,6 +1,7 @@
 """A recorded-response Stripe API behind the real SDK: requests go through `stripe.RequestsClient` and are
-answered by `responses` with Stripe-shaped JSON; every request is kept for assertions. Transfers honour the
-Idempotency-Key like Stripe (the same key answers the same transfer)."""
+answered by `responses` with Stripe-shaped JSON; every request is kept for assertions. Transfers and accounts
+honour the Idempotency-Key like Stripe: the same key with the same parameters answers the stored response (an
+error too), with other parameters an `idempotency_error`."""
 
 import hashlib
 import hmac
@@ -31,6 +32,10 @@ class FakeStripe:
     calls: list = field(default_factory=list)
     transfers: dict = field(default_factory=dict)  # id -> transfer
     by_key: dict = field(default_factory=dict)  # idempotency key -> response
+    key_params: dict = field(default_factory=dict)  # idempotency key -> (path, parameters) of its first request
+    accounts: dict = field(default_factory=dict)  # id -> account (retrieved as stored; tests edit its state)
+    # country -> error body answered (and stored under the key) instead of creating an account
+    refuse_country: dict = field(default_factory=dict)
     # destination -> (status, error body) answered instead of creating a transfer
     refuse: dict = field(default_factory=dict)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -40,6 +45,8 @@ class FakeStripe:
         self.rsps.add_callback(responses.GET, re.compile(rf"{API}/v1/transfers(\?.*)?$"), callback=self._transfer_list)
         self.rsps.add_callback(responses.POST, f"{API}/v1/accounts", callback=self._account_create)
         self.rsps.add_callback(responses.POST, f"{API}/v1/account_links", callback=self._account_link)
+        self.rsps.add_callback(responses.GET, re.compile(rf"{API}/v1/accounts/[A-Za-z0-9_]+$"),
+                               callback=self._account_retrieve)
         return self
 
     def _record(self, request) -> Call:
@@ -59,11 +66,27 @@ class FakeStripe:
     def _reply(self, status, body):
         return status, {"Content-Type": "application/json", "Request-Id": f"req_{next(self.counter)}"}, json.dumps(body)
 
+    def _replayed(self, call: Call):
+        """Stripe's idempotency: the stored answer for the same request, an idempotency_error for another one."""
+        key = call.headers.get("Idempotency-Key")
+        if key not in self.by_key:
+            if key:
+                self.key_params[key] = (call.path, call.params)
+            return None
+        if self.key_params.get(key) != (call.path, call.params):
+            return self._reply(400, {"error": {
+                "type": "idempotency_error",
+                "message": "Keys for idempotent requests can only be used with the same parameters they were first "
+                           f"used with. Try using a key other than '{key}' if you meant to execute a different "
+                           "request."}})
+        return self._reply(*self.by_key[key])
+
     def _transfer_create(self, request):
         call = self._record(request)
         key = call.headers.get("Idempotency-Key")
-        if key in self.by_key:
-            return self._reply(*self.by_key[key])
+        replayed = self._replayed(call)
+        if replayed is not None:
+            return replayed
         p = call.params
         if p["destination"] in self.refuse:
             status, error = self.refuse[p["destination"]]
@@ -87,9 +110,33 @@ class FakeStripe:
         return self._reply(200, {"object": "list", "url": "/v1/transfers", "has_more": False, "data": data})
 
     def _account_create(self, request):
-        self._record(request)
-        account = {"id": f"acct_{next(self.counter):010d}", "object": "account", "type": "express",
-                   "details_submitted": False, "payouts_enabled": False, "charges_enabled": False}
+        call = self._record(request)
+        key = call.headers.get("Idempotency-Key")
+        replayed = self._replayed(call)
+        if replayed is not None:
+            return replayed
+        country = call.params.get("country", "US")
+        if country in self.refuse_country:
+            answer = (400, {"error": self.refuse_country[country]})
+        else:
+            account = {"id": f"acct_{next(self.counter):010d}", "object": "account", "type": "express",
+                       "country": country, "email": call.params.get("email"), "details_submitted": False,
+                       "payouts_enabled": False, "charges_enabled": False,
+                       "capabilities": {"transfers": "inactive"},
+                       "requirements": {"currently_due": ["external_account", "individual.dob.day"],
+                                        "disabled_reason": "requirements.past_due"}}
+            self.accounts[account["id"]] = account
+            answer = (200, account)
+        if key:
+            self.by_key[key] = answer
+        return self._reply(*answer)
+
+    def _account_retrieve(self, request):
+        call = self._record(request)
+        account = self.accounts.get(call.path.rsplit("/", 1)[-1])
+        if account is None:
+            return self._reply(404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                               "message": "No such account"}})
         return self._reply(200, account)
 
     def _account_link(self, request):

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from network.models import AuditLog
 from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.models import MethodKind, Payout, PayoutMethod, TaxDetails
+from payouts.providers import stripe_connect
 
 from .helpers import earn, method
 
@@ -128,7 +129,7 @@ def test_bad_methods_are_400_with_field_errors(world, body, field):
 
 def test_stripe_onboarding_creates_an_express_account_and_a_link(world, stripe_api):
     client = world.a.client("affiliate")
-    response = client.post("/api/v1/payout-methods/stripe-onboarding")
+    response = client.post("/api/v1/payout-methods/stripe-onboarding", {"country": "us"}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
     account_id = body["method"]["stripe_account_id"]
@@ -137,10 +138,16 @@ def test_stripe_onboarding_creates_an_express_account_and_a_link(world, stripe_a
     [create] = stripe_api.posts("/v1/accounts")
     assert create.params["type"] == "express" and create.params["email"] == world.a.affiliate.email
     assert create.params["capabilities[transfers][requested]"] == "true"
-    assert create.headers["Idempotency-Key"] == f"account-{world.a.network.pk}-{world.a.affiliate.pk}"
+    assert create.params["country"] == "US" and "tos_acceptance[service_agreement]" not in create.params
+    # The key names the network and affiliate and changes with the parameters (a digest of them).
+    assert create.headers["Idempotency-Key"] == stripe_connect.account_idempotency_key(
+        stripe_connect.account_params(network_id=world.a.network.pk, affiliate_id=world.a.affiliate.pk,
+                                      email=world.a.affiliate.email, country="US"))
+    assert create.headers["Idempotency-Key"].startswith(f"account-{world.a.network.pk}-{world.a.affiliate.pk}-")
     [link] = stripe_api.posts("/v1/account_links")
     assert link.params["account"] == account_id and link.params["type"] == "account_onboarding"
-    assert link.params["return_url"].startswith("http://testserver/")
+    assert link.params["return_url"] == "http://testserver/partner/payouts/settings/?stripe=return"
+    assert link.params["refresh_url"] == "http://testserver/partner/payouts/settings/?stripe=refresh"
     # Again: a new link for the same account, no second account.
     assert client.post("/api/v1/payout-methods/stripe-onboarding").json()["method"]["stripe_account_id"] == account_id
     assert len(stripe_api.posts("/v1/accounts")) == 1 and len(stripe_api.posts("/v1/account_links")) == 2

@@ -248,14 +248,16 @@ def test_stripe_unavailable_keeps_the_payout_pending_until_the_batch_is_resumed(
     assert_ledger_consistent()
 
 
-def test_without_a_stripe_key_stripe_payouts_wait_for_the_operator(world, settings):
+def test_without_a_stripe_key_stripe_payouts_are_refused_and_put_on_hold_for_the_operator(world, settings):
+    # Not "processing" with nothing to do: refused with the reason; the batch does not wait for it
+    # (the operator's actions: tests/payouts/test_stuck_payouts.py).
     settings.STRIPE_SECRET_KEY = ""
     earn(world.a, "30.00")
     method(world.a.affiliate)
     batch = _run(world.a)
     payout = Payout.objects.get()
-    assert batch.status == "processing" and payout.status == "processing"
-    assert payout.provider_status == "awaiting_operator"
+    assert batch.status == "completed" and payout.status == "on_hold"
+    assert payout.provider_status == "stripe_not_configured" and "STRIPE_SECRET_KEY" in payout.failure_reason
 
 
 def test_the_api_base_setting_sends_transfers_to_a_stand_in_and_the_default_is_stripe(world, stripe_api, settings):

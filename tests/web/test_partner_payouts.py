@@ -117,12 +117,12 @@ def test_stripe_onboarding_redirects_to_stripes_link_and_records_the_account(wor
     monkeypatch.setattr(stripe_connect, "account_link_create",
                         lambda **kw: calls.append(kw) or SimpleNamespace(url="https://connect.stripe.test/setup/x"))
     assert b"Connect with Stripe" in web("a", "affiliate").get("/partner/payouts/settings/").content
-    response = web("a", "affiliate").post("/partner/payouts/settings/stripe")
+    response = web("a", "affiliate").post("/partner/payouts/settings/stripe", {"country": "DE"})
     assert response.status_code == 302 and response["Location"] == "https://connect.stripe.test/setup/x"
     stripe_method = PayoutMethod.objects.get(affiliate=world.a.affiliate)
     assert (stripe_method.kind, stripe_method.stripe_account_id, stripe_method.is_default) == (
         "stripe_connect", "acct_partner1", True)
-    assert calls[0]["email"] == world.a.affiliate.email
+    assert calls[0]["email"] == world.a.affiliate.email and calls[0]["country"] == "DE"
     assert calls[1]["return_url"].endswith("/partner/payouts/settings/?stripe=return")
     assert b"Finish on Stripe" in web("a", "affiliate").get("/partner/payouts/settings/").content
 
