@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.filters import MAX_ID
-from core.money import parse_amount, quantize
+from core.money import AmountTooLarge, parse_amount, quantize
 
 from .models import Conversion
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -16,11 +16,14 @@ from .outbound import POSTBACK_MACROS
 class AmountField(serializers.Field):
     """A decimal amount sent as a string ("49.90") or an integer; floats are refused (they lose cents)."""
 
-    default_error_messages = {"invalid": 'Not a decimal amount ({reason}). Send amounts as strings, e.g. "49.90".'}
+    default_error_messages = {"invalid": 'Not a decimal amount ({reason}). Send amounts as strings, e.g. "49.90".',
+                              "too_large": "The amount is {reason}."}
 
     def to_internal_value(self, data):
         try:
             return parse_amount(data)
+        except AmountTooLarge as exc:
+            self.fail("too_large", reason=str(exc).rstrip(".").lower())
         except ValueError as exc:
             self.fail("invalid", reason=str(exc).rstrip("."))
 
