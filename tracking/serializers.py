@@ -9,7 +9,7 @@ from core.money import AmountTooLarge, parse_amount, quantize
 
 from .models import Conversion
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
-from .outbound import POSTBACK_MACROS
+from .outbound import DEFAULT_POSTBACK_EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -168,4 +168,13 @@ class DeliveryDetailSerializer(DeliverySerializer):
 class PostbackSerializer(serializers.Serializer):
     postback_url = serializers.CharField(max_length=1000, allow_blank=True,
                                          help_text="URL template, e.g. https://tracker.example/pb?cid={click_id}")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=POSTBACK_EVENTS), required=False, max_length=len(POSTBACK_EVENTS),
+        help_text="Events that fire the postback; empty or absent on the first save: the conversion (commission) "
+        "events. Absent later: unchanged.")
     macros = serializers.ListField(child=serializers.CharField(), read_only=True, default=list(POSTBACK_MACROS))
+
+
+def postback_representation(affiliate) -> dict:
+    return {"postback_url": affiliate.postback_url,
+            "events": list(affiliate.postback_events or DEFAULT_POSTBACK_EVENTS)}
