@@ -36,11 +36,11 @@ EVENTS = (
 )
 # What an affiliate's postback may be fired for, and what it is fired for until the affiliate chooses (an empty
 # `Affiliate.postback_events`): the events of its conversions' commissions, whose macros are filled in.
-POSTBACK_EVENTS = (
-    "commission.created", "commission.approved", "commission.rejected", "commission.reversed", "payout.paid",
-    "payout.failed",
+DEFAULT_POSTBACK_EVENTS = (
+    "commission.created", "commission.approved", "commission.rejected", "commission.on_hold", "commission.released",
+    "commission.reversed", "commission.partially_reversed", "commission.paid",
 )
-DEFAULT_POSTBACK_EVENTS = ("commission.created", "commission.approved", "commission.rejected", "commission.reversed")
+POSTBACK_EVENTS = (*DEFAULT_POSTBACK_EVENTS, "payout.paid", "payout.failed")
 _MACRO_RE = re.compile(r"\{([A-Za-z0-9_]+)\}")
 SIGNATURE_HEADER = "X-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300

@@ -34,7 +34,11 @@ EVENT_LABELS = {
     "commission.created": _("Commission created (a new conversion)"),
     "commission.approved": _("Commission approved"),
     "commission.rejected": _("Commission rejected"),
+    "commission.on_hold": _("Commission held for review"),
+    "commission.released": _("Commission released from review"),
     "commission.reversed": _("Commission reversed (refund)"),
+    "commission.partially_reversed": _("Commission partly reversed (partial refund)"),
+    "commission.paid": _("Commission paid"),
     "payout.paid": _("Payout paid"),
     "payout.failed": _("Payout failed"),
 }

@@ -98,8 +98,9 @@ def test_the_postback_fires_for_conversion_events_by_default_with_the_event_macr
 ):
     response = save_postback(world, receiver.url + "/pb?e={event}&st={status}&amt={amount}")
     assert response.status_code == 200
-    assert response.json()["events"] == ["commission.created", "commission.approved", "commission.rejected",
-                                         "commission.reversed"]
+    assert response.json()["events"] == [
+        "commission.created", "commission.approved", "commission.rejected", "commission.on_hold",
+        "commission.released", "commission.reversed", "commission.partially_reversed", "commission.paid"]
     assert "event" in response.json()["macros"]
     shop = make_shop(world.a)
     with django_capture_on_commit_callbacks(execute=True):
