@@ -244,3 +244,27 @@ def test_a_nul_in_the_pixel_query_is_400(world, shop, anon):
                                                       "amount": "1", "currency": "EUR"})
     assert response.status_code == 400
     assert _conversions() == 0
+
+
+def _json_operations() -> list[tuple[str, str]]:
+    from tests.fuzz.test_api_schema import _openapi
+
+    operations = []
+    for path, item in _openapi()["paths"].items():
+        for method, operation in item.items():
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                operations.append((method, path.replace("{id}", "1")))
+    return operations
+
+
+@pytest.mark.parametrize("role", [None, "owner", "advertiser", "affiliate"])
+def test_no_json_operation_breaks_on_deep_nesting_nul_or_lone_surrogates(world, shop, role):
+    """Every operation of the schema that takes JSON, with and without a key: a 4xx and nothing written."""
+    client = api_client() if role is None else world.a.client(role)
+    operations = _json_operations()
+    assert len(operations) > 20
+    for body in (DEEP_JSON, '{"name": "A\\u0000", "url": "https://x.example/\\ud800"}', '{"\\u0000": 1}'):
+        for method, path in operations:
+            response = getattr(client, method)(path, body, content_type="application/json")
+            assert 400 <= response.status_code < 500, (method, path, body[:20], response.status_code)
+    assert _conversions() == 0
