@@ -35,6 +35,12 @@ def text_problem(value: str) -> str | None:
     return f"Surrogate characters are not allowed: U+{ord(match.group()):04X}."
 
 
+def without_bad_text(value: str) -> str:
+    """`value` without its NUL characters and lone surrogates: for what is recorded rather than refused (a click's
+    sub IDs and headers: the visitor is redirected whatever they hold)."""
+    return _BAD_TEXT.sub("", value) if _BAD_TEXT.search(value) else value
+
+
 def clean_text(value: str, field: str | None = None) -> str:
     """`value` unchanged, or InputError for a NUL or a lone surrogate."""
     problem = text_problem(value)
