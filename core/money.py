@@ -12,6 +12,7 @@ from babel.numbers import format_currency, get_currency_precision
 # Stored amounts keep more places than any currency so proportional splits stay exact.
 AMOUNT_MAX_DIGITS = 18
 AMOUNT_DECIMAL_PLACES = 6
+AMOUNT_INTEGER_DIGITS = AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES
 
 
 def is_currency(code: str) -> bool:
@@ -44,6 +45,10 @@ def format_amount(amount: Decimal, currency: str, locale: str = "en_US") -> str:
     return format_currency(quantize(amount, currency), currency, locale=locale)
 
 
+class AmountTooLarge(ValueError):
+    """More digits before the point than any amount column holds."""
+
+
 def parse_amount(value) -> Decimal:
     """A Decimal from a string or int; raises ValueError for anything else (floats included)."""
     if isinstance(value, bool | float):
@@ -54,4 +59,8 @@ def parse_amount(value) -> Decimal:
         raise ValueError("Not a decimal amount.") from exc
     if not amount.is_finite():
         raise ValueError("Not a decimal amount.")
+    # Checked before any arithmetic: 1e30 or 29 digits would overflow the context's precision in quantize (a
+    # 500), and no stored amount column holds more than AMOUNT_INTEGER_DIGITS digits before the point.
+    if amount and amount.adjusted() >= AMOUNT_INTEGER_DIGITS:
+        raise AmountTooLarge(f"Too large: at most {AMOUNT_INTEGER_DIGITS} digits before the decimal point.")
     return amount

@@ -4,9 +4,12 @@ Invitation links reuse Django's password-reset tokens (single use: they embed th
 hash and last login), so accepting one sets the password, proves the address and logs in.
 """
 
+import secrets
+
 from allauth.account.models import EmailAddress
 from allauth.account.signals import password_reset
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
@@ -54,6 +57,28 @@ def affiliate_sign_up(*, network: Network, name: str, email: str, password: str 
         network=network, actor=user, action="affiliate.signed_up", target=affiliate, data={"status": status}
     )
     return affiliate
+
+
+def account_exists(email: str) -> bool:
+    """Whether an account has this address. When one has, a throwaway password is hashed as a sign-up hashes
+    the new one: both answers take about as long (the public join page must not tell them apart)."""
+    exists = User.objects.filter(email__iexact=email).exists()
+    if exists:
+        make_password(secrets.token_urlsafe())
+    return exists
+
+
+def join_existing_notify(*, network: Network, email: str, base_url: str) -> None:
+    """Someone tried to sign up to `network` with the address of an existing account: tell its owner how to join
+    (log in, then open the join page); nothing is created."""
+    context = {"network": network, "login_url": base_url + reverse("account_login"),
+               "join_url": base_url + reverse("network_join", args=[network.slug])}
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Joining {network.name}",
+        message=render_to_string("emails/join_existing.txt", context),
+        from_email=None,
+        recipient_list=[email],
+    )
 
 
 def invitation_url(*, user: User, base_url: str) -> str:

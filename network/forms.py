@@ -25,12 +25,9 @@ class JoinForm(forms.Form):
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "An account with this e-mail exists: log in first (or reset your password), then open this page again."
-            )
-        return email
+        # Whether an account has this address is not said here (the join page is public): the view answers as for
+        # a new account and mails the address's owner instead (accounts.join_existing_notify).
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         cleaned = super().clean()

@@ -152,6 +152,8 @@ class Affiliate(Party):
     group = models.CharField(max_length=60, blank=True, default="")
     # The affiliate's own server-to-server postback URL template ({click_id}, {payout}, ...).
     postback_url = models.URLField(max_length=1000, blank=True, default="")
+    # The events that fire it ("commission.approved", ...); empty: the default, its conversions' commission events.
+    postback_events = models.JSONField(default=list, blank=True)
 
     class Meta(Party.Meta):
         constraints = [models.UniqueConstraint(fields=["network", "email"], name="affiliate_unique_email")]

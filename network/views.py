@@ -86,6 +86,12 @@ class JoinView(View):
             return self.render(form, status=400)
         authenticated = request.user.is_authenticated
         email = request.user.email if authenticated else form.cleaned_data["email"]
+        if not authenticated and accounts.account_exists(email):
+            # The same answer as a new sign-up ("check your inbox"); the mail tells the owner to log in first.
+            accounts.join_existing_notify(network=self.network, email=email,
+                                          base_url=request.build_absolute_uri("/").rstrip("/"))
+            request.session[SESSION_NETWORK_KEY] = self.network.pk
+            return redirect("account_email_verification_sent")
         try:
             affiliate = accounts.affiliate_sign_up(
                 network=self.network, name=form.cleaned_data["name"], email=email,

@@ -12,6 +12,7 @@ import io
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.csvsafe import spreadsheet_text
 from core.money import quantize
 from network.services import audit_log_record
 
@@ -30,9 +31,8 @@ MAX_ROWS = 5000
 
 
 def _cell(value: str) -> str:
-    """Spreadsheet-safe text: a leading = + - @ would be read as a formula."""
-    value = str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Spreadsheet-safe text: a leading = + - @ (after any blanks) would be read as a formula."""
+    return spreadsheet_text(str(value))
 
 
 def _payouts(batch: PayoutBatch, kind: str):

@@ -6,10 +6,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core.filters import IdFilter
+from core.inputs import JSONParser
 from network.models import Advertiser, Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantViewSet

@@ -12,7 +12,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, is_currency, parse_amount, quantize
+from core.money import (
+    AMOUNT_DECIMAL_PLACES,
+    AMOUNT_MAX_DIGITS,
+    AmountTooLarge,
+    is_currency,
+    parse_amount,
+    quantize,
+)
 from network.models import Affiliate, Role
 
 from . import selectors
@@ -56,6 +63,8 @@ class AmountField(serializers.Field):
     def to_internal_value(self, data):
         try:
             amount = parse_amount(data)
+        except AmountTooLarge:
+            self.fail("too_large")
         except ValueError:
             self.fail("invalid")
         if abs(amount) >= MAX_AMOUNT:

@@ -34,6 +34,7 @@ from .serializers import (
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
     conversion_recorded_representation,
+    postback_representation,
 )
 
 ADVERTISER_OR_OPERATOR = frozenset({Role.ADVERTISER, *OPERATORS})
@@ -269,15 +270,16 @@ class PostbackView(_AffiliateSelf):
 
     @extend_schema(responses=PostbackSerializer)
     def get(self, request):
-        return Response(PostbackSerializer({"postback_url": self._affiliate().postback_url}).data)
+        return Response(PostbackSerializer(postback_representation(self._affiliate())).data)
 
     @extend_schema(request=PostbackSerializer, responses=PostbackSerializer)
     def put(self, request):
         data = PostbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         affiliate = services.affiliate_postback_set(network=self.network, affiliate=self._affiliate(),
-                                                    template=data.validated_data["postback_url"], actor=request.user)
-        return Response(PostbackSerializer({"postback_url": affiliate.postback_url}).data)
+                                                    template=data.validated_data["postback_url"],
+                                                    events=data.validated_data.get("events"), actor=request.user)
+        return Response(PostbackSerializer(postback_representation(affiliate)).data)
 
 
 class PostbackTestView(_AffiliateSelf):

@@ -82,12 +82,21 @@ def new_click_id(now_ms: int | None = None, *, entropy: int | None = None) -> st
     return _encode_ms(ms) + "".join([_PAIRS[(random_part >> shift) & 1023] for shift in _RANDOM_SHIFTS])
 
 
+# The latest time a click id may carry: a day before datetime's end, so that reading its time and the windows
+# around it (a day either side) stay dates. 48 bits reach year 10889; such an id was never made here.
+_MAX_TIME_MS = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp() * 1000)
+
+
 def is_click_id(value) -> bool:
-    return isinstance(value, str) and bool(_CLICK_ID_RE.match(value))
+    """The 26-character format, with a time up to year 9999 (Crockford digits sort like their values)."""
+    return isinstance(value, str) and bool(_CLICK_ID_RE.match(value)) and value[:10] <= _MAX_TIME_PREFIX
 
 
 # Crockford digits -> the digits int(..., 32) reads (0-9, a-v): the time part is decoded at C speed.
 _TO_BASE32 = str.maketrans(ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+
+
+_MAX_TIME_PREFIX = "".join(ALPHABET[(_MAX_TIME_MS >> shift) & 31] for shift in range(45, -1, -5))
 
 
 def click_id_time(click_id: str) -> datetime:

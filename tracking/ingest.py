@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core.inputs import without_bad_text
 from programs.models import SUB_FIELDS
 from tracking import partitions
 from tracking.ids import click_id_time_unchecked, is_click_id
@@ -167,6 +168,9 @@ def _last_seen(keys: set[tuple[int, str]], since, until) -> dict[tuple[int, str]
     return seen
 
 
+_TEXT_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5", "user_agent", "referrer", "country", "ip_truncated")
+
+
 def _prepare(records: list[dict]) -> list[dict]:
     """Valid records, one per click_id, in click time order, with created_at derived from the click id."""
     by_id = {}
@@ -175,7 +179,12 @@ def _prepare(records: list[dict]) -> list[dict]:
         if not is_click_id(click_id) or not record.get("link_id") or not record.get("network_id"):
             log.error("malformed click record dropped: %r", click_id)
             continue
-        by_id[click_id] = dict(record, created_at=click_id_time_unchecked(click_id))
+        record = dict(record, created_at=click_id_time_unchecked(click_id))
+        for name in _TEXT_FIELDS:  # `?sub1=%00`: PostgreSQL refuses NUL (the batch would fail), SQLite stores it
+            value = record.get(name)
+            if isinstance(value, str):
+                record[name] = without_bad_text(value)
+        by_id[click_id] = record
     return [by_id[key] for key in sorted(by_id)]
 
 

@@ -11,9 +11,10 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.utils.encoding import iri_to_uri
 
 
 class UnsafeURL(ValueError):
@@ -41,11 +42,39 @@ def _address_problem(address: str) -> str | None:
     return None
 
 
+def to_uri_part(text: str) -> str:
+    """A part of an IRI as URI text: non-ASCII characters percent-encoded as UTF-8 (RFC 3987 3.1)."""
+    return text if text.isascii() else iri_to_uri(text)
+
+
+def to_uri(url: str) -> str:
+    """`url` as a URI: a non-ASCII host in IDNA ("xn--"), other non-ASCII characters percent-encoded. UnsafeURL
+    for a host that is no domain name. An ASCII URL is returned as it is."""
+    if not isinstance(url, str) or url.isascii():
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise UnsafeURL("Not a valid URL.") from exc
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise UnsafeURL("The host is not a valid domain name.") from exc
+    netloc = to_uri_part(userinfo) + at + host + colon + port
+    return to_uri_part(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
+
+
 def resolve_safe(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, vetted ip) for `url`, or UnsafeURL."""
     if not isinstance(url, str) or any(ord(c) <= 32 or ord(c) == 127 for c in url):
         # urlsplit silently drops tabs and newlines, and http.client refuses spaces: neither is a URL to send.
         raise UnsafeURL("The URL contains spaces or control characters.")
+    if not url.isascii():
+        # Saved URLs are converted (to_uri); one that is not cannot be sent (http.client takes ASCII only).
+        raise UnsafeURL("The URL has characters outside ASCII: save it again to have them encoded.")
     try:
         parts = urlsplit(url)
         port = parts.port

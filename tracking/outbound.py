@@ -28,12 +28,19 @@ from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
 
 POSTBACK_MACROS = (
     "click_id", "sub1", "sub2", "sub3", "sub4", "sub5", "order_id", "amount", "payout", "currency", "status",
-    "program_id",
+    "program_id", "event",
 )
 EVENTS = (
     "conversion.created", "conversion.refunded", "commission.created", "commission.approved", "commission.rejected",
     "commission.reversed", "payout.paid", "payout.failed", "webhook.test",
 )
+# What an affiliate's postback may be fired for, and what it is fired for until the affiliate chooses (an empty
+# `Affiliate.postback_events`): the events of its conversions' commissions, whose macros are filled in.
+DEFAULT_POSTBACK_EVENTS = (
+    "commission.created", "commission.approved", "commission.rejected", "commission.on_hold", "commission.released",
+    "commission.reversed", "commission.partially_reversed", "commission.paid",
+)
+POSTBACK_EVENTS = (*DEFAULT_POSTBACK_EVENTS, "payout.paid", "payout.failed")
 _MACRO_RE = re.compile(r"\{([A-Za-z0-9_]+)\}")
 SIGNATURE_HEADER = "X-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -73,11 +80,32 @@ def expand_postback(template: str, macros: dict) -> str:
     return _MACRO_RE.sub(value, template)
 
 
+def postback_fires(chosen: list | None, event: str) -> bool:
+    """Whether an affiliate's postback is fired for `event`, given its chosen events (empty: the default)."""
+    return event in (chosen or DEFAULT_POSTBACK_EVENTS)
+
+
+def postback_template_to_uri(template: str) -> str:
+    """The template with its non-ASCII characters encoded (IRI to URI), macros kept as they are."""
+    parts = _MACRO_RE.split(template)  # text, macro name, text, ...
+    return "".join(f"{{{part}}}" if index % 2 else (netguard.to_uri if index == 0 else netguard.to_uri_part)(part)
+                   for index, part in enumerate(parts))
+
+
 def validate_postback_template(template: str) -> None:
-    """Raise netguard.UnsafeURL unless the template is an http(s) URL to a public host (no macros in the host)."""
+    """Raise netguard.UnsafeURL unless the template is an http(s) URL to a public host (no macros in the host)
+    using only the known macros."""
     from urllib.parse import urlsplit
 
-    host = urlsplit(template).netloc
+    unknown = [name for name in _MACRO_RE.findall(template) if name not in POSTBACK_MACROS]
+    if unknown or "{" in _MACRO_RE.sub("", template) or "}" in _MACRO_RE.sub("", template):
+        shown = ", ".join(dict.fromkeys(f"{{{name}}}" for name in unknown)) or "a brace outside a macro"
+        known = ", ".join(f"{{{name}}}" for name in POSTBACK_MACROS)
+        raise netguard.UnsafeURL(f"Unknown macros: {shown}. Known macros (case matters): {known}.")
+    try:
+        host = urlsplit(template).netloc
+    except ValueError as exc:
+        raise netguard.UnsafeURL("Not a valid URL.") from exc
     if "{" in host or "}" in host:
         raise netguard.UnsafeURL("Macros are not allowed in the host of a postback URL.")
     netguard.check_url(expand_postback(template, {}))
@@ -124,8 +152,9 @@ def events_emit(*, network_id: int, events: list[Event]) -> None:
         return
     endpoints = list(WebhookEndpoint.objects.for_network(network_id).filter(is_active=True))
     affiliate_ids = {item.affiliate_id for item in events if item.affiliate_id is not None}
-    templates = dict(Affiliate.objects.filter(pk__in=affiliate_ids, network_id=network_id)
-                     .exclude(postback_url="").values_list("pk", "postback_url")) if affiliate_ids else {}
+    templates = {pk: (url, chosen) for pk, url, chosen in Affiliate.objects.filter(
+        pk__in=affiliate_ids, network_id=network_id).exclude(postback_url="").values_list(
+        "pk", "postback_url", "postback_events")} if affiliate_ids else {}
     deliveries = []
     for item in events:
         deliveries.extend(
@@ -133,8 +162,8 @@ def events_emit(*, network_id: int, events: list[Event]) -> None:
             for endpoint in endpoints
             if endpoint.advertiser_id in (None, item.advertiser_id) and endpoint.subscribes_to(item.event)
         )
-        template = templates.get(item.affiliate_id)
-        if template:
+        template, chosen = templates.get(item.affiliate_id, ("", None))
+        if template and postback_fires(chosen, item.event):
             deliveries.append(_postback_delivery(network_id, item.event, item.affiliate_id, template,
                                                  item.macros or {}))
     if deliveries:
@@ -151,7 +180,7 @@ def _webhook_delivery(network_id: int, event: str, endpoint: WebhookEndpoint, da
 
 def _postback_delivery(network_id: int, event: str, affiliate_id: int, template: str, macros: dict) -> Delivery:
     return Delivery(network_id=network_id, kind=Delivery.Kind.POSTBACK, event=event, affiliate_id=affiliate_id,
-                    url=expand_postback(template, macros), method="GET")
+                    url=expand_postback(template, {"event": event} | macros), method="GET")
 
 
 def _save_and_queue(deliveries: list[Delivery]) -> list[Delivery]:
@@ -217,8 +246,8 @@ def delivery_attempt(delivery: Delivery, *, final: bool) -> DeliveryAttempt:
         response = netguard.request(delivery.method, url, body=body, headers=headers)
         status_code, latency = response.status_code, response.latency_ms
         excerpt = response.body[:500].decode("utf-8", "replace")
-    except netguard.UnsafeURL as exc:
-        error, final = str(exc)[:500], True  # retrying will not make the address public
+    except ValueError as exc:  # UnsafeURL, or a stored URL http.client cannot send (never the caller's 500)
+        error, final = (str(exc) or exc.__class__.__name__)[:500], True  # retrying will not change the address
     except OSError as exc:
         error = (str(exc) or exc.__class__.__name__)[:500]
     succeeded = status_code is not None and 200 <= status_code < 300

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from network.models import Role
@@ -13,8 +14,9 @@ from network.web import NetworkPageMixin, paginate
 
 from . import services
 from .models_outbound import Delivery
-from .outbound import POSTBACK_MACROS
+from .outbound import POSTBACK_EVENTS, POSTBACK_MACROS
 from .selectors import deliveries_visible
+from .serializers import postback_representation
 
 MACRO_HELP = {
     "click_id": "the click's id (from your landing URL)",
@@ -26,6 +28,19 @@ MACRO_HELP = {
     "currency": "ISO 4217 currency of amount and payout",
     "status": "pending, approved, rejected, reversed…",
     "program_id": "the program's id",
+    "event": "the event that fired it (commission.approved, payout.paid…)",
+}
+EVENT_LABELS = {
+    "commission.created": _("Commission created (a new conversion)"),
+    "commission.approved": _("Commission approved"),
+    "commission.rejected": _("Commission rejected"),
+    "commission.on_hold": _("Commission held for review"),
+    "commission.released": _("Commission released from review"),
+    "commission.reversed": _("Commission reversed (refund)"),
+    "commission.partially_reversed": _("Commission partly reversed (partial refund)"),
+    "commission.paid": _("Commission paid"),
+    "payout.paid": _("Payout paid"),
+    "payout.failed": _("Payout failed"),
 }
 
 
@@ -34,6 +49,10 @@ class PostbackForm(forms.Form):
         label="Postback URL", required=False, max_length=1000,
         widget=forms.URLInput(attrs={"placeholder": "https://tracker.example/postback?cid={click_id}&payout={payout}"}),
         help_text="Called (GET) for each commission event; leave empty to turn postbacks off.")
+    events = forms.MultipleChoiceField(
+        label=_("Fire it for"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(name, EVENT_LABELS.get(name, name)) for name in POSTBACK_EVENTS],
+        help_text=_("None ticked: the commission events of your conversions."))
 
 
 class PostbackPage(PartnerPage):
@@ -47,7 +66,7 @@ class PostbackView(PostbackPage):
     def get_context_data(self, form=None, **kwargs):
         page = paginate(self.request, self.deliveries().order_by("-created_at", "-id"))
         return super().get_context_data(
-            form=form or PostbackForm(initial={"postback_url": self.party.postback_url}), page=page,
+            form=form or PostbackForm(initial=postback_representation(self.party)), page=page,
             macros=[(name, MACRO_HELP.get(name, "")) for name in POSTBACK_MACROS], **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -55,10 +74,13 @@ class PostbackView(PostbackPage):
         if form.is_valid():
             try:
                 services.affiliate_postback_set(network=self.network, affiliate=self.party,
-                                                template=form.cleaned_data["postback_url"].strip(), actor=request.user)
+                                                template=form.cleaned_data["postback_url"].strip(),
+                                                events=form.cleaned_data["events"], actor=request.user)
             except ValidationError as exc:
-                for error in exc.message_dict.get("postback_url", exc.messages):
-                    form.add_error("postback_url", error)
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {"postback_url": exc.messages}
+                for field, messages_ in errors.items():
+                    for error in messages_:
+                        form.add_error(field if field in form.fields else "postback_url", error)
             else:
                 messages.success(request, "Postback URL saved." if form.cleaned_data["postback_url"]
                                  else "Postbacks are off.")

@@ -25,6 +25,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.inputs import InputError, loads_json
 from core.localcache import MISSING, LocalCache
 from core.money import is_currency, parse_amount, quantize
 from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
@@ -135,9 +136,9 @@ def _body(content_type: str, raw: bytes) -> dict | None:
     if content_type.split(";")[0].strip().lower() != "application/json":
         return None
     try:
-        body = json.loads(raw)
-    except ValueError:
-        return None
+        body = loads_json(raw)
+    except InputError:
+        return None  # the full view answers the same check's 400
     if not isinstance(body, dict) or not body.keys() <= FAST_FIELDS:
         return None
     order_id, currency, event = body.get("order_id"), body.get("currency"), body.get("event", "sale")

@@ -5,23 +5,26 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.filters import MAX_ID
-from core.money import parse_amount, quantize
+from core.money import AmountTooLarge, parse_amount, quantize
 
 from .attribution import conversion_warnings
 from .models import Conversion, RefundStatus, refund_status
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
-from .outbound import POSTBACK_MACROS
+from .outbound import DEFAULT_POSTBACK_EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
 
 
 @extend_schema_field(OpenApiTypes.STR)
 class AmountField(serializers.Field):
     """A decimal amount sent as a string ("49.90") or an integer; floats are refused (they lose cents)."""
 
-    default_error_messages = {"invalid": 'Not a decimal amount ({reason}). Send amounts as strings, e.g. "49.90".'}
+    default_error_messages = {"invalid": 'Not a decimal amount ({reason}). Send amounts as strings, e.g. "49.90".',
+                              "too_large": "The amount is {reason}."}
 
     def to_internal_value(self, data):
         try:
             return parse_amount(data)
+        except AmountTooLarge as exc:
+            self.fail("too_large", reason=str(exc).rstrip(".").lower())
         except ValueError as exc:
             self.fail("invalid", reason=str(exc).rstrip("."))
 
@@ -202,4 +205,13 @@ class DeliveryDetailSerializer(DeliverySerializer):
 class PostbackSerializer(serializers.Serializer):
     postback_url = serializers.CharField(max_length=1000, allow_blank=True,
                                          help_text="URL template, e.g. https://tracker.example/pb?cid={click_id}")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=POSTBACK_EVENTS), required=False, max_length=len(POSTBACK_EVENTS),
+        help_text="Events that fire the postback; empty or absent on the first save: the conversion (commission) "
+        "events. Absent later: unchanged.")
     macros = serializers.ListField(child=serializers.CharField(), read_only=True, default=list(POSTBACK_MACROS))
+
+
+def postback_representation(affiliate) -> dict:
+    return {"postback_url": affiliate.postback_url,
+            "events": list(affiliate.postback_events or DEFAULT_POSTBACK_EVENTS)}

@@ -18,7 +18,14 @@ from . import fraud, netguard
 from .attribution import SUB_FIELDS, Attribution, attribute, click_find, conversion_warnings, coupon_find
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
-from .outbound import EVENTS, delivery_create, event_emit, validate_postback_template
+from .outbound import (
+    EVENTS,
+    POSTBACK_EVENTS,
+    delivery_create,
+    event_emit,
+    postback_template_to_uri,
+    validate_postback_template,
+)
 from .signals import conversion_recorded, conversion_refunded
 
 
@@ -272,17 +279,25 @@ def _check_events(events: list[str]) -> list[str]:
     return sorted(set(events))
 
 
-def _check_target(url: str, field: str = "url") -> None:
+URL_MAX_LENGTH = 1000
+
+
+def _check_target(url: str, field: str = "url") -> str:
+    """The URL as it is stored and sent (an IRI converted to a URI), or ValidationError."""
     try:
+        url = netguard.to_uri(url)
         netguard.check_url(url)
     except netguard.UnsafeURL as exc:
         raise ValidationError({field: [str(exc)]}) from exc
+    if len(url) > URL_MAX_LENGTH:
+        raise ValidationError({field: [f"At most {URL_MAX_LENGTH} characters once encoded."]})
+    return url
 
 
 @transaction.atomic
 def webhook_endpoint_create(*, network: Network, advertiser: Advertiser | None, url: str, events: list[str],
                             description: str = "", actor: User | None = None) -> WebhookEndpoint:
-    _check_target(url)
+    url = _check_target(url)
     endpoint = WebhookEndpoint.objects.create(network=network, advertiser=advertiser, url=url,
                                               events=_check_events(events), description=description)
     audit_log_record(network=network, actor=actor, action="webhook.created", target=endpoint, data={"url": url})
@@ -293,7 +308,7 @@ def webhook_endpoint_create(*, network: Network, advertiser: Advertiser | None, 
 def webhook_endpoint_update(*, network: Network, endpoint: WebhookEndpoint, actor: User | None = None,
                             **changes) -> WebhookEndpoint:
     if "url" in changes:
-        _check_target(changes["url"])
+        changes["url"] = _check_target(changes["url"])
     if "events" in changes:
         changes["events"] = _check_events(changes["events"])
     for name, value in changes.items():
@@ -312,14 +327,27 @@ def webhook_endpoint_delete(*, network: Network, endpoint: WebhookEndpoint, acto
 
 @transaction.atomic
 def affiliate_postback_set(*, network: Network, affiliate: Affiliate, template: str,
-                           actor: User | None = None) -> Affiliate:
+                           events: list[str] | None = None, actor: User | None = None) -> Affiliate:
+    """Save the postback URL template (an IRI converted to a URI, only known macros) and, when given, the events
+    it is fired for (an empty list: the default, the conversion events)."""
     if template:
         try:
+            template = postback_template_to_uri(template)
             validate_postback_template(template)
         except netguard.UnsafeURL as exc:
             raise ValidationError({"postback_url": [str(exc)]}) from exc
+        if len(template) > URL_MAX_LENGTH:
+            raise ValidationError({"postback_url": [f"At most {URL_MAX_LENGTH} characters once encoded."]})
+    fields = ["postback_url"]
     affiliate.postback_url = template
-    affiliate.save(update_fields=["postback_url"])
+    if events is not None:
+        unknown = sorted(set(events) - set(POSTBACK_EVENTS))
+        if unknown:
+            raise ValidationError({"events": [f"Unknown events: {', '.join(unknown)}. "
+                                              f"Known: {', '.join(POSTBACK_EVENTS)}."]})
+        affiliate.postback_events = [event for event in POSTBACK_EVENTS if event in events]
+        fields.append("postback_events")
+    affiliate.save(update_fields=fields)
     audit_log_record(network=network, actor=actor, action="affiliate.postback_set", target=affiliate)
     return affiliate
 

@@ -6,6 +6,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 
 from network.auth import SESSION_NETWORK_KEY
 from network.models import Affiliate, AuditLog, Membership, PartyStatus, Role, User
@@ -166,7 +167,6 @@ def test_sign_up_is_active_at_once_when_the_network_does_not_approve(world):
 
 @pytest.mark.parametrize(("overrides", "field_error"), [
     ({"password2": "something-else-123"}, b"The two passwords differ."),
-    ({"email": "blog@alpha.test"}, b"An account with this e-mail exists"),
     ({"email": "not-an-email"}, b"Enter a valid email address."),
     ({"password1": "123", "password2": "123"}, b"This password is too short."),
     ({"name": ""}, b"This field is required."),
@@ -177,6 +177,21 @@ def test_bad_sign_up_is_rejected_next_to_the_field_and_creates_nothing(world, ov
     assert response.status_code == 400
     assert field_error in response.content
     assert User.objects.count() == users and len(mail.outbox) == 0
+
+
+@pytest.mark.parametrize("email", ["blog@bravo.test", "BLOG@alpha.test"], ids=["other_network", "this_network"])
+def test_join_page_answers_a_known_email_as_a_new_one_and_mails_its_owner(world, email):
+    new = join(Client(), email="someone-new@blog.test")
+    users, memberships = User.objects.count(), Membership.objects.count()
+    mail.outbox.clear()
+    known = join(Client(), email=email)
+    assert (known.status_code, known["Location"]) == (new.status_code, new["Location"]) == (
+        302, reverse("account_email_verification_sent"))
+    assert b"exists" not in known.content
+    assert (User.objects.count(), Membership.objects.count()) == (users, memberships)
+    [notice] = mail.outbox
+    assert notice.to == [email.lower()] and "Alpha Network" in notice.body
+    assert "http://testserver/accounts/login/" in notice.body and "http://testserver/n/alpha/join" in notice.body
 
 
 def test_logged_in_user_joins_another_network_with_the_same_account(world, web):

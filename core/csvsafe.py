@@ -1,0 +1,16 @@
+"""Spreadsheet-safe CSV cells (OWASP CSV injection): the one rule every CSV export uses."""
+
+FORMULA_CHARS = ("=", "+", "-", "@")
+# A spreadsheet skips leading tabs, carriage returns and line feeds (and, in some, spaces) before reading a
+# formula: "\r=HYPERLINK(...)" runs as one.
+LEADING_BLANKS = " \t\r\n"
+
+
+def is_formula_like(text: str) -> bool:
+    return text.startswith(FORMULA_CHARS) or text[:1] in ("\t", "\r", "\n") or (
+        text.lstrip(LEADING_BLANKS).startswith(FORMULA_CHARS))
+
+
+def spreadsheet_text(text: str) -> str:
+    """`text`, with a leading quote when a spreadsheet could read it as a formula."""
+    return "'" + text if is_formula_like(text) else text
