@@ -153,7 +153,9 @@ def tier_trueup(*, network: Network, program: Program, affiliate: Affiliate, eve
                 snapshot={**snap, "rate": plain(rate), "trueup": trueup},
             ))
         if d_amount < 0 or d_revenue < 0:
-            down = {"amount": str(max(-d_amount, ZERO)), "revenue": str(max(-d_revenue, ZERO))}
+            cur = commission.currency
+            down = {"amount": str(quantize(max(-d_amount, ZERO), cur)),
+                    "revenue": str(quantize(max(-d_revenue, ZERO), cur))}
             commission.rule_snapshot = {**snap, "trued_down": down, "trueup": trueup}
             commission.reason = reason[:255]
             commission.save(update_fields=["rule_snapshot", "reason", "updated_at"])
