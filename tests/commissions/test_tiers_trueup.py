@@ -21,7 +21,7 @@ from commissions.tasks import tier_trueups_task
 from commissions.trueup import tier_trueups_run
 from core.money import quantize
 from programs.selectors import tier_rate
-from tests.factories import make_link, make_partnership
+from tests.factories import make_conversion, make_link, make_partnership
 from tracking.models import Conversion
 
 from .helpers import assert_ledger_consistent, convert, owed, program_with_link
@@ -285,3 +285,23 @@ def _check_property(world, basis, before, after):
         assert total == expected, (affiliate.name, rate, total, expected)
         assert owed(K.AFFILIATE_PENDING, affiliate) == total  # nothing approved: all of it still pending
     assert_ledger_consistent()
+
+
+def test_a_batch_counts_its_own_earlier_conversions(world):
+    _, link = program_with_link(world.a, rules=[RULE])
+    ids = [make_conversion(world.a.advertiser, order_id=f"b-{n}", amount=D("100"), link=link).pk for n in range(4)]
+    assert services.commissions_for_conversions(conversion_ids=ids) == 4
+    made = Commission.objects.filter(conversion_id__in=ids).order_by("conversion_id")
+    assert [(c.amount, c.rule_snapshot["conversions_in_period"]) for c in made] == [
+        (D("8.00"), 0), (D("8.00"), 1), (D("8.00"), 2), (D("10.00"), 3)]
+
+
+def test_the_api_shows_an_adjustment_and_what_it_adjusts(world):
+    _, link = program_with_link(world.a, rules=[RULE])
+    made = _october(world.a, link, 3)
+    tier_trueups_run(now=AFTER_OCTOBER)
+    rows = world.a.client("affiliate").get("/api/v1/commissions").json()["results"]
+    adjustments = [r for r in rows if r["kind"] == "adjustment"]
+    assert sorted(r["adjusts"] for r in adjustments) == [c.pk for c in made]
+    assert {r["amount"] for r in adjustments} == {"2.00"}
+    assert world.b.client("owner").get(f"/api/v1/commissions/{adjustments[0]['id']}").status_code == 404
