@@ -227,9 +227,12 @@ def _locked(network: Network, commission: Commission | int) -> Commission:
 
 
 def _children(commission: Commission, statuses) -> list[Commission]:
-    """A commission's second-tier overrides and tier adjustments in these statuses: they follow its decisions."""
+    """A commission's second-tier overrides and tier adjustments (its own and its overrides') in these statuses:
+    they follow its decisions."""
     return list(Commission.objects.select_for_update()
-                .filter(Q(parent=commission) | Q(adjusts=commission), network_id=commission.network_id,
+                .filter(Q(parent=commission) | Q(adjusts=commission)
+                        | Q(adjusts__in=Commission.objects.filter(parent=commission).values("pk")),
+                        network_id=commission.network_id,
                         status__in=statuses).order_by("pk"))
 
 

@@ -106,6 +106,31 @@ def _adjustment_create(commission: Commission, *, amount: Decimal, revenue: Deci
     return adjustment
 
 
+def _true_to(commission: Commission, *, amount: Decimal, revenue: Decimal, reason: str, trueup: dict,
+             snapshot: dict, created: list, reduced: list) -> None:
+    """Bring one commission to (amount, revenue): an adjustment for more, a reduction on itself for less."""
+    if commission.pk in {c.adjusts_id for c in created} or "trued_down" in (commission.rule_snapshot or {}):
+        return
+    if Commission.objects.filter(network_id=commission.network_id, adjusts=commission).exists():
+        return
+    d_amount, d_revenue = amount - commission.amount, revenue - commission.revenue
+    if d_amount > 0 or d_revenue > 0:
+        created.append(_adjustment_create(
+            commission, amount=max(d_amount, ZERO), revenue=max(d_revenue, ZERO), reason=reason,
+            snapshot={**snapshot, "trueup": trueup},
+        ))
+    if d_amount < 0 or d_revenue < 0:
+        cur = commission.currency
+        down = {"amount": str(quantize(max(-d_amount, ZERO), cur)),
+                "revenue": str(quantize(max(-d_revenue, ZERO), cur))}
+        commission.rule_snapshot = {**(commission.rule_snapshot or {}), "trued_down": down, "trueup": trueup}
+        commission.reason = reason[:255]
+        commission.save(update_fields=["rule_snapshot", "reason", "updated_at"])
+        _reverse_to_targets(commission, original=None, kind="commission.trued_down",
+                            key=f"commission:{commission.pk}:trueup")
+        reduced.append(commission)
+
+
 def _period_label(start: datetime, tier_period: str) -> str:
     return start.strftime("%Y-%m") if tier_period == CommissionRule.TierPeriod.MONTH else start.strftime("%G-W%V")
 
@@ -140,28 +165,22 @@ def tier_trueup(*, network: Network, program: Program, affiliate: Affiliate, eve
         rate = tier_rate(payout=snap["payout"], tiers=snap["tiers"], reached=progress.reached(basis))
         amount, revenue = commission_amounts(kind=snap["kind"], rate=rate, revenue_rate=snap.get("revenue"),
                                              base=Decimal(commission.base_amount), currency=commission.currency)
-        d_amount, d_revenue = amount - commission.amount, revenue - commission.revenue
-        if not d_amount and not d_revenue:
+        if amount == commission.amount and revenue == commission.revenue:
             continue
         reason = f"Tier true-up {label}: rate {snap.get('rate')} -> {plain(rate)}"
         trueup = {"period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
                   "tier_basis": basis, "conversions_in_period": progress.conversions,
                   "amount_in_period": plain(progress.amount), "rate_before": snap.get("rate"), "rate": plain(rate)}
-        if d_amount > 0 or d_revenue > 0:
-            created.append(_adjustment_create(
-                commission, amount=max(d_amount, ZERO), revenue=max(d_revenue, ZERO), reason=reason,
-                snapshot={**snap, "rate": plain(rate), "trueup": trueup},
-            ))
-        if d_amount < 0 or d_revenue < 0:
-            cur = commission.currency
-            down = {"amount": str(quantize(max(-d_amount, ZERO), cur)),
-                    "revenue": str(quantize(max(-d_revenue, ZERO), cur))}
-            commission.rule_snapshot = {**snap, "trued_down": down, "trueup": trueup}
-            commission.reason = reason[:255]
-            commission.save(update_fields=["rule_snapshot", "reason", "updated_at"])
-            _reverse_to_targets(commission, original=None, kind="commission.trued_down",
-                                key=f"commission:{commission.pk}:trueup")
-            reduced.append(commission)
+        _true_to(commission, amount=amount, revenue=revenue, reason=reason, trueup=trueup,
+                 snapshot={**snap, "rate": plain(rate)}, created=created, reduced=reduced)
+        # The referrer's override is a share of this commission: it follows it.
+        for override in Commission.objects.select_for_update(of=("self",)).filter(
+                network=network, parent=commission, tier=2, status__in=services.LIABLE,
+                ).select_related("program", "affiliate", "advertiser", "conversion").order_by("pk"):
+            percent = Decimal((override.rule_snapshot or {}).get("second_tier_percent") or 0)
+            share = quantize(amount * percent / 100, override.currency)  # as `second_tier_create` computes it
+            _true_to(override, amount=share, revenue=share, reason=reason, trueup=trueup,
+                     snapshot={**(override.rule_snapshot or {})}, created=created, reduced=reduced)
     marker = TierTrueUp.objects.create(
         **unit, period_end=period_end, conversions=progress.conversions, amount=progress.amount,
         commissions=len(commissions), adjusted=len(created) + len(reduced),

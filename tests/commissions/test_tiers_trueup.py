@@ -21,7 +21,7 @@ from commissions.tasks import tier_trueups_task
 from commissions.trueup import tier_trueups_run
 from core.money import quantize
 from programs.selectors import tier_rate
-from tests.factories import make_conversion, make_link, make_partnership
+from tests.factories import make_affiliate, make_conversion, make_link, make_partnership
 from tracking.models import Conversion
 
 from .helpers import assert_ledger_consistent, convert, owed, program_with_link
@@ -305,3 +305,25 @@ def test_the_api_shows_an_adjustment_and_what_it_adjusts(world):
     assert sorted(r["adjusts"] for r in adjustments) == [c.pk for c in made]
     assert {r["amount"] for r in adjustments} == {"2.00"}
     assert world.b.client("owner").get(f"/api/v1/commissions/{adjustments[0]['id']}").status_code == 404
+
+
+def test_the_referrers_override_follows_the_trued_up_commission(world):
+    referred, _ = make_affiliate(world.a.network, "Referred", "referred@alpha.test", referred_by=world.a.affiliate)
+    program, _ = program_with_link(world.a, rules=[RULE], second_tier_percent=D("10"))
+    link = make_link(make_partnership(program, referred))
+    made = _october(world.a, link, 3)
+    overrides = list(Commission.objects.filter(tier=2).order_by("pk"))
+    assert [o.amount for o in overrides] == [D("0.80")] * 3
+    tier_trueups_run(now=AFTER_OCTOBER)
+    bonus = Commission.objects.filter(kind="adjustment", tier=2).order_by("pk")
+    assert [(b.adjusts_id, b.amount, b.affiliate_id) for b in bonus] == [
+        (o.pk, D("0.20"), world.a.affiliate.pk) for o in overrides]
+    assert owed(K.AFFILIATE_PENDING, world.a.affiliate) == D("3.00")  # 10 % of 3 x 10.00
+    services.commission_reject(network=world.a.network, commission=made[0])
+    assert set(Commission.objects.filter(conversion_id=made[0].conversion_id).values_list("status", flat=True)) == {
+        "rejected"}
+    _refund(made[1].conversion_id, "50")
+    pair = Commission.objects.filter(conversion_id=made[1].conversion_id, tier=2)
+    assert sum((c.amount - c.reversed_amount for c in pair), D(0)) == D("0.50")
+    assert owed(K.AFFILIATE_PENDING, world.a.affiliate) == D("1.50")
+    assert_ledger_consistent()
