@@ -147,7 +147,7 @@ class RuleForm(forms.Form):
                 continue
             parts = line.replace(",", " ").split()
             if len(parts) != 2:
-                self.add_error("tiers", f"Line {number}: write 'min_conversions payout', e.g. '10 12.50'.")
+                self.add_error("tiers", f"Line {number}: write '{key} payout', e.g. '10 12.50'.")
                 return None
             tiers.append({key: parts[0], "payout": parts[1]})
         value["tiers"] = tiers

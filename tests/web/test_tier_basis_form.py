@@ -54,3 +54,14 @@ def test_another_networks_program_edit_is_404(world, web):
     assert client.get(f"/advertiser/programs/{shop.other_program.pk}/edit/").status_code == 404
     assert client.post(f"/advertiser/programs/{shop.other_program.pk}/edit/", data).status_code == 404
     assert not shop.other_program.rules.filter(tier_basis="amount").exists()
+
+
+def test_the_marketplace_shows_a_program_whose_tiers_count_the_sales_amount(world, web):
+    from tests.factories import make_program
+
+    make_program(world.a.advertiser, name="Big Spenders", rules=[
+        {"event": "sale", "kind": "percent", "payout": "8", "tier_basis": "amount",
+         "tiers": [{"min_amount": "5000", "payout": "10"}, {"min_amount": "900", "payout": "9"}]}])
+    response = web("a", "affiliate").get("/partner/marketplace/")
+    assert response.status_code == 200
+    assert "8 % per sale (up to 10 % with tiers)" in response.content.decode()
