@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from core.money import quantize
 from network.models import Affiliate, Network
+from network.services import audit_log_record
 from programs.models import CommissionRule, Program
 from programs.selectors import tier_rate
 
@@ -185,6 +186,10 @@ def tier_trueup(*, network: Network, program: Program, affiliate: Affiliate, eve
         **unit, period_end=period_end, conversions=progress.conversions, amount=progress.amount,
         commissions=len(commissions), adjusted=len(created) + len(reduced),
     )
+    if created or reduced:
+        audit_log_record(network=network, actor=None, action="commissions.trued_up", target=marker,
+                         data={"adjustments": [c.pk for c in created], "reduced": [c.pk for c in reduced],
+                               "conversions": progress.conversions, "amount": plain(progress.amount)})
     services.commissions_notify(created, "commission.created")
     services.commissions_notify(reduced, "commission.partially_reversed")
     return marker

@@ -20,6 +20,7 @@ from commissions.models import Account, Commission, LedgerEntry, TierTrueUp
 from commissions.tasks import tier_trueups_task
 from commissions.trueup import tier_trueups_run
 from core.money import quantize
+from network.models import AuditLog
 from programs.selectors import tier_rate
 from tests.factories import make_affiliate, make_conversion, make_link, make_partnership
 from tracking.models import Conversion
@@ -81,6 +82,8 @@ def test_trueup_pays_the_periods_earlier_commissions_the_rate_reached(world, dja
     assert_ledger_consistent()
     marker = TierTrueUp.objects.get()
     assert (marker.conversions, marker.adjusted, marker.network) == (4, 3, world.a.network)
+    log = AuditLog.objects.get(action="commissions.trued_up", target_id=str(marker.pk))
+    assert log.network == world.a.network and log.data["adjustments"] == [a.pk for a in adjustments]
     assert [m.subject for m in mail.outbox].count("Tier bonus for the period: €2.00 (Outdoor Gear)") == 3
     events = [e for call in emit.call_args_list for e in call.kwargs["events"]]
     assert [(e.event, e.data["kind"], e.data["adjusts"]) for e in events] == [
