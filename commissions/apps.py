@@ -24,6 +24,9 @@ class CommissionsConfig(AppConfig):
         settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-catch-up", {
             "task": "commissions.tasks.commissions_catch_up_task", "schedule": crontab(minute="*/5"),
         })
+        settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-tier-trueups", {
+            "task": "commissions.tasks.tier_trueups_task", "schedule": crontab(minute=23),
+        })
         settings.CELERY_BEAT_SCHEDULE.setdefault("commissions-cpc-accrue", {
             "task": "commissions.tasks.cpc_accrue_task", "schedule": crontab(minute=7),
         })

@@ -5,10 +5,11 @@ from collections import Counter
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from tracking.models import Conversion
 
-from . import services
+from . import services, trueup
 from .models import Commission
 
 # Position in the order_id-sorted list -> the state the demo shows.
@@ -49,6 +50,7 @@ def seed(ctx: dict) -> None:
         services.commissions_for_conversion(conversion_id=pk)
     commissions = list(
         Commission.objects.for_network(network).filter(tier=1, conversion__isnull=False)
+        .exclude(kind=Commission.Kind.ADJUSTMENT)
         # The reports demo's 90 days of orders (DEMO-R-...) keep the states that demo gave them.
         .exclude(conversion__order_id__startswith="DEMO-R-")
         .select_related("conversion").order_by("conversion__order_id", "pk")
@@ -69,8 +71,19 @@ def seed(ctx: dict) -> None:
         elif target == "partially_reversed" and not commission.reversed_amount:
             _refund(commission.conversion, (Decimal(commission.conversion.amount) / 2).quantize(Decimal("0.01")))
             services.commission_approve(network=network, commission=commission, operator=True)
+    _trueup_closed_periods(network)
     counts = Counter(Commission.objects.for_network(network).values_list("status", flat=True))
     ctx["commissions"] = commissions
     ctx.setdefault("summary", []).append(
         "Commissions: " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     )
+
+
+def _trueup_closed_periods(network) -> None:
+    """True up the tier periods the demo's 90 days closed (as the hourly task would have), and approve the
+    adjustments whose commissions' hold period is over (as the hold-period task would)."""
+    trueup.tier_trueups_run(lookback=4)
+    due = Commission.objects.for_network(network).filter(
+        kind=Commission.Kind.ADJUSTMENT, status=Commission.Status.PENDING, hold_until__lte=timezone.now())
+    for pk in due.order_by("pk").values_list("pk", flat=True):
+        services.commission_approve(network=network, commission=pk, operator=True)

@@ -18,16 +18,23 @@ SUBJECTS = {
 }
 
 
+# A tier adjustment (the period's true-up) is a commission of its own: its creation says what it is.
+ADJUSTMENT_SUBJECTS = {"commission.created": "Tier bonus for the period: {amount} ({program})"}
+
+
 def commission_email(commission, event: str, amount=None) -> tuple[str, str]:
     amount = format_amount(commission.remaining_amount if amount is None else amount, commission.currency)
     program = commission.program.name
-    subject = SUBJECTS.get(event, "Commission update: {amount} ({program})").format(amount=amount, program=program)
+    subjects = ADJUSTMENT_SUBJECTS if commission.kind == "adjustment" and event in ADJUSTMENT_SUBJECTS else SUBJECTS
+    subject = subjects.get(event, "Commission update: {amount} ({program})").format(amount=amount, program=program)
     lines = [
         f"Hello {commission.affiliate.name},",
         "",
         f"Commission #{commission.pk} in {program}: {event.removeprefix('commission.').replace('_', ' ')}.",
         f"Amount: {amount}",
     ]
+    if commission.adjusts_id:
+        lines.append(f"Adjusts commission #{commission.adjusts_id} to the tier rate reached in the period.")
     if commission.conversion_id:
         lines.append(f"Order: {commission.conversion.order_id}")
     if commission.reason:

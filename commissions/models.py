@@ -33,12 +33,18 @@ class Commission(TenantModel):
         LEAD = "lead", "Lead"
         CLICK = "click", "Clicks (CPC)"
         SECOND_TIER = "second_tier", "Second-tier override"
+        # The tier true-up of a period: the difference between the tier rate reached for the whole period and the
+        # rate a commission was computed with (on `adjusts`, same conversion and tier).
+        ADJUSTMENT = "adjustment", "Tier adjustment"
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     # 1 = the converting affiliate; 2 = the affiliate who referred them (override on `parent`).
     tier = models.PositiveSmallIntegerField(default=1)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # An adjustment (kind `adjustment`): the commission it adjusts. Refunds and rejections of that commission
+    # reverse the adjustment with it, in the same proportion.
+    adjusts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments")
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
     advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="+")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="commissions")
@@ -72,7 +78,10 @@ class Commission(TenantModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             # Computing a conversion twice never creates a second commission (NULL conversions: CPC rows).
-            models.UniqueConstraint(fields=["conversion", "tier"], name="commission_unique_conversion_tier"),
+            models.UniqueConstraint(fields=["conversion", "tier"], condition=~models.Q(kind="adjustment"),
+                                    name="commission_unique_conversion_tier"),
+            # One true-up per commission: a second run of the period's true-up adds nothing.
+            models.UniqueConstraint(fields=["network", "adjusts"], name="commission_unique_adjustment"),
             models.UniqueConstraint(fields=["rollup", "clicks_upto", "tier"], name="commission_unique_rollup_step"),
             models.CheckConstraint(condition=models.Q(amount__gte=0) & models.Q(revenue__gte=0),
                                    name="commission_amounts_not_negative"),
@@ -94,6 +103,33 @@ class Commission(TenantModel):
     @property
     def remaining_revenue(self):
         return self.revenue - self.reversed_revenue
+
+
+class TierTrueUp(TenantModel):
+    """A closed tier period trued up for one affiliate in one program and event: what it reached, at which rate.
+    Written once (its unique key makes the beat task skip the period afterwards)."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="+")
+    event = models.CharField(max_length=8)
+    tier_period = models.CharField(max_length=10)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    conversions = models.PositiveIntegerField(default=0)  # counted: not rejected, not fully refunded
+    amount = _amount(default=0)  # their sales net of refunds, in the program currency
+    commissions = models.PositiveIntegerField(default=0)  # commissions of the period looked at
+    adjusted = models.PositiveIntegerField(default=0)  # of them, how many changed (adjustment or reduction)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["network", "program", "affiliate", "event", "tier_period", "period_start"],
+                                    name="tier_trueup_unique_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id}/{self.affiliate_id} {self.event} {self.tier_period} {self.period_start:%Y-%m-%d}"
 
 
 class CpcAccrual(TenantModel):

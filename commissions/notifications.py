@@ -20,6 +20,7 @@ def commission_payload(commission: Commission) -> dict:
         "kind": commission.kind,
         "tier": commission.tier,
         "parent": commission.parent_id,
+        "adjusts": commission.adjusts_id,
         "program": commission.program_id,
         "affiliate": commission.affiliate_id,
         "conversion": commission.conversion_id,

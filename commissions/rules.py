@@ -14,8 +14,10 @@ from tracking.models import Conversion
 from .models import Commission
 
 HUNDRED = Decimal(100)
-# Commissions that count as the affiliate's approved conversions for tiers (paid ones were approved first).
-TIER_STATUSES = (Commission.Status.APPROVED, Commission.Status.PAID)
+# Commissions whose conversions count towards tiers: all but rejected and (fully) reversed ones, as Tapfiliate and
+# PartnerStack count them. Partial refunds keep the conversion counted; the amount basis counts the net sale.
+TIER_STATUSES = (Commission.Status.PENDING, Commission.Status.ON_HOLD, Commission.Status.APPROVED,
+                 Commission.Status.PAID)
 
 
 @dataclass
@@ -51,16 +53,82 @@ def tier_period_start(*, moment: datetime, period: str, tz_name: str) -> datetim
     return start.replace(day=1)
 
 
-def approved_conversions_in_period(*, rule: CommissionRule, conversion: Conversion, tz_name: str) -> int:
-    """The affiliate's approved conversions in this program in the current tier period (before this one)."""
+def tier_period_bounds(*, moment: datetime, period: str, tz_name: str) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of the tier period holding `moment`, in the network's time zone ((None, None): lifetime)."""
+    start = tier_period_start(moment=moment, period=period, tz_name=tz_name)
+    if start is None:
+        return None, None
+    # Aware arithmetic on a ZoneInfo time is wall-clock: the end is local midnight across a DST change too.
+    return start, start + timedelta(days=7) if period == CommissionRule.TierPeriod.WEEK else add_months(start, 1)
+
+
+@dataclass
+class TierProgress:
+    """An affiliate's conversions in a tier period that count (see TIER_STATUSES) and their net sales."""
+
+    conversions: int = 0
+    amount: Decimal = Decimal(0)  # order amounts net of refunds, in the program currency only
+
+    def reached(self, basis: str) -> Decimal:
+        return self.amount if basis == CommissionRule.TierBasis.AMOUNT else Decimal(self.conversions)
+
+
+def tier_progress(*, network_id: int, program_id: int, affiliate_id: int, event: str, currency: str,
+                  start: datetime | None, until: datetime, inclusive: bool = True,
+                  exclude_conversion_id: int | None = None) -> TierProgress:
+    """The affiliate's counted conversions of this program and event from `start` (None: ever) to `until`, and the
+    sum of their net order amounts in `currency` (orders in another currency add to the count only)."""
     qs = Commission.objects.filter(
-        network_id=conversion.network_id, program_id=conversion.program_id, affiliate_id=conversion.affiliate_id,
-        tier=1, conversion__isnull=False, status__in=TIER_STATUSES,
-    ).exclude(conversion_id=conversion.pk)
-    start = tier_period_start(moment=conversion.created_at, period=rule.tier_period, tz_name=tz_name)
+        network_id=network_id, program_id=program_id, affiliate_id=affiliate_id, tier=1, kind=event,
+        conversion__isnull=False, status__in=TIER_STATUSES,
+    )
+    if exclude_conversion_id is not None:
+        qs = qs.exclude(conversion_id=exclude_conversion_id)
+    qs = qs.filter(**{"conversion__created_at__lte" if inclusive else "conversion__created_at__lt": until})
     if start is not None:
-        qs = qs.filter(conversion__created_at__gte=start, conversion__created_at__lte=conversion.created_at)
-    return qs.count()
+        qs = qs.filter(conversion__created_at__gte=start)
+    progress = TierProgress()
+    # Added in Python: SQLite would sum decimals as floats.
+    for order_currency, base, refunded in qs.values_list("conversion__currency", "base_amount", "refunded_base"):
+        progress.conversions += 1
+        if order_currency == currency:
+            progress.amount += Decimal(base) - Decimal(refunded)
+    return progress
+
+
+def conversion_tier_progress(*, rule: CommissionRule, conversion: Conversion, tz_name: str,
+                             batch: dict | None = None) -> TierProgress:
+    """What the affiliate reached in the current tier period before this conversion. `batch`: a batch's tally of
+    the conversions it evaluated before this one (not yet written), added in."""
+    start = tier_period_start(moment=conversion.created_at, period=rule.tier_period, tz_name=tz_name)
+    progress = tier_progress(
+        network_id=conversion.network_id, program_id=conversion.program_id, affiliate_id=conversion.affiliate_id,
+        event=conversion.event, currency=conversion.program.currency, start=start, until=conversion.created_at,
+        exclude_conversion_id=conversion.pk,
+    )
+    if batch is not None:
+        key = (conversion.program_id, conversion.affiliate_id, conversion.event, start)
+        earlier = batch.setdefault(key, TierProgress())
+        progress.conversions += earlier.conversions
+        progress.amount += earlier.amount
+        if conversion.status != Conversion.Status.REJECTED:
+            earlier.conversions += 1
+            if conversion.currency == conversion.program.currency:
+                earlier.amount += Decimal(conversion.amount) - Decimal(conversion.refunded_amount or 0)
+    return progress
+
+
+def commission_amounts(*, kind: str, rate: Decimal, revenue_rate, base: Decimal, currency: str
+                       ) -> tuple[Decimal, Decimal]:
+    """(payout, revenue) of a commission at `rate`, quantized: percent of `base`, or fixed. Revenue follows the
+    payout when the rule sets none (`revenue_rate` None). Evaluation and the period's true-up share it."""
+    if kind == CommissionRule.Kind.PERCENT:
+        payout = base * rate / HUNDRED
+        revenue = payout if revenue_rate is None else base * Decimal(revenue_rate) / HUNDRED
+    else:
+        payout = rate
+        revenue = payout if revenue_rate is None else Decimal(revenue_rate)
+    return quantize(payout, currency), quantize(revenue, currency)
 
 
 def first_attributed_conversion(conversion: Conversion) -> Conversion | None:
@@ -93,9 +161,9 @@ def renewal_pays(*, rule: CommissionRule, conversion: Conversion) -> bool:
     return conversion.created_at < add_months(first.created_at, rule.recurring_months)
 
 
-def evaluate(conversion: Conversion, *, rules: dict | None = None) -> Evaluation | None:
+def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict | None = None) -> Evaluation | None:
     """The commission a conversion earns its affiliate, or None (no rule, renewal past its months, zero).
-    `rules`: a batch's cache of each program's rules per event."""
+    `rules`: a batch's cache of each program's rules per event; `batch`: its tally of tier progress."""
     if conversion.affiliate_id is None or conversion.program_id is None:
         return None
     program, affiliate = conversion.program, conversion.affiliate
@@ -108,27 +176,23 @@ def evaluate(conversion: Conversion, *, rules: dict | None = None) -> Evaluation
     rule = rule_for(program=program, event=conversion.event, affiliate=affiliate, rules=candidates)
     if rule is None or not renewal_pays(rule=rule, conversion=conversion):
         return None
-    count = 0
+    progress = TierProgress()
     if rule.tiers:
-        count = approved_conversions_in_period(rule=rule, conversion=conversion, tz_name=program.network.timezone)
-    rate = tier_payout(rule, count)
+        progress = conversion_tier_progress(rule=rule, conversion=conversion, tz_name=program.network.timezone,
+                                            batch=batch)
+    rate = tier_payout(rule, progress.reached(rule.tier_basis))
     base = Decimal(conversion.amount)
-    if rule.kind == CommissionRule.Kind.PERCENT:
-        currency = conversion.currency
-        payout = base * rate / HUNDRED
-        revenue = payout if rule.revenue is None else base * Decimal(rule.revenue) / HUNDRED
-    else:
-        # Fixed amounts are in the program's currency.
-        currency = program.currency
-        payout = rate
-        revenue = payout if rule.revenue is None else Decimal(rule.revenue)
-    amount, revenue = quantize(payout, currency), quantize(revenue, currency)
+    # Fixed amounts are in the program's currency.
+    currency = conversion.currency if rule.kind == CommissionRule.Kind.PERCENT else program.currency
+    amount, revenue = commission_amounts(kind=rule.kind, rate=rate, revenue_rate=rule.revenue, base=base,
+                                         currency=currency)
     if amount <= 0 and revenue <= 0:
         return None
     snapshot = {
         "rule_id": rule.pk, "event": rule.event, "kind": rule.kind, "payout": plain(rule.payout),
         "revenue": None if rule.revenue is None else plain(rule.revenue), "rate": plain(rate),
-        "tiers": rule.tiers, "tier_period": rule.tier_period, "conversions_in_period": count,
+        "tiers": rule.tiers, "tier_period": rule.tier_period, "tier_basis": rule.tier_basis,
+        "conversions_in_period": progress.conversions, "amount_in_period": plain(progress.amount),
         "recurring_months": rule.recurring_months, "affiliate_override": rule.affiliate_id is not None,
         "group": rule.group,
     }

@@ -44,7 +44,7 @@ class CommissionSerializer(serializers.ModelSerializer):
             "id", "status", "kind", "tier", "parent", "program", "advertiser", "affiliate", "conversion", "order_id",
             "currency", "amount", "revenue", "reversed_amount", "reversed_revenue", "remaining_amount", "clicks",
             "reason", "rule_snapshot", "hold_until", "approved_at", "rejected_at", "reversed_at", "paid_at",
-            "created_at",
+            "created_at", "adjusts",
         ]
         read_only_fields = fields
         # Left out by to_representation for affiliates (revenue) or for advertisers under a margin (payout).
@@ -61,12 +61,14 @@ class CommissionSerializer(serializers.ModelSerializer):
             for key in ("revenue", "reversed_revenue"):
                 data.pop(key)
             data["rule_snapshot"] = {k: v for k, v in data["rule_snapshot"].items() if k != "revenue"}
+            _hide_trued_down(data, "revenue")
         elif role == Role.ADVERTISER and instance.amount != instance.revenue:
             for key in ("amount", "reversed_amount", "remaining_amount"):
                 data.pop(key)
             # The affiliate's rates would give the margin away as well.
             data["rule_snapshot"] = {k: v for k, v in data["rule_snapshot"].items()
                                      if k not in ("payout", "rate", "tiers")}
+            _hide_trued_down(data, "amount")
         return data
 
 
@@ -85,6 +87,13 @@ class CommissionDetailSerializer(CommissionSerializer):
         if membership is None:
             return {}
         return commission_explanation(obj, party=party_for(membership))
+
+
+def _hide_trued_down(data: dict, key: str) -> None:
+    """The tier true-up's reduction (`trued_down`) names both sides: each party sees only its own."""
+    down = data["rule_snapshot"].get("trued_down")
+    if isinstance(down, dict):
+        data["rule_snapshot"] = data["rule_snapshot"] | {"trued_down": {k: v for k, v in down.items() if k != key}}
 
 
 class RejectSerializer(serializers.Serializer):

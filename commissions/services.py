@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.money import format_amount, quantize
@@ -22,7 +23,7 @@ from network.services import audit_log_record
 from programs.models import Program
 from tracking.models import Conversion
 
-from . import ledger
+from . import ledger, trueup
 from .ledger import Line
 from .models import Account, Commission
 from .notifications import commission_notify, commissions_notify
@@ -161,6 +162,7 @@ def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
         existing = list(Commission.objects.filter(conversion__in=conversions).values_list("conversion_id", flat=True))
         done, count = set(existing), len(existing)
         rules: dict = {}
+        tally: dict = {}  # tier progress of the batch's own earlier conversions (written together at the end)
         now = timezone.now()
         fresh: list[Commission] = []
         for conversion in conversions:
@@ -171,7 +173,7 @@ def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
                     affiliate is not None and affiliate.referred_by_id and program.second_tier_percent):
                 one_by_one.append(conversion.pk)
                 continue
-            evaluation = evaluate(conversion, rules=rules)
+            evaluation = evaluate(conversion, rules=rules, batch=tally)
             if evaluation is not None:
                 fresh.append(Commission(network_id=conversion.network_id,
                                         **_first_tier_fields(conversion, evaluation, now)))
@@ -225,7 +227,13 @@ def _locked(network: Network, commission: Commission | int) -> Commission:
 
 
 def _children(commission: Commission, statuses) -> list[Commission]:
-    return list(Commission.objects.select_for_update().filter(parent=commission, status__in=statuses))
+    """A commission's second-tier overrides and tier adjustments (its own and its overrides') in these statuses:
+    they follow its decisions."""
+    return list(Commission.objects.select_for_update()
+                .filter(Q(parent=commission) | Q(adjusts=commission)
+                        | Q(adjusts__in=Commission.objects.filter(parent=commission).values("pk")),
+                        network_id=commission.network_id,
+                        status__in=statuses).order_by("pk"))
 
 
 def _audit(network, actor, action, commission, **data):
@@ -367,12 +375,17 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
     qs = Commission.objects.select_for_update(of=("self",)).filter(conversion=conversion, status__in=LIABLE)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
+    seen: dict[int, Commission] = {}
+    # Tier then id: a tier adjustment comes after the commission it adjusts, whose reversal it completes.
     for commission in qs.select_related("program", "affiliate", "advertiser").order_by("tier", "pk"):
+        seen[commission.pk] = commission
         refunded = min(commission.refunded_base + amount, base) if base > 0 else base
         full = base <= 0 or refunded >= base
-        cur = commission.currency
-        target_amount = commission.amount if full else quantize(commission.amount * refunded / base, cur)
-        target_revenue = commission.revenue if full else quantize(commission.revenue * refunded / base, cur)
+        original = None
+        if commission.adjusts_id is not None:
+            original = seen.get(commission.adjusts_id) or Commission.objects.get(pk=commission.adjusts_id)
+        target_amount, target_revenue = trueup.reversal_targets(commission, refunded=refunded, base=base,
+                                                                original=original)
         d_amount = max(target_amount - commission.reversed_amount, ZERO)
         d_revenue = max(target_revenue - commission.reversed_revenue, ZERO)
         lines = _negate(_earning_lines(commission, d_amount, d_revenue, _liability_kind(commission.status)))

@@ -10,7 +10,7 @@ from django.db.models import ObjectDoesNotExist
 
 from network.models import Network
 
-from . import cpc, selectors, services
+from . import cpc, selectors, services, trueup
 from .emails import commission_email_message
 from .models import Commission
 
@@ -57,7 +57,8 @@ def commission_emails_task(items: list[list]) -> int:
     as a task each would)."""
     by_id = (
         Commission.objects.select_related("affiliate", "program", "conversion")
-        .only("currency", "amount", "reversed_amount", "reason", "conversion_id", "conversion__order_id",
+        .only("currency", "amount", "reversed_amount", "reason", "conversion_id", "conversion__order_id", "kind",
+              "adjusts_id",
               "affiliate__name", "affiliate__email", "program__name")
         .in_bulk([commission_id for commission_id, _event, _amount in items])
     )
@@ -95,3 +96,9 @@ def cpc_accrue_task() -> int:
     for rollup_id in cpc.cpc_due_rollup_ids():
         made += cpc.cpc_accrue_rollup(rollup_id=rollup_id) is not None
     return made
+
+
+@shared_task(**RETRY, soft_time_limit=1800, time_limit=1900)
+def tier_trueups_task() -> int:
+    """Hourly: true up the tier periods that closed (network time zone) and are not trued up yet (idempotent)."""
+    return trueup.tier_trueups_run()

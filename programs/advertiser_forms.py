@@ -4,10 +4,12 @@ errors are put next to the fields with `errors_to_form`."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .models import CommissionRule, Creative, Program
 
-RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "recurring_months", "affiliate", "group")
+RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
+               "affiliate", "group")
 
 
 def _flatten(value) -> list[str]:
@@ -112,8 +114,11 @@ class RuleForm(forms.Form):
     revenue = forms.CharField(required=False, help_text="What you pay the network (empty: the payout).")
     tiers = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "10 12.5\n50 15"}),
-        help_text="One tier a line: min_conversions payout.")
+        help_text=_("One tier a line: threshold (conversions, or sales amount) and payout."))
     tier_period = forms.ChoiceField(choices=CommissionRule.TierPeriod.choices, initial=CommissionRule.TierPeriod.MONTH)
+    tier_basis = forms.ChoiceField(
+        label=_("Tiers count"), choices=CommissionRule.TierBasis.choices, initial=CommissionRule.TierBasis.CONVERSIONS,
+        help_text=_("Conversions or sales amount in the period (rejected and refunded ones do not count)."))
     recurring_months = forms.CharField(
         required=False, initial="0",
         help_text="Renewals: 0 = first payment only, N = within N months, 'forever'.")
@@ -134,15 +139,17 @@ class RuleForm(forms.Form):
         months = value["recurring_months"].lower()
         value["recurring_months"] = None if months == "forever" else (months or 0)
         value["affiliate"] = value["affiliate"] or None
+        value["tier_basis"] = value["tier_basis"] or CommissionRule.TierBasis.CONVERSIONS
+        key = "min_amount" if value["tier_basis"] == CommissionRule.TierBasis.AMOUNT else "min_conversions"
         tiers = []
         for number, line in enumerate(value["tiers"].splitlines(), start=1):
             if not line.strip():
                 continue
             parts = line.replace(",", " ").split()
             if len(parts) != 2:
-                self.add_error("tiers", f"Line {number}: write 'min_conversions payout', e.g. '10 12.50'.")
+                self.add_error("tiers", f"Line {number}: write '{key} payout', e.g. '10 12.50'.")
                 return None
-            tiers.append({"min_conversions": parts[0], "payout": parts[1]})
+            tiers.append({key: parts[0], "payout": parts[1]})
         value["tiers"] = tiers
         return value
 

@@ -78,6 +78,10 @@ class CommissionRule(TenantModel):
         WEEK = "week", "ISO week"
         LIFETIME = "lifetime", "All time"
 
+    class TierBasis(models.TextChoices):
+        CONVERSIONS = "conversions", "Conversions in the period"
+        AMOUNT = "amount", "Sales amount in the period"
+
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rules")
     event = models.CharField(max_length=8, choices=Event.choices, default=Event.SALE)
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -87,9 +91,12 @@ class CommissionRule(TenantModel):
     revenue = models.DecimalField(
         max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, null=True, blank=True
     )
-    # [{"min_conversions": 10, "payout": "12"}], ascending; the affiliate's approved conversions in the period pick it.
+    # [{"min_conversions": 10, "payout": "12"}] (basis conversions) or [{"min_amount": "5000", "payout": "12"}] (basis
+    # amount), ascending; the affiliate's conversions (or sales) in the period that were not rejected or refunded
+    # pick the tier, and the period's true-up pays every commission of the period at the tier reached.
     tiers = models.JSONField(default=list, blank=True)
     tier_period = models.CharField(max_length=10, choices=TierPeriod.choices, default=TierPeriod.MONTH)
+    tier_basis = models.CharField(max_length=12, choices=TierBasis.choices, default=TierBasis.CONVERSIONS)
     # Subscription renewals: 0 = first payment only, N = renewals within N months, null = forever.
     recurring_months = models.PositiveIntegerField(null=True, blank=True, default=0)
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")

@@ -15,6 +15,7 @@ from network.web import NetworkPageMixin, is_htmx, paginate
 
 from . import selectors, services
 from .models import CommissionRule, Partnership, Program
+from .selectors import tier_threshold
 from .serializers import render_creative
 
 AFFILIATE = frozenset({Role.AFFILIATE})
@@ -43,7 +44,7 @@ def payout_summary(rules: list[CommissionRule], currency: str) -> list[str]:
     for rule in sorted(newest.values(), key=lambda r: (r.event, r.affiliate_id is not None, r.group)):
         text = f"{_rate(rule, rule.payout, currency)} per {rule.get_event_display().lower()}"
         if rule.tiers:
-            top = max(rule.tiers, key=lambda tier: int(tier["min_conversions"]))
+            top = max(rule.tiers, key=tier_threshold)
             text += f" (up to {_rate(rule, top['payout'], currency)} with tiers)"
         if rule.recurring_months is None:
             text += ", recurring"

@@ -38,17 +38,30 @@ def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
     return None
 
 
-def tier_payout(rule: CommissionRule, conversions_in_period: int) -> Decimal:
-    """The payout rate for an affiliate with this many approved conversions in the tier period.
+def tier_threshold(tier: dict) -> Decimal:
+    """A tier's threshold: `min_conversions` (basis conversions) or `min_amount` (basis amount)."""
+    return Decimal(str(tier["min_amount"] if "min_amount" in tier else tier["min_conversions"]))
 
-    Tiers are ascending by `min_conversions`; the highest tier reached wins; below every tier the
+
+def tier_rate(*, payout, tiers: list | None, reached) -> Decimal:
+    """The rate of the highest tier whose threshold `reached` (conversions or sales in the period) meets; below
+    every tier, `payout`. A plain function of values: rule evaluation and the period's true-up share it."""
+    rate = Decimal(str(payout))
+    reached = Decimal(str(reached))
+    for tier in sorted(tiers or [], key=tier_threshold):
+        if reached >= tier_threshold(tier):
+            rate = Decimal(str(tier["payout"]))
+    return rate
+
+
+def tier_payout(rule: CommissionRule, conversions_in_period) -> Decimal:
+    """The payout rate for an affiliate with this many conversions (or this sales amount, for a rule whose
+    `tier_basis` is amount) in the tier period.
+
+    Tiers are ascending by their threshold; the highest tier reached wins; below every tier the
     rule's own `payout` applies.
     """
-    payout = Decimal(rule.payout)
-    for tier in sorted(rule.tiers or [], key=lambda t: int(t["min_conversions"])):
-        if conversions_in_period >= int(tier["min_conversions"]):
-            payout = Decimal(str(tier["payout"]))
-    return payout
+    return tier_rate(payout=rule.payout, tiers=rule.tiers, reached=conversions_in_period)
 
 
 # --- visibility: what one membership may see of its network's rows -----------------------------

@@ -82,8 +82,16 @@ def _http_url(value: str, field: str) -> str:
 
 
 # --- rules ------------------------------------------------------------------------------------------
+def _tier_key(basis: str | None) -> str:
+    """The tiers' threshold key for a rule's tier_basis."""
+    return "min_amount" if basis == CommissionRule.TierBasis.AMOUNT else "min_conversions"
+
+
 class TierSerializer(serializers.Serializer):
-    min_conversions = serializers.IntegerField(min_value=0, max_value=10**9)
+    min_conversions = serializers.IntegerField(min_value=0, max_value=10**9, required=False,
+                                               help_text="Threshold of a rule whose tier_basis is conversions.")
+    min_amount = AmountField(required=False, help_text="Threshold of a rule whose tier_basis is amount: sales in "
+                             "the period, in the program currency.")
     payout = AmountField()
 
 
@@ -94,6 +102,10 @@ class RuleInputSerializer(serializers.Serializer):
     revenue = AmountField(required=False, allow_null=True)
     tiers = TierSerializer(many=True, required=False)
     tier_period = serializers.ChoiceField(choices=CommissionRule.TierPeriod.choices, required=False)
+    tier_basis = serializers.ChoiceField(
+        choices=CommissionRule.TierBasis.choices, required=False,
+        help_text="What reaches a tier: the affiliate's conversions in the period (tiers' min_conversions) or its "
+        "sales amount (tiers' min_amount); rejected and refunded ones do not count.")
     recurring_months = serializers.IntegerField(
         min_value=0, max_value=1200, required=False, allow_null=True,
         help_text="Subscription renewals: 0 or absent = first payment only, N = renewals within N months, "
@@ -124,9 +136,14 @@ class RuleInputSerializer(serializers.Serializer):
         if len(tiers) > MAX_TIERS:
             errors["tiers"] = [f"At most {MAX_TIERS} tiers."]
         elif tiers:
-            thresholds = [tier["min_conversions"] for tier in tiers]
-            if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
-                errors["tiers"] = ["Tiers must be strictly ascending by min_conversions."]
+            key = _tier_key(attrs.get("tier_basis"))
+            thresholds = [tier.get(key) for tier in tiers]
+            if any(value is None for value in thresholds):
+                errors["tiers"] = [f"Each tier needs {key} (the rule's tier_basis)."]
+            elif key == "min_amount" and any(value < 0 for value in thresholds):
+                errors["tiers"] = ["min_amount must be zero or more."]
+            elif any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+                errors["tiers"] = [f"Tiers must be strictly ascending by {key}."]
             else:
                 bad = [f"Tier {i}: {m}" for i, t in enumerate(tiers) if (m := self._check_rate(t["payout"], kind))]
                 if bad:
@@ -141,7 +158,9 @@ class RuleInputSerializer(serializers.Serializer):
             attrs["affiliate"] = affiliate
         if errors:
             raise serializers.ValidationError(errors)
-        attrs["tiers"] = [{"min_conversions": t["min_conversions"], "payout": str(t["payout"])} for t in tiers]
+        key = _tier_key(attrs.get("tier_basis"))
+        attrs["tiers"] = [{key: t[key] if key == "min_conversions" else str(t[key]), "payout": str(t["payout"])}
+                          for t in tiers]
         attrs.setdefault("recurring_months", 0)
         return attrs
 
@@ -153,12 +172,13 @@ def validate_rules_for_currency(rules: list[dict], currency: str) -> None:
     duplicate = None
     for index, rule in enumerate(rules):
         rule_errors = {}
+        amounts = {"tiers": [Decimal(t["min_amount"]) for t in rule.get("tiers", []) if "min_amount" in t]}
         if rule["kind"] == CommissionRule.Kind.FIXED:
             amounts = {"payout": [rule["payout"]], "revenue": [rule.get("revenue")],
-                       "tiers": [Decimal(t["payout"]) for t in rule.get("tiers", [])]}
-            for name, values in amounts.items():
-                if any(v is not None and v != quantize(v, currency) for v in values):
-                    rule_errors[name] = [f"More decimal places than {currency} has."]
+                       "tiers": amounts["tiers"] + [Decimal(t["payout"]) for t in rule.get("tiers", [])]}
+        for name, values in amounts.items():
+            if any(v is not None and v != quantize(v, currency) for v in values):
+                rule_errors[name] = [f"More decimal places than {currency} has."]
         target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), rule.get("group", ""))
         if target in seen:
             duplicate = f"Two rules for the event {rule['event']} and the same target."
@@ -178,7 +198,7 @@ class RuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CommissionRule
-        fields = ["id", "event", "kind", "payout", "revenue", "tiers", "tier_period", "recurring_months",
+        fields = ["id", "event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
                   "affiliate", "group", "created_at"]
 
     def _currency(self, rule):
@@ -196,9 +216,10 @@ class RuleSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(TierSerializer(many=True))
     def get_tiers(self, rule):
-        return [{"min_conversions": t["min_conversions"], "payout": format_rate(t["payout"], rule.kind,
-                                                                                 self._currency(rule))}
-                for t in rule.tiers or []]
+        currency = self._currency(rule)
+        return [({"min_amount": str(quantize(Decimal(t["min_amount"]), currency))} if "min_amount" in t
+                 else {"min_conversions": t["min_conversions"]})
+                | {"payout": format_rate(t["payout"], rule.kind, currency)} for t in rule.tiers or []]
 
 
 # --- programs ---------------------------------------------------------------------------------------

@@ -9,7 +9,12 @@ from django.db import IntegrityError, transaction
 
 from commissions.models import Account, Commission, LedgerEntry
 from commissions.rules import add_months
-from commissions.services import commission_approve, commission_reject, commissions_for_conversion
+from commissions.services import (
+    commission_approve,
+    commission_reject,
+    commissions_for_conversion,
+    commissions_reverse_for_refund,
+)
 from tests.factories import make_affiliate, make_conversion, make_link, make_partnership
 
 from .helpers import assert_ledger_consistent, convert, owed, program_with_link
@@ -98,10 +103,11 @@ def test_half_cent_rounds_half_up(world):
 _orders = itertools.count()
 
 
-def _approved_history(tenant, link, count, when):
+def _history(tenant, link, count, when, *, approve=False):
     for _ in range(count):
         _, [commission] = convert(tenant, link, f"h-{next(_orders)}", "100", created_at=when)
-        commission_approve(network=tenant.network, commission=commission)
+        if approve:
+            commission_approve(network=tenant.network, commission=commission)
 
 
 TIERED = [{"event": "sale", "kind": "percent", "payout": D("10"), "tier_period": "month",
@@ -109,29 +115,31 @@ TIERED = [{"event": "sale", "kind": "percent", "payout": D("10"), "tier_period":
 
 
 def test_tiers_switch_exactly_at_their_boundaries(world):
+    # Pending conversions count (with a 30-day hold nothing is approved within the month).
     _, link = program_with_link(world.a, rules=TIERED)
-    now = datetime.now(UTC)
-    _approved_history(world.a, link, 2, now)
-    assert convert(world.a, link, "t-2", "100")[1][0].amount == D("10.00")  # 2 approved: below the first tier
-    _approved_history(world.a, link, 1, now)
-    third = convert(world.a, link, "t-3", "100")[1][0]  # 3 approved: first tier
+    _history(world.a, link, 2, datetime.now(UTC))
+    second = convert(world.a, link, "t-2", "100")[1][0]  # 2 before it: below the first tier
+    assert second.amount == D("10.00") and second.rule_snapshot["conversions_in_period"] == 2
+    third = convert(world.a, link, "t-3", "100")[1][0]  # 3 before it: first tier
     assert third.amount == D("12.00") and third.rule_snapshot["conversions_in_period"] == 3
-    _approved_history(world.a, link, 1, now)  # 4
-    assert convert(world.a, link, "t-4", "100")[1][0].amount == D("12.00")
-    _approved_history(world.a, link, 1, now)  # 5
-    assert convert(world.a, link, "t-5", "100")[1][0].amount == D("15.00")
+    assert third.rule_snapshot["tier_basis"] == "conversions" and third.status == "pending"
+    assert convert(world.a, link, "t-4", "100")[1][0].amount == D("12.00")  # 4
+    assert convert(world.a, link, "t-5", "100")[1][0].amount == D("15.00")  # 5
 
 
-def test_tiers_count_only_approved_conversions_of_the_current_period(world):
+def test_tiers_count_conversions_of_the_current_period_not_rejected_or_refunded(world):
     _, link = program_with_link(world.a, rules=TIERED)
     now = datetime.now(UTC)
     last_month = add_months(now, -1)
-    _approved_history(world.a, link, 5, last_month)  # another month: does not count
-    for n in range(4):  # pending and rejected ones do not count either
-        _, [c] = convert(world.a, link, f"p-{n}", "100")
-        if n % 2:
-            commission_reject(network=world.a.network, commission=c)
-    assert convert(world.a, link, "t-1", "100")[1][0].amount == D("10.00")
+    _history(world.a, link, 5, last_month, approve=True)  # another month: does not count
+    made = [convert(world.a, link, f"p-{n}", "100")[1][0] for n in range(4)]
+    commission_reject(network=world.a.network, commission=made[0])  # rejected: does not count
+    commissions_reverse_for_refund(conversion=made[1].conversion, amount=D("100"))  # refunded: does not count
+    commission_approve(network=world.a.network, commission=made[2])  # approved and pending ones count
+    assert convert(world.a, link, "t-1", "100")[1][0].amount == D("10.00")  # 2 counted
+    commissions_reverse_for_refund(conversion=made[3].conversion, amount=D("40"))  # partly refunded: counts
+    third = convert(world.a, link, "t-2", "100")[1][0]  # 3 counted
+    assert third.amount == D("12.00") and third.rule_snapshot["conversions_in_period"] == 3
 
 
 def test_weekly_tier_period_uses_the_networks_time_zone(world):
@@ -142,9 +150,8 @@ def test_weekly_tier_period_uses_the_networks_time_zone(world):
     # Monday 2026-11-23 00:30 in Auckland is Sunday 11:30 UTC: the same local week as Monday 10:00 local.
     monday_early = datetime(2026, 11, 22, 11, 30, tzinfo=UTC)
     sunday_before = datetime(2026, 11, 22, 10, 30, tzinfo=UTC)  # Sunday 23:30 local: the previous week
-    _approved_history(world.a, link, 1, sunday_before)
+    _history(world.a, link, 1, sunday_before)
     assert convert(world.a, link, "w-1", "100", created_at=monday_early)[1][0].amount == D("10.00")
-    _approved_history(world.a, link, 1, monday_early)
     later = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
     assert convert(world.a, link, "w-2", "100", created_at=later)[1][0].amount == D("20.00")
 
