@@ -21,6 +21,7 @@ from tracking.models import Click, Conversion
 
 from .models import Commission
 from .rules import first_attributed_conversion, plain
+from .trueup import trued_down
 
 AFFILIATE, ADVERTISER, OPERATOR = "affiliate", "advertiser", "operator"
 PARTIES = (AFFILIATE, ADVERTISER, OPERATOR)
@@ -307,9 +308,7 @@ def _formula(c: Commission, kind: str, rate, result) -> str:
 
 # --- adjustments, reversals and history ---------------------------------------------------------------------------
 def _adjustments(c: Commission, tz, shows_payout: bool, shows_revenue: bool) -> list[dict]:
-    """Adjustment commissions (tier true-ups) made for this one, once the model records them (`adjusts`)."""
-    if not hasattr(Commission, "adjusts"):
-        return []
+    """Adjustment commissions (tier true-ups) made for this one (`adjusts`)."""
     rows = []
     for adj in Commission.objects.for_network(c.network_id).filter(adjusts=c).order_by("created_at", "id"):
         row = {"id": adj.pk, "status": adj.status, "created_at": _local(adj.created_at, tz), "reason": adj.reason,
@@ -335,9 +334,24 @@ def _reversals(c: Commission, party: str, tz, shows_payout: bool, shows_revenue:
     cur = c.currency
     base_currency = c.conversion.currency if c.conversion_id else cur
     data = {"reversed_at": _local(c.reversed_at, tz), "full": c.status == Commission.Status.REVERSED,
-            "refunded_base": _money(c.refunded_base, base_currency), "base_currency": base_currency,
-            "reason": _("Refund of %(refund)s of the order reported by the advertiser.") % {
-                "refund": _show(c.refunded_base, base_currency)}}
+            "refunded_base": _money(c.refunded_base, base_currency), "base_currency": base_currency}
+    reasons = []
+    if c.refunded_base:
+        reasons.append(_("Refund of %(refund)s of the order reported by the advertiser.") % {
+            "refund": _show(c.refunded_base, base_currency)})
+    down_amount, down_revenue = trued_down(c)
+    if down_amount or down_revenue:
+        # The tier true-up lowered this commission to the rate the whole period reached.
+        reasons.append(c.reason or _("Tier true-up at the end of the period."))
+        down = {}
+        if shows_payout:
+            down["amount"] = _money(down_amount, cur)
+        if shows_revenue:
+            down["revenue"] = _money(down_revenue, cur)
+        data["trued_down"] = down
+    if not reasons:
+        reasons.append(c.reason or _("Reversed."))
+    data["reason"] = " ".join(reasons)
     if shows_payout:
         data["reversed_amount"] = _money(c.reversed_amount, cur)
     if shows_revenue:

@@ -330,3 +330,27 @@ def test_the_referrers_override_follows_the_trued_up_commission(world):
     assert sum((c.amount - c.reversed_amount for c in pair), D(0)) == D("0.50")
     assert owed(K.AFFILIATE_PENDING, world.a.affiliate) == D("1.50")
     assert_ledger_consistent()
+
+
+def test_the_explanation_shows_the_trueups_adjustment_and_reduction(world):
+    _, link = program_with_link(world.a, rules=[RULE])
+    made = _october(world.a, link, 4)
+    services.commission_reject(network=world.a.network, commission=made[2])  # 3 count: the tier still holds
+    tier_trueups_run(now=AFTER_OCTOBER)
+    [adjustment] = [a for a in _adjustments() if a.adjusts_id == made[0].pk]
+    body = world.a.client("affiliate").get(f"/api/v1/commissions/{made[0].pk}").json()["explanation"]
+    assert [(a["id"], a["amount"]) for a in body["adjustments"]] == [(adjustment.pk, "2.00")]
+    assert "revenue" not in body["adjustments"][0]
+    page = world.a.client("advertiser").get(f"/api/v1/commissions/{made[1].pk}").json()["explanation"]
+    assert len(page["adjustments"]) == 1 and page["reversals"] is None
+
+    # Two rejected: the 4th was paid 10 % for a tier that no longer holds, and the true-up lowered it.
+    _, link_b = program_with_link(world.b, rules=[RULE])
+    made_b = _october(world.b, link_b, 4)
+    for commission in made_b[:2]:
+        services.commission_reject(network=world.b.network, commission=commission)
+    tier_trueups_run(now=AFTER_OCTOBER)
+    reduced = world.b.client("affiliate").get(f"/api/v1/commissions/{made_b[3].pk}").json()["explanation"]
+    assert reduced["reversals"]["trued_down"] == {"amount": "2.00"}
+    assert "Tier true-up 2026-10: rate 10 -> 8" in reduced["reversals"]["reason"]
+    assert "Refund" not in reduced["reversals"]["reason"]
