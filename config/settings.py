@@ -150,7 +150,10 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
-CELERY_TASK_EAGER_PROPAGATES = True
+# Eager tasks (the embedded default) run after the request's commit: a failure there is logged and left to the
+# task's retry or the in-process catch-up, not raised into a response whose data is already saved (tests turn
+# it on in tests/conftest.py to see every failure).
+CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis broker: a task taken by a worker that died unacknowledged (acks_late) goes back to the queue after this
