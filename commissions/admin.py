@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from network.admin_base import ReadOnlyAdmin
 
 from . import services
-from .models import Account, Commission, CpcAccrual, LedgerEntry, Transaction
+from .models import Account, Commission, CpcAccrual, LedgerEntry, TierTrueUp, Transaction
 
 
 @admin.register(Commission)
@@ -80,3 +80,12 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 @admin.register(CpcAccrual)
 class CpcAccrualAdmin(ReadOnlyAdmin):
     list_display = ("rollup", "network", "paid_clicks", "updated_at")
+
+
+@admin.register(TierTrueUp)
+class TierTrueUpAdmin(ReadOnlyAdmin):
+    """Closed tier periods trued up (written once by the beat task; its adjustments are commissions)."""
+
+    list_display = ("id", "network", "program", "affiliate", "event", "tier_period", "period_start", "conversions",
+                    "amount", "adjusted", "created_at")
+    list_filter = ("network", "tier_period")
