@@ -1,5 +1,7 @@
-"""The embedded default's stand-in for Celery beat's recovery jobs: with no broker there is no beat, so the web
-process runs the registered jobs itself, every `EMBEDDED_CATCH_UP_SECONDS`, in one daemon thread.
+"""The embedded default's stand-in for Celery beat: with no broker there is no beat, so the web process runs, in
+one daemon thread every `EMBEDDED_CATCH_UP_SECONDS`, the registered recovery jobs and every entry of beat's own
+table (`CELERY_BEAT_SCHEDULE`: hold-period approvals, tier true-ups, CPC accrual, scheduled payouts...) that is
+due by its schedule, in-process. One schedule for both runtimes: an entry added there runs here too.
 
 Apps register their jobs in `AppConfig.ready()` (`register(...)`); the web entry points call `start()`, which
 does nothing unless the embedded mode is on (no `REDIS_URL`, the interval above 0). A job must be idempotent and
@@ -11,7 +13,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
+from celery import current_app
+from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db import close_old_connections, connections
 
@@ -19,6 +24,7 @@ logger = logging.getLogger(__name__)
 _jobs: dict[str, Callable[[], object]] = {}
 _lock = threading.Lock()
 _started_pid: int | None = None
+_beat_last_run: dict[str, datetime] = {}  # entry name -> when this process last ran it (or started watching it)
 
 
 def register(name: str, job: Callable[[], object]) -> None:
@@ -33,6 +39,27 @@ def run_jobs() -> dict[str, object]:
             results[name] = job()
         except Exception as exc:  # noqa: BLE001 (a recovery job must not end the thread; the next tick retries)
             logger.exception("Embedded job %s failed; it runs again in %s s.", name, interval())
+            results[name] = exc
+    return results
+
+
+def beat_tick() -> dict[str, object]:
+    """Run each beat entry that is due (by its own schedule, since this process last ran it) as an in-process
+    task; what each returned (or the exception it raised). An entry is first due one period after start-up."""
+    app = current_app
+    app.loader.import_default_modules()  # the apps' tasks modules, as a worker imports them (once)
+    results: dict[str, object] = {}
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        schedule = maybe_schedule(entry["schedule"], app=app)
+        last = _beat_last_run.setdefault(name, schedule.now())
+        if not schedule.is_due(last).is_due:
+            continue
+        _beat_last_run[name] = schedule.now()
+        try:
+            results[name] = app.tasks[entry["task"]].apply(
+                args=entry.get("args", ()), kwargs=entry.get("kwargs", {})).get()
+        except Exception as exc:  # noqa: BLE001 (one failing entry must not stop the others; it runs when due again)
+            logger.exception("Embedded beat entry %s failed.", name)
             results[name] = exc
     return results
 
@@ -64,7 +91,7 @@ def _loop() -> None:
         time.sleep(interval())
         close_old_connections()
         try:
-            results = run_jobs()
+            results = run_jobs() | beat_tick()
         finally:
             connections.close_all()  # this thread's connections: the next tick opens fresh ones
         if any(results.values()):

@@ -169,3 +169,23 @@ def test_the_postback_answers_503_with_a_detail_when_the_database_stays_locked(w
         "/api/v1/conversions", {"order_id": "ORD-B", "amount": "10.00", "currency": "EUR"}, format="json")
     assert response.status_code == 503
     assert response.json() == {"detail": "The database is busy; try again in a moment."}
+
+
+@pytest.mark.django_db
+def test_the_embedded_beat_runs_each_entry_of_beats_table_when_due(world, settings):
+    """Without a broker nothing else runs beat's table: a commission past its hold period is approved in-process."""
+    _, link = program_with_link(world.a, rules=[{"event": "sale", "kind": "percent", "payout": D("10")}])
+    _, [commission] = convert(world.a, link, "ORD-BEAT", "100.00")
+    Commission.objects.filter(network=world.a.network, pk=commission.pk).update(
+        hold_until=timezone.now() - timedelta(minutes=1))
+    embedded._beat_last_run.clear()
+    assert embedded.beat_tick() == {}  # the first tick starts the clocks: nothing is due at start-up
+    for name in embedded._beat_last_run:
+        embedded._beat_last_run[name] -= timedelta(days=2)
+    results = embedded.beat_tick()
+    assert set(results) == set(settings.CELERY_BEAT_SCHEDULE)
+    assert [name for name, value in results.items() if isinstance(value, Exception)] == []
+    commission.refresh_from_db()
+    assert commission.status == Commission.Status.APPROVED
+    assert embedded.beat_tick() == {}  # each ran now: none is due again yet
+    embedded._beat_last_run.clear()
