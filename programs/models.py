@@ -8,7 +8,6 @@ from django.db import models
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, TenantModel, User, validate_currency
 
-
 VELOCITY_MAX_WINDOW_MINUTES = 24 * 60
 
 

@@ -17,7 +17,15 @@ from network.models import Affiliate, Role
 
 from . import selectors
 from .deeplinks import is_allowed_destination, normalize_domain
-from .models import VELOCITY_MAX_WINDOW_MINUTES, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from .models import (
+    VELOCITY_MAX_WINDOW_MINUTES,
+    CommissionRule,
+    CouponCode,
+    Creative,
+    Partnership,
+    Program,
+    TrackingLink,
+)
 
 PERCENT_PLACES = Decimal("0.01")
 MAX_TIERS = 20

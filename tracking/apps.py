@@ -10,8 +10,7 @@ class TrackingConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from network.models import Advertiser, ApiKey, Membership, User
-        from tracking import click_receivers  # noqa: F401  (connects the link cache invalidation)
-        from tracking import member_addresses  # noqa: F401  (records members' sign-in and API addresses)
+        from tracking import click_receivers, member_addresses  # noqa: F401  (link cache, members' addresses)
         from tracking.models_outbound import WebhookEndpoint
         from tracking.postback_fast import forget_keys
 
