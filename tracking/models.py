@@ -44,8 +44,9 @@ class Click(TenantModel, SubIds):
     is_unique = models.BooleanField(default=True)
     is_bot = models.BooleanField(default=False)
     # IP velocity: when this visitor's clicks on the program within its velocity window (this one included)
-    # exceeded the program's limit, how many there were; 0 when not flagged.
-    velocity_count = models.PositiveIntegerField(default=0)
+    # exceeded the program's limit, how many there were; 0 when not flagged. No CHECK constraint (a plain integer):
+    # a day's partition made by moving rows (tracking.partitions) copies defaults only.
+    velocity_count = models.IntegerField(default=0)
     created_at = models.DateTimeField()
 
     class Meta:

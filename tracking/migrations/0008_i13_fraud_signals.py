@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='click',
             name='velocity_count',
-            field=models.PositiveIntegerField(default=0),
+            field=models.IntegerField(default=0),
         ),
         migrations.AddField(
             model_name='clickrollup',
