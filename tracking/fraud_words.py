@@ -1,13 +1,14 @@
 """Fraud signals in words: each recorded signal (code and evidence, see tracking.fraud) as a sentence for the
 review pages. Names and e-mails are read when the page is shown; the conversion stores only ids and hashes."""
 
+import zoneinfo
 from datetime import datetime
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from network.models import Affiliate, Membership
+from network.models import Affiliate, Membership, Network
 
 TITLES = {
     "too_fast": gettext_lazy("Too fast"),
@@ -34,15 +35,18 @@ def title(code: str) -> str:
     return str(TITLES.get(code, code))
 
 
-def _day(value: str) -> str:
+def _day(value: str, zone: str | None) -> str:
+    """The day in the network's time zone (the active one when unknown)."""
     try:
         at = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return ""
-    return formats.date_format(timezone.localtime(at) if timezone.is_aware(at) else at, "j M Y")
+    if timezone.is_aware(at):
+        at = timezone.localtime(at, zoneinfo.ZoneInfo(zone) if zone else None)
+    return formats.date_format(at, "j M Y")
 
 
-def _self_referral(detail: dict, affiliates: dict[int, str], members: dict[int, str]) -> str:
+def _self_referral(detail: dict, affiliates: dict[int, str], members: dict[int, str], zone: str | None) -> str:
     affiliate = affiliates.get(detail.get("affiliate"), _("the affiliate"))
     member = members.get(detail.get("membership"), _("a member"))
     match = detail.get("match")
@@ -52,7 +56,7 @@ def _self_referral(detail: dict, affiliates: dict[int, str], members: dict[int, 
         return _("The buyer's e-mail matches the login of %(member)s, a member of affiliate %(affiliate)s.") % {
             "member": member, "affiliate": affiliate}
     if match == "member_address":
-        values = {"member": member, "affiliate": affiliate, "day": _day(detail.get("seen_at", ""))}
+        values = {"member": member, "affiliate": affiliate, "day": _day(detail.get("seen_at", ""), zone)}
         if detail.get("source") == "api":
             return _("The buyer's address matches an address %(member)s (affiliate %(affiliate)s) called the API "
                      "from on %(day)s.") % values
@@ -61,7 +65,8 @@ def _self_referral(detail: dict, affiliates: dict[int, str], members: dict[int, 
     return str(WITHOUT_EVIDENCE["self_referral"])
 
 
-def sentence(detail: dict, *, affiliates: dict[int, str] | None = None, members: dict[int, str] | None = None) -> str:
+def sentence(detail: dict, *, affiliates: dict[int, str] | None = None, members: dict[int, str] | None = None,
+             zone: str | None = None) -> str:
     code = detail.get("code", "")
     if code == "too_fast" and "limit" in detail:
         return ngettext("Converted %(seconds)s second after its click; the minimum is %(limit)s.",
@@ -76,7 +81,7 @@ def sentence(detail: dict, *, affiliates: dict[int, str] | None = None, members:
         return _("The same buyer or click converted for the same amount within %(window_hours)s hours under "
                  "another order id.") % detail
     if code == "self_referral":
-        return _self_referral(detail, affiliates or {}, members or {})
+        return _self_referral(detail, affiliates or {}, members or {}, zone)
     return str(WITHOUT_EVIDENCE.get(code, code))
 
 
@@ -91,5 +96,8 @@ def evidence(conversion) -> list[dict]:
                       .values_list("id", "name")) if affiliate_ids else {}
     members = dict(Membership.objects.for_network(conversion.network_id).filter(pk__in=member_ids)
                    .values_list("id", "user__email")) if member_ids else {}
+    zone = None
+    if any(d.get("seen_at") for d in details):
+        zone = Network.objects.filter(pk=conversion.network_id).values_list("timezone", flat=True).first()
     return [{"code": d.get("code", ""), "title": title(d.get("code", "")),
-             "text": sentence(d, affiliates=affiliates, members=members)} for d in details]
+             "text": sentence(d, affiliates=affiliates, members=members, zone=zone)} for d in details]

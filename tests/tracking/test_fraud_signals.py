@@ -3,6 +3,7 @@ address its members signed in or called the API from), never the clicking visito
 ingestion, counted in rollups and followed by the program's fraud policy; the review pages say it in words."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -215,7 +216,11 @@ def test_the_advertiser_program_form_sets_velocity(world, shop):
 # --- the review pages -----------------------------------------------------------------------------
 def test_the_fraud_queue_and_the_conversion_page_say_each_signal_in_words(world, shop,
                                                                           django_capture_on_commit_callbacks):
-    member_address_record(membership=world.a.affiliate.membership, ip="198.51.100.61", source="sign_in")
+    world.a.network.timezone = "Pacific/Kiritimati"  # UTC+14: the day named is the network's
+    world.a.network.save(update_fields=["timezone"])
+    seen_at = (timezone.now() - timedelta(days=1)).replace(hour=12)
+    member_address_record(membership=world.a.affiliate.membership, ip="198.51.100.61", source="sign_in",
+                          now=seen_at)
     ingest.ingest_records(_records(shop.link, [9, 7, 5]))
     flagged = Click.objects.get(velocity_count=3)
     with django_capture_on_commit_callbacks(execute=True):
@@ -223,7 +228,8 @@ def test_the_fraud_queue_and_the_conversion_page_say_each_signal_in_words(world,
                                customer_ip="198.51.100.61").json()
     assert body["fraud_signals"] == ["velocity", "self_referral"]
     assert Commission.objects.filter(conversion_id=body["id"], status="on_hold").exists()
-    day = timezone.localtime(timezone.now()).strftime("%-d %b %Y")
+    day = timezone.localtime(seen_at, ZoneInfo("Pacific/Kiritimati")).strftime("%-d %b %Y")
+    assert day != seen_at.strftime("%-d %b %Y")
     page = web_client(world.a.staff).get("/operator/fraud/").content.decode()
     assert "3 clicks from this visitor in 10 minutes on this program; the limit is 2." in page
     assert (f"The buyer&#x27;s address matches an address blog@alpha.test (affiliate Alpha Blog) signed in from "
