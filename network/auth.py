@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -10,6 +11,10 @@ from .services import hash_api_key
 
 # last_used_at is written at most this often per key, so reads stay read-only.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Sent after a key authenticated a request (request, membership): tracking remembers where affiliates' members
+# call from (self-referral), without this app knowing about fraud.
+api_key_authenticated = Signal()
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -42,6 +47,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
             key.last_used_at = now
         request.membership = membership
+        api_key_authenticated.send(sender=ApiKey, request=request, membership=membership)
         return membership.user, key
 
     def authenticate_header(self, request):

@@ -79,6 +79,10 @@ class ProgramForm(forms.Form):
                                           help_text="What the referring affiliate earns on their referrals' "
                                           "commissions (empty: none).")
     fraud_policy = forms.ChoiceField(choices=Program.FraudPolicy.choices, initial=Program.FraudPolicy.HOLD)
+    velocity_max_clicks = forms.CharField(
+        label=_("IP velocity: clicks allowed"), required=False, initial="10",
+        help_text=_("More clicks than this from one visitor within the window are flagged as fraud (0: off)."))
+    velocity_window_minutes = forms.CharField(label=_("IP velocity window (minutes)"), required=False, initial="60")
     terms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, editing: bool = False, **kwargs):
@@ -96,6 +100,9 @@ class ProgramForm(forms.Form):
         data["allowed_domains"] = [d for d in data["allowed_domains"].replace(",", "\n").split() if d]
         if data["second_tier_percent"] == "":
             data["second_tier_percent"] = None
+        for name in ("velocity_max_clicks", "velocity_window_minutes"):
+            if data[name] == "":
+                data.pop(name)  # left empty: the program's current value (the default for a new one)
         return data
 
     @classmethod

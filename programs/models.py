@@ -8,6 +8,8 @@ from django.db import models
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, TenantModel, User, validate_currency
 
+VELOCITY_MAX_WINDOW_MINUTES = 24 * 60
+
 
 class Program(TenantModel):
     """An advertiser's offer that affiliates promote."""
@@ -49,6 +51,12 @@ class Program(TenantModel):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     fraud_policy = models.CharField(max_length=16, choices=FraudPolicy.choices, default=FraudPolicy.HOLD)
+    # IP velocity: a click is flagged when one visitor (IP hash) clicked this program's links more than
+    # `velocity_max_clicks` times within `velocity_window_minutes` (this click included); 0 turns it off.
+    # 10 an hour is well above a real buyer's comparing and coming back, well below a click farm's rate.
+    velocity_max_clicks = models.PositiveIntegerField(default=10, validators=[MaxValueValidator(100_000)])
+    velocity_window_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(VELOCITY_MAX_WINDOW_MINUTES)])
     terms = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

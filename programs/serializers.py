@@ -24,7 +24,15 @@ from network.models import Affiliate, Role
 
 from . import selectors
 from .deeplinks import is_allowed_destination, normalize_domain
-from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from .models import (
+    VELOCITY_MAX_WINDOW_MINUTES,
+    CommissionRule,
+    CouponCode,
+    Creative,
+    Partnership,
+    Program,
+    TrackingLink,
+)
 
 PERCENT_PLACES = Decimal("0.01")
 MAX_TIERS = 20
@@ -239,6 +247,11 @@ class ProgramWriteSerializer(serializers.Serializer):
     fallback_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     second_tier_percent = AmountField(required=False, allow_null=True)
     fraud_policy = serializers.ChoiceField(choices=Program.FraudPolicy.choices, required=False)
+    velocity_max_clicks = serializers.IntegerField(
+        min_value=0, max_value=100_000, required=False,
+        help_text="IP velocity: more clicks than this from one visitor within the window are flagged (0: off).")
+    velocity_window_minutes = serializers.IntegerField(
+        min_value=1, max_value=VELOCITY_MAX_WINDOW_MINUTES, required=False, help_text="IP velocity window.")
     terms = serializers.CharField(required=False, allow_blank=True)
     rules = RuleInputSerializer(many=True, required=True, allow_empty=False)
 
@@ -298,7 +311,8 @@ class ProgramSerializer(serializers.ModelSerializer):
         model = Program
         fields = ["id", "advertiser", "name", "description", "landing_url", "currency", "allowed_domains", "status",
                   "visibility", "approval", "attribution_window_days", "hold_days", "fallback_url",
-                  "second_tier_percent", "fraud_policy", "terms", "rules", "partnership", "created_at", "updated_at"]
+                  "second_tier_percent", "fraud_policy", "velocity_max_clicks", "velocity_window_minutes", "terms",
+                  "rules", "partnership", "created_at", "updated_at"]
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_second_tier_percent(self, program):

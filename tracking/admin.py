@@ -2,13 +2,14 @@ from django.contrib import admin
 
 from network.admin_base import ReadOnlyAdmin, TenantAdmin
 
-from .models import Click, ClickRollup, Conversion, Delivery, DeliveryAttempt, WebhookEndpoint
+from .models import Click, ClickRollup, Conversion, Delivery, DeliveryAttempt, MemberAddress, WebhookEndpoint
 from .outbound import delivery_resend
 
 
 @admin.register(Click)
 class ClickAdmin(ReadOnlyAdmin):
-    list_display = ("click_id", "created_at", "affiliate", "program", "country", "is_unique", "is_bot")
+    list_display = ("click_id", "created_at", "affiliate", "program", "country", "is_unique", "is_bot",
+                    "velocity_count")
     list_filter = ("network", "is_unique", "is_bot")
     search_fields = ("click_id",)
     show_full_result_count = False
@@ -16,7 +17,16 @@ class ClickAdmin(ReadOnlyAdmin):
 
 @admin.register(ClickRollup)
 class ClickRollupAdmin(ReadOnlyAdmin):
-    list_display = ("hour", "program", "affiliate", "sub1", "sub2", "country", "clicks", "unique_clicks", "bot_clicks")
+    list_display = ("hour", "program", "affiliate", "sub1", "sub2", "country", "clicks", "unique_clicks", "bot_clicks",
+                    "velocity_clicks")
+
+
+@admin.register(MemberAddress)
+class MemberAddressAdmin(ReadOnlyAdmin):
+    """Keyed hashes of the addresses affiliates' members signed in or called the API from (self-referral)."""
+
+    list_display = ("affiliate", "membership", "source", "address_hash", "first_seen_at", "last_seen_at")
+    list_filter = ("network", "source")
 
 
 @admin.register(Conversion)
@@ -26,7 +36,7 @@ class ConversionAdmin(TenantAdmin):
     list_filter = ("network", "status", "attribution", "event")
     search_fields = ("order_id", "click_id", "customer_id")
     readonly_fields = ("amount", "currency", "refunded_amount", "click_id", "order_id", "customer_email_hash",
-                       "customer_ip_hash", "fraud_signals", "attribution_pending")
+                       "customer_ip_hash", "fraud_signals", "signal_details", "attribution_pending")
 
 
 @admin.register(WebhookEndpoint)

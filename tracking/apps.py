@@ -10,7 +10,7 @@ class TrackingConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from network.models import Advertiser, ApiKey, Membership, User
-        from tracking import click_receivers  # noqa: F401  (connects the link cache invalidation)
+        from tracking import click_receivers, member_addresses  # noqa: F401  (link cache, members' addresses)
         from tracking.models_outbound import WebhookEndpoint
         from tracking.postback_fast import forget_keys
 
@@ -26,5 +26,7 @@ class TrackingConfig(AppConfig):
                                               "schedule": 3600.0},
                 "tracking-clicks-retention": {"task": "tracking.tasks_clicks.clicks_retention_purge",
                                               "schedule": 6 * 3600.0},
+                "tracking-member-addresses-retention": {
+                    "task": "tracking.tasks_clicks.member_addresses_retention_purge", "schedule": 6 * 3600.0},
             }
         )

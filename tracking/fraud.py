@@ -1,8 +1,9 @@
 """Fraud signals on conversions; the program's fraud policy turns them into a status.
 
-Signals: too_fast (conversion soon after its click), self_referral (customer e-mail or IP hash equals the
-affiliate's), duplicate_order (same amount for the same customer or click within a day under another
-order id), bot_click and duplicate_click (the click was marked so by the ingester).
+Signals: too_fast (conversion soon after its click), self_referral (the buyer's e-mail is the affiliate's, or
+the buyer's address one the affiliate's members signed in or called the API from), duplicate_order (same amount
+for the same customer or click within a day under another order id), bot_click, duplicate_click and velocity
+(the click was marked so by the ingester). Each comes with its evidence (`signal_details` on the conversion).
 """
 
 import hashlib
@@ -18,7 +19,7 @@ from programs.models import Program
 
 from . import clicks
 from .attribution import Attribution
-from .models import Conversion
+from .models import Conversion, MemberAddress
 
 DUPLICATE_ORDER_WINDOW = timedelta(hours=24)
 
@@ -37,19 +38,64 @@ def ip_hash(ip: str) -> str:
     return clicks.ip_hash(ip.strip()) if ip else ""
 
 
-def click_signals(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime) -> list[str]:
-    """The signals a conversion inherits from its click."""
-    signals = []
-    if (now - clicked_at).total_seconds() < settings.CONVERSION_MIN_SECONDS_AFTER_CLICK:
-        signals.append("too_fast")
+def click_evidence(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime, velocity_count: int = 0,
+                   velocity_limit: int = 0, velocity_window_minutes: int = 0) -> list[dict]:
+    """The signals a conversion inherits from its click, each with its evidence (the rule's values)."""
+    details = []
+    seconds = (now - clicked_at).total_seconds()
+    if seconds < settings.CONVERSION_MIN_SECONDS_AFTER_CLICK:
+        details.append({"code": "too_fast", "seconds": max(0, int(seconds)),
+                        "limit": settings.CONVERSION_MIN_SECONDS_AFTER_CLICK})
     if is_bot:
-        signals.append("bot_click")
+        details.append({"code": "bot_click"})
     if not is_unique:
-        signals.append("duplicate_click")
-    return signals
+        details.append({"code": "duplicate_click", "window_seconds": settings.CLICK_DUPLICATE_WINDOW_SECONDS})
+    if velocity_count:
+        details.append({"code": "velocity", "clicks": velocity_count, "limit": velocity_limit,
+                        "window_minutes": velocity_window_minutes})
+    return details
 
 
-def conversion_signals(
+def codes(details: list[dict]) -> list[str]:
+    return [detail["code"] for detail in details]
+
+
+def click_signals(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime, **velocity) -> list[str]:
+    """The codes of `click_evidence`."""
+    return codes(click_evidence(clicked_at=clicked_at, is_bot=is_bot, is_unique=is_unique, now=now, **velocity))
+
+
+def duplicate_order_evidence() -> dict:
+    return {"code": "duplicate_order", "window_hours": int(DUPLICATE_ORDER_WINDOW.total_seconds() // 3600)}
+
+
+def self_referral_evidence(*, network: Network | int, affiliate_id: int, customer_email_hash: str = "",
+                           customer_ip_hash: str = "") -> dict | None:
+    """The buyer is the affiliate: the buyer's e-mail is the affiliate's (or its member's login), or the buyer's
+    address is one the affiliate's members signed in or called the API from. Never the click's own visitor:
+    a buyer who clicked and bought from one address is the ordinary case."""
+    if customer_email_hash:
+        row = (Affiliate.objects.for_network(network).filter(pk=affiliate_id)
+               .values_list("email", "membership_id", "membership__user__email").first())
+        if row is not None:
+            affiliate_email, membership_id, member_email = row
+            if customer_email_hash == email_hash(affiliate_email):
+                return {"code": "self_referral", "match": "affiliate_email", "affiliate": affiliate_id}
+            if member_email and customer_email_hash == email_hash(member_email):
+                return {"code": "self_referral", "match": "member_email", "affiliate": affiliate_id,
+                        "membership": membership_id}
+    if customer_ip_hash:
+        seen = (MemberAddress.objects.for_network(network)
+                .filter(affiliate_id=affiliate_id, address_hash=customer_ip_hash).order_by("-last_seen_at")
+                .values_list("membership_id", "source", "last_seen_at").first())
+        if seen is not None:
+            membership_id, source, last_seen_at = seen
+            return {"code": "self_referral", "match": "member_address", "affiliate": affiliate_id,
+                    "membership": membership_id, "source": source, "seen_at": last_seen_at.isoformat()}
+    return None
+
+
+def conversion_evidence(
     *,
     network: Network,
     advertiser: Advertiser,
@@ -62,19 +108,20 @@ def conversion_signals(
     customer_ip_hash: str = "",
     click_id: str = "",
     exclude_id: int | None = None,
-) -> list[str]:
-    click = attribution.click
-    signals = [] if click is None else click_signals(
-        clicked_at=click.created_at, is_bot=click.is_bot, is_unique=click.is_unique, now=now)
+) -> list[dict]:
+    """Every signal of a conversion with its evidence (`codes()` gives the signal list)."""
+    click, program = attribution.click, attribution.program
+    details = [] if click is None else click_evidence(
+        clicked_at=click.created_at, is_bot=click.is_bot, is_unique=click.is_unique, now=now,
+        velocity_count=click.velocity_count,
+        velocity_limit=program.velocity_max_clicks if program is not None else 0,
+        velocity_window_minutes=program.velocity_window_minutes if program is not None else 0)
     if attribution.affiliate_id is not None:
-        self_referral = False
-        if customer_email_hash:
-            affiliate_email = Affiliate.objects.filter(pk=attribution.affiliate_id).values_list("email", flat=True)
-            self_referral = customer_email_hash == email_hash(affiliate_email.first() or "")
-        if customer_ip_hash and click is not None and click.ip_hash == customer_ip_hash:
-            self_referral = True
-        if self_referral:
-            signals.append("self_referral")
+        self_referral = self_referral_evidence(network=network, affiliate_id=attribution.affiliate_id,
+                                               customer_email_hash=customer_email_hash,
+                                               customer_ip_hash=customer_ip_hash)
+        if self_referral is not None:
+            details.append(self_referral)
     same_buyer = Q()
     for name, value in (("customer_id", customer_id), ("customer_email_hash", customer_email_hash),
                         ("click_id", click_id)):
@@ -84,8 +131,13 @@ def conversion_signals(
         same_buyer, advertiser=advertiser, amount=amount, currency=currency,
         created_at__gte=now - DUPLICATE_ORDER_WINDOW, created_at__lte=now,
     ).exclude(pk=exclude_id).exists():
-        signals.append("duplicate_order")
-    return signals
+        details.append(duplicate_order_evidence())
+    return details
+
+
+def conversion_signals(**kwargs) -> list[str]:
+    """The codes of `conversion_evidence`."""
+    return codes(conversion_evidence(**kwargs))
 
 
 def status_for(*, program: Program | None, signals: list[str]) -> str:

@@ -20,11 +20,12 @@ from programs.models import SUB_FIELDS
 from tracking import partitions
 from tracking.ids import click_id_time_unchecked, is_click_id
 from tracking.models import Click, ClickRollup
+from tracking.velocity import mark_velocity
 
 log = logging.getLogger(__name__)
 
 USE_COPY = True
-ROLLUP_COUNTERS = ("clicks", "unique_clicks", "bot_clicks")
+ROLLUP_COUNTERS = ("clicks", "unique_clicks", "bot_clicks", "velocity_clicks")
 ROLLUP_SUBS = SUB_FIELDS
 # Rollup sub IDs are cut to this length: five of them (4 bytes a character at worst) stay under PostgreSQL's
 # B-tree row limit (~2700 bytes) in the unique key, whatever a publisher puts in a sub ID.
@@ -38,6 +39,7 @@ class IngestResult:
     inserted: int = 0
     duplicates: int = 0
     bots: int = 0
+    velocity: int = 0
 
 
 @functools.lru_cache(maxsize=8192)
@@ -189,7 +191,8 @@ def _prepare(records: list[dict]) -> list[dict]:
 
 
 def _mark(records: list[dict]) -> None:
-    """Flag bots and duplicates (same link and visitor hash within the window, in the batch or stored)."""
+    """Flag bots, duplicates (same link and visitor hash within the window, in the batch or stored) and IP
+    velocity (tracking.velocity)."""
     window = timedelta(seconds=settings.CLICK_DUPLICATE_WINDOW_SECONDS)
     keys = {(r["link_id"], r["ip_hash"]) for r in records if r.get("ip_hash")}
     last = _last_seen(keys, records[0]["created_at"] - window, records[-1]["created_at"] + window) if keys else {}
@@ -204,6 +207,7 @@ def _mark(records: list[dict]) -> None:
         # |at - previous|: a stored click slightly later than this one (out-of-order delivery) counts too.
         record["is_unique"] = previous is None or abs(at - previous) > window
         last[key] = at if previous is None else max(previous, at)
+    mark_velocity(records)
 
 
 def _rollup(inserted: list[dict]) -> None:
@@ -216,10 +220,11 @@ def _rollup(inserted: list[dict]) -> None:
         if subs is None:
             subs = cut[raw] = tuple((value or "")[:ROLLUP_SUB_LENGTH] for value in raw)
         key = (r["network_id"], r["program_id"], r["affiliate_id"], hour, *subs, r.get("country") or "")
-        c = counters.setdefault(key, [0, 0, 0])
+        c = counters.setdefault(key, [0, 0, 0, 0])
         c[0] += 1
         c[1] += 1 if (r["is_unique"] and not r["is_bot"]) else 0
         c[2] += 1 if r["is_bot"] else 0
+        c[3] += 1 if r["velocity_count"] else 0
     if not counters:
         return
     columns, makers = _rollup_columns()
@@ -288,6 +293,7 @@ def ingest_records(records: list[dict]) -> IngestResult:
         _attribute_waiting_conversions(inserted)
     result.duplicates = sum(1 for r in inserted if not r["is_unique"])
     result.bots = sum(1 for r in inserted if r["is_bot"])
+    result.velocity = sum(1 for r in inserted if r["velocity_count"])
     return result
 
 
@@ -326,5 +332,6 @@ def drain(*, batch: int = 2000, block_ms: int | None = None, stale_ms: int = 60_
             total.inserted += part.inserted
             total.duplicates += part.duplicates
             total.bots += part.bots
+            total.velocity += part.velocity
         click_queue.ack(conn, [entry_id for entry_id, _records in entries])
     return total

@@ -44,12 +44,18 @@ class Click(TenantModel, SubIds):
     country = models.CharField(max_length=2, blank=True, default="")
     is_unique = models.BooleanField(default=True)
     is_bot = models.BooleanField(default=False)
+    # IP velocity: when this visitor's clicks on the program within its velocity window (this one included)
+    # exceeded the program's limit, how many there were; 0 when not flagged. No CHECK constraint (a plain integer):
+    # a day's partition made by moving rows (tracking.partitions) copies defaults only.
+    velocity_count = models.IntegerField(default=0)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["link", "ip_hash", "created_at"]),
+            # Visitor hash first: serves the duplicate check (visitor, link, time) and the IP velocity count
+            # (visitor, then program and time from the few rows of that visitor) with one index.
+            models.Index(fields=["ip_hash", "link", "created_at"], name="tracking_click_visitor"),
             models.Index(fields=["network", "created_at"], name="tracking_click_network_time"),
         ]
 
@@ -62,7 +68,8 @@ class ClickRollup(TenantModel, SubIds):
 
     Written only by the ingester, in the transaction that inserts the clicks, for rows actually inserted.
     `clicks` counts every click; `bot_clicks` those with a bot user agent; `unique_clicks` those that are
-    neither a duplicate (same link and visitor hash within the window) nor a bot: what CPC pays on.
+    neither a duplicate (same link and visitor hash within the window) nor a bot: what CPC pays on;
+    `velocity_clicks` those flagged for IP velocity (too many clicks from one visitor on the program).
     Its sub IDs (from SubIds) are cut to ROLLUP_SUB_LENGTH characters (tracking.ingest) so the unique key
     stays within an index row.
     """
@@ -74,6 +81,7 @@ class ClickRollup(TenantModel, SubIds):
     clicks = models.PositiveBigIntegerField(default=0)
     unique_clicks = models.PositiveBigIntegerField(default=0)
     bot_clicks = models.PositiveBigIntegerField(default=0)
+    velocity_clicks = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["hour"]
@@ -155,14 +163,18 @@ class Conversion(TenantModel, SubIds):
     customer_id = models.CharField(max_length=128, blank=True, default="")
     # Keyed hash of the customer's e-mail (self-referral checks), never the address itself.
     customer_email_hash = models.CharField(max_length=64, blank=True, default="")
-    # Keyed hash of the customer's IP when the merchant posts it (self-referral against the click's ip_hash).
+    # Keyed hash of the customer's IP when the merchant posts it (self-referral against the addresses the
+    # affiliate's members signed in or called the API from).
     customer_ip_hash = models.CharField(max_length=64, blank=True, default="")
     # A well-formed click id whose click row was not ingested yet (queue lag): attributed by a task later.
     attribution_pending = models.BooleanField(default=False)
     items = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACCEPTED)
-    # Fraud signals as codes: "too_fast", "self_referral", "duplicate_order", ...
+    # Fraud signals as codes: "too_fast", "self_referral", "duplicate_order", "velocity", ...
     fraud_signals = models.JSONField(default=list, blank=True)
+    # Each signal's evidence (tracking.fraud): {"code": ..., rule values ...}; ids and hashes, never a raw
+    # address or e-mail. Pages put it in words (tracking.fraud_words).
+    signal_details = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -191,4 +203,5 @@ class Conversion(TenantModel, SubIds):
         return RefundStatus(self.refund_status).label
 
 
+from .models_fraud import MemberAddress  # noqa: E402,F401
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint  # noqa: E402,F401

@@ -32,7 +32,7 @@ from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
 from network.auth import LAST_USED_RESOLUTION
 
 from .attribution import SUB_FIELDS, conversion_warnings, coupon_find, within_window
-from .fraud import DUPLICATE_ORDER_WINDOW, click_signals, status_for_policy
+from .fraud import DUPLICATE_ORDER_WINDOW, click_evidence, codes, duplicate_order_evidence, status_for_policy
 from .ids import click_id_time, is_click_id
 from .models import Conversion
 from .serializers import conversion_recorded_representation
@@ -58,7 +58,7 @@ WHERE k.hashed_key = %s AND k.revoked_at IS NULL AND m.is_active AND u.is_active
 _CLICK_SQL = """
 SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
        c.sub5, c.country, c.is_bot, c.is_unique, p.advertiser_id, p.currency, p.attribution_window_days,
-       p.fraud_policy,
+       p.fraud_policy, c.velocity_count, p.velocity_max_clicks, p.velocity_window_minutes,
        EXISTS (SELECT 1 FROM tracking_conversion v WHERE v.network_id + 0 = %s AND v.advertiser_id + 0 = %s
                AND v.click_id = %s AND v.amount = %s AND v.currency = %s AND COALESCE(v.created_at, v.created_at) >= %s)
 FROM tracking_click c
@@ -69,7 +69,7 @@ _FIELDS = [field for field in Conversion._meta.concrete_fields if field.column !
 _COLUMNS = [field.column for field in _FIELDS]
 # Values the database driver cannot take as they are (decimals, datetimes, JSON); the rest are plain. Each
 # column's attribute, with its field when the value needs Django's adaptation.
-_ADAPTED = {"amount", "refunded_amount", "clicked_at", "created_at", "items", "fraud_signals"}
+_ADAPTED = {"amount", "refunded_amount", "clicked_at", "created_at", "items", "fraud_signals", "signal_details"}
 _PARAMS = [(field.attname, field if field.column in _ADAPTED else None) for field in _FIELDS]
 ZERO = Decimal(0)
 # Column names come from the model; values are parameters.
@@ -207,7 +207,7 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
         values = {"attribution": Conversion.Attribution.NONE, "program_id": None, "partnership_id": None,
                   "affiliate_id": None, "link_id": None, "clicked_at": None, "country": "",
                   **dict.fromkeys(SUB_FIELDS, "")}
-        signals, policy, coupon = [], None, None
+        details, policy, coupon = [], None, None
         if body["coupon"] and not body["click_id"]:
             return None  # the coupon may attribute: the full view decides
         if body["click_id"]:
@@ -222,7 +222,8 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             if click is None:
                 return None  # not ingested yet (pending) or unknown: the full view decides
             (clicked_at, program_id, partnership_id, link_id, affiliate_id, *subs) = click[:11]
-            is_bot, is_unique, program_advertiser, program_currency, window, policy, duplicate = click[11:]
+            is_bot, is_unique, program_advertiser, program_currency, window, policy = click[11:17]
+            velocity_count, velocity_limit, velocity_minutes, duplicate = click[17:]
             clicked_at = _aware(clicked_at)
             if (program_advertiser != advertiser_id or program_currency != body["currency"]
                     or not within_window(clicked_at, window, now)):
@@ -230,12 +231,15 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             values.update(attribution=Conversion.Attribution.CLICK, program_id=program_id,
                           partnership_id=partnership_id, affiliate_id=affiliate_id, link_id=link_id,
                           clicked_at=clicked_at, country=subs[5], **dict(zip(SUB_FIELDS, subs[:5], strict=True)))
-            signals = click_signals(clicked_at=clicked_at, is_bot=bool(is_bot), is_unique=bool(is_unique), now=now)
+            details = click_evidence(clicked_at=clicked_at, is_bot=bool(is_bot), is_unique=bool(is_unique), now=now,
+                                     velocity_count=velocity_count, velocity_limit=velocity_limit,
+                                     velocity_window_minutes=velocity_minutes)
             if duplicate:
-                signals.append("duplicate_order")
+                details.append(duplicate_order_evidence())
             if body["coupon"]:
                 # The click attributes; the coupon is kept (linked when it is an affiliate's code), as the full path.
                 coupon = coupon_find(network=network_id, advertiser=advertiser_id, code=body["coupon"])
+        signals = codes(details)
         # The row as attribute values (no model instance: this is the hot path), in the INSERT's column order.
         conversion = SimpleNamespace(
             network_id=network_id, advertiser_id=advertiser_id, order_id=body["order_id"], event=body["event"],
@@ -243,7 +247,7 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             coupon=coupon, coupon_id=coupon.pk if coupon else None, coupon_code=body["coupon"],
             click_id=body["click_id"], customer_id="", customer_email_hash="", customer_ip_hash="",
             attribution_pending=False, items=[], status=status_for_policy(policy=policy, signals=signals),
-            fraud_signals=signals, created_at=now, **values,
+            fraud_signals=signals, signal_details=details, created_at=now, **values,
         )
         attrs = vars(conversion)
         params = [attrs[attname] if field is None else field.get_db_prep_save(attrs[attname], connection)

@@ -75,7 +75,7 @@ def _emit_created(conversion: Conversion) -> None:
     )
 
 
-def _apply(conversion: Conversion, attribution: Attribution, signals: list[str], program: Program | None) -> None:
+def _apply(conversion: Conversion, attribution: Attribution, details: list[dict], program: Program | None) -> None:
     conversion.attribution = attribution.kind
     conversion.attribution_pending = attribution.pending
     conversion.program = attribution.program or program
@@ -87,7 +87,8 @@ def _apply(conversion: Conversion, attribution: Attribution, signals: list[str],
     for name in SUB_FIELDS:
         setattr(conversion, name, attribution.subs.get(name, ""))
     conversion.country = attribution.country
-    conversion.fraud_signals = signals
+    conversion.fraud_signals = signals = fraud.codes(details)
+    conversion.signal_details = details
     conversion.status = fraud.status_for(program=attribution.program, signals=signals)
 
 
@@ -139,7 +140,7 @@ def conversion_record(
         raise ValidationError({"currency": [
             f"The program '{target.name}' is in {target.currency}; this conversion says {currency}."]})
     email_hash, ip_hash = fraud.email_hash(customer_email), fraud.ip_hash(customer_ip)
-    signals = fraud.conversion_signals(
+    details = fraud.conversion_evidence(
         network=network, advertiser=advertiser, attribution=attribution, amount=amount, currency=currency, now=now,
         customer_id=customer_id, customer_email_hash=email_hash, customer_ip_hash=ip_hash, click_id=click_id,
     )
@@ -148,7 +149,7 @@ def conversion_record(
         click_id=click_id, coupon_code=coupon, customer_id=customer_id, customer_email_hash=email_hash,
         customer_ip_hash=ip_hash, items=items or [],
     )
-    _apply(conversion, attribution, signals, program)
+    _apply(conversion, attribution, details, program)
     try:
         # The outermost transaction when called from a view (a savepoint otherwise): a concurrent duplicate
         # fails on the unique (advertiser, order_id) constraint here and answers with the winner's row.
@@ -197,15 +198,15 @@ def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> 
         )
         explicit = conversion.program
         if attribution.program is not None and attribution.program.currency != conversion.currency:
-            attribution, signals = Attribution(coupon=conversion.coupon), ["currency_mismatch"]
+            attribution, details = Attribution(coupon=conversion.coupon), [{"code": "currency_mismatch"}]
         else:
-            signals = fraud.conversion_signals(
+            details = fraud.conversion_evidence(
                 network=network, advertiser=conversion.advertiser, attribution=attribution, amount=conversion.amount,
                 currency=conversion.currency, now=conversion.created_at, customer_id=conversion.customer_id,
                 customer_email_hash=conversion.customer_email_hash, customer_ip_hash=conversion.customer_ip_hash,
                 click_id=conversion.click_id, exclude_id=conversion.pk,
             )
-        _apply(conversion, attribution, signals, explicit)
+        _apply(conversion, attribution, details, explicit)
         conversion.attribution_pending = False
         conversion.save()
         _emit_created(conversion)

@@ -20,3 +20,11 @@ def click_partitions_ensure(days: int = 7) -> int:
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)
 def clicks_retention_purge() -> int:
     return partitions.purge_expired()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)
+def member_addresses_retention_purge() -> int:
+    """Affiliates' members' sign-in and API addresses (self-referral) are kept as long as raw clicks."""
+    from tracking.member_addresses import member_addresses_purge
+
+    return member_addresses_purge()

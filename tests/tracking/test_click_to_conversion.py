@@ -18,7 +18,7 @@ def post(client, **body):
     return client.post("/api/v1/conversions", payload, format="json")
 
 
-def test_a_redirected_click_attributes_the_conversion_and_the_visitor_ip_matches_self_referral(
+def test_a_redirected_click_attributes_the_conversion_and_its_own_visitor_is_not_a_self_referral(
     world, link, direct_clicks  # noqa: F811
 ):
     answered = visit(f"/c/{link.code}", ip="198.51.100.23")
@@ -28,11 +28,14 @@ def test_a_redirected_click_attributes_the_conversion_and_the_visitor_ip_matches
     conversion = Conversion.objects.get(pk=body["id"])
     assert (conversion.attribution, conversion.affiliate_id, conversion.link_id) == ("click", world.a.affiliate.pk,
                                                                                       link.pk)
-    # The customer's IP is the clicking visitor's: the keyed hashes of both sides agree.
-    assert "self_referral" in conversion.fraud_signals
+    # The keyed hashes of both sides agree, and a buyer who bought from where they clicked is no fraud.
+    assert conversion.customer_ip_hash == click.ip_hash
+    assert "self_referral" not in conversion.fraud_signals
+    # An address the affiliate's member called the API from is the affiliate buying through its own link.
+    world.a.client("affiliate").get("/api/v1/me", REMOTE_ADDR="198.51.100.99")
     other = post(world.a.client("advertiser"), order_id="ORD-2", click_id=click.click_id,
                  customer_ip="198.51.100.99").json()
-    assert "self_referral" not in other["fraud_signals"]
+    assert "self_referral" in other["fraud_signals"]
 
 
 def test_a_postback_before_its_click_is_attributed_when_the_ingester_writes_the_click(

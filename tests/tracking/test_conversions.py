@@ -10,6 +10,7 @@ from programs.models import Program
 from tests.factories import make_conversion
 from tracking import fraud
 from tracking.ids import new_click_id
+from tracking.member_addresses import member_address_record
 from tracking.models import Conversion
 from tracking.signals import conversion_recorded, conversion_refunded
 
@@ -277,14 +278,20 @@ def test_too_fast_conversion_follows_the_programs_policy(world, shop, policy, st
     assert body["attribution"] == "click"
 
 
-def test_self_referral_by_email_and_by_ip(world, shop):
+def test_self_referral_by_email_and_by_a_member_address_never_by_the_clicking_visitor(world, shop):
     client = world.a.client("advertiser")
     by_email = post_conversion(client, click_id=click_at(shop.link).click_id,
                                customer_email=world.a.affiliate.email.upper()).json()
     assert by_email["fraud_signals"] == ["self_referral"] and by_email["status"] == "held"
+    # The buyer bought from the address they clicked from: the ordinary case, not the affiliate.
     click = click_at(shop.link, ip_hash=fraud.ip_hash("203.0.113.9"))
-    by_ip = post_conversion(client, order_id="ORD-2", click_id=click.click_id, customer_ip="203.0.113.9").json()
-    assert by_ip["fraud_signals"] == ["self_referral"]
+    visitor = post_conversion(client, order_id="ORD-2", click_id=click.click_id, customer_ip="203.0.113.9").json()
+    assert visitor["fraud_signals"] == [] and visitor["status"] == "accepted"
+    # The affiliate's member signed in from the buyer's address: that is self-referral.
+    member_address_record(membership=world.a.affiliate.membership, ip="198.51.100.44", source="sign_in")
+    by_ip = post_conversion(client, order_id="ORD-4", click_id=click_at(shop.link).click_id,
+                            customer_ip="198.51.100.44").json()
+    assert by_ip["fraud_signals"] == ["self_referral"] and by_ip["status"] == "held"
     clean = post_conversion(client, order_id="ORD-3", click_id=click_at(shop.link).click_id,
                             customer_ip="198.51.100.7", customer_email="someone@else.test").json()
     assert clean["fraud_signals"] == [] and clean["status"] == "accepted"

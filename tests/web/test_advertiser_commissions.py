@@ -161,6 +161,7 @@ def test_bulk_approve_decides_each_and_refuses_held_ones(world, web, shop):
     client = web("a", "advertiser")
     page = client.get("/advertiser/commissions/?status=on_hold").content.decode()
     assert "too_fast" in page and "Only the network's operators decide it." in page
+    assert "The conversion came very soon after its click." in page
     assert f'/advertiser/commissions/{held.pk}/approve' not in page
     response = client.post("/advertiser/commissions/bulk", {"action": "approve",
                                                              "ids": [first.pk, second.pk, held.pk]}, follow=True)

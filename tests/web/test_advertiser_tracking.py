@@ -67,6 +67,8 @@ def test_conversion_detail_shows_fraud_signals_and_commissions(world, web, shop)
     page = web("a", "advertiser").get(f"/advertiser/conversions/{conversion.pk}/").content.decode()
     signals = page[page.index('data-testid="fraud-signals"'):]
     assert "too_fast" in signals and "self_referral" in signals
+    assert ">Too fast<" in signals and ">Self-referral<" in signals
+    assert "The buyer matches the affiliate itself." in signals
     assert "€80.00" in page and "€8.00" in page and "Remaining to refund: €80.00" in page
 
 

@@ -24,6 +24,9 @@ def held(world):
 def test_queue_lists_held_commissions_with_signals_and_click(world, web, held):
     page = web("a", "staff").get("/operator/fraud/").content.decode()
     assert "order-held" in page and "too_fast" in page and "duplicate_click" in page
+    # In words, not codes alone.
+    assert ">Too fast<" in page and "The conversion came very soon after its click." in page
+    assert ">Duplicate click<" in page and "The same visitor had just clicked this link." in page
     assert "DE" in page and ">bot<" in page and ">duplicate<" in page
     assert world.a.affiliate.name in page
     assert "Nothing is held" in web("b", "owner").get("/operator/fraud/").content.decode()
