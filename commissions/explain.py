@@ -20,8 +20,8 @@ from tracking.attribution import within_window
 from tracking.models import Click, Conversion
 
 from .models import Commission
+from .reversals import trued_down
 from .rules import first_attributed_conversion, plain
-from .trueup import trued_down
 
 AFFILIATE, ADVERTISER, OPERATOR = "affiliate", "advertiser", "operator"
 PARTIES = (AFFILIATE, ADVERTISER, OPERATOR)

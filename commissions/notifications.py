@@ -1,5 +1,6 @@
 """Every commission transition notifies: the affiliate's postback and the advertiser's webhooks
-(`tracking.outbound.event_emit`, delivered after commit) and an e-mail to the affiliate (a task queued on commit).
+(`tracking.outbound.event_emit`, delivered after commit) and an e-mail to the affiliate (a task queued on commit,
+through `signals.commission_emails_due`: the tasks import the services, not the other way round).
 """
 
 from django.db import transaction
@@ -8,6 +9,7 @@ from core.money import quantize
 from tracking.outbound import Event, events_emit
 
 from .models import Commission
+from .signals import commission_emails_due
 
 
 def commission_payload(commission: Commission) -> dict:
@@ -75,6 +77,4 @@ def commissions_notify(commissions: list[Commission], event: str, *, email: bool
     # the commission was at this transition, even if it changes again before it is sent.
     emails = [[c.pk, event, str(c.remaining_amount)] for c in commissions if c.rollup_id is None]
     if emails:
-        from .tasks import commission_emails_task
-
-        transaction.on_commit(lambda: commission_emails_task.delay(emails))
+        transaction.on_commit(lambda: commission_emails_due.send(sender=Commission, items=emails))

@@ -19,6 +19,7 @@ from core.batching import Batcher
 from core.dbretry import retry_locked
 
 from .services import commissions_reverse_for_refund
+from .tasks import commission_compute_task, commissions_compute_batch_task
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ class ComputeKicks(Batcher):
     THREAD_NAME = "commission-kicks"
 
     def write(self, batch: list[int]) -> None:
-        from .tasks import commissions_compute_batch_task
-
         try:
             commissions_compute_batch_task.delay(batch)
         except OperationalError:  # broker down: the conversions are kept; the catch-up task computes them
@@ -42,8 +41,6 @@ atexit.register(kicks.flush)
 
 
 def on_conversion_recorded(sender, conversion_id: int, **kwargs) -> None:
-    from .tasks import commission_compute_task
-
     if commission_compute_task.app.conf.task_always_eager:
         compute_now(conversion_id)  # in-process (embedded default, tests): now, as before
         return
@@ -54,8 +51,6 @@ def compute_now(conversion_id: int) -> None:
     """The in-process computation, after the conversion's commit. A lock that outlasts the database's wait (SQLite
     with many writers) is retried a few times; a database error after that is logged, not raised: the conversion
     is committed and its request must not fail. The catch-up (beat, or the embedded jobs) computes it later."""
-    from .tasks import commission_compute_task
-
     try:
         retry_locked(lambda: commission_compute_task.run(conversion_id))
     except DatabaseError:

@@ -23,10 +23,11 @@ from network.services import audit_log_record
 from programs.models import Program
 from tracking.models import Conversion
 
-from . import ledger, trueup
+from . import ledger
 from .ledger import Line
 from .models import Account, Commission
 from .notifications import commission_notify, commissions_notify
+from .reversals import reversal_targets
 from .rules import evaluate
 
 Status = Commission.Status
@@ -384,8 +385,8 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
         original = None
         if commission.adjusts_id is not None:
             original = seen.get(commission.adjusts_id) or Commission.objects.get(pk=commission.adjusts_id)
-        target_amount, target_revenue = trueup.reversal_targets(commission, refunded=refunded, base=base,
-                                                                original=original)
+        target_amount, target_revenue = reversal_targets(commission, refunded=refunded, base=base,
+                                                         original=original)
         d_amount = max(target_amount - commission.reversed_amount, ZERO)
         d_revenue = max(target_revenue - commission.reversed_revenue, ZERO)
         lines = _negate(_earning_lines(commission, d_amount, d_revenue, _liability_kind(commission.status)))

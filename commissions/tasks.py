@@ -7,12 +7,14 @@ from celery import shared_task
 from django.core.mail import get_connection
 from django.db import DatabaseError
 from django.db.models import ObjectDoesNotExist
+from django.dispatch import receiver
 
 from network.models import Network
 
 from . import cpc, selectors, services, trueup
 from .emails import commission_email_message
 from .models import Commission
+from .signals import commission_emails_due
 
 logger = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 8, "acks_late": True}
@@ -67,6 +69,12 @@ def commission_emails_task(items: list[list]) -> int:
         for commission_id, event, amount in items if commission_id in by_id
     ]
     return get_connection().send_messages(messages) or 0 if messages else 0
+
+
+@receiver(commission_emails_due, dispatch_uid="commissions.tasks.commission_emails")
+def commission_emails_queue(sender, items: list[list], **kwargs) -> None:
+    """The services' e-mails of a committed transition (`notifications.commissions_notify`), as one task."""
+    commission_emails_task.delay(items)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.db import DatabaseError
+from django.dispatch import receiver
 from django.utils import timezone
 
 from network.models import Network
@@ -15,6 +16,7 @@ from .batches import BatchRunning, payout_batch_run, payout_batch_start
 from .emails import payout_email_send
 from .models import Payout, PayoutBatch
 from .policy import payout_policy
+from .signals import payout_email_due
 
 logger = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 8, "acks_late": True}
@@ -103,3 +105,9 @@ def payout_email_task(payout_id: int, event: str) -> int:
     if payout is None:
         return 0
     return payout_email_send(payout, event)
+
+
+@receiver(payout_email_due, dispatch_uid="payouts.tasks.payout_email")
+def payout_email_queue(sender, payout_id: int, event: str, **kwargs) -> None:
+    """The affiliate's e-mail of a committed payout transition (`transitions.payout_notify`)."""
+    payout_email_task.delay(payout_id, event)

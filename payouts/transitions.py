@@ -22,6 +22,7 @@ from network.services import audit_log_record
 from tracking.outbound import event_emit
 
 from .models import Payout, PayoutBatch
+from .signals import payout_email_due
 
 Status = Payout.Status
 Kind = Account.Kind
@@ -55,10 +56,8 @@ def payout_notify(payout: Payout, event: str) -> None:
         macros={"status": payout.status, "payout": str(quantize(payout.net, cur)), "currency": cur,
                 "amount": str(quantize(payout.amount, cur))},
     )
-    from .tasks import payout_email_task
-
-    payout_id = payout.pk
-    transaction.on_commit(lambda: payout_email_task.delay(payout_id, event))
+    payout_id = payout.pk  # the e-mail task is queued by tasks.py (it imports this module, not the reverse)
+    transaction.on_commit(lambda: payout_email_due.send(sender=Payout, payout_id=payout_id, event=event))
 
 
 def batch_refresh(batch_id: int, actor=None) -> None:

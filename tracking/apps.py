@@ -9,6 +9,7 @@ class TrackingConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        import tracking.tasks_outbound  # noqa: F401  (connects the queueing of deliveries and late attributions)
         from network.models import Advertiser, ApiKey, Membership, User
         from tracking import click_receivers, member_addresses  # noqa: F401  (link cache, members' addresses)
         from tracking.models_outbound import WebhookEndpoint

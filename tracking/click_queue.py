@@ -5,6 +5,7 @@ Writers: `enqueue()` (one XADD per click, answered after Redis has it) and `Clic
 handler's per-process batches of up to 64 clicks or 2 ms: a process killed hard loses at most that batch).
 Either way, if Redis cannot be reached the clicks are written straight to
 the database; if that fails too, they are logged as lost and the visitor is still redirected.
+Reader: `drain()` (the `ingest_clicks` command, the `clicks_ingest` task) hands the entries to `ingest`.
 """
 
 import atexit
@@ -19,6 +20,7 @@ import time
 from django.conf import settings
 
 from core.batching import Batcher
+from tracking import ingest
 from tracking.hotconf import conf
 
 log = logging.getLogger(__name__)
@@ -84,13 +86,11 @@ def write_direct(records: list[dict]) -> int:
     """The fallback: ingest the clicks now, in this process. Returns the rows inserted; never raises."""
     from django.db import close_old_connections, connection
 
-    from tracking.ingest import ingest_records
-
     try:
         if not connection.in_atomic_block:
             # Outside Django's request cycle (the minimal handler, the writer thread): drop a stale connection.
             close_old_connections()
-        return ingest_records(records).inserted
+        return ingest.ingest_records(records).inserted
     except Exception:
         # Only ids here: a click record carries no raw IP, but the log stays minimal anyway.
         ids = ",".join(r.get("click_id", "?") for r in records)
@@ -177,3 +177,41 @@ def ack(conn, entry_ids: list[bytes]) -> None:
         pipe.xack(settings.CLICK_STREAM, GROUP, *entry_ids)
         pipe.xdel(settings.CLICK_STREAM, *entry_ids)
         pipe.execute()
+
+
+def drain(*, batch: int = 2000, block_ms: int | None = None, stale_ms: int = 60_000, max_seconds: float | None = None,
+          consumer: str | None = None, stop=None, total: ingest.IngestResult | None = None) -> ingest.IngestResult:
+    """Read the stream until it is empty (or `max_seconds` pass, or `stop()` says so); commit, then ack.
+
+    `block_ms` makes the loop wait for new entries instead of returning when the stream is empty. Counts go
+    into `total` as batches commit (so they survive an exception in a later batch).
+    """
+    total = total if total is not None else ingest.IngestResult()
+    if not queue_configured():
+        return total
+    conn = client(read_timeout=(block_ms or 0) / 1000 + 10)
+    ensure_group(conn)
+    consumer = consumer or consumer_name()
+    started = time.monotonic()
+    # Entries per read; an entry holds up to ClickBuffer.MAX_BATCH clicks (the buffered writer) or one (enqueue),
+    # so start from the larger size and adapt: what a crash leaves unacknowledged stays about one batch.
+    per_read = max(1, batch // ClickBuffer.MAX_BATCH)
+    while not (stop and stop()):
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            break
+        entries = read(conn, consumer, per_read, block_ms, stale_ms)
+        if not entries:
+            if block_ms is None:
+                break
+            continue
+        records = [record for _entry_id, entry_records in entries for record in entry_records]
+        per_read = max(1, min(batch, batch * len(entries) // max(1, len(records))))
+        for start in range(0, len(records), batch):
+            part = ingest.ingest_records(records[start : start + batch])
+            total.received += part.received
+            total.inserted += part.inserted
+            total.duplicates += part.duplicates
+            total.bots += part.bots
+            total.velocity += part.velocity
+        ack(conn, [entry_id for entry_id, _records in entries])
+    return total

@@ -1,12 +1,12 @@
 """Click ingestion: queued click records -> Click rows (marked duplicate / bot) + hourly ClickRollup counters,
-in one transaction per batch, counting each click_id once however often it is delivered."""
+in one transaction per batch, counting each click_id once however often it is delivered. The queue's consumer loop
+that feeds it is `click_queue.drain` (the queue's writers fall back to `ingest_records` too)."""
 
 import csv
 import functools
 import io
 import logging
 import operator
-import time
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
@@ -19,7 +19,8 @@ from core.inputs import without_bad_text
 from programs.models import SUB_FIELDS
 from tracking import partitions
 from tracking.ids import click_id_time_unchecked, is_click_id
-from tracking.models import Click, ClickRollup
+from tracking.models import Click, ClickRollup, Conversion
+from tracking.services import conversions_attribute_clicks
 from tracking.velocity import mark_velocity
 
 log = logging.getLogger(__name__)
@@ -254,9 +255,6 @@ def _rollup_columns():
 
 def _attribute_waiting_conversions(inserted: list[dict]) -> None:
     """Conversions posted before their click was ingested (queue lag) are attributed now."""
-    from .models import Conversion
-    from .services import conversions_attribute_clicks
-
     by_network: dict[int, set[str]] = {}
     for record in inserted:
         by_network.setdefault(record["network_id"], set()).add(record["click_id"])
@@ -295,43 +293,3 @@ def ingest_records(records: list[dict]) -> IngestResult:
     result.bots = sum(1 for r in inserted if r["is_bot"])
     result.velocity = sum(1 for r in inserted if r["velocity_count"])
     return result
-
-
-def drain(*, batch: int = 2000, block_ms: int | None = None, stale_ms: int = 60_000, max_seconds: float | None = None,
-          consumer: str | None = None, stop=None, total: IngestResult | None = None) -> IngestResult:
-    """Read the stream until it is empty (or `max_seconds` pass, or `stop()` says so); commit, then ack.
-
-    `block_ms` makes the loop wait for new entries instead of returning when the stream is empty. Counts go
-    into `total` as batches commit (so they survive an exception in a later batch).
-    """
-    from tracking import click_queue
-
-    total = total if total is not None else IngestResult()
-    if not click_queue.queue_configured():
-        return total
-    conn = click_queue.client(read_timeout=(block_ms or 0) / 1000 + 10)
-    click_queue.ensure_group(conn)
-    consumer = consumer or click_queue.consumer_name()
-    started = time.monotonic()
-    # Entries per read; an entry holds up to ClickBuffer.MAX_BATCH clicks (the buffered writer) or one (enqueue),
-    # so start from the larger size and adapt: what a crash leaves unacknowledged stays about one batch.
-    per_read = max(1, batch // click_queue.ClickBuffer.MAX_BATCH)
-    while not (stop and stop()):
-        if max_seconds is not None and time.monotonic() - started > max_seconds:
-            break
-        entries = click_queue.read(conn, consumer, per_read, block_ms, stale_ms)
-        if not entries:
-            if block_ms is None:
-                break
-            continue
-        records = [record for _entry_id, entry_records in entries for record in entry_records]
-        per_read = max(1, min(batch, batch * len(entries) // max(1, len(records))))
-        for start in range(0, len(records), batch):
-            part = ingest_records(records[start : start + batch])
-            total.received += part.received
-            total.inserted += part.inserted
-            total.duplicates += part.duplicates
-            total.bots += part.bots
-            total.velocity += part.velocity
-        click_queue.ack(conn, [entry_id for entry_id, _records in entries])
-    return total

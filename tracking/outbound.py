@@ -25,6 +25,7 @@ from network.models import Affiliate
 
 from . import netguard
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
+from .signals import deliveries_created
 
 POSTBACK_MACROS = (
     "click_id", "sub1", "sub2", "sub3", "sub4", "sub5", "order_id", "amount", "payout", "currency", "status",
@@ -201,10 +202,7 @@ def delivery_create(*, network_id: int, kind: str, event: str, data: dict, endpo
 
 
 def _queue(ids: list[int]) -> None:
-    from .tasks_outbound import delivery_send
-
-    for delivery_id in ids:
-        delivery_send.delay(delivery_id)
+    deliveries_created.send(sender=Delivery, delivery_ids=ids)  # tasks_outbound queues a send each
 
 
 def delivery_resend(*, network, delivery: Delivery, actor=None) -> Delivery:

@@ -16,6 +16,7 @@ from programs.models import Program
 
 from . import fraud, netguard
 from .attribution import SUB_FIELDS, Attribution, attribute, click_find, conversion_warnings, coupon_find
+from .ids import click_id_time
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import (
@@ -26,7 +27,7 @@ from .outbound import (
     postback_template_to_uri,
     validate_postback_template,
 )
-from .signals import conversion_recorded, conversion_refunded
+from .signals import conversion_awaiting_click, conversion_recorded, conversion_refunded
 
 
 class OrderConflict(Exception):
@@ -169,9 +170,7 @@ def conversion_record(
 
 
 def _queue_late_attribution(conversion_id: int) -> None:
-    from .tasks_outbound import conversion_attribute_late
-
-    conversion_attribute_late.delay(conversion_id)
+    conversion_awaiting_click.send(sender=Conversion, conversion_id=conversion_id)  # tasks_outbound queues it
 
 
 def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> str:
@@ -186,11 +185,8 @@ def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> 
             return "done"
         network, now = conversion.network, timezone.now()
         click = click_find(network=network, click_id=conversion.click_id)
-        if click is None and not final:
-            from .ids import click_id_time
-
-            if (now - click_id_time(conversion.click_id)).total_seconds() <= _grace():
-                return "waiting"
+        if click is None and not final and (now - click_id_time(conversion.click_id)).total_seconds() <= _grace():
+            return "waiting"
         attribution = attribute(
             network=network, advertiser=conversion.advertiser, now=conversion.created_at,
             click_id=conversion.click_id, coupon=conversion.coupon, customer_id=conversion.customer_id,

@@ -1,13 +1,22 @@
-"""What tracking tells later apps (commissions) without depending on them.
+"""What tracking tells later apps (commissions), and its own task modules, without depending on them.
 
 - `conversion_recorded(sender=Conversion, conversion_id=int)`: sent once per new conversion, after its
   transaction commits. Receivers queue their own work (the commission computation).
 - `conversion_refunded(sender=Conversion, conversion=Conversion, amount=Decimal, actor=User | None)`: sent
   inside the refund's transaction with this refund's amount (in the conversion's currency) and who refunded,
   so receivers' writes (reversing commissions, audited with that actor) commit or roll back with it.
+- `deliveries_created(sender=Delivery, delivery_ids=list[int])`: sent after the commit that wrote deliveries
+  (webhooks, postbacks) to send; `tasks_outbound` queues one send each.
+- `conversion_awaiting_click(sender=Conversion, conversion_id=int)`: sent after the commit of a conversion recorded
+  before its click was ingested; `tasks_outbound` queues its late attribution.
+
+The last two keep the task modules above the services they run (`tasks_outbound` imports `services` and
+`outbound`; neither imports it back).
 """
 
 from django.dispatch import Signal
 
 conversion_recorded = Signal()
 conversion_refunded = Signal()
+deliveries_created = Signal()
+conversion_awaiting_click = Signal()

@@ -2,14 +2,14 @@
 
 from celery import shared_task
 
-from tracking import ingest, partitions
+from tracking import click_queue, partitions
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)
 def clicks_ingest(max_seconds: float = 4.0) -> int:
     """One drain of the click queue (at most `max_seconds`); the `ingest_clicks` command is the
     long-running way, this task is the fallback beat keeps running. Returns the clicks inserted."""
-    return ingest.drain(max_seconds=max_seconds).inserted
+    return click_queue.drain(max_seconds=max_seconds).inserted
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=3, acks_late=True)

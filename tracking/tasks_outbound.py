@@ -3,8 +3,11 @@
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
+from django.dispatch import receiver
 
+from . import outbound, services
 from .models_outbound import Delivery
+from .signals import conversion_awaiting_click, deliveries_created
 
 
 def _retry(task, countdown: int, *args):
@@ -18,13 +21,11 @@ def _retry(task, countdown: int, *args):
              time_limit=60, soft_time_limit=45)
 def delivery_send(self, delivery_id: int) -> str:
     """One attempt per run; a failure retries with exponential backoff until OUTBOUND_MAX_ATTEMPTS."""
-    from .outbound import delivery_attempt
-
     delivery = Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != Delivery.Status.PENDING:
         return "skipped"
     final = self.request.retries + 1 >= settings.OUTBOUND_MAX_ATTEMPTS
-    attempt = delivery_attempt(delivery, final=final)
+    attempt = outbound.delivery_attempt(delivery, final=final)
     if attempt.retry_in_seconds is not None:
         return _retry(self, attempt.retry_in_seconds, delivery_id)
     return delivery.status
@@ -38,9 +39,7 @@ def conversion_attribute_late(self, conversion_id: int) -> str:
     Eager mode (the embedded default) cannot wait: the conversion stays pending until the ingester's hook
     (`conversions_attribute_clicks`) or the overdue sweep settles it.
     """
-    from .services import conversion_attribute_pending
-
-    outcome = conversion_attribute_pending(conversion_id=conversion_id, final=self.request.retries >= 8)
+    outcome = services.conversion_attribute_pending(conversion_id=conversion_id, final=self.request.retries >= 8)
     if outcome == "waiting" and not self.request.is_eager:
         raise self.retry(countdown=min(15 * 2 ** self.request.retries, 300))
     return outcome
@@ -50,6 +49,17 @@ def conversion_attribute_late(self, conversion_id: int) -> str:
              soft_time_limit=240)
 def conversions_attribute_overdue() -> int:
     """Beat: settle conversions still waiting for their click after the grace period (coupon, customer, none)."""
-    from .services import conversions_attribute_overdue as settle
+    return services.conversions_attribute_overdue()
 
-    return settle()
+
+@receiver(deliveries_created, dispatch_uid="tracking.tasks_outbound.delivery_send")
+def deliveries_queue(sender, delivery_ids: list[int], **kwargs) -> None:
+    """The deliveries `outbound` wrote, after their commit: one send task each."""
+    for delivery_id in delivery_ids:
+        delivery_send.delay(delivery_id)
+
+
+@receiver(conversion_awaiting_click, dispatch_uid="tracking.tasks_outbound.conversion_attribute_late")
+def conversion_attribution_queue(sender, conversion_id: int, **kwargs) -> None:
+    """A conversion `services` recorded before its click was ingested, after its commit: attribute it later."""
+    conversion_attribute_late.delay(conversion_id)

@@ -18,7 +18,7 @@ from network.models import Affiliate, PartyStatus
 from programs.models import Partnership, TrackingLink
 from tests.commissions.helpers import convert
 from tests.factories import make_program
-from tracking import click_queue, ingest
+from tracking import click_queue
 from tracking.ids import new_click_id
 from tracking.models import Click, ClickRollup
 
@@ -116,7 +116,7 @@ def test_affiliate_signs_up_applies_builds_a_link_and_sees_the_sale_it_brought(w
         assert parse_qs(landed.query)["sub1"] == ["review"]
     finally:
         visitor.context.close()
-    ingest.drain()  # the ingester's work when clicks go through the queue (the embedded default wrote it already)
+    click_queue.drain()  # the ingester's work when clicks go through the queue (the embedded default wrote it already)
     click = Click.objects.get(click_id=click_id)
     assert (click.link_id, click.sub1, click.is_bot) == (link.pk, "review", False)
 

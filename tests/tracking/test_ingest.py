@@ -157,7 +157,7 @@ def test_buffered_writer_batches_clicks_into_the_stream(link, stream, settings, 
         time.sleep(0.01)  # the remaining 4 clicks: written by the timer within MAX_AGE
     assert stream.xlen(settings.CLICK_STREAM) == 3
     assert click_queue.buffer.flush()
-    assert ingest.drain().inserted == 20
+    assert click_queue.drain().inserted == 20
     assert set(Click.objects.values_list("click_id", flat=True)) == {a.params["click_id"] for a in answers}
 
 
@@ -172,7 +172,7 @@ def test_killed_ingesters_batch_is_redelivered_and_counted_once(link, stream, se
     assert len(taken) == 5
     ingest.ingest_records(records[:2])
     click_queue.enqueue(records[0])  # and a producer retried one click
-    result = ingest.drain(stale_ms=0)  # another ingester claims the stale entries
+    result = click_queue.drain(stale_ms=0)  # another ingester claims the stale entries
     assert result.inserted == 3
     assert Click.objects.count() == 5
     assert sum(ClickRollup.objects.values_list("clicks", flat=True)) == 5

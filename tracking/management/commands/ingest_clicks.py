@@ -31,8 +31,8 @@ class Command(BaseCommand):
         total = ingest.IngestResult()
         while True:
             try:
-                ingest.drain(batch=batch, block_ms=None if once else block_ms, stale_ms=stale_ms,
-                             stop=lambda: bool(stopping), total=total)
+                click_queue.drain(batch=batch, block_ms=None if once else block_ms, stale_ms=stale_ms,
+                                  stop=lambda: bool(stopping), total=total)
             except Exception as exc:
                 if once:
                     raise
