@@ -1,11 +1,10 @@
 """The advertiser's overview (KPIs and the daily chart), partners with their figures, and commissions
 (filters, approve/reject one or many; held ones are shown with their fraud signals and left to operators).
 
-These pages read rollups, conversions and commissions, so they live here (commissions -> tracking ->
-programs); the overview's figures come from `reports.figures` (a page may read reports); decisions go through
-`commissions.services` and `programs.services`."""
+These pages read conversions and commissions, so they live here (commissions -> tracking -> programs); the
+overview's and the partners' figures come from `reports.figures` (a page may read reports); decisions go
+through `commissions.services` and `programs.services`."""
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,8 +24,8 @@ from network.web import NetworkPageMixin, is_htmx, paginate
 from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id
 from programs.models import Partnership
-from reports.figures import daily_series, kpis, overview_query, owed
-from tracking.models import ClickRollup, Conversion
+from reports.figures import daily_series, kpis, overview_query, owed, partnership_figures
+from tracking.models import Conversion
 
 from . import services
 from .models import Commission
@@ -65,9 +64,6 @@ class AdvertiserMixin(NetworkPageMixin):
 
     def commissions(self):
         return commissions_for(queryset=self.scoped(Commission), membership=self.membership)
-
-    def rollups(self):
-        return self.scoped(ClickRollup).filter(program__in=self.programs())
 
     def main_currency(self) -> str:
         """The currency the chart shows revenue in: that of most of the advertiser's programs."""
@@ -142,27 +138,10 @@ class PartnersView(AdvertiserMixin, TemplateView):
                                         **kwargs)
 
     def _figures(self, partnerships) -> None:
-        """Clicks (rollups), conversions and commissions of each partnership on the page."""
-        partnerships = list(partnerships)
-        pairs = {(p.program_id, p.affiliate_id) for p in partnerships}
-        if not pairs:
-            return
-        program_ids = {program for program, _ in pairs}
-        affiliate_ids = {affiliate for _, affiliate in pairs}
-        clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in self.rollups().filter(
-            program_id__in=program_ids, affiliate_id__in=affiliate_ids).values("program_id", "affiliate_id")
-            .annotate(n=Sum("clicks"))}
-        conversions = {r["partnership_id"]: r["n"] for r in self.conversions().filter(
-            partnership__in=partnerships).exclude(status=Conversion.Status.REJECTED).values("partnership_id")
-            .annotate(n=Count("id"))}
-        earned = defaultdict(list)
-        for r in (self.commissions().filter(program_id__in=program_ids, affiliate_id__in=affiliate_ids)
-                  .exclude(status__in=[Status.REJECTED]).values("program_id", "affiliate_id", "currency")
-                  .annotate(total=Sum(F("amount") - F("reversed_amount")))):
-            earned[r["program_id"], r["affiliate_id"]].append((r["currency"], quantize(r["total"], r["currency"])))
+        """Clicks, conversions and commissions of each partnership on the page (see `reports.figures`)."""
+        figures = partnership_figures(network=self.network, membership=self.membership, partnerships=partnerships)
         for p in partnerships:
-            key = (p.program_id, p.affiliate_id)
-            p.clicks, p.conversions, p.earned = clicks.get(key, 0), conversions.get(p.pk, 0), earned.get(key, [])
+            p.clicks, p.conversions, p.earned = (figures[p.pk][name] for name in ("clicks", "conversions", "earned"))
 
 
 # --- commissions ------------------------------------------------------------------------------------------

@@ -100,6 +100,34 @@ def owed(q: ReportQuery, statuses: Iterable[str]) -> dict[str, Decimal]:
     return dict(sorted(merged.items(), key=lambda item: (-item[1], item[0])))
 
 
+def partnership_figures(*, network: Network, membership: Membership, partnerships: Iterable) -> dict[int, dict]:
+    """{partnership id: {"clicks", "conversions", "earned": [(currency, amount)]}} of all time, for a page of
+    partnerships: clicks from the rollups, conversions not rejected, commissions not rejected net of reversals;
+    each in the membership's scope."""
+    partnerships = list(partnerships)
+    if not partnerships:
+        return {}
+    q = overview_query(network=network, membership=membership)
+    program_ids = {p.program_id for p in partnerships}
+    affiliate_ids = {p.affiliate_id for p in partnerships}
+    clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in _scope(
+        ClickRollup.objects.for_network(network), q, advertiser_path="program__advertiser").filter(
+        program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values("program_id", "affiliate_id")
+        .annotate(n=Sum("clicks"))}
+    conversions = {r["partnership_id"]: r["n"] for r in _scope(
+        Conversion.objects.for_network(network), q, advertiser_path="advertiser").filter(
+        partnership__in=[p.pk for p in partnerships]).exclude(status=Conversion.Status.REJECTED).order_by()
+        .values("partnership_id").annotate(n=Count("id"))}
+    earned = defaultdict(list)
+    for r in (_scope(Commission.objects.for_network(network), q, advertiser_path="advertiser")
+              .filter(program_id__in=program_ids, affiliate_id__in=affiliate_ids)
+              .exclude(status=Commission.Status.REJECTED).order_by().values("program_id", "affiliate_id", "currency")
+              .annotate(total=Sum(F("amount") - F("reversed_amount")))):
+        earned[r["program_id"], r["affiliate_id"]].append((r["currency"], quantize(r["total"], r["currency"])))
+    return {p.pk: {"clicks": clicks.get((p.program_id, p.affiliate_id), 0), "conversions": conversions.get(p.pk, 0),
+                   "earned": earned.get((p.program_id, p.affiliate_id), [])} for p in partnerships}
+
+
 # --- the measures: the one place the figures read the tables ----------------------------------------------------
 def _checked(metrics: Iterable[str]) -> list[str]:
     metrics = list(metrics)

@@ -10,7 +10,8 @@ import pytest
 from commissions.models import Commission
 from core.days import last_local_days, local_day_bounds, local_today
 from network.models import Affiliate
-from reports.figures import daily_series, kpis, overview_query, owed
+from programs.models import Partnership
+from reports.figures import daily_series, kpis, overview_query, owed, partnership_figures
 from tests.factories import make_conversion, make_link, make_partnership, make_program
 from tracking.models import ClickRollup, Conversion
 
@@ -182,6 +183,22 @@ def test_owed_adds_each_status_per_currency_whatever_the_days(world, seeded):
     assert owed(q, ["approved"]) == {"USD": D("4.00"), "EUR": D("5.00")} and list(owed(q, ["approved"])) == [
         "EUR", "USD"]
     assert owed(q_for(world.b.owner), ["approved"]) == {}
+
+
+def test_partnership_figures_are_all_time_and_in_the_membership_scope(world, seeded):
+    partnerships = {(p.program_id, p.affiliate_id): p for p in Partnership.objects.for_network(world.a.network)}
+    pages = [partnerships[seeded.p1.pk, seeded.a1.pk], partnerships[seeded.p1.pk, seeded.a2.pk],
+             partnerships[seeded.p2.pk, seeded.a1.pk], partnerships[seeded.p3.pk, seeded.a1.pk]]
+    mine = partnership_figures(network=world.a.network, membership=world.a.advertiser.membership, partnerships=pages)
+    assert [mine[p.pk] for p in pages] == [
+        {"clicks": 110, "conversions": 1, "earned": [("EUR", D("5.00"))]},  # the rejected O-4 counts for nothing
+        {"clicks": 5, "conversions": 1, "earned": [("EUR", D("2.00"))]},
+        {"clicks": 0, "conversions": 0, "earned": []},  # another advertiser's program
+        {"clicks": 7, "conversions": 1, "earned": [("USD", D("4.00"))]},
+    ]
+    everything = partnership_figures(network=world.a.network, membership=world.a.owner, partnerships=pages)
+    assert everything[pages[2].pk] == {"clicks": 20, "conversions": 1, "earned": [("EUR", D("10.00"))]}
+    assert partnership_figures(network=world.a.network, membership=world.a.owner, partnerships=[]) == {}
 
 
 def test_an_unknown_figure_is_refused(world):
