@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commissions.models import Commission
-from core.days import last_local_days, local_day_bounds, local_today
+from core.days import local_day_bounds, local_today
 from network.models import Affiliate
 from programs.models import Partnership
 from reports.figures import daily_series, kpis, overview_query, owed, partnership_figures
@@ -52,13 +52,11 @@ def test_local_day_bounds_of_a_range_run_from_the_first_days_start_to_the_last_d
     assert end - start == timedelta(days=7, hours=1)  # one 25-hour day inside
 
 
-def test_local_today_and_the_last_local_days_are_the_networks_dates():
+def test_local_today_is_the_networks_date():
     now = utc(2026, 11, 11, 18, 45)  # 00:15 on the 12th in Kolkata, still the 11th in UTC and Berlin
     assert local_today("Asia/Kolkata", now=now) == date(2026, 11, 12)
     assert local_today("Europe/Berlin", now=now) == date(2026, 11, 11)
     assert local_today("Pacific/Kiritimati", now=now) == date(2026, 11, 12)
-    assert last_local_days(3, tz="UTC", today=date(2026, 3, 1)) == [date(2026, 2, 27), date(2026, 2, 28),
-                                                                       date(2026, 3, 1)]
 
 
 # --- daily_series and kpis ------------------------------------------------------------------------------------------
