@@ -33,16 +33,3 @@ def _midnight(day: date, tz: tzinfo) -> datetime:
     # twice, at the first one.
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
-
-def _midnight(day: date, tz: tzinfo) -> datetime:
-    # combine() and not aware arithmetic: "the next day" is the next local midnight, whatever the offset does. In
-    # UTC, because a local time in a DST gap or fold never compares equal across zones: where midnight is skipped
-    # (fold 0 takes the offset before the change) the day starts at the first instant after it; where it happens
-    # twice, at the first one.
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
-
-
-def last_local_days(days: int, *, tz: str | tzinfo, today: date | None = None) -> list[date]:
-    """The last `days` local dates, oldest first, ending today (or `today`)."""
-    today = today or local_today(tz)
-    return [today - timedelta(days=days - 1 - n) for n in range(days)]
