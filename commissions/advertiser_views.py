@@ -1,23 +1,22 @@
 """The advertiser's overview (KPIs and the daily chart), partners with their figures, and commissions
 (filters, approve/reject one or many; held ones are shown with their fraud signals and left to operators).
 
-These pages read rollups, conversions and commissions, so they live here (commissions -> tracking ->
-programs); decisions go through `commissions.services` and `programs.services`."""
+These pages read conversions and commissions, so they live here (commissions -> tracking -> programs); the
+overview's and the partners' figures come from `reports.figures` (a page may read reports); decisions go
+through `commissions.services` and `programs.services`."""
 
-from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db.models import Count, F, Sum
-from django.db.models.functions import TruncDate
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.days import local_day_bounds
 from core.money import quantize
 from network.models import Affiliate, Role
 from network.views import AdvertiserDashboardView
@@ -25,7 +24,8 @@ from network.web import NetworkPageMixin, is_htmx, paginate
 from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id
 from programs.models import Partnership
-from tracking.models import ClickRollup, Conversion
+from reports.figures import daily_series, kpis, overview_query, owed, partnership_figures
+from tracking.models import Conversion
 
 from . import services
 from .models import Commission
@@ -35,10 +35,6 @@ DAYS = 30
 ADVERTISER = frozenset({Role.ADVERTISER})
 Status = Commission.Status
 DECIDABLE = (Status.PENDING,)
-
-
-def day_start(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=tz)
 
 
 def parse_day(value: str | None) -> date | None:
@@ -69,9 +65,6 @@ class AdvertiserMixin(NetworkPageMixin):
     def commissions(self):
         return commissions_for(queryset=self.scoped(Commission), membership=self.membership)
 
-    def rollups(self):
-        return self.scoped(ClickRollup).filter(program__in=self.programs())
-
     def main_currency(self) -> str:
         """The currency the chart shows revenue in: that of most of the advertiser's programs."""
         row = self.programs().values("currency").annotate(n=Count("id")).order_by("-n", "currency").first()
@@ -85,56 +78,37 @@ class OverviewView(AdvertiserMixin, AdvertiserDashboardView):
     template_name = "advertiser/commissions_overview.html"
 
     def get_context_data(self, **kwargs):
-        since = timezone.now() - timedelta(days=DAYS)
-        clicks = self.rollups().filter(hour__gte=since).aggregate(n=Sum("clicks"))["n"] or 0
-        recent = self.conversions().filter(created_at__gte=since)
-        counted = recent.exclude(status=Conversion.Status.REJECTED)
-        revenue = by_currency(counted.values("currency").annotate(total=Sum(F("amount") - F("refunded_amount"))))
-        owed = (self.commissions().values("currency", "status").filter(status__in=[Status.PENDING, Status.ON_HOLD,
-                                                                                   Status.APPROVED])
-                .annotate(total=Sum(F("amount") - F("reversed_amount"))))
-        pending = self._merge(by_currency([r for r in owed if r["status"] != Status.APPROVED]))
-        approved = by_currency([r for r in owed if r["status"] == Status.APPROVED])
+        q = overview_query(network=self.network, membership=self.membership, days=DAYS)
+        figures = kpis(q, ["clicks", "conversions", "sales"], per_currency=True)
         return super().get_context_data(
-            clicks=clicks, conversion_count=counted.count(), revenue=revenue, pending=pending, approved=approved,
+            clicks=figures["clicks"], conversion_count=figures["conversions"], revenue=list(figures["sales"].items()),
+            pending=list(owed(q, [Status.PENDING, Status.ON_HOLD]).items()),
+            approved=list(owed(q, [Status.APPROVED]).items()),
             held=self.commissions().filter(status=Status.ON_HOLD).count(),
             applications=program_selectors.partnerships_visible_to(network=self.network, membership=self.membership)
             .filter(status=Partnership.Status.PENDING, invited_at__isnull=True).count(),
             recent_conversions=self.conversions().select_related("program", "affiliate")[:8],
             chart_currency=self.main_currency(), days=DAYS, has_programs=self.programs().exists(), **kwargs)
 
-    @staticmethod
-    def _merge(totals):
-        merged = defaultdict(Decimal)
-        for currency, amount in totals:
-            merged[currency] += amount
-        return sorted(merged.items(), key=lambda item: -item[1])
-
 
 class DailyChartView(AdvertiserMixin, View):
-    """JSON for the overview charts: conversions or revenue (main currency) per day, network time zone."""
+    """JSON for the overview charts: conversions or revenue (sales in the main currency) per day, network time
+    zone."""
 
     def get(self, request):
         series = request.GET.get("series", "conversions")
-        tz = self.tz()
-        today = timezone.now().astimezone(tz).date()
-        first = today - timedelta(days=DAYS - 1)
-        rows = (self.conversions().exclude(status=Conversion.Status.REJECTED)
-                .filter(created_at__gte=day_start(first, tz)).annotate(day=TruncDate("created_at", tzinfo=tz)))
         currency = self.main_currency()
+        metric = "sales" if series == "revenue" else "conversions"
+        figures = daily_series(overview_query(network=self.network, membership=self.membership, days=DAYS,
+                                              currency=currency), [metric])
+        data = figures[metric]
         if series == "revenue":
-            rows = rows.filter(currency=currency).values("day").annotate(value=Sum(F("amount") - F("refunded_amount")))
             label = f"Revenue ({currency})"
+            data = [str(value) if value else "0" for value in data]
         else:
-            rows = rows.values("day").annotate(value=Count("id"))
             label = "Conversions"
-        values = {row["day"]: row["value"] for row in rows}
-        labels = [first + timedelta(days=n) for n in range(DAYS)]
-        data = [values.get(day, 0) for day in labels]
-        if series == "revenue":
-            data = [str(quantize(value, currency)) if value else "0" for value in data]
         return JsonResponse({"label": label, "series": series, "currency": currency if series == "revenue" else None,
-                             "timezone": self.network.timezone, "labels": [d.isoformat() for d in labels],
+                             "timezone": self.network.timezone, "labels": [d.isoformat() for d in figures["days"]],
                              "data": data})
 
 
@@ -164,27 +138,10 @@ class PartnersView(AdvertiserMixin, TemplateView):
                                         **kwargs)
 
     def _figures(self, partnerships) -> None:
-        """Clicks (rollups), conversions and commissions of each partnership on the page."""
-        partnerships = list(partnerships)
-        pairs = {(p.program_id, p.affiliate_id) for p in partnerships}
-        if not pairs:
-            return
-        program_ids = {program for program, _ in pairs}
-        affiliate_ids = {affiliate for _, affiliate in pairs}
-        clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in self.rollups().filter(
-            program_id__in=program_ids, affiliate_id__in=affiliate_ids).values("program_id", "affiliate_id")
-            .annotate(n=Sum("clicks"))}
-        conversions = {r["partnership_id"]: r["n"] for r in self.conversions().filter(
-            partnership__in=partnerships).exclude(status=Conversion.Status.REJECTED).values("partnership_id")
-            .annotate(n=Count("id"))}
-        earned = defaultdict(list)
-        for r in (self.commissions().filter(program_id__in=program_ids, affiliate_id__in=affiliate_ids)
-                  .exclude(status__in=[Status.REJECTED]).values("program_id", "affiliate_id", "currency")
-                  .annotate(total=Sum(F("amount") - F("reversed_amount")))):
-            earned[r["program_id"], r["affiliate_id"]].append((r["currency"], quantize(r["total"], r["currency"])))
+        """Clicks, conversions and commissions of each partnership on the page (see `reports.figures`)."""
+        figures = partnership_figures(network=self.network, membership=self.membership, partnerships=partnerships)
         for p in partnerships:
-            key = (p.program_id, p.affiliate_id)
-            p.clicks, p.conversions, p.earned = clicks.get(key, 0), conversions.get(p.pk, 0), earned.get(key, [])
+            p.clicks, p.conversions, p.earned = (figures[p.pk][name] for name in ("clicks", "conversions", "earned"))
 
 
 # --- commissions ------------------------------------------------------------------------------------------
@@ -207,9 +164,9 @@ class CommissionListView(AdvertiserMixin, TemplateView):
             if value and day is None:
                 errors[name] = "Use a date like 2026-05-31."
             elif day and name == "date_from":
-                queryset = queryset.filter(created_at__gte=day_start(day, tz))
+                queryset = queryset.filter(created_at__gte=local_day_bounds(day, tz=tz)[0])
             elif day:
-                queryset = queryset.filter(created_at__lt=day_start(day + timedelta(days=1), tz))
+                queryset = queryset.filter(created_at__lt=local_day_bounds(day, tz=tz)[1])
         return queryset, errors
 
     def get_context_data(self, **kwargs):

@@ -1,39 +1,18 @@
 """The partner portal's money pages: the overview (KPIs from the click rollups and the ledger, a chart of
 clicks and earnings per day) and the commissions list with balances per currency."""
 
-from collections import defaultdict
-from datetime import datetime, time, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo
-
-from django.db.models import Sum
-from django.db.models.functions import TruncDate
 from django.http import JsonResponse
-from django.utils import timezone
 
-from core.money import quantize
 from network.views import PartnerDashboardView, PartnerPage
 from network.web import paginate
 from programs import selectors as program_selectors
-from tracking.models import ClickRollup, Conversion
-from tracking.selectors import conversions_visible
+from reports.figures import daily_series, kpis, overview_query
 
 from . import ledger
 from .models import Commission
 from .selectors import CommissionFilter, commissions_for
 
 DAYS = 30
-ZERO = Decimal(0)
-# What the affiliate earned (the chart): everything but rejected commissions, net of reversals.
-EARNING_STATUSES = [s for s in Commission.Status.values if s != Commission.Status.REJECTED]
-
-
-def _window(network):
-    tz = ZoneInfo(network.timezone)
-    today = timezone.now().astimezone(tz).date()
-    first = today - timedelta(days=DAYS - 1)
-    start = datetime.combine(first, time.min, tzinfo=tz)
-    return tz, first, start
 
 
 class PartnerOverviewView(PartnerDashboardView):
@@ -42,43 +21,26 @@ class PartnerOverviewView(PartnerDashboardView):
     template_name = "partner/commissions_overview.html"
 
     def get_context_data(self, **kwargs):
-        affiliate = self.party
-        _, _, start = _window(self.network)
-        clicks = self.scoped(ClickRollup).filter(affiliate=affiliate, hour__gte=start).aggregate(
-            clicks=Sum("clicks"), unique=Sum("unique_clicks"))
-        conversions = conversions_visible(self.scoped(Conversion), self.membership).filter(
-            created_at__gte=start).exclude(status=Conversion.Status.REJECTED).count()
+        figures = kpis(overview_query(network=self.network, membership=self.membership, days=DAYS),
+                       ["clicks", "unique_clicks", "conversions"])
         return super().get_context_data(
-            clicks=clicks["clicks"] or 0, unique_clicks=clicks["unique"] or 0, conversions=conversions,
-            balances=ledger.affiliate_balances(network=self.network, affiliate=affiliate), days=DAYS, **kwargs)
+            clicks=figures["clicks"], unique_clicks=figures["unique_clicks"], conversions=figures["conversions"],
+            balances=ledger.affiliate_balances(network=self.network, affiliate=self.party), days=DAYS, **kwargs)
 
 
 class PerformanceChartView(PartnerPage):
     """JSON: clicks (rollups) and earnings per currency (commissions) per day, last 30 days, network time zone."""
 
     def get(self, request, *args, **kwargs):
-        tz, first, start = _window(self.network)
-        labels = [first + timedelta(days=n) for n in range(DAYS)]
-        clicks = {
-            row["day"]: row["clicks"]
-            for row in self.scoped(ClickRollup).filter(affiliate=self.party, hour__gte=start)
-            .annotate(day=TruncDate("hour", tzinfo=tz)).values("day").annotate(clicks=Sum("clicks"))
-        }
-        earnings: dict[str, dict] = defaultdict(lambda: defaultdict(Decimal))
-        # Added in Python: SQLite would sum decimals as floats.
-        for created_at, currency, amount, reversed_amount in commissions_for(
-                queryset=self.scoped(Commission), membership=self.membership).filter(
-                created_at__gte=start, status__in=EARNING_STATUSES).values_list(
-                "created_at", "currency", "amount", "reversed_amount"):
-            earnings[currency][created_at.astimezone(tz).date()] += amount - reversed_amount
+        # What the affiliate earned: its commissions but rejected ones, net of reversals.
+        figures = daily_series(overview_query(network=self.network, membership=self.membership, days=DAYS),
+                               ["clicks", "payout"], per_currency=True)
         return JsonResponse({
             "timezone": self.network.timezone,
-            "labels": [day.isoformat() for day in labels],
-            "clicks": [clicks.get(day, 0) for day in labels],
-            "earnings": [
-                {"currency": currency, "data": [str(quantize(per_day.get(day, ZERO), currency)) for day in labels]}
-                for currency, per_day in sorted(earnings.items())
-            ],
+            "labels": [day.isoformat() for day in figures["days"]],
+            "clicks": figures["clicks"],
+            "earnings": [{"currency": currency, "data": [str(value) for value in data]}
+                         for currency, data in figures["payout"].items()],
         })
 
 

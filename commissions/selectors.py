@@ -1,17 +1,15 @@
 """Reads for commissions, scoped to a network and to what a membership may see."""
 
-import zoneinfo
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import django_filters
-from django.db.models import Count, F, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.days import local_day_bounds
 from core.filters import IdFilter
-from core.money import quantize
 from network.models import Membership, Role
-from tracking.models import ClickRollup, Conversion
+from tracking.models import Conversion
 
 from .models import Commission
 
@@ -26,10 +24,6 @@ def commissions_for(*, queryset: QuerySet, membership: Membership) -> QuerySet:
     if membership.role == Role.ADVERTISER:
         return queryset.filter(advertiser=party)
     return queryset.filter(affiliate=party)
-
-
-def _day_start(day, tz_name: str) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo(tz_name))
 
 
 class CommissionFilter(django_filters.FilterSet):
@@ -52,10 +46,10 @@ class CommissionFilter(django_filters.FilterSet):
         return view.network.timezone if view is not None else "UTC"
 
     def filter_date_from(self, queryset, name, value):
-        return queryset.filter(created_at__gte=_day_start(value, self._tz()))
+        return queryset.filter(created_at__gte=local_day_bounds(value, tz=self._tz())[0])
 
     def filter_date_to(self, queryset, name, value):
-        return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1), self._tz()))
+        return queryset.filter(created_at__lt=local_day_bounds(value, tz=self._tz())[1])
 
 
 def payable_commissions(*, network, affiliate, currency) -> QuerySet:
@@ -63,49 +57,6 @@ def payable_commissions(*, network, affiliate, currency) -> QuerySet:
     return Commission.objects.for_network(network).filter(
         affiliate=affiliate, currency=currency, status=Commission.Status.APPROVED
     ).order_by("pk")
-
-
-def network_daily_totals(*, network, days: int = 30, today=None) -> dict:
-    """The network's last `days` local days in its default currency: clicks (rollups), conversions, and revenue,
-    payout and margin of the commissions created each day (net of reversals; rejected ones count for nothing).
-
-    Returns {"currency", "days": [date], "clicks", "conversions": [int], "revenue", "payout", "profit": [Decimal]}.
-    """
-    tz = zoneinfo.ZoneInfo(network.timezone)
-    today = today or timezone.now().astimezone(tz).date()
-    first = today - timedelta(days=days - 1)
-    since, until = _day_start(first, network.timezone), _day_start(today + timedelta(days=1), network.timezone)
-    currency = network.default_currency
-    clicks = dict(
-        ClickRollup.objects.for_network(network).filter(hour__gte=since, hour__lt=until)
-        .annotate(day=TruncDate("hour", tzinfo=tz)).values("day").annotate(n=Sum("clicks")).values_list("day", "n")
-    )
-    conversions = dict(
-        Conversion.objects.for_network(network).filter(created_at__gte=since, created_at__lt=until)
-        .exclude(status=Conversion.Status.REJECTED)
-        .annotate(day=TruncDate("created_at", tzinfo=tz)).values("day").annotate(n=Count("id"))
-        .values_list("day", "n")
-    )
-    money = {
-        row["day"]: row for row in
-        Commission.objects.for_network(network).filter(created_at__gte=since, created_at__lt=until, currency=currency)
-        .exclude(status=Commission.Status.REJECTED)
-        .annotate(day=TruncDate("created_at", tzinfo=tz)).values("day")
-        .annotate(revenue=Sum(F("revenue") - F("reversed_revenue")), payout=Sum(F("amount") - F("reversed_amount")))
-    }
-    labels = [first + timedelta(days=n) for n in range(days)]
-    zero = quantize(0, currency)
-    revenue = [quantize(money[d]["revenue"], currency) if d in money else zero for d in labels]
-    payout = [quantize(money[d]["payout"], currency) if d in money else zero for d in labels]
-    return {
-        "currency": currency,
-        "days": labels,
-        "clicks": [clicks.get(d) or 0 for d in labels],
-        "conversions": [conversions.get(d, 0) for d in labels],
-        "revenue": revenue,
-        "payout": payout,
-        "profit": [r - p for r, p in zip(revenue, payout, strict=True)],
-    }
 
 
 def conversions_without_commissions_ids(*, days: int, settle_seconds: int = 120) -> list[int]:

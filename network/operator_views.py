@@ -1,20 +1,16 @@
 """The network operator's pages (owner, staff): overview with KPIs and chart, advertisers,
 affiliates (approval), staff invitations, announcements, network settings, audit log."""
 
-from datetime import timedelta
-from zoneinfo import ZoneInfo
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
+
+from reports.figures import daily_series, overview_query
 
 from . import accounts, navigation, selectors, services
 from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm
@@ -56,23 +52,13 @@ class NewAffiliatesChartView(OperatorPage):
     days = 30
 
     def get(self, request, *args, **kwargs):
-        tz = ZoneInfo(self.network.timezone)
-        today = timezone.now().astimezone(tz).date()
-        first = today - timedelta(days=self.days - 1)
-        rows = (
-            self.scoped(Affiliate)
-            .filter(created_at__gte=timezone.now() - timedelta(days=self.days + 1))
-            .annotate(day=TruncDate("created_at", tzinfo=tz))
-            .values("day")
-            .annotate(count=Count("id"))
-        )
-        counts = {row["day"]: row["count"] for row in rows}
-        labels = [first + timedelta(days=n) for n in range(self.days)]
+        series = daily_series(overview_query(network=self.network, membership=self.membership, days=self.days),
+                              ["new_affiliates"])
         return JsonResponse({
             "label": "New affiliates",
             "timezone": self.network.timezone,
-            "labels": [day.isoformat() for day in labels],
-            "data": [counts.get(day, 0) for day in labels],
+            "labels": [day.isoformat() for day in series["days"]],
+            "data": series["new_affiliates"],
         })
 
 

@@ -12,11 +12,11 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from commissions.models import Commission
-from commissions.selectors import network_daily_totals
 from core.money import is_currency
 from network.models import Affiliate
 from network.permissions import OPERATORS
 from network.web import NetworkPageMixin, is_htmx, paginate
+from reports.figures import daily_series, kpis, overview_query
 
 from . import masspay, services
 from .batches import BatchRunning, payout_batch_start
@@ -43,15 +43,14 @@ def overview_widget(view) -> dict:
     """KPIs of the last 30 days and what needs an operator, for the operator overview (network.navigation).
     Pending affiliates are counted by the overview itself."""
     network = view.network
-    totals = network_daily_totals(network=network)
-    currency = totals["currency"]
+    q = overview_query(network=network, membership=view.membership)
+    totals = kpis(q, KPI_METRICS)
     metric = view.request.GET.get("metric", "revenue")
     return {
-        "currency": currency,
-        "money": [("Revenue", sum(totals["revenue"]), "revenue"), ("Payout", sum(totals["payout"]), "payout"),
-                  ("Network margin", sum(totals["profit"]), "profit")],
-        "counts": [("Clicks", sum(totals["clicks"]), "clicks"), ("Conversions", sum(totals["conversions"]),
-                                                                  "conversions")],
+        "currency": q.currency,
+        "money": [("Revenue", totals["revenue"], "revenue"), ("Payout", totals["payout"], "payout"),
+                  ("Network margin", totals["profit"], "profit")],
+        "counts": [("Clicks", totals["clicks"], "clicks"), ("Conversions", totals["conversions"], "conversions")],
         "metric": metric if metric in KPI_METRICS else "revenue",
         "metrics": KPI_METRICS.items(),
         "actions": [
@@ -75,15 +74,16 @@ class KpiChartView(OperatorPage):
         metric = request.GET.get("metric", "revenue")
         if metric not in KPI_METRICS:
             return JsonResponse({"metric": [f"One of {', '.join(KPI_METRICS)}."]}, status=400)
-        totals = network_daily_totals(network=self.network)
+        q = overview_query(network=self.network, membership=self.membership)
+        series = daily_series(q, [metric])
         money = metric in ("revenue", "payout", "profit")
         return JsonResponse({
-            "label": KPI_METRICS[metric] + (f" ({totals['currency']})" if money else ""),
+            "label": KPI_METRICS[metric] + (f" ({q.currency})" if money else ""),
             "metric": metric,
-            "currency": totals["currency"] if money else None,
+            "currency": q.currency if money else None,
             "timezone": self.network.timezone,
-            "labels": [day.isoformat() for day in totals["days"]],
-            "data": [str(value) for value in totals[metric]] if money else totals[metric],
+            "labels": [day.isoformat() for day in series["days"]],
+            "data": [str(value) for value in series[metric]] if money else series[metric],
         })
 
 

@@ -3,13 +3,14 @@ commissions, grouped by one dimension in the network's time zone and narrowed to
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DateField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from commissions.models import Commission
+from core.days import local_day_bounds
 from core.money import quantize
 from core.replica import replica_reads
 from network.models import Affiliate, Membership, Network, Role
@@ -46,9 +47,7 @@ class ReportQuery:
 
     def bounds(self) -> tuple[datetime, datetime]:
         """[start, end) of the inclusive local date range, as aware datetimes (DST-correct per day)."""
-        start = datetime.combine(self.date_from, time.min, tzinfo=self.tz)
-        end = datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=self.tz)
-        return start, end
+        return local_day_bounds(self.date_from, self.date_to, tz=self.tz)
 
 
 def columns_for(role: str) -> list[str]:

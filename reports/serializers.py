@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.days import local_today
 from core.money import is_currency
 
 from .selectors import GROUPS
@@ -31,7 +31,7 @@ class ReportParamsSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         network = self.context["network"]
-        today = timezone.localdate(timezone=network_tz(network))
+        today = local_today(network.timezone)
         date_to = attrs.get("date_to") or today
         date_from = attrs.get("date_from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
         if date_from > date_to:
@@ -41,12 +41,6 @@ class ReportParamsSerializer(serializers.Serializer):
         attrs["date_from"], attrs["date_to"] = date_from, date_to
         attrs["currency"] = attrs.get("currency") or network.default_currency
         return attrs
-
-
-def network_tz(network):
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(network.timezone)
 
 
 @extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}],

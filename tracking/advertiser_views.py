@@ -1,7 +1,7 @@
 """The advertiser's conversions (filters, detail with fraud signals, refunds) and integration page (API keys,
 postback example, JS snippet, webhook endpoints with their deliveries)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.days import local_day_bounds
 from core.money import parse_amount
 from network.models import Role
 from network.templatetags.web import money
@@ -78,10 +79,9 @@ class ConversionListView(AdvertiserMixin, TemplateView):
             if params.get(name) and day is None:
                 errors[name] = "Use a date like 2026-05-31."
             elif day and name == "date_from":
-                queryset = queryset.filter(created_at__gte=datetime.combine(day, time.min, tzinfo=tz))
+                queryset = queryset.filter(created_at__gte=local_day_bounds(day, tz=tz)[0])
             elif day:
-                queryset = queryset.filter(created_at__lt=datetime.combine(day + timedelta(days=1), time.min,
-                                                                           tzinfo=tz))
+                queryset = queryset.filter(created_at__lt=local_day_bounds(day, tz=tz)[1])
         return super().get_context_data(
             page=paginate(self.request, queryset), filter_errors=errors, programs=self.programs().order_by("name"),
             statuses=Conversion.Status.choices, attributions=Conversion.Attribution.choices,

@@ -74,6 +74,24 @@ def test_daily_chart_json_in_the_networks_time_zone(world, web, shop):
     assert web("a", "affiliate").get("/advertiser/charts/daily.json").status_code == 403
 
 
+def test_overview_cards_count_the_same_local_days_as_the_chart(world, web, shop):
+    """The cards once counted a rolling 30 x 24 hours while the chart beside them showed 30 local days."""
+    from core.days import local_day_bounds, local_today
+
+    world.a.network.timezone = "Asia/Kolkata"
+    world.a.network.save()
+    start, _ = local_day_bounds(local_today("Asia/Kolkata") - timedelta(days=29), tz="Asia/Kolkata")
+    inside, _ = sale(world, shop, "IN-1", "10.00")
+    outside, _ = sale(world, shop, "OUT-1", "20.00")
+    Conversion.objects.filter(pk=inside.pk).update(created_at=start)
+    Conversion.objects.filter(pk=outside.pk).update(created_at=start - timedelta(minutes=1))
+    client = web("a", "advertiser")
+    page = client.get("/advertiser/").content.decode()
+    assert 'data-testid="kpi-conversions">1<' in page and 'data-testid="kpi-revenue">€10.00<' in page
+    chart = client.get("/advertiser/charts/daily.json?series=conversions").json()
+    assert chart["data"][0] == 1 and sum(chart["data"]) == 1
+
+
 # --- partners ---------------------------------------------------------------------------------------
 def test_partners_page_shows_figures_and_applications(world, web, shop):
     rollup(shop.link, 77)

@@ -1,0 +1,196 @@
+"""Dashboard figures: the KPI cards and per-day series of every party's overview, over the report query (its
+network-local days, its party scope). Pages call `kpis()` and `daily_series()` and only render; `_measure` is
+the one place these figures touch the tables, so daily pre-aggregates can replace it without a page knowing.
+
+What an overview counts differs from the report table on purpose: conversions include unattributed ones
+(an advertiser sees its unattributed sales), clicks are not narrowed to a currency, and money lands on the
+local day its commission was written (the report puts it on the day of its conversion)."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from commissions.models import Commission
+from core.days import local_today
+from core.money import quantize
+from network.models import Membership, Network
+from tracking.models import ClickRollup, Conversion
+
+from .selectors import ReportQuery, _scope, _time_keys, visible_affiliates
+
+DAYS = 30
+# Which table each figure comes from; figures of one source are read with one query.
+SOURCES = {
+    "clicks": "rollups", "unique_clicks": "rollups",
+    "conversions": "conversions", "sales": "conversions",  # sales: order amounts net of refunds
+    "revenue": "commissions", "payout": "commissions", "profit": "commissions",  # commissions, net of reversals
+    "new_affiliates": "affiliates",  # affiliates who joined
+}
+METRICS = tuple(SOURCES)
+AMOUNTS = frozenset({"sales", "revenue", "payout", "profit"})
+
+
+def overview_query(*, network: Network, membership: Membership, days: int = DAYS, currency: str | None = None,
+                   today: date | None = None) -> ReportQuery:
+    """The report query of an overview: the membership's figures by day over the last `days` local days of its
+    network, today included; amounts in `currency` (the network's default when None)."""
+    today = today or local_today(network.timezone)
+    return ReportQuery(network=network, membership=membership, group_by="day",
+                       date_from=today - timedelta(days=days - 1), date_to=today,
+                       currency=currency or network.default_currency)
+
+
+def daily_series(q: ReportQuery, metrics: Iterable[str], *, per_currency: bool = False) -> dict:
+    """{"days": [date], metric: [value per day]} over the query's local days (the empty ones too). Counts are
+    ints; amounts `Decimal`s quantized to `q.currency`, or with `per_currency` {currency: [amount per day]} for
+    every currency that has rows in the range (sorted by code)."""
+    metrics = _checked(metrics)
+    days = _time_keys(q)
+    values = _per_day(q, metrics, per_currency)
+    series: dict = {}
+    for metric in values:
+        if metric in AMOUNTS and per_currency:
+            series[metric] = {currency: [_amount(per_day.get(day), currency) for day in days]
+                              for currency, per_day in sorted(values[metric].items())}
+        elif metric in AMOUNTS:
+            series[metric] = [_amount(values[metric][q.currency].get(day), q.currency) for day in days]
+        else:
+            series[metric] = [values[metric][None].get(day) or 0 for day in days]
+    if "profit" in metrics:
+        # Revenue minus payout, each quantized first, so the margin adds up on the page.
+        if per_currency:
+            # Revenue and payout come from the same rows: the same currencies.
+            series["profit"] = {currency: _minus(revenue, series["payout"][currency])
+                                for currency, revenue in series["revenue"].items()}
+        else:
+            series["profit"] = _minus(series["revenue"], series["payout"])
+    return {"days": days, **{metric: series[metric] for metric in metrics}}
+
+
+def kpis(q: ReportQuery, metrics: Iterable[str], *, per_currency: bool = False) -> dict:
+    """{metric: total over the query's local days}: the sum of `daily_series` (a card is the sum of its chart's
+    bars). With `per_currency`, amounts are {currency: total}, largest first."""
+    metrics = _checked(metrics)
+    series = daily_series(q, metrics, per_currency=per_currency)
+    totals = {}
+    for metric in metrics:
+        if metric in AMOUNTS and per_currency:
+            found = [(currency, sum(values, _amount(None, currency))) for currency, values in series[metric].items()]
+            totals[metric] = dict(sorted(found, key=lambda item: (-item[1], item[0])))
+        elif metric in AMOUNTS:
+            totals[metric] = sum(series[metric], _amount(None, q.currency))
+        else:
+            totals[metric] = sum(series[metric])
+    return totals
+
+
+def owed(q: ReportQuery, statuses: Iterable[str]) -> dict[str, Decimal]:
+    """{currency: amount} of the membership's commissions in `statuses` now (all time, not the query's days), net
+    of reversals, largest first; each status's total is quantized, then added."""
+    rows = (_scope(Commission.objects.for_network(q.network), q, advertiser_path="advertiser")
+            .filter(status__in=list(statuses)).order_by().values("currency", "status")
+            .annotate(total=Sum(F("amount") - F("reversed_amount"))))
+    merged: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        merged[row["currency"]] += quantize(row["total"] or Decimal(0), row["currency"])
+    return dict(sorted(merged.items(), key=lambda item: (-item[1], item[0])))
+
+
+def partnership_figures(*, network: Network, membership: Membership, partnerships: Iterable) -> dict[int, dict]:
+    """{partnership id: {"clicks", "conversions", "earned": [(currency, amount)]}} of all time, for a page of
+    partnerships: clicks from the rollups, conversions not rejected, commissions not rejected net of reversals;
+    each in the membership's scope."""
+    partnerships = list(partnerships)
+    if not partnerships:
+        return {}
+    q = overview_query(network=network, membership=membership)
+    program_ids = {p.program_id for p in partnerships}
+    affiliate_ids = {p.affiliate_id for p in partnerships}
+    clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in _scope(
+        ClickRollup.objects.for_network(network), q, advertiser_path="program__advertiser").filter(
+        program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values("program_id", "affiliate_id")
+        .annotate(n=Sum("clicks"))}
+    conversions = {r["partnership_id"]: r["n"] for r in _scope(
+        Conversion.objects.for_network(network), q, advertiser_path="advertiser").filter(
+        partnership__in=[p.pk for p in partnerships]).exclude(status=Conversion.Status.REJECTED).order_by()
+        .values("partnership_id").annotate(n=Count("id"))}
+    earned = defaultdict(list)
+    for r in (_scope(Commission.objects.for_network(network), q, advertiser_path="advertiser")
+              .filter(program_id__in=program_ids, affiliate_id__in=affiliate_ids)
+              .exclude(status=Commission.Status.REJECTED).order_by().values("program_id", "affiliate_id", "currency")
+              .annotate(total=Sum(F("amount") - F("reversed_amount")))):
+        earned[r["program_id"], r["affiliate_id"]].append((r["currency"], quantize(r["total"], r["currency"])))
+    return {p.pk: {"clicks": clicks.get((p.program_id, p.affiliate_id), 0), "conversions": conversions.get(p.pk, 0),
+                   "earned": earned.get((p.program_id, p.affiliate_id), [])} for p in partnerships}
+
+
+# --- the measures: the one place the figures read the tables ----------------------------------------------------
+def _checked(metrics: Iterable[str]) -> list[str]:
+    metrics = list(metrics)
+    unknown = [m for m in metrics if m not in SOURCES]
+    if unknown:
+        raise ValueError(f"Unknown figure {', '.join(unknown)}; one of {', '.join(METRICS)}.")
+    return metrics
+
+
+def _amount(value, currency: str) -> Decimal:
+    return quantize(value or Decimal(0), currency)
+
+
+def _minus(revenue: list[Decimal], payout: list[Decimal]) -> list[Decimal]:
+    return [r - p for r, p in zip(revenue, payout, strict=True)]
+
+
+def _per_day(q: ReportQuery, metrics: list[str], per_currency: bool) -> dict:
+    """{metric: {currency (None for counts): {local day: raw value}}} over the query's days, one query per source
+    and kind. Profit is derived from revenue and payout, which are read with it."""
+    wanted = set(metrics) | ({"revenue", "payout"} if "profit" in metrics else set())
+    wanted.discard("profit")
+    found: dict = {metric: defaultdict(dict) for metric in wanted}
+    for source in sorted({SOURCES[metric] for metric in wanted}):
+        for row in _measure(q, source, wanted, per_currency):
+            for metric in wanted & row.keys():
+                key = row.get("currency", q.currency) if metric in AMOUNTS else None
+                found[metric][key][row["day"]] = row[metric]
+    return found
+
+
+def _by_day(rows: QuerySet, field: str, q: ReportQuery, *, per_currency: bool = False, **sums) -> QuerySet:
+    """Rows of {day, [currency,] sums} within the query's local days, the day in the network's time zone."""
+    start, end = q.bounds()
+    rows = rows.filter(**{f"{field}__gte": start, f"{field}__lt": end}).order_by()
+    keys = ("day", "currency") if per_currency else ("day",)
+    return rows.annotate(day=TruncDate(field, tzinfo=q.tz)).values(*keys).annotate(**sums)
+
+
+def _measure(q: ReportQuery, source: str, wanted: set[str], per_currency: bool) -> list[dict]:
+    """Rows of {day, [currency,] figures...} of one source in the membership's scope. Amounts are read in
+    `q.currency` only unless `per_currency`."""
+    def priced(rows, **sums):
+        if per_currency:
+            return list(_by_day(rows, "created_at", q, per_currency=True, **sums))
+        return list(_by_day(rows.filter(currency=q.currency), "created_at", q, **sums))
+
+    if source == "rollups":
+        rows = _scope(ClickRollup.objects.for_network(q.network), q, advertiser_path="program__advertiser")
+        return list(_by_day(rows, "hour", q, clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks")))
+    if source == "conversions":
+        # Not rejected by a fraud rule (held ones count: they are real until reviewed); unattributed ones too.
+        rows = _scope(Conversion.objects.for_network(q.network), q, advertiser_path="advertiser").exclude(
+            status=Conversion.Status.REJECTED)
+        found = list(_by_day(rows, "created_at", q, conversions=Count("id"))) if "conversions" in wanted else []
+        if "sales" in wanted:
+            found += priced(rows, sales=Sum(F("amount") - F("refunded_amount")))
+        return found
+    if source == "commissions":
+        # Rejected commissions were never owed.
+        rows = _scope(Commission.objects.for_network(q.network), q, advertiser_path="advertiser").exclude(
+            status=Commission.Status.REJECTED)
+        return priced(rows, revenue=Sum(F("revenue") - F("reversed_revenue")),
+                      payout=Sum(F("amount") - F("reversed_amount")))
+    rows = visible_affiliates(network=q.network, membership=q.membership)
+    return list(_by_day(rows, "created_at", q, new_affiliates=Count("id")))
