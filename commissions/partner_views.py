@@ -20,7 +20,7 @@ from tracking.selectors import conversions_visible
 
 from . import ledger
 from .models import Commission
-from .selectors import CommissionFilter, commissions_for
+from .selectors import CommissionFilter
 
 DAYS = 30
 ZERO = Decimal(0)
@@ -66,9 +66,8 @@ class PerformanceChartView(PartnerPage):
         }
         earnings: dict[str, dict] = defaultdict(lambda: defaultdict(Decimal))
         # Added in Python: SQLite would sum decimals as floats.
-        for created_at, currency, amount, reversed_amount in commissions_for(
-                queryset=self.scoped(Commission), membership=self.membership).filter(
-                created_at__gte=start, status__in=EARNING_STATUSES).values_list(
+        for created_at, currency, amount, reversed_amount in self.scoped(Commission).visible_to(
+                self.membership).filter(created_at__gte=start, status__in=EARNING_STATUSES).values_list(
                 "created_at", "currency", "amount", "reversed_amount"):
             earnings[currency][created_at.astimezone(tz).date()] += amount - reversed_amount
         return JsonResponse({
@@ -97,7 +96,7 @@ class CommissionsView(PartnerPage):
     template_name = "partner/commissions_list.html"
 
     def get_context_data(self, **kwargs):
-        queryset = commissions_for(queryset=self.scoped(Commission), membership=self.membership).select_related(
+        queryset = self.scoped(Commission).visible_to(self.membership).select_related(
             "program", "conversion")
         data = self.request.GET.copy()
         data.pop("affiliate", None)  # an affiliate sees its own commissions only
