@@ -16,7 +16,6 @@ from network.views import PartnerDashboardView, PartnerPage
 from network.web import paginate
 from programs import selectors as program_selectors
 from tracking.models import ClickRollup, Conversion
-from tracking.selectors import conversions_visible
 
 from . import ledger
 from .models import Commission
@@ -46,7 +45,7 @@ class PartnerOverviewView(PartnerDashboardView):
         _, _, start = _window(self.network)
         clicks = self.scoped(ClickRollup).filter(affiliate=affiliate, hour__gte=start).aggregate(
             clicks=Sum("clicks"), unique=Sum("unique_clicks"))
-        conversions = conversions_visible(self.scoped(Conversion), self.membership).filter(
+        conversions = self.scoped(Conversion).visible_to(self.membership).filter(
             created_at__gte=start).exclude(status=Conversion.Status.REJECTED).count()
         return super().get_context_data(
             clicks=clicks["clicks"] or 0, unique_clicks=clicks["unique"] or 0, conversions=conversions,

@@ -33,7 +33,7 @@ class AdvertiserMixin(NetworkPageMixin):
     roles = ADVERTISER
 
     def conversions(self):
-        return selectors.conversions_visible(self.scoped(Conversion), self.membership)
+        return selectors.conversions_visible_to(network=self.network, membership=self.membership)
 
     def programs(self):
         return program_selectors.programs_visible_to(network=self.network, membership=self.membership)

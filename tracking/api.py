@@ -50,7 +50,7 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     filterset_class = selectors.ConversionFilter
 
     def scope_queryset(self, queryset):
-        return selectors.conversions_visible(queryset, self.membership)
+        return selectors.conversions_visible_to(network=self.network, membership=self.membership) & queryset
 
     def get_throttles(self):
         if self.action == "create":  # the postback takes high volume: its own scope, not the API's

@@ -7,7 +7,7 @@ import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
 
-from network.models import Membership
+from network.models import Membership, Network
 
 from .models import Conversion, RefundStatus, refund_status_q
 from .models_outbound import Delivery
@@ -32,9 +32,9 @@ class DeliveryFilter(django_filters.FilterSet):
         fields = ["status", "kind", "event", "endpoint"]
 
 
-def conversions_visible(queryset: QuerySet, membership: Membership) -> QuerySet:
+def conversions_visible_to(*, network: Network, membership: Membership) -> QuerySet:
     """Operators: the network's; advertiser: its own; affiliate: those attributed to it (`visible_to`)."""
-    return queryset.visible_to(membership).select_related("coupon")
+    return Conversion.objects.for_network(network).visible_to(membership).select_related("coupon")
 
 
 def pixel_token_for(advertiser) -> str:
