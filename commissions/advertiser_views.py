@@ -29,7 +29,6 @@ from tracking.models import Conversion
 
 from . import services
 from .models import Commission
-from .selectors import commissions_for
 
 DAYS = 30
 ADVERTISER = frozenset({Role.ADVERTISER})
@@ -63,7 +62,7 @@ class AdvertiserMixin(NetworkPageMixin):
         return self.scoped(Conversion).filter(advertiser=self.party)
 
     def commissions(self):
-        return commissions_for(queryset=self.scoped(Commission), membership=self.membership)
+        return self.scoped(Commission).visible_to(self.membership)
 
     def main_currency(self) -> str:
         """The currency the chart shows revenue in: that of most of the advertiser's programs."""

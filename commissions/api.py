@@ -15,7 +15,7 @@ from network.tenancy import TenantGenericAPIView, TenantViewSet
 
 from . import ledger, services
 from .models import Commission, Transaction
-from .selectors import CommissionFilter, commissions_for
+from .selectors import CommissionFilter
 from .serializers import (
     BalanceSerializer,
     BulkApproveResultSerializer,
@@ -48,7 +48,7 @@ class CommissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
                     "hold": OPERATORS, "release": OPERATORS}
 
     def scope_queryset(self, queryset):
-        return commissions_for(queryset=queryset, membership=self.membership).select_related("conversion")
+        return queryset.visible_to(self.membership).select_related("conversion")
 
     def get_serializer_class(self):
         # The explanation reads the click, the audit log...: on the one-commission read only, not on lists.

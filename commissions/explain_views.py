@@ -10,7 +10,6 @@ from network.web import NetworkPageMixin
 
 from .explain import ADVERTISER, AFFILIATE, OPERATOR, commission_explanation
 from .models import Commission
-from .selectors import commissions_for
 
 
 class CommissionExplanationPage(NetworkPageMixin, TemplateView):
@@ -19,7 +18,7 @@ class CommissionExplanationPage(NetworkPageMixin, TemplateView):
     list_url: str
 
     def get_context_data(self, **kwargs):
-        visible = commissions_for(queryset=self.scoped(Commission), membership=self.membership)
+        visible = self.scoped(Commission).visible_to(self.membership)
         commission = get_object_or_404(visible.select_related("network", "program", "advertiser", "affiliate",
                                                               "conversion"), pk=self.kwargs["pk"])
         return super().get_context_data(

@@ -20,6 +20,8 @@ def _amount(**kwargs):
 class Commission(TenantModel):
     """What one affiliate earns for one conversion (tier 1), a referral override (tier 2), or a batch of clicks."""
 
+    party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending (hold period)"
         ON_HOLD = "on_hold", "On hold for review"

@@ -10,7 +10,7 @@ from reports.figures import daily_series, kpis, overview_query
 
 from . import ledger
 from .models import Commission
-from .selectors import CommissionFilter, commissions_for
+from .selectors import CommissionFilter
 
 DAYS = 30
 
@@ -59,7 +59,7 @@ class CommissionsView(PartnerPage):
     template_name = "partner/commissions_list.html"
 
     def get_context_data(self, **kwargs):
-        queryset = commissions_for(queryset=self.scoped(Commission), membership=self.membership).select_related(
+        queryset = self.scoped(Commission).visible_to(self.membership).select_related(
             "program", "conversion")
         data = self.request.GET.copy()
         data.pop("affiliate", None)  # an affiliate sees its own commissions only

@@ -8,22 +8,9 @@ from django.utils import timezone
 
 from core.days import local_day_bounds
 from core.filters import IdFilter
-from network.models import Membership, Role
 from tracking.models import Conversion
 
 from .models import Commission
-
-
-def commissions_for(*, queryset: QuerySet, membership: Membership) -> QuerySet:
-    """Advertisers see their programs' commissions, affiliates their own, operators all of the network's."""
-    if membership.is_operator:
-        return queryset
-    party = membership.party
-    if party is None:
-        return queryset.none()
-    if membership.role == Role.ADVERTISER:
-        return queryset.filter(advertiser=party)
-    return queryset.filter(affiliate=party)
 
 
 class CommissionFilter(django_filters.FilterSet):

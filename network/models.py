@@ -60,16 +60,54 @@ class TenantQuerySet(models.QuerySet):
         network_id = network if isinstance(network, int) else network.pk
         return self.filter(network_id=network_id)
 
+    def visible_to(self, membership: "Membership") -> "TenantQuerySet":
+        """What one member may see: its network's rows, narrowed by role. Operators see the whole network; an
+        advertiser or an affiliate sees the rows its model's `party_fields[role]` path leads to its own profile
+        (a role the model names no path for, or a membership without a profile, sees nothing: fail closed).
+
+        The one place the role filter lives: selectors that show a surface-specific set (the marketplace, an
+        affiliate's usable creatives) start from it and narrow or widen it by name."""
+        rows = self.for_network(membership.network_id)
+        if membership.role in OPERATOR_ROLES:
+            return rows
+        party = membership.party
+        path = self.model.party_fields.get(membership.role)
+        if party is None or path is None:
+            return rows.none()
+        if _crosses_many(self.model, path):
+            # A path through a one-to-many relation would repeat rows (and `distinct()` would not combine with
+            # `&`): match the keys in a subquery that carries the network filter too.
+            matching = self.model._base_manager.filter(network_id=membership.network_id, **{path: party.pk})
+            return rows.filter(pk__in=matching.values("pk"))
+        return rows.filter(**{path: party.pk})
+
+
+def _crosses_many(model, path: str) -> bool:
+    for name in path.split("__"):
+        if name == "pk":
+            return False
+        field = model._meta.get_field(name)
+        if field.one_to_many or field.many_to_many:
+            return True
+        if not field.is_relation:
+            return False
+        model = field.related_model
+    return False
+
 
 TenantManager = models.Manager.from_queryset(TenantQuerySet)
 
 
 class TenantModel(models.Model):
-    """Every tenant-owned row carries its network; views read through `for_network()`."""
+    """Every tenant-owned row carries its network; views read through `for_network()` or `visible_to()`."""
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
 
     objects = TenantManager()
+    # role -> the lookup path from this model to that party's profile, for `visible_to()`. One naming rule: the
+    # key is the role ("advertiser", "affiliate"), the value a path ending at the Advertiser/Affiliate row.
+    # A role missing here sees none of these rows; operators see all.
+    party_fields: dict[str, str] = {}
 
     class Meta:
         abstract = True
@@ -138,12 +176,17 @@ class Party(TenantModel):
 class Advertiser(Party):
     """A merchant that runs programs in the network."""
 
+    party_fields = {"advertiser": "pk"}
+
     class Meta(Party.Meta):
         constraints = [models.UniqueConstraint(fields=["network", "email"], name="advertiser_unique_email")]
 
 
 class Affiliate(Party):
     """A partner who promotes programs; may have been referred by another affiliate."""
+
+    # Advertisers: the affiliates partnered (any status) in their programs.
+    party_fields = {"advertiser": "partnerships__program__advertiser", "affiliate": "pk"}
 
     referred_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"

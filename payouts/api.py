@@ -92,9 +92,7 @@ class PayoutMethodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
                     "set_default": AFFILIATE, "stripe_onboarding": AFFILIATE, "stripe_account": AFFILIATE}
 
     def scope_queryset(self, queryset):
-        if self.role == Role.AFFILIATE:
-            return queryset.filter(affiliate=self.membership.party)
-        return queryset
+        return queryset.visible_to(self.membership)
 
     def create(self, request):
         body = PayoutMethodSerializer(data=request.data)
@@ -250,9 +248,7 @@ class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     action_roles = {"mark_paid": OPERATORS, "mark_failed": OPERATORS, "switch_method": OPERATORS}
 
     def scope_queryset(self, queryset):
-        if self.role == Role.AFFILIATE:
-            return queryset.filter(affiliate=self.membership.party)
-        return queryset
+        return queryset.visible_to(self.membership)
 
     @extend_schema(request=MarkPaidSerializer, responses=PayoutSerializer)
     @action(detail=True, methods=["post"], url_path="mark-paid")

@@ -26,6 +26,8 @@ class MethodKind(models.TextChoices):
 class PayoutMethod(TenantModel):
     """Where an affiliate wants its money. One per affiliate is the default (a partial unique index)."""
 
+    party_fields = {"affiliate": "affiliate"}
+
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="payout_methods")
     kind = models.CharField(max_length=16, choices=MethodKind.choices)
     is_default = models.BooleanField(default=False)
@@ -74,6 +76,8 @@ def tax_form_path(instance, filename: str) -> str:
 
 class TaxDetails(TenantModel):
     """An affiliate's tax identity (placeholder for a tax provider): legal name, country, tax id, W-9/W-8BEN."""
+
+    party_fields = {"affiliate": "affiliate"}
 
     class FormType(models.TextChoices):
         NONE = "", "None"
@@ -148,6 +152,8 @@ class PayoutBatch(TenantModel):
 
 class Payout(TenantModel):
     """What one affiliate is paid in one currency by one batch: pending -> processing -> paid | failed."""
+
+    party_fields = {"affiliate": "affiliate"}
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -14,6 +14,9 @@ VELOCITY_MAX_WINDOW_MINUTES = 24 * 60
 class Program(TenantModel):
     """An advertiser's offer that affiliates promote."""
 
+    # Affiliates: the programs they partner in (any status); the marketplace widens this (programs.selectors).
+    party_fields = {"advertiser": "advertiser", "affiliate": "partnerships__affiliate"}
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ACTIVE = "active", "Active"
@@ -121,6 +124,8 @@ class CommissionRule(TenantModel):
 class Partnership(TenantModel):
     """An affiliate in a program."""
 
+    party_fields = {"advertiser": "program__advertiser", "affiliate": "affiliate"}
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
@@ -150,6 +155,8 @@ class Partnership(TenantModel):
 class Creative(TenantModel):
     """Promotional material rendered with the affiliate's own tracking URL ({tracking_url} in bodies)."""
 
+    party_fields = {"advertiser": "program__advertiser", "affiliate": "program__partnerships__affiliate"}
+
     class Kind(models.TextChoices):
         BANNER = "banner", "Banner image"
         TEXT = "text", "Text link"
@@ -175,6 +182,8 @@ class Creative(TenantModel):
 
 class CouponCode(TenantModel):
     """A code (unique in the network, stored upper case) that attributes an order to one partnership."""
+
+    party_fields = {"advertiser": "partnership__program__advertiser", "affiliate": "partnership__affiliate"}
 
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="coupons")
     code = models.CharField(max_length=64)
@@ -218,6 +227,8 @@ def new_link_code() -> str:
 
 class TrackingLink(TenantModel, SubIds):
     """An affiliate's link into a program: /c/<code> on the tracking domain."""
+
+    party_fields = {"advertiser": "program__advertiser", "affiliate": "affiliate"}
 
     code = models.CharField(max_length=32, unique=True, default=new_link_code)
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="links")

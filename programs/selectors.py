@@ -3,9 +3,8 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
 
-from network.models import OPERATOR_ROLES, Affiliate, Membership, Network, Role
+from network.models import Affiliate, Membership, Network, Role
 
 from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
 
@@ -65,59 +64,44 @@ def tier_payout(rule: CommissionRule, conversions_in_period) -> Decimal:
 
 
 # --- visibility: what one membership may see of its network's rows -----------------------------
-def _party_id(membership: Membership, role: str) -> int | None:
-    party = membership.party if membership.role == role else None
-    return party.pk if party is not None else None
-
-
+# The role filter itself is `TenantQuerySet.visible_to(membership)` with each model's `party_fields`; these
+# selectors add what a surface shows beyond it (the marketplace, usable creatives) and the joins it renders.
 def programs_visible_to(*, network: Network, membership: Membership):
-    """Affiliates: active public programs plus those they are partners in (drafts never); advertisers: their
-    own; operators: all of the network."""
-    qs = Program.objects.for_network(network)
-    if membership.role in OPERATOR_ROLES:
-        return qs
-    if membership.role == Role.ADVERTISER:
-        return qs.filter(advertiser_id=_party_id(membership, Role.ADVERTISER))
-    affiliate_id = _party_id(membership, Role.AFFILIATE)
-    partnered = Partnership.objects.for_network(network).filter(affiliate_id=affiliate_id).values("program_id")
-    marketplace = Q(status=Program.Status.ACTIVE, visibility=Program.Visibility.PUBLIC)
-    return qs.filter(marketplace | Q(pk__in=partnered)).exclude(status=Program.Status.DRAFT)
-
-
-def _by_party(qs, *, membership: Membership, program_field: str, affiliate_field: str):
-    if membership.role in OPERATOR_ROLES:
-        return qs
-    if membership.role == Role.ADVERTISER:
-        return qs.filter(**{f"{program_field}__advertiser_id": _party_id(membership, Role.ADVERTISER)})
-    return qs.filter(**{affiliate_field: _party_id(membership, Role.AFFILIATE)})
+    """The programs surface (API list, marketplace, pickers): `Program.objects.visible_to` (affiliates: the programs
+    they partner in, in any status), plus for affiliates the marketplace's active public programs; an affiliate
+    never sees a draft here. Reports use `visible_to` alone: an affiliate reports on programs it partners in."""
+    visible = Program.objects.for_network(network).visible_to(membership)
+    if membership.role != Role.AFFILIATE:
+        return visible
+    marketplace = Program.objects.for_network(network).filter(status=Program.Status.ACTIVE,
+                                                              visibility=Program.Visibility.PUBLIC)
+    return (visible | marketplace).exclude(status=Program.Status.DRAFT)
 
 
 def partnerships_visible_to(*, network: Network, membership: Membership):
     """Affiliates: their own; advertisers: those in their programs; operators: all."""
-    qs = Partnership.objects.for_network(network).select_related("program", "affiliate", "decided_by")
-    return _by_party(qs, membership=membership, program_field="program", affiliate_field="affiliate_id")
+    return Partnership.objects.for_network(network).visible_to(membership).select_related(
+        "program", "affiliate", "decided_by")
 
 
 def links_visible_to(*, network: Network, membership: Membership):
-    qs = TrackingLink.objects.for_network(network)
-    return _by_party(qs, membership=membership, program_field="program", affiliate_field="affiliate_id")
+    return TrackingLink.objects.for_network(network).visible_to(membership)
 
 
 def coupons_visible_to(*, network: Network, membership: Membership):
-    qs = CouponCode.objects.for_network(network).select_related("partnership__program", "partnership__affiliate")
-    return _by_party(qs, membership=membership, program_field="partnership__program",
-                     affiliate_field="partnership__affiliate_id")
+    return CouponCode.objects.for_network(network).visible_to(membership).select_related(
+        "partnership__program", "partnership__affiliate")
 
 
 def creatives_visible_to(*, network: Network, membership: Membership):
-    """Affiliates: active creatives of programs they are approved in; advertisers: their programs'."""
-    qs = Creative.objects.for_network(network).select_related("program")
+    """Affiliates: active creatives of programs they are approved in (`visible_to` alone: any partnership);
+    advertisers: their programs'; operators: all."""
+    qs = Creative.objects.for_network(network).visible_to(membership).select_related("program")
     if membership.role == Role.AFFILIATE:
-        approved = Partnership.objects.for_network(network).filter(
-            affiliate_id=_party_id(membership, Role.AFFILIATE), status=Partnership.Status.APPROVED
-        ).values("program_id")
+        approved = Partnership.objects.for_network(network).visible_to(membership).filter(
+            status=Partnership.Status.APPROVED).values("program_id")
         return qs.filter(is_active=True, program_id__in=approved)
-    return _by_party(qs, membership=membership, program_field="program", affiliate_field="-")
+    return qs
 
 
 def rules_visible_to(*, program: Program, membership: Membership) -> list[CommissionRule]:

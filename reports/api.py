@@ -7,12 +7,14 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from network.models import Affiliate
 from network.permissions import ALL_ROLES
 from network.tenancy import TenantGenericAPIView
+from programs.models import Program
 from tracking.models import ClickRollup
 
 from .csv_export import ReportCsvRenderer
-from .selectors import GROUPS, ReportQuery, report, visible_affiliates, visible_programs
+from .selectors import GROUPS, ReportQuery, report
 from .serializers import ReportParamsSerializer, ReportSerializer
 
 
@@ -24,9 +26,9 @@ def build_query(*, params, network, membership) -> ReportQuery:
     data = serializer.validated_data
     program = affiliate = None
     if "program" in data:
-        program = get_object_or_404(visible_programs(network=network, membership=membership), pk=data["program"])
+        program = get_object_or_404(Program.objects.for_network(network).visible_to(membership), pk=data["program"])
     if "affiliate" in data:
-        affiliate = get_object_or_404(visible_affiliates(network=network, membership=membership),
+        affiliate = get_object_or_404(Affiliate.objects.for_network(network).visible_to(membership),
                                       pk=data["affiliate"])
     return ReportQuery(network=network, membership=membership, group_by=data["group_by"],
                        date_from=data["date_from"], date_to=data["date_to"], currency=data["currency"],

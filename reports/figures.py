@@ -17,10 +17,10 @@ from django.db.models.functions import TruncDate
 from commissions.models import Commission
 from core.days import local_today
 from core.money import quantize
-from network.models import Membership, Network
+from network.models import Affiliate, Membership, Network
 from tracking.models import ClickRollup, Conversion
 
-from .selectors import ReportQuery, _scope, _time_keys, visible_affiliates
+from .selectors import ReportQuery, _scope, _time_keys
 
 DAYS = 30
 # Which table each figure comes from; figures of one source are read with one query.
@@ -91,7 +91,7 @@ def kpis(q: ReportQuery, metrics: Iterable[str], *, per_currency: bool = False) 
 def owed(q: ReportQuery, statuses: Iterable[str]) -> dict[str, Decimal]:
     """{currency: amount} of the membership's commissions in `statuses` now (all time, not the query's days), net
     of reversals, largest first; each status's total is quantized, then added."""
-    rows = (_scope(Commission.objects.for_network(q.network), q, advertiser_path="advertiser")
+    rows = (_scope(Commission.objects.for_network(q.network), q)
             .filter(status__in=list(statuses)).order_by().values("currency", "status")
             .annotate(total=Sum(F("amount") - F("reversed_amount"))))
     merged: dict[str, Decimal] = defaultdict(Decimal)
@@ -111,15 +111,15 @@ def partnership_figures(*, network: Network, membership: Membership, partnership
     program_ids = {p.program_id for p in partnerships}
     affiliate_ids = {p.affiliate_id for p in partnerships}
     clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in _scope(
-        ClickRollup.objects.for_network(network), q, advertiser_path="program__advertiser").filter(
+        ClickRollup.objects.for_network(network), q).filter(
         program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values("program_id", "affiliate_id")
         .annotate(n=Sum("clicks"))}
     conversions = {r["partnership_id"]: r["n"] for r in _scope(
-        Conversion.objects.for_network(network), q, advertiser_path="advertiser").filter(
+        Conversion.objects.for_network(network), q).filter(
         partnership__in=[p.pk for p in partnerships]).exclude(status=Conversion.Status.REJECTED).order_by()
         .values("partnership_id").annotate(n=Count("id"))}
     earned = defaultdict(list)
-    for r in (_scope(Commission.objects.for_network(network), q, advertiser_path="advertiser")
+    for r in (_scope(Commission.objects.for_network(network), q)
               .filter(program_id__in=program_ids, affiliate_id__in=affiliate_ids)
               .exclude(status=Commission.Status.REJECTED).order_by().values("program_id", "affiliate_id", "currency")
               .annotate(total=Sum(F("amount") - F("reversed_amount")))):
@@ -176,11 +176,11 @@ def _measure(q: ReportQuery, source: str, wanted: set[str], per_currency: bool) 
         return list(_by_day(rows.filter(currency=q.currency), "created_at", q, **sums))
 
     if source == "rollups":
-        rows = _scope(ClickRollup.objects.for_network(q.network), q, advertiser_path="program__advertiser")
+        rows = _scope(ClickRollup.objects.for_network(q.network), q)
         return list(_by_day(rows, "hour", q, clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks")))
     if source == "conversions":
         # Not rejected by a fraud rule (held ones count: they are real until reviewed); unattributed ones too.
-        rows = _scope(Conversion.objects.for_network(q.network), q, advertiser_path="advertiser").exclude(
+        rows = _scope(Conversion.objects.for_network(q.network), q).exclude(
             status=Conversion.Status.REJECTED)
         found = list(_by_day(rows, "created_at", q, conversions=Count("id"))) if "conversions" in wanted else []
         if "sales" in wanted:
@@ -188,9 +188,9 @@ def _measure(q: ReportQuery, source: str, wanted: set[str], per_currency: bool) 
         return found
     if source == "commissions":
         # Rejected commissions were never owed.
-        rows = _scope(Commission.objects.for_network(q.network), q, advertiser_path="advertiser").exclude(
+        rows = _scope(Commission.objects.for_network(q.network), q).exclude(
             status=Commission.Status.REJECTED)
         return priced(rows, revenue=Sum(F("revenue") - F("reversed_revenue")),
                       payout=Sum(F("amount") - F("reversed_amount")))
-    rows = visible_affiliates(network=q.network, membership=q.membership)
+    rows = Affiliate.objects.for_network(q.network).visible_to(q.membership)
     return list(_by_day(rows, "created_at", q, new_affiliates=Count("id")))

@@ -60,40 +60,9 @@ def columns_for(role: str) -> list[str]:
     return ["clicks", "unique_clicks", "conversions", "revenue", "payout", "profit", "conversion_rate", "epc"]
 
 
-def visible_programs(*, network: Network, membership: Membership) -> QuerySet:
-    programs = Program.objects.for_network(network)
-    if membership.is_operator:
-        return programs
-    party = membership.party
-    if party is None:
-        return programs.none()
-    if membership.role == Role.ADVERTISER:
-        return programs.filter(advertiser=party)
-    return programs.filter(partnerships__affiliate=party).distinct()
-
-
-def visible_affiliates(*, network: Network, membership: Membership) -> QuerySet:
-    affiliates = Affiliate.objects.for_network(network)
-    if membership.is_operator:
-        return affiliates
-    party = membership.party
-    if party is None:
-        return affiliates.none()
-    if membership.role == Role.ADVERTISER:
-        return affiliates.filter(partnerships__program__advertiser=party).distinct()
-    return affiliates.filter(pk=party.pk)
-
-
-def _scope(queryset: QuerySet, q: ReportQuery, *, advertiser_path: str) -> QuerySet:
-    """The membership's own rows, then the explicit program/affiliate filters."""
-    if not q.membership.is_operator:
-        party = q.membership.party
-        if party is None:
-            return queryset.none()
-        if q.membership.role == Role.ADVERTISER:
-            queryset = queryset.filter(**{advertiser_path: party})
-        else:
-            queryset = queryset.filter(affiliate=party)
+def _scope(queryset: QuerySet, q: ReportQuery) -> QuerySet:
+    """The membership's own rows (`visible_to`), then the explicit program/affiliate filters."""
+    queryset = queryset.visible_to(q.membership)
     if q.program is not None:
         queryset = queryset.filter(program=q.program)
     if q.affiliate is not None:
@@ -109,7 +78,7 @@ def _key(q: ReportQuery, time_field: str, dims: dict[str, object]):
 
 
 def _clicks(q: ReportQuery, start, end) -> dict:
-    rows = _scope(ClickRollup.objects.for_network(q.network), q, advertiser_path="program__advertiser")
+    rows = _scope(ClickRollup.objects.for_network(q.network), q)
     rows = rows.filter(program__currency=q.currency, hour__gte=start, hour__lt=end)
     dims = {"program": F("program_id"), "affiliate": F("affiliate_id"), "country": F("country"),
             **{name: F(name) for name in SUB_GROUPS}}
@@ -120,7 +89,7 @@ def _clicks(q: ReportQuery, start, end) -> dict:
 
 def _conversions(q: ReportQuery, start, end) -> dict:
     # Attributed conversions not rejected by fraud rules (held ones count: they are real until reviewed).
-    rows = _scope(Conversion.objects.for_network(q.network), q, advertiser_path="advertiser")
+    rows = _scope(Conversion.objects.for_network(q.network), q)
     rows = rows.filter(affiliate__isnull=False, currency=q.currency, created_at__gte=start, created_at__lt=end)
     rows = rows.exclude(status=Conversion.Status.REJECTED)
     dims = {"program": F("program_id"), "affiliate": F("affiliate_id"), "country": F("country"),
@@ -132,7 +101,7 @@ def _conversions(q: ReportQuery, start, end) -> dict:
 def _money(q: ReportQuery, start, end) -> dict:
     """Money lands on the day of its event (the conversion; for CPC the clicks' hour), net of refund reversals;
     rejected commissions were never owed. Two queries, so each range filter can use an index."""
-    rows = _scope(Commission.objects.for_network(q.network), q, advertiser_path="advertiser")
+    rows = _scope(Commission.objects.for_network(q.network), q)
     # A commission is written after its event: created_at >= the event's time bounds the scan from below.
     rows = rows.filter(currency=q.currency, created_at__gte=start).exclude(status=Commission.Status.REJECTED)
     sums = {"revenue": Sum(F("revenue") - F("reversed_revenue")), "payout": Sum(F("amount") - F("reversed_amount"))}
@@ -251,6 +220,7 @@ def _report(q: ReportQuery) -> dict:
 
 def currencies_for(*, network: Network, membership: Membership) -> list[str]:
     """Currencies of the programs this membership can report on (the network's default first)."""
-    found = set(visible_programs(network=network, membership=membership).values_list("currency", flat=True))
+    # An affiliate reports on the programs it partners in (`visible_to`), not on the whole marketplace.
+    found = set(Program.objects.for_network(network).visible_to(membership).values_list("currency", flat=True))
     return [network.default_currency, *sorted(found - {network.default_currency})]
 

@@ -9,11 +9,12 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 from rest_framework.exceptions import ValidationError
 
-from network.models import Role
+from network.models import Affiliate, Role
 from network.web import NetworkPageMixin, is_htmx
+from programs.models import Program
 
 from .api import build_query
-from .selectors import GROUPS, TIME_GROUPS, columns_for, currencies_for, report, visible_affiliates, visible_programs
+from .selectors import GROUPS, TIME_GROUPS, columns_for, currencies_for, report
 
 PARAMS = ("group_by", "date_from", "date_to", "program", "affiliate", "currency")
 GROUP_LABELS = {"day": "Day", "week": "Week", "month": "Month", "program": "Program", "affiliate": "Affiliate",
@@ -70,8 +71,8 @@ class ReportPage(NetworkPageMixin, TemplateView):
             report=data, table=table, total=total, errors=errors, params=params,
             columns=[(c, COLUMN_LABELS[c], c in MONEY_COLUMNS) for c in columns],
             groups=[(g, GROUP_LABELS[g]) for g in GROUPS if not (g == "affiliate" and role == Role.AFFILIATE)],
-            programs=visible_programs(network=self.network, membership=self.membership).order_by("name"),
-            affiliates=(visible_affiliates(network=self.network, membership=self.membership).order_by("name")
+            programs=self.scoped(Program).visible_to(self.membership).order_by("name"),
+            affiliates=(self.scoped(Affiliate).visible_to(self.membership).order_by("name")
                         if role != Role.AFFILIATE else None),
             currencies=currencies_for(network=self.network, membership=self.membership),
             is_time=params.get("group_by", "day") in TIME_GROUPS,

@@ -34,16 +34,16 @@ class AdvertiserMixin(NetworkPageMixin):
     roles = ADVERTISER
 
     def conversions(self):
-        return selectors.conversions_visible(self.scoped(Conversion), self.membership)
+        return selectors.conversions_visible_to(network=self.network, membership=self.membership)
 
     def programs(self):
         return program_selectors.programs_visible_to(network=self.network, membership=self.membership)
 
     def endpoints(self):
-        return selectors.webhook_endpoints_visible(self.scoped(WebhookEndpoint), self.membership)
+        return self.scoped(WebhookEndpoint).visible_to(self.membership)
 
     def deliveries(self):
-        return selectors.deliveries_visible(self.scoped(Delivery), self.membership).filter(
+        return self.scoped(Delivery).visible_to(self.membership).filter(
             kind=Delivery.Kind.WEBHOOK)
 
 
@@ -149,7 +149,7 @@ class IntegrationView(ApiKeysView):
     def get_context_data(self, webhook_form=None, created_endpoint=None, **kwargs):
         programs = program_selectors.programs_visible_to(network=self.network, membership=self.membership)
         program = programs.filter(status="active").order_by("id").first() or programs.order_by("id").first()
-        endpoints = selectors.webhook_endpoints_visible(self.scoped(WebhookEndpoint), self.membership)
+        endpoints = self.scoped(WebhookEndpoint).visible_to(self.membership)
         return super().get_context_data(
             program=program, currency=program.currency if program else self.network.default_currency,
             track_js=self.request.build_absolute_uri(static("js/track.js")),

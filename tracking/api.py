@@ -50,7 +50,7 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     filterset_class = selectors.ConversionFilter
 
     def scope_queryset(self, queryset):
-        return selectors.conversions_visible(queryset, self.membership)
+        return selectors.conversions_visible_to(network=self.network, membership=self.membership) & queryset
 
     def get_throttles(self):
         if self.action == "create":  # the postback takes high volume: its own scope, not the API's
@@ -185,7 +185,7 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     roles = ADVERTISER_OR_OPERATOR
 
     def scope_queryset(self, queryset):
-        return selectors.webhook_endpoints_visible(queryset, self.membership)
+        return queryset.visible_to(self.membership)
 
     @extend_schema(request=WebhookEndpointSerializer, responses={201: WebhookEndpointCreatedSerializer})
     def create(self, request):
@@ -240,7 +240,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
     filterset_class = selectors.DeliveryFilter
 
     def scope_queryset(self, queryset):
-        queryset = selectors.deliveries_visible(queryset, self.membership)
+        queryset = queryset.visible_to(self.membership)
         return queryset.prefetch_related("attempt_log") if self.action == "retrieve" else queryset
 
     def get_serializer_class(self):

@@ -74,6 +74,8 @@ class ClickRollup(TenantModel, SubIds):
     stays within an index row.
     """
 
+    party_fields = {"advertiser": "program__advertiser", "affiliate": "affiliate"}
+
     hour = models.DateTimeField()
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
@@ -123,6 +125,8 @@ def refund_status_q(status: str) -> models.Q:
 
 class Conversion(TenantModel, SubIds):
     """A sale or lead reported by the advertiser's server (idempotent on advertiser + order_id)."""
+
+    party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
 
     class Event(models.TextChoices):
         SALE = "sale", "Sale"

@@ -14,6 +14,8 @@ def new_webhook_secret() -> str:
 class WebhookEndpoint(TenantModel):
     """An HTTPS endpoint that receives signed events. No advertiser: the network operators' endpoint."""
 
+    party_fields = {"advertiser": "advertiser"}
+
     advertiser = models.ForeignKey(
         Advertiser, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_endpoints"
     )
@@ -38,6 +40,8 @@ class WebhookEndpoint(TenantModel):
 
 class Delivery(TenantModel):
     """One event sent to one target (a webhook endpoint or an affiliate's postback URL), with retries."""
+
+    party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
 
     class Kind(models.TextChoices):
         WEBHOOK = "webhook", "Advertiser/operator webhook"

@@ -15,7 +15,6 @@ from network.web import NetworkPageMixin, paginate
 from . import services
 from .models_outbound import Delivery
 from .outbound import POSTBACK_EVENTS, POSTBACK_MACROS
-from .selectors import deliveries_visible
 from .serializers import postback_representation
 
 MACRO_HELP = {
@@ -57,7 +56,7 @@ class PostbackForm(forms.Form):
 
 class PostbackPage(PartnerPage):
     def deliveries(self):
-        return deliveries_visible(self.scoped(Delivery), self.membership).filter(kind=Delivery.Kind.POSTBACK)
+        return self.scoped(Delivery).visible_to(self.membership).filter(kind=Delivery.Kind.POSTBACK)
 
 
 class PostbackView(PostbackPage):

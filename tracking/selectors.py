@@ -7,11 +7,10 @@ import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
 
-from network.models import Membership, Role
-from network.permissions import OPERATORS
+from network.models import Membership, Network
 
 from .models import Conversion, RefundStatus, refund_status_q
-from .models_outbound import Delivery, WebhookEndpoint
+from .models_outbound import Delivery
 
 
 class ConversionFilter(django_filters.FilterSet):
@@ -33,33 +32,9 @@ class DeliveryFilter(django_filters.FilterSet):
         fields = ["status", "kind", "event", "endpoint"]
 
 
-def _party_filter(queryset: QuerySet, membership: Membership, *, advertiser_field: str | None,
-                  affiliate_field: str | None) -> QuerySet:
-    if membership.role in OPERATORS:
-        return queryset
-    party = membership.party
-    if party is None:
-        return queryset.none()
-    if membership.role == Role.ADVERTISER and advertiser_field:
-        return queryset.filter(**{advertiser_field: party})
-    if membership.role == Role.AFFILIATE and affiliate_field:
-        return queryset.filter(**{affiliate_field: party})
-    return queryset.none()
-
-
-def conversions_visible(queryset: QuerySet, membership: Membership) -> QuerySet:
-    """Operators: the network's; advertiser: its own; affiliate: those attributed to it."""
-    queryset = _party_filter(queryset, membership, advertiser_field="advertiser", affiliate_field="affiliate")
-    return queryset.select_related("coupon")
-
-
-def deliveries_visible(queryset: QuerySet, membership: Membership) -> QuerySet:
-    """Operators: all; advertiser: its webhooks' deliveries; affiliate: its postbacks."""
-    return _party_filter(queryset, membership, advertiser_field="advertiser", affiliate_field="affiliate")
-
-
-def webhook_endpoints_visible(queryset: QuerySet[WebhookEndpoint], membership: Membership) -> QuerySet:
-    return _party_filter(queryset, membership, advertiser_field="advertiser", affiliate_field=None)
+def conversions_visible_to(*, network: Network, membership: Membership) -> QuerySet:
+    """Operators: the network's; advertiser: its own; affiliate: those attributed to it (`visible_to`)."""
+    return Conversion.objects.for_network(network).visible_to(membership).select_related("coupon")
 
 
 def pixel_token_for(advertiser) -> str:
