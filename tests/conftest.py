@@ -4,9 +4,11 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import NetworkFactory, make_advertiser, make_affiliate, make_owner
+from tests.pages import web_client
 
 
 def pytest_collection_modifyitems(config, items):
@@ -103,3 +105,16 @@ def world(db) -> World:
 @pytest.fixture
 def anon() -> APIClient:
     return api_client()
+
+
+@pytest.fixture
+def web(world):
+    """`web("a", "owner")` -> a logged-in Client for that member of network a."""
+    cache = {}
+
+    def get(tenant: str, role: str) -> Client:
+        if (tenant, role) not in cache:
+            cache[tenant, role] = web_client(getattr(getattr(world, tenant), role))
+        return cache[tenant, role]
+
+    return get

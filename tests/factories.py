@@ -1,4 +1,7 @@
-"""factory_boy factories for every model; each app's tests may add their own beside them."""
+"""Test data makers: `NetworkFactory` (factory_boy) for the tenant, and `make_*` functions for the rest, which go
+through the services where one exists (a membership, a party and its API key are made together, as in the app) and
+create rows directly only where no service does (programs, links, clicks, conversions). Each app's tests add their
+own helpers beside them (`tests/<app>/helpers.py`)."""
 
 import factory
 

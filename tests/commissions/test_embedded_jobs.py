@@ -145,7 +145,7 @@ def test_retry_locked_does_not_retry_inside_a_callers_transaction():
 @pytest.mark.django_db
 def test_a_web_page_the_locked_database_refuses_answers_503_not_500(world, monkeypatch):
     from payouts import operator_views
-    from tests.web.conftest import web_client
+    from tests.pages import web_client
 
     def locked(**kwargs):
         raise OperationalError("database is locked")

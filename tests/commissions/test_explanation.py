@@ -16,7 +16,7 @@ from commissions.explain import commission_explanation
 from commissions.models import Commission
 from network.auth import SESSION_NETWORK_KEY
 from tests.factories import make_affiliate, make_click, make_link, make_partnership
-from tests.web.conftest import web_client
+from tests.pages import web_client
 
 from .helpers import convert, program_with_link
 

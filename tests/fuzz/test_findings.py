@@ -173,7 +173,7 @@ def test_huge_payout_settings_are_field_errors(world, amount, body):
 
 
 def test_a_huge_threshold_on_the_payout_settings_page_is_a_field_error(world):
-    from tests.web.conftest import web_client
+    from tests.pages import web_client
 
     response = web_client(world.a.owner).post("/operator/payouts/settings/", {
         "schedule_kind": "manual", "weekday": "0", "day": "1", "thresholds": "EUR 1e30", "fee_kind": "none",

@@ -120,7 +120,7 @@ def test_finished_batch_progress_asks_htmx_to_reload_the_page(world):
     from django.utils import timezone
 
     from payouts.models import PayoutBatch
-    from tests.web.conftest import web_client
+    from tests.pages import web_client
 
     batch = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED,
                                        completed_at=timezone.now())

@@ -5,7 +5,7 @@ import pytest
 
 from payouts.models import PayoutMethod, TaxDetails
 from payouts.providers import stripe_connect
-from tests.web.conftest import web_client
+from tests.pages import web_client
 
 from .helpers import method
 

@@ -11,7 +11,7 @@ from payouts import batches
 from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.models import MethodKind, Payout, PayoutBatch
 from tests.commissions.helpers import assert_ledger_consistent, owed
-from tests.web.conftest import web_client
+from tests.pages import web_client
 
 from .helpers import earn, method
 

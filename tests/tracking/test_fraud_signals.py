@@ -14,7 +14,7 @@ from django.utils import timezone
 from commissions.models import Commission
 from programs.models import Program
 from tests.factories import make_link, make_partnership, make_program
-from tests.web.conftest import web_client
+from tests.pages import web_client
 from tracking import clicks, ingest
 from tracking.ids import click_id_time, new_click_id
 from tracking.member_addresses import member_address_record, member_addresses_purge

@@ -4,7 +4,7 @@ events the affiliate chose (its conversions' commission events by default)."""
 
 import pytest
 
-from tests.web.conftest import web_client
+from tests.pages import web_client
 from tracking.models import Delivery, WebhookEndpoint
 from tracking.outbound import POSTBACK_MACROS, event_emit
 

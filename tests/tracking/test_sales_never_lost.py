@@ -12,7 +12,7 @@ from network.models import ApiKey, AuditLog
 from network.services import hash_api_key
 from tests.commissions.helpers import convert, program_with_link
 from tests.factories import make_click
-from tests.web.conftest import web_client
+from tests.pages import web_client
 from tracking.api import ConversionViewSet
 from tracking.ids import new_click_id
 from tracking.models import Conversion

@@ -3,8 +3,7 @@
 import pytest
 
 from commissions.models import Commission
-
-from .advertiser_support import make_shop, sale
+from tests.pages import make_shop, sale
 
 pytestmark = pytest.mark.django_db
 HUGE = "9" * 30

@@ -10,8 +10,8 @@ from django.test import Client
 
 from payouts.models import MethodKind, Payout, PayoutBatch, PayoutMethod, TaxDetails
 from payouts.providers import stripe_connect
+from tests.pages import web_client
 from tests.payouts.helpers import method
-from tests.web.conftest import web_client
 
 IBAN = "DE89 3704 0044 0532 0130 00"
 

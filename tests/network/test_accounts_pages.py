@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from network.auth import SESSION_NETWORK_KEY
 from network.models import Affiliate, AuditLog, Membership, PartyStatus, Role, User
-
-from .conftest import web_client
+from tests.pages import web_client
 
 PASSWORD = "correct-horse-battery-9"
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from programs.models import Program
+from tests.pages import make_shop
 
-from .advertiser_support import make_shop
-from .test_advertiser_programs import program_data
+from .test_advertiser_pages import program_data
 
 pytestmark = pytest.mark.django_db
 

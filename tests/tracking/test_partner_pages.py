@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 
 from network.models import Affiliate
+from tests.pages import web_client
 from tests.tracking.conversions_support import Receiver
-from tests.web.conftest import web_client
 from tracking.models import Delivery, DeliveryAttempt
 
 PUBLIC_TEMPLATE = "https://93.184.215.14/pb?cid={click_id}&payout={payout}&cur={currency}"

@@ -12,10 +12,9 @@ from network.models import AuditLog, Network
 from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.models import MethodKind, Payout, PayoutBatch
 from payouts.policy import payout_policy
+from tests.pages import web_client
 from tests.payouts.helpers import earn, method
 from tracking.models import ClickRollup
-
-from .conftest import web_client
 
 PAGES = [
     ("/operator/payouts/", b"Payouts"),

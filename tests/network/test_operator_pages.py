@@ -5,8 +5,7 @@ from django.core import mail
 from django.test import Client
 
 from network.models import Advertiser, Affiliate, Announcement, AuditLog, Network, PartyStatus
-
-from .conftest import web_client
+from tests.pages import web_client
 
 OPERATOR_PAGES = [
     ("/operator/", b"Pending affiliates"),

@@ -12,9 +12,8 @@ from commissions.services import commission_hold
 from programs.models import Partnership
 from tests.commissions.helpers import convert, program_with_link
 from tests.factories import make_affiliate, make_conversion, make_partnership
+from tests.pages import make_shop, sale
 from tracking.models import ClickRollup, Conversion
-
-from .advertiser_support import make_shop, sale
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ from commissions.models import Commission
 from network.models import AuditLog
 from tests.commissions.helpers import convert, program_with_link
 from tests.factories import make_click
-
-from .conftest import web_client
+from tests.pages import web_client
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ from django.utils import timezone
 
 from commissions.models import Commission
 from tests.factories import make_conversion
+from tests.pages import make_shop, sale, web_client
 from tracking.models import Conversion, Delivery, WebhookEndpoint
-
-from .advertiser_support import make_shop, sale
-from .conftest import web_client
 
 pytestmark = pytest.mark.django_db
 

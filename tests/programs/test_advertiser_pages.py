@@ -11,9 +11,7 @@ from PIL import Image
 
 from programs.models import CommissionRule, CouponCode, Creative, Partnership, Program
 from tests.factories import make_coupon, make_partnership
-
-from .advertiser_support import make_shop
-from .conftest import web_client
+from tests.pages import make_shop, web_client
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.test import Client
 
 from programs.models import Creative, Partnership, TrackingLink
 from tests.factories import make_coupon, make_link, make_partnership, make_program
-from tests.web.conftest import web_client
+from tests.pages import web_client
 
 PAGES = ["/partner/marketplace/", "/partner/programs/", "/partner/links/", "/partner/creatives/"]
 
