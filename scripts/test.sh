@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the project and its test tools, then runs lint (ruff, the import layers), the migrations check and the whole test suite.
+# Installs the project and its test tools, then runs lint (ruff, the import layers), the migrations check and
+# the whole test suite.
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/network -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
