@@ -1,4 +1,4 @@
-"""Click ingestion, partition and retention tasks (beat entries in tracking.apps)."""
+"""Click ingestion, partition and retention tasks (beat entries in config/beat.py)."""
 
 from core.tasks import BATCH, DRAIN, LONG, task
 from tracking import ingest, partitions
