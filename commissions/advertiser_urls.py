@@ -7,6 +7,7 @@ from network import navigation
 from programs.advertiser_forms import ID_PATTERN
 
 from . import advertiser_views as views
+from .conversion_views import ConversionCommissionsView
 from .explain_views import AdvertiserCommissionView
 
 navigation.register("advertiser", "Partners", "advertiser_partners", order=30)
@@ -22,4 +23,6 @@ urlpatterns = [
     re_path(rf"^advertiser/commissions/{PK}/$", AdvertiserCommissionView.as_view(), name="advertiser_commission"),
     re_path(rf"^advertiser/commissions/{PK}/(?P<verb>approve|reject)$", views.CommissionDecideView.as_view(),
             name="advertiser_commission_decide"),
+    # Tracking's conversion page, with the conversion's commissions (tracking cannot read commissions).
+    re_path(rf"^advertiser/conversions/{PK}/$", ConversionCommissionsView.as_view(), name="advertiser_conversion"),
 ]

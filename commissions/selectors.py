@@ -57,3 +57,9 @@ def conversions_without_commissions_ids(*, days: int, settle_seconds: int = 120)
                                   affiliate__isnull=False, attribution_pending=False, commissions__isnull=True)
         .order_by("pk").values_list("pk", flat=True)
     )
+
+
+def commissions_of_conversion(*, network, conversion: Conversion) -> QuerySet:
+    """A conversion's commissions (the affiliate's, then the second tier's), for the one who sees the conversion."""
+    return (Commission.objects.for_network(network).filter(conversion=conversion)
+            .select_related("affiliate").order_by("tier"))

@@ -3,12 +3,11 @@
 import logging
 from decimal import Decimal
 
-from celery import shared_task
 from django.core.mail import get_connection
-from django.db import DatabaseError
 from django.db.models import ObjectDoesNotExist
 from django.dispatch import receiver
 
+from core.tasks import BATCH, LONG, QUICK, RETRY_DATABASE, RETRY_MAIL, SWEEP, task
 from network.models import Network
 
 from . import cpc, selectors, services, trueup
@@ -17,22 +16,21 @@ from .models import Commission
 from .signals import commission_emails_due
 
 logger = logging.getLogger(__name__)
-RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 8, "acks_late": True}
 
 
-@shared_task(**RETRY)
+@task(**RETRY_DATABASE, **QUICK)
 def commission_compute_task(conversion_id: int) -> list[int]:
     return [c.pk for c in services.commissions_for_conversion(conversion_id=conversion_id)]
 
 
-@shared_task(**RETRY)
+@task(**RETRY_DATABASE, **BATCH)
 def commissions_compute_batch_task(conversion_ids: list[int]) -> int:
     """The batched kicks of the postback (`receivers.ComputeKicks`): compute each conversion (idempotent, so a
     retry of the whole batch recomputes nothing already written)."""
     return services.commissions_for_conversions(conversion_ids=conversion_ids)
 
 
-@shared_task(**RETRY)
+@task(**RETRY_DATABASE, **SWEEP)
 def commissions_catch_up_task(days: int = 1, settle_seconds: int = 120) -> int:
     """Compute attributed conversions left without commissions (a lost kick, a broker outage, a computation the
     database refused after the conversion's commit)."""
@@ -52,7 +50,7 @@ def commissions_catch_up_embedded() -> int:
     return commissions_catch_up_task.run(days=1, settle_seconds=EMBEDDED_SETTLE_SECONDS)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+@task(**RETRY_MAIL, **BATCH)
 def commission_emails_task(items: list[list]) -> int:
     """E-mails of one transition of many commissions ([commission id, event, amount] each): one read of the
     commissions, one mail connection. A retry after a failure may send the batch's e-mails again (at-least-once,
@@ -77,13 +75,13 @@ def commission_emails_queue(sender, items: list[list], **kwargs) -> None:
     commission_emails_task.delay(items)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+@task(**RETRY_MAIL, **BATCH)
 def commission_email_task(commission_id: int, event: str, amount: str | None = None) -> int:
     """One commission's e-mail (tasks queued before e-mails went out by batch)."""
     return commission_emails_task([[commission_id, event, amount]])
 
 
-@shared_task(**RETRY)
+@task(**RETRY_DATABASE, **SWEEP)
 def commissions_approve_due_task() -> int:
     """Approve pending commissions past their hold period (the program's hold_days)."""
     approved = 0
@@ -97,7 +95,7 @@ def commissions_approve_due_task() -> int:
     return approved
 
 
-@shared_task(**RETRY)
+@task(**RETRY_DATABASE, **LONG)
 def cpc_accrue_task() -> int:
     """Pay unique, non-bot clicks of finished hours for programs with click rules."""
     made = 0
@@ -106,7 +104,7 @@ def cpc_accrue_task() -> int:
     return made
 
 
-@shared_task(**RETRY, soft_time_limit=1800, time_limit=1900)
+@task(**RETRY_DATABASE, **LONG)
 def tier_trueups_task() -> int:
     """Hourly: true up the tier periods that closed (network time zone) and are not trued up yet (idempotent)."""
     return trueup.tier_trueups_run()

@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from config import beat
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -164,8 +166,8 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-# Periodic tasks; each app adds its own entries in its AppConfig.ready().
-CELERY_BEAT_SCHEDULE: dict = {}
+# Periodic tasks: the one table in config/beat.py.
+CELERY_BEAT_SCHEDULE = beat.CELERY_BEAT_SCHEDULE
 
 # No broker (the embedded default): no beat either, so the web process runs the recovery jobs (the commission
 # catch-up, the resumption of interrupted payout batches) itself every this many seconds (core/embedded.py);
@@ -351,9 +353,6 @@ CLICK_INGEST_GRACE_SECONDS = env.int("CLICK_INGEST_GRACE_SECONDS", default=600)
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=5)
 OUTBOUND_RETRY_BASE_SECONDS = env.int("OUTBOUND_RETRY_BASE_SECONDS", default=30)
 OUTBOUND_TIMEOUT_SECONDS = env.float("OUTBOUND_TIMEOUT_SECONDS", default=10.0)
-CELERY_BEAT_SCHEDULE["tracking-attribute-overdue-conversions"] = {
-    "task": "tracking.tasks_outbound.conversions_attribute_overdue", "schedule": 60.0,
-}
 # Stripe Connect (payouts): the platform's secret key and the webhook endpoint's signing secret.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -4,12 +4,12 @@ import logging
 import zoneinfo
 from datetime import timedelta
 
-from celery import shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from django.db import DatabaseError
 from django.dispatch import receiver
 from django.utils import timezone
 
+from core.tasks import BATCH, LONG, RETRY_DATABASE, RETRY_MAIL, task
 from network.models import Network
 
 from .batches import BatchRunning, payout_batch_run, payout_batch_start
@@ -19,7 +19,6 @@ from .policy import payout_policy
 from .signals import payout_email_due
 
 logger = logging.getLogger(__name__)
-RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 8, "acks_late": True}
 STALE_AFTER = timedelta(minutes=10)
 
 
@@ -29,8 +28,8 @@ class BatchNotFinished(Exception):
 
 # A large batch may outlive the default time limit: the soft limit stops it between two committed steps (or rolls
 # back the step in flight) and the retry resumes it where it stopped.
-@shared_task(bind=True, autoretry_for=(DatabaseError, BatchNotFinished, SoftTimeLimitExceeded), retry_backoff=60,
-             retry_backoff_max=3600, max_retries=10, acks_late=True, soft_time_limit=1800, time_limit=1900)
+@task(bind=True, autoretry_for=(DatabaseError, BatchNotFinished, SoftTimeLimitExceeded), retry_backoff=60,
+      retry_backoff_max=3600, max_retries=10, **LONG)
 def payout_batch_run_task(self, batch_id: int) -> str:
     batch = payout_batch_run(batch_id=batch_id)
     if batch.status in PayoutBatch.RUNNING and batch.last_error and not self.request.is_eager:
@@ -52,7 +51,7 @@ def _local_today(network: Network):
     return timezone.localtime(timezone=zoneinfo.ZoneInfo(network.timezone or "UTC")).date()
 
 
-@shared_task(**RETRY)
+@task(**RETRY_DATABASE, **BATCH)
 def payouts_scheduled_task() -> list[int]:
     """Hourly: start each network's batch when its schedule is due (once per period, in the network's time zone)
     and resume batches left running by a crash."""
@@ -99,7 +98,7 @@ def _run_logged(batch_id: int) -> None:
         logger.exception("Payout batch %s stopped; it resumes on the next scheduled run.", batch_id)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5, acks_late=True)
+@task(**RETRY_MAIL, **BATCH)
 def payout_email_task(payout_id: int, event: str) -> int:
     payout = Payout.objects.select_related("affiliate").filter(pk=payout_id).first()
     if payout is None:

@@ -7,22 +7,16 @@ units ("5.00" EUR, "500" JPY); a percent is a plain number with two decimals ("1
 import re
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.html import escape
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.money import (
-    AMOUNT_DECIMAL_PLACES,
-    AMOUNT_MAX_DIGITS,
-    AmountTooLarge,
-    is_currency,
-    parse_amount,
-    quantize,
-)
-from network.models import Affiliate, Role
+from core.money import AmountTooLarge, is_currency, parse_amount, quantize
+from network.models import Role
 
-from . import selectors
+from . import rule_checks, selectors
 from .deeplinks import is_allowed_destination, normalize_domain
 from .models import (
     VELOCITY_MAX_WINDOW_MINUTES,
@@ -34,15 +28,14 @@ from .models import (
     TrackingLink,
 )
 
-PERCENT_PLACES = Decimal("0.01")
-MAX_TIERS = 20
+PERCENT_PLACES = rule_checks.PERCENT_PLACES
+MAX_TIERS = rule_checks.MAX_TIERS
 MAX_ALLOWED_DOMAINS = 50
 MAX_BANNER_BYTES = 5 * 1024 * 1024
 BANNER_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
 COUPON_CODE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
 MAX_ID = 2**63 - 1
-# Stored amounts have AMOUNT_MAX_DIGITS digits, AMOUNT_DECIMAL_PLACES of them after the point.
-MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
+MAX_AMOUNT = rule_checks.MAX_AMOUNT
 
 
 def IdField(**kwargs) -> serializers.IntegerField:  # noqa: N802 (reads like a field class)
@@ -63,10 +56,7 @@ def format_rate(value, kind: str, currency: str) -> str | None:
 class AmountField(serializers.Field):
     """A decimal given as a string or integer (never a float, which cannot hold cents exactly)."""
 
-    default_error_messages = {
-        "invalid": 'Enter an amount as a string or integer, e.g. "10.00".',
-        "too_large": "The amount is too large.",
-    }
+    default_error_messages = {"invalid": rule_checks.AMOUNT_INVALID, "too_large": rule_checks.AMOUNT_TOO_LARGE}
 
     def to_internal_value(self, data):
         try:
@@ -90,11 +80,6 @@ def _http_url(value: str, field: str) -> str:
 
 
 # --- rules ------------------------------------------------------------------------------------------
-def _tier_key(basis: str | None) -> str:
-    """The tiers' threshold key for a rule's tier_basis."""
-    return "min_amount" if basis == CommissionRule.TierBasis.AMOUNT else "min_conversions"
-
-
 class TierSerializer(serializers.Serializer):
     min_conversions = serializers.IntegerField(min_value=0, max_value=10**9, required=False,
                                                help_text="Threshold of a rule whose tier_basis is conversions.")
@@ -122,81 +107,20 @@ class RuleInputSerializer(serializers.Serializer):
     affiliate = IdField(required=False, allow_null=True, help_text="Only for this affiliate.")
     group = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Only for this group.")
 
-    def _check_rate(self, value: Decimal, kind: str) -> str | None:
-        if value < 0:
-            return "Must be zero or more."
-        if kind == CommissionRule.Kind.PERCENT:
-            if value > 100:
-                return "A percent must be between 0 and 100."
-            if value != value.quantize(PERCENT_PLACES):
-                return "A percent has at most two decimal places."
-        return None
-
     def validate(self, attrs):
-        errors = {}
-        kind = attrs["kind"]
-        for name in ("payout", "revenue"):
-            if attrs.get(name) is not None and (message := self._check_rate(attrs[name], kind)):
-                errors[name] = [message]
-        if attrs["event"] == CommissionRule.Event.CLICK and kind == CommissionRule.Kind.PERCENT:
-            errors["kind"] = ["A click has no order amount: click rules are fixed."]
-        tiers = attrs.get("tiers") or []
-        if len(tiers) > MAX_TIERS:
-            errors["tiers"] = [f"At most {MAX_TIERS} tiers."]
-        elif tiers:
-            key = _tier_key(attrs.get("tier_basis"))
-            thresholds = [tier.get(key) for tier in tiers]
-            if any(value is None for value in thresholds):
-                errors["tiers"] = [f"Each tier needs {key} (the rule's tier_basis)."]
-            elif key == "min_amount" and any(value < 0 for value in thresholds):
-                errors["tiers"] = ["min_amount must be zero or more."]
-            elif any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
-                errors["tiers"] = [f"Tiers must be strictly ascending by {key}."]
-            else:
-                bad = [f"Tier {i}: {m}" for i, t in enumerate(tiers) if (m := self._check_rate(t["payout"], kind))]
-                if bad:
-                    errors["tiers"] = bad
-        if attrs.get("affiliate") is not None and attrs.get("group"):
-            errors["group"] = ["A rule targets one affiliate or one group, not both."]
-        if attrs.get("affiliate") is not None:
-            network = self.context["network"]
-            affiliate = Affiliate.objects.for_network(network).filter(pk=attrs["affiliate"]).first()
-            if affiliate is None:
-                errors["affiliate"] = ["Unknown affiliate."]
-            attrs["affiliate"] = affiliate
-        if errors:
-            raise serializers.ValidationError(errors)
-        key = _tier_key(attrs.get("tier_basis"))
-        attrs["tiers"] = [{key: t[key] if key == "min_conversions" else str(t[key]), "payout": str(t["payout"])}
-                          for t in tiers]
-        attrs.setdefault("recurring_months", 0)
-        return attrs
+        # The checks services.program_create/update run too (programs.rule_checks), as this rule's field errors.
+        try:
+            return rule_checks.rule_clean(attrs, network=self.context["network"], shaped=True)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
 
 
 def validate_rules_for_currency(rules: list[dict], currency: str) -> None:
     """Fixed amounts must fit the currency (no fractions of a cent); one rule per event and target."""
-    errors: dict[str, dict] = {}  # keyed by the rule's index, as DRF reports nested list errors
-    seen: set = set()
-    duplicate = None
-    for index, rule in enumerate(rules):
-        rule_errors = {}
-        amounts = {"tiers": [Decimal(t["min_amount"]) for t in rule.get("tiers", []) if "min_amount" in t]}
-        if rule["kind"] == CommissionRule.Kind.FIXED:
-            amounts = {"payout": [rule["payout"]], "revenue": [rule.get("revenue")],
-                       "tiers": amounts["tiers"] + [Decimal(t["payout"]) for t in rule.get("tiers", [])]}
-        for name, values in amounts.items():
-            if any(v is not None and v != quantize(v, currency) for v in values):
-                rule_errors[name] = [f"More decimal places than {currency} has."]
-        target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), rule.get("group", ""))
-        if target in seen:
-            duplicate = f"Two rules for the event {rule['event']} and the same target."
-        seen.add(target)
-        if rule_errors:
-            errors[str(index)] = rule_errors
-    if errors:
-        raise serializers.ValidationError({"rules": errors})
-    if duplicate:
-        raise serializers.ValidationError({"rules": [duplicate]})
+    try:
+        rule_checks.rules_check_for_currency(rules, currency)
+    except rule_checks.RuleErrors as exc:
+        raise serializers.ValidationError({"rules": exc.detail}) from exc
 
 
 class RuleSerializer(serializers.ModelSerializer):

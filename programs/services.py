@@ -1,7 +1,8 @@
 """Writes for programs: programs and rules, partnerships and their decisions, tracking links, creatives, coupons.
 
 Each service validates what the database cannot, writes, records the audit log and queues e-mails on commit.
-Shapes (types, ranges, tiers) are checked by the serializers before a service is called.
+Rules are checked here whoever calls (`rule_checks.rules_clean`); the API's serializers check the same first, to
+report every field's error at once.
 """
 
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from . import emails
 from . import models as program_models
 from .deeplinks import is_allowed_destination
 from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from .rule_checks import rules_clean
 from .selectors import default_link_for
 
 LINK_CODE_ATTEMPTS = 5
@@ -37,13 +39,8 @@ def _same_network(network: Network, *objects) -> None:
 
 # --- programs and rules ------------------------------------------------------------------------------
 def _add_rules(program: Program, rules: list[dict]) -> list[CommissionRule]:
-    created = []
-    for rule in rules:
-        affiliate = rule.get("affiliate")
-        if affiliate is not None:
-            _same_network(program.network, affiliate)
-        created.append(CommissionRule.objects.create(network_id=program.network_id, program=program, **rule))
-    return created
+    """Write rules checked by `rules_clean` (their affiliates are in the program's network)."""
+    return [CommissionRule.objects.create(network_id=program.network_id, program=program, **rule) for rule in rules]
 
 
 @transaction.atomic
@@ -54,6 +51,7 @@ def program_create(*, network: Network, advertiser, actor: User | None, rules: l
         raise ValidationError(f"Unknown program fields: {sorted(unknown)}")
     program = Program(network=network, advertiser=advertiser, **fields)
     program.full_clean(exclude=["network", "advertiser"])
+    rules = rules_clean(network=network, currency=program.currency, rules=rules)
     program.save()
     _add_rules(program, rules)
     audit_log_record(network=network, actor=_actor(actor), action="program.created", target=program,
@@ -80,9 +78,9 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
             changed[name] = str(value)
             setattr(program, name, value)
     program.full_clean(exclude=["network", "advertiser"])
+    rules = rules_clean(network=network, currency=program.currency, rules=rules or [])
     program.save()
-    if rules:
-        _add_rules(program, rules)
+    _add_rules(program, rules)
     audit_log_record(network=network, actor=_actor(actor), action="program.updated", target=program,
                      data={"changed": changed, "rules_added": len(rules or [])})
     return program

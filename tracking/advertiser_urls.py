@@ -13,7 +13,7 @@ PK = f"(?P<pk>{ID_PATTERN})"
 
 urlpatterns = [
     path("advertiser/conversions/", views.ConversionListView.as_view(), name="advertiser_conversions"),
-    re_path(rf"^advertiser/conversions/{PK}/$", views.ConversionDetailView.as_view(), name="advertiser_conversion"),
+    # advertiser/conversions/<pk>/ (advertiser_conversion): routed by commissions.advertiser_urls, with commissions.
     path("advertiser/integration/", views.IntegrationView.as_view(), name="advertiser_integration_full"),
     path("advertiser/integration/webhooks", views.WebhookCreateView.as_view(), name="advertiser_webhook_new"),
     re_path(rf"^advertiser/integration/webhooks/{PK}/$", views.WebhookDetailView.as_view(),

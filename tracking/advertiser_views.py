@@ -94,20 +94,20 @@ class RefundForm(forms.Form):
 
 
 class ConversionDetailView(AdvertiserMixin, TemplateView):
-    """One conversion with its fraud signals and commissions, and the refund form."""
+    """One conversion with its fraud signals, and the refund form. Its commissions come from the page the
+    commissions app routes (`commissions.conversion_views`): commissions sit above tracking."""
 
     template_name = "advertiser/tracking_conversion.html"
+
+    def commissions_of(self, conversion: Conversion):
+        return []
 
     def get_context_data(self, refund_form=None, **kwargs):
         conversion = get_object_or_404(self.conversions().select_related("program", "affiliate", "link"),
                                        pk=self.kwargs["pk"])
-        from commissions.models import Commission  # commissions sit above tracking; read-only here
-
         return super().get_context_data(
             conversion=conversion, remaining=conversion.amount - conversion.refunded_amount,
-            commissions=Commission.objects.for_network(self.network).filter(conversion=conversion)
-            .select_related("affiliate").order_by("tier"),
-            refund_form=refund_form or RefundForm(), **kwargs)
+            commissions=self.commissions_of(conversion), refund_form=refund_form or RefundForm(), **kwargs)
 
     def post(self, request, pk):
         conversion = get_object_or_404(self.conversions(), pk=pk)

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class TrackingConfig(AppConfig):
@@ -19,15 +18,3 @@ class TrackingConfig(AppConfig):
         for model in (ApiKey, Membership, User, Advertiser, WebhookEndpoint):
             for signal in (post_save, post_delete):
                 signal.connect(forget_keys, sender=model, dispatch_uid=f"postback_forget_keys_{model.__name__}")
-
-        settings.CELERY_BEAT_SCHEDULE.update(
-            {
-                "tracking-clicks-ingest": {"task": "tracking.tasks_clicks.clicks_ingest", "schedule": 5.0},
-                "tracking-click-partitions": {"task": "tracking.tasks_clicks.click_partitions_ensure",
-                                              "schedule": 3600.0},
-                "tracking-clicks-retention": {"task": "tracking.tasks_clicks.clicks_retention_purge",
-                                              "schedule": 6 * 3600.0},
-                "tracking-member-addresses-retention": {
-                    "task": "tracking.tasks_clicks.member_addresses_retention_purge", "schedule": 6 * 3600.0},
-            }
-        )

@@ -1,9 +1,10 @@
 """Outbound delivery tasks (webhooks, postbacks) and the late attribution of conversions."""
 
-from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 from django.dispatch import receiver
+
+from core.tasks import BATCH, QUICK, task
 
 from . import outbound, services
 from .models_outbound import Delivery
@@ -17,8 +18,7 @@ def _retry(task, countdown: int, *args):
     raise task.retry(countdown=countdown)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, autoretry_for=(OperationalError,), retry_backoff=True,
-             time_limit=60, soft_time_limit=45)
+@task(bind=True, autoretry_for=(OperationalError,), max_retries=None, **QUICK)
 def delivery_send(self, delivery_id: int) -> str:
     """One attempt per run; a failure retries with exponential backoff until OUTBOUND_MAX_ATTEMPTS."""
     delivery = Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
@@ -31,8 +31,7 @@ def delivery_send(self, delivery_id: int) -> str:
     return delivery.status
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, autoretry_for=(OperationalError,), retry_backoff=True,
-             time_limit=60, soft_time_limit=45)
+@task(bind=True, autoretry_for=(OperationalError,), max_retries=None, **QUICK)
 def conversion_attribute_late(self, conversion_id: int) -> str:
     """Attribute a conversion whose click was not ingested yet; gives up after CLICK_INGEST_GRACE_SECONDS.
 
@@ -45,8 +44,7 @@ def conversion_attribute_late(self, conversion_id: int) -> str:
     return outcome
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, time_limit=300,
-             soft_time_limit=240)
+@task(autoretry_for=(OperationalError,), max_retries=3, **BATCH)
 def conversions_attribute_overdue() -> int:
     """Beat: settle conversions still waiting for their click after the grace period (coupon, customer, none)."""
     return services.conversions_attribute_overdue()
