@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from commissions.rules import rule_for, tier_payout
 from programs.models import CommissionRule
-from programs.selectors import rule_for, tier_payout
 from tests.factories import make_program
 
 pytestmark = pytest.mark.django_db
