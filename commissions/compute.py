@@ -35,7 +35,7 @@ def second_tier_for(first: Commission, program) -> Commission | None:
     amount = second_tier_amount(parent_amount=first.amount, percent=percent, currency=first.currency)
     if amount <= 0:
         return None
-    return Commission(
+    second = Commission(
         network_id=first.network_id, status=first.status, kind=Commission.Kind.SECOND_TIER, tier=2, parent=first,
         program=program, advertiser_id=first.advertiser_id, affiliate=referrer, conversion_id=first.conversion_id,
         rollup_id=first.rollup_id, clicks=first.clicks, clicks_upto=first.clicks_upto, rule=first.rule,
@@ -43,6 +43,10 @@ def second_tier_for(first: Commission, program) -> Commission | None:
         currency=first.currency, base_amount=first.amount, amount=amount, revenue=amount, reason=first.reason,
         hold_until=first.hold_until, rejected_at=first.rejected_at,
     )
+    for relation in ("advertiser", "conversion"):  # what the posting and the notification read, shared
+        if getattr(Commission, relation).is_cached(first):
+            setattr(second, relation, getattr(first, relation))
+    return second
 
 
 def commissions_compute(*, conversions: list[Conversion], now=None) -> list[tuple[Commission, Commission | None]]:
