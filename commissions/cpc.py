@@ -13,14 +13,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.money import quantize
 from programs.models import CommissionRule
-from programs.selectors import rule_for
 from tracking.models import ClickRollup
 
 from .models import Commission, CpcAccrual
 from .notifications import commission_notify
-from .rules import plain
+from .rules import rule_for, rule_price
 from .services import commission_create, second_tier_create
 
 
@@ -32,10 +30,6 @@ def cpc_due_rollup_ids(*, now=None, limit: int = 10000) -> list[int]:
         .filter(Q(cpc_accrual__isnull=True) | Q(cpc_accrual__paid_clicks__lt=F("unique_clicks")))
         .order_by("pk").values_list("pk", flat=True)[:limit]
     )
-
-
-def _paid_for(rate: Decimal, clicks: int, currency: str) -> Decimal:
-    return quantize(rate * clicks, currency)
 
 
 @transaction.atomic
@@ -58,20 +52,19 @@ def cpc_accrue_rollup(*, rollup_id: int) -> Commission | None:
         accrual.paid_clicks = upto
         accrual.save(update_fields=["paid_clicks", "updated_at"])
         return None
-    currency = program.currency
-    rate = Decimal(rule.payout)
-    revenue_rate = rate if rule.revenue is None else Decimal(rule.revenue)
-    amount = _paid_for(rate, upto, currency) - _paid_for(rate, before, currency)
-    revenue = _paid_for(revenue_rate, upto, currency) - _paid_for(revenue_rate, before, currency)
+    currency, rate = program.currency, Decimal(rule.payout)
+    details = {"clicks_from": before, "clicks_upto": upto, "hour": rollup.hour.isoformat()}
+    paid_upto, revenue_upto, snapshot = rule_price(rule, rate=rate, base=Decimal(0), currency=currency, units=upto,
+                                                   details=details)
+    paid_before, revenue_before, _ = rule_price(rule, rate=rate, base=Decimal(0), currency=currency, units=before)
+    amount, revenue = paid_upto - paid_before, revenue_upto - revenue_before
     if amount <= 0 and revenue <= 0:
         return None  # not yet worth a minor unit: the clicks wait for more
     commission = commission_create(
         network=rollup.network_id, status=Commission.Status.PENDING, key=f"rollup:{rollup.pk}:{upto}",
         kind=Commission.Kind.CLICK, tier=1, program=program, advertiser_id=program.advertiser_id,
         affiliate=rollup.affiliate, rollup=rollup, clicks=upto - before, clicks_upto=upto, rule=rule,
-        rule_snapshot={"rule_id": rule.pk, "event": "click", "kind": rule.kind, "payout": plain(rule.payout),
-                       "revenue": None if rule.revenue is None else plain(rule.revenue), "clicks_from": before,
-                       "clicks_upto": upto, "hour": rollup.hour.isoformat()},
+        rule_snapshot=snapshot,
         currency=currency, base_amount=Decimal(0), amount=max(amount, Decimal(0)), revenue=max(revenue, Decimal(0)),
         hold_until=rollup.hour + timedelta(hours=1, days=program.hold_days),
     )

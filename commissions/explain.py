@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from core.money import format_amount, quantize
 from network.models import AuditLog, Membership, Role
+from programs.models import CommissionRule, tier_level, tier_threshold
 from programs.selectors import tracking_url
 from tracking.attribution import within_window
 from tracking.models import Click, Conversion
@@ -233,17 +234,22 @@ def _recurring_text(snap: dict) -> str:
     return ngettext("renewals pay for %(n)s month", "renewals pay for %(n)s months", months) % {"n": months}
 
 
+def _threshold(tier: dict):
+    """A tier's threshold as shown: a count of conversions, or a sales amount (basis amount)."""
+    return int(tier["min_conversions"]) if "min_conversions" in tier else plain(tier_threshold(tier))
+
+
 def _tier(c: Commission, shows_payout: bool) -> dict | None:
     snap = c.rule_snapshot or {}
-    tiers = sorted(snap.get("tiers") or [], key=lambda t: int(t.get("min_conversions", 0)))
+    tiers = sorted(snap.get("tiers") or [], key=tier_threshold)
     if not tiers or c.tier == 2:
         return None
     count = int(snap.get("conversions_in_period") or 0)
-    reached = [n for n, t in enumerate(tiers, start=1) if count >= int(t["min_conversions"])]
-    level = reached[-1] if reached else 0
+    amount_basis = snap.get("tier_basis") == CommissionRule.TierBasis.AMOUNT and "amount_in_period" in snap
+    level = tier_level(tiers, snap["amount_in_period"] if amount_basis else count)
     period = snap.get("tier_period", "")
     data = {
-        "reached": level, "min_conversions": int(tiers[level - 1]["min_conversions"]) if level else 0,
+        "reached": level, "min_conversions": _threshold(tiers[level - 1]) if level else 0,
         "rate": snap.get("rate"), "basis": snap.get("tier_basis", "conversions"), "conversions_in_period": count,
         "period": period,
     }
@@ -258,7 +264,7 @@ def _tier(c: Commission, shows_payout: bool) -> dict | None:
     else:
         data["reason"] = _("%(count)s approved conversions in this %(period)s before this one: below the first "
                            "tier (%(min)s), the rule's base rate applies.") % {
-            "count": count, "period": period or "period", "min": tiers[0]["min_conversions"]}
+            "count": count, "period": period or "period", "min": _threshold(tiers[0])}
     return data
 
 

@@ -1,4 +1,7 @@
-"""Rule evaluation: which rule pays a conversion, at which (tier) rate, and whether a renewal still pays."""
+"""Rule evaluation: which rule pays a conversion (`rule_for`), at which (tier) rate, whether a renewal still pays,
+and the one pricing function (`commission_amounts`, `rule_price`) every commission's amounts come from: first tier,
+second tier, per click and the tier true-up. The pure tier maths (`tier_rate`, `tier_threshold`) sit with the rule
+in programs/models.py, where the marketplace reads them too; writing the rows is `services`' and `compute`'s."""
 
 import calendar
 import zoneinfo
@@ -7,8 +10,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.money import quantize
-from programs.models import CommissionRule
-from programs.selectors import program_rules, rule_for, tier_payout
+from network.models import Affiliate
+from programs.models import CommissionRule, Program, tier_rate
 from tracking.models import Conversion
 
 from .models import Commission
@@ -33,6 +36,41 @@ class Evaluation:
 def plain(value) -> str:
     """A Decimal as a short string for snapshots: 10.000000 -> "10", 12.500000 -> "12.5"."""
     return format(Decimal(value).normalize(), "f")
+
+
+def program_rules(*, program: Program, event: str) -> list[CommissionRule]:
+    """A program's rules for an event, newest first (what `rule_for` chooses from)."""
+    return list(CommissionRule.objects.filter(program=program, event=event).order_by("-id"))
+
+
+def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
+             rules: list[CommissionRule] | None = None) -> CommissionRule | None:
+    """The rule that applies: one for this affiliate > one for its group > the default (neither set).
+
+    Among equals the newest wins, so adding a rule replaces the old one without deleting history. `rules`:
+    `program_rules` read once for many conversions.
+    """
+    if rules is None:
+        rules = program_rules(program=program, event=event)
+    if affiliate is not None:
+        for rule in rules:
+            if rule.affiliate_id == affiliate.pk:
+                return rule
+        if affiliate.group:
+            for rule in rules:
+                if rule.affiliate_id is None and rule.group and rule.group == affiliate.group:
+                    return rule
+    for rule in rules:
+        if rule.affiliate_id is None and not rule.group:
+            return rule
+    return None
+
+
+def tier_payout(rule: CommissionRule, conversions_in_period) -> Decimal:
+    """The payout rate for an affiliate with this many conversions (or this sales amount, for a rule whose
+    `tier_basis` is amount) in the tier period: the highest tier reached wins; below every tier the rule's own
+    `payout` applies."""
+    return tier_rate(payout=rule.payout, tiers=rule.tiers, reached=conversions_in_period)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -118,17 +156,40 @@ def conversion_tier_progress(*, rule: CommissionRule, conversion: Conversion, tz
     return progress
 
 
-def commission_amounts(*, kind: str, rate: Decimal, revenue_rate, base: Decimal, currency: str
+def commission_amounts(*, kind: str, rate: Decimal, revenue_rate, base: Decimal, currency: str, units: int = 1
                        ) -> tuple[Decimal, Decimal]:
-    """(payout, revenue) of a commission at `rate`, quantized: percent of `base`, or fixed. Revenue follows the
-    payout when the rule sets none (`revenue_rate` None). Evaluation and the period's true-up share it."""
+    """(payout, revenue) of a commission at `rate`, quantized: percent of `base`, or fixed (per unit: `units`
+    clicks). Revenue follows the payout when the rule sets none (`revenue_rate` None). Every commission's amounts
+    come from here: rule evaluation, clicks, the second tier and the period's true-up."""
     if kind == CommissionRule.Kind.PERCENT:
         payout = base * rate / HUNDRED
         revenue = payout if revenue_rate is None else base * Decimal(revenue_rate) / HUNDRED
     else:
-        payout = rate
-        revenue = payout if revenue_rate is None else Decimal(revenue_rate)
+        payout = rate * units
+        revenue = payout if revenue_rate is None else Decimal(revenue_rate) * units
     return quantize(payout, currency), quantize(revenue, currency)
+
+
+def rule_terms(rule: CommissionRule) -> dict:
+    """The rule's terms as a commission's snapshot records them (what it was computed with)."""
+    return {"rule_id": rule.pk, "event": rule.event, "kind": rule.kind, "payout": plain(rule.payout),
+            "revenue": None if rule.revenue is None else plain(rule.revenue)}
+
+
+def rule_price(rule: CommissionRule, *, rate: Decimal, base: Decimal, currency: str, units: int = 1,
+               details: dict | None = None) -> tuple[Decimal, Decimal, dict]:
+    """(amount, revenue, snapshot) a rule pays at `rate` on `base` (or for `units` clicks): the snapshot is the
+    rule's terms plus `details`. The first tier and clicks price with it."""
+    amount, revenue = commission_amounts(kind=rule.kind, rate=rate, revenue_rate=rule.revenue, base=base,
+                                         currency=currency, units=units)
+    return amount, revenue, {**rule_terms(rule), **(details or {})}
+
+
+def second_tier_amount(*, parent_amount: Decimal, percent, currency: str) -> Decimal:
+    """The referrer's override: `percent` of the referred affiliate's commission (revenue follows it)."""
+    amount, _revenue = commission_amounts(kind=CommissionRule.Kind.PERCENT, rate=Decimal(percent), revenue_rate=None,
+                                          base=Decimal(parent_amount), currency=currency)
+    return amount
 
 
 def first_attributed_conversion(conversion: Conversion) -> Conversion | None:
@@ -184,17 +245,12 @@ def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict |
     base = Decimal(conversion.amount)
     # Fixed amounts are in the program's currency.
     currency = conversion.currency if rule.kind == CommissionRule.Kind.PERCENT else program.currency
-    amount, revenue = commission_amounts(kind=rule.kind, rate=rate, revenue_rate=rule.revenue, base=base,
-                                         currency=currency)
+    details = {"rate": plain(rate), "tiers": rule.tiers, "tier_period": rule.tier_period,
+               "tier_basis": rule.tier_basis, "conversions_in_period": progress.conversions,
+               "amount_in_period": plain(progress.amount), "recurring_months": rule.recurring_months,
+               "affiliate_override": rule.affiliate_id is not None, "group": rule.group}
+    amount, revenue, snapshot = rule_price(rule, rate=rate, base=base, currency=currency, details=details)
     if amount <= 0 and revenue <= 0:
         return None
-    snapshot = {
-        "rule_id": rule.pk, "event": rule.event, "kind": rule.kind, "payout": plain(rule.payout),
-        "revenue": None if rule.revenue is None else plain(rule.revenue), "rate": plain(rate),
-        "tiers": rule.tiers, "tier_period": rule.tier_period, "tier_basis": rule.tier_basis,
-        "conversions_in_period": progress.conversions, "amount_in_period": plain(progress.amount),
-        "recurring_months": rule.recurring_months, "affiliate_override": rule.affiliate_id is not None,
-        "group": rule.group,
-    }
     return Evaluation(rule=rule, currency=currency, base_amount=base, amount=max(amount, Decimal(0)),
                       revenue=max(revenue, Decimal(0)), snapshot=snapshot)

@@ -10,7 +10,6 @@ reversed  the opposite of `created` for the refunded share, taken from pending (
 A conversion the fraud policy rejected yields a `rejected` commission with no posting (visible, never owed).
 """
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -24,11 +23,11 @@ from programs.models import Program
 from tracking.models import Conversion
 
 from . import ledger
+from .compute import commissions_compute, second_tier_for
 from .ledger import Line
 from .models import Account, Commission
 from .notifications import commission_notify, commissions_notify
 from .reversals import reversal_targets
-from .rules import evaluate
 
 Status = Commission.Status
 Kind = Account.Kind
@@ -70,10 +69,10 @@ def _negate(lines: list[Line]) -> list[Line]:
 
 
 # --- creation --------------------------------------------------------------------------
-def commission_create(*, network: Network | int, status: str, key: str, **fields) -> Commission:
-    """Write one commission and its `created` posting (none when it is born rejected)."""
-    commission = Commission.objects.create(network_id=getattr(network, "pk", network), status=status, **fields)
-    if status != Status.REJECTED:
+def _commission_save(commission: Commission, *, key: str) -> Commission:
+    """Insert one computed commission and its `created` posting (none when it is born rejected)."""
+    commission.save(force_insert=True)
+    if commission.status != Status.REJECTED:
         ledger.transaction_post(
             network=commission.network_id, kind="commission.created", ref=commission, key=f"{key}:created",
             lines=_earning_lines(commission, commission.amount, commission.revenue, Kind.AFFILIATE_PENDING),
@@ -81,142 +80,110 @@ def commission_create(*, network: Network | int, status: str, key: str, **fields
     return commission
 
 
-def _status_for(conversion: Conversion) -> tuple[str, str]:
-    if conversion.status == Conversion.Status.HELD:
-        return Status.ON_HOLD, "Held for review: " + ", ".join(conversion.fraud_signals or [])
-    if conversion.status == Conversion.Status.REJECTED:
-        return Status.REJECTED, "Rejected by the fraud policy: " + ", ".join(conversion.fraud_signals or [])
-    return Status.PENDING, ""
+def commission_create(*, network: Network | int, status: str, key: str, **fields) -> Commission:
+    """Write one commission and its `created` posting (none when it is born rejected)."""
+    return _commission_save(Commission(network_id=getattr(network, "pk", network), status=status, **fields), key=key)
 
 
-def _first_tier_key(conversion_id: int) -> str:
-    """The business key of a conversion's first-tier commission (its `created` posting adds ":created")."""
-    return f"conversion:{conversion_id}:1"
-
-
-def _first_tier_fields(conversion: Conversion, evaluation, now) -> dict:
-    """The first-tier commission of a conversion (status included), as one by one and in batches write it."""
-    program = conversion.program
-    status, reason = _status_for(conversion)
-    return {
-        "status": status, "kind": conversion.event, "tier": 1, "program": program, "advertiser": program.advertiser,
-        "affiliate": conversion.affiliate, "conversion": conversion, "rule": evaluation.rule,
-        "rule_snapshot": evaluation.snapshot, "currency": evaluation.currency,
-        "base_amount": evaluation.base_amount, "amount": evaluation.amount, "revenue": evaluation.revenue,
-        "reason": reason[:255], "hold_until": conversion.created_at + timedelta(days=program.hold_days),
-        "rejected_at": now if status == Status.REJECTED else None,
-    }
-
-
-def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
-    """Compute and write a conversion's commissions (idempotent: a second run returns the first's rows)."""
-    with transaction.atomic():
-        conversion = (Conversion.objects.select_for_update(of=("self",))
-                      .select_related("program__network", "program__advertiser", "affiliate")
-                      .filter(pk=conversion_id).first())
-        if conversion is None:
-            return []
-        existing = list(Commission.objects.filter(conversion=conversion).order_by("tier"))
-        if existing:
-            return existing
-        evaluation = evaluate(conversion)
-        if evaluation is None:
-            return []
-        program = conversion.program
-        fields = _first_tier_fields(conversion, evaluation, timezone.now())
-        status = fields.pop("status")
-        try:
-            with transaction.atomic():
-                first = commission_create(network=conversion.network_id, status=status,
-                                          key=_first_tier_key(conversion.pk), **fields)
-                created = [first]
-                second = second_tier_create(first, program)
-                if second is not None:
-                    created.append(second)
-        except IntegrityError:  # computed concurrently: the unique constraint kept one copy
-            return list(Commission.objects.filter(conversion=conversion).order_by("tier"))
-        if conversion.refunded_amount and status != Status.REJECTED:
-            # Refunded before the commission existed (the refund found nothing to reverse): reverse it now.
-            _reverse_for_refund(conversion, Decimal(conversion.refunded_amount), created)
-        for commission in created:
-            commission.refresh_from_db()
-            event = "commission.rejected" if commission.status == Status.REJECTED else "commission.created"
-            commission_notify(commission, event)
-        return created
-
-
-def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
-    """`commissions_for_conversion` for a batch (the postback's kicks): the same commissions, postings and
-    notifications, written with a few statements for the whole batch instead of some thirty per conversion.
-    Conversions with a refund already recorded or a second-tier referrer take the one-by-one path. Idempotent.
-    Returns the number of commissions written or found."""
-    one_by_one, count = [], 0
-    with transaction.atomic():
-        conversions = list(Conversion.objects.select_for_update().filter(pk__in=conversion_ids).order_by("pk"))
-        # Each program, advertiser, network and affiliate once for the batch (select_related makes one a row).
-        programs = Program.objects.select_related("network", "advertiser").in_bulk(
-            {c.program_id for c in conversions if c.program_id})
-        affiliates = Affiliate.objects.in_bulk({c.affiliate_id for c in conversions if c.affiliate_id})
-        for conversion in conversions:
-            conversion.program = programs.get(conversion.program_id)
-            conversion.affiliate = affiliates.get(conversion.affiliate_id)
-        existing = list(Commission.objects.filter(conversion__in=conversions).values_list("conversion_id", flat=True))
-        done, count = set(existing), len(existing)
-        rules: dict = {}
-        tally: dict = {}  # tier progress of the batch's own earlier conversions (written together at the end)
-        now = timezone.now()
-        fresh: list[Commission] = []
-        for conversion in conversions:
-            if conversion.pk in done:
-                continue
-            program, affiliate = conversion.program, conversion.affiliate
-            if conversion.refunded_amount or (
-                    affiliate is not None and affiliate.referred_by_id and program.second_tier_percent):
-                one_by_one.append(conversion.pk)
-                continue
-            evaluation = evaluate(conversion, rules=rules, batch=tally)
-            if evaluation is not None:
-                fresh.append(Commission(network_id=conversion.network_id,
-                                        **_first_tier_fields(conversion, evaluation, now)))
-        Commission.objects.bulk_create(fresh)
-        accounts: dict = {}
-        by_network: dict[int, list[ledger.Posting]] = {}
-        for commission in fresh:
-            if commission.status == Status.REJECTED:
-                continue
-            by_network.setdefault(commission.network_id, []).append(ledger.Posting(
-                "commission.created", ref=commission, key=f"{_first_tier_key(commission.conversion_id)}:created",
-                lines=_earning_lines(commission, commission.amount, commission.revenue, Kind.AFFILIATE_PENDING,
-                                     accounts),
-            ))
-        for network_id, postings in by_network.items():
-            ledger.transactions_post(network=network_id, postings=postings)
-        for event, status_is_rejected in (("commission.created", False), ("commission.rejected", True)):
-            commissions_notify([c for c in fresh if (c.status == Status.REJECTED) == status_is_rejected], event)
-        count += len(fresh)
-    for conversion_id in one_by_one:
-        count += len(commissions_for_conversion(conversion_id=conversion_id))
-    return count
+def _commission_key(commission: Commission) -> str:
+    """A computed commission's business key (its `created` posting adds ":created")."""
+    if commission.tier == 2:
+        return f"commission:{commission.parent_id}:second_tier"
+    return f"conversion:{commission.conversion_id}:1"
 
 
 def second_tier_create(first: Commission, program) -> Commission | None:
-    """The referrer's override: second_tier_percent of the first commission's payout (advertiser pays it)."""
-    referrer = first.affiliate.referred_by
-    percent = program.second_tier_percent
-    if referrer is None or not percent or referrer.network_id != first.network_id:
-        return None
-    amount = quantize(first.amount * Decimal(percent) / Decimal(100), first.currency)
-    if amount <= 0:
-        return None
-    return commission_create(
-        network=first.network_id, status=first.status, key=f"commission:{first.pk}:second_tier",
-        kind=Commission.Kind.SECOND_TIER, tier=2, parent=first, program=program, advertiser_id=first.advertiser_id,
-        affiliate=referrer, conversion_id=first.conversion_id, rollup_id=first.rollup_id, clicks=first.clicks,
-        clicks_upto=first.clicks_upto, rule=first.rule,
-        rule_snapshot={"second_tier_percent": str(percent), "parent_amount": str(first.amount)},
-        currency=first.currency, base_amount=first.amount, amount=amount, revenue=amount, reason=first.reason,
-        hold_until=first.hold_until, rejected_at=first.rejected_at,
-    )
+    """Write the referrer's override of a written first-tier commission (see `compute.second_tier_for`)."""
+    second = second_tier_for(first, program)
+    return None if second is None else _commission_save(second, key=_commission_key(second))
+
+
+def _conversions_locked(conversion_ids: list[int]) -> list[Conversion]:
+    """The conversions, locked, with each program (network, advertiser), affiliate and paying referrer read once
+    for the batch (select_related would make one a row)."""
+    conversions = list(Conversion.objects.select_for_update().filter(pk__in=conversion_ids).order_by("pk"))
+    programs = Program.objects.select_related("network", "advertiser").in_bulk(
+        {c.program_id for c in conversions if c.program_id})
+    affiliates = Affiliate.objects.in_bulk({c.affiliate_id for c in conversions if c.affiliate_id})
+    for conversion in conversions:
+        conversion.program = programs.get(conversion.program_id)
+        conversion.affiliate = affiliates.get(conversion.affiliate_id)
+    referrers = Affiliate.objects.in_bulk({
+        c.affiliate.referred_by_id for c in conversions
+        if c.affiliate is not None and c.affiliate.referred_by_id and c.program and c.program.second_tier_percent})
+    for affiliate in affiliates.values():
+        if affiliate.referred_by_id in referrers:
+            affiliate.referred_by = referrers[affiliate.referred_by_id]
+    return conversions
+
+
+def _commissions_write(conversion_ids: list[int]) -> dict[int, list[Commission]]:
+    """Compute and write the commissions of these conversions (the one writer of conversions' commissions: one by
+    one is a batch of one): each conversion's commissions, the ones it already had or the ones written now, tier
+    first. A few statements for the whole batch: two bulk INSERTs (first tier, then the overrides), one ledger
+    batch per network and one notification batch per event."""
+    conversions = _conversions_locked(conversion_ids)
+    found = _commissions_found([c.pk for c in conversions])
+    todo = [c for c in conversions if c.pk not in found]
+    computed = commissions_compute(conversions=todo)
+    firsts = [first for first, _ in computed]
+    seconds = [second for _, second in computed if second is not None]
+    try:
+        with transaction.atomic():
+            Commission.objects.bulk_create(firsts)
+            Commission.objects.bulk_create(seconds)  # after the first tier: each names its parent's id
+            accounts: dict = {}
+            by_network: dict[int, list[ledger.Posting]] = {}
+            for commission in firsts + seconds:
+                if commission.status == Status.REJECTED:
+                    continue
+                by_network.setdefault(commission.network_id, []).append(ledger.Posting(
+                    "commission.created", ref=commission, key=f"{_commission_key(commission)}:created",
+                    lines=_earning_lines(commission, commission.amount, commission.revenue, Kind.AFFILIATE_PENDING,
+                                         accounts),
+                ))
+            for network_id, postings in by_network.items():
+                ledger.transactions_post(network=network_id, postings=postings)
+    except IntegrityError:  # computed concurrently: the unique constraint kept one copy
+        if len(conversion_ids) > 1:
+            for conversion_id in conversion_ids:
+                found.update(_commissions_write([conversion_id]))
+            return found
+        return _commissions_found(conversion_ids)
+    written: list[Commission] = []
+    for first, second in computed:
+        made = [first] if second is None else [first, second]
+        conversion = first.conversion
+        if conversion.refunded_amount and first.status != Status.REJECTED:
+            # Refunded before the commission existed (the refund found nothing to reverse): reverse it now.
+            reversed_ = _reverse_for_refund(conversion, Decimal(conversion.refunded_amount), made)
+            made = [commission for commission, _full in reversed_]
+        found[conversion.pk] = made
+        written += made
+    for event, status_is_rejected in (("commission.created", False), ("commission.rejected", True)):
+        commissions_notify([c for c in written if (c.status == Status.REJECTED) == status_is_rejected], event)
+    return found
+
+
+def _commissions_found(conversion_ids: list[int]) -> dict[int, list[Commission]]:
+    found: dict[int, list[Commission]] = {}
+    for commission in Commission.objects.filter(conversion_id__in=conversion_ids).order_by("tier", "pk"):
+        found.setdefault(commission.conversion_id, []).append(commission)
+    return found
+
+
+def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
+    """Compute and write a conversion's commissions (idempotent: a second run returns the first's rows): a batch
+    of one."""
+    with transaction.atomic():
+        return _commissions_write([conversion_id]).get(conversion_id, [])
+
+
+def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
+    """Compute and write the commissions of a batch of conversions (the postback's kicks), with the statements of
+    one (`_commissions_write`). Idempotent. Returns the number of commissions written or found."""
+    with transaction.atomic():
+        return sum(len(made) for made in _commissions_write(list(conversion_ids)).values())
 
 
 # --- transitions -----------------------------------------------------------------------

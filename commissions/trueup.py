@@ -26,13 +26,12 @@ from django.utils import timezone
 from core.money import quantize
 from network.models import Affiliate, Network
 from network.services import audit_log_record
-from programs.models import CommissionRule, Program
-from programs.selectors import tier_rate
+from programs.models import CommissionRule, Program, tier_rate
 
 from . import ledger, services
 from .models import Commission, TierTrueUp
 from .reversals import reversal_targets
-from .rules import commission_amounts, plain, tier_period_bounds, tier_progress
+from .rules import commission_amounts, plain, second_tier_amount, tier_period_bounds, tier_progress
 
 logger = logging.getLogger(__name__)
 Status = Commission.Status
@@ -151,7 +150,7 @@ def tier_trueup(*, network: Network, program: Program, affiliate: Affiliate, eve
                 network=network, parent=commission, tier=2, status__in=services.LIABLE,
                 ).select_related("program", "affiliate", "advertiser", "conversion").order_by("pk"):
             percent = Decimal((override.rule_snapshot or {}).get("second_tier_percent") or 0)
-            share = quantize(amount * percent / 100, override.currency)  # as `second_tier_create` computes it
+            share = second_tier_amount(parent_amount=amount, percent=percent, currency=override.currency)
             _true_to(override, amount=share, revenue=share, reason=reason, trueup=trueup,
                      snapshot={**(override.rule_snapshot or {})}, created=created, reduced=reduced)
     marker = TierTrueUp.objects.create(

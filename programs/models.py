@@ -1,6 +1,7 @@
 """Programs (offers), their commission rules, creatives, coupons, partnerships and tracking links."""
 
 import secrets
+from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -70,6 +71,27 @@ class Program(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Tier maths: pure functions of a rule's terms (or of a commission's snapshot of them). Rule *selection* and tier
+# *progress* are commissions' (commissions/rules.py); these live with the rule so the marketplace (programs) and the
+# computation and true-up (commissions) share them without an import running up the layers.
+def tier_threshold(tier: dict) -> Decimal:
+    """A tier's threshold: `min_conversions` (basis conversions) or `min_amount` (basis amount)."""
+    return Decimal(str(tier["min_amount"] if "min_amount" in tier else tier["min_conversions"]))
+
+
+def tier_level(tiers: list | None, reached) -> int:
+    """How many tiers (ascending by threshold) `reached` meets: 0 below every tier."""
+    reached = Decimal(str(reached))
+    return sum(1 for tier in tiers or [] if reached >= tier_threshold(tier))
+
+
+def tier_rate(*, payout, tiers: list | None, reached) -> Decimal:
+    """The rate of the highest tier whose threshold `reached` (conversions or sales in the period) meets; below
+    every tier, `payout`."""
+    level = tier_level(tiers, reached)
+    return Decimal(str(sorted(tiers, key=tier_threshold)[level - 1]["payout"] if level else payout))
 
 
 class CommissionRule(TenantModel):

@@ -14,8 +14,7 @@ from network.views import PartnerPage
 from network.web import NetworkPageMixin, is_htmx, paginate
 
 from . import selectors, services
-from .models import CommissionRule, Partnership, Program
-from .selectors import tier_threshold
+from .models import CommissionRule, Partnership, Program, tier_threshold
 from .serializers import render_creative
 
 AFFILIATE = frozenset({Role.AFFILIATE})
@@ -37,7 +36,7 @@ def payout_summary(rules: list[CommissionRule], currency: str) -> list[str]:
     """'8 % per sale (up to 12 % with tiers)', '€2.50 per lead': what a program pays this affiliate."""
     lines = []
     newest: dict[tuple, CommissionRule] = {}
-    for rule in rules:  # among rules for the same event and target the newest wins (programs.selectors.rule_for)
+    for rule in rules:  # among rules for the same event and target the newest wins (commissions.rules.rule_for)
         key = (rule.event, rule.affiliate_id, rule.group)
         if key not in newest or rule.pk > newest[key].pk:
             newest[key] = rule

@@ -1,66 +1,10 @@
-"""Reads for programs, scoped to a network; rule selection shared with commissions."""
-
-from decimal import Decimal
+"""Reads for programs, scoped to a network. Which rule pays a conversion is commissions' (commissions/rules.py)."""
 
 from django.conf import settings
 
-from network.models import Affiliate, Membership, Network, Role
+from network.models import Membership, Network, Role
 
 from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
-
-
-def program_rules(*, program: Program, event: str) -> list[CommissionRule]:
-    """A program's rules for an event, newest first (what `rule_for` chooses from)."""
-    return list(CommissionRule.objects.filter(program=program, event=event).order_by("-id"))
-
-
-def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
-             rules: list[CommissionRule] | None = None) -> CommissionRule | None:
-    """The rule that applies: one for this affiliate > one for its group > the default (neither set).
-
-    Among equals the newest wins, so adding a rule replaces the old one without deleting history. `rules`:
-    `program_rules` read once for many conversions.
-    """
-    if rules is None:
-        rules = program_rules(program=program, event=event)
-    if affiliate is not None:
-        for rule in rules:
-            if rule.affiliate_id == affiliate.pk:
-                return rule
-        if affiliate.group:
-            for rule in rules:
-                if rule.affiliate_id is None and rule.group and rule.group == affiliate.group:
-                    return rule
-    for rule in rules:
-        if rule.affiliate_id is None and not rule.group:
-            return rule
-    return None
-
-
-def tier_threshold(tier: dict) -> Decimal:
-    """A tier's threshold: `min_conversions` (basis conversions) or `min_amount` (basis amount)."""
-    return Decimal(str(tier["min_amount"] if "min_amount" in tier else tier["min_conversions"]))
-
-
-def tier_rate(*, payout, tiers: list | None, reached) -> Decimal:
-    """The rate of the highest tier whose threshold `reached` (conversions or sales in the period) meets; below
-    every tier, `payout`. A plain function of values: rule evaluation and the period's true-up share it."""
-    rate = Decimal(str(payout))
-    reached = Decimal(str(reached))
-    for tier in sorted(tiers or [], key=tier_threshold):
-        if reached >= tier_threshold(tier):
-            rate = Decimal(str(tier["payout"]))
-    return rate
-
-
-def tier_payout(rule: CommissionRule, conversions_in_period) -> Decimal:
-    """The payout rate for an affiliate with this many conversions (or this sales amount, for a rule whose
-    `tier_basis` is amount) in the tier period.
-
-    Tiers are ascending by their threshold; the highest tier reached wins; below every tier the
-    rule's own `payout` applies.
-    """
-    return tier_rate(payout=rule.payout, tiers=rule.tiers, reached=conversions_in_period)
 
 
 # --- visibility: what one membership may see of its network's rows -----------------------------

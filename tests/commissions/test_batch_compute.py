@@ -129,3 +129,35 @@ def test_the_batch_costs_a_fixed_number_of_statements(world):
     assert Commission.objects.filter(program=program).count() == 60
     # 49 conversions cost what 10 do, give or take the chunks SQLite splits a large INSERT into.
     assert len(small.captured_queries) <= len(large.captured_queries) <= len(small.captured_queries) + 3 <= 28
+
+
+def _statements(run) -> int:
+    """Statements `run` sends, the chunks SQLite splits one large INSERT into counting once (PostgreSQL sends one)."""
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    count, previous = 0, None
+    for query in queries.captured_queries:
+        head = query["sql"].split("(", 1)[0] if query["sql"].startswith("INSERT") else None
+        count += head is None or head != previous
+        previous = head
+    return count
+
+
+@pytest.mark.parametrize("referred", [False, True], ids=["plain", "second-tier"])
+def test_a_batch_of_100_costs_the_statements_of_a_batch_of_one(world, referred):
+    """One by one is a batch of one: the single path costs what a batch of one does, and 100 cost the same
+    (give or take the chunks SQLite splits a large INSERT into), second-tier overrides included."""
+    if referred:
+        affiliate = make_affiliate(world.a.network, "Referred", "referred@a.test", referred_by=world.a.affiliate)[0]
+        program = make_program(world.a.advertiser, name="Volume", second_tier_percent=D("10"))
+    else:
+        affiliate, program = world.a.affiliate, make_program(world.a.advertiser, name="Volume")
+    link = make_link(make_partnership(program, affiliate))
+    ids = [make_conversion(world.a.advertiser, order_id=f"v-{n}", amount="10.00", link=link).pk for n in range(103)]
+    commissions_for_conversions(conversion_ids=ids[:1])  # the accounts exist from here on
+    single = _statements(lambda: commissions_for_conversion(conversion_id=ids[1]))
+    one = _statements(lambda: commissions_for_conversions(conversion_ids=ids[2:3]))
+    hundred = _statements(lambda: commissions_for_conversions(conversion_ids=ids[3:]))
+    per_conversion = 2 if referred else 1
+    assert Commission.objects.filter(program=program).count() == 103 * per_conversion
+    assert single == one == hundred

@@ -161,6 +161,20 @@ def test_tier_reached_and_its_basis(world):
     assert "tier 1" in tier["reason"]
 
 
+def test_an_amount_basis_tier_is_explained_by_the_sales_in_the_period(world):
+    rule = {"event": "sale", "kind": "percent", "payout": D("5"), "tier_basis": "amount",
+            "tiers": [{"min_amount": "150", "payout": "8"}]}
+    _, link = program_with_link(world.a, rules=[rule])
+    convert(world.a, link, "t-1", "100.00")
+    _, [second] = convert(world.a, link, "t-2", "100.00")
+    _, [third] = convert(world.a, link, "t-3", "100.00")
+    assert second.amount == D("5.00") and third.amount == D("8.00")
+    below, reached = explanation(world, "affiliate", second)["tier"], explanation(world, "affiliate", third)["tier"]
+    assert (below["reached"], below["basis"], below["amount_in_period"]) == (0, "amount", "100.00")
+    assert "(150)" in below["reason"]
+    assert (reached["reached"], reached["min_conversions"], reached["rate"]) == (1, "150", "8")
+
+
 def test_tier_basis_and_amount_in_period_from_the_snapshot_are_shown(world, sale):
     commission = sale["commission"]
     snapshot = {**commission.rule_snapshot, "tiers": [{"min_conversions": 0, "payout": "10"}],

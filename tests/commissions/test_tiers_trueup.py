@@ -21,7 +21,7 @@ from commissions.tasks import tier_trueups_task
 from commissions.trueup import tier_trueups_run
 from core.money import quantize
 from network.models import AuditLog
-from programs.selectors import tier_rate
+from programs.models import tier_rate
 from tests.factories import make_affiliate, make_conversion, make_link, make_partnership
 from tracking.models import Conversion
 

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from commissions.rules import rule_for
 from network.models import AuditLog
 from programs.models import CommissionRule, Program
-from programs.selectors import rule_for
 from tests.factories import make_advertiser, make_coupon, make_link, make_partnership, make_program
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Rule precedence (affiliate > group > default) and performance tier selection."""
+"""Rule precedence (affiliate > group > default), performance tier selection and the one pricing function."""
 
 from decimal import Decimal
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from programs.models import CommissionRule
-from programs.selectors import rule_for, tier_payout
+from commissions.rules import commission_amounts, rule_for, rule_price, second_tier_amount, tier_payout
+from programs.models import CommissionRule, tier_level, tier_rate
 from tests.factories import make_program
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +90,23 @@ def test_tier_payout_is_the_rate_of_the_highest_tier_reached(base, thresholds, p
     reached = [t for t in tiers if t["min_conversions"] <= conversions]
     expected = Decimal(reached[-1]["payout"]) if reached else base
     assert tier_payout(rule, conversions) == expected
+
+
+def test_amount_basis_tiers_are_read_by_their_min_amount():
+    tiers = [{"min_amount": "5000", "payout": "10"}, {"min_amount": "1250.50", "payout": "8"}]
+    assert [tier_level(tiers, reached) for reached in ("0", "1250.49", "1250.50", "4999.99", "5000")] == [0, 0, 1, 1, 2]
+    assert tier_rate(payout="5", tiers=tiers, reached="1300") == Decimal("8")
+
+
+def test_one_pricing_for_percent_fixed_per_click_and_second_tier():
+    rule = CommissionRule(pk=7, event="sale", kind="percent", payout=Decimal("10"), revenue=Decimal("12"))
+    assert rule_price(rule, rate=Decimal("10"), base=Decimal("33.33"), currency="EUR", details={"rate": "10"}) == (
+        Decimal("3.33"), Decimal("4.00"),
+        {"rule_id": 7, "event": "sale", "kind": "percent", "payout": "10", "revenue": "12", "rate": "10"})
+    click = CommissionRule(event="click", kind="fixed", payout=Decimal("0.004"))
+    # Per click: cumulative over units, quantized, revenue following the payout when the rule sets none.
+    assert rule_price(click, rate=Decimal("0.004"), base=Decimal(0), currency="EUR", units=1000)[:2] == (
+        Decimal("4.00"), Decimal("4.00"))
+    assert commission_amounts(kind="fixed", rate=Decimal("2.5"), revenue_rate=None, base=Decimal(0),
+                              currency="JPY", units=3) == (Decimal("8"), Decimal("8"))
+    assert second_tier_amount(parent_amount=Decimal("3.35"), percent="10", currency="EUR") == Decimal("0.34")
