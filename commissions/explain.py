@@ -210,8 +210,8 @@ def _rule(c: Commission, party: str, shows_payout: bool) -> dict:
     data = {
         "id": snap.get("rule_id", c.rule_id), "source": source, "reason": reason, "group": snap.get("group", ""),
         "event": snap.get("event", ""), "kind": snap.get("kind", ""), "payout": snap.get("payout"),
-        "tiers": [{"min_conversions": t.get("min_conversions"), "payout": t.get("payout")}
-                  for t in snap.get("tiers") or []],
+        "tiers": [{**_tier_threshold(t), "payout": t.get("payout")} for t in snap.get("tiers") or []],
+        "tier_basis": snap.get("tier_basis") or "conversions",
         "tier_period": snap.get("tier_period", ""), "recurring_months": snap.get("recurring_months"),
         "recurring": _recurring_text(snap),
     }
@@ -219,7 +219,7 @@ def _rule(c: Commission, party: str, shows_payout: bool) -> dict:
         data["revenue"] = snap.get("revenue")
     if not shows_payout:  # an advertiser under a margin: the affiliate's rates would reveal the margin
         data.pop("payout")
-        data["tiers"] = [{"min_conversions": t["min_conversions"]} for t in data["tiers"]]
+        data["tiers"] = [_tier_threshold(t) for t in data["tiers"]]
     return data
 
 
@@ -232,6 +232,13 @@ def _recurring_text(snap: dict) -> str:
     if months == 0:
         return _("the first payment only (renewals do not pay)")
     return ngettext("renewals pay for %(n)s month", "renewals pay for %(n)s months", months) % {"n": months}
+
+
+def _tier_threshold(tier: dict) -> dict:
+    """A tier's threshold as the rule states it: `min_amount` (sales basis) or `min_conversions`."""
+    if "min_amount" in tier:
+        return {"min_amount": tier["min_amount"]}
+    return {"min_conversions": tier.get("min_conversions")}
 
 
 def _threshold(tier: dict):

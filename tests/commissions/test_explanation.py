@@ -173,6 +173,10 @@ def test_an_amount_basis_tier_is_explained_by_the_sales_in_the_period(world):
     assert (below["reached"], below["basis"], below["amount_in_period"]) == (0, "amount", "100.00")
     assert "(150)" in below["reason"]
     assert (reached["reached"], reached["min_conversions"], reached["rate"]) == (1, "150", "8")
+    rule_part = explanation(world, "affiliate", third)["rule"]
+    assert rule_part["tier_basis"] == "amount" and rule_part["tiers"][0]["min_amount"] == "150"
+    page = web_client(world.a.affiliate).get(f"/partner/commissions/{third.pk}/").content.decode()
+    assert "From sales in the period" in page and "€150.00" in page
 
 
 def test_tier_basis_and_amount_in_period_from_the_snapshot_are_shown(world, sale):
