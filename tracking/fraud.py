@@ -60,11 +60,6 @@ def codes(details: list[dict]) -> list[str]:
     return [detail["code"] for detail in details]
 
 
-def click_signals(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime, **velocity) -> list[str]:
-    """The codes of `click_evidence`."""
-    return codes(click_evidence(clicked_at=clicked_at, is_bot=is_bot, is_unique=is_unique, now=now, **velocity))
-
-
 def duplicate_order_evidence() -> dict:
     return {"code": "duplicate_order", "window_hours": int(DUPLICATE_ORDER_WINDOW.total_seconds() // 3600)}
 
@@ -191,15 +186,6 @@ def duplicate_order_found(*, network_id: int, advertiser_id: int, buyer: dict, a
             network_id=network_id, advertiser_id=advertiser_id, buyer=buyer, amount=amount, currency=currency,
             now=now, exclude_id=exclude_id))
         return bool(cursor.fetchone()[0])
-
-
-def conversion_signals(**kwargs) -> list[str]:
-    """The codes of `conversion_evidence`."""
-    return codes(conversion_evidence(**kwargs))
-
-
-def status_for(*, program: Program | None, signals: list[str]) -> str:
-    return status_for_policy(policy=program.fraud_policy if program is not None else None, signals=signals)
 
 
 def status_for_policy(*, policy: str | None, signals: list[str]) -> str:
