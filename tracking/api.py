@@ -22,6 +22,7 @@ from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import delivery_resend
 from .postback_fast import FAST_TRIED, postback_fast
+from .recording import RECORDING_ROLES
 from .serializers import (
     AffiliateConversionSerializer,
     ConversionCreateSerializer,
@@ -46,7 +47,7 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     model = Conversion
     roles = ALL_ROLES
-    action_roles = {"create": frozenset({Role.ADVERTISER}), "refund": ADVERTISER_OR_OPERATOR}
+    action_roles = {"create": RECORDING_ROLES, "refund": ADVERTISER_OR_OPERATOR}
     filterset_class = selectors.ConversionFilter
 
     def scope_queryset(self, queryset):
