@@ -21,7 +21,8 @@ from . import selectors, services
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import delivery_resend
-from .postback_fast import postback_fast
+from .postback_fast import FAST_TRIED, postback_fast
+from .recording import RECORDING_ROLES
 from .serializers import (
     AffiliateConversionSerializer,
     ConversionCreateSerializer,
@@ -46,7 +47,7 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     model = Conversion
     roles = ALL_ROLES
-    action_roles = {"create": frozenset({Role.ADVERTISER}), "refund": ADVERTISER_OR_OPERATOR}
+    action_roles = {"create": RECORDING_ROLES, "refund": ADVERTISER_OR_OPERATOR}
     filterset_class = selectors.ConversionFilter
 
     def scope_queryset(self, queryset):
@@ -169,8 +170,10 @@ _conversion_list_create = ConversionViewSet.as_view({"get": "list", "post": "cre
 
 @csrf_exempt
 def conversions_entry(request, *args, **kwargs):
-    """`/api/v1/conversions`: the postback's fast path first, the DRF view for everything else."""
-    if request.method == "POST":
+    """`/api/v1/conversions`: the postback's fast path first, the DRF view for everything else. A request the WSGI
+    middleware has tried already (and handed on) goes straight to the DRF view; one that came another way (ASGI,
+    the test client) tries the fast path here."""
+    if request.method == "POST" and not request.META.get(FAST_TRIED):
         response = postback_fast(request)
         if response is not None:
             return response

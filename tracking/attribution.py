@@ -89,6 +89,13 @@ def within_window(clicked_at: datetime, window_days: int, now: datetime) -> bool
     return clicked_at - timedelta(minutes=5) <= now <= clicked_at + timedelta(days=window_days)
 
 
+def click_attributes(*, program_advertiser_id: int, advertiser_id: int, clicked_at: datetime, window_days: int,
+                     now: datetime) -> bool:
+    """A found click credits the conversion when its program is this advertiser's and it is inside the program's
+    attribution window (both postback paths)."""
+    return program_advertiser_id == advertiser_id and within_window(clicked_at, window_days, now)
+
+
 def attribute(
     *,
     network: Network,
@@ -108,9 +115,8 @@ def attribute(
         click = click_find(network=network, click_id=click_id)
         if click is not None:
             program = click.program
-            if program.advertiser_id == advertiser.pk and within_window(
-                click.created_at, program.attribution_window_days, now
-            ):
+            if click_attributes(program_advertiser_id=program.advertiser_id, advertiser_id=advertiser.pk,
+                                clicked_at=click.created_at, window_days=program.attribution_window_days, now=now):
                 return Attribution(
                     kind=Conversion.Attribution.CLICK, program=click.program,
                     partnership_id=click.partnership_id,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 
 from network.models import Advertiser, Affiliate, Network
 from programs.models import Program
@@ -58,11 +58,6 @@ def click_evidence(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: 
 
 def codes(details: list[dict]) -> list[str]:
     return [detail["code"] for detail in details]
-
-
-def click_signals(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime, **velocity) -> list[str]:
-    """The codes of `click_evidence`."""
-    return codes(click_evidence(clicked_at=clicked_at, is_bot=is_bot, is_unique=is_unique, now=now, **velocity))
 
 
 def duplicate_order_evidence() -> dict:
@@ -111,37 +106,86 @@ def conversion_evidence(
 ) -> list[dict]:
     """Every signal of a conversion with its evidence (`codes()` gives the signal list)."""
     click, program = attribution.click, attribution.program
-    details = [] if click is None else click_evidence(
-        clicked_at=click.created_at, is_bot=click.is_bot, is_unique=click.is_unique, now=now,
-        velocity_count=click.velocity_count,
-        velocity_limit=program.velocity_max_clicks if program is not None else 0,
-        velocity_window_minutes=program.velocity_window_minutes if program is not None else 0)
+    self_referral = None
     if attribution.affiliate_id is not None:
         self_referral = self_referral_evidence(network=network, affiliate_id=attribution.affiliate_id,
                                                customer_email_hash=customer_email_hash,
                                                customer_ip_hash=customer_ip_hash)
-        if self_referral is not None:
-            details.append(self_referral)
-    same_buyer = Q()
-    for name, value in (("customer_id", customer_id), ("customer_email_hash", customer_email_hash),
-                        ("click_id", click_id)):
-        if value:
-            same_buyer |= Q(**{name: value})
-    if same_buyer and Conversion.objects.for_network(network).filter(
-        same_buyer, advertiser=advertiser, amount=amount, currency=currency,
-        created_at__gte=now - DUPLICATE_ORDER_WINDOW, created_at__lte=now,
-    ).exclude(pk=exclude_id).exists():
+    buyer = duplicate_order_buyer(customer_id=customer_id, customer_email_hash=customer_email_hash, click_id=click_id)
+    duplicate = bool(buyer) and duplicate_order_found(
+        network_id=network.pk, advertiser_id=advertiser.pk, buyer=buyer, amount=amount, currency=currency, now=now,
+        exclude_id=exclude_id)
+    click_facts = None if click is None else {
+        "clicked_at": click.created_at, "is_bot": click.is_bot, "is_unique": click.is_unique,
+        "velocity_count": click.velocity_count,
+        "velocity_limit": program.velocity_max_clicks if program is not None else 0,
+        "velocity_window_minutes": program.velocity_window_minutes if program is not None else 0}
+    return evidence(now=now, click=click_facts, self_referral=self_referral, duplicate_order=duplicate)
+
+
+def evidence(*, now: datetime, click: dict | None = None, self_referral: dict | None = None,
+             duplicate_order: bool = False) -> list[dict]:
+    """A conversion's signals with their evidence, in one order, from plain facts: its click's (the keyword
+    arguments of `click_evidence`), the self-referral match, and whether the order repeats. Both postback paths
+    end here."""
+    details = [] if click is None else click_evidence(now=now, **click)
+    if self_referral is not None:
+        details.append(self_referral)
+    if duplicate_order:
         details.append(duplicate_order_evidence())
     return details
 
 
-def conversion_signals(**kwargs) -> list[str]:
-    """The codes of `conversion_evidence`."""
-    return codes(conversion_evidence(**kwargs))
+# --- duplicate order -----------------------------------------------------------------------------
+# One predicate for both postback paths: the full path runs it alone (`duplicate_order_found`), the fast path
+# inside its click query. Another order of the same advertiser, with the same amount and currency, from the same
+# buyer (any of these values equal), created within DUPLICATE_ORDER_WINDOW before the conversion.
+DUPLICATE_ORDER_BUYER = ("customer_id", "customer_email_hash", "click_id")
+# Columns with an index of their own: when every buyer column has one, the other conditions are kept out of index
+# selection (`x + 0`, `COALESCE(x, x)`): the buyer is always the selective one (a conversion or two), whatever the
+# statistics say (a table that grew since its last ANALYZE may look empty).
+_INDEXED_BUYER = frozenset({"customer_id", "click_id"})
 
 
-def status_for(*, program: Program | None, signals: list[str]) -> str:
-    return status_for_policy(policy=program.fraud_policy if program is not None else None, signals=signals)
+def duplicate_order_buyer(*, customer_id: str = "", customer_email_hash: str = "", click_id: str = "") -> dict:
+    """The buyer's values that identify a repeated order (the empty ones say nothing)."""
+    values = {"customer_id": customer_id, "customer_email_hash": customer_email_hash, "click_id": click_id}
+    return {name: values[name] for name in DUPLICATE_ORDER_BUYER if values[name]}
+
+
+def duplicate_order_sql(buyer: tuple[str, ...], *, exclude: bool = False) -> str:
+    """`EXISTS (...)` over conversions, its parameters in the order of `duplicate_order_params`."""
+    unknown = set(buyer) - set(DUPLICATE_ORDER_BUYER)
+    if not buyer or unknown:
+        raise ValueError(f"buyer columns: {buyer!r}")
+    hinted = set(buyer) <= _INDEXED_BUYER
+    plain, created = ("v.{} + 0", "COALESCE(v.created_at, v.created_at)") if hinted else ("v.{}", "v.created_at")
+    same_buyer = " OR ".join(f"v.{name} = %s" for name in buyer)
+    return (
+        f"EXISTS (SELECT 1 FROM tracking_conversion v WHERE {plain.format('network_id')} = %s"  # noqa: S608
+        f" AND {plain.format('advertiser_id')} = %s AND ({same_buyer}) AND v.amount = %s AND v.currency = %s"
+        f" AND {created} >= %s AND {created} <= %s{' AND v.id <> %s' if exclude else ''})"
+    )
+
+
+def duplicate_order_params(*, network_id: int, advertiser_id: int, buyer: dict, amount: Decimal, currency: str,
+                           now: datetime, exclude_id: int | None = None) -> list:
+    """The parameters of `duplicate_order_sql(tuple(buyer), exclude=exclude_id is not None)`, adapted for the
+    database."""
+    ops = connection.ops
+    params = [network_id, advertiser_id, *buyer.values(), ops.adapt_decimalfield_value(amount, 18, 6), currency,
+              ops.adapt_datetimefield_value(now - DUPLICATE_ORDER_WINDOW), ops.adapt_datetimefield_value(now)]
+    return params if exclude_id is None else [*params, exclude_id]
+
+
+def duplicate_order_found(*, network_id: int, advertiser_id: int, buyer: dict, amount: Decimal, currency: str,
+                          now: datetime, exclude_id: int | None = None) -> bool:
+    sql = duplicate_order_sql(tuple(buyer), exclude=exclude_id is not None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", duplicate_order_params(  # noqa: S608 (names from DUPLICATE_ORDER_BUYER)
+            network_id=network_id, advertiser_id=advertiser_id, buyer=buyer, amount=amount, currency=currency,
+            now=now, exclude_id=exclude_id))
+        return bool(cursor.fetchone()[0])
 
 
 def status_for_policy(*, policy: str | None, signals: list[str]) -> str:

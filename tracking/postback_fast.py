@@ -6,7 +6,9 @@ either no click id or a click of this advertiser inside the program's window, in
 coupon sent beside such a click is kept: the click attributes; a coupon alone may attribute, so it goes on).
 Anything else (other fields, bad input, a repeated order id, a pending or foreign click, webhooks to
 queue, a key to mark as used) goes to the full DRF view, which answers with the same
-shapes and messages. The business rules (window, fraud signals, policy) are the same functions.
+shapes and messages. Every decision (the key's validity, the input checks, the click's attribution, the fraud
+signals and the duplicate-order predicate, the row's fields) is the full path's own function (see
+`tracking/recording.py`); only the I/O here is the fast path's.
 """
 
 import hashlib
@@ -27,44 +29,59 @@ from django.utils.dateparse import parse_datetime
 
 from core.inputs import InputError, loads_json
 from core.localcache import MISSING, LocalCache
-from core.money import is_currency, parse_amount, quantize
+from core.money import parse_amount
 from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
-from network.auth import LAST_USED_RESOLUTION
+from network.auth import api_key_refusal, key_use_due
 
-from .attribution import SUB_FIELDS, conversion_warnings, coupon_find, within_window
-from .fraud import DUPLICATE_ORDER_WINDOW, click_evidence, codes, duplicate_order_evidence, status_for_policy
+from .attribution import SUB_FIELDS, click_attributes, conversion_warnings, coupon_find
+from .fraud import duplicate_order_params, duplicate_order_sql, evidence
 from .ids import click_id_time, is_click_id
 from .models import Conversion
+from .recording import (
+    COUPON_MAX_LENGTH,
+    DEFAULT_EVENT,
+    EVENTS,
+    RECORDING_ROLES,
+    conversion_fields,
+    money_errors,
+    order_id_as_sent,
+    program_currency_error,
+)
 from .serializers import conversion_recorded_representation
 from .signals import conversion_recorded
 
 log = logging.getLogger(__name__)
 
 FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id", "coupon"})
+# Set in the WSGI environ (request.META) once the middleware has tried a request: the view does not try again.
+FAST_TRIED = "afn.postback.fast_tried"
 
+# The key's row as it is: whether it may act and record is decided in Python, by the full path's own rules.
 _KEY_SQL = """
 SELECT m.network_id, a.id, k.last_used_at, k.id,
        EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = m.network_id AND w.is_active
-               AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id))
+               AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id)),
+       k.revoked_at IS NOT NULL, m.is_active, u.is_active, m.role
 FROM network_apikey k
 JOIN network_membership m ON m.id = k.membership_id
 JOIN network_user u ON u.id = m.user_id
-JOIN network_advertiser a ON a.membership_id = m.id
-WHERE k.hashed_key = %s AND k.revoked_at IS NULL AND m.is_active AND u.is_active AND m.role = 'advertiser'
+LEFT JOIN network_advertiser a ON a.membership_id = m.id
+WHERE k.hashed_key = %s
 """
-# `x + 0` and `COALESCE(x, x)` keep a condition out of index selection: the click id is always the selective
-# one (one click, a conversion or two), whatever the statistics say (a new day's partition has none; a table
-# that grew since its last ANALYZE looks empty and the planner may walk every row of the network instead).
-_CLICK_SQL = """
+# `x + 0` keeps a condition out of index selection: the click id is always the selective one (one click),
+# whatever the statistics say (a new day's partition has none; a table that grew since its last ANALYZE looks
+# empty and the planner may walk every row of the network instead). The duplicate-order check is the full
+# path's predicate (`fraud.duplicate_order_sql`), for the one buyer value this path has: the click id.
+_FAST_BUYER = ("click_id",)
+_CLICK_SQL = f"""
 SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
        c.sub5, c.country, c.is_bot, c.is_unique, p.advertiser_id, p.currency, p.attribution_window_days,
        p.fraud_policy, c.velocity_count, p.velocity_max_clicks, p.velocity_window_minutes,
-       EXISTS (SELECT 1 FROM tracking_conversion v WHERE v.network_id + 0 = %s AND v.advertiser_id + 0 = %s
-               AND v.click_id = %s AND v.amount = %s AND v.currency = %s AND COALESCE(v.created_at, v.created_at) >= %s)
+       {duplicate_order_sql(_FAST_BUYER)}, p.name
 FROM tracking_click c
 JOIN programs_program p ON p.id = c.program_id
 WHERE c.network_id + 0 = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
-"""
+"""  # noqa: S608 (the predicate's column names are fraud's own)
 _FIELDS = [field for field in Conversion._meta.concrete_fields if field.column != "id"]
 _COLUMNS = [field.column for field in _FIELDS]
 # Values the database driver cannot take as they are (decimals, datetimes, JSON); the rest are plain. Each
@@ -141,13 +158,11 @@ def _body(content_type: str, raw: bytes) -> dict | None:
         return None  # the full view answers the same check's 400
     if not isinstance(body, dict) or not body.keys() <= FAST_FIELDS:
         return None
-    order_id, currency, event = body.get("order_id"), body.get("currency"), body.get("event", "sale")
+    order_id, currency, event = body.get("order_id"), body.get("currency"), body.get("event", DEFAULT_EVENT)
     click_id, coupon = body.get("click_id", ""), body.get("coupon", "")
-    if not (isinstance(coupon, str) and len(coupon) <= 64):
+    if not (isinstance(coupon, str) and len(coupon) <= COUPON_MAX_LENGTH) or not order_id_as_sent(order_id):
         return None
-    if not (isinstance(order_id, str) and 0 < len(order_id) <= 128 and order_id == order_id.strip()):
-        return None
-    if not (isinstance(currency, str) and is_currency(currency.upper())) or event not in ("sale", "lead"):
+    if not (isinstance(currency, str) and isinstance(event, str) and event in EVENTS):
         return None
     if not isinstance(click_id, str) or (click_id and not is_click_id(click_id)):
         return None
@@ -156,7 +171,7 @@ def _body(content_type: str, raw: bytes) -> dict | None:
     except (KeyError, ValueError):
         return None
     currency = currency.upper()
-    if amount < 0 or amount >= 10**12 or amount != quantize(amount, currency):
+    if money_errors(amount=amount, currency=currency) is not None:
         return None
     return {"order_id": order_id, "amount": amount, "currency": currency, "event": event, "click_id": click_id,
             "coupon": coupon.strip()}
@@ -188,7 +203,11 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
         key = _key_row(cursor, hashed)
         if key is None:
             return None
-        network_id, advertiser_id, last_used_at, key_id, has_webhooks = key
+        network_id, advertiser_id, last_used_at, key_id, has_webhooks, revoked, member_active, user_active, role = key
+        if (api_key_refusal(revoked=bool(revoked), membership_active=bool(member_active),
+                            user_active=bool(user_active)) is not None
+                or role not in RECORDING_ROLES or advertiser_id is None):
+            return None  # the full view answers the 401 or 403
         scope, ident = ConversionRateThrottle.scope, f"key:{key_id}"
         verdict = (meta or {}).get(FAST_VERDICT)
         if verdict is not None and verdict[:2] == (scope, ident):
@@ -199,22 +218,20 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
                 meta[FAST_VERDICT] = (scope, ident, allowed, wait)
         if not allowed:
             return None
-        if last_used_at is None or now - _aware(last_used_at) > LAST_USED_RESOLUTION:
+        if key_use_due(None if last_used_at is None else _aware(last_used_at), now):
             _keys.pop(hashed)  # the next request reads the use the full view is about to record
             return None  # the full view records the key's use (once a minute)
         if has_webhooks:
             return None  # webhooks to queue: the full view does it
-        values = {"attribution": Conversion.Attribution.NONE, "program_id": None, "partnership_id": None,
-                  "affiliate_id": None, "link_id": None, "clicked_at": None, "country": "",
-                  **dict.fromkeys(SUB_FIELDS, "")}
-        details, policy, coupon = [], None, None
+        values, coupon = conversion_fields(kind=Conversion.Attribution.NONE, details=[], policy=None), None
         if body["coupon"] and not body["click_id"]:
             return None  # the coupon may attribute: the full view decides
         if body["click_id"]:
             at = click_id_time(body["click_id"])
             _execute(cursor, "afn_pb_click", [
-                network_id, advertiser_id, body["click_id"], ops.adapt_decimalfield_value(body["amount"], 18, 6),
-                body["currency"], ops.adapt_datetimefield_value(now - DUPLICATE_ORDER_WINDOW),
+                *duplicate_order_params(network_id=network_id, advertiser_id=advertiser_id,
+                                        buyer={"click_id": body["click_id"]}, amount=body["amount"],
+                                        currency=body["currency"], now=now),
                 network_id, body["click_id"], ops.adapt_datetimefield_value(at - timedelta(days=1)),
                 ops.adapt_datetimefield_value(at + timedelta(days=1)),
             ])
@@ -223,31 +240,32 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
                 return None  # not ingested yet (pending) or unknown: the full view decides
             (clicked_at, program_id, partnership_id, link_id, affiliate_id, *subs) = click[:11]
             is_bot, is_unique, program_advertiser, program_currency, window, policy = click[11:17]
-            velocity_count, velocity_limit, velocity_minutes, duplicate = click[17:]
+            velocity_count, velocity_limit, velocity_minutes, duplicate, program_name = click[17:]
             clicked_at = _aware(clicked_at)
-            if (program_advertiser != advertiser_id or program_currency != body["currency"]
-                    or not within_window(clicked_at, window, now)):
-                return None
-            values.update(attribution=Conversion.Attribution.CLICK, program_id=program_id,
-                          partnership_id=partnership_id, affiliate_id=affiliate_id, link_id=link_id,
-                          clicked_at=clicked_at, country=subs[5], **dict(zip(SUB_FIELDS, subs[:5], strict=True)))
-            details = click_evidence(clicked_at=clicked_at, is_bot=bool(is_bot), is_unique=bool(is_unique), now=now,
-                                     velocity_count=velocity_count, velocity_limit=velocity_limit,
-                                     velocity_window_minutes=velocity_minutes)
-            if duplicate:
-                details.append(duplicate_order_evidence())
+            if not click_attributes(program_advertiser_id=program_advertiser, advertiser_id=advertiser_id,
+                                    clicked_at=clicked_at, window_days=window, now=now):
+                return None  # the coupon or nothing attributes: the full view decides
+            if program_currency_error(program_name=program_name, program_currency=program_currency,
+                                      currency=body["currency"]) is not None:
+                return None  # the full view answers the 400
+            details = evidence(now=now, duplicate_order=bool(duplicate), click={
+                "clicked_at": clicked_at, "is_bot": bool(is_bot), "is_unique": bool(is_unique),
+                "velocity_count": velocity_count, "velocity_limit": velocity_limit,
+                "velocity_window_minutes": velocity_minutes})
+            values = conversion_fields(
+                kind=Conversion.Attribution.CLICK, details=details, policy=policy, program_id=program_id,
+                partnership_id=partnership_id, affiliate_id=affiliate_id, link_id=link_id, clicked_at=clicked_at,
+                subs=dict(zip(SUB_FIELDS, subs[:5], strict=True)), country=subs[5])
             if body["coupon"]:
                 # The click attributes; the coupon is kept (linked when it is an affiliate's code), as the full path.
                 coupon = coupon_find(network=network_id, advertiser=advertiser_id, code=body["coupon"])
-        signals = codes(details)
         # The row as attribute values (no model instance: this is the hot path), in the INSERT's column order.
         conversion = SimpleNamespace(
             network_id=network_id, advertiser_id=advertiser_id, order_id=body["order_id"], event=body["event"],
             amount=body["amount"], currency=body["currency"], refunded_amount=ZERO,
             coupon=coupon, coupon_id=coupon.pk if coupon else None, coupon_code=body["coupon"],
-            click_id=body["click_id"], customer_id="", customer_email_hash="", customer_ip_hash="",
-            attribution_pending=False, items=[], status=status_for_policy(policy=policy, signals=signals),
-            fraud_signals=signals, signal_details=details, created_at=now, **values,
+            click_id=body["click_id"], customer_id="", customer_email_hash="", customer_ip_hash="", items=[],
+            created_at=now, **values,
         )
         attrs = vars(conversion)
         params = [attrs[attname] if field is None else field.get_db_prep_save(attrs[attname], connection)
@@ -278,6 +296,7 @@ class FastPostbackMiddleware:
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") in self.PATHS:
+            environ[FAST_TRIED] = True
             response = self._fast(environ)
             if response is not None:
                 start_response("201 Created", [("Content-Type", "application/json"),

@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.money import format_amount, is_currency, minor_units, quantize
+from core.money import format_amount, quantize
 from network.models import Advertiser, Affiliate, Network, User
 from network.services import audit_log_record
 from programs.models import Program
 
 from . import fraud, netguard
-from .attribution import SUB_FIELDS, Attribution, attribute, click_find, conversion_warnings, coupon_find
+from .attribution import Attribution, attribute, click_find, conversion_warnings, coupon_find
 from .ids import click_id_time
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
@@ -27,6 +27,7 @@ from .outbound import (
     postback_template_to_uri,
     validate_postback_template,
 )
+from .recording import amount_error, conversion_fields, money_errors, program_currency_error
 from .signals import conversion_awaiting_click, conversion_recorded, conversion_refunded
 
 
@@ -47,12 +48,9 @@ class Recorded:
 
 
 def _check_amount(amount: Decimal, currency: str, field: str = "amount") -> None:
-    if amount < 0:
-        raise ValidationError({field: ["Must not be negative."]})
-    if amount != quantize(amount, currency):
-        raise ValidationError({field: [f"Has more decimal places than {currency} allows ({minor_units(currency)})."]})
-    if abs(amount) >= Decimal(10) ** 12:
-        raise ValidationError({field: ["Too large."]})
+    error = amount_error(amount, currency)
+    if error is not None:
+        raise ValidationError({field: [error]})
 
 
 def _conversion_payload(conversion: Conversion) -> dict:
@@ -77,20 +75,18 @@ def _emit_created(conversion: Conversion) -> None:
 
 
 def _apply(conversion: Conversion, attribution: Attribution, details: list[dict], program: Program | None) -> None:
-    conversion.attribution = attribution.kind
-    conversion.attribution_pending = attribution.pending
-    conversion.program = attribution.program or program
-    conversion.partnership_id = attribution.partnership_id
-    conversion.affiliate_id = attribution.affiliate_id
-    conversion.link_id = attribution.link_id
+    target = attribution.program or program
+    fields = conversion_fields(
+        kind=attribution.kind, details=details, pending=attribution.pending,
+        policy=attribution.program.fraud_policy if attribution.program is not None else None,
+        program_id=target.pk if target is not None else None, partnership_id=attribution.partnership_id,
+        affiliate_id=attribution.affiliate_id, link_id=attribution.link_id, clicked_at=attribution.clicked_at,
+        subs=attribution.subs, country=attribution.country,
+    )
+    for name, value in fields.items():
+        setattr(conversion, name, value)
+    conversion.program = target
     conversion.coupon = attribution.coupon
-    conversion.clicked_at = attribution.clicked_at
-    for name in SUB_FIELDS:
-        setattr(conversion, name, attribution.subs.get(name, ""))
-    conversion.country = attribution.country
-    conversion.fraud_signals = signals = fraud.codes(details)
-    conversion.signal_details = details
-    conversion.status = fraud.status_for(program=attribution.program, signals=signals)
 
 
 def _same_order(existing: Conversion, amount: Decimal, currency: str) -> Recorded:
@@ -121,9 +117,9 @@ def conversion_record(
     recorded with another amount or currency.
     """
     currency = (currency or "").upper()
-    if not is_currency(currency):
-        raise ValidationError({"currency": [f"'{currency}' is not an ISO 4217 currency code."]})
-    _check_amount(amount, currency)
+    errors = money_errors(amount=amount, currency=currency)
+    if errors is not None:
+        raise ValidationError(errors)
     # No look-up before the INSERT: the unique (advertiser, order_id) constraint finds repeats (the rare case).
     now = timezone.now()
     program = None
@@ -137,9 +133,10 @@ def conversion_record(
     attribution = attribute(network=network, advertiser=advertiser, now=now, click_id=click_id, coupon=coupon_obj,
                             customer_id=customer_id)
     target = attribution.program or program
-    if target is not None and target.currency != currency:
-        raise ValidationError({"currency": [
-            f"The program '{target.name}' is in {target.currency}; this conversion says {currency}."]})
+    errors = None if target is None else program_currency_error(
+        program_name=target.name, program_currency=target.currency, currency=currency)
+    if errors is not None:
+        raise ValidationError(errors)
     email_hash, ip_hash = fraud.email_hash(customer_email), fraud.ip_hash(customer_ip)
     details = fraud.conversion_evidence(
         network=network, advertiser=advertiser, attribution=attribution, amount=amount, currency=currency, now=now,
@@ -193,7 +190,10 @@ def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> 
             allow_pending=False,
         )
         explicit = conversion.program
-        if attribution.program is not None and attribution.program.currency != conversion.currency:
+        if attribution.program is not None and program_currency_error(
+            program_name=attribution.program.name, program_currency=attribution.program.currency,
+            currency=conversion.currency,
+        ) is not None:
             attribution, details = Attribution(coupon=conversion.coupon), [{"code": "currency_mismatch"}]
         else:
             details = fraud.conversion_evidence(
