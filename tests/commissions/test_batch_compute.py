@@ -161,3 +161,22 @@ def test_a_batch_of_100_costs_the_statements_of_a_batch_of_one(world, referred):
     per_conversion = 2 if referred else 1
     assert Commission.objects.filter(program=program).count() == 103 * per_conversion
     assert single == one == hundred
+
+
+def test_a_batch_of_emails_reads_its_commissions_once(world):
+    """The worker's e-mail task: one read for the batch whatever its size (each e-mail's link names the network,
+    which cost a query per e-mail and halved the worker's throughput)."""
+    from commissions.tasks import commission_emails_task
+
+    program = make_program(world.a.advertiser, name="Mailing")
+    link = make_link(make_partnership(program, world.a.affiliate))
+    ids = [make_conversion(world.a.advertiser, order_id=f"m-{n}", amount="10.00", link=link).pk for n in range(30)]
+    commissions_for_conversions(conversion_ids=ids)
+    commission_ids = list(Commission.objects.filter(program=program).values_list("pk", flat=True))
+    mail.outbox.clear()
+    with CaptureQueriesContext(connection) as few:
+        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids[:2]]) == 2
+    with CaptureQueriesContext(connection) as many:
+        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids]) == 30
+    assert len(many.captured_queries) == len(few.captured_queries) == 1
+    assert all(f"?network={world.a.network.slug}" in m.body for m in mail.outbox)
