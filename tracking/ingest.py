@@ -134,8 +134,9 @@ def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
         return new
 
 
-def _last_seen(keys: set[tuple[int, str]], since, until) -> dict[tuple[int, str], object]:
-    """Latest stored click time per (link, visitor hash) within [since, until]."""
+def _last_seen(keys: set[tuple[int, int, str]], since, until) -> dict[tuple[int, str], object]:
+    """Latest stored click time per (link, visitor hash) within [since, until]; `keys` are (link, program,
+    visitor hash): the visitor index is (ip_hash, program, created_at), which the velocity check reads too."""
     seen = {}
     keys = list(keys)
     table = Click._meta.db_table
@@ -146,9 +147,10 @@ def _last_seen(keys: set[tuple[int, str]], since, until) -> dict[tuple[int, str]
             # One index probe per key (newest first): cost does not grow with the clicks a key already has.
             sql = (
                 "SELECT k.link_id, k.ip_hash, (SELECT c.created_at FROM "  # noqa: S608 (our names, values as params)
-                f"{table} c WHERE c.link_id = k.link_id AND c.ip_hash = k.ip_hash AND c.created_at >= %s "
-                "AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT 1) "
-                f"FROM (VALUES {', '.join(['(%s::bigint, %s::text)'] * len(chunk))}) AS k(link_id, ip_hash)"
+                f"{table} c WHERE c.ip_hash = k.ip_hash AND c.program_id = k.program_id AND c.link_id = k.link_id "
+                "AND c.created_at >= %s AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT 1) "
+                f"FROM (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::text)'] * len(chunk))}) "
+                "AS k(link_id, program_id, ip_hash)"
             )
             params = bounds + [value for key in chunk for value in key]
         else:
@@ -157,7 +159,7 @@ def _last_seen(keys: set[tuple[int, str]], since, until) -> dict[tuple[int, str]
                 f"WHERE created_at >= %s AND created_at <= %s AND (link_id, ip_hash) IN "
                 f"({', '.join(['(%s, %s)'] * len(chunk))}) GROUP BY link_id, ip_hash"
             )
-            params = bounds + [value for key in chunk for value in key]
+            params = bounds + [value for link_id, _program_id, ip_hash in chunk for value in (link_id, ip_hash)]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for link_id, ip_hash_value, latest in cursor.fetchall():
@@ -195,7 +197,7 @@ def _mark(records: list[dict]) -> None:
     """Flag bots, duplicates (same link and visitor hash within the window, in the batch or stored) and IP
     velocity (tracking.velocity)."""
     window = timedelta(seconds=settings.CLICK_DUPLICATE_WINDOW_SECONDS)
-    keys = {(r["link_id"], r["ip_hash"]) for r in records if r.get("ip_hash")}
+    keys = {(r["link_id"], r["program_id"], r["ip_hash"]) for r in records if r.get("ip_hash")}
     last = _last_seen(keys, records[0]["created_at"] - window, records[-1]["created_at"] + window) if keys else {}
     for record in records:
         record["is_bot"] = is_bot(record.get("user_agent") or "")

@@ -53,9 +53,9 @@ class Click(TenantModel, SubIds):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # Visitor hash first: serves the duplicate check (visitor, link, time) and the IP velocity count
-            # (visitor, then program and time from the few rows of that visitor) with one index.
-            models.Index(fields=["ip_hash", "link", "created_at"], name="tracking_click_visitor"),
+            # One index for the ingester's two look-ups per visitor: the IP velocity count (visitor, program, newest
+            # first) and the duplicate check (the same walk, stopping at the link's newest click).
+            models.Index(fields=["ip_hash", "program", "created_at"], name="tracking_click_visitor"),
             models.Index(fields=["network", "created_at"], name="tracking_click_network_time"),
         ]
 

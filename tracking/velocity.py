@@ -35,9 +35,10 @@ def _aware(value) -> datetime:
 
 def _stored(keys: list[tuple], limits: dict, since: datetime, until: datetime) -> dict[tuple, list]:
     """Stored (click id, time) per (network, program, visitor) within [since, until]; on PostgreSQL only each
-    key's `limit` newest, which is all the decision needs (one index probe per key). `network_id + 0` keeps the
-    (network, time) index out of the plan: on a day's partition without statistics the planner would walk every
-    click of the network in the window for each visitor, not the visitor's few."""
+    key's `limit` newest, which is all the decision needs: one backward walk of the visitor index (ip_hash,
+    program, created_at) per key, so a bot with a million clicks in the window costs what a person does.
+    `network_id + 0` keeps the (network, time) index out of the plan: on a day's partition without statistics
+    the planner would walk every click of the network in the window for each visitor, not the visitor's few."""
     table = Click._meta.db_table
     bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
     stored: dict[tuple, list] = {}

@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='click',
-            index=models.Index(fields=['ip_hash', 'link', 'created_at'], name='tracking_click_visitor'),
+            index=models.Index(fields=['ip_hash', 'program', 'created_at'], name='tracking_click_visitor'),
         ),
         migrations.AddField(
             model_name='memberaddress',
