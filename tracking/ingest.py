@@ -17,11 +17,10 @@ from django.utils import timezone
 
 from core.inputs import without_bad_text
 from programs.models import SUB_FIELDS
-from tracking import partitions
+from tracking import partitions, velocity
 from tracking.ids import click_id_time_unchecked, is_click_id
 from tracking.models import Click, ClickRollup, Conversion
 from tracking.services import conversions_attribute_clicks
-from tracking.velocity import mark_velocity
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +196,19 @@ def _mark(records: list[dict]) -> None:
     """Flag bots, duplicates (same link and visitor hash within the window, in the batch or stored) and IP
     velocity (tracking.velocity)."""
     window = timedelta(seconds=settings.CLICK_DUPLICATE_WINDOW_SECONDS)
-    keys = {(r["link_id"], r["program_id"], r["ip_hash"]) for r in records if r.get("ip_hash")}
-    last = _last_seen(keys, records[0]["created_at"] - window, records[-1]["created_at"] + window) if keys else {}
+    since, until = records[0]["created_at"] - window, records[-1]["created_at"] + window
+    limits = velocity.program_limits(records)
+    complete = {}  # visitors of velocity-checked programs read whole: their rows answer both checks
+    if vkeys := velocity.visitor_keys(records, limits):
+        widest = max(limits[key[1]][1] for key in vkeys)
+        complete = velocity.visitor_clicks(vkeys, limits, records[0]["created_at"] - max(widest, window), until)
+    keys = {(r["link_id"], r["program_id"], r["ip_hash"]) for r in records
+            if r.get("ip_hash") and (r["network_id"], r["program_id"], r["ip_hash"]) not in complete}
+    last = _last_seen(keys, since, until) if keys else {}
+    for (_network_id, _program_id, ip_hash), rows in complete.items():
+        for link_id, _click_id, at in rows:
+            if since <= at <= until and at > last.get((link_id, ip_hash), at - window):
+                last[(link_id, ip_hash)] = at
     for record in records:
         record["is_bot"] = is_bot(record.get("user_agent") or "")
         key = (record["link_id"], record.get("ip_hash"))
@@ -210,7 +220,7 @@ def _mark(records: list[dict]) -> None:
         # |at - previous|: a stored click slightly later than this one (out-of-order delivery) counts too.
         record["is_unique"] = previous is None or abs(at - previous) > window
         last[key] = at if previous is None else max(previous, at)
-    mark_velocity(records)
+    velocity.mark_velocity(records, limits=limits, complete=complete)
 
 
 def _rollup(inserted: list[dict]) -> None:

@@ -12,9 +12,12 @@ from programs.models import Program
 from .models import Click
 
 _CHUNK = 500
+# Rows one probe reads beyond the program's limit: a visitor with fewer stored clicks than limit + this in the
+# window is read whole, so the same rows answer the duplicate check too.
+_SLACK = 8
 
 
-def _limits(records: list[dict]) -> dict[int, tuple[int, timedelta]]:
+def program_limits(records: list[dict]) -> dict[int, tuple[int, timedelta]]:
     """(limit, window) of each program in the batch whose velocity check is on."""
     by_network: dict[int, set[int]] = {}
     for record in records:
@@ -68,18 +71,65 @@ def _stored(keys: list[tuple], limits: dict, since: datetime, until: datetime) -
     return stored
 
 
-def mark_velocity(records: list[dict]) -> None:
+def visitor_keys(records: list[dict], limits: dict) -> list[tuple]:
+    """(network, program, visitor hash) of the records whose program checks velocity."""
+    return sorted({(r["network_id"], r["program_id"], r["ip_hash"]) for r in records
+                   if r.get("ip_hash") and r["program_id"] in limits})
+
+
+def visitor_clicks(keys: list[tuple], limits: dict, since: datetime, until: datetime) -> dict[tuple, list]:
+    """The stored clicks (link id, click id, time) of each (network, program, visitor) in [since, until], for the
+    keys read whole: one backward walk of the visitor index per key, stopped at the program's limit plus
+    `_SLACK` rows on PostgreSQL (a key that reaches it is left out: its visitor is busy, and the exact look-ups
+    answer for it). Complete rows answer both of the ingester's checks, velocity and duplicates."""
+    table = Click._meta.db_table
+    bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
+    found: dict[tuple, list] = {key: [] for key in keys}
+    cut: set[tuple] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        if connection.vendor == "postgresql":
+            sql = (
+                "SELECT k.network_id, k.program_id, k.ip_hash, c.link_id, c.click_id, c.created_at, k.n "  # noqa: S608
+                f"FROM (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::text, %s::int)'] * len(chunk))}) "
+                "AS k(network_id, program_id, ip_hash, n) CROSS JOIN LATERAL (SELECT c.link_id, c.click_id, "
+                f"c.created_at FROM {table} c WHERE c.ip_hash = k.ip_hash AND c.program_id = k.program_id "
+                "AND c.network_id + 0 = k.network_id AND c.created_at >= %s AND c.created_at <= %s "
+                "ORDER BY c.created_at DESC LIMIT k.n) c"
+            )
+            params = [v for key in chunk for v in (*key, limits[key[1]][0] + _SLACK)] + bounds
+        else:
+            sql = (
+                f"SELECT network_id, program_id, ip_hash, link_id, click_id, created_at, 0 FROM {table} "  # noqa: S608
+                "WHERE created_at >= %s AND created_at <= %s AND (network_id, program_id, ip_hash) IN "
+                f"({', '.join(['(%s, %s, %s)'] * len(chunk))})"
+            )
+            params = bounds + [value for key in chunk for value in key]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for network_id, program_id, ip_hash, link_id, click_id, created_at, n in cursor.fetchall():
+                rows = found[(network_id, program_id, ip_hash)]
+                rows.append((link_id, click_id, _aware(created_at)))
+                if n and len(rows) >= n:
+                    cut.add((network_id, program_id, ip_hash))
+    return {key: rows for key, rows in found.items() if key not in cut}
+
+
+def mark_velocity(records: list[dict], *, limits: dict | None = None, complete: dict | None = None) -> None:
     """Set each record's `velocity_count`: its visitor's clicks on the program within the window, this one
-    included, when that exceeds the program's limit; 0 otherwise. `records` are in click time order."""
+    included, when that exceeds the program's limit; 0 otherwise. `records` are in click time order.
+    `complete`: keys whose stored clicks `visitor_clicks` read whole (the others are read here)."""
     for record in records:
         record["velocity_count"] = 0
-    limits = _limits(records)
-    keys = sorted({(r["network_id"], r["program_id"], r["ip_hash"]) for r in records
-                   if r.get("ip_hash") and r["program_id"] in limits})
+    limits = program_limits(records) if limits is None else limits
+    complete = complete or {}
+    keys = visitor_keys(records, limits)
     if not keys:
         return
     widest = max(limits[key[1]][1] for key in keys)
-    stored = _stored(keys, limits, records[0]["created_at"] - widest, records[-1]["created_at"])
+    rest = [key for key in keys if key not in complete]
+    stored = _stored(rest, limits, records[0]["created_at"] - widest, records[-1]["created_at"]) if rest else {}
+    stored |= {key: [(click_id, at) for _link_id, click_id, at in rows] for key, rows in complete.items()}
     batch_ids = {r["click_id"] for r in records}
     times: dict[tuple, list] = {
         key: sorted(at for click_id, at in rows if click_id not in batch_ids)  # a redelivered click counts once

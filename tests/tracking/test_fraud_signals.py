@@ -144,6 +144,20 @@ def test_velocity_counts_only_the_window_and_the_program(world, shop):
     assert list(Click.objects.filter(velocity_count__gt=0).values_list("velocity_count", flat=True)) == [3]
 
 
+def test_a_busy_visitor_is_checked_for_duplicates_and_velocity_like_any_other(world, shop):
+    """More stored clicks than one look-up reads whole (the limit and a few more): the exact look-ups answer."""
+    other_link = make_link(shop.partnership, sub1="other")
+    ingest.ingest_records(_records(shop.link, [9.5 - n * 0.5 for n in range(15)]))  # 9.5 to 2.5 minutes ago
+    ingest.ingest_records(_records(shop.link, [2]) + _records(other_link, [0.1]) + _records(shop.link, [1],
+                                                                                            ip_hash="visitor-2"))
+    again, elsewhere = Click.objects.filter(ip_hash="visitor-1").order_by("-created_at")[:2][::-1]
+    assert (again.link_id, again.is_unique) == (shop.link.pk, False)  # 30 s after the last stored one
+    assert (elsewhere.link_id, elsewhere.is_unique) == (other_link.pk, True)
+    assert again.velocity_count > 2 and elsewhere.velocity_count > 2
+    fresh = Click.objects.get(ip_hash="visitor-2")
+    assert fresh.is_unique and fresh.velocity_count == 0
+
+
 def test_velocity_is_off_when_the_program_allows_any_number(world, shop):
     Program.objects.filter(pk=shop.program.pk).update(velocity_max_clicks=0)
     ingest.ingest_records(_records(shop.link, [5, 4, 3, 2, 1]))
