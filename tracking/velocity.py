@@ -5,7 +5,6 @@ from bisect import bisect_left, bisect_right, insort
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, models
-from django.utils import timezone
 
 from programs.models import Program
 
@@ -33,7 +32,8 @@ def program_limits(records: list[dict]) -> dict[int, tuple[int, timedelta]]:
 def _aware(value) -> datetime:
     if isinstance(value, str):  # SQLite answers raw queries with text (UTC)
         value = models.DateTimeField().to_python(value)
-    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
+    # `tzinfo is None`, not `timezone.is_naive` (which calls utcoffset(): 2.5 us a row, a third of the look-up).
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _stored(keys: list[tuple], limits: dict, since: datetime, until: datetime) -> dict[tuple, list]:
