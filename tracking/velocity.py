@@ -36,52 +36,14 @@ def _aware(value) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _stored(keys: list[tuple], limits: dict, since: datetime, until: datetime) -> dict[tuple, list]:
-    """Stored (click id, time) per (network, program, visitor) within [since, until]; on PostgreSQL only each
-    key's `limit` newest, which is all the decision needs: one backward walk of the visitor index (ip_hash,
-    program, created_at) per key, so a bot with a million clicks in the window costs what a person does.
-    `network_id + 0` keeps the (network, time) index out of the plan: on a day's partition without statistics
-    the planner would walk every click of the network in the window for each visitor, not the visitor's few."""
-    table = Click._meta.db_table
-    bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
-    stored: dict[tuple, list] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        if connection.vendor == "postgresql":
-            sql = (
-                "SELECT k.network_id, k.program_id, k.ip_hash, c.click_id, c.created_at FROM (VALUES "  # noqa: S608
-                f"{', '.join(['(%s::bigint, %s::bigint, %s::text, %s::int)'] * len(chunk))}) "
-                "AS k(network_id, program_id, ip_hash, n) CROSS JOIN LATERAL (SELECT c.click_id, c.created_at "
-                f"FROM {table} c WHERE c.network_id + 0 = k.network_id AND c.ip_hash = k.ip_hash "
-                "AND c.program_id = k.program_id AND c.created_at >= %s AND c.created_at <= %s "
-                "ORDER BY c.created_at DESC LIMIT k.n) c"
-            )
-            params = [v for key in chunk for v in (*key, limits[key[1]][0])] + bounds
-        else:
-            sql = (
-                f"SELECT network_id, program_id, ip_hash, click_id, created_at FROM {table} "  # noqa: S608
-                "WHERE created_at >= %s AND created_at <= %s AND (network_id, program_id, ip_hash) IN "
-                f"({', '.join(['(%s, %s, %s)'] * len(chunk))})"
-            )
-            params = bounds + [value for key in chunk for value in key]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for network_id, program_id, ip_hash, click_id, created_at in cursor.fetchall():
-                stored.setdefault((network_id, program_id, ip_hash), []).append((click_id, _aware(created_at)))
-    return stored
+def _walk(keys: list[tuple], rows_per_key, since: datetime, until: datetime) -> tuple[dict[tuple, list], set]:
+    """The stored clicks (link id, click id, time) of each (network, program, visitor) in [since, until], newest
+    first, and the keys whose walk stopped at `rows_per_key(key)` rows (PostgreSQL; SQLite reads every row).
 
-
-def visitor_keys(records: list[dict], limits: dict) -> list[tuple]:
-    """(network, program, visitor hash) of the records whose program checks velocity."""
-    return sorted({(r["network_id"], r["program_id"], r["ip_hash"]) for r in records
-                   if r.get("ip_hash") and r["program_id"] in limits})
-
-
-def visitor_clicks(keys: list[tuple], limits: dict, since: datetime, until: datetime) -> dict[tuple, list]:
-    """The stored clicks (link id, click id, time) of each (network, program, visitor) in [since, until], for the
-    keys read whole: one backward walk of the visitor index per key, stopped at the program's limit plus
-    `_SLACK` rows on PostgreSQL (a key that reaches it is left out: its visitor is busy, and the exact look-ups
-    answer for it). Complete rows answer both of the ingester's checks, velocity and duplicates."""
+    One backward walk of the visitor index (ip_hash, program, created_at) per key, so a bot with a million
+    clicks in the window costs what a person does. `network_id + 0` keeps the (network, time) index out of the
+    plan: on a day's partition without statistics the planner would walk every click of the network in the
+    window for each visitor, not the visitor's few."""
     table = Click._meta.db_table
     bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
     found: dict[tuple, list] = {key: [] for key in keys}
@@ -97,7 +59,7 @@ def visitor_clicks(keys: list[tuple], limits: dict, since: datetime, until: date
                 "AND c.network_id + 0 = k.network_id AND c.created_at >= %s AND c.created_at <= %s "
                 "ORDER BY c.created_at DESC LIMIT k.n) c"
             )
-            params = [v for key in chunk for v in (*key, limits[key[1]][0] + _SLACK)] + bounds
+            params = [v for key in chunk for v in (*key, rows_per_key(key))] + bounds
         else:
             sql = (
                 f"SELECT network_id, program_id, ip_hash, link_id, click_id, created_at, 0 FROM {table} "  # noqa: S608
@@ -112,6 +74,20 @@ def visitor_clicks(keys: list[tuple], limits: dict, since: datetime, until: date
                 rows.append((link_id, click_id, _aware(created_at)))
                 if n and len(rows) >= n:
                     cut.add((network_id, program_id, ip_hash))
+    return found, cut
+
+
+def visitor_keys(records: list[dict], limits: dict) -> list[tuple]:
+    """(network, program, visitor hash) of the records whose program checks velocity."""
+    return sorted({(r["network_id"], r["program_id"], r["ip_hash"]) for r in records
+                   if r.get("ip_hash") and r["program_id"] in limits})
+
+
+def visitor_clicks(keys: list[tuple], limits: dict, since: datetime, until: datetime) -> dict[tuple, list]:
+    """The stored clicks of the keys read whole: each walk stops at the program's limit plus `_SLACK` rows (a key
+    that reaches it is left out: its visitor is busy, and `mark_velocity` walks it again for the limit alone).
+    Complete rows answer both of the ingester's checks, velocity and duplicates."""
+    found, cut = _walk(keys, lambda key: limits[key[1]][0] + _SLACK, since, until)
     return {key: rows for key, rows in found.items() if key not in cut}
 
 
@@ -128,8 +104,10 @@ def mark_velocity(records: list[dict], *, limits: dict | None = None, complete: 
         return
     widest = max(limits[key[1]][1] for key in keys)
     rest = [key for key in keys if key not in complete]
-    stored = _stored(rest, limits, records[0]["created_at"] - widest, records[-1]["created_at"]) if rest else {}
-    stored |= {key: [(click_id, at) for _link_id, click_id, at in rows] for key, rows in complete.items()}
+    # The others: each key's `limit` newest clicks up to the batch's last, all the decision needs.
+    stored = _walk(rest, lambda key: limits[key[1]][0], records[0]["created_at"] - widest,
+                   records[-1]["created_at"])[0] if rest else {}
+    stored = {key: [(click_id, at) for _link_id, click_id, at in rows] for key, rows in (stored | complete).items()}
     batch_ids = {r["click_id"] for r in records}
     times: dict[tuple, list] = {
         key: sorted(at for click_id, at in rows if click_id not in batch_ids)  # a redelivered click counts once
