@@ -29,27 +29,6 @@ def shop(world):
     return shop
 
 
-@pytest.fixture
-def full_view_forbidden(monkeypatch):
-    def fail(*args, **kwargs):
-        raise AssertionError("the full view was used")
-
-    monkeypatch.setattr(ConversionViewSet, "create", fail)
-
-
-@pytest.fixture
-def full_view_calls(monkeypatch):
-    calls = []
-    original = ConversionViewSet.create
-
-    def spy(self, request, *args, **kwargs):
-        calls.append(request.data.get("order_id"))
-        return original(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(ConversionViewSet, "create", spy)
-    return calls
-
-
 @pytest.mark.parametrize(("ago", "flags"), [(timedelta(minutes=5), {"is_unique": True}),
                                              (timedelta(seconds=2), {"is_bot": True, "is_unique": False})])
 def test_fast_and_full_paths_record_the_same_conversion(world, shop, monkeypatch, ago, flags,

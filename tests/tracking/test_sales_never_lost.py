@@ -13,7 +13,6 @@ from network.services import hash_api_key
 from tests.commissions.helpers import convert, program_with_link
 from tests.factories import make_click
 from tests.pages import web_client
-from tracking.api import ConversionViewSet
 from tracking.ids import new_click_id
 from tracking.models import Conversion
 
@@ -30,19 +29,6 @@ def shop(world):
     # A key used within the last minute: the fast path may serve it (it hands the first use to the full view).
     ApiKey.objects.filter(hashed_key=hash_api_key(world.a.advertiser_key)).update(last_used_at=timezone.now())
     return shop
-
-
-@pytest.fixture
-def full_view_calls(monkeypatch):
-    calls = []
-    original = ConversionViewSet.create
-
-    def spy(self, request, *args, **kwargs):
-        calls.append(request.data.get("order_id"))
-        return original(self, request, *args, **kwargs)
-
-    monkeypatch.setattr(ConversionViewSet, "create", spy)
-    return calls
 
 
 # --- an unknown coupon beside a click ----------------------------------------------------------------
