@@ -40,7 +40,8 @@ def plain(value) -> str:
 
 def program_rules(*, program: Program, event: str) -> list[CommissionRule]:
     """A program's rules for an event, newest first (what `rule_for` chooses from)."""
-    return list(CommissionRule.objects.filter(program=program, event=event).order_by("-id"))
+    return list(CommissionRule.objects.filter(network_id=program.network_id, program=program, event=event)
+                .order_by("-id"))
 
 
 def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,

@@ -199,7 +199,8 @@ def _children(commission: Commission, statuses) -> list[Commission]:
     they follow its decisions."""
     return list(Commission.objects.select_for_update()
                 .filter(Q(parent=commission) | Q(adjusts=commission)
-                        | Q(adjusts__in=Commission.objects.filter(parent=commission).values("pk")),
+                        | Q(adjusts__in=Commission.objects.filter(network_id=commission.network_id,
+                                                                  parent=commission).values("pk")),
                         network_id=commission.network_id,
                         status__in=statuses).order_by("pk"))
 
@@ -351,7 +352,8 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
         full = base <= 0 or refunded >= base
         original = None
         if commission.adjusts_id is not None:
-            original = seen.get(commission.adjusts_id) or Commission.objects.get(pk=commission.adjusts_id)
+            original = seen.get(commission.adjusts_id) or Commission.objects.get(
+                network_id=commission.network_id, pk=commission.adjusts_id)
         target_amount, target_revenue = reversal_targets(commission, refunded=refunded, base=base,
                                                          original=original)
         d_amount = max(target_amount - commission.reversed_amount, ZERO)
