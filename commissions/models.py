@@ -10,7 +10,7 @@ from django.db import models
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, TenantModel, TenantQuerySet, validate_currency
 from programs.models import CommissionRule, Program
-from tracking.models import ClickRollup, Conversion
+from tracking.models import DAY_KEY, ClickRollup, Conversion, DayFigures
 
 
 def _amount(**kwargs):
@@ -235,3 +235,20 @@ class LedgerEntry(TenantModel):
 
     def delete(self, *args, **kwargs):
         raise ImmutableEntryError("Ledger entries cannot be deleted.")
+
+
+class CommissionDay(DayFigures):
+    """Commissions not rejected per network-local day of their event (the conversion's; a CPC commission's clicks'
+    hour; otherwise when it was written) and currency, net of reversals: what the advertiser owes (`revenue`) and
+    the affiliate earns (`payout`). Keyed by the commission's program and affiliate (a second-tier override counts
+    for the referrer) and its conversion's (or clicks') sub IDs and country."""
+
+    day_key = (*DAY_KEY, "currency")
+    day_sums = ("revenue", "payout")
+
+    currency = models.CharField(max_length=3)
+    revenue = _amount(default=0)
+    payout = _amount(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=(*DAY_KEY, "currency"), name="commission_day_unique")]

@@ -24,6 +24,7 @@ from tracking.models import Conversion
 
 from . import ledger
 from .compute import commissions_compute, second_tier_for
+from .daily import commissions_added, commissions_kept
 from .ledger import Line
 from .models import Account, Commission
 from .notifications import commission_notify, commissions_notify
@@ -72,6 +73,7 @@ def _negate(lines: list[Line]) -> list[Line]:
 def _commission_save(commission: Commission, *, key: str) -> Commission:
     """Insert one computed commission and its `created` posting (none when it is born rejected)."""
     commission.save(force_insert=True)
+    commissions_added(commission.network_id, [commission.pk])
     if commission.status != Status.REJECTED:
         ledger.transaction_post(
             network=commission.network_id, kind="commission.created", ref=commission, key=f"{key}:created",
@@ -132,6 +134,8 @@ def _commissions_write(conversion_ids: list[int]) -> dict[int, list[Commission]]
         with transaction.atomic():
             Commission.objects.bulk_create(firsts)
             Commission.objects.bulk_create(seconds)  # after the first tier: each names its parent's id
+            for network_id in sorted({c.network_id for c in firsts + seconds}):
+                commissions_added(network_id, [c.pk for c in firsts + seconds if c.network_id == network_id])
             accounts: dict = {}
             by_network: dict[int, list[ledger.Posting]] = {}
             for commission in firsts + seconds:
@@ -248,7 +252,8 @@ def _reject_one(commission: Commission, actor: User | None, reason: str) -> None
                                    Kind.AFFILIATE_PENDING))
     commission.status, commission.rejected_at = Status.REJECTED, timezone.now()
     commission.reason = (reason or commission.reason)[:255]
-    commission.save(update_fields=["status", "rejected_at", "reason", "updated_at"])
+    with commissions_kept(commission.network_id, [commission.pk]):
+        commission.save(update_fields=["status", "rejected_at", "reason", "updated_at"])
     ledger.transaction_post(network=commission.network_id, kind="commission.rejected", ref=commission,
                             key=f"commission:{commission.pk}:rejected", lines=lines)
     _audit(commission.network, actor, "commission.rejected", commission, previous=previous, reason=reason)
@@ -366,7 +371,8 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
         if full:
             commission.status, commission.reversed_at = Status.REVERSED, timezone.now()
             fields += ["status", "reversed_at"]
-        commission.save(update_fields=fields)
+        with commissions_kept(commission.network_id, [commission.pk]):
+            commission.save(update_fields=fields)
         memo = f"refund {format_amount(amount, conversion.currency)} of {conversion.order_id}"
         ledger.transaction_post(network=commission.network_id, kind="commission.reversed", ref=commission,
                                 lines=lines, memo=memo)

@@ -29,6 +29,7 @@ from network.services import audit_log_record
 from programs.models import CommissionRule, Program, tier_rate
 
 from . import ledger, services
+from .daily import commissions_kept
 from .models import Commission, TierTrueUp
 from .reversals import reversal_targets
 from .rules import commission_amounts, plain, second_tier_amount, tier_period_bounds, tier_progress
@@ -51,7 +52,9 @@ def _reverse_to_targets(commission: Commission, *, original: Commission | None, 
         return
     commission.reversed_amount += d_amount
     commission.reversed_revenue += d_revenue
-    commission.save(update_fields=["reversed_amount", "reversed_revenue", "rule_snapshot", "reason", "updated_at"])
+    with commissions_kept(commission.network_id, [commission.pk]):
+        commission.save(update_fields=["reversed_amount", "reversed_revenue", "rule_snapshot", "reason",
+                                       "updated_at"])
     lines = services._negate(services._earning_lines(commission, d_amount, d_revenue,
                                                      services._liability_kind(commission.status)))
     ledger.transaction_post(network=commission.network_id, kind=kind, ref=commission, key=key, lines=lines)

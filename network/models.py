@@ -243,6 +243,35 @@ class AuditLog(TenantModel):
         return f"{self.action} {self.target_type}:{self.target_id}"
 
 
+class DayRebuild(TenantModel):
+    """One rebuild of the network's day tables (network.daily) from their sources, after its time zone changed:
+    `done` of `total` steps (a step is a span of local days), shown on the settings page while it runs."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    timezone = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"rebuild {self.timezone}: {self.done}/{self.total} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else 0
+
+
 class Announcement(TenantModel):
     """A message from the network to its affiliates, advertisers or everyone."""
 

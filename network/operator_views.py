@@ -12,7 +12,7 @@ from django.views.generic import TemplateView
 
 from reports.figures import daily_series, overview_query
 
-from . import accounts, navigation, selectors, services
+from . import accounts, daily, navigation, selectors, services
 from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm
 from .models import Advertiser, Affiliate, AuditLog, Membership, Network, PartyStatus, Role
 from .permissions import OPERATORS
@@ -204,6 +204,8 @@ class NetworkSettingsView(OperatorPage):
             changed = {key: after[key] for key in after if after[key] != before[key]}
             services.audit_log_record(network=network, actor=request.user, action="network.settings_changed",
                                       target=network, data=changed)
+            if "timezone" in changed:
+                daily.rebuild_queue(network)
         messages.success(request, "Settings saved.")
         return redirect("operator_settings")
 

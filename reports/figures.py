@@ -1,24 +1,24 @@
 """Dashboard figures: the KPI cards and per-day series of every party's overview, over the report query (its
 network-local days, its party scope). Pages call `kpis()` and `daily_series()` and only render; `_measure` is
-the one place these figures touch the tables, so daily pre-aggregates can replace it without a page knowing.
+the one place these figures touch the tables: the report's day tables (tracking.daily, commissions.daily).
 
 What an overview counts differs from the report table on purpose: conversions include unattributed ones
-(an advertiser sees its unattributed sales), clicks are not narrowed to a currency, and money lands on the
-local day its commission was written (the report puts it on the day of its conversion)."""
+(an advertiser sees its unattributed sales) and clicks are not narrowed to a currency. Money lands, as in the
+report, on the local day of its conversion (a CPC commission's: its clicks' day)."""
 
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDate
 
-from commissions.models import Commission
+from commissions.models import Commission, CommissionDay
 from core.days import local_today
 from core.money import quantize
 from network.models import Affiliate, Membership, Network
-from tracking.models import ClickRollup, Conversion
+from tracking.models import ClickDay, ConversionDay
 
 from .selectors import ReportQuery, _scope, _time_keys
 
@@ -102,7 +102,7 @@ def owed(q: ReportQuery, statuses: Iterable[str]) -> dict[str, Decimal]:
 
 def partnership_figures(*, network: Network, membership: Membership, partnerships: Iterable) -> dict[int, dict]:
     """{partnership id: {"clicks", "conversions", "earned": [(currency, amount)]}} of all time, for a page of
-    partnerships: clicks from the rollups, conversions not rejected, commissions not rejected net of reversals;
+    partnerships: clicks, conversions not rejected, commissions not rejected net of reversals (the day tables);
     each in the membership's scope."""
     partnerships = list(partnerships)
     if not partnerships:
@@ -110,22 +110,19 @@ def partnership_figures(*, network: Network, membership: Membership, partnership
     q = overview_query(network=network, membership=membership)
     program_ids = {p.program_id for p in partnerships}
     affiliate_ids = {p.affiliate_id for p in partnerships}
-    clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in _scope(
-        ClickRollup.objects.for_network(network), q).filter(
-        program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values("program_id", "affiliate_id")
-        .annotate(n=Sum("clicks"))}
-    conversions = {r["partnership_id"]: r["n"] for r in _scope(
-        Conversion.objects.for_network(network), q).filter(
-        partnership__in=[p.pk for p in partnerships]).exclude(status=Conversion.Status.REJECTED).order_by()
-        .values("partnership_id").annotate(n=Count("id"))}
+    def per_pair(model, **sums):
+        return _scope(model.objects.for_network(network), q).filter(
+            program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values(
+            "program_id", "affiliate_id", *(["currency"] if model is CommissionDay else [])).annotate(**sums)
+
+    clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in per_pair(ClickDay, n=Sum("clicks"))}
+    conversions = {(r["program_id"], r["affiliate_id"]): r["n"] for r in per_pair(ConversionDay, n=Sum("conversions"))}
     earned = defaultdict(list)
-    for r in (_scope(Commission.objects.for_network(network), q)
-              .filter(program_id__in=program_ids, affiliate_id__in=affiliate_ids)
-              .exclude(status=Commission.Status.REJECTED).order_by().values("program_id", "affiliate_id", "currency")
-              .annotate(total=Sum(F("amount") - F("reversed_amount")))):
+    for r in per_pair(CommissionDay, total=Sum("payout")):
         earned[r["program_id"], r["affiliate_id"]].append((r["currency"], quantize(r["total"], r["currency"])))
-    return {p.pk: {"clicks": clicks.get((p.program_id, p.affiliate_id), 0), "conversions": conversions.get(p.pk, 0),
-                   "earned": earned.get((p.program_id, p.affiliate_id), [])} for p in partnerships}
+    pair = {p.pk: (p.program_id, p.affiliate_id) for p in partnerships}
+    return {pk: {"clicks": clicks.get(key, 0), "conversions": conversions.get(key, 0), "earned": earned.get(key, [])}
+            for pk, key in pair.items()}
 
 
 # --- the measures: the one place the figures read the tables ----------------------------------------------------
@@ -159,38 +156,26 @@ def _per_day(q: ReportQuery, metrics: list[str], per_currency: bool) -> dict:
     return found
 
 
-def _by_day(rows: QuerySet, field: str, q: ReportQuery, *, per_currency: bool = False, **sums) -> QuerySet:
-    """Rows of {day, [currency,] sums} within the query's local days, the day in the network's time zone."""
-    start, end = q.bounds()
-    rows = rows.filter(**{f"{field}__gte": start, f"{field}__lt": end}).order_by()
-    keys = ("day", "currency") if per_currency else ("day",)
-    return rows.annotate(day=TruncDate(field, tzinfo=q.tz)).values(*keys).annotate(**sums)
-
-
 def _measure(q: ReportQuery, source: str, wanted: set[str], per_currency: bool) -> list[dict]:
-    """Rows of {day, [currency,] figures...} of one source in the membership's scope. Amounts are read in
-    `q.currency` only unless `per_currency`."""
-    def priced(rows, **sums):
-        if per_currency:
-            return list(_by_day(rows, "created_at", q, per_currency=True, **sums))
-        return list(_by_day(rows.filter(currency=q.currency), "created_at", q, **sums))
-
+    """Rows of {day, [currency,] figures...} of one source in the membership's scope, from the day tables (the
+    affiliates who joined from their own table). Amounts are read in `q.currency` only unless `per_currency`."""
+    if source == "affiliates":
+        start, end = q.bounds()
+        rows = Affiliate.objects.for_network(q.network).visible_to(q.membership).filter(
+            created_at__gte=start, created_at__lt=end).order_by()
+        return list(rows.annotate(day=TruncDate("created_at", tzinfo=q.tz)).values("day")
+                    .annotate(new_affiliates=Count("id")))
+    model = {"rollups": ClickDay, "conversions": ConversionDay, "commissions": CommissionDay}[source]
+    sums = {name: Sum(name) for name in model.day_sums if name in wanted or source == "commissions"}
+    rows = _scope(model.objects.for_network(q.network), q).filter(day__gte=q.date_from, day__lte=q.date_to)
     if source == "rollups":
-        rows = _scope(ClickRollup.objects.for_network(q.network), q)
-        return list(_by_day(rows, "hour", q, clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks")))
-    if source == "conversions":
-        # Not rejected by a fraud rule (held ones count: they are real until reviewed); unattributed ones too.
-        rows = _scope(Conversion.objects.for_network(q.network), q).exclude(
-            status=Conversion.Status.REJECTED)
-        found = list(_by_day(rows, "created_at", q, conversions=Count("id"))) if "conversions" in wanted else []
-        if "sales" in wanted:
-            found += priced(rows, sales=Sum(F("amount") - F("refunded_amount")))
-        return found
-    if source == "commissions":
-        # Rejected commissions were never owed.
-        rows = _scope(Commission.objects.for_network(q.network), q).exclude(
-            status=Commission.Status.REJECTED)
-        return priced(rows, revenue=Sum(F("revenue") - F("reversed_revenue")),
-                      payout=Sum(F("amount") - F("reversed_amount")))
-    rows = Affiliate.objects.for_network(q.network).visible_to(q.membership)
-    return list(_by_day(rows, "created_at", q, new_affiliates=Count("id")))
+        return list(rows.order_by().values("day").annotate(**sums))
+    # Conversions not rejected by a fraud rule (held ones count: they are real until reviewed), unattributed ones
+    # too; commissions not rejected, net of reversals, on the day of their conversion (like the report).
+    found = []
+    if "conversions" in sums:
+        found += rows.order_by().values("day").annotate(conversions=sums.pop("conversions"))
+    if sums:
+        priced = rows if per_currency else rows.filter(currency=q.currency)
+        found += priced.order_by().values("day", *(["currency"] if per_currency else [])).annotate(**sums)
+    return found

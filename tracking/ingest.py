@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core.inputs import without_bad_text
 from programs.models import SUB_FIELDS
-from tracking import partitions, velocity
+from tracking import daily, partitions, velocity
 from tracking.ids import click_id_time_unchecked, is_click_id
 from tracking.models import Click, ClickRollup, Conversion
 from tracking.services import conversions_attribute_clicks
@@ -29,7 +29,7 @@ ROLLUP_COUNTERS = ("clicks", "unique_clicks", "bot_clicks", "velocity_clicks")
 ROLLUP_SUBS = SUB_FIELDS
 # Rollup sub IDs are cut to this length: five of them (4 bytes a character at worst) stay under PostgreSQL's
 # B-tree row limit (~2700 bytes) in the unique key, whatever a publisher puts in a sub ID.
-ROLLUP_SUB_LENGTH = 100
+ROLLUP_SUB_LENGTH = daily.SUB_LENGTH
 _SIMPLE_FIELDS = (models.CharField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
@@ -253,6 +253,7 @@ def _rollup(inserted: list[dict]) -> None:
     target = ", ".join(("network_id", "program_id", "affiliate_id", "hour", *ROLLUP_SUBS, "country"))
     conflict = f"ON CONFLICT ({target}) DO UPDATE SET {updates}"
     _insert_returning(table, columns, rows, conflict, "")
+    daily.clicks_add(inserted, cut)
 
 
 @functools.cache

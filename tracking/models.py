@@ -100,6 +100,58 @@ class ClickRollup(TenantModel, SubIds):
         return f"{self.hour:%Y-%m-%d %H}h p{self.program_id} a{self.affiliate_id}: {self.clicks}"
 
 
+DAY_KEY = ("network", "day", "advertiser", "program", "affiliate", "sub1", "sub2", "sub3", "sub4", "sub5", "country")
+
+
+class DayFigures(TenantModel, SubIds):
+    """Sums per network-local day and report dimension (network.daily writes them; reports read them). Sub IDs are
+    cut to ROLLUP_SUB_LENGTH characters like the hourly rollups' (tracking.ingest). No database-level foreign keys:
+    a key of 0 means none (an unattributed conversion has no program nor affiliate), and every write would
+    otherwise check three parents."""
+
+    party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
+    day_key = DAY_KEY
+
+    day = models.DateField()
+    advertiser = models.ForeignKey(Advertiser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    country = models.CharField(max_length=2, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class ClickDay(DayFigures):
+    """Clicks per network-local day: the hourly rollups' counters, written by the ingester in the same
+    transaction (the day of each click's own instant, so half-hour time zones are exact too)."""
+
+    day_sums = ("clicks", "unique_clicks", "bot_clicks", "velocity_clicks")
+
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    bot_clicks = models.BigIntegerField(default=0)
+    velocity_clicks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=DAY_KEY, name="click_day_unique")]
+
+
+class ConversionDay(DayFigures):
+    """Conversions not rejected per network-local day of the conversion and currency: how many and their order
+    amounts net of refunds (`sales`). Unattributed ones have program and affiliate 0."""
+
+    day_key = (*DAY_KEY, "currency")
+    day_sums = ("conversions", "sales")
+
+    currency = models.CharField(max_length=3)
+    conversions = models.BigIntegerField(default=0)
+    sales = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS + 4, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=(*DAY_KEY, "currency"), name="conversion_day_unique")]
+
+
 class RefundStatus(models.TextChoices):
     NONE = "none", _("Not refunded")
     PARTIAL = "partial", _("Partially refunded")

@@ -32,8 +32,10 @@ from core.localcache import MISSING, LocalCache
 from core.money import parse_amount
 from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
 from network.auth import api_key_refusal, key_use_due
+from network.daily import LOCK_CLASS
 
 from .attribution import SUB_FIELDS, click_attributes, conversion_warnings, coupon_find
+from .daily import SUB_LENGTH, conversions_added
 from .fraud import duplicate_order_params, duplicate_order_sql, evidence
 from .ids import click_id_time, is_click_id
 from .models import Conversion
@@ -94,6 +96,26 @@ _INSERT_SQL = (
     f"INSERT INTO tracking_conversion ({', '.join(_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT (advertiser_id, order_id) DO NOTHING RETURNING id"
 )
+# PostgreSQL: the INSERT and its day's sums (tracking.daily) in one statement, so one round trip still records
+# both or neither. The network's day-table lock (network.daily) is taken shared in the same statement.
+_SUBS_CUT = ", ".join(f"left(ins.{name}, {SUB_LENGTH})" for name in SUB_FIELDS)
+_INSERT_WITH_DAY_SQL = f"""
+WITH ins AS ({_INSERT_SQL}, network_id, created_at, advertiser_id, program_id, affiliate_id,
+             {', '.join(SUB_FIELDS)}, country, currency, amount, status),
+net AS (SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, id::int) AS locked, timezone
+        FROM network_network WHERE id = %s),
+day AS (
+  INSERT INTO tracking_conversionday (network_id, day, advertiser_id, program_id, affiliate_id,
+                                      {', '.join(SUB_FIELDS)}, country, currency, conversions, sales)
+  SELECT ins.network_id, (ins.created_at AT TIME ZONE net.timezone)::date, ins.advertiser_id,
+         coalesce(ins.program_id, 0), coalesce(ins.affiliate_id, 0), {_SUBS_CUT}, ins.country, ins.currency, 1,
+         ins.amount
+  FROM ins, net WHERE ins.status <> 'rejected'
+  ON CONFLICT (network_id, day, advertiser_id, program_id, affiliate_id, {', '.join(SUB_FIELDS)}, country, currency)
+  DO UPDATE SET conversions = tracking_conversionday.conversions + 1,
+                sales = tracking_conversionday.sales + excluded.sales)
+SELECT id FROM ins
+"""  # noqa: S608 (column and table names are ours)
 
 
 def _numbered(sql: str) -> str:
@@ -104,7 +126,7 @@ def _numbered(sql: str) -> str:
 
 # PostgreSQL: each statement is prepared once per connection (PREPARE), then run with EXECUTE: planning the
 # joins and the partitioned click table on every postback cost more of the server's CPU than running them.
-_STATEMENTS = {"afn_pb_key": _KEY_SQL, "afn_pb_click": _CLICK_SQL, "afn_pb_insert": _INSERT_SQL}
+_STATEMENTS = {"afn_pb_key": _KEY_SQL, "afn_pb_click": _CLICK_SQL, "afn_pb_insert": _INSERT_WITH_DAY_SQL}
 
 
 def _execute(cursor, name: str, params: list) -> None:
@@ -270,10 +292,17 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
         attrs = vars(conversion)
         params = [attrs[attname] if field is None else field.get_db_prep_save(attrs[attname], connection)
                   for attname, field in _PARAMS]
-        # One statement, so no explicit transaction (no BEGIN/COMMIT round trips); on_commit runs right after
-        # it, or after the caller's transaction when there is one.
-        _execute(cursor, "afn_pb_insert", params)
-        row = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            # One statement, so no explicit transaction (no BEGIN/COMMIT round trips); on_commit runs right after
+            # it, or after the caller's transaction when there is one.
+            _execute(cursor, "afn_pb_insert", [*params, network_id])
+            row = cursor.fetchone()
+        else:
+            with transaction.atomic():
+                cursor.execute(_INSERT_SQL, params)
+                row = cursor.fetchone()
+                if row is not None:
+                    conversions_added(network_id, [row[0]])
         if row is None:
             return None  # the order id exists: the full view answers 200 or 409
         conversion.id = conversion.pk = conversion_id = row[0]

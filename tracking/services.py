@@ -16,6 +16,7 @@ from programs.models import Program
 
 from . import fraud, netguard
 from .attribution import Attribution, attribute, click_find, conversion_warnings, coupon_find
+from .daily import conversions_added, conversions_kept
 from .ids import click_id_time
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
@@ -153,6 +154,7 @@ def conversion_record(
         # fails on the unique (advertiser, order_id) constraint here and answers with the winner's row.
         with transaction.atomic():
             conversion.save(force_insert=True)
+            conversions_added(network.pk, [conversion.pk])
             if conversion.attribution_pending:
                 transaction.on_commit(lambda: _queue_late_attribution(conversion.pk))
             else:
@@ -202,9 +204,10 @@ def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> 
                 customer_email_hash=conversion.customer_email_hash, customer_ip_hash=conversion.customer_ip_hash,
                 click_id=conversion.click_id, exclude_id=conversion.pk,
             )
-        _apply(conversion, attribution, details, explicit)
-        conversion.attribution_pending = False
-        conversion.save()
+        with conversions_kept(conversion.network_id, [conversion.pk]):
+            _apply(conversion, attribution, details, explicit)
+            conversion.attribution_pending = False
+            conversion.save()
         _emit_created(conversion)
         transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
     return conversion.attribution
@@ -252,8 +255,9 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
             if amount > remaining:
                 raise ValidationError({"amount": [
                     f"Larger than what remains to refund ({format_amount(remaining, conversion.currency)})."]})
-        conversion.refunded_amount += amount
-        conversion.save(update_fields=["refunded_amount"])
+        with conversions_kept(network.pk, [conversion.pk]):
+            conversion.refunded_amount += amount
+            conversion.save(update_fields=["refunded_amount"])
         audit_log_record(network=network, actor=actor, action="conversion.refunded", target=conversion,
                          data={"amount": str(quantize(amount, conversion.currency)), "currency": conversion.currency,
                                "refund_status": conversion.refund_status})

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from commissions.models import Commission
+from reports.rebuild import days_rebuild
 from tests.factories import make_advertiser, make_conversion, make_link, make_partnership, make_program
 from tracking.models import ClickRollup, Conversion
 
@@ -68,4 +69,6 @@ def seeded(world) -> Seeded:
     sale(l11, "O-4", at(12, 12), amount="999.00", payout="100.00", revenue="100.00", status="rejected",
          conversion_status="rejected", sub1="fb", country="DE")
     sale(l31, "O-5", at(12, 12), amount="50.00", payout="4.00", revenue="6.00", sub1="fb", country="US")
+    # Rows written around the services (rollups, back-dated conversions): the day tables are rebuilt from them.
+    days_rebuild(net.pk)
     return Seeded(p1=p1, p2=p2, p3=p3, a1=a1, a2=a2)

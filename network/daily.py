@@ -1,0 +1,126 @@
+"""Per-network-local-day tables of sums (clicks, conversions, commissions by day and dimension): the one way they
+are written. Writers add differences to rows (`add`, `kept`), under a shared per-network lock; a rebuild (after
+a time zone change) takes it exclusively, so no difference lands on a table being rewritten.
+
+A day table is a `TenantModel` with `day_key` (the columns of its unique key, `network` and `day` first) and
+`day_sums` (the columns a difference adds to). Its sources say which of their rows a change touched; the
+difference of their contributions before and after is what is added, so any update of those rows (a refund, a
+status, a late attribution) keeps the table equal to its sources without knowing what changed."""
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from django.db import connection, models, transaction
+from django.dispatch import Signal
+
+from .models import Network
+
+# Sent on commit when a network's time zone changed, with `network_id` and `rebuild_id` (a queued DayRebuild):
+# reports rebuilds the day tables in the new zone.
+timezone_changed = Signal()
+# Rows per INSERT of `add`.
+ADD_CHUNK = 1000
+# pg_advisory_xact_lock(class, network id): the class of the day tables' per-network lock.
+LOCK_CLASS = 7215
+# A source's contribution: {key tuple (the table's day_key values): {sum column: value}}.
+Contribution = dict[tuple, dict]
+
+
+def network_lock(network_id: int, *, exclusive: bool = False) -> str:
+    """Take the network's day-table lock for the rest of the transaction (shared: a writer; exclusive: a rebuild)
+    and return the network's time zone as it is under the lock. On SQLite the database's one writer is the lock."""
+    if connection.vendor != "postgresql":
+        return Network.objects.values_list("timezone", flat=True).get(pk=network_id)
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s::int), timezone FROM {Network._meta.db_table} WHERE id = %s",  # noqa: S608
+                       [LOCK_CLASS, network_id, network_id])
+        return cursor.fetchone()[1]
+
+
+def add(model: type[models.Model], contribution: Contribution) -> None:
+    """Add each key's sums to its row (inserted when new), in key order so two writers never wait on each other
+    in a cycle. Zero differences are skipped."""
+    sums = model.day_sums
+    rows = [(key, values) for key, values in sorted(contribution.items(), key=lambda item: _sortable(item[0]))
+            if any(values.get(name) for name in sums)]
+    for start in range(0, len(rows), ADD_CHUNK):
+        _insert(model, rows[start:start + ADD_CHUNK])
+
+
+def _insert(model: type[models.Model], rows: list[tuple[tuple, dict]]) -> None:
+    sums = model.day_sums
+    table = model._meta.db_table
+    keys = [model._meta.get_field(name).column for name in model.day_key]
+    columns = [*keys, *sums]
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
+    one = f"({', '.join(['%s'] * len(columns))})"
+    params = [value for key, values in rows for value in (*key, *(values.get(name) or 0 for name in sums))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(rows))} "  # noqa: S608
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+            params,
+        )
+
+
+def _sortable(key: tuple) -> tuple:
+    return tuple((value is None, str(value)) for value in key)
+
+
+def difference(before: Contribution, after: Contribution, sums: Iterable[str]) -> Contribution:
+    """after - before, per key and sum."""
+    out: Contribution = {}
+    for key in {*before, *after}:
+        old, new = before.get(key, {}), after.get(key, {})
+        out[key] = {name: (new.get(name) or 0) - (old.get(name) or 0) for name in sums}
+    return out
+
+
+def grouped(rows: Iterable[dict], key: Iterable[str], sums: Iterable[str]) -> Contribution:
+    """Rows of {key columns..., sums...} (a grouped query's values) -> a contribution."""
+    key, sums = tuple(key), tuple(sums)
+    out: Contribution = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        found = out.setdefault(k, dict.fromkeys(sums, 0))
+        for name in sums:
+            found[name] += row[name] or 0
+    return out
+
+
+# A source: (network id, its row ids, the network's time zone) -> the contribution of those rows.
+Source = Callable[[int, list, str], Contribution]
+
+
+@contextmanager
+def rebuild_queue(network: Network) -> "models.Model":
+    """A queued rebuild of the network's day tables in its (new) time zone; it starts when the caller's transaction
+    commits (reports runs it)."""
+    from .models import DayRebuild
+
+    rebuild = DayRebuild.objects.create(network=network, timezone=network.timezone)
+    transaction.on_commit(lambda: timezone_changed.send(sender=DayRebuild, network_id=network.pk,
+                                                        rebuild_id=rebuild.pk))
+    return rebuild
+
+
+@contextmanager
+def kept(model: type[models.Model], source: Source, network_id: int, ids: list) -> Iterator[None]:
+    """Keep `model` equal to its source across a change of the rows `ids` (made inside the block): their
+    contribution before and after is read, and the difference added, in the block's transaction."""
+    with transaction.atomic():
+        tz = network_lock(network_id)
+        before = source(network_id, ids, tz) if ids else {}
+        yield
+        after = source(network_id, ids, tz) if ids else {}
+        add(model, difference(before, after, model.day_sums))
+
+
+def added(model: type[models.Model], source: Source, network_id: int, ids: list) -> None:
+    """Add the contribution of rows just written (`ids`) to `model`."""
+    if not ids:
+        return
+    with transaction.atomic():
+        tz = network_lock(network_id)
+        add(model, source(network_id, ids, tz))

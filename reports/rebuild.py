@@ -1,0 +1,77 @@
+"""Rebuilding a network's day tables (tracking.daily, commissions.daily) from their sources: after its time zone
+changed (the settings page queues it), or for data written around the services (an import, a repair). Step by
+step, a span of local days at a time, each step one transaction under the network's exclusive day-table lock: the
+writers of the other days go on, and a step's days equal their sources when it commits."""
+
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from commissions.daily import commissions_from_rows
+from commissions.models import Commission, CommissionDay
+from core.days import local_day_bounds, local_today, zone
+from network import daily
+from network.models import DayRebuild, Network
+from tracking.daily import clicks_from_rollups, conversions_from_rows, day_names
+from tracking.models import ClickDay, ClickRollup, Conversion, ConversionDay
+
+STEP_DAYS = 31
+TABLES = (ClickDay, ConversionDay, CommissionDay)
+
+
+def days_rebuild(network_id: int, *, rebuild: DayRebuild | None = None, step_days: int = STEP_DAYS) -> int:
+    """Rebuild the network's day tables in its current time zone; returns the number of steps. `rebuild` (a
+    DayRebuild of this network) records the progress."""
+    tz = Network.objects.values_list("timezone", flat=True).get(pk=network_id)
+    first, last = _span(network_id, tz)
+    steps = [(day, min(day + timedelta(days=step_days - 1), last))
+             for day in (first + timedelta(days=n) for n in range(0, (last - first).days + 1, step_days))]
+    if rebuild is not None:
+        DayRebuild.objects.filter(pk=rebuild.pk).update(status=DayRebuild.Status.RUNNING, total=len(steps), done=0)
+    try:
+        for done, (since, until) in enumerate(steps, start=1):
+            _step(network_id, since, until)
+            if rebuild is not None:
+                DayRebuild.objects.filter(pk=rebuild.pk).update(done=done)
+    except Exception as exc:
+        if rebuild is not None:
+            DayRebuild.objects.filter(pk=rebuild.pk).update(status=DayRebuild.Status.FAILED, error=str(exc)[:255],
+                                                            finished_at=timezone.now())
+        raise
+    if rebuild is not None:
+        DayRebuild.objects.filter(pk=rebuild.pk).update(status=DayRebuild.Status.DONE, finished_at=timezone.now())
+    return len(steps)
+
+
+def _step(network_id: int, since: date, until: date) -> None:
+    with transaction.atomic():
+        tz = daily.network_lock(network_id, exclusive=True)
+        start, end = local_day_bounds(since, until, tz=tz)
+        for model in TABLES:
+            model.objects.filter(network_id=network_id, day__gte=since, day__lte=until).delete()
+        for model, rows in ((ClickDay, clicks_from_rollups(network_id, tz, start, end)),
+                            (ConversionDay, conversions_from_rows(network_id, tz, start, end)),
+                            (CommissionDay, commissions_from_rows(network_id, tz, start, end))):
+            daily.add(model, daily.grouped(rows.iterator(chunk_size=5000), day_names(model), model.day_sums))
+
+
+def _span(network_id: int, tz: str) -> tuple[date, date]:
+    """The local days that may hold a row: from the earliest source row (or day row, in the old zone) to tomorrow
+    or the latest day row."""
+    today = local_today(tz)
+    earliest = [today]
+    latest = [today + timedelta(days=1)]
+    for model, field in ((ClickRollup, "hour"), (Conversion, "created_at"), (Commission, "created_at")):
+        found = model.objects.filter(network_id=network_id).aggregate(first=Min(field), last=Max(field))
+        if found["first"] is not None:
+            earliest.append(found["first"].astimezone(zone(tz)).date() - timedelta(days=1))
+            latest.append(found["last"].astimezone(zone(tz)).date() + timedelta(days=1))
+    for model in TABLES:
+        found = model.objects.filter(network_id=network_id).aggregate(first=Min("day"), last=Max("day"))
+        if found["first"] is not None:
+            earliest.append(found["first"])
+            latest.append(found["last"])
+    return min(earliest), max(latest)
+
