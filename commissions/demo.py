@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from tracking.daily import conversions_added, conversions_kept
 from tracking.models import Conversion
 
 from . import services, trueup
@@ -23,21 +24,24 @@ def _ensure_conversions(network, links) -> None:
     for n, amount in enumerate(AMOUNTS[: max(len(PLAN) - have, 0)], start=1):
         link = links[n % len(links)]
         program = link.program
-        Conversion.objects.get_or_create(
+        conversion, made = Conversion.objects.get_or_create(
             advertiser_id=program.advertiser_id, order_id=f"DEMO-COMM-{n:03d}",
             defaults={"network_id": network.pk, "amount": Decimal(amount), "currency": program.currency,
                       "attribution": Conversion.Attribution.CLICK, "program": program,
                       "partnership_id": link.partnership_id, "affiliate_id": link.affiliate_id, "link": link,
                       "sub1": link.sub1},
         )
+        if made:
+            conversions_added(network.pk, [conversion.pk])
 
 
 def _refund(conversion: Conversion, amount: Decimal) -> None:
     """What the tracking refund does to a conversion, for the demo only."""
     with transaction.atomic():
         conversion = Conversion.objects.select_for_update().get(pk=conversion.pk)
-        conversion.refunded_amount = Decimal(conversion.refunded_amount) + amount
-        conversion.save(update_fields=["refunded_amount"])
+        with conversions_kept(conversion.network_id, [conversion.pk]):
+            conversion.refunded_amount = Decimal(conversion.refunded_amount) + amount
+            conversion.save(update_fields=["refunded_amount"])
         services.commissions_reverse_for_refund(conversion=conversion, amount=amount)
 
 

@@ -104,7 +104,19 @@ def make_conversion(advertiser, *, order_id, amount, currency=None, link=None, *
     if link is not None:
         attributed = {"program_id": link.program_id, "partnership_id": link.partnership_id,
                       "affiliate_id": link.affiliate_id, "link": link, "attribution": "click"}
-    return Conversion.objects.create(
+    from tracking.daily import conversions_added
+
+    conversion = Conversion.objects.create(
         network_id=advertiser.network_id, advertiser=advertiser, order_id=order_id, amount=Decimal(amount),
         currency=currency or advertiser.network.default_currency, **(attributed | fields),
     )
+    conversions_added(conversion.network_id, [conversion.pk])  # as the recording services do
+    return conversion
+
+
+def days_rebuilt(network) -> None:
+    """Rows written around the services (rollups, back-dated conversions): rebuild the network's day tables from
+    them, as `manage.py rebuild_daily_figures` does."""
+    from reports.rebuild import days_rebuild
+
+    days_rebuild(getattr(network, "pk", network))

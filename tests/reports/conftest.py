@@ -27,8 +27,11 @@ class Seeded:
 
 
 def rollup(program, affiliate, hour, clicks, unique, **dims):
-    return ClickRollup.objects.create(network_id=program.network_id, program=program, affiliate=affiliate, hour=hour,
-                                      clicks=clicks, unique_clicks=unique, bot_clicks=clicks - unique, **dims)
+    """An hourly rollup written around the ingester; the day tables are rebuilt from it (reports.rebuild)."""
+    row = ClickRollup.objects.create(network_id=program.network_id, program=program, affiliate=affiliate, hour=hour,
+                                     clicks=clicks, unique_clicks=unique, bot_clicks=clicks - unique, **dims)
+    days_rebuild(program.network_id)
+    return row
 
 
 def sale(link, order_id, created_at, *, amount, payout, revenue, status="approved", rev_payout="0", rev_revenue="0",
@@ -42,6 +45,7 @@ def sale(link, order_id, created_at, *, amount, payout, revenue, status="approve
         affiliate_id=link.affiliate_id, conversion=conversion, currency=program.currency, amount=Decimal(payout),
         revenue=Decimal(revenue), reversed_amount=Decimal(rev_payout), reversed_revenue=Decimal(rev_revenue),
     )
+    days_rebuild(program.network_id)  # back-dated rows written around the services
     return conversion
 
 
@@ -69,6 +73,4 @@ def seeded(world) -> Seeded:
     sale(l11, "O-4", at(12, 12), amount="999.00", payout="100.00", revenue="100.00", status="rejected",
          conversion_status="rejected", sub1="fb", country="DE")
     sale(l31, "O-5", at(12, 12), amount="50.00", payout="4.00", revenue="6.00", sub1="fb", country="US")
-    # Rows written around the services (rollups, back-dated conversions): the day tables are rebuilt from them.
-    days_rebuild(net.pk)
     return Seeded(p1=p1, p2=p2, p3=p3, a1=a1, a2=a2)

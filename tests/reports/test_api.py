@@ -5,6 +5,7 @@ import io
 
 import pytest
 
+from reports.rebuild import days_rebuild
 from tests.reports.conftest import rollup
 
 URL = "/api/v1/reports"
@@ -70,6 +71,7 @@ def test_day_boundaries_follow_the_network_time_zone(world, seeded):
     network = world.a.network
     network.timezone = "UTC"
     network.save(update_fields=["timezone"])
+    days_rebuild(network.pk)  # what the settings page queues when the zone changes
     days = by_key(get(world.a.client("owner")).json())
     assert days["2026-11-10"][:3] == (15, 13, 2)
     assert days["2026-11-11"][:3] == (0, 0, 0)
@@ -185,6 +187,7 @@ def test_cpc_commissions_count_on_their_clicks_hour_and_sub(world, seeded):
     Commission.objects.create(network_id=row.network_id, kind="click", status="approved", program=seeded.p1,
                               advertiser=seeded.p1.advertiser, affiliate=seeded.a2, rollup=row, clicks=4,
                               clicks_upto=4, currency="EUR", amount=Decimal("0.40"), revenue=Decimal("0.60"))
+    days_rebuild(row.network_id)
     client = world.a.client("owner")
     assert by_key(get(client).json())["2026-11-12"] == (24, 19, 1, "12.60", "10.40", "2.20", "0.0526", "0.43")
     assert by_key(get(client, group_by="sub1").json())["cpc"] == (4, 4, 0, "0.60", "0.40", "0.20", "0.0000", "0.10")
