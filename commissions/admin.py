@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from network.admin_base import ReadOnlyAdmin
 
 from . import services
-from .models import Account, Commission, CpcAccrual, LedgerEntry, TierTrueUp, Transaction
+from .models import Account, Commission, CommissionDay, CpcAccrual, LedgerEntry, TierTrueUp, Transaction
 
 
 @admin.register(Commission)
@@ -41,6 +41,11 @@ class CommissionAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(CommissionDay)
+class CommissionDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "revenue", "payout")
 
 
 @admin.register(Account)

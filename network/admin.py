@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .admin_base import ReadOnlyAdmin, TenantAdmin, admin_network_ids
-from .models import Advertiser, Affiliate, Announcement, ApiKey, AuditLog, Membership, Network, User
+from .models import Advertiser, Affiliate, Announcement, ApiKey, AuditLog, DayRebuild, Membership, Network, User
 
 
 @admin.register(User)
@@ -62,6 +62,12 @@ class ApiKeyAdmin(TenantAdmin):
 class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "network", "actor", "action", "target_type", "target_id")
     list_filter = ("network", "action")
+
+
+@admin.register(DayRebuild)
+class DayRebuildAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "network", "timezone", "status", "done", "total", "finished_at")
+    list_filter = ("status",)
 
 
 @admin.register(Announcement)

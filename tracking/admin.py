@@ -2,7 +2,17 @@ from django.contrib import admin
 
 from network.admin_base import ReadOnlyAdmin, TenantAdmin
 
-from .models import Click, ClickRollup, Conversion, Delivery, DeliveryAttempt, MemberAddress, WebhookEndpoint
+from .models import (
+    Click,
+    ClickDay,
+    ClickRollup,
+    Conversion,
+    ConversionDay,
+    Delivery,
+    DeliveryAttempt,
+    MemberAddress,
+    WebhookEndpoint,
+)
 from .outbound import delivery_resend
 
 
@@ -19,6 +29,16 @@ class ClickAdmin(ReadOnlyAdmin):
 class ClickRollupAdmin(ReadOnlyAdmin):
     list_display = ("hour", "program", "affiliate", "sub1", "sub2", "country", "clicks", "unique_clicks", "bot_clicks",
                     "velocity_clicks")
+
+
+@admin.register(ClickDay)
+class ClickDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "sub1", "country", "clicks", "unique_clicks", "bot_clicks")
+
+
+@admin.register(ConversionDay)
+class ConversionDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "conversions", "sales")
 
 
 @admin.register(MemberAddress)

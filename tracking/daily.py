@@ -74,7 +74,8 @@ def clicks_from_rollups(network_id: int, tz: str, since=None, until=None) -> Que
     if since is not None:
         rows = rows.filter(hour__gte=since, hour__lt=until)
     keys = {"k_advertiser": F("program__advertiser_id"), "k_program": F("program_id"),
-            "k_affiliate": F("affiliate_id"), **{f"k_{name}": F(name) for name in SUB_FIELDS}, "k_country": F("country")}
+            "k_affiliate": F("affiliate_id"), **{f"k_{name}": F(name) for name in SUB_FIELDS},
+            "k_country": F("country")}
     return grouped_rows(rows, "hour", tz, keys, **{name: Sum(name) for name in ClickDay.day_sums})
 
 

@@ -11,7 +11,7 @@ from commissions.models import Commission
 from commissions.services import commission_hold
 from programs.models import Partnership
 from tests.commissions.helpers import convert, program_with_link
-from tests.factories import make_affiliate, make_conversion, make_partnership
+from tests.factories import days_rebuilt, make_affiliate, make_conversion, make_partnership
 from tests.pages import make_shop, sale
 from tracking.models import ClickRollup, Conversion
 
@@ -25,8 +25,10 @@ def shop(world):
 
 def rollup(link, clicks, hours_ago=2):
     hour = (timezone.now() - timedelta(hours=hours_ago)).replace(minute=0, second=0, microsecond=0)
-    return ClickRollup.objects.create(network_id=link.network_id, hour=hour, program_id=link.program_id,
-                                      affiliate_id=link.affiliate_id, clicks=clicks, unique_clicks=clicks)
+    row = ClickRollup.objects.create(network_id=link.network_id, hour=hour, program_id=link.program_id,
+                                     affiliate_id=link.affiliate_id, clicks=clicks, unique_clicks=clicks)
+    days_rebuilt(link.network_id)  # written around the ingester
+    return row
 
 
 # --- overview ---------------------------------------------------------------------------------------
@@ -60,6 +62,7 @@ def test_daily_chart_json_in_the_networks_time_zone(world, web, shop):
     conversion, _ = sale(world, shop, "A-1", "40.00")
     sale(world, shop, "A-2", "2.50")
     Conversion.objects.filter(pk=conversion.pk).update(created_at=timezone.now() - timedelta(days=3))
+    days_rebuilt(world.a.network)  # back-dated around the services
     make_conversion(shop.rival, order_id="R-1", amount="999.00")
     client = web("a", "advertiser")
     body = client.get("/advertiser/charts/daily.json?series=conversions").json()
@@ -84,6 +87,7 @@ def test_overview_cards_count_the_same_local_days_as_the_chart(world, web, shop)
     outside, _ = sale(world, shop, "OUT-1", "20.00")
     Conversion.objects.filter(pk=inside.pk).update(created_at=start)
     Conversion.objects.filter(pk=outside.pk).update(created_at=start - timedelta(minutes=1))
+    days_rebuilt(world.a.network)  # back-dated around the services
     client = web("a", "advertiser")
     page = client.get("/advertiser/").content.decode()
     assert 'data-testid="kpi-conversions">1<' in page and 'data-testid="kpi-revenue">€10.00<' in page

@@ -20,6 +20,7 @@ TASK_NAMES = {
     "payouts.tasks.payout_batch_run_task",
     "payouts.tasks.payout_email_task",
     "payouts.tasks.payouts_scheduled_task",
+    "reports.tasks.rebuild_days",
     "tracking.tasks_clicks.click_partitions_ensure",
     "tracking.tasks_clicks.clicks_ingest",
     "tracking.tasks_clicks.clicks_retention_purge",

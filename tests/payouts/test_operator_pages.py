@@ -12,6 +12,7 @@ from network.models import AuditLog, Network
 from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.models import MethodKind, Payout, PayoutBatch
 from payouts.policy import payout_policy
+from tests.factories import days_rebuilt
 from tests.pages import web_client
 from tests.payouts.helpers import earn, method
 from tracking.models import ClickRollup
@@ -120,6 +121,7 @@ def test_overview_shows_30_day_kpis_and_what_needs_action(world, web):
     commission.save()
     ClickRollup.objects.create(network=a.network, hour=timezone.now().replace(minute=0, second=0, microsecond=0),
                                program=commission.program, affiliate=a.affiliate, clicks=40, unique_clicks=30)
+    days_rebuilt(a.network)  # the rollup and the revenue written around the services
     earn(world.b, "999.00")
     page = web("a", "owner").get("/operator/").content.decode()
     assert 'Revenue <small>(30 days)</small></span><span class="kpi-value">€50.00<' in page
