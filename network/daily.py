@@ -93,7 +93,6 @@ def grouped(rows: Iterable[dict], key: Iterable[str], sums: Iterable[str]) -> Co
 Source = Callable[[int, list, str], Contribution]
 
 
-@contextmanager
 def rebuild_queue(network: Network) -> "models.Model":
     """A queued rebuild of the network's day tables in its (new) time zone; it starts when the caller's transaction
     commits (reports runs it)."""
