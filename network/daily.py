@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from django.db import connection, models, transaction
 from django.dispatch import Signal
 
-from .models import Network
+from .models import DayRebuild, Network
 
 # Sent on commit when a network's time zone changed, with `network_id` and `rebuild_id` (a queued DayRebuild):
 # reports rebuilds the day tables in the new zone.
@@ -93,11 +93,9 @@ def grouped(rows: Iterable[dict], key: Iterable[str], sums: Iterable[str]) -> Co
 Source = Callable[[int, list, str], Contribution]
 
 
-def rebuild_queue(network: Network) -> "models.Model":
+def rebuild_queue(network: Network) -> DayRebuild:
     """A queued rebuild of the network's day tables in its (new) time zone; it starts when the caller's transaction
     commits (reports runs it)."""
-    from .models import DayRebuild
-
     rebuild = DayRebuild.objects.create(network=network, timezone=network.timezone)
     transaction.on_commit(lambda: timezone_changed.send(sender=DayRebuild, network_id=network.pk,
                                                         rebuild_id=rebuild.pk))

@@ -1,5 +1,8 @@
 """The network operator's pages (owner, staff): overview with KPIs and chart, advertisers,
-affiliates (approval), staff invitations, announcements, network settings, audit log."""
+affiliates (approval), staff invitations, announcements, network settings (and the progress of the report
+figures' rebuild after a time zone change), audit log."""
+
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -7,6 +10,7 @@ from django.db import transaction
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -14,7 +18,7 @@ from reports.figures import daily_series, overview_query
 
 from . import accounts, daily, navigation, selectors, services
 from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm
-from .models import Advertiser, Affiliate, AuditLog, Membership, Network, PartyStatus, Role
+from .models import Advertiser, Affiliate, AuditLog, DayRebuild, Membership, Network, PartyStatus, Role
 from .permissions import OPERATORS
 from .web import NetworkPageMixin, is_htmx, paginate
 
@@ -190,7 +194,8 @@ class NetworkSettingsView(OperatorPage):
     template_name = "operator/settings.html"
 
     def get_context_data(self, form=None, **kwargs):
-        return super().get_context_data(form=form or NetworkSettingsForm(instance=self.network), **kwargs)
+        return super().get_context_data(form=form or NetworkSettingsForm(instance=self.network),
+                                        day_rebuild=day_rebuild_shown(self, page=True), **kwargs)
 
     def post(self, request, *args, **kwargs):
         network = Network.objects.get(pk=self.network.pk)
@@ -207,6 +212,50 @@ class NetworkSettingsView(OperatorPage):
             if "timezone" in changed:
                 daily.rebuild_queue(network)
         messages.success(request, "Settings saved.")
+        return redirect("operator_settings")
+
+
+# The session's last finished rebuild whose "recomputed" note was shown; a note older than a day is not.
+REBUILD_SEEN_KEY = "day_rebuild_seen"
+REBUILD_NOTE_FOR = timedelta(days=1)
+
+
+def day_rebuild_shown(view: OperatorPage, *, page: bool) -> DayRebuild | None:
+    """The network's latest rebuild of the report figures as the settings page shows it: while queued or running
+    (its progress) and failed (its error, a retry); once finished, the page says so once a session, the polled
+    fragment whenever asked."""
+    rebuild = view.scoped(DayRebuild).first()
+    if rebuild is None or rebuild.status != DayRebuild.Status.DONE:
+        return rebuild
+    session = view.request.session
+    if page and (session.get(REBUILD_SEEN_KEY) == rebuild.pk
+                 or rebuild.finished_at is None or rebuild.finished_at < timezone.now() - REBUILD_NOTE_FOR):
+        return None
+    session[REBUILD_SEEN_KEY] = rebuild.pk
+    return rebuild
+
+
+class DayRebuildView(OperatorPage):
+    """The settings page's rebuild of the report figures after a time zone change: GET the fragment htmx polls
+    while it runs; POST retries a failed one (a new rebuild in the network's time zone)."""
+
+    template_name = "operator/_day_rebuild.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(rebuild=day_rebuild_shown(self, page=False), **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        with transaction.atomic():
+            # The network's row serializes retries: a second one sees the first's queued rebuild, not the failure.
+            network = Network.objects.select_for_update().get(pk=self.network.pk)
+            latest = self.scoped(DayRebuild).first()
+            retried = latest is not None and latest.status == DayRebuild.Status.FAILED
+            if retried:
+                daily.rebuild_queue(network)
+        if is_htmx(request):
+            return self.render_to_response(self.get_context_data())
+        if retried:
+            messages.success(request, f"Recomputing report figures for {network.timezone} again.")
         return redirect("operator_settings")
 
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("operator/staff/", operator_views.StaffView.as_view(), name="operator_staff"),
     path("operator/announcements/", operator_views.AnnouncementsView.as_view(), name="operator_announcements"),
     path("operator/settings/", operator_views.NetworkSettingsView.as_view(), name="operator_settings"),
+    path("operator/settings/day-rebuild", operator_views.DayRebuildView.as_view(), name="operator_day_rebuild"),
     path("operator/audit/", operator_views.AuditLogView.as_view(), name="operator_audit"),
     # Advertiser
     path("advertiser/", views.AdvertiserDashboardView.as_view(), name="advertiser_dashboard"),

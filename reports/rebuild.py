@@ -3,6 +3,7 @@ changed (the settings page queues it), or for data written around the services (
 step, a span of local days at a time, each step one transaction under the network's exclusive day-table lock: the
 writers of the other days go on, and a step's days equal their sources when it commits."""
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.db import transaction
@@ -21,9 +22,10 @@ STEP_DAYS = 31
 TABLES = (ClickDay, ConversionDay, CommissionDay)
 
 
-def days_rebuild(network_id: int, *, rebuild: DayRebuild | None = None, step_days: int = STEP_DAYS) -> int:
+def days_rebuild(network_id: int, *, rebuild: DayRebuild | None = None, step_days: int = STEP_DAYS,
+                 progress: Callable[[int, int, date, date], None] | None = None) -> int:
     """Rebuild the network's day tables in its current time zone; returns the number of steps. `rebuild` (a
-    DayRebuild of this network) records the progress."""
+    DayRebuild of this network) records the progress; `progress(done, total, since, until)` hears of each step."""
     tz = Network.objects.values_list("timezone", flat=True).get(pk=network_id)
     first, last = _span(network_id, tz)
     steps = [(day, min(day + timedelta(days=step_days - 1), last))
@@ -35,6 +37,8 @@ def days_rebuild(network_id: int, *, rebuild: DayRebuild | None = None, step_day
             _step(network_id, since, until)
             if rebuild is not None:
                 DayRebuild.objects.filter(pk=rebuild.pk).update(done=done)
+            if progress is not None:
+                progress(done, len(steps), since, until)
     except Exception as exc:
         if rebuild is not None:
             DayRebuild.objects.filter(pk=rebuild.pk).update(status=DayRebuild.Status.FAILED, error=str(exc)[:255],

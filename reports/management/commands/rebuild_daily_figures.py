@@ -2,6 +2,8 @@
 the hourly rollups, conversions and commissions, in each network's time zone, printing the progress."""
 
 import time
+from datetime import date
+from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -25,6 +27,9 @@ class Command(BaseCommand):
         for item in networks:
             started = time.monotonic()
             rebuild = DayRebuild.objects.create(network=item, timezone=item.timezone)
-            steps = days_rebuild(item.pk, rebuild=rebuild)
+            steps = days_rebuild(item.pk, rebuild=rebuild, progress=partial(self.step_done, item.slug))
             self.stdout.write(f"{item.slug}: {steps} steps of days in {item.timezone}, "
                               f"{time.monotonic() - started:.1f} s")
+
+    def step_done(self, slug: str, done: int, total: int, since: date, until: date) -> None:
+        self.stdout.write(f"{slug}: step {done} of {total}, {since} to {until}")
