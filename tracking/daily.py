@@ -15,14 +15,12 @@ from .models import ClickDay, ClickRollup, Conversion, ConversionDay
 
 # As the hourly rollups cut them (tracking.ingest.ROLLUP_SUB_LENGTH; here so ingest may import this module).
 SUB_LENGTH = 100
-_advertisers: dict[int, int] = {}  # program id -> its advertiser's (never changes)
 
 
 def advertiser_of(program_ids: Iterable[int]) -> dict[int, int]:
-    missing = set(program_ids) - _advertisers.keys()
-    if missing:
-        _advertisers.update(Program.objects.filter(pk__in=missing).values_list("pk", "advertiser_id"))
-    return _advertisers
+    """{program id: its advertiser's id}, read each batch (an id is not kept across transactions: SQLite reuses
+    the id of a program whose creation was rolled back)."""
+    return dict(Program.objects.filter(pk__in=set(program_ids)).values_list("pk", "advertiser_id"))
 
 
 def key_values(values: dict, *, prefix: str = "") -> dict:
