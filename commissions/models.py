@@ -252,3 +252,20 @@ class CommissionDay(DayFigures):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=(*DAY_KEY, "currency"), name="commission_day_unique")]
+
+
+class CommissionDayChange(DayFigures):
+    """A difference to CommissionDay not folded in yet (network.daily; see tracking.ConversionDayChange)."""
+
+    day_key = (*DAY_KEY, "currency")
+    day_sums = ("revenue", "payout")
+
+    currency = models.CharField(max_length=3)
+    revenue = _amount(default=0)
+    payout = _amount(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["network", "day"], name="commission_day_change_day")]
+
+
+CommissionDay.changes = CommissionDayChange

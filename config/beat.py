@@ -25,6 +25,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "commissions-catch-up": {"task": "commissions.tasks.commissions_catch_up_task", "schedule": crontab(minute="*/5")},
     "commissions-tier-trueups": {"task": "commissions.tasks.tier_trueups_task", "schedule": crontab(minute=23)},
     "commissions-cpc-accrue": {"task": "commissions.tasks.cpc_accrue_task", "schedule": crontab(minute=7)},
+    # --- reports: the day tables' differences folded in (readers add the rest, so this only keeps them small)
+    "reports-day-changes-fold": {"task": "reports.tasks.day_changes_fold", "schedule": 10.0},
     # --- payouts: hourly, each network's schedule is checked in its own time zone; a batch runs once per period
     "payouts-scheduled": {"task": "payouts.tasks.payouts_scheduled_task", "schedule": crontab(minute=20)},
 }

@@ -1,14 +1,21 @@
 """Per-network-local-day tables of sums (clicks, conversions, commissions by day and dimension): the one way they
-are written. Writers add differences to rows (`add`, `kept`), under a shared per-network lock; a rebuild (after
-a time zone change) takes it exclusively, so no difference lands on a table being rewritten.
+are written. Writers add differences (`kept`, `added`), under a shared per-network lock; a rebuild (after a
+time zone change) takes it exclusively, so no difference lands on a table being rewritten.
 
 A day table is a `TenantModel` with `day_key` (the columns of its unique key, `network` and `day` first) and
 `day_sums` (the columns a difference adds to). Its sources say which of their rows a change touched; the
 difference of their contributions before and after is what is added, so any update of those rows (a refund, a
-status, a late attribution) keeps the table equal to its sources without knowing what changed."""
+status, a late attribution) keeps the table equal to its sources without knowing what changed.
+
+A table with a `changes` model (conversions, commissions: written by many requests at once) takes differences
+as new rows of that model, never as updates of its own rows: a busy key's row would otherwise be updated by
+every postback, one transaction after the other, each leaving a dead row version behind. `fold` moves them into
+the table every few seconds (reports.tasks); readers add the changes not folded yet (`with_changes`). The click
+ingester, one writer per batch, adds to ClickDay directly."""
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 from django.db import connection, models, transaction
 from django.dispatch import Signal
@@ -41,14 +48,27 @@ def network_lock(network_id: int, *, exclusive: bool = False) -> str:
 def add(model: type[models.Model], contribution: Contribution) -> None:
     """Add each key's sums to its row (inserted when new), in key order so two writers never wait on each other
     in a cycle. Zero differences are skipped."""
+    _write(model, contribution, upsert=True)
+
+
+def record(model: type[models.Model], contribution: Contribution) -> None:
+    """A writer's difference: new rows of the table's `changes` model when it has one, else added to its rows."""
+    changes = getattr(model, "changes", None)
+    if changes is None:
+        add(model, contribution)
+    else:
+        _write(changes, contribution, upsert=False)
+
+
+def _write(model: type[models.Model], contribution: Contribution, *, upsert: bool) -> None:
     sums = model.day_sums
     rows = [(key, values) for key, values in sorted(contribution.items(), key=lambda item: _sortable(item[0]))
             if any(values.get(name) for name in sums)]
     for start in range(0, len(rows), ADD_CHUNK):
-        _insert(model, rows[start:start + ADD_CHUNK])
+        _insert(model, rows[start:start + ADD_CHUNK], upsert=upsert)
 
 
-def _insert(model: type[models.Model], rows: list[tuple[tuple, dict]]) -> None:
+def _insert(model: type[models.Model], rows: list[tuple[tuple, dict]], *, upsert: bool) -> None:
     sums = model.day_sums
     table = model._meta.db_table
     keys = [model._meta.get_field(name).column for name in model.day_key]
@@ -56,12 +76,51 @@ def _insert(model: type[models.Model], rows: list[tuple[tuple, dict]]) -> None:
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
     one = f"({', '.join(['%s'] * len(columns))})"
     params = [value for key, values in rows for value in (*key, *(values.get(name) or 0 for name in sums))]
+    conflict = f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}" if upsert else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(rows))} "  # noqa: S608
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(rows))}{conflict}",  # noqa: S608
             params,
         )
+
+
+def with_changes(model: type[models.Model]) -> list[type[models.Model]]:
+    """The table and its changes model (when it has one): what a reader sums."""
+    changes = getattr(model, "changes", None)
+    return [model] if changes is None else [model, changes]
+
+
+def fold(model: type[models.Model], network_id: int) -> int:
+    """Move the network's changes into the table (under its shared lock: a rebuild never sees half a fold);
+    returns how many change rows were folded. DELETE ... RETURNING takes exactly the rows it removes, whatever
+    commits meanwhile."""
+    changes = model.changes
+    keys = [changes._meta.get_field(name).column for name in changes.day_key]
+    with transaction.atomic():
+        network_lock(network_id)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {changes._meta.db_table} WHERE network_id = %s "  # noqa: S608
+                           f"RETURNING {', '.join([*keys, *changes.day_sums])}", [network_id])
+            found = cursor.fetchall()
+        if found:
+            names = [*keys, *changes.day_sums]
+            rows = [dict(zip(names, _decimals(changes, row), strict=True)) for row in found]
+            add(model, grouped(rows, keys, changes.day_sums))
+    return len(found)
+
+
+def _decimals(model: type[models.Model], row: tuple) -> tuple:
+    """A raw row's decimal sums as Decimals (SQLite hands back floats for a numeric column; PostgreSQL Decimals)."""
+    places = {len(model.day_key) + n: model._meta.get_field(name).decimal_places
+              for n, name in enumerate(model.day_sums) if isinstance(model._meta.get_field(name), models.DecimalField)}
+    return tuple(value if n not in places or isinstance(value, Decimal) or value is None
+                 else Decimal(str(value)).quantize(Decimal(1).scaleb(-places[n])) for n, value in enumerate(row))
+
+
+def fold_all(model: type[models.Model]) -> int:
+    """Fold every network's changes (the beat task); returns the change rows folded."""
+    network_ids = model.changes.objects.order_by().values_list("network_id", flat=True).distinct()
+    return sum(fold(model, network_id) for network_id in sorted(network_ids))
 
 
 def _sortable(key: tuple) -> tuple:
@@ -111,7 +170,7 @@ def kept(model: type[models.Model], source: Source, network_id: int, ids: list) 
         before = source(network_id, ids, tz) if ids else {}
         yield
         after = source(network_id, ids, tz) if ids else {}
-        add(model, difference(before, after, model.day_sums))
+        record(model, difference(before, after, model.day_sums))
 
 
 def added(model: type[models.Model], source: Source, network_id: int, ids: list) -> None:
@@ -120,4 +179,4 @@ def added(model: type[models.Model], source: Source, network_id: int, ids: list)
         return
     with transaction.atomic():
         tz = network_lock(network_id)
-        add(model, source(network_id, ids, tz))
+        record(model, source(network_id, ids, tz))

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from commissions.models import Commission, CommissionDay
 from core.days import local_today
 from core.money import quantize
+from network import daily
 from network.models import Affiliate, Membership, Network
 from tracking.models import ClickDay, ConversionDay
 
@@ -110,16 +111,21 @@ def partnership_figures(*, network: Network, membership: Membership, partnership
     q = overview_query(network=network, membership=membership)
     program_ids = {p.program_id for p in partnerships}
     affiliate_ids = {p.affiliate_id for p in partnerships}
-    def per_pair(model, **sums):
-        return _scope(model.objects.for_network(network), q).filter(
-            program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values(
-            "program_id", "affiliate_id", *(["currency"] if model is CommissionDay else [])).annotate(**sums)
+    def per_pair(model, column: str, priced: bool = False) -> dict:
+        """{(program, affiliate[, currency]): sum of `column`} over the table and its changes not folded yet."""
+        sums: dict = defaultdict(int)
+        keys = ("program_id", "affiliate_id", *(["currency"] if priced else []))
+        for table in daily.with_changes(model):
+            for r in _scope(table.objects.for_network(network), q).filter(
+                    program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values(*keys).annotate(
+                    n=Sum(column)):
+                sums[tuple(r[k] for k in keys)] += r["n"] or 0
+        return sums
 
-    clicks = {(r["program_id"], r["affiliate_id"]): r["n"] for r in per_pair(ClickDay, n=Sum("clicks"))}
-    conversions = {(r["program_id"], r["affiliate_id"]): r["n"] for r in per_pair(ConversionDay, n=Sum("conversions"))}
+    clicks, conversions = per_pair(ClickDay, "clicks"), per_pair(ConversionDay, "conversions")
     earned = defaultdict(list)
-    for r in per_pair(CommissionDay, total=Sum("payout")):
-        earned[r["program_id"], r["affiliate_id"]].append((r["currency"], quantize(r["total"], r["currency"])))
+    for (program_id, affiliate_id, currency), total in sorted(per_pair(CommissionDay, "payout", priced=True).items()):
+        earned[program_id, affiliate_id].append((currency, quantize(total, currency)))
     pair = {p.pk: (p.program_id, p.affiliate_id) for p in partnerships}
     return {pk: {"clicks": clicks.get(key, 0), "conversions": conversions.get(key, 0), "earned": earned.get(key, [])}
             for pk, key in pair.items()}
@@ -152,7 +158,8 @@ def _per_day(q: ReportQuery, metrics: list[str], per_currency: bool) -> dict:
         for row in _measure(q, source, wanted, per_currency):
             for metric in wanted & row.keys():
                 key = row.get("currency", q.currency) if metric in AMOUNTS else None
-                found[metric][key][row["day"]] = row[metric]
+                per_day = found[metric][key]  # a day's row and its changes not folded yet: added
+                per_day[row["day"]] = per_day.get(row["day"], 0) + (row[metric] or 0)
     return found
 
 
@@ -166,16 +173,18 @@ def _measure(q: ReportQuery, source: str, wanted: set[str], per_currency: bool) 
         return list(rows.annotate(day=TruncDate("created_at", tzinfo=q.tz)).values("day")
                     .annotate(new_affiliates=Count("id")))
     model = {"rollups": ClickDay, "conversions": ConversionDay, "commissions": CommissionDay}[source]
-    sums = {name: Sum(name) for name in model.day_sums if name in wanted or source == "commissions"}
-    rows = _scope(model.objects.for_network(q.network), q).filter(day__gte=q.date_from, day__lte=q.date_to)
-    if source == "rollups":
-        return list(rows.order_by().values("day").annotate(**sums))
-    # Conversions not rejected by a fraud rule (held ones count: they are real until reviewed), unattributed ones
-    # too; commissions not rejected, net of reversals, on the day of their conversion (like the report).
-    found = []
-    if "conversions" in sums:
-        found += rows.order_by().values("day").annotate(conversions=sums.pop("conversions"))
-    if sums:
-        priced = rows if per_currency else rows.filter(currency=q.currency)
-        found += priced.order_by().values("day", *(["currency"] if per_currency else [])).annotate(**sums)
+    found: list[dict] = []
+    for table in daily.with_changes(model):  # with the differences not folded in yet
+        sums = {name: Sum(name) for name in model.day_sums if name in wanted or source == "commissions"}
+        rows = _scope(table.objects.for_network(q.network), q).filter(day__gte=q.date_from, day__lte=q.date_to)
+        if source == "rollups":
+            found += rows.order_by().values("day").annotate(**sums)
+            continue
+        # Conversions not rejected by a fraud rule (held ones count: they are real until reviewed), unattributed
+        # ones too; commissions not rejected, net of reversals, on the day of their conversion (like the report).
+        if "conversions" in sums:
+            found += rows.order_by().values("day").annotate(conversions=sums.pop("conversions"))
+        if sums:
+            priced = rows if per_currency else rows.filter(currency=q.currency)
+            found += priced.order_by().values("day", *(["currency"] if per_currency else [])).annotate(**sums)
     return found

@@ -54,7 +54,8 @@ def _step(network_id: int, since: date, until: date) -> None:
         tz = daily.network_lock(network_id, exclusive=True)
         start, end = local_day_bounds(since, until, tz=tz)
         for model in TABLES:
-            model.objects.filter(network_id=network_id, day__gte=since, day__lte=until).delete()
+            for table in daily.with_changes(model):  # differences not folded yet are in the sources too
+                table.objects.filter(network_id=network_id, day__gte=since, day__lte=until).delete()
         for model, rows in ((ClickDay, clicks_from_rollups(network_id, tz, start, end)),
                             (ConversionDay, conversions_from_rows(network_id, tz, start, end)),
                             (CommissionDay, commissions_from_rows(network_id, tz, start, end))):
@@ -72,8 +73,8 @@ def _span(network_id: int, tz: str) -> tuple[date, date]:
         if found["first"] is not None:
             earliest.append(found["first"].astimezone(zone(tz)).date() - timedelta(days=1))
             latest.append(found["last"].astimezone(zone(tz)).date() + timedelta(days=1))
-    for model in TABLES:
-        found = model.objects.filter(network_id=network_id).aggregate(first=Min("day"), last=Max("day"))
+    for table in (table for model in TABLES for table in daily.with_changes(model)):
+        found = table.objects.filter(network_id=network_id).aggregate(first=Min("day"), last=Max("day"))
         if found["first"] is not None:
             earliest.append(found["first"])
             latest.append(found["last"])

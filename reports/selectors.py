@@ -13,6 +13,7 @@ from commissions.models import CommissionDay
 from core.days import local_day_bounds
 from core.money import quantize
 from core.replica import replica_reads
+from network import daily
 from network.models import Affiliate, Membership, Network, Role
 from programs.models import SUB_FIELDS, Program
 from tracking.models import ClickDay, ConversionDay
@@ -78,22 +79,23 @@ DIMENSIONS = {"program": "program_id", "affiliate": "affiliate_id", "country": "
 def _days(model, q: ReportQuery, *sums: str) -> dict:
     """{key: sums} of one day table over the query's local days, grouped by the report's dimension. Time groups
     are read by day and folded into weeks and months here (at most a few hundred days)."""
-    rows = _scope(model.objects.for_network(q.network), q).filter(day__gte=q.date_from, day__lte=q.date_to)
-    if model is ClickDay:
-        # Clicks carry no currency: those of the programs priced in it.
-        rows = rows.filter(program_id__in=Program.objects.for_network(q.network).filter(currency=q.currency)
-                           .values("pk"))
-    else:
-        rows = rows.filter(currency=q.currency)
-    if model is ConversionDay:
-        rows = rows.exclude(affiliate_id=0)  # attributed conversions only (0: none)
     column = "day" if q.group_by in TIME_GROUPS else DIMENSIONS[q.group_by]
     found: dict = {}
-    for row in rows.order_by().values(column).annotate(**{name: Sum(name) for name in sums}):
-        key = _bucket(q.group_by, row[column]) if q.group_by in TIME_GROUPS else row[column]
-        into = found.setdefault(key, dict.fromkeys(sums, 0))
-        for name in sums:
-            into[name] += row[name] or 0
+    for table in daily.with_changes(model):  # with the differences not folded in yet
+        rows = _scope(table.objects.for_network(q.network), q).filter(day__gte=q.date_from, day__lte=q.date_to)
+        if model is ClickDay:
+            # Clicks carry no currency: those of the programs priced in it.
+            rows = rows.filter(program_id__in=Program.objects.for_network(q.network).filter(currency=q.currency)
+                               .values("pk"))
+        else:
+            rows = rows.filter(currency=q.currency)
+        if model is ConversionDay:
+            rows = rows.exclude(affiliate_id=0)  # attributed conversions only (0: none)
+        for row in rows.order_by().values(column).annotate(**{name: Sum(name) for name in sums}):
+            key = _bucket(q.group_by, row[column]) if q.group_by in TIME_GROUPS else row[column]
+            into = found.setdefault(key, dict.fromkeys(sums, 0))
+            for name in sums:
+                into[name] += row[name] or 0
     return found
 
 

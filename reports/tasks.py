@@ -1,7 +1,11 @@
-"""Reports' background work: rebuilding a network's day tables after its time zone changed."""
+"""Reports' background work: folding the day tables' changes, rebuilding a network's day tables after its time
+zone changed."""
 
-from core.tasks import LONG, RETRY_DATABASE, task
+from commissions.models import CommissionDay
+from core.tasks import LONG, QUICK, RETRY_DATABASE, task
+from network import daily
 from network.models import DayRebuild
+from tracking.models import ConversionDay
 
 from .rebuild import days_rebuild
 
@@ -17,3 +21,10 @@ def rebuild_days(rebuild_id: int) -> int:
 
 def queue_rebuild(sender=None, *, network_id: int, rebuild_id: int, **kwargs) -> None:
     rebuild_days.delay(rebuild_id)
+
+
+@task(**QUICK, **RETRY_DATABASE)
+def day_changes_fold() -> int:
+    """Move the conversions' and commissions' day differences into their tables (network.daily.fold); readers
+    add the ones not folded yet, so this only keeps what they read small. Returns the change rows folded."""
+    return daily.fold_all(ConversionDay) + daily.fold_all(CommissionDay)

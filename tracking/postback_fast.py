@@ -38,7 +38,7 @@ from .attribution import SUB_FIELDS, click_attributes, conversion_warnings, coup
 from .daily import SUB_LENGTH, conversions_added
 from .fraud import duplicate_order_params, duplicate_order_sql, evidence
 from .ids import click_id_time, is_click_id
-from .models import Conversion
+from .models import Conversion, ConversionDayChange
 from .recording import (
     COUPON_MAX_LENGTH,
     DEFAULT_EVENT,
@@ -96,8 +96,9 @@ _INSERT_SQL = (
     f"INSERT INTO tracking_conversion ({', '.join(_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT (advertiser_id, order_id) DO NOTHING RETURNING id"
 )
-# PostgreSQL: the INSERT and its day's sums (tracking.daily) in one statement, so one round trip still records
-# both or neither. The network's day-table lock (network.daily) is taken shared in the same statement.
+# PostgreSQL: the INSERT and its day's difference (tracking.daily; a new ConversionDayChange row, so no two
+# postbacks update one row) in one statement: one round trip still records both or neither. The network's
+# day-table lock (network.daily) is taken shared in the same statement.
 _SUBS_CUT = ", ".join(f"left(ins.{name}, {SUB_LENGTH})" for name in SUB_FIELDS)
 _INSERT_WITH_DAY_SQL = f"""
 WITH ins AS ({_INSERT_SQL}, network_id, created_at, advertiser_id, program_id, affiliate_id,
@@ -105,15 +106,12 @@ WITH ins AS ({_INSERT_SQL}, network_id, created_at, advertiser_id, program_id, a
 net AS (SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, id::int) AS locked, timezone
         FROM network_network WHERE id = %s),
 day AS (
-  INSERT INTO tracking_conversionday (network_id, day, advertiser_id, program_id, affiliate_id,
+  INSERT INTO {ConversionDayChange._meta.db_table} (network_id, day, advertiser_id, program_id, affiliate_id,
                                       {', '.join(SUB_FIELDS)}, country, currency, conversions, sales)
   SELECT ins.network_id, (ins.created_at AT TIME ZONE net.timezone)::date, ins.advertiser_id,
          coalesce(ins.program_id, 0), coalesce(ins.affiliate_id, 0), {_SUBS_CUT}, ins.country, ins.currency, 1,
          ins.amount
-  FROM ins, net WHERE ins.status <> 'rejected'
-  ON CONFLICT (network_id, day, advertiser_id, program_id, affiliate_id, {', '.join(SUB_FIELDS)}, country, currency)
-  DO UPDATE SET conversions = tracking_conversionday.conversions + 1,
-                sales = tracking_conversionday.sales + excluded.sales)
+  FROM ins, net WHERE ins.status <> 'rejected')
 SELECT id FROM ins
 """  # noqa: S608 (column and table names are ours)
 

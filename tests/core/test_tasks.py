@@ -20,6 +20,7 @@ TASK_NAMES = {
     "payouts.tasks.payout_batch_run_task",
     "payouts.tasks.payout_email_task",
     "payouts.tasks.payouts_scheduled_task",
+    "reports.tasks.day_changes_fold",
     "reports.tasks.rebuild_days",
     "tracking.tasks_clicks.click_partitions_ensure",
     "tracking.tasks_clicks.clicks_ingest",
@@ -39,6 +40,7 @@ BEAT = {
     "commissions-catch-up": ("commissions.tasks.commissions_catch_up_task", "<crontab: */5 * * * *"),
     "commissions-tier-trueups": ("commissions.tasks.tier_trueups_task", "<crontab: 23 * * * *"),
     "commissions-cpc-accrue": ("commissions.tasks.cpc_accrue_task", "<crontab: 7 * * * *"),
+    "reports-day-changes-fold": ("reports.tasks.day_changes_fold", "10.0"),
     "payouts-scheduled": ("payouts.tasks.payouts_scheduled_task", "<crontab: 20 * * * *"),
 }
 

@@ -20,7 +20,9 @@ from commissions.models import Commission, CommissionDay
 from commissions.services import commission_approve, commission_reject
 from commissions.tasks import cpc_accrue_task
 from commissions.trueup import tier_trueups_run
+from network.daily import with_changes
 from reports.rebuild import days_rebuild
+from reports.tasks import day_changes_fold
 from tests.conftest import api_client
 from tests.factories import make_coupon, make_link, make_partnership, make_program
 from tests.tracking.clicks_support import record_for
@@ -44,7 +46,9 @@ _serial = itertools.count()  # program names and visitor hashes, unique in a tes
 
 # --- the day tables and the rebuild ------------------------------------------------------------------------------
 def day_tables(network_id: int) -> dict:
-    """The three day tables of a network: {(table, key): sums}, rows of zeros left out."""
+    """The three day tables of a network, their changes folded in first (the beat's task): {(table, key): sums},
+    rows of zeros left out."""
+    day_changes_fold()
     found = {}
     for model in (ClickDay, ConversionDay, CommissionDay):
         for row in model.objects.filter(network_id=network_id).values():
@@ -66,9 +70,12 @@ def assert_kept(network) -> dict:
 
 def day_sums(model, network, day: date, **key) -> tuple:
     """A day table's sums of one local day (narrowed to some key columns), as the reports add them up."""
-    found = model.objects.filter(network=network, day=day, **key).aggregate(
-        **{name: Sum(name) for name in model.day_sums})
-    return tuple(found[name] or 0 for name in model.day_sums)
+    total = [0] * len(model.day_sums)
+    for table in with_changes(model):  # with the changes not folded in yet, as the reports read them
+        found = table.objects.filter(network=network, day=day, **key).aggregate(
+            **{name: Sum(name) for name in model.day_sums})
+        total = [t + (found[name] or 0) for t, name in zip(total, model.day_sums, strict=True)]
+    return tuple(total)
 
 
 def assert_days_equal_the_raw_rows(network) -> None:
@@ -88,7 +95,8 @@ def assert_days_equal_the_raw_rows(network) -> None:
         figures[1] += row.amount - row.reversed_amount
     for model, raw in ((ConversionDay, conversions), (CommissionDay, money)):
         table = defaultdict(lambda: [0, 0])
-        for row in model.objects.filter(network=network).values("day", *model.day_sums):
+        for row in (row for t in with_changes(model) for row in t.objects.filter(network=network).values(
+                "day", *model.day_sums)):
             for n, name in enumerate(model.day_sums):
                 table[row["day"]][n] += row[name]
         assert ({day: tuple(v) for day, v in table.items() if any(v)}

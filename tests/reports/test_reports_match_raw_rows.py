@@ -24,6 +24,7 @@ from programs.models import SUB_FIELDS, Program
 from reports.figures import daily_series, overview_query
 from reports.rebuild import days_rebuild
 from reports.selectors import GROUPS
+from reports.tasks import day_changes_fold
 from tests.conftest import api_client
 from tests.factories import make_advertiser, make_link, make_partnership, make_program
 from tests.tracking.clicks_support import record_for
@@ -453,7 +454,9 @@ def test_every_dashboard_series_equals_the_raw_rows(nets):
 
 
 def day_tables(network_id: int) -> dict:
-    """The three day tables of a network: {(table, key): sums}, rows of zeros left out."""
+    """The three day tables of a network, their changes folded in first (the beat's task): {(table, key): sums},
+    rows of zeros left out."""
+    day_changes_fold()
     found = {}
     for model in (ClickDay, ConversionDay, CommissionDay):
         for row in model.objects.filter(network_id=network_id).values():
