@@ -47,18 +47,24 @@ def grouped_rows(queryset: QuerySet, at: str, tz: str, keys: dict, **sums) -> Qu
 def clicks_add(inserted: list[dict], cut: dict[tuple, tuple]) -> None:
     """For the ingester, in its batch's transaction: the new clicks (`inserted` records, with flags) added to
     their local days. `cut`: raw sub IDs -> as kept (the ingester's own cut, reused)."""
-    networks = {r["network_id"] for r in inserted}
+    by_network: dict[int, list[dict]] = {}
+    for r in inserted:
+        by_network.setdefault(r["network_id"], []).append(r)
     advertisers = advertiser_of({r["program_id"] for r in inserted})
-    for network_id in sorted(networks):
+    for network_id, records in sorted(by_network.items()):
         tz = ZoneInfo(daily.network_lock(network_id))
+        days: dict = {}  # UTC minute -> local date (offsets change on whole minutes, so a minute has one date)
         sums: daily.Contribution = {}
-        for r in inserted:
-            if r["network_id"] != network_id:
-                continue
-            subs = cut[tuple(map(r.get, SUB_FIELDS))]
-            key = (network_id, r["created_at"].astimezone(tz).date(), advertisers[r["program_id"]], r["program_id"],
-                   r["affiliate_id"], *subs, r.get("country") or "")
-            c = sums.setdefault(key, {"clicks": 0, "unique_clicks": 0, "bot_clicks": 0, "velocity_clicks": 0})
+        for r in records:
+            minute = r["created_at"].replace(second=0, microsecond=0)
+            day = days.get(minute)
+            if day is None:
+                day = days[minute] = minute.astimezone(tz).date()
+            key = (network_id, day, advertisers[r["program_id"]], r["program_id"], r["affiliate_id"],
+                   *cut[tuple(map(r.get, SUB_FIELDS))], r.get("country") or "")
+            c = sums.get(key)
+            if c is None:
+                c = sums[key] = {"clicks": 0, "unique_clicks": 0, "bot_clicks": 0, "velocity_clicks": 0}
             c["clicks"] += 1
             c["unique_clicks"] += 1 if (r["is_unique"] and not r["is_bot"]) else 0
             c["bot_clicks"] += 1 if r["is_bot"] else 0
