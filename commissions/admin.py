@@ -3,7 +3,16 @@ from django.contrib import admin, messages
 from network.admin_base import ReadOnlyAdmin
 
 from . import services
-from .models import Account, Commission, CommissionDay, CpcAccrual, LedgerEntry, TierTrueUp, Transaction
+from .models import (
+    Account,
+    Commission,
+    CommissionDay,
+    CommissionDayChange,
+    CpcAccrual,
+    LedgerEntry,
+    TierTrueUp,
+    Transaction,
+)
 
 
 @admin.register(Commission)
@@ -45,6 +54,11 @@ class CommissionAdmin(ReadOnlyAdmin):
 
 @admin.register(CommissionDay)
 class CommissionDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "revenue", "payout")
+
+
+@admin.register(CommissionDayChange)
+class CommissionDayChangeAdmin(ReadOnlyAdmin):
     list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "revenue", "payout")
 
 

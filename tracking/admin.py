@@ -8,6 +8,7 @@ from .models import (
     ClickRollup,
     Conversion,
     ConversionDay,
+    ConversionDayChange,
     Delivery,
     DeliveryAttempt,
     MemberAddress,
@@ -38,6 +39,11 @@ class ClickDayAdmin(ReadOnlyAdmin):
 
 @admin.register(ConversionDay)
 class ConversionDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "conversions", "sales")
+
+
+@admin.register(ConversionDayChange)
+class ConversionDayChangeAdmin(ReadOnlyAdmin):
     list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "conversions", "sales")
 
 
