@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -33,6 +34,13 @@ class KeyInvalid(APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = f"The {HEADER} header must be 1 to {MAX_LENGTH} characters."
     default_code = "idempotency_key_invalid"
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = (f"A request with an {HEADER} header is read whole to be compared with its retries: send a "
+                      "smaller body (the limit is DATA_UPLOAD_MAX_MEMORY_SIZE), or no key.")
+    default_code = "idempotency_body_too_large"
 
 
 class KeyInUse(APIException):
@@ -59,6 +67,14 @@ class Replay(Exception):
 def wants_idempotency(meta: dict, method: str) -> bool:
     """Whether a request asks for it: a POST with the header (the postback's fast path leaves these to the view)."""
     return method == "POST" and META_NAME in meta
+
+
+def body_read(request) -> None:
+    """Read the raw body now, before any parser or CSRF check consumes the stream: the fingerprint hashes it."""
+    try:
+        request.body  # noqa: B018 (Django keeps it; the parsers then read from the kept bytes)
+    except RequestDataTooBig as exc:
+        raise BodyTooLarge() from exc
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:

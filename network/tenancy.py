@@ -55,7 +55,7 @@ class TenantScoped:
 
     def initial(self, request, *args, **kwargs):
         if idempotency.wants_idempotency(request.META, request.method):
-            request.body  # noqa: B018 (read before any parser or CSRF check: the fingerprint hashes the raw bytes)
+            idempotency.body_read(request)
         super().initial(request, *args, **kwargs)  # authenticated, permitted and throttled before a key is taken
         self._idempotency_claim = idempotency.idempotency_begin(request, self.membership)
 

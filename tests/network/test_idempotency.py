@@ -8,8 +8,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 from django.utils import timezone
+from PIL import Image
 
 from network import services as network_services
 from network.idempotency import ABANDONED_AFTER, KEPT_FOR, idempotency_claim, request_fingerprint
@@ -17,8 +19,9 @@ from network.models import Advertiser, ApiKey, IdempotencyKey
 from network.services import hash_api_key
 from network.tasks import idempotency_keys_purge_task
 from payouts.models import PayoutBatch
+from programs.models import Creative
 from tests.conftest import api_client
-from tests.factories import make_conversion
+from tests.factories import make_conversion, make_program
 from tests.tracking.conversions_support import click_at, make_shop
 from tests.tracking.test_conversions_fast import no_connection_closing  # noqa: F401  (a fixture)
 from tracking.api import ConversionViewSet
@@ -297,3 +300,29 @@ def test_the_schema_documents_the_header_on_every_api_post(anon):
         assert {"409", "422"} <= set(operation["responses"]), path
     gets = [item["get"] for item in schema["paths"].values() if "get" in item]
     assert not any(p["name"] == "Idempotency-Key" for op in gets for p in op.get("parameters", []))
+
+
+def test_a_keyed_banner_upload_is_parsed_and_replayed(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    program = make_program(world.a.advertiser)
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 250), (200, 80, 20)).save(buffer, format="PNG")
+
+    def upload():
+        image = SimpleUploadedFile("banner.png", buffer.getvalue(), content_type="image/png")
+        return world.a.client("advertiser").post(
+            "/api/v1/creatives", {"program": program.pk, "kind": "banner", "name": "Spring", "image": image},
+            format="multipart", HTTP_IDEMPOTENCY_KEY="banner-1")
+
+    first = upload()
+    again = upload()
+    assert first.status_code == again.status_code == 201, first.content
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert Creative.objects.for_network(world.a.network).count() == 1
+
+
+def test_a_keyed_body_over_the_upload_memory_limit_answers_413(world, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = post(world.a.client("owner"), "/api/v1/advertisers", {"name": "A" * 200, "email": "a@shop.test"})
+    assert response.status_code == 413 and "Idempotency-Key" in response.json()["detail"]
+    assert not IdempotencyKey.objects.exists()
