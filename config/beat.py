@@ -8,6 +8,8 @@ network work in each network's time zone themselves.
 from celery.schedules import crontab
 
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # --- network: API POSTs' Idempotency-Keys are kept 24 hours
+    "network-idempotency-keys-purge": {"task": "network.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
     # --- tracking: the click queue, its partitions and retention; conversions still waiting for their click
     "tracking-clicks-ingest": {"task": "tracking.tasks_clicks.clicks_ingest", "schedule": 5.0},
     "tracking-click-partitions": {"task": "tracking.tasks_clicks.click_partitions_ensure", "schedule": 3600.0},

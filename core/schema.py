@@ -5,6 +5,7 @@ permissions, `core.api.exception_handler`, pagination), so they are added here r
 """
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiParameter
 
 ERROR = "Error"
 FIELD_ERRORS = "FieldErrors"
@@ -31,7 +32,18 @@ DESCRIPTIONS = {
     "403": "The key's role may not do this.",
     "404": "No such object in this network (another network's objects are never found), or a page out of range.",
     "415": "The body is not JSON.",
+    "409": "A request with the same Idempotency-Key is still being processed.",
+    "422": "The Idempotency-Key was already used with another request (method, path or body).",
 }
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_KEY, {"type": "string", "minLength": 1, "maxLength": 255}, OpenApiParameter.HEADER,
+    description="Makes a retry safe: the first answer to this key (status and body) is kept for 24 hours and "
+    "answered again to the same request (same method, path and body) without doing it twice; the answer then "
+    "carries `Idempotent-Replayed: true`. Keys belong to the API key that sends them. The same key with another "
+    "request: 422; while its first request still runs: 409. Answers with a 5xx status are not kept.",
+)
 
 
 def _ref(name: str) -> dict:
@@ -47,7 +59,8 @@ def _add(responses: dict, status: str, schema: str) -> None:
 
 
 def add_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: 400/401/403/404/415 where each can happen."""
+    """drf-spectacular postprocessing hook: 400/401/403/404/415 where each can happen, 409/422 where an
+    Idempotency-Key is accepted."""
     result.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
@@ -67,12 +80,22 @@ def add_error_responses(result, generator, request, public):
                 _add(responses, "404", ERROR)
             if "requestBody" in operation:
                 _add(responses, "415", ERROR)
+            if any(p.get("in") == "header" and p.get("name") == IDEMPOTENCY_KEY for p in parameters):
+                _add(responses, "409", ERROR)
+                _add(responses, "422", ERROR)
     return result
 
 
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's, plus `Meta.role_dependent_fields`: read-only fields some roles do not get (an affiliate
-    never sees revenue), documented as optional instead of required."""
+    never sees revenue), documented as optional instead of required; and the `Idempotency-Key` header on the POSTs
+    of views that honour it (`idempotent_posts`, set by the base API view)."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self.method == "POST" and getattr(self.view, "idempotent_posts", False):
+            parameters = [*parameters, IDEMPOTENCY_PARAMETER]
+        return parameters
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)

@@ -2,7 +2,18 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .admin_base import ReadOnlyAdmin, TenantAdmin, admin_network_ids
-from .models import Advertiser, Affiliate, Announcement, ApiKey, AuditLog, DayRebuild, Membership, Network, User
+from .models import (
+    Advertiser,
+    Affiliate,
+    Announcement,
+    ApiKey,
+    AuditLog,
+    DayRebuild,
+    IdempotencyKey,
+    Membership,
+    Network,
+    User,
+)
 
 
 @admin.register(User)
@@ -68,6 +79,16 @@ class AuditLogAdmin(ReadOnlyAdmin):
 class DayRebuildAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "network", "timezone", "status", "done", "total", "finished_at")
     list_filter = ("status",)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    """API POSTs' kept answers (24 hours), to see what a client's retry was answered."""
+
+    list_display = ("created_at", "network", "key", "api_key", "membership", "status_code")
+    list_filter = ("network", "status_code")
+    search_fields = ("key",)
+    raw_id_fields = ("api_key", "membership")
 
 
 @admin.register(Announcement)

@@ -1,10 +1,11 @@
-"""Tenancy: networks, who belongs to them in which role, API keys, audit log, announcements."""
+"""Tenancy: networks, who belongs to them in which role, API keys, audit log, announcements, idempotency keys."""
 
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from core.money import is_currency
 
@@ -291,3 +292,30 @@ class Announcement(TenantModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class IdempotencyKey(TenantModel):
+    """One `Idempotency-Key` sent with an API POST, in its scope (the API key, or the signed-in member when the
+    call came with a session): the request's fingerprint and, once answered, the answer that the same request
+    gets again for 24 hours (network.idempotency). `status_code` is null while the first request runs."""
+
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(default=b"")
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["network", "api_key", "key"], condition=models.Q(api_key__isnull=False),
+                                    name="idempotency_key_unique_per_api_key"),
+            models.UniqueConstraint(fields=["network", "membership", "key"], condition=models.Q(api_key__isnull=True),
+                                    name="idempotency_key_unique_per_member"),
+        ]
+        indexes = [models.Index(fields=["network", "created_at"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'running'})"

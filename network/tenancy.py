@@ -4,12 +4,15 @@ A view names its tenant `model`; `get_queryset()` (which subclasses may not over
 reads `model.objects.for_network(request's network)` and hands it to `scope_queryset()`
 for role rules. An object of another network is therefore never found: 404. A view that
 truly needs an unscoped query must call it `dangerously_get_queryset`.
+
+Every POST through it honours an `Idempotency-Key` header (network.idempotency).
 """
 
 from functools import cached_property
 
 from rest_framework import generics, viewsets
 
+from . import idempotency
 from .auth import membership_for_request
 from .models import Membership, Network
 from .permissions import HasRole, IsNetworkMember
@@ -18,6 +21,8 @@ from .permissions import HasRole, IsNetworkMember
 class TenantScoped:
     model = None
     permission_classes = [IsNetworkMember, HasRole]
+    idempotent_posts = True  # the schema documents the Idempotency-Key header on these views' POSTs
+    _idempotency_claim = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -38,6 +43,33 @@ class TenantScoped:
     @property
     def role(self) -> str:
         return self.membership.role
+
+    def dispatch(self, request, *args, **kwargs):
+        self._idempotency_claim = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._idempotency_claim is not None:  # an error escaped the handler: nothing to keep
+                idempotency.idempotency_release(self._idempotency_claim)
+                self._idempotency_claim = None
+
+    def initial(self, request, *args, **kwargs):
+        if idempotency.wants_idempotency(request.META, request.method):
+            idempotency.body_read(request)
+        super().initial(request, *args, **kwargs)  # authenticated, permitted and throttled before a key is taken
+        self._idempotency_claim = idempotency.idempotency_begin(request, self.membership)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        claim, self._idempotency_claim = self._idempotency_claim, None
+        if claim is not None:
+            idempotency.idempotency_finish(claim, response)
+        return response
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no network

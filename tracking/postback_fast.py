@@ -5,10 +5,10 @@ It handles only what it can decide alone: a valid advertiser key, a well-formed 
 either no click id or a click of this advertiser inside the program's window, in the program's currency (a
 coupon sent beside such a click is kept: the click attributes; a coupon alone may attribute, so it goes on).
 Anything else (other fields, bad input, a repeated order id, a pending or foreign click, webhooks to
-queue, a key to mark as used) goes to the full DRF view, which answers with the same
-shapes and messages. Every decision (the key's validity, the input checks, the click's attribution, the fraud
-signals and the duplicate-order predicate, the row's fields) is the full path's own function (see
-`tracking/recording.py`); only the I/O here is the fast path's.
+queue, a key to mark as used, an `Idempotency-Key` header to honour) goes to the full DRF view, which answers
+with the same shapes and messages. Every decision (the key's validity, the input checks, the click's
+attribution, the fraud signals and the duplicate-order predicate, the row's fields) is the full path's own
+function (see `tracking/recording.py`); only the I/O here is the fast path's.
 """
 
 import hashlib
@@ -33,6 +33,7 @@ from core.money import parse_amount
 from core.throttling import FAST_VERDICT, ConversionRateThrottle, hit
 from network.auth import api_key_refusal, key_use_due
 from network.daily import LOCK_CLASS
+from network.idempotency import wants_idempotency
 
 from .attribution import SUB_FIELDS, click_attributes, conversion_warnings, coupon_find
 from .daily import SUB_LENGTH, conversions_added
@@ -199,6 +200,8 @@ def _body(content_type: str, raw: bytes) -> dict | None:
 
 def postback_fast(request) -> JsonResponse | None:
     """Django view helper: the 201 response, or None for the full view."""
+    if wants_idempotency(request.META, request.method):
+        return None
     data = record_fast(request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("CONTENT_TYPE", ""),
                        request.body, meta=request.META)
     return None if data is None else JsonResponse(data, status=201)
@@ -322,7 +325,8 @@ class FastPostbackMiddleware:
         self.app = app
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") in self.PATHS:
+        if (environ.get("PATH_INFO") in self.PATHS and environ.get("REQUEST_METHOD") == "POST"
+                and not wants_idempotency(environ, "POST")):
             environ[FAST_TRIED] = True
             response = self._fast(environ)
             if response is not None:
