@@ -32,7 +32,8 @@ def webhook_url(request, integration: StripeIntegration) -> str:
 class StripeIntegrationSerializer(serializers.ModelSerializer):
     webhook_url = serializers.SerializerMethodField(
         help_text="Paste it into Stripe (Developers -> Webhooks -> Add endpoint); it names this integration.")
-    signing_secret_hint = serializers.CharField(read_only=True, help_text="The secret's last characters only.")
+    signing_secret_hint = serializers.CharField(
+        read_only=True, help_text="The secret's last characters only; empty until a secret is set.")
 
     class Meta:
         model = StripeIntegration
@@ -47,8 +48,11 @@ class StripeIntegrationSerializer(serializers.ModelSerializer):
 
 class StripeIntegrationCreateSerializer(serializers.Serializer):
     program = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="One of your programs' id.")
-    signing_secret = serializers.CharField(max_length=200, write_only=True, help_text=(
-        "The endpoint's signing secret (whsec_...) from the Stripe dashboard. Never shown again."))
+    signing_secret = serializers.CharField(max_length=200, write_only=True, required=False, allow_blank=True,
+                                           help_text=(
+        "The endpoint's signing secret (whsec_...) from the Stripe dashboard. Never shown again. May come later "
+        "(rotate-secret): Stripe shows it once the endpoint with this webhook_url exists; until then every event "
+        "is refused."))
 
 
 class StripeSecretSerializer(serializers.Serializer):
@@ -99,7 +103,7 @@ class StripeIntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         try:
             integration = stripe_billing.stripe_integration_create(
                 network=self.network, advertiser=advertiser, program_id=data.validated_data["program"],
-                signing_secret=data.validated_data["signing_secret"], actor=request.user)
+                signing_secret=data.validated_data.get("signing_secret", ""), actor=request.user)
         except DjangoValidationError as exc:
             raise _field_errors(exc) from exc
         return Response(self._out(integration), status=status.HTTP_201_CREATED)
@@ -112,7 +116,7 @@ class StripeIntegrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=StripeSecretSerializer, responses=StripeIntegrationSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
-        """Replace the signing secret after rolling it in Stripe; the old one stops verifying at once."""
+        """Set the signing secret (first time, or after rolling it in Stripe); the old one stops verifying at once."""
         integration = self.get_object()
         data = StripeSecretSerializer(data=request.data)
         data.is_valid(raise_exception=True)

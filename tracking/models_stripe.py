@@ -27,7 +27,8 @@ class StripeIntegration(TenantModel):
     advertiser = models.ForeignKey(Advertiser, on_delete=models.CASCADE, related_name="stripe_integrations")
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     token = models.CharField(max_length=64, default=new_integration_token)
-    signing_secret = models.CharField(max_length=200)
+    # Blank until the merchant sends it: Stripe shows the secret only once the endpoint (our URL) exists there.
+    signing_secret = models.CharField(max_length=200, blank=True, default="")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
@@ -42,7 +43,7 @@ class StripeIntegration(TenantModel):
 
     @property
     def signing_secret_hint(self) -> str:
-        return f"whsec_…{self.signing_secret[-4:]}"
+        return f"whsec_…{self.signing_secret[-4:]}" if self.signing_secret else ""
 
 
 class StripeCustomer(TenantModel):

@@ -38,13 +38,15 @@ def _check_secret(secret: str) -> str:
 
 
 @transaction.atomic
-def stripe_integration_create(*, network: Network, advertiser: Advertiser, program_id: int, signing_secret: str,
+def stripe_integration_create(*, network: Network, advertiser: Advertiser, program_id: int, signing_secret: str = "",
                               actor: User | None = None) -> StripeIntegration:
+    """Without a secret the URL refuses every event (400) until `stripe_integration_rotate_secret` sets one."""
     program = Program.objects.for_network(network).filter(pk=program_id, advertiser=advertiser).first()
     if program is None:
         raise ValidationError({"program": ["Unknown program."]})
     integration = StripeIntegration.objects.create(network=network, advertiser=advertiser, program=program,
-                                                   signing_secret=_check_secret(signing_secret))
+                                                   signing_secret=_check_secret(signing_secret) if signing_secret
+                                                   else "")
     audit_log_record(network=network, actor=actor, action="stripe_integration.created", target=integration,
                      data={"program": program.pk})
     return integration
@@ -90,6 +92,8 @@ def dangerously_stripe_integration_for_token(token: str) -> StripeIntegration | 
 # --- events ----------------------------------------------------------------------------------------------------
 def stripe_event_verify(*, integration: StripeIntegration, payload: bytes, signature: str) -> dict:
     """The event as a dict, verified with the integration's signing secret (Stripe's SDK, 5-minute tolerance)."""
+    if not integration.signing_secret:
+        raise BadEvent("No signing secret yet.")
     try:
         event = stripe.Webhook.construct_event(payload, signature or "", integration.signing_secret,
                                                tolerance=SIGNATURE_TOLERANCE_SECONDS)

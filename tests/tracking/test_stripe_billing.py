@@ -300,7 +300,7 @@ def test_create_answers_a_webhook_url_and_never_the_secret(world, shop):
     ({"program": 99999999, "signing_secret": SECRET}, "program"),
     ({"program": None, "signing_secret": SECRET}, "program"),
     ({"signing_secret": "sk_live_notawebhooksecret"}, "signing_secret"),
-    ({"signing_secret": ""}, "signing_secret"),
+    ({"signing_secret": "whsec_"}, "signing_secret"),
     ({"signing_secret": ["whsec_x"]}, "signing_secret"),
 ])
 def test_bad_input_is_a_400_on_the_field(world, shop, body, field):
@@ -353,6 +353,20 @@ def test_rotating_the_secret_refuses_events_signed_with_the_old_one(world, shop,
     assert deliver(integration["webhook_url"], body, new).status_code == 200
     bad = client.post(f"{API}/{integration['id']}/rotate-secret", {"signing_secret": "nope"}, format="json")
     assert bad.status_code == 400 and "signing_secret" in bad.json()
+
+
+def test_an_integration_created_without_a_secret_refuses_events_until_one_is_set(world, shop):
+    client = world.a.client("advertiser")
+    created = client.post(API, {"program": shop.program.pk}, format="json")
+    assert created.status_code == 201 and created.json()["signing_secret_hint"] == ""
+    url = created.json()["webhook_url"]
+    body = event("invoice.paid", invoice(customer="cus_1", amount_paid=100))
+    assert deliver(url, body, "").status_code == 400
+    assert deliver(url, body, SECRET).status_code == 400
+    assert StripeEvent.objects.count() == 0
+    client.post(f"{API}/{created.json()['id']}/rotate-secret", {"signing_secret": SECRET}, format="json")
+    assert deliver(url, body, SECRET).status_code == 200
+    assert StripeEvent.objects.count() == 1
 
 
 def test_a_disabled_integration_answers_404_and_records_nothing_until_enabled(world, shop, integration):
