@@ -387,3 +387,51 @@ def test_delete_removes_the_integration_and_its_url(world, shop, integration):
     assert client.get(f"{API}/{integration['id']}").status_code == 404
     body = event("invoice.paid", invoice(customer="cus_1", amount_paid=100))
     assert deliver(integration["webhook_url"], body, SECRET).status_code == 404
+
+
+# --- the integration page ----------------------------------------------------------------------------------------
+def test_the_integration_page_connects_stripe_and_shows_its_url_and_events(
+    world, web, shop, django_capture_on_commit_callbacks
+):
+    client = web("a", "advertiser")
+    page = client.get("/advertiser/integration/").content.decode()
+    assert "Connect Stripe" in page and "client_reference_id" in page
+    bad = client.post("/advertiser/integration/stripe", {"program": shop.program.pk, "signing_secret": "sk_nope"})
+    assert bad.status_code == 400 and "whsec_" in bad.content.decode()
+    response = client.post("/advertiser/integration/stripe", {"program": shop.program.pk})
+    assert response.status_code == 302
+    integration = world.a.advertiser.stripe_integrations.get()
+    page = client.get("/advertiser/integration/").content.decode()
+    assert f"/api/v1/integrations/stripe/{integration.token}/webhook" in page and "no secret yet" in page
+
+    client.post(f"/advertiser/integration/stripe/{integration.pk}/secret", {"signing_secret": SECRET})
+    integration.refresh_from_db()
+    assert integration.signing_secret == SECRET
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(f"/api/v1/integrations/stripe/{integration.token}/webhook",
+                event("invoice.paid", invoice(customer="cus_page", amount_paid=4990), event_id="evt_page"), SECRET)
+    page = client.get("/advertiser/integration/").content.decode()
+    assert SECRET not in page and "whsec_…cdef" in page
+    assert "evt_page" in page and "€49.90" in page and "Conversion recorded" in page
+
+    client.post(f"/advertiser/integration/stripe/{integration.pk}/disable")
+    integration.refresh_from_db()
+    assert integration.is_active is False
+    client.post(f"/advertiser/integration/stripe/{integration.pk}/delete")
+    assert not world.a.advertiser.stripe_integrations.exists()
+
+
+def test_another_advertisers_or_networks_integration_is_404_on_the_page(world, web, shop, integration):
+    from tests.factories import make_advertiser
+    from tests.pages import web_client
+
+    rival, _ = make_advertiser(world.a.network, "Rival Shop", "rival@alpha.test")
+    for client in (web_client(rival), web("b", "advertiser")):
+        for verb in ("disable", "enable", "delete", "secret"):
+            response = client.post(f"/advertiser/integration/stripe/{integration['id']}/{verb}",
+                                   {"signing_secret": "whsec_taken_over"})
+            assert response.status_code == 404
+        assert integration["webhook_url"] not in client.get("/advertiser/integration/").content.decode()
+    # Their connect form offers only their own programs.
+    response = web("b", "advertiser").post("/advertiser/integration/stripe", {"program": shop.program.pk})
+    assert response.status_code == 400
