@@ -155,6 +155,9 @@ def _checkout_completed(integration: StripeIntegration, session: dict, row: Stri
         row.result = Result.LINKED if customer else Result.IGNORED
         if not customer:
             row.error = "No customer on the session."
+        first_invoice = _text(session.get("invoice"), 128)
+        if click_id and first_invoice:
+            row.conversion = _attribute_recorded(integration, order_id=first_invoice, click_id=click_id)
         return
     if session.get("payment_status") not in (None, "paid", "no_payment_required"):
         row.result, row.error = Result.IGNORED, "Not paid yet (the async payment's success event records it)."
@@ -240,6 +243,21 @@ def _sale(integration: StripeIntegration, row: StripeEvent, *, order_id: str, mi
         customer_email=email,
     )
     row.conversion, row.result = recorded.conversion, result
+
+
+def _attribute_recorded(integration: StripeIntegration, *, order_id: str, click_id: str) -> Conversion | None:
+    """Stripe does not order its events: the subscription's first invoice may have been recorded unattributed
+    before its checkout session named the click. Such a conversion takes the click now, through the same late
+    attribution a conversion waiting for its click goes through (tracking.services.conversion_attribute_pending)."""
+    unattributed = Conversion.objects.for_network(integration.network_id).filter(
+        advertiser=integration.advertiser_id, order_id=order_id, attribution=Conversion.Attribution.NONE,
+        attribution_pending=False, click_id="")
+    conversion = unattributed.first()
+    if conversion is None or not unattributed.filter(pk=conversion.pk).update(click_id=click_id,
+                                                                              attribution_pending=True):
+        return None
+    services.conversion_attribute_pending(conversion_id=conversion.pk)
+    return conversion
 
 
 def _customer_link(integration: StripeIntegration, customer: str, click_id: str) -> None:

@@ -33,14 +33,15 @@ def event(event_type: str, obj: dict, *, event_id: str | None = None) -> dict:
 
 def checkout_session(*, mode: str, amount_total: int, currency: str = "eur", customer: str | None = None,
                      client_reference_id: str | None = None, metadata: dict | None = None,
-                     payment_intent: str | None = None, subscription: str | None = None) -> dict:
+                     payment_intent: str | None = None, subscription: str | None = None,
+                     invoice_id: str | None = None) -> dict:
     return {
         "id": _id("cs"), "object": "checkout.session", "amount_subtotal": amount_total, "amount_total": amount_total,
         "client_reference_id": client_reference_id, "currency": currency, "customer": customer,
         "customer_details": {"email": "buyer@example.com", "name": "Jane Buyer", "address": None, "phone": None,
                              "tax_exempt": "none", "tax_ids": []},
         "customer_email": None, "created": int(time.time()), "expires_at": int(time.time()) + 86400,
-        "invoice": None, "livemode": False, "metadata": metadata or {}, "mode": mode,
+        "invoice": invoice_id, "livemode": False, "metadata": metadata or {}, "mode": mode,
         "payment_intent": payment_intent if mode == "payment" else None, "payment_status": "paid",
         "status": "complete", "subscription": subscription, "success_url": "https://shop.example.com/thanks",
         "url": None,

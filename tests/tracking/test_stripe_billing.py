@@ -11,6 +11,7 @@ import stripe
 from django.utils import timezone
 
 from commissions.models import Commission
+from tests.reports.test_day_tables_kept import assert_kept
 from tracking.models import Conversion, StripeEvent
 from tracking.models_stripe import StripeCustomer
 
@@ -134,6 +135,26 @@ def test_a_subscriptions_first_invoice_is_attributed_by_its_click_and_renewals_b
     assert commissions_of(conversions[0].pk)[0].amount == D("5.00")
 
 
+def test_a_first_invoice_that_arrives_before_its_checkout_session_takes_the_click_late(world, shop, send):
+    click = click_at(shop.link)
+    first = invoice(customer="cus_early", amount_paid=5000, subscription="sub_early")
+    paid = send("invoice.paid", first)
+    conversion = Conversion.objects.get(pk=paid["conversion"])
+    assert conversion.attribution == "none" and not commissions_of(conversion.pk)
+    linked = send("checkout.session.completed", checkout_session(
+        mode="subscription", amount_total=5000, customer="cus_early", client_reference_id=click.click_id,
+        subscription="sub_early", invoice_id=first["id"]))
+    assert linked["result"] == "linked" and linked["conversion"] == conversion.pk
+    conversion.refresh_from_db()
+    assert conversion.attribution == "click" and conversion.affiliate_id == world.a.affiliate.pk
+    assert conversion.click_id == click.click_id and not conversion.attribution_pending
+    assert [c.amount for c in commissions_of(conversion.pk)] == [D("5.00")]
+    renewal = send("invoice.paid", invoice(customer="cus_early", amount_paid=5000,
+                                           billing_reason="subscription_cycle", subscription="sub_early"))
+    assert Conversion.objects.get(pk=renewal["conversion"]).attribution == "customer"
+    assert_kept(world.a.network)  # the report's day tables moved the sale to its affiliate
+
+
 def test_an_invoice_of_a_customer_without_a_click_is_recorded_unattributed(world, shop, send):
     answer = send("invoice.paid", invoice(customer="cus_unknown", amount_paid=900))
     conversion = Conversion.objects.get(pk=answer["conversion"])
@@ -181,6 +202,7 @@ def test_partial_then_full_refund_and_a_replay_refunds_nothing_more(world, shop,
     assert again["result"] == "ignored" and not again["duplicate"]
     conversion.refresh_from_db()
     assert conversion.refunded_amount == D("100")
+    assert_kept(world.a.network)
 
 
 def test_a_one_time_payment_is_refunded_by_its_payment_intent(world, shop, send):
