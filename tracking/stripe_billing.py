@@ -297,6 +297,9 @@ def _metadata(obj: dict) -> dict:
 
 
 def _text(value, limit: int) -> str:
+    """A string field, or the id of an expanded object (`customer`, `invoice`, ... may come expanded)."""
+    if isinstance(value, dict):
+        value = value.get("id")
     return value[:limit] if isinstance(value, str) else ""
 
 

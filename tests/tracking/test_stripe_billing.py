@@ -457,3 +457,25 @@ def test_another_advertisers_or_networks_integration_is_404_on_the_page(world, w
     # Their connect form offers only their own programs.
     response = web("b", "advertiser").post("/advertiser/integration/stripe", {"program": shop.program.pk})
     assert response.status_code == 400
+
+
+def test_an_expanded_customer_object_counts_as_its_id(world, shop, send):
+    click = click_at(shop.link)
+    session = checkout_session(mode="subscription", amount_total=1000, client_reference_id=click.click_id)
+    session["customer"] = {"id": "cus_expanded", "object": "customer", "email": "buyer@example.com"}
+    send("checkout.session.completed", session)
+    answer = send("invoice.paid", invoice(customer="cus_expanded", amount_paid=1000))
+    assert Conversion.objects.get(pk=answer["conversion"]).attribution == "click"
+
+
+def test_the_admin_lists_integrations_and_events_without_the_secret(world, shop, integration, send):
+    from tests.network.test_admin import staff_client
+
+    send("invoice.paid", invoice(customer="cus_admin", amount_paid=100), event_id="evt_admin")
+    client = staff_client(world.a.owner.user, superuser=True)
+    for model in ("stripeintegration", "stripecustomer", "stripeevent"):
+        response = client.get(f"/admin/tracking/{model}/")
+        assert response.status_code == 200 and SECRET not in response.content.decode()
+    assert "evt_admin" in client.get("/admin/tracking/stripeevent/").content.decode()
+    page = client.get(f"/admin/tracking/stripeintegration/{integration['id']}/change/")
+    assert page.status_code == 200 and SECRET not in page.content.decode()
