@@ -10,8 +10,6 @@ from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, TenantModel
 from programs.models import Program
 
-from .models import Conversion
-
 
 def new_integration_token() -> str:
     # In the webhook URL: it names the integration (and so the signing secret) before the signature is checked.
@@ -87,7 +85,8 @@ class StripeEvent(TenantModel):
     charge = models.CharField(max_length=255, blank=True, default="")
     result = models.CharField(max_length=12, choices=Result.choices)
     error = models.CharField(max_length=500, blank=True, default="")
-    conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    conversion = models.ForeignKey("tracking.Conversion", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, null=True,
                                  blank=True)
     currency = models.CharField(max_length=3, blank=True, default="")
