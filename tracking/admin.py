@@ -12,6 +12,9 @@ from .models import (
     Delivery,
     DeliveryAttempt,
     MemberAddress,
+    StripeCustomer,
+    StripeEvent,
+    StripeIntegration,
     WebhookEndpoint,
 )
 from .outbound import delivery_resend
@@ -103,3 +106,23 @@ class DeliveryAdmin(ReadOnlyAdmin):
 class DeliveryAttemptAdmin(ReadOnlyAdmin):
     list_display = ("delivery", "number", "status_code", "latency_ms", "succeeded", "created_at")
     list_filter = ("network", "succeeded")
+
+
+@admin.register(StripeIntegration)
+class StripeIntegrationAdmin(TenantAdmin):
+    list_display = ("id", "advertiser", "program", "network", "is_active", "created_at")
+    list_filter = ("network", "is_active")
+    exclude = ("signing_secret", "token")
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(ReadOnlyAdmin):
+    list_display = ("customer_id", "integration", "click_id", "created_at")
+    search_fields = ("customer_id", "click_id")
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "result", "integration", "conversion", "received_at")
+    list_filter = ("network", "result", "type")
+    search_fields = ("event_id", "object_id", "customer_id")

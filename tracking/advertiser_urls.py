@@ -6,6 +6,7 @@ from django.urls import path, re_path
 from network import navigation
 from programs.advertiser_forms import ID_PATTERN
 
+from . import advertiser_stripe_views as stripe_views
 from . import advertiser_views as views
 
 navigation.register("advertiser", "Conversions", "advertiser_conversions", order=40)
@@ -22,4 +23,8 @@ urlpatterns = [
             views.WebhookActionView.as_view(), name="advertiser_webhook_action"),
     re_path(rf"^advertiser/integration/deliveries/{PK}/resend$", views.DeliveryResendView.as_view(),
             name="advertiser_delivery_resend"),
+    path("advertiser/integration/stripe", stripe_views.StripeIntegrationCreateView.as_view(),
+         name="advertiser_stripe_new"),
+    re_path(rf"^advertiser/integration/stripe/{PK}/(?P<verb>secret|enable|disable|delete)$",
+            stripe_views.StripeIntegrationActionView.as_view(), name="advertiser_stripe_action"),
 ]

@@ -26,6 +26,7 @@ from . import selectors, services
 from .models import Conversion, RefundStatus, refund_status_q
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import EVENTS, delivery_resend
+from .stripe_forms import stripe_section
 
 ADVERTISER = frozenset({Role.ADVERTISER})
 
@@ -146,7 +147,7 @@ class IntegrationView(ApiKeysView):
     roles = ADVERTISER
     template_name = "advertiser/tracking_integration.html"
 
-    def get_context_data(self, webhook_form=None, created_endpoint=None, **kwargs):
+    def get_context_data(self, webhook_form=None, created_endpoint=None, stripe_form=None, **kwargs):
         programs = program_selectors.programs_visible_to(network=self.network, membership=self.membership)
         program = programs.filter(status="active").order_by("id").first() or programs.order_by("id").first()
         endpoints = self.scoped(WebhookEndpoint).visible_to(self.membership)
@@ -156,7 +157,7 @@ class IntegrationView(ApiKeysView):
             conversions_url=self.request.build_absolute_uri("/api/v1/conversions"),
             endpoints=endpoints.order_by("-created_at", "-id"),
             webhook_form=webhook_form or WebhookForm(initial={"events": ["*"]}),
-            created_endpoint=created_endpoint, **kwargs)
+            created_endpoint=created_endpoint, **stripe_section(self, stripe_form), **kwargs)
 
 
 class WebhookCreateView(IntegrationView):

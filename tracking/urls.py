@@ -11,16 +11,20 @@ from .api import (
     WebhookEndpointViewSet,
     conversions_entry,
 )
+from .api_stripe import StripeBillingWebhookView, StripeIntegrationViewSet
 
 router = Router()
 router.register("conversions", ConversionViewSet, basename="conversion")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("integrations/stripe", StripeIntegrationViewSet, basename="stripe-integration")
 
 urlpatterns = [
     re_path(r"^conversions/?$", conversions_entry),  # the postback's fast path; the router's route documents it
     path("conversions/pixel", ConversionPixelView.as_view(), name="conversion-pixel"),  # before conversions/<pk>
     path("postback", PostbackView.as_view(), name="postback"),
     path("postback/test", PostbackTestView.as_view(), name="postback-test"),
+    path("integrations/stripe/<str:token>/webhook", StripeBillingWebhookView.as_view(),
+         name="stripe-billing-webhook"),
     *router.urls,
 ]

@@ -9,6 +9,10 @@
  *   AffiliateTracking.getClickId()   -> "01J9Z3..." or null
  *   AffiliateTracking.fillInputs()   -> sets <input name="click_id"> (or [data-affiliate-click-id]) in forms
  *
+ * Stripe Checkout (with a Stripe integration, no postback needed): the merchant's server passes the id
+ * when it creates the session, client_reference_id=<click id> (or metadata[click_id]); the payment, the
+ * subscription's invoices and refunds then arrive as conversions through the integration's webhook URL.
+ *
  * Options (data attributes on the script tag): data-days="30" (cookie lifetime), data-param="click_id",
  * data-cookie="afn_click_id", data-domain=".shop.example" (share across subdomains).
  */
