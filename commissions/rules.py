@@ -209,8 +209,14 @@ def first_attributed_conversion(conversion: Conversion) -> Conversion | None:
     )
 
 
+# A renewal due at the end of the rule's last month is paid that day or, after card retries, a few days later.
+RENEWAL_GRACE = timedelta(days=7)
+
+
 def renewal_pays(*, rule: CommissionRule, conversion: Conversion) -> bool:
-    """A renewal (attribution `customer`) pays while before first + recurring_months (null: forever, 0: never)."""
+    """A renewal (attribution `customer`) pays the first `recurring_months` months' renewals: until first +
+    recurring_months (+ RENEWAL_GRACE, so the renewal falling due on that day counts: with 1, a monthly
+    subscription's first renewal pays and its second does not). Null: forever; 0: never."""
     if conversion.attribution != Conversion.Attribution.CUSTOMER:
         return True
     if rule.recurring_months is None:
@@ -220,7 +226,7 @@ def renewal_pays(*, rule: CommissionRule, conversion: Conversion) -> bool:
     first = first_attributed_conversion(conversion)
     if first is None:  # no earlier attributed order is known: this one is the customer's first
         return True
-    return conversion.created_at < add_months(first.created_at, rule.recurring_months)
+    return conversion.created_at < add_months(first.created_at, rule.recurring_months) + RENEWAL_GRACE
 
 
 def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict | None = None) -> Evaluation | None:

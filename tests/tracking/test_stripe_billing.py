@@ -96,8 +96,8 @@ def test_a_click_id_in_metadata_attributes_when_client_reference_id_is_the_merch
 
 
 @pytest.mark.parametrize(("months", "paid"), [
-    (1, [True, False, False]),  # within 1 month of the first payment: the monthly renewals fall outside it
-    (2, [True, True, False]),  # the first renewal pays, the second pays nothing
+    (1, [True, True, False]),  # the first renewal pays, the second pays nothing
+    (2, [True, True, True]),  # both renewals fall within the first two months
 ])
 def test_a_subscriptions_first_invoice_is_attributed_by_its_click_and_renewals_by_the_customer(
     world, monkeypatch, months, paid, django_capture_on_commit_callbacks
