@@ -18,6 +18,7 @@ from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
 
 from . import selectors, services
+from .events import catalogue
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import delivery_resend
@@ -34,6 +35,7 @@ from .serializers import (
     RefundSerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
+    WebhookEventTypeSerializer,
     conversion_recorded_representation,
     postback_representation,
 )
@@ -233,6 +235,18 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         endpoint = services.webhook_endpoint_update(network=self.network, endpoint=self.get_object(),
                                                     actor=request.user, secret=new_webhook_secret())
         return Response(WebhookEndpointCreatedSerializer(endpoint).data)
+
+
+class WebhookEventTypesView(TenantGenericAPIView):
+    """The event types a webhook endpoint may subscribe to (`events`), each with a description, who receives it
+    and an example body. Deliveries are signed with `X-Signature` and the Standard Webhooks headers."""
+
+    serializer_class = WebhookEventTypeSerializer
+    roles = ALL_ROLES
+
+    @extend_schema(responses=WebhookEventTypeSerializer(many=True))
+    def get(self, request):
+        return Response(WebhookEventTypeSerializer(catalogue(), many=True).data)
 
 
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -172,6 +172,16 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "advertiser", "created_at"]
 
 
+class WebhookEventTypeSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="The event name, in the body's `type` and `event`.")
+    description = serializers.CharField()
+    audience = serializers.ChoiceField(
+        choices=["advertiser", "operators"],
+        help_text="`operators`: sent to the network operators' endpoints only; `advertiser`: also to the endpoints "
+                  "of the advertiser concerned.")
+    example = serializers.JSONField(help_text="A body a delivery of this type carries (values made up).")
+
+
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
