@@ -117,12 +117,13 @@ def commissions_notify(commissions: list[Commission], event: str, *, email: bool
 # --- examples for the catalogue of event types (GET /api/v1/webhook-events) -----------------------------------
 def _example_commission(**changes) -> Commission:
     conversion = event_types.example_conversion()
-    fields = dict(
-        pk=8830, network_id=conversion.network_id, status=Commission.Status.PENDING, kind=Commission.Kind.SALE, tier=1,
-        program_id=conversion.program_id, advertiser_id=conversion.advertiser_id, affiliate_id=conversion.affiliate_id,
-        conversion=conversion, currency=conversion.currency, base_amount=conversion.amount,
-        amount=Decimal("12.99"), revenue=Decimal("12.99"), reversed_amount=Decimal(0), reason="",
-    )
+    fields = {
+        "pk": 8830, "network_id": conversion.network_id, "status": Commission.Status.PENDING,
+        "kind": Commission.Kind.SALE, "tier": 1, "program_id": conversion.program_id,
+        "advertiser_id": conversion.advertiser_id, "affiliate_id": conversion.affiliate_id, "conversion": conversion,
+        "currency": conversion.currency, "base_amount": conversion.amount, "amount": Decimal("12.99"),
+        "revenue": Decimal("12.99"), "reversed_amount": Decimal(0), "reason": "",
+    }
     return Commission(**(fields | changes))
 
 

@@ -15,7 +15,7 @@ from tracking.models import Delivery, WebhookEndpoint
 from tracking.outbound import EVENTS, event_emit, verify_signature
 
 from .conversions_support import click_at, make_shop, post_conversion
-from .test_outbound import create_endpoint, public_dns, receiver  # noqa: F401  (fixtures)
+from .test_outbound import create_endpoint
 
 pytestmark = pytest.mark.django_db
 NEW_EVENTS = ("affiliate.created", "affiliate.approved", "partnership.approved", "partnership.rejected",
