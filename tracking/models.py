@@ -280,3 +280,4 @@ class Conversion(TenantModel, SubIds):
 
 from .models_fraud import MemberAddress  # noqa: E402,F401
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint  # noqa: E402,F401
+from .models_pixel import PixelToken  # noqa: E402,F401
