@@ -262,8 +262,11 @@ class WebhookEventTypesView(TenantGenericAPIView):
     """The event types a webhook endpoint may subscribe to (`events`), each with a description, who receives it
     and an example body. Deliveries are signed with `X-Signature` and the Standard Webhooks headers."""
 
+    model = WebhookEndpoint  # what subscribes to these types (the view reads no rows)
     serializer_class = WebhookEventTypeSerializer
     roles = ALL_ROLES
+    pagination_class = None
+    filter_backends: list = []
 
     @extend_schema(responses=WebhookEventTypeSerializer(many=True))
     def get(self, request):

@@ -10,7 +10,7 @@ from core.money import AmountTooLarge, parse_amount, quantize
 from .attribution import conversion_warnings
 from .models import Conversion, RefundStatus, refund_status
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
-from .outbound import DEFAULT_POSTBACK_EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
+from .outbound import DEFAULT_POSTBACK_EVENTS, EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -164,7 +164,9 @@ def conversion_recorded_representation(conversion, warnings: list[dict]) -> dict
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
-    events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=50)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=50,
+        help_text=f"Event types (GET /api/v1/webhook-events), or [\"*\"] for all: {', '.join(EVENTS)}.")
 
     class Meta:
         model = WebhookEndpoint
