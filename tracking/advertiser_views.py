@@ -23,6 +23,8 @@ from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id, errors_to_form
 
 from . import pixel, selectors, services
+from .events import ADVERTISER as ADVERTISER_AUDIENCE
+from .events import TYPES
 from .models import Conversion, RefundStatus, refund_status_q
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import EVENTS, delivery_resend
@@ -135,8 +137,11 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
 # --- integration ------------------------------------------------------------------------------------
 class WebhookForm(forms.Form):
     url = forms.CharField(label="URL", max_length=1000, widget=forms.URLInput(attrs={"placeholder": "https://"}))
-    events = forms.MultipleChoiceField(choices=[("*", "Every event")] + [(e, e) for e in EVENTS if e != "webhook.test"],
-                                       widget=forms.CheckboxSelectMultiple, required=False)
+    # The events an advertiser's endpoint receives (the operators' ones, e.g. payouts, never reach it).
+    events = forms.MultipleChoiceField(
+        choices=[("*", "Every event")] + [(e, e) for e in EVENTS
+                                          if e != "webhook.test" and TYPES[e].audience == ADVERTISER_AUDIENCE],
+        widget=forms.CheckboxSelectMultiple, required=False)
     description = forms.CharField(required=False, max_length=200)
 
 

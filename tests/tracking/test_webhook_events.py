@@ -192,3 +192,11 @@ def test_an_endpoint_with_a_secret_of_the_older_hex_form_verifies_too(world, rec
 
 def test_every_event_has_one_catalogue_entry():
     assert list(TYPES) == list(EVENTS)
+
+
+def test_the_advertisers_webhook_form_offers_the_events_its_endpoint_receives(world, web):
+    page = web("a", "advertiser").get("/advertiser/integration/").content.decode()
+    for event in ("partnership.approved", "partnership.rejected", "commission.adjusted", "conversion.created"):
+        assert f'value="{event}"' in page
+    for event in ("affiliate.created", "affiliate.approved", "payout.paid"):  # the operators' only
+        assert f'value="{event}"' not in page
