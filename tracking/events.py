@@ -6,6 +6,7 @@ their examples in their `ready()`. Affiliates (network) and partnerships (progra
 they send signals, turned into events here.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from network.models import Advertiser, Affiliate, PartyStatus
+from network.models import Affiliate, PartyStatus
 from network.signals import affiliate_approved, affiliate_created
 from programs.models import Partnership, Program
 from programs.signals import partnership_decided
@@ -80,8 +81,6 @@ def example_register(*names: str):
 
 def catalogue() -> list[dict]:
     """Every event type with its description, audience and example body (as JSON values)."""
-    import json
-
     rows = []
     for name in EVENTS:
         item = TYPES[name]
@@ -154,7 +153,7 @@ def example_conversion():
     from .models import Conversion
 
     return Conversion(
-        pk=5021, network_id=EXAMPLE_NETWORK, advertiser=Advertiser(pk=3, network_id=EXAMPLE_NETWORK),
+        pk=5021, network_id=EXAMPLE_NETWORK, advertiser_id=3,
         order_id="A-1001", event=Conversion.Event.SALE, amount=Decimal("129.90"), currency="EUR",
         refunded_amount=Decimal(0), status=Conversion.Status.ACCEPTED, attribution="click", program_id=12,
         affiliate_id=77, click_id="01JDE5Z8V3QK7M2N4P6R8T0W9X", fraud_signals=[], created_at=EXAMPLE_TIME,
