@@ -9,6 +9,7 @@ class CommissionsConfig(AppConfig):
         from core import embedded
         from tracking.signals import conversion_recorded, conversion_refunded
 
+        from . import notifications  # noqa: F401  (registers the commission events' examples)
         from .receivers import on_conversion_recorded, on_conversion_refunded
         from .tasks import commissions_catch_up_embedded
 

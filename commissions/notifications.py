@@ -3,9 +3,13 @@
 through `signals.commission_emails_due`: the tasks import the services, not the other way round).
 """
 
+from datetime import timedelta
+from decimal import Decimal
+
 from django.db import transaction
 
 from core.money import quantize
+from tracking import events as event_types
 from tracking.outbound import Event, events_emit
 
 from .models import Commission
@@ -37,6 +41,36 @@ def commission_payload(commission: Commission) -> dict:
         for key in ("amount", "reversed_amount"):
             payload.pop(key)
     return payload
+
+
+def commission_adjusted_payload(commission: Commission, adjustment: str) -> dict:
+    """`commission.adjusted`: `increase` (the commission is the new adjustment, `adjusts` the one it tops up) or
+    `decrease` (the commission reduced by a true-down); `change` is by how much, `period` the tier period."""
+    payload = commission_payload(commission)
+    cur = commission.currency
+    snapshot = commission.rule_snapshot or {}
+    if adjustment == "increase":
+        change = {"amount": str(quantize(commission.amount, cur)), "revenue": str(quantize(commission.revenue, cur))}
+    else:
+        change = dict(snapshot.get("trued_down") or {})
+    if "amount" not in payload:  # the margin stays hidden, as in commission_payload
+        change.pop("amount", None)
+    trueup = snapshot.get("trueup") or {}
+    return payload | {"adjustment": adjustment, "change": change,
+                      "period": {"start": trueup.get("period_start"), "end": trueup.get("period_end")}}
+
+
+def commissions_adjusted_notify(increased: list[Commission], decreased: list[Commission]) -> None:
+    """`commission.adjusted` to the advertisers' and operators' webhooks (no postback, no e-mail: the affiliate is
+    told by the commission.created / commission.partially_reversed of the same true-up)."""
+    by_network: dict[int, list[Event]] = {}
+    for adjustment, commissions in (("increase", increased), ("decrease", decreased)):
+        for commission in commissions:
+            by_network.setdefault(commission.network_id, []).append(Event(
+                "commission.adjusted", commission_adjusted_payload(commission, adjustment),
+                advertiser_id=commission.advertiser_id))
+    for network_id, events in by_network.items():
+        events_emit(network_id=network_id, events=events)
 
 
 def postback_macros(commission: Commission) -> dict:
@@ -78,3 +112,46 @@ def commissions_notify(commissions: list[Commission], event: str, *, email: bool
     emails = [[c.pk, event, str(c.remaining_amount)] for c in commissions if c.rollup_id is None]
     if emails:
         transaction.on_commit(lambda: commission_emails_due.send(sender=Commission, items=emails))
+
+
+# --- examples for the catalogue of event types (GET /api/v1/webhook-events) -----------------------------------
+def _example_commission(**changes) -> Commission:
+    conversion = event_types.example_conversion()
+    fields = {
+        "pk": 8830, "network_id": conversion.network_id, "status": Commission.Status.PENDING,
+        "kind": Commission.Kind.SALE, "tier": 1, "program_id": conversion.program_id,
+        "advertiser_id": conversion.advertiser_id, "affiliate_id": conversion.affiliate_id, "conversion": conversion,
+        "currency": conversion.currency, "base_amount": conversion.amount, "amount": Decimal("12.99"),
+        "revenue": Decimal("12.99"), "reversed_amount": Decimal(0), "reason": "",
+    }
+    return Commission(**(fields | changes))
+
+
+@event_types.example_register("commission.created")
+def _created_example() -> dict:
+    return commission_payload(_example_commission())
+
+
+@event_types.example_register("commission.approved")
+def _approved_example() -> dict:
+    return commission_payload(_example_commission(status=Commission.Status.APPROVED))
+
+
+@event_types.example_register("commission.rejected")
+def _rejected_example() -> dict:
+    return commission_payload(_example_commission(status=Commission.Status.REJECTED, reason="Order cancelled"))
+
+
+@event_types.example_register("commission.reversed")
+def _reversed_example() -> dict:
+    return commission_payload(_example_commission(status=Commission.Status.REVERSED, reversed_amount=Decimal("12.99"),
+                                                  reason="Refunded"))
+
+
+@event_types.example_register("commission.adjusted")
+def _adjusted_example() -> dict:
+    start = event_types.EXAMPLE_TIME.replace(day=1, hour=0, minute=0, second=0)
+    trueup = {"period_start": (start - timedelta(days=28)).isoformat(), "period_end": start.isoformat()}
+    return commission_adjusted_payload(_example_commission(
+        pk=8911, kind=Commission.Kind.ADJUSTMENT, adjusts_id=8830, amount=Decimal("2.60"), revenue=Decimal("2.60"),
+        reason="Tier true-up 2026-02: rate 10 -> 12", rule_snapshot={"trueup": trueup}), "increase")

@@ -31,6 +31,7 @@ from programs.models import CommissionRule, Program, tier_rate
 from . import ledger, services
 from .daily import commissions_kept
 from .models import Commission, TierTrueUp
+from .notifications import commissions_adjusted_notify
 from .reversals import reversal_targets
 from .rules import commission_amounts, plain, second_tier_amount, tier_period_bounds, tier_progress
 
@@ -166,6 +167,7 @@ def tier_trueup(*, network: Network, program: Program, affiliate: Affiliate, eve
                                "conversions": progress.conversions, "amount": plain(progress.amount)})
     services.commissions_notify(created, "commission.created")
     services.commissions_notify(reduced, "commission.partially_reversed")
+    commissions_adjusted_notify(created, reduced)
     return marker
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import signals
 from .models import (
     Advertiser,
     Affiliate,
@@ -142,6 +143,7 @@ def affiliate_create(
     )
     issued = api_key_create(membership=membership)
     audit_log_record(network=network, actor=actor, action="affiliate.created", target=affiliate)
+    signals.affiliate_created.send(sender=Affiliate, affiliate=affiliate)
     return affiliate, issued
 
 
@@ -152,10 +154,14 @@ def party_set_status(*, network: Network, party: Advertiser | Affiliate, status:
     if status not in PartyStatus.values:
         raise ValidationError({"status": [f"Unknown status '{status}'."]})
     with transaction.atomic():
+        approved = (isinstance(party, Affiliate) and status == PartyStatus.ACTIVE
+                    and type(party).objects.filter(pk=party.pk, status=PartyStatus.PENDING).exists())
         party.status = status
         party.save(update_fields=["status"])
         Membership.objects.filter(pk=party.membership_id).update(is_active=status != PartyStatus.SUSPENDED)
         audit_log_record(network=network, actor=actor, action=f"{party._meta.model_name}.{status}", target=party)
+        if approved:
+            signals.affiliate_approved.send(sender=Affiliate, affiliate=party)
 
 
 def announcement_create(*, network: Network, title: str, body: str, actor: User | None,

@@ -19,6 +19,7 @@ from commissions.models import Account, Commission
 from commissions.services import TransitionError, commission_mark_unpaid
 from core.money import quantize
 from network.services import audit_log_record
+from tracking import events as event_types
 from tracking.outbound import event_emit
 
 from .models import Payout, PayoutBatch
@@ -58,6 +59,22 @@ def payout_notify(payout: Payout, event: str) -> None:
     )
     payout_id = payout.pk  # the e-mail task is queued by tasks.py (it imports this module, not the reverse)
     transaction.on_commit(lambda: payout_email_due.send(sender=Payout, payout_id=payout_id, event=event))
+
+
+@event_types.example_register("payout.paid")
+def _paid_example() -> dict:
+    return payout_payload(Payout(
+        pk=402, batch_id=37, affiliate_id=77, status=Status.PAID, currency="EUR", amount=Decimal("250.00"),
+        fee=Decimal("0.25"), net=Decimal("249.75"), method_kind="stripe_connect", provider_reference="tr_1Pb2c3D4e5F6",
+        failure_reason="", paid_at=event_types.EXAMPLE_TIME))
+
+
+@event_types.example_register("payout.failed")
+def _failed_example() -> dict:
+    return payout_payload(Payout(
+        pk=403, batch_id=37, affiliate_id=78, status=Status.FAILED, currency="EUR", amount=Decimal("120.00"),
+        fee=Decimal("0.25"), net=Decimal("119.75"), method_kind="stripe_connect", provider_reference="",
+        failure_reason="The destination account cannot receive transfers.", paid_at=None))
 
 
 def batch_refresh(batch_id: int, actor=None) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from network.models import Affiliate, Network, PartyStatus, User
 from network.services import audit_log_record
 
-from . import emails
+from . import emails, signals
 from . import models as program_models
 from .deeplinks import is_allowed_destination
 from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
@@ -115,6 +115,7 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
             existing.save(update_fields=["status", "decided_at", "decided_by"])
             audit_log_record(network=network, actor=_actor(actor), action="partnership.invitation_accepted",
                              target=existing)
+            signals.partnership_decided.send(sender=Partnership, partnership=existing)
             emails.partnership_applied(existing)
             return existing
         raise ValidationError({"detail": _refusal(existing)})
@@ -134,6 +135,7 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
                      data={"program": program.pk, "status": partnership.status})
     emails.partnership_applied(partnership)
     if auto:
+        signals.partnership_decided.send(sender=Partnership, partnership=partnership)
         emails.partnership_decided(partnership)
     return partnership
 
@@ -182,6 +184,7 @@ def partnership_decide(*, network: Network, partnership: Partnership, status: st
         )})
     audit_log_record(network=network, actor=_actor(actor), action=f"partnership.{status}", target=partnership,
                      data={"note": note} if note else None)
+    signals.partnership_decided.send(sender=Partnership, partnership=partnership)
     emails.partnership_decided(partnership)
     return partnership
 

@@ -12,6 +12,7 @@ from .models import (
     Delivery,
     DeliveryAttempt,
     MemberAddress,
+    PixelToken,
     StripeCustomer,
     StripeEvent,
     StripeIntegration,
@@ -74,6 +75,14 @@ class WebhookEndpointAdmin(TenantAdmin):
     list_filter = ("network", "is_active")
     search_fields = ("url",)
     exclude = ("secret",)
+
+
+@admin.register(PixelToken)
+class PixelTokenAdmin(ReadOnlyAdmin):
+    # The token itself stays out of the admin: the advertiser rotates it (API or integration page).
+    list_display = ("advertiser", "network", "created_at", "rotated_at")
+    list_filter = ("network",)
+    exclude = ("token",)
 
 
 class DeliveryAttemptInline(admin.TabularInline):

@@ -16,6 +16,8 @@ urlpatterns = [
     path("advertiser/conversions/", views.ConversionListView.as_view(), name="advertiser_conversions"),
     # advertiser/conversions/<pk>/ (advertiser_conversion): routed by commissions.advertiser_urls, with commissions.
     path("advertiser/integration/", views.IntegrationView.as_view(), name="advertiser_integration_full"),
+    path("advertiser/integration/pixel-token/rotate", views.PixelTokenRotateView.as_view(),
+         name="advertiser_pixel_rotate"),
     path("advertiser/integration/webhooks", views.WebhookCreateView.as_view(), name="advertiser_webhook_new"),
     re_path(rf"^advertiser/integration/webhooks/{PK}/$", views.WebhookDetailView.as_view(),
             name="advertiser_webhook"),

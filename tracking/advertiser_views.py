@@ -22,7 +22,9 @@ from network.web import NetworkPageMixin, paginate
 from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id, errors_to_form
 
-from . import selectors, services
+from . import pixel, selectors, services
+from .events import ADVERTISER as ADVERTISER_AUDIENCE
+from .events import TYPES
 from .models import Conversion, RefundStatus, refund_status_q
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import EVENTS, delivery_resend
@@ -136,8 +138,11 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
 # --- integration ------------------------------------------------------------------------------------
 class WebhookForm(forms.Form):
     url = forms.CharField(label="URL", max_length=1000, widget=forms.URLInput(attrs={"placeholder": "https://"}))
-    events = forms.MultipleChoiceField(choices=[("*", "Every event")] + [(e, e) for e in EVENTS if e != "webhook.test"],
-                                       widget=forms.CheckboxSelectMultiple, required=False)
+    # The events an advertiser's endpoint receives (the operators' ones, e.g. payouts, never reach it).
+    events = forms.MultipleChoiceField(
+        choices=[("*", "Every event")] + [(e, e) for e in EVENTS
+                                          if e != "webhook.test" and TYPES[e].audience == ADVERTISER_AUDIENCE],
+        widget=forms.CheckboxSelectMultiple, required=False)
     description = forms.CharField(required=False, max_length=200)
 
 
@@ -155,9 +160,24 @@ class IntegrationView(ApiKeysView):
             program=program, currency=program.currency if program else self.network.default_currency,
             track_js=self.request.build_absolute_uri(static("js/track.js")),
             conversions_url=self.request.build_absolute_uri("/api/v1/conversions"),
+            pixel_url=self.pixel_url(),
             endpoints=endpoints.order_by("-created_at", "-id"),
             webhook_form=webhook_form or WebhookForm(initial={"events": ["*"]}),
             created_endpoint=created_endpoint, **stripe_section(self, stripe_form), **kwargs)
+
+
+    def pixel_url(self) -> str:
+        token = pixel.pixel_token_get(network=self.network, advertiser=self.party)
+        url = self.request.build_absolute_uri("/api/v1/conversions/pixel")
+        return f"{url}?token={token}&order_id=ORDER-1001&amount=49.90&currency={self.network.default_currency}"
+
+
+class PixelTokenRotateView(AdvertiserMixin, View):
+    def post(self, request):
+        pixel.pixel_token_rotate(network=self.network, advertiser=self.party, actor=request.user)
+        messages.success(request, "The pixel has a new token: update the pixel on your pages; the old one no longer "
+                                  "records sales.")
+        return redirect("advertiser_integration")
 
 
 class WebhookCreateView(IntegrationView):

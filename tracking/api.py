@@ -17,7 +17,8 @@ from network.models import Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
 
-from . import selectors, services
+from . import pixel, selectors, services
+from .events import catalogue
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import delivery_resend
@@ -34,12 +35,17 @@ from .serializers import (
     RefundSerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
+    WebhookEventTypeSerializer,
     conversion_recorded_representation,
     postback_representation,
 )
 
 ADVERTISER_OR_OPERATOR = frozenset({Role.ADVERTISER, *OPERATORS})
 _conflict = inline_serializer("OrderConflict", {"detail": serializers.CharField(), "id": serializers.IntegerField()})
+
+
+PIXEL_TOKEN = inline_serializer("PixelToken", {"token": serializers.CharField(),
+                                               "pixel_url": serializers.CharField()})
 
 
 class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -102,17 +108,34 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return Response(ConversionSerializer(conversion).data)
 
 
-    @extend_schema(request=None, responses=inline_serializer(
-        "PixelToken", {"token": serializers.CharField(), "pixel_url": serializers.CharField()}))
+    @extend_schema(request=None, responses=PIXEL_TOKEN)
     @action(detail=False, methods=["get"], url_path="pixel-token")
     def pixel_token(self, request):
-        """The advertiser's token for the image pixel (GET /api/v1/conversions/pixel)."""
+        """The advertiser's token for the image pixel (GET /api/v1/conversions/pixel), issued on first ask."""
+        advertiser = self._pixel_advertiser()
+        return self._pixel_response(request, pixel.pixel_token_get(network=self.network, advertiser=advertiser))
+
+    @extend_schema(request=None, responses=PIXEL_TOKEN)
+    @action(detail=False, methods=["post"], url_path="pixel-token/rotate")
+    def pixel_token_rotate(self, request):
+        """A new pixel token: pixels with the old one answer 403 (an unknown pixel) from now on."""
+        advertiser = self._pixel_advertiser()
+        token = pixel.pixel_token_rotate(network=self.network, advertiser=advertiser, actor=request.user)
+        return self._pixel_response(request, token)
+
+    def _pixel_advertiser(self):
         if self.role != Role.ADVERTISER or self.membership.party is None:
             raise PermissionDenied("Only advertisers have a pixel token.")
-        token = selectors.pixel_token_for(self.membership.party)
-        url = request.build_absolute_uri("/api/v1/conversions/pixel")
-        query = f"token={token}&order_id={{order_id}}&amount={{amount}}&currency={{currency}}&click_id={{click_id}}"
-        return Response({"token": token, "pixel_url": f"{url}?{query}"})
+        return self.membership.party
+
+    @staticmethod
+    def _pixel_response(request, token: str) -> Response:
+        return Response({"token": token, "pixel_url": pixel_url(request, token)})
+
+
+def pixel_url(request, token: str) -> str:
+    url = request.build_absolute_uri("/api/v1/conversions/pixel")
+    return f"{url}?token={token}&order_id={{order_id}}&amount={{amount}}&currency={{currency}}&click_id={{click_id}}"
 
 
 # 1x1 transparent GIF
@@ -137,7 +160,7 @@ class ConversionPixelView(APIView):
                    (400, "image/gif"): OpenApiTypes.BINARY, (403, "image/gif"): OpenApiTypes.BINARY},
     )
     def get(self, request):
-        advertiser = selectors.dangerously_advertiser_for_pixel_token(request.query_params.get("token", ""))
+        advertiser = pixel.dangerously_advertiser_for_pixel_token(request.query_params.get("token", ""))
         if advertiser is None:
             return self._gif(403)
         fields = ("order_id", "amount", "currency", "event", "click_id", "coupon", "customer_id")
@@ -233,6 +256,21 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         endpoint = services.webhook_endpoint_update(network=self.network, endpoint=self.get_object(),
                                                     actor=request.user, secret=new_webhook_secret())
         return Response(WebhookEndpointCreatedSerializer(endpoint).data)
+
+
+class WebhookEventTypesView(TenantGenericAPIView):
+    """The event types a webhook endpoint may subscribe to (`events`), each with a description, who receives it
+    and an example body. Deliveries are signed with `X-Signature` and the Standard Webhooks headers."""
+
+    model = WebhookEndpoint  # what subscribes to these types (the view reads no rows)
+    serializer_class = WebhookEventTypeSerializer
+    roles = ALL_ROLES
+    pagination_class = None
+    filter_backends: list = []
+
+    @extend_schema(responses=WebhookEventTypeSerializer(many=True))
+    def get(self, request):
+        return Response(WebhookEventTypeSerializer(catalogue(), many=True).data)
 
 
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

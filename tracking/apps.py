@@ -10,9 +10,11 @@ class TrackingConfig(AppConfig):
 
         import tracking.tasks_outbound  # noqa: F401  (connects the queueing of deliveries and late attributions)
         from network.models import Advertiser, ApiKey, Membership, User
-        from tracking import click_receivers, member_addresses  # noqa: F401  (link cache, members' addresses)
+        from tracking import click_receivers, events, member_addresses  # noqa: F401  (link cache, members' addresses)
         from tracking.models_outbound import WebhookEndpoint
         from tracking.postback_fast import forget_keys
+
+        events.connect()  # affiliates' and partnerships' signals become webhook events
 
         # The postback's cached API-key rows: a change in this process takes effect at once (others: KEY_TTL).
         for model in (ApiKey, Membership, User, Advertiser, WebhookEndpoint):

@@ -280,4 +280,5 @@ class Conversion(TenantModel, SubIds):
 
 from .models_fraud import MemberAddress  # noqa: E402,F401
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint  # noqa: E402,F401
+from .models_pixel import PixelToken  # noqa: E402,F401
 from .models_stripe import StripeCustomer, StripeEvent, StripeIntegration  # noqa: E402,F401

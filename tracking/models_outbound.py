@@ -1,5 +1,6 @@
 """Outbound notifications: advertiser/operator webhook endpoints, deliveries and their attempts."""
 
+import base64
 import secrets
 
 from django.db import models
@@ -8,7 +9,8 @@ from network.models import Advertiser, Affiliate, TenantModel
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_hex(24)
+    # The Standard Webhooks form: "whsec_" + a base64 key (32 random bytes).
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class WebhookEndpoint(TenantModel):

@@ -2,10 +2,14 @@
 
 `event_emit` is the one entry point later apps call (commissions, payouts). It writes one Delivery per
 target inside the caller's transaction and queues the sends on commit; `delivery_attempt` makes one HTTP
-attempt (the Celery task retries it with exponential backoff). Webhooks are signed:
-`X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
+attempt (the Celery task retries it with exponential backoff). Webhooks are signed twice: our own
+`X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, and the Standard Webhooks headers
+(`webhook-id`, `webhook-timestamp`, `webhook-signature`), so receivers may verify with its libraries.
+The event types, their descriptions and examples: `events.py`.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -33,7 +37,8 @@ POSTBACK_MACROS = (
 )
 EVENTS = (
     "conversion.created", "conversion.refunded", "commission.created", "commission.approved", "commission.rejected",
-    "commission.reversed", "payout.paid", "payout.failed", "webhook.test",
+    "commission.reversed", "commission.adjusted", "payout.paid", "payout.failed", "affiliate.created",
+    "affiliate.approved", "partnership.approved", "partnership.rejected", "webhook.test",
 )
 # What an affiliate's postback may be fired for, and what it is fired for until the affiliate chooses (an empty
 # `Affiliate.postback_events`): the events of its conversions' commissions, whose macros are filled in.
@@ -45,6 +50,7 @@ POSTBACK_EVENTS = (*DEFAULT_POSTBACK_EVENTS, "payout.paid", "payout.failed")
 _MACRO_RE = re.compile(r"\{([A-Za-z0-9_]+)\}")
 SIGNATURE_HEADER = "X-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
+SECRET_PREFIX = "whsec_"
 
 
 # --- signatures ----------------------------------------------------------------------------------
@@ -66,6 +72,22 @@ def verify_signature(secret: str, header: str, body: bytes, tolerance: int = SIG
         return False
     expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """The HMAC key of the Standard Webhooks signature: the secret is `whsec_` + the key in base64 (ours are:
+    hex digits and base64 of random bytes both decode); a secret that is not base64 signs with its own bytes."""
+    try:
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return secret.encode()
+
+
+def standard_webhooks_headers(secret: str, message_id: str, body: bytes, timestamp: int) -> dict:
+    """`webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<t>.<body>">`."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = base64.b64encode(hmac.new(standard_webhooks_key(secret), signed, hashlib.sha256).digest()).decode()
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": f"v1,{digest}"}
 
 
 # --- postback templates --------------------------------------------------------------------------
@@ -113,10 +135,23 @@ def validate_postback_template(template: str) -> None:
 
 
 # --- emitting ------------------------------------------------------------------------------------
+def envelope(delivery_id: str, network_id: int, event: str, data: dict, created_at=None) -> dict:
+    """A webhook's JSON body. `type` and `timestamp` are the Standard Webhooks names of `event` and `created_at`."""
+    created = (created_at or timezone.now()).isoformat()
+    return {"id": delivery_id, "event": event, "type": event, "network": network_id, "created_at": created,
+            "timestamp": created, "data": data}
+
+
 def _body(delivery_id: str, network_id: int, event: str, data: dict) -> str:
-    envelope = {"id": delivery_id, "event": event, "network": network_id,
-                "created_at": timezone.now().isoformat(), "data": data}
-    return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return json.dumps(envelope(delivery_id, network_id, event, data), cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+def _message_id(delivery: Delivery) -> str:
+    """The body's `id` (the same for every attempt, so a receiver can drop a repeat), else one from the row."""
+    try:
+        return str(json.loads(delivery.body)["id"])
+    except (ValueError, KeyError, TypeError):
+        return f"dlv_{delivery.network_id}_{delivery.pk}"
 
 
 def event_emit(
@@ -237,7 +272,9 @@ def delivery_attempt(delivery: Delivery, *, final: bool) -> DeliveryAttempt:
         headers["X-Event"] = delivery.event
         if endpoint is not None:
             url = endpoint.url  # the endpoint's current address and secret
-            headers[SIGNATURE_HEADER] = sign(endpoint.secret, body)
+            timestamp = int(time.time())
+            headers[SIGNATURE_HEADER] = sign(endpoint.secret, body, timestamp)
+            headers.update(standard_webhooks_headers(endpoint.secret, _message_id(delivery), body, timestamp))
     try:
         if delivery.kind == Delivery.Kind.WEBHOOK and (endpoint is None or not endpoint.is_active):
             raise netguard.UnsafeURL("The webhook endpoint was deleted or disabled; nothing sent.")

@@ -10,7 +10,7 @@ from core.money import AmountTooLarge, parse_amount, quantize
 from .attribution import conversion_warnings
 from .models import Conversion, RefundStatus, refund_status
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
-from .outbound import DEFAULT_POSTBACK_EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
+from .outbound import DEFAULT_POSTBACK_EVENTS, EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -164,12 +164,24 @@ def conversion_recorded_representation(conversion, warnings: list[dict]) -> dict
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
-    events = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=50)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=50,
+        help_text=f"Event types (GET /api/v1/webhook-events), or [\"*\"] for all: {', '.join(EVENTS)}.")
 
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "events", "description", "is_active", "advertiser", "created_at"]
         read_only_fields = ["id", "advertiser", "created_at"]
+
+
+class WebhookEventTypeSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="The event name, in the body's `type` and `event`.")
+    description = serializers.CharField()
+    audience = serializers.ChoiceField(
+        choices=["advertiser", "operators"],
+        help_text="`operators`: sent to the network operators' endpoints only; `advertiser`: also to the endpoints "
+                  "of the advertiser concerned.")
+    example = serializers.JSONField(help_text="A body a delivery of this type carries (values made up).")
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):

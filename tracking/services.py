@@ -54,7 +54,7 @@ def _check_amount(amount: Decimal, currency: str, field: str = "amount") -> None
         raise ValidationError({field: [error]})
 
 
-def _conversion_payload(conversion: Conversion) -> dict:
+def conversion_payload(conversion: Conversion) -> dict:
     return {
         "id": conversion.pk, "order_id": conversion.order_id, "event": conversion.event,
         "amount": str(quantize(conversion.amount, conversion.currency)), "currency": conversion.currency,
@@ -66,11 +66,16 @@ def _conversion_payload(conversion: Conversion) -> dict:
     }
 
 
+def conversion_refunded_payload(conversion: Conversion, amount: Decimal) -> dict:
+    """`conversion.refunded`: the conversion after the refund, and this refund's amount."""
+    return conversion_payload(conversion) | {"refund_amount": str(quantize(amount, conversion.currency))}
+
+
 def _emit_created(conversion: Conversion) -> None:
     # Webhooks only: the affiliate's postback fires from the commission events, which carry {payout} and
     # {status}, so one sale is one postback in the affiliate's own tracker, not two.
     event_emit(
-        network_id=conversion.network_id, event="conversion.created", data=_conversion_payload(conversion),
+        network_id=conversion.network_id, event="conversion.created", data=conversion_payload(conversion),
         advertiser_id=conversion.advertiser_id,
     )
 
@@ -262,10 +267,8 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
                          data={"amount": str(quantize(amount, conversion.currency)), "currency": conversion.currency,
                                "refund_status": conversion.refund_status})
         conversion_refunded.send(sender=Conversion, conversion=conversion, amount=amount, actor=actor)
-        refund = str(quantize(amount, conversion.currency))
         event_emit(
-            network_id=network.pk, event="conversion.refunded",
-            data=_conversion_payload(conversion) | {"refund_amount": refund},
+            network_id=network.pk, event="conversion.refunded", data=conversion_refunded_payload(conversion, amount),
             advertiser_id=conversion.advertiser_id,
         )
     return conversion, amount
@@ -357,11 +360,15 @@ SAMPLE_EVENT = {"order_id": "TEST-ORDER", "amount": "10.00", "click_id": "01ARZ3
                 "status": "test", "payout": "1.00", "program_id": 0}
 
 
+def webhook_test_payload(currency: str) -> dict:
+    return SAMPLE_EVENT | {"currency": currency}
+
+
 def webhook_endpoint_send_test(*, network: Network, endpoint: WebhookEndpoint) -> Delivery:
     """A signed `webhook.test` event to this endpoint only, so the owner can check their receiver."""
     with transaction.atomic():
         return delivery_create(network_id=network.pk, kind=Delivery.Kind.WEBHOOK, event="webhook.test",
-                               endpoint=endpoint, data=SAMPLE_EVENT | {"currency": network.default_currency})
+                               endpoint=endpoint, data=webhook_test_payload(network.default_currency))
 
 
 def affiliate_postback_send_test(*, network: Network, affiliate: Affiliate) -> Delivery:
@@ -369,4 +376,4 @@ def affiliate_postback_send_test(*, network: Network, affiliate: Affiliate) -> D
         raise ValidationError({"postback_url": ["Set a postback URL first."]})
     with transaction.atomic():
         return delivery_create(network_id=network.pk, kind=Delivery.Kind.POSTBACK, event="webhook.test",
-                               affiliate=affiliate, data=SAMPLE_EVENT | {"currency": network.default_currency})
+                               affiliate=affiliate, data=webhook_test_payload(network.default_currency))

@@ -9,6 +9,7 @@ from .api import (
     PostbackTestView,
     PostbackView,
     WebhookEndpointViewSet,
+    WebhookEventTypesView,
     conversions_entry,
 )
 from .api_stripe import StripeBillingWebhookView, StripeIntegrationViewSet
@@ -22,6 +23,7 @@ router.register("integrations/stripe", StripeIntegrationViewSet, basename="strip
 urlpatterns = [
     re_path(r"^conversions/?$", conversions_entry),  # the postback's fast path; the router's route documents it
     path("conversions/pixel", ConversionPixelView.as_view(), name="conversion-pixel"),  # before conversions/<pk>
+    path("webhook-events", WebhookEventTypesView.as_view(), name="webhook-events"),
     path("postback", PostbackView.as_view(), name="postback"),
     path("postback/test", PostbackTestView.as_view(), name="postback-test"),
     path("integrations/stripe/<str:token>/webhook", StripeBillingWebhookView.as_view(),

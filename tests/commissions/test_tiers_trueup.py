@@ -85,7 +85,7 @@ def test_trueup_pays_the_periods_earlier_commissions_the_rate_reached(world, dja
     log = AuditLog.objects.get(action="commissions.trued_up", target_id=str(marker.pk))
     assert log.network == world.a.network and log.data["adjustments"] == [a.pk for a in adjustments]
     assert [m.subject for m in mail.outbox].count("Tier bonus for the period: €2.00 (Outdoor Gear)") == 3
-    events = [e for call in emit.call_args_list for e in call.kwargs["events"]]
+    events = [e for call in emit.call_args_list for e in call.kwargs["events"] if e.event != "commission.adjusted"]
     assert [(e.event, e.data["kind"], e.data["adjusts"]) for e in events] == [
         ("commission.created", "adjustment", c.pk) for c in made[:3]]
     assert events[0].macros["payout"] == "2.00" and events[0].macros["order_id"] == made[0].conversion.order_id

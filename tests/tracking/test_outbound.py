@@ -1,7 +1,6 @@
 """Outbound: webhook endpoints, signatures a receiver can verify, postback macros, retries with backoff,
 resend, the delivery log's scoping, and SSRF refusals."""
 
-import ipaddress
 import json
 import socket
 import time
@@ -13,35 +12,9 @@ from tracking import netguard
 from tracking.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from tracking.outbound import event_emit, expand_postback, sign, verify_signature
 
-from .conversions_support import Receiver, click_at, make_shop, post_conversion
+from .conversions_support import click_at, make_shop, post_conversion
 
 pytestmark = pytest.mark.django_db
-PUBLIC_IP = "93.184.215.14"
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.OUTBOUND_ALLOW_PRIVATE = True
-    server = Receiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def public_dns(monkeypatch):
-    """Every host name resolves to one public address (or to what the test sets in `answers`)."""
-    answers = {"default": PUBLIC_IP}
-
-    def fake_getaddrinfo(host, port, *args, **kwargs):
-        try:
-            address = str(ipaddress.ip_address(host))  # a literal resolves to itself
-        except ValueError:
-            address = answers.get(host, answers["default"])
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
-    return answers
 
 
 def create_endpoint(client, url, events=("*",)):

@@ -8,11 +8,9 @@ from tests.pages import web_client
 from tracking.models import Delivery, WebhookEndpoint
 from tracking.outbound import POSTBACK_MACROS, event_emit
 
-from . import test_outbound
 from .conversions_support import click_at, make_shop, post_conversion
 
 pytestmark = pytest.mark.django_db
-public_dns, receiver = test_outbound.public_dns, test_outbound.receiver  # the same fixtures
 PUBLIC = "https://93.184.215.14"
 
 

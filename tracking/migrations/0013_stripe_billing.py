@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('network', '0004_dayrebuild'),
         ('programs', '0004_i13_fraud_program_velocity'),
-        ('tracking', '0011_conversiondaychange'),
+        ('tracking', '0012_pixeltoken'),
     ]
 
     operations = [
