@@ -6,8 +6,8 @@ writers of the other days go on, and a step's days equal their sources when it c
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from django.db import transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from commissions.daily import commissions_from_rows
@@ -59,7 +59,24 @@ def _step(network_id: int, since: date, until: date) -> None:
         for model, rows in ((ClickDay, clicks_from_rollups(network_id, tz, start, end)),
                             (ConversionDay, conversions_from_rows(network_id, tz, start, end)),
                             (CommissionDay, commissions_from_rows(network_id, tz, start, end))):
-            daily.add(model, daily.grouped(rows.iterator(chunk_size=5000), day_names(model), model.day_sums))
+            _insert_grouped(model, rows)
+
+
+def _insert_grouped(model, rows: QuerySet) -> None:
+    """The grouped rows (one per key: `day_names`, then the sums) into the emptied days of `model`, in one INSERT ...
+    SELECT, so a big network's day rows never pass through Python. Rows whose sums are all zero are left out, as
+    `daily.add` leaves them."""
+    sql, params = rows.query.get_compiler(rows.db).as_sql()
+    quote = connection.ops.quote_name
+    columns = [model._meta.get_field(name).column for name in model.day_key] + list(model.day_sums)
+    keys = [f"g.{quote(name)}" for name in day_names(model)]
+    sums = [f"COALESCE(g.{quote(name)}, 0)" for name in model.day_sums]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
+            f"SELECT {', '.join(keys + sums)} FROM ({sql}) g WHERE {' OR '.join(f'{s} <> 0' for s in sums)}",
+            params,
+        )
 
 
 def _span(network_id: int, tz: str) -> tuple[date, date]:
