@@ -1,41 +1,55 @@
 #!/usr/bin/env python3
-"""Benchmark of GET /api/v1/reports over a large synthetic network on PostgreSQL.
+"""Benchmark of the reports (GET /api/v1/reports) and the three parties' dashboards over a large synthetic
+network on PostgreSQL: every grouping for the owner, each role's main reports, CSV, and the overview pages.
 
 Drops and recreates the bench database, migrates, creates one network (Europe/Berlin) with 10 advertisers,
-40 programs, 500 affiliates, then fills 90 days of hourly click rollups with one INSERT ... SELECT over
-generate_series (rows of about `--clicks-per-row` clicks each, so `--clicks` clicks in all), plus conversions
-(about 1 % of clicks) and their commissions. Then it times the API in-process (Django test client, API-key
-auth, the real view and queries), each report `--runs` times after one warm-up, and prints p50/p95.
+40 programs, 500 affiliates and 2,500 partnerships (each affiliate in 5 programs), then writes 90 days of hourly
+click rollups, conversions and their commissions with SQL (INSERT ... SELECT over generate_series, as the
+ingester and the services never would), and builds the day tables from them with `reports.rebuild.days_rebuild`
+(as `manage.py rebuild_daily_figures` does), printing how long each step took and how many rows each table has.
+Then it times the API and the pages in-process (Django test client, API-key auth or a logged-in session, the
+real views and queries), each case `--runs` times after one warm-up, and prints a markdown table of p50/p95.
 
-    .venv/bin/python bench/reports.py [--clicks 10000000] [--clicks-per-row 5] [--runs 30]
+The data's shape. A report key is (partnership, sub1, country): 2,500 x 6 x 8 = 120,000 keys, ranked by how busy
+they are (the rank scrambled over partnerships, sub1 and countries so every affiliate has busy and quiet keys).
+Traffic is `--clicks` clicks as draws of `--clicks-per-row` clicks (5 up to 10 M clicks, then clicks / 5 M:
+20 for 100 M), spread evenly over the 2,160 hours; each draw picks a key by a Zipf-like law (the key of rank r
+with a probability ~ 1/(r+1): the busiest 1 % of keys take 61 % of the draws) and draws of one key and hour are
+one rollup row. So busy keys recur every hour and day, the tail now and then. Measured:
 
-Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_reports; dropped and
-created). Needs `createdb` and `dropdb`.
+| clicks | draws | hourly rows | click day rows (a day) | conversion and commission day rows |
+| --- | --- | --- | --- | --- |
+| 10 M | 2 M of 5 (926 an hour) | 1.32 M (14,700 a day) | 784,000 (8,700) | 65,000 each (100,000 conversions) |
+| 100 M | 5 M of 20 (2,315 an hour) | 2.92 M (32,400 a day) | 1.57 M (17,500) | 451,000 each (1 M conversions) |
+
+Conversions (1 % of clicks) draw their keys by the same law, spread evenly over the 90 days; each has an
+approved commission of 8.00 (revenue 10.00).
+
+    .venv/bin/python bench/reports.py [--clicks 10000000] [--clicks-per-row N] [--runs 30] [--reuse] [--explain]
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_reports; dropped and created
+unless --reuse).
 """
 
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PROGRAMS, AFFILIATES, ADVERTISERS, DAYS = 40, 500, 10, 90  # the SQL below assumes 40 programs
+from bench._common import percentile, recreate_database  # noqa: E402
+
+PROGRAMS, AFFILIATES, ADVERTISERS, DAYS, PROGRAMS_PER_AFFILIATE = 40, 500, 10, 90, 5
 SUB1 = ["fb", "ig", "newsletter", "seo", "yt", "tiktok"]
 COUNTRIES = ["DE", "AT", "CH", "FR", "NL", "GB", "US", "IT"]
-
-
-def recreate(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres"]
-    subprocess.run(["dropdb", "--if-exists", *args, name], check=True)
-    subprocess.run(["createdb", *args, name], check=True)
+PARTNERSHIPS = AFFILIATES * PROGRAMS_PER_AFFILIATE
+KEYS = PARTNERSHIPS * len(SUB1) * len(COUNTRIES)
+SCRAMBLE = 7919  # a prime not dividing KEYS: rank -> key is one-to-one
 
 
 def setup(url: str):
@@ -51,7 +65,27 @@ def setup(url: str):
     from django.core.management import call_command
 
     settings.ALLOWED_HOSTS = ["*"]
+    warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: no collectstatic here
+    # Pages render in-process without collectstatic's manifest.
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     call_command("migrate", verbosity=0)
+
+
+def key_sql(n: str) -> str:
+    """SQL of draw `n`'s key (0 .. KEYS-1): a Zipf-like rank (P(rank < x) = ln(x+1) / ln(KEYS+1)) from a hash of
+    n, scrambled so that rank order does not follow partnership, sub1 or country order."""
+    u = f"((hashint8(({n})::bigint)::bigint + 2147483648) / 4294967296.0)"
+    return f"(((floor(exp(ln({KEYS} + 1) * {u})) - 1)::bigint * {SCRAMBLE}) % {KEYS})"
+
+
+# A key's dimensions; %(p)s: the partnerships' arrays (program, affiliate, advertiser) in the same order.
+DIMENSIONS = f"""
+    (%(programs)s::bigint[])[1 + k % {PARTNERSHIPS}] AS program_id,
+    (%(affiliates)s::bigint[])[1 + k % {PARTNERSHIPS}] AS affiliate_id,
+    (%(advertisers)s::bigint[])[1 + k % {PARTNERSHIPS}] AS advertiser_id,
+    (%(sub1)s::text[])[1 + (k / {PARTNERSHIPS}) % {len(SUB1)}] AS sub1,
+    (%(countries)s::text[])[1 + k / ({PARTNERSHIPS} * {len(SUB1)})] AS country"""
 
 
 def seed(total_clicks: int, per_row: int):
@@ -79,114 +113,211 @@ def seed(total_clicks: int, per_row: int):
                 landing_url="https://shop.bench.test/", allowed_domains=[]) for i in range(PROGRAMS)])
     CommissionRule.objects.bulk_create([CommissionRule(network=network, program=p, event="sale", kind="percent",
                                                        payout=Decimal("8"), revenue=Decimal("10")) for p in programs])
-    Partnership.objects.bulk_create([Partnership(network=network, program=p, affiliate=a, status="approved")
-                                     for i, a in enumerate(affiliates) for p in programs[i % 8::8][:5]])
-    rows = total_clicks // per_row
-    prog_ids = [p.pk for p in programs]
-    aff_ids = [a.pk for a in affiliates]
+    partnerships = Partnership.objects.bulk_create([
+        Partnership(network=network, program=p, affiliate=a, status="approved")
+        for i, a in enumerate(affiliates) for p in programs[i % 8::8][:PROGRAMS_PER_AFFILIATE]])
+    assert len(partnerships) == PARTNERSHIPS
+    params = {"network": network.pk, "programs": [p.program_id for p in partnerships],
+              "affiliates": [p.affiliate_id for p in partnerships],
+              "advertisers": [p.program.advertiser_id for p in partnerships], "sub1": SUB1, "countries": COUNTRIES,
+              "per_row": per_row, "draws": total_clicks // per_row}
+    hours = DAYS * 24
     started = time.monotonic()
-    # Row n: hour n mod 2160 of the last 90 days; m = n div 2160 picks the program (m mod 40), sub1 and country
-    # (so keys are distinct while m < 1920) and an affiliate; every row holds `per_row` clicks.
+    # Draw n falls in hour n mod 2160 (counted back from this hour); draws of one key and hour are one row.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {ClickRollup._meta.db_table}
               (network_id, hour, program_id, affiliate_id, sub1, sub2, sub3, sub4, sub5, country,
-               clicks, unique_clicks, bot_clicks)
-            SELECT %s, date_trunc('hour', now()) - make_interval(hours => (n %% (%s * 24))::int),
-                   (%s::bigint[])[1 + (n / (%s * 24)) %% %s],
-                   (%s::bigint[])[1 + ((n / (%s * 24)) * 17 + n %% (%s * 24)) %% %s],
-                   (%s::text[])[1 + (n / (%s * 24 * 40)) %% 6], '', '', '', '',
-                   (%s::text[])[1 + (n / (%s * 24 * 240)) %% 8], %s, %s, 0
-            FROM generate_series(0, %s - 1) AS n
-            ON CONFLICT DO NOTHING
-            """,  # noqa: S608 (our table name)
-            [network.pk, DAYS, prog_ids, DAYS, len(prog_ids), aff_ids, DAYS, DAYS, len(aff_ids), SUB1, DAYS,
-             COUNTRIES, DAYS, per_row, per_row - 1, rows],
+               clicks, unique_clicks, bot_clicks, velocity_clicks)
+            SELECT %(network)s, hour, program_id, affiliate_id, sub1, '', '', '', '', country,
+                   count(*) * %(per_row)s, count(*) * (%(per_row)s - 1), 0, 0
+            FROM (SELECT date_trunc('hour', now()) - make_interval(hours => (n % {hours})::int) AS hour, {DIMENSIONS}
+                  FROM (SELECT n, {key_sql("n")} AS k FROM generate_series(0, %(draws)s - 1) AS n) AS draws) AS d
+            GROUP BY hour, program_id, affiliate_id, sub1, country
+            """.replace("%", "%%").replace("%%(", "%("),  # noqa: S608 (our table name)
+            params,
         )
+        cursor.execute(f"ANALYZE {ClickRollup._meta.db_table}")
         cursor.execute(f"SELECT count(*), coalesce(sum(clicks), 0) FROM {ClickRollup._meta.db_table}")  # noqa: S608
         rollups, clicks = cursor.fetchone()
-        cursor.execute(f"ANALYZE {ClickRollup._meta.db_table}")
-    print(f"rollups: {rollups} rows for {clicks} clicks in {time.monotonic() - started:.1f} s", flush=True)
+    print(f"hourly rollups: {rollups:,} rows for {clicks:,} clicks ({params['draws']:,} draws of {per_row}) "
+          f"in {time.monotonic() - started:.1f} s", flush=True)
+
     conversions = total_clicks // 100
     started = time.monotonic()
-    from django.utils import timezone
-
-    now = timezone.now()
-    batch = 5000
-    for start in range(0, conversions, batch):
-        made = Conversion.objects.bulk_create([
-            Conversion(network=network, advertiser_id=programs[n % PROGRAMS].advertiser_id, order_id=f"B-{n}",
-                       amount=Decimal("100.00"), currency="EUR", attribution="click", program=programs[n % PROGRAMS],
-                       affiliate_id=aff_ids[n * 13 % AFFILIATES], sub1=SUB1[n % 6], country=COUNTRIES[n % 8])
-            for n in range(start, min(start + batch, conversions))])
-        Commission.objects.bulk_create([
-            Commission(network=network, kind="sale", status="approved", program_id=c.program_id,
-                       advertiser_id=c.advertiser_id, affiliate_id=c.affiliate_id, conversion=c, currency="EUR",
-                       amount=Decimal("8.00"), revenue=Decimal("10.00")) for c in made])
+    # One conversion and its commission made through the ORM (every column's default), copied with SQL.
+    template = Conversion.objects.create(
+        network=network, advertiser_id=programs[0].advertiser_id, order_id="TEMPLATE", amount=Decimal("100.00"),
+        currency="EUR", attribution="click", program=programs[0], affiliate_id=partnerships[0].affiliate_id)
+    Commission.objects.create(
+        network=network, kind="sale", status="approved", program=programs[0], advertiser_id=template.advertiser_id,
+        affiliate_id=template.affiliate_id, conversion=template, currency="EUR", amount=Decimal("8.00"),
+        revenue=Decimal("10.00"))
+    span = DAYS * 86400 / max(conversions, 1)
     with connection.cursor() as cursor:
-        # Spread the conversions evenly over the 90 days (auto_now_add stamped them all now).
-        cursor.execute(f"UPDATE {Conversion._meta.db_table} SET created_at = %s - make_interval("  # noqa: S608
-                       "mins => ((id %% %s) * %s)::int)", [now, conversions, DAYS * 24 * 60 // max(conversions, 1)])
+        copy_rows(cursor, Conversion, {
+            "advertiser_id": "d.advertiser_id", "program_id": "d.program_id", "affiliate_id": "d.affiliate_id",
+            "order_id": "'B-' || d.n", "sub1": "d.sub1", "country": "d.country",
+            "created_at": f"now() - make_interval(secs => d.n * {span})",
+        }, f"""(SELECT n, {DIMENSIONS} FROM (SELECT n, {key_sql("n + 1000000007")} AS k
+                FROM generate_series(0, %(conversions)s - 1) AS n) AS draws) AS d""",
+            {**params, "conversions": conversions}, template.pk)
+        copy_rows(cursor, Commission, {
+            "advertiser_id": "c.advertiser_id", "program_id": "c.program_id", "affiliate_id": "c.affiliate_id",
+            "conversion_id": "c.id", "created_at": "c.created_at"},
+            f"{Conversion._meta.db_table} AS c", {}, Commission.objects.get(conversion=template).pk,
+            where=f"c.network_id = {network.pk} AND c.id <> {template.pk}")
+        Commission.objects.filter(conversion=template).delete()
+        template.delete()
         cursor.execute("ANALYZE")
-    print(f"conversions and commissions: {conversions} each in {time.monotonic() - started:.1f} s", flush=True)
+    print(f"conversions and commissions: {conversions:,} each in {time.monotonic() - started:.1f} s", flush=True)
     network = Network.objects.get(pk=network.pk)
     return network, {"owner": owner_key, "advertiser": adv_key, "affiliate": aff_key}, programs[0]
 
 
-def measure(keys: dict, program, runs: int) -> list[tuple]:
+def copy_rows(cursor, model, overrides: dict, source: str, params: dict, template_id: int, where: str = "TRUE"):
+    """INSERT into `model`'s table one row per row of `source`: the template row's values but for `overrides`
+    (column -> SQL expression over `source`)."""
+    table = model._meta.db_table
+    columns = [f.column for f in model._meta.concrete_fields if not f.primary_key]
+    values = [overrides.get(column, f't."{column}"') for column in columns]
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "  # noqa: S608
+           f"FROM {source}, {table} AS t WHERE t.id = {template_id} AND {where}")
+    cursor.execute(sql.replace("%", "%%").replace("%%(", "%("), params)
+
+
+def build_days(network) -> None:
+    """The day tables from the rows above, as `manage.py rebuild_daily_figures` builds them."""
+    from django.db import connection
+
+    from commissions.models import CommissionDay
+    from reports.rebuild import days_rebuild
+    from tracking.models import ClickDay, ConversionDay
+
+    started = time.monotonic()
+    steps = days_rebuild(network.pk)
+    took = time.monotonic() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    counts = {model.__name__: model.objects.count() for model in (ClickDay, ConversionDay, CommissionDay)}
+    print(f"day tables rebuilt ({steps} steps) in {took:.1f} s: "
+          + ", ".join(f"{name} {count:,} rows" for name, count in counts.items()), flush=True)
+
+
+def cases(program) -> list[tuple]:
+    """(role, name, path, params): every grouping for the owner over 30 days, month over 90, CSV, one program;
+    each party's day, program and sub1 reports; then the three overview pages."""
     from datetime import timedelta
 
-    from django.test import Client
     from django.utils import timezone
+
+    from reports.selectors import GROUPS
 
     today = timezone.localdate()
     d30, d90 = (today - timedelta(days=29)).isoformat(), (today - timedelta(days=89)).isoformat()
-    cases = [
-        ("owner", "day, 30 days", {"group_by": "day", "date_from": d30}),
-        ("owner", "program, 30 days", {"group_by": "program", "date_from": d30}),
-        ("owner", "affiliate, 30 days", {"group_by": "affiliate", "date_from": d30}),
-        ("owner", "sub1, 30 days", {"group_by": "sub1", "date_from": d30}),
-        ("owner", "month, 90 days", {"group_by": "month", "date_from": d90}),
-        ("owner", "day, 30 days, one program", {"group_by": "day", "date_from": d30, "program": program.pk}),
-        ("owner", "day, 30 days, CSV", {"group_by": "day", "date_from": d30, "format": "csv"}),
-        ("advertiser", "week, 90 days", {"group_by": "week", "date_from": d90}),
-        ("affiliate", "day, 30 days", {"group_by": "day", "date_from": d30}),
+    api = "/api/v1/reports"
+    found = [("owner", f"{group}, 30 days", api, {"group_by": group, "date_from": d30}) for group in GROUPS]
+    found += [
+        ("owner", "month, 90 days", api, {"group_by": "month", "date_from": d90}),
+        ("owner", "day, 30 days, CSV", api, {"group_by": "day", "date_from": d30, "format": "csv"}),
+        ("owner", "day, 30 days, one program", api, {"group_by": "day", "date_from": d30, "program": program.pk}),
     ]
+    found += [(role, f"{group}, 30 days", api, {"group_by": group, "date_from": d30})
+              for role in ("advertiser", "affiliate") for group in ("day", "program", "sub1")]
+    found += [("owner", "dashboard /operator/", "/operator/", {}),
+              ("advertiser", "dashboard /advertiser/", "/advertiser/", {}),
+              ("affiliate", "dashboard /partner/", "/partner/", {})]
+    return found
+
+
+def clients(network, keys: dict) -> dict:
+    """(role, "api" | "page") -> a Client: API-key auth, or a session of the role's first member."""
+    from django.test import Client
+
+    from network.auth import SESSION_NETWORK_KEY
+    from network.models import Membership, Role
+
+    found = {}
+    for name, role in (("owner", Role.OWNER), ("advertiser", Role.ADVERTISER), ("affiliate", Role.AFFILIATE)):
+        found[name, "api"] = Client(HTTP_AUTHORIZATION=f"Bearer {keys[name]}")
+        page = Client()
+        page.force_login(Membership.objects.filter(network=network, role=role).order_by("pk").first().user)
+        session = page.session
+        session[SESSION_NETWORK_KEY] = network.pk
+        session.save()
+        found[name, "page"] = page
+    return found
+
+
+def measure(network, keys: dict, program, runs: int) -> list[tuple]:
+    made = clients(network, keys)
     results = []
-    for role, name, params in cases:
-        client = Client(HTTP_AUTHORIZATION=f"Bearer {keys[role]}")
-        first = client.get("/api/v1/reports", params, secure=True)
-        assert first.status_code == 200, (first.status_code, first.content[:300])
+    for role, name, path, params in cases(program):
+        client = made[role, "api" if path.startswith("/api/") else "page"]
+        first = client.get(path, params, secure=True)
+        assert first.status_code == 200, (role, name, first.status_code, first.content[:300])
         times = []
         for _ in range(runs):
             started = time.perf_counter()
-            response = client.get("/api/v1/reports", params, secure=True)
+            response = client.get(path, params, secure=True)
             times.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
         times.sort()
-        p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-        results.append((role, name, statistics.median(times), p95))
-        print(f"{role:10} {name:28} p50 {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms", flush=True)
+        results.append((role, name, statistics.median(times), percentile(times, 0.95)))
+        print(f"{role:10} {name:28} p50 {results[-1][2]:7.1f} ms   p95 {results[-1][3]:7.1f} ms", flush=True)
+    print("\n| role | report | p50 ms | p95 ms |\n| --- | --- | --- | --- |")
+    for role, name, p50, p95 in results:
+        print(f"| {role} | {name} | {p50:.0f} | {p95:.0f} |")
     return results
+
+
+def explain(network, keys: dict, program) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every day-table query of the three heaviest owner reports."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from commissions.models import CommissionDay
+    from tracking.models import ClickDay, ConversionDay
+
+    tables = [f'"{model._meta.db_table}"' for model in (ClickDay, ConversionDay, CommissionDay)]
+    made = clients(network, keys)
+    wanted = {"day, 30 days", "sub1, 30 days", "month, 90 days"}
+    for role, name, path, params in cases(program):
+        if role != "owner" or name not in wanted:
+            continue
+        with CaptureQueriesContext(connection) as captured:
+            made[role, "api"].get(path, params, secure=True)
+        for query in captured.captured_queries:
+            if not any(table in query["sql"] for table in tables):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            print(f"\n### owner, {name}\n\n{query['sql']}\n\n{plan}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clicks", type=int, default=10_000_000)
-    parser.add_argument("--clicks-per-row", type=int, default=5)
+    parser.add_argument("--clicks-per-row", type=int, help="5 up to 10 M clicks, else clicks / 5 M")
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--reuse", action="store_true", help="time the API on the data of a previous run")
+    parser.add_argument("--reuse", action="store_true", help="time the reports on the data of a previous run")
+    parser.add_argument("--explain", action="store_true", help="also EXPLAIN the heaviest owner reports")
     args = parser.parse_args()
+    per_row = args.clicks_per_row or max(5, args.clicks // 5_000_000)
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_reports")
     if args.reuse:
         setup(url)
-        keys, program = reuse()
+        network, keys, program = reuse()
     else:
-        recreate(url)
+        recreate_database(url)
         setup(url)
-        _network, keys, program = seed(args.clicks, args.clicks_per_row)
-    measure(keys, program, args.runs)
+        network, keys, program = seed(args.clicks, per_row)
+        build_days(network)
+    measure(network, keys, program, args.runs)
+    if args.explain:
+        explain(network, keys, program)
 
 
 def reuse():
@@ -200,7 +331,7 @@ def reuse():
     keys = {name: services.api_key_create(membership=members.filter(role=role).first()).raw
             for name, role in (("owner", Role.OWNER), ("advertiser", Role.ADVERTISER),
                                ("affiliate", Role.AFFILIATE))}
-    return keys, Program.objects.for_network(network).order_by("pk").first()
+    return network, keys, Program.objects.for_network(network).order_by("pk").first()
 
 
 if __name__ == "__main__":
