@@ -199,7 +199,9 @@ def build_days(network) -> None:
     steps = days_rebuild(network.pk)
     took = time.monotonic() - started
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # Autovacuum would do it soon after such a load: the visibility map lets reports scan the index alone.
+        for model in (ClickDay, ConversionDay, CommissionDay):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
     counts = {model.__name__: model.objects.count() for model in (ClickDay, ConversionDay, CommissionDay)}
     print(f"day tables rebuilt ({steps} steps) in {took:.1f} s: "
           + ", ".join(f"{name} {count:,} rows" for name, count in counts.items()), flush=True)
@@ -252,6 +254,7 @@ def clients(network, keys: dict) -> dict:
 
 def measure(network, keys: dict, program, runs: int) -> list[tuple]:
     made = clients(network, keys)
+    print("load average before timing: {:.1f} {:.1f} {:.1f} ({} cores)".format(*os.getloadavg(), os.cpu_count()))
     results = []
     for role, name, path, params in cases(program):
         client = made[role, "api" if path.startswith("/api/") else "page"]
