@@ -251,6 +251,7 @@ class CommissionDay(DayFigures):
     payout = _amount(default=0)
 
     class Meta:
+        # On PostgreSQL this key's index also carries revenue and payout (migration 0005: reports scan it alone).
         constraints = [models.UniqueConstraint(fields=(*DAY_KEY, "currency"), name="commission_day_unique")]
 
 

@@ -134,6 +134,7 @@ class ClickDay(DayFigures):
     velocity_clicks = models.BigIntegerField(default=0)
 
     class Meta:
+        # On PostgreSQL this key's index also carries clicks and unique_clicks (migration 0014: reports scan it alone).
         constraints = [models.UniqueConstraint(fields=DAY_KEY, name="click_day_unique")]
 
 
@@ -149,6 +150,7 @@ class ConversionDay(DayFigures):
     sales = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS + 4, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
 
     class Meta:
+        # On PostgreSQL this key's index also carries conversions and sales (migration 0014).
         constraints = [models.UniqueConstraint(fields=(*DAY_KEY, "currency"), name="conversion_day_unique")]
 
 
