@@ -22,8 +22,8 @@ one rollup row. So busy keys recur every hour and day, the tail now and then. Me
 | 10 M | 2 M of 5 (926 an hour) | 1.32 M (14,700 a day) | 784,000 (8,700) | 65,000 each (100,000 conversions) |
 | 100 M | 5 M of 20 (2,315 an hour) | 2.92 M (32,400 a day) | 1.57 M (17,500) | 451,000 each (1 M conversions) |
 
-Conversions (1 % of clicks) draw their keys by the same law, spread evenly over the 90 days; each has an
-approved commission of 8.00 (revenue 10.00).
+Conversions (1 % of clicks) draw their keys by the same law, spread evenly over the 90 days; each has a
+commission of 8.00 (revenue 10.00): pending in the last 14 days, approved up to 45 days back, paid before.
 
     .venv/bin/python bench/reports.py [--clicks 10000000] [--clicks-per-row N] [--runs 30] [--reuse] [--explain]
 
@@ -165,7 +165,7 @@ def seed(total_clicks: int, per_row: int):
             {**params, "conversions": conversions}, template.pk)
         copy_rows(cursor, Commission, {
             "advertiser_id": "c.advertiser_id", "program_id": "c.program_id", "affiliate_id": "c.affiliate_id",
-            "conversion_id": "c.id", "created_at": "c.created_at"},
+            "conversion_id": "c.id", "created_at": "c.created_at", "status": COMMISSION_STATUS},
             f"{Conversion._meta.db_table} AS c", {}, Commission.objects.get(conversion=template).pk,
             where=f"c.network_id = {network.pk} AND c.id <> {template.pk}")
         Commission.objects.filter(conversion=template).delete()
@@ -174,6 +174,11 @@ def seed(total_clicks: int, per_row: int):
     print(f"conversions and commissions: {conversions:,} each in {time.monotonic() - started:.1f} s", flush=True)
     network = Network.objects.get(pk=network.pk)
     return network, {"owner": owner_key, "advertiser": adv_key, "affiliate": aff_key}, programs[0]
+
+
+# A commission's status by its age, as holds and payouts move them: what the dashboards' amounts owed read.
+COMMISSION_STATUS = ("CASE WHEN c.created_at > now() - interval '14 days' THEN 'pending' "
+                     "WHEN c.created_at > now() - interval '45 days' THEN 'approved' ELSE 'paid' END")
 
 
 def copy_rows(cursor, model, overrides: dict, source: str, params: dict, template_id: int, where: str = "TRUE"):
