@@ -66,7 +66,7 @@ def _insert_grouped(model, rows: QuerySet) -> None:
     """The grouped rows (one per key: `day_names`, then the sums) into the emptied days of `model`, in one INSERT ...
     SELECT, so a big network's day rows never pass through Python. Rows whose sums are all zero are left out, as
     `daily.add` leaves them."""
-    sql, params = rows.query.get_compiler(rows.db).as_sql()
+    sql, params = rows.query.get_compiler(connection=connection).as_sql()  # the writer's, where it runs
     quote = connection.ops.quote_name
     columns = [model._meta.get_field(name).column for name in model.day_key] + list(model.day_sums)
     keys = [f"g.{quote(name)}" for name in day_names(model)]
