@@ -8,6 +8,7 @@ from .models import (
     Commission,
     CommissionDay,
     CommissionDayChange,
+    CommissionPartnerDay,
     CpcAccrual,
     LedgerEntry,
     TierTrueUp,
@@ -60,6 +61,11 @@ class CommissionDayAdmin(ReadOnlyAdmin):
 @admin.register(CommissionDayChange)
 class CommissionDayChangeAdmin(ReadOnlyAdmin):
     list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "revenue", "payout")
+
+
+@admin.register(CommissionPartnerDay)
+class CommissionPartnerDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "currency", "revenue", "payout")
 
 
 @admin.register(Account)

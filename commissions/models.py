@@ -10,7 +10,7 @@ from django.db import models
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, TenantModel, TenantQuerySet, validate_currency
 from programs.models import CommissionRule, Program
-from tracking.models import DAY_KEY, ClickRollup, Conversion, DayFigures
+from tracking.models import DAY_KEY, PARTNER_DAY_KEY, ClickRollup, Conversion, DayFigures, PartnerDayFigures
 
 
 def _amount(**kwargs):
@@ -270,3 +270,21 @@ class CommissionDayChange(DayFigures):
 
 
 CommissionDay.changes = CommissionDayChange
+
+
+class CommissionPartnerDay(PartnerDayFigures):
+    """CommissionDay per partnership (see tracking.PartnerDayFigures)."""
+
+    day_key = (*PARTNER_DAY_KEY, "currency")
+    day_sums = ("revenue", "payout")
+
+    currency = models.CharField(max_length=3)
+    revenue = _amount(default=0)
+    payout = _amount(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=(*PARTNER_DAY_KEY, "currency"),
+                                               name="commission_partner_day_unique")]
+
+
+CommissionDay.coarse = CommissionPartnerDay

@@ -47,8 +47,24 @@ def network_lock(network_id: int, *, exclusive: bool = False) -> str:
 
 def add(model: type[models.Model], contribution: Contribution) -> None:
     """Add each key's sums to its row (inserted when new), in key order so two writers never wait on each other
-    in a cycle. Zero differences are skipped."""
+    in a cycle, and to its partnership's row of the table's `coarse` model when it has one. Zero differences are
+    skipped."""
     _write(model, contribution, upsert=True)
+    coarse = getattr(model, "coarse", None)
+    if coarse is not None:
+        _write(coarse, projected(model, contribution), upsert=True)
+
+
+def projected(model: type[models.Model], contribution: Contribution) -> Contribution:
+    """A contribution to `model` as one to its `coarse` model (the keys cut to the coarse key's columns)."""
+    coarse = model.coarse
+    picks = [model.day_key.index(name) for name in coarse.day_key]
+    out: Contribution = {}
+    for key, values in contribution.items():
+        into = out.setdefault(tuple(key[i] for i in picks), dict.fromkeys(model.day_sums, 0))
+        for name in model.day_sums:
+            into[name] += values.get(name) or 0
+    return out
 
 
 def record(model: type[models.Model], contribution: Contribution) -> None:
@@ -84,10 +100,17 @@ def _insert(model: type[models.Model], rows: list[tuple[tuple, dict]], *, upsert
         )
 
 
-def with_changes(model: type[models.Model]) -> list[type[models.Model]]:
-    """The table and its changes model (when it has one): what a reader sums."""
+def with_changes(model: type[models.Model], *, by_partnership: bool = False) -> list[type[models.Model]]:
+    """What a reader sums: the table (its `coarse` model instead when the reader groups by time, program or
+    affiliate only, `by_partnership`) and its changes not folded in yet (when it has a changes model)."""
     changes = getattr(model, "changes", None)
-    return [model] if changes is None else [model, changes]
+    table = getattr(model, "coarse", None) if by_partnership else None
+    return [table or model] + ([] if changes is None else [changes])
+
+
+def every_table(model: type[models.Model]) -> list[type[models.Model]]:
+    """The table, its coarse model and its changes model: every row a rebuild rewrites."""
+    return [table for table in (model, getattr(model, "coarse", None), getattr(model, "changes", None)) if table]
 
 
 def fold(model: type[models.Model], network_id: int) -> int:

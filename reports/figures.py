@@ -115,7 +115,7 @@ def partnership_figures(*, network: Network, membership: Membership, partnership
         """{(program, affiliate[, currency]): sum of `column`} over the table and its changes not folded yet."""
         sums: dict = defaultdict(int)
         keys = ("program_id", "affiliate_id", *(["currency"] if priced else []))
-        for table in daily.with_changes(model):
+        for table in daily.with_changes(model, by_partnership=True):
             for r in _scope(table.objects.for_network(network), q).filter(
                     program_id__in=program_ids, affiliate_id__in=affiliate_ids).order_by().values(*keys).annotate(
                     n=Sum(column)):
@@ -174,7 +174,7 @@ def _measure(q: ReportQuery, source: str, wanted: set[str], per_currency: bool) 
                     .annotate(new_affiliates=Count("id")))
     model = {"rollups": ClickDay, "conversions": ConversionDay, "commissions": CommissionDay}[source]
     found: list[dict] = []
-    for table in daily.with_changes(model):  # with the differences not folded in yet
+    for table in daily.with_changes(model, by_partnership=True):  # with the differences not folded in yet
         sums = {name: Sum(name) for name in model.day_sums if name in wanted or source == "commissions"}
         rows = _scope(table.objects.for_network(q.network), q).filter(day__gte=q.date_from, day__lte=q.date_to)
         if source == "rollups":

@@ -54,12 +54,28 @@ def _step(network_id: int, since: date, until: date) -> None:
         tz = daily.network_lock(network_id, exclusive=True)
         start, end = local_day_bounds(since, until, tz=tz)
         for model in TABLES:
-            for table in daily.with_changes(model):  # differences not folded yet are in the sources too
+            for table in daily.every_table(model):  # differences not folded yet are in the sources too
                 table.objects.filter(network_id=network_id, day__gte=since, day__lte=until).delete()
         for model, rows in ((ClickDay, clicks_from_rollups(network_id, tz, start, end)),
                             (ConversionDay, conversions_from_rows(network_id, tz, start, end)),
                             (CommissionDay, commissions_from_rows(network_id, tz, start, end))):
             _insert_grouped(model, rows)
+            _insert_coarse(model, network_id, since, until)
+
+
+def _insert_coarse(model, network_id: int, since: date, until: date) -> None:
+    """The step's days of `model` summed per partnership into its coarse model, in one INSERT ... SELECT."""
+    coarse = model.coarse
+    quote = connection.ops.quote_name
+    keys = [quote(coarse._meta.get_field(name).column) for name in coarse.day_key]
+    sums = [quote(name) for name in coarse.day_sums]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(coarse._meta.db_table)} ({', '.join(keys + sums)}) "  # noqa: S608
+            f"SELECT {', '.join(keys)}, {', '.join(f'SUM({s})' for s in sums)} FROM {quote(model._meta.db_table)} "
+            f"WHERE network_id = %s AND day >= %s AND day <= %s GROUP BY {', '.join(keys)}",
+            [network_id, since, until],
+        )
 
 
 def _insert_grouped(model, rows: QuerySet) -> None:
@@ -90,7 +106,7 @@ def _span(network_id: int, tz: str) -> tuple[date, date]:
         if found["first"] is not None:
             earliest.append(found["first"].astimezone(zone(tz)).date() - timedelta(days=1))
             latest.append(found["last"].astimezone(zone(tz)).date() + timedelta(days=1))
-    for table in (table for model in TABLES for table in daily.with_changes(model)):
+    for table in (table for model in TABLES for table in daily.every_table(model)):
         found = table.objects.filter(network_id=network_id).aggregate(first=Min("day"), last=Max("day"))
         if found["first"] is not None:
             earliest.append(found["first"])

@@ -88,7 +88,8 @@ def _days(model, q: ReportQuery, *sums: str) -> dict:
                                          .values_list("pk", flat=True))}
     else:
         priced = {"currency": q.currency}
-    for table in daily.with_changes(model):  # with the differences not folded in yet
+    # Per partnership unless the report groups by a sub ID or the country; with the differences not folded in yet.
+    for table in daily.with_changes(model, by_partnership=column in ("day", "program_id", "affiliate_id")):
         rows = _scope(table.objects.for_network(q.network), q).filter(day__gte=q.date_from, day__lte=q.date_to,
                                                                       **priced)
         if model is ConversionDay:

@@ -5,10 +5,12 @@ from network.admin_base import ReadOnlyAdmin, TenantAdmin
 from .models import (
     Click,
     ClickDay,
+    ClickPartnerDay,
     ClickRollup,
     Conversion,
     ConversionDay,
     ConversionDayChange,
+    ConversionPartnerDay,
     Delivery,
     DeliveryAttempt,
     MemberAddress,
@@ -49,6 +51,16 @@ class ConversionDayAdmin(ReadOnlyAdmin):
 @admin.register(ConversionDayChange)
 class ConversionDayChangeAdmin(ReadOnlyAdmin):
     list_display = ("day", "program", "affiliate", "sub1", "country", "currency", "conversions", "sales")
+
+
+@admin.register(ClickPartnerDay)
+class ClickPartnerDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "clicks", "unique_clicks", "bot_clicks")
+
+
+@admin.register(ConversionPartnerDay)
+class ConversionPartnerDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "program", "affiliate", "currency", "conversions", "sales")
 
 
 @admin.register(MemberAddress)

@@ -122,6 +122,55 @@ class DayFigures(TenantModel, SubIds):
         abstract = True
 
 
+PARTNER_DAY_KEY = ("network", "day", "advertiser", "program", "affiliate")
+
+
+class PartnerDayFigures(TenantModel):
+    """A day table's sums per partnership only (no sub IDs, no country): about one row per partnership a day,
+    whatever the traffic, for the reports and overviews that group by time, program or affiliate. Written with
+    its day table (network.daily.add projects the same differences onto it); rebuilt from it."""
+
+    party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
+    day_key = PARTNER_DAY_KEY
+
+    day = models.DateField()
+    advertiser = models.ForeignKey(Advertiser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class ClickPartnerDay(PartnerDayFigures):
+    """ClickDay per partnership (see PartnerDayFigures)."""
+
+    day_sums = ("clicks", "unique_clicks", "bot_clicks", "velocity_clicks")
+
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    bot_clicks = models.BigIntegerField(default=0)
+    velocity_clicks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=PARTNER_DAY_KEY, name="click_partner_day_unique")]
+
+
+class ConversionPartnerDay(PartnerDayFigures):
+    """ConversionDay per partnership (see PartnerDayFigures)."""
+
+    day_key = (*PARTNER_DAY_KEY, "currency")
+    day_sums = ("conversions", "sales")
+
+    currency = models.CharField(max_length=3)
+    conversions = models.BigIntegerField(default=0)
+    sales = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS + 4, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=(*PARTNER_DAY_KEY, "currency"),
+                                               name="conversion_partner_day_unique")]
+
+
 class ClickDay(DayFigures):
     """Clicks per network-local day: the hourly rollups' counters, written by the ingester in the same
     transaction (the day of each click's own instant, so half-hour time zones are exact too)."""
@@ -136,6 +185,9 @@ class ClickDay(DayFigures):
     class Meta:
         # On PostgreSQL this key's index also carries clicks and unique_clicks (migration 0014: reports scan it alone).
         constraints = [models.UniqueConstraint(fields=DAY_KEY, name="click_day_unique")]
+
+
+ClickDay.coarse = ClickPartnerDay
 
 
 class ConversionDay(DayFigures):
@@ -171,6 +223,7 @@ class ConversionDayChange(DayFigures):
 
 
 ConversionDay.changes = ConversionDayChange
+ConversionDay.coarse = ConversionPartnerDay
 
 
 class RefundStatus(models.TextChoices):

@@ -13,9 +13,10 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # After every table the rebuild writes (the day tables, their changes and per-partnership twins) exists.
     dependencies = [
-        ("commissions", "0003_commissionday"),
-        ("tracking", "0010_clickday_conversionday"),
+        ("commissions", "0006_commissionpartnerday"),
+        ("tracking", "0015_clickpartnerday_conversionpartnerday"),
         ("network", "0004_dayrebuild"),
     ]
 

@@ -16,7 +16,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from commissions.models import Commission, CommissionDay
+from commissions.models import Commission, CommissionDay, CommissionPartnerDay
 from commissions.services import commission_approve, commission_reject
 from commissions.tasks import cpc_accrue_task
 from commissions.trueup import tier_trueups_run
@@ -29,7 +29,7 @@ from tests.tracking.clicks_support import record_for
 from tracking import ingest
 from tracking.api import ConversionViewSet
 from tracking.ids import new_click_id
-from tracking.models import ClickDay, Conversion, ConversionDay
+from tracking.models import ClickDay, ClickPartnerDay, Conversion, ConversionDay, ConversionPartnerDay
 from tracking.services import conversion_refund, conversions_attribute_overdue
 
 pytestmark = pytest.mark.django_db
@@ -46,11 +46,12 @@ _serial = itertools.count()  # program names and visitor hashes, unique in a tes
 
 # --- the day tables and the rebuild ------------------------------------------------------------------------------
 def day_tables(network_id: int) -> dict:
-    """The three day tables of a network, their changes folded in first (the beat's task): {(table, key): sums},
-    rows of zeros left out."""
+    """The day tables of a network and their per-partnership twins, their changes folded in first (the beat's
+    task): {(table, key): sums}, rows of zeros left out."""
     day_changes_fold()
     found = {}
-    for model in (ClickDay, ConversionDay, CommissionDay):
+    for model in (ClickDay, ConversionDay, CommissionDay, ClickPartnerDay, ConversionPartnerDay,
+                  CommissionPartnerDay):
         for row in model.objects.filter(network_id=network_id).values():
             sums = tuple(row[name] for name in model.day_sums)
             if any(sums):

@@ -34,7 +34,7 @@ def test_report_reads_go_to_the_replica_and_the_key_lookup_to_the_primary(world,
     assert response.status_code == 200, response.content
     assert by_key(response.json()) == DAY
     routed = dict(recording)
-    for label in ("tracking.ClickDay", "tracking.ConversionDay", "commissions.CommissionDay"):
+    for label in ("tracking.ClickPartnerDay", "tracking.ConversionPartnerDay", "commissions.CommissionPartnerDay"):
         assert routed[label] == "default", (label, recording)  # the replica's alias in this test
     assert {alias for label, alias in recording if label == "network.ApiKey"} == {None}
 
@@ -46,7 +46,7 @@ def test_the_report_page_reads_the_replica_too(world, seeded, recording):
     browser.force_login(world.a.owner.user)
     response = browser.get("/operator/reports/", RANGE)
     assert response.status_code == 200
-    assert ("tracking.ClickDay", "default") in recording
+    assert ("tracking.ClickPartnerDay", "default") in recording
     assert ("network.Membership", None) in recording  # who is asking: the primary
 
 

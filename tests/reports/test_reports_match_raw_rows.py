@@ -16,7 +16,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from commissions.models import Commission, CommissionDay
+from commissions.models import Commission, CommissionDay, CommissionPartnerDay
 from commissions.services import commission_approve, commission_reject
 from core.money import quantize
 from network import daily
@@ -30,7 +30,7 @@ from tests.factories import make_advertiser, make_link, make_partnership, make_p
 from tests.tracking.clicks_support import record_for
 from tracking import ingest
 from tracking.ids import click_id_time, new_click_id
-from tracking.models import Click, ClickDay, Conversion, ConversionDay
+from tracking.models import Click, ClickDay, ClickPartnerDay, Conversion, ConversionDay, ConversionPartnerDay
 from tracking.services import conversion_refund
 
 pytestmark = pytest.mark.django_db
@@ -454,11 +454,12 @@ def test_every_dashboard_series_equals_the_raw_rows(nets):
 
 
 def day_tables(network_id: int) -> dict:
-    """The three day tables of a network, their changes folded in first (the beat's task): {(table, key): sums},
-    rows of zeros left out."""
+    """The day tables of a network and their per-partnership twins, their changes folded in first (the beat's
+    task): {(table, key): sums}, rows of zeros left out."""
     day_changes_fold()
     found = {}
-    for model in (ClickDay, ConversionDay, CommissionDay):
+    for model in (ClickDay, ConversionDay, CommissionDay, ClickPartnerDay, ConversionPartnerDay,
+                  CommissionPartnerDay):
         for row in model.objects.filter(network_id=network_id).values():
             sums = tuple(row[name] for name in model.day_sums)
             if any(sums):
