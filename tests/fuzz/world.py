@@ -124,6 +124,9 @@ def seed_world() -> World:
 
 # Written by every authenticated request (throttled "last used" stamp), not a record of anything.
 _VOLATILE = {("network", "apikey"): {"last_used_at"}}
+# Not records: the answers kept for an Idempotency-Key (a refused request's answer is kept too, as Stripe does, so
+# a retry with the same key gets the same refusal).
+_ANSWER_CACHES = {("network", "idempotencykey")}
 
 
 def record_fingerprint() -> str:
@@ -131,7 +134,7 @@ def record_fingerprint() -> str:
     digest = hashlib.sha256()
     for app_label in ("network", "programs", "tracking", "commissions", "payouts"):
         for model in apps.get_app_config(app_label).get_models():
-            if model._meta.proxy or not model._meta.managed:
+            if model._meta.proxy or not model._meta.managed or (app_label, model._meta.model_name) in _ANSWER_CACHES:
                 continue
             skip = _VOLATILE.get((app_label, model._meta.model_name), set())
             fields = [f.attname for f in model._meta.concrete_fields if f.attname not in skip]
