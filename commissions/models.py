@@ -237,54 +237,53 @@ class LedgerEntry(TenantModel):
         raise ImmutableEntryError("Ledger entries cannot be deleted.")
 
 
-class CommissionDay(DayFigures):
-    """Commissions not rejected per network-local day of their event (the conversion's; a CPC commission's clicks'
-    hour; otherwise when it was written) and currency, net of reversals: what the advertiser owes (`revenue`) and
-    the affiliate earns (`payout`). Keyed by the commission's program and affiliate (a second-tier override counts
-    for the referrer) and its conversion's (or clicks') sub IDs and country."""
+class CommissionSums(models.Model):
+    """The commissions' sums of a day table, per currency, net of reversals: what the advertiser owes (`revenue`)
+    and the affiliate earns (`payout`)."""
 
-    day_key = (*DAY_KEY, "currency")
     day_sums = ("revenue", "payout")
 
     currency = models.CharField(max_length=3)
     revenue = _amount(default=0)
     payout = _amount(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} p{self.program_id} a{self.affiliate_id} {self.currency}"
+
+
+class CommissionDay(DayFigures, CommissionSums):
+    """Commissions not rejected per network-local day of their event (the conversion's; a CPC commission's clicks'
+    hour; otherwise when it was written) and currency. Keyed by the commission's program and affiliate (a
+    second-tier override counts for the referrer) and its conversion's (or clicks') sub IDs and country."""
+
+    day_key = (*DAY_KEY, "currency")
 
     class Meta:
         # On PostgreSQL this key's index also carries revenue and payout (migration 0005: reports scan it alone).
         constraints = [models.UniqueConstraint(fields=(*DAY_KEY, "currency"), name="commission_day_unique")]
 
 
-class CommissionDayChange(DayFigures):
+class CommissionDayChange(DayFigures, CommissionSums):
     """A difference to CommissionDay not folded in yet (network.daily; see tracking.ConversionDayChange)."""
 
     day_key = (*DAY_KEY, "currency")
-    day_sums = ("revenue", "payout")
-
-    currency = models.CharField(max_length=3)
-    revenue = _amount(default=0)
-    payout = _amount(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["network", "day"], name="commission_day_change_day")]
 
 
-CommissionDay.changes = CommissionDayChange
-
-
-class CommissionPartnerDay(PartnerDayFigures):
+class CommissionPartnerDay(PartnerDayFigures, CommissionSums):
     """CommissionDay per partnership (see tracking.PartnerDayFigures)."""
 
     day_key = (*PARTNER_DAY_KEY, "currency")
-    day_sums = ("revenue", "payout")
-
-    currency = models.CharField(max_length=3)
-    revenue = _amount(default=0)
-    payout = _amount(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=(*PARTNER_DAY_KEY, "currency"),
                                                name="commission_partner_day_unique")]
 
 
+CommissionDay.changes = CommissionDayChange
 CommissionDay.coarse = CommissionPartnerDay

@@ -100,35 +100,16 @@ class ClickRollup(TenantModel, SubIds):
         return f"{self.hour:%Y-%m-%d %H}h p{self.program_id} a{self.affiliate_id}: {self.clicks}"
 
 
-DAY_KEY = ("network", "day", "advertiser", "program", "affiliate", "sub1", "sub2", "sub3", "sub4", "sub5", "country")
-
-
-class DayFigures(TenantModel, SubIds):
-    """Sums per network-local day and report dimension (network.daily writes them; reports read them). Sub IDs are
-    cut to ROLLUP_SUB_LENGTH characters like the hourly rollups' (tracking.ingest). No database-level foreign keys:
-    a key of 0 means none (an unattributed conversion has no program nor affiliate), and every write would
-    otherwise check three parents."""
-
-    party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
-    day_key = DAY_KEY
-
-    day = models.DateField()
-    advertiser = models.ForeignKey(Advertiser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    program = models.ForeignKey(Program, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    affiliate = models.ForeignKey(Affiliate, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    country = models.CharField(max_length=2, blank=True, default="")
-
-    class Meta:
-        abstract = True
-
-
 PARTNER_DAY_KEY = ("network", "day", "advertiser", "program", "affiliate")
+DAY_KEY = (*PARTNER_DAY_KEY, "sub1", "sub2", "sub3", "sub4", "sub5", "country")
 
 
 class PartnerDayFigures(TenantModel):
-    """A day table's sums per partnership only (no sub IDs, no country): about one row per partnership a day,
-    whatever the traffic, for the reports and overviews that group by time, program or affiliate. Written with
-    its day table (network.daily.add projects the same differences onto it); rebuilt from it."""
+    """Sums per network-local day and partnership (network.daily writes them; reports read them): about one row
+    per partnership a day whatever the traffic, for the reports and overviews that group by time, program or
+    affiliate. Written with their day table (network.daily.add projects the same differences onto them) and
+    rebuilt from it. No database-level foreign keys: a key of 0 means none (an unattributed conversion has no
+    program nor affiliate), and every write would otherwise check three parents."""
 
     party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
     day_key = PARTNER_DAY_KEY
@@ -141,9 +122,24 @@ class PartnerDayFigures(TenantModel):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return f"{self.day} p{self.program_id} a{self.affiliate_id}"
 
-class ClickPartnerDay(PartnerDayFigures):
-    """ClickDay per partnership (see PartnerDayFigures)."""
+
+class DayFigures(PartnerDayFigures, SubIds):
+    """Sums per network-local day and every report dimension: the partnership, sub IDs and country. Sub IDs are
+    cut to ROLLUP_SUB_LENGTH characters like the hourly rollups' (tracking.ingest)."""
+
+    day_key = DAY_KEY
+
+    country = models.CharField(max_length=2, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class ClickSums(models.Model):
+    """The clicks' counters of a day table (those of the hourly rollups)."""
 
     day_sums = ("clicks", "unique_clicks", "bot_clicks", "velocity_clicks")
 
@@ -153,75 +149,71 @@ class ClickPartnerDay(PartnerDayFigures):
     velocity_clicks = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=PARTNER_DAY_KEY, name="click_partner_day_unique")]
+        abstract = True
 
 
-class ConversionPartnerDay(PartnerDayFigures):
-    """ConversionDay per partnership (see PartnerDayFigures)."""
+class ConversionSums(models.Model):
+    """The conversions' sums of a day table, per currency: how many, and their order amounts net of refunds."""
 
-    day_key = (*PARTNER_DAY_KEY, "currency")
     day_sums = ("conversions", "sales")
 
     currency = models.CharField(max_length=3)
     conversions = models.BigIntegerField(default=0)
     sales = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS + 4, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ClickPartnerDay(PartnerDayFigures, ClickSums):
+    """ClickDay per partnership."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=PARTNER_DAY_KEY, name="click_partner_day_unique")]
+
+
+class ConversionPartnerDay(PartnerDayFigures, ConversionSums):
+    """ConversionDay per partnership."""
+
+    day_key = (*PARTNER_DAY_KEY, "currency")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=(*PARTNER_DAY_KEY, "currency"),
                                                name="conversion_partner_day_unique")]
 
 
-class ClickDay(DayFigures):
+class ClickDay(DayFigures, ClickSums):
     """Clicks per network-local day: the hourly rollups' counters, written by the ingester in the same
     transaction (the day of each click's own instant, so half-hour time zones are exact too)."""
-
-    day_sums = ("clicks", "unique_clicks", "bot_clicks", "velocity_clicks")
-
-    clicks = models.BigIntegerField(default=0)
-    unique_clicks = models.BigIntegerField(default=0)
-    bot_clicks = models.BigIntegerField(default=0)
-    velocity_clicks = models.BigIntegerField(default=0)
 
     class Meta:
         # On PostgreSQL this key's index also carries clicks and unique_clicks (migration 0014: reports scan it alone).
         constraints = [models.UniqueConstraint(fields=DAY_KEY, name="click_day_unique")]
 
 
-ClickDay.coarse = ClickPartnerDay
-
-
-class ConversionDay(DayFigures):
+class ConversionDay(DayFigures, ConversionSums):
     """Conversions not rejected per network-local day of the conversion and currency: how many and their order
     amounts net of refunds (`sales`). Unattributed ones have program and affiliate 0."""
 
     day_key = (*DAY_KEY, "currency")
-    day_sums = ("conversions", "sales")
-
-    currency = models.CharField(max_length=3)
-    conversions = models.BigIntegerField(default=0)
-    sales = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS + 4, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
 
     class Meta:
         # On PostgreSQL this key's index also carries conversions and sales (migration 0014).
         constraints = [models.UniqueConstraint(fields=(*DAY_KEY, "currency"), name="conversion_day_unique")]
 
 
-class ConversionDayChange(DayFigures):
+class ConversionDayChange(DayFigures, ConversionSums):
     """A difference to ConversionDay not folded in yet (network.daily): writers insert these (no row is shared by
     two writers, so a busy day's row is never a point of contention); `reports.tasks.day_changes_fold` adds them
     to ConversionDay every few seconds. Reports read both."""
 
     day_key = (*DAY_KEY, "currency")
-    day_sums = ("conversions", "sales")
-
-    currency = models.CharField(max_length=3)
-    conversions = models.BigIntegerField(default=0)
-    sales = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS + 4, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
 
     class Meta:
         indexes = [models.Index(fields=["network", "day"], name="conversion_day_change_day")]
 
 
+ClickDay.coarse = ClickPartnerDay
 ConversionDay.changes = ConversionDayChange
 ConversionDay.coarse = ConversionPartnerDay
 

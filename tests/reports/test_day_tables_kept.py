@@ -16,20 +16,20 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from commissions.models import Commission, CommissionDay, CommissionPartnerDay
+from commissions.models import Commission, CommissionDay
 from commissions.services import commission_approve, commission_reject
 from commissions.tasks import cpc_accrue_task
 from commissions.trueup import tier_trueups_run
 from network.daily import with_changes
 from reports.rebuild import days_rebuild
-from reports.tasks import day_changes_fold
 from tests.conftest import api_client
 from tests.factories import make_coupon, make_link, make_partnership, make_program
+from tests.reports.daytables import day_tables
 from tests.tracking.clicks_support import record_for
 from tracking import ingest
 from tracking.api import ConversionViewSet
 from tracking.ids import new_click_id
-from tracking.models import ClickDay, ClickPartnerDay, Conversion, ConversionDay, ConversionPartnerDay
+from tracking.models import ClickDay, Conversion, ConversionDay
 from tracking.services import conversion_refund, conversions_attribute_overdue
 
 pytestmark = pytest.mark.django_db
@@ -45,21 +45,6 @@ _serial = itertools.count()  # program names and visitor hashes, unique in a tes
 
 
 # --- the day tables and the rebuild ------------------------------------------------------------------------------
-def day_tables(network_id: int) -> dict:
-    """The day tables of a network and their per-partnership twins, their changes folded in first (the beat's
-    task): {(table, key): sums}, rows of zeros left out."""
-    day_changes_fold()
-    found = {}
-    for model in (ClickDay, ConversionDay, CommissionDay, ClickPartnerDay, ConversionPartnerDay,
-                  CommissionPartnerDay):
-        for row in model.objects.filter(network_id=network_id).values():
-            sums = tuple(row[name] for name in model.day_sums)
-            if any(sums):
-                key = tuple(row[model._meta.get_field(name).attname] for name in model.day_key)
-                found[model.__name__, key] = sums
-    return found
-
-
 def assert_kept(network) -> dict:
     """What the writers kept is what a rebuild from the sources finds, row by row (and there is something)."""
     kept = day_tables(network.pk)

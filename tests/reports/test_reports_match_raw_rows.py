@@ -16,7 +16,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from commissions.models import Commission, CommissionDay, CommissionPartnerDay
+from commissions.models import Commission
 from commissions.services import commission_approve, commission_reject
 from core.money import quantize
 from network import daily
@@ -24,13 +24,13 @@ from programs.models import SUB_FIELDS, Program
 from reports.figures import daily_series, overview_query
 from reports.rebuild import days_rebuild
 from reports.selectors import GROUPS
-from reports.tasks import day_changes_fold
 from tests.conftest import api_client
 from tests.factories import make_advertiser, make_link, make_partnership, make_program
+from tests.reports.daytables import day_tables
 from tests.tracking.clicks_support import record_for
 from tracking import ingest
 from tracking.ids import click_id_time, new_click_id
-from tracking.models import Click, ClickDay, ClickPartnerDay, Conversion, ConversionDay, ConversionPartnerDay
+from tracking.models import Click, Conversion
 from tracking.services import conversion_refund
 
 pytestmark = pytest.mark.django_db
@@ -451,21 +451,6 @@ def test_every_dashboard_series_equals_the_raw_rows(nets):
                 for name in ("revenue", "payout"):
                     assert [str(v) for v in series[name]] == [
                         str(quantize(expected[day][name], currency)) for day in days], (where, name)
-
-
-def day_tables(network_id: int) -> dict:
-    """The day tables of a network and their per-partnership twins, their changes folded in first (the beat's
-    task): {(table, key): sums}, rows of zeros left out."""
-    day_changes_fold()
-    found = {}
-    for model in (ClickDay, ConversionDay, CommissionDay, ClickPartnerDay, ConversionPartnerDay,
-                  CommissionPartnerDay):
-        for row in model.objects.filter(network_id=network_id).values():
-            sums = tuple(row[name] for name in model.day_sums)
-            if any(sums):
-                key = tuple(row[model._meta.get_field(name).attname] for name in model.day_key)
-                found[model.__name__, key] = sums
-    return found
 
 
 def test_a_rebuild_finds_what_the_writers_kept(nets):
