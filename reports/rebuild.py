@@ -30,22 +30,23 @@ def days_rebuild(network_id: int, *, rebuild: DayRebuild | None = None, step_day
     first, last = _span(network_id, tz)
     steps = [(day, min(day + timedelta(days=step_days - 1), last))
              for day in (first + timedelta(days=n) for n in range(0, (last - first).days + 1, step_days))]
+    # The rebuild's own row, named with its network (every statement over a tenant table does).
+    row = DayRebuild.objects.filter(network_id=network_id, pk=rebuild.pk if rebuild is not None else None)
     if rebuild is not None:
-        DayRebuild.objects.filter(pk=rebuild.pk).update(status=DayRebuild.Status.RUNNING, total=len(steps), done=0)
+        row.update(status=DayRebuild.Status.RUNNING, total=len(steps), done=0)
     try:
         for done, (since, until) in enumerate(steps, start=1):
             _step(network_id, since, until)
             if rebuild is not None:
-                DayRebuild.objects.filter(pk=rebuild.pk).update(done=done)
+                row.update(done=done)
             if progress is not None:
                 progress(done, len(steps), since, until)
     except Exception as exc:
         if rebuild is not None:
-            DayRebuild.objects.filter(pk=rebuild.pk).update(status=DayRebuild.Status.FAILED, error=str(exc)[:255],
-                                                            finished_at=timezone.now())
+            row.update(status=DayRebuild.Status.FAILED, error=str(exc)[:255], finished_at=timezone.now())
         raise
     if rebuild is not None:
-        DayRebuild.objects.filter(pk=rebuild.pk).update(status=DayRebuild.Status.DONE, finished_at=timezone.now())
+        row.update(status=DayRebuild.Status.DONE, finished_at=timezone.now())
     return len(steps)
 
 

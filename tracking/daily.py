@@ -17,10 +17,11 @@ from .models import ClickDay, ClickRollup, Conversion, ConversionDay
 SUB_LENGTH = 100
 
 
-def advertiser_of(program_ids: Iterable[int]) -> dict[int, int]:
+def advertiser_of(network_id: int, program_ids: Iterable[int]) -> dict[int, int]:
     """{program id: its advertiser's id}, read each batch (an id is not kept across transactions: SQLite reuses
     the id of a program whose creation was rolled back)."""
-    return dict(Program.objects.filter(pk__in=set(program_ids)).values_list("pk", "advertiser_id"))
+    return dict(Program.objects.for_network(network_id).filter(pk__in=set(program_ids))
+                .values_list("pk", "advertiser_id"))
 
 
 def key_values(values: dict, *, prefix: str = "") -> dict:
@@ -50,9 +51,9 @@ def clicks_add(inserted: list[dict], cut: dict[tuple, tuple]) -> None:
     by_network: dict[int, list[dict]] = {}
     for r in inserted:
         by_network.setdefault(r["network_id"], []).append(r)
-    advertisers = advertiser_of({r["program_id"] for r in inserted})
     for network_id, records in sorted(by_network.items()):
         tz = ZoneInfo(daily.network_lock(network_id))
+        advertisers = advertiser_of(network_id, {r["program_id"] for r in records})
         days: dict = {}  # UTC minute -> local date (offsets change on whole minutes, so a minute has one date)
         sums: daily.Contribution = {}
         for r in records:
