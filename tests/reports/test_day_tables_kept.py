@@ -387,6 +387,11 @@ def test_the_fast_postback_writes_its_day_row_in_its_statement(world, django_cap
                            "", "", "DE", "EUR")): (1, D("100")),
         ("CommissionDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk, "fast", "",
                            "", "", "", "DE", "EUR")): (D("12"), D("10")),
+        # The same differences per partnership (folded into both tables at once).
+        ("ConversionPartnerDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk,
+                                  "EUR")): (1, D("100")),
+        ("CommissionPartnerDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk,
+                                  "EUR")): (D("12"), D("10")),
     }
     assert day_sums(ConversionDay, network, night, program=strict) == (0, 0)
     kept = assert_kept(network)
