@@ -10,13 +10,17 @@ from tracking.daily import cut_subs, day_names, grouped_rows, key_values
 from .models import Commission, CommissionDay
 
 
+def _event_at() -> Coalesce:
+    """A commission's event time: its conversion's; a CPC commission's clicks' hour; else when it was written."""
+    return Coalesce("conversion__created_at", "rollup__hour", "created_at")
+
+
 def _commission_rows(queryset: QuerySet, tz: str) -> QuerySet:
-    # The event's time and dimensions: the conversion's; a CPC commission's clicks' hour and rollup; else its own.
+    # The event's dimensions too: the conversion's, a CPC commission's rollup's.
     keys = key_values({**cut_subs(("conversion__", "rollup__")), "k_currency": F("currency")})
-    rows = queryset.exclude(status=Commission.Status.REJECTED).annotate(
-        at=Coalesce("conversion__created_at", "rollup__hour", "created_at"))
+    rows = queryset.exclude(status=Commission.Status.REJECTED).annotate(at=_event_at())
     return grouped_rows(rows, "at", tz, keys, revenue=Sum(F("revenue") - F("reversed_revenue")),
-                 payout=Sum(F("amount") - F("reversed_amount")))
+                        payout=Sum(F("amount") - F("reversed_amount")))
 
 
 def commissions_source(network_id: int, ids: list, tz: str) -> daily.Contribution:
@@ -28,8 +32,7 @@ def commissions_from_rows(network_id: int, tz: str, since=None, until=None) -> Q
     """CommissionDay's rows recomputed from the commissions whose event falls in [since, until)."""
     rows = Commission.objects.filter(network_id=network_id)
     if since is not None:
-        rows = rows.annotate(event_at=Coalesce("conversion__created_at", "rollup__hour", "created_at")).filter(
-            event_at__gte=since, event_at__lt=until)
+        rows = rows.annotate(event_at=_event_at()).filter(event_at__gte=since, event_at__lt=until)
     return _commission_rows(rows, tz)
 
 

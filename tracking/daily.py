@@ -24,10 +24,10 @@ def advertiser_of(network_id: int, program_ids: Iterable[int]) -> dict[int, int]
                 .values_list("pk", "advertiser_id"))
 
 
-def key_values(values: dict, *, prefix: str = "") -> dict:
+def key_values(values: dict) -> dict:
     """The day-key columns (beyond network and day) as one grouped query names them."""
-    return {"k_advertiser": F("advertiser_id"), "k_program": Coalesce(f"{prefix}program_id", Value(0)),
-            "k_affiliate": Coalesce(f"{prefix}affiliate_id", Value(0))} | values
+    return {"k_advertiser": F("advertiser_id"), "k_program": Coalesce("program_id", Value(0)),
+            "k_affiliate": Coalesce("affiliate_id", Value(0))} | values
 
 
 def cut_subs(prefixes: Iterable[str] = ("",)) -> dict:
@@ -88,7 +88,7 @@ def clicks_from_rollups(network_id: int, tz: str, since=None, until=None) -> Que
 def _conversion_rows(queryset: QuerySet, tz: str) -> QuerySet:
     keys = key_values({**cut_subs(), "k_currency": F("currency")})
     return grouped_rows(queryset.exclude(status=Conversion.Status.REJECTED), "created_at", tz, keys,
-                 conversions=Count("id"), sales=Sum(F("amount") - F("refunded_amount")))
+                        conversions=Count("id"), sales=Sum(F("amount") - F("refunded_amount")))
 
 
 def conversions_source(network_id: int, ids: list, tz: str) -> daily.Contribution:
