@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from tracking.fraud_words import off_target_sentence
 from tracking.models import Conversion
 
 from .models import Commission
@@ -19,6 +20,9 @@ def conversion_status(conversion: Conversion) -> tuple[str, str]:
     if conversion.status == Conversion.Status.HELD:
         return Status.ON_HOLD, "Held for review: " + ", ".join(conversion.fraud_signals or [])
     if conversion.status == Conversion.Status.REJECTED:
+        off_target = next((d for d in conversion.signal_details or [] if d.get("code") == "off_target"), None)
+        if off_target is not None:
+            return Status.REJECTED, "Outside the program's targeting: " + off_target_sentence(off_target)
         return Status.REJECTED, "Rejected by the fraud policy: " + ", ".join(conversion.fraud_signals or [])
     return Status.PENDING, ""
 

@@ -18,6 +18,7 @@ from network.models import AuditLog, Membership, Role
 from programs.models import CommissionRule, tier_level, tier_threshold
 from programs.selectors import tracking_url
 from tracking.attribution import within_window
+from tracking.fraud_words import off_target_sentence
 from tracking.models import Click, Conversion
 
 from .models import Commission
@@ -120,6 +121,8 @@ def _click(c: Commission, conversion: Conversion, party: str, tz) -> dict | None
             signals.append("bot")
         if not click.is_unique:
             signals.append("duplicate_click")
+        if click.off_target:
+            signals.append("off_target")
     data = {
         "click_id": conversion.click_id,
         "stored": click is not None,
@@ -145,6 +148,9 @@ def _attribution(conversion: Conversion, party: str, tz) -> dict:
         "order_id": conversion.order_id, "converted_at": _local(conversion.created_at, tz),
         "window_days": window, "status": conversion.status, "fraud_signals": list(conversion.fraud_signals or []),
     }
+    off_target = next((d for d in conversion.signal_details or [] if d.get("code") == "off_target"), None)
+    if off_target is not None:
+        data["off_target"] = {"reason": off_target.get("reason", ""), "text": off_target_sentence(off_target)}
     if method == Conversion.Attribution.CLICK:
         clicked = conversion.clicked_at
         inside = window is not None and clicked is not None and within_window(clicked, window, conversion.created_at)

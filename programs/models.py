@@ -9,6 +9,8 @@ from django.db import models
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, TenantModel, User, validate_currency
 
+from .targeting import validate_targeting
+
 VELOCITY_MAX_WINDOW_MINUTES = 24 * 60
 
 
@@ -62,6 +64,10 @@ class Program(TenantModel):
     velocity_window_minutes = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(1), MaxValueValidator(VELOCITY_MAX_WINDOW_MINUTES)])
     terms = models.TextField(blank=True, default="")
+    # Where clicks may come from (programs.targeting): {"countries_allowed": [...], "countries_blocked": [...],
+    # "devices": [...]}; empty lists restrict nothing. A click outside goes to the fallback URL (or the landing page)
+    # without a click id, and its conversions earn nothing.
+    targeting = models.JSONField(default=dict, blank=True, validators=[validate_targeting])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

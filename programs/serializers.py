@@ -16,7 +16,7 @@ from rest_framework import serializers
 from core.money import AmountTooLarge, is_currency, parse_amount, quantize
 from network.models import Role
 
-from . import rule_checks, selectors
+from . import rule_checks, selectors, targeting
 from .deeplinks import is_allowed_destination, normalize_domain
 from .models import (
     VELOCITY_MAX_WINDOW_MINUTES,
@@ -155,6 +155,27 @@ class RuleSerializer(serializers.ModelSerializer):
 
 
 # --- programs ---------------------------------------------------------------------------------------
+class TargetingSerializer(serializers.Serializer):
+    """Where a program's clicks may come from; an empty (or absent) list restricts nothing. Written as a whole."""
+
+    countries_allowed = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=targeting.MAX_COUNTRIES,
+        help_text="ISO 3166-1 alpha-2 codes: only visitors from these countries are on target (empty: any country; "
+        "a visitor whose country is unknown is outside a non-empty list).")
+    countries_blocked = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=targeting.MAX_COUNTRIES,
+        help_text="ISO 3166-1 alpha-2 codes: visitors from these countries are outside the targeting.")
+    devices = serializers.ListField(
+        child=serializers.ChoiceField(choices=targeting.DEVICES), required=False,
+        help_text="Device types on target (empty: every type).")
+
+    def validate(self, attrs):
+        try:
+            return targeting.targeting_clean(attrs)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+
+
 class ProgramWriteSerializer(serializers.Serializer):
     advertiser = IdField(required=False, help_text="Operators only: whose program it is.")
     name = serializers.CharField(max_length=200)
@@ -177,6 +198,9 @@ class ProgramWriteSerializer(serializers.Serializer):
     velocity_window_minutes = serializers.IntegerField(
         min_value=1, max_value=VELOCITY_MAX_WINDOW_MINUTES, required=False, help_text="IP velocity window.")
     terms = serializers.CharField(required=False, allow_blank=True)
+    targeting = TargetingSerializer(
+        required=False, help_text="Countries and device types the program's clicks may come from; a click outside is "
+        "sent to the fallback URL (or the landing page) without a click id and its conversions earn nothing.")
     rules = RuleInputSerializer(many=True, required=True, allow_empty=False)
 
     def validate_landing_url(self, value):
@@ -230,13 +254,18 @@ class ProgramSerializer(serializers.ModelSerializer):
     second_tier_percent = serializers.SerializerMethodField()
     rules = serializers.SerializerMethodField()
     partnership = serializers.SerializerMethodField()
+    targeting = serializers.SerializerMethodField()
 
     class Meta:
         model = Program
         fields = ["id", "advertiser", "name", "description", "landing_url", "currency", "allowed_domains", "status",
                   "visibility", "approval", "attribution_window_days", "hold_days", "fallback_url",
                   "second_tier_percent", "fraud_policy", "velocity_max_clicks", "velocity_window_minutes", "terms",
-                  "rules", "partnership", "created_at", "updated_at"]
+                  "targeting", "rules", "partnership", "created_at", "updated_at"]
+
+    @extend_schema_field(TargetingSerializer)
+    def get_targeting(self, program):
+        return {key: list((program.targeting or {}).get(key) or []) for key in targeting.KEYS}
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_second_tier_percent(self, program):

@@ -18,12 +18,13 @@ from .deeplinks import is_allowed_destination
 from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
 from .rule_checks import rules_clean
 from .selectors import default_link_for
+from .targeting import targeting_clean
 
 LINK_CODE_ATTEMPTS = 5
 PROGRAM_FIELDS = (
     "name", "description", "landing_url", "allowed_domains", "status", "visibility", "approval",
     "attribution_window_days", "hold_days", "fallback_url", "second_tier_percent", "fraud_policy", "terms",
-    "velocity_max_clicks", "velocity_window_minutes",
+    "velocity_max_clicks", "velocity_window_minutes", "targeting",
 )
 
 
@@ -38,6 +39,16 @@ def _same_network(network: Network, *objects) -> None:
 
 
 # --- programs and rules ------------------------------------------------------------------------------
+def _clean_targeting(fields: dict) -> None:
+    """The targeting in its stored form (codes upper case, sorted, once each); errors under `targeting`."""
+    if "targeting" in fields:
+        try:
+            fields["targeting"] = targeting_clean(fields["targeting"])
+        except ValidationError as error:
+            raise ValidationError({"targeting": [f"{key}: {message}" for key, messages in error.message_dict.items()
+                                                 for message in messages]}) from None
+
+
 def _add_rules(program: Program, rules: list[dict]) -> list[CommissionRule]:
     """Write rules checked by `rules_clean` (their affiliates are in the program's network)."""
     return [CommissionRule.objects.create(network_id=program.network_id, program=program, **rule) for rule in rules]
@@ -49,6 +60,7 @@ def program_create(*, network: Network, advertiser, actor: User | None, rules: l
     unknown = set(fields) - set(PROGRAM_FIELDS) - {"currency"}
     if unknown:
         raise ValidationError(f"Unknown program fields: {sorted(unknown)}")
+    _clean_targeting(fields)
     program = Program(network=network, advertiser=advertiser, **fields)
     program.full_clean(exclude=["network", "advertiser"])
     rules = rules_clean(network=network, currency=program.currency, rules=rules)
@@ -70,6 +82,7 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
         raise ValidationError({"currency": ["A program's currency cannot change; create a new program."]})
     if program.status == Program.Status.ARCHIVED:
         raise ValidationError({"status": ["The program is archived; it can no longer be changed."]})
+    _clean_targeting(fields)
     changed = {}
     for name, value in fields.items():
         if name not in PROGRAM_FIELDS:

@@ -57,7 +57,8 @@ def client(read_timeout: float = 1.0):
 # The record's fields, written once per entry ({"f": names, "r": rows of values}): half the encoding work
 # of a list of dicts, and a reader never depends on the writer's field order.
 FIELDS = ("click_id", "network_id", "program_id", "partnership_id", "link_id", "affiliate_id", "sub1", "sub2",
-          "sub3", "sub4", "sub5", "ip_hash", "ip_truncated", "user_agent", "referrer", "country")
+          "sub3", "sub4", "sub5", "ip_hash", "ip_truncated", "user_agent", "referrer", "country", "device",
+          "off_target")
 _values = operator.itemgetter(*FIELDS)
 
 

@@ -15,6 +15,7 @@ from core.localcache import MISSING, LocalCache
 from core.net import client_ip
 from programs.deeplinks import is_allowed_destination
 from programs.models import SUB_FIELDS, Program
+from programs.targeting import compiled
 from tracking.hotconf import conf
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def _load_link(code: str) -> dict:
 
 def _load_program(program_id: int) -> dict:
     program = Program.objects.filter(pk=program_id).only(
-        "status", "landing_url", "allowed_domains", "fallback_url", "attribution_window_days"
+        "status", "landing_url", "allowed_domains", "fallback_url", "attribution_window_days", "targeting"
     ).first()
     if program is None:
         return _GONE
@@ -79,6 +80,8 @@ def _load_program(program_id: int) -> dict:
         "allowed_domains": list(program.allowed_domains or []),
         "fallback_url": program.fallback_url,
         "cookie_max_age": program.attribution_window_days * 86400,
+        # None when nothing is restricted: the redirect then skips the look-ups altogether.
+        "targeting": compiled(program.targeting),
     }
 
 
@@ -251,11 +254,13 @@ def visitor_country(meta) -> str:
     return ""
 
 
-def click_record(link: dict, click_id: str, subs: list[str], meta) -> dict:
-    """The queued click: Click field values by attribute name. The raw IP is not in it."""
+def click_record(link: dict, click_id: str, subs: list[str], meta, targeted: tuple[str, str, str] | None = None
+                 ) -> dict:
+    """The queued click: Click field values by attribute name. The raw IP is not in it. `targeted`: the
+    (country, device, reason off target) the redirect found for a program with targeting."""
     ip = visitor_ip(meta)
     hashed, truncated = ip_facts(ip)
-    return {
+    record = {
         "click_id": click_id,
         "network_id": link["network_id"],
         "program_id": link["program_id"],
@@ -272,7 +277,12 @@ def click_record(link: dict, click_id: str, subs: list[str], meta) -> dict:
         "user_agent": meta.get("HTTP_USER_AGENT", "")[:512],
         "referrer": meta.get("HTTP_REFERER", "")[:1000],
         "country": visitor_country(meta),
+        "device": "",
+        "off_target": "",
     }
+    if targeted is not None:
+        record["country"], record["device"], record["off_target"] = targeted
+    return record
 
 
 _SUB_KEYS = SUB_FIELDS

@@ -3,7 +3,8 @@
 Signals: too_fast (conversion soon after its click), self_referral (the buyer's e-mail is the affiliate's, or
 the buyer's address one the affiliate's members signed in or called the API from), duplicate_order (same amount
 for the same customer or click within a day under another order id), bot_click, duplicate_click and velocity
-(the click was marked so by the ingester). Each comes with its evidence (`signal_details` on the conversion).
+(the click was marked so by the ingester) and off_target (the click was outside the program's targeting: always
+rejected, whatever the policy). Each comes with its evidence (`signal_details` on the conversion).
 """
 
 import hashlib
@@ -22,6 +23,8 @@ from .attribution import Attribution
 from .models import Conversion, MemberAddress
 
 DUPLICATE_ORDER_WINDOW = timedelta(hours=24)
+# A click outside its program's targeting: its conversions earn nothing whatever the fraud policy says.
+OFF_TARGET = "off_target"
 
 
 def keyed_hash(value: str) -> str:
@@ -39,9 +42,12 @@ def ip_hash(ip: str) -> str:
 
 
 def click_evidence(*, clicked_at: datetime, is_bot: bool, is_unique: bool, now: datetime, velocity_count: int = 0,
-                   velocity_limit: int = 0, velocity_window_minutes: int = 0) -> list[dict]:
+                   velocity_limit: int = 0, velocity_window_minutes: int = 0, off_target: str = "", country: str = "",
+                   device: str = "") -> list[dict]:
     """The signals a conversion inherits from its click, each with its evidence (the rule's values)."""
     details = []
+    if off_target:
+        details.append({"code": OFF_TARGET, "reason": off_target, "country": country, "device": device})
     seconds = (now - clicked_at).total_seconds()
     if seconds < settings.CONVERSION_MIN_SECONDS_AFTER_CLICK:
         details.append({"code": "too_fast", "seconds": max(0, int(seconds)),
@@ -119,7 +125,8 @@ def conversion_evidence(
         "clicked_at": click.created_at, "is_bot": click.is_bot, "is_unique": click.is_unique,
         "velocity_count": click.velocity_count,
         "velocity_limit": program.velocity_max_clicks if program is not None else 0,
-        "velocity_window_minutes": program.velocity_window_minutes if program is not None else 0}
+        "velocity_window_minutes": program.velocity_window_minutes if program is not None else 0,
+        "off_target": click.off_target, "country": click.country, "device": click.device}
     return evidence(now=now, click=click_facts, self_referral=self_referral, duplicate_order=duplicate)
 
 
@@ -189,6 +196,8 @@ def duplicate_order_found(*, network_id: int, advertiser_id: int, buyer: dict, a
 
 
 def status_for_policy(*, policy: str | None, signals: list[str]) -> str:
+    if OFF_TARGET in signals:
+        return Conversion.Status.REJECTED
     if not signals or policy is None:
         return Conversion.Status.ACCEPTED
     return {

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from network.models import Affiliate, Membership, Network
+from programs.targeting import country_name
 
 TITLES = {
     "too_fast": gettext_lazy("Too fast"),
@@ -18,6 +19,7 @@ TITLES = {
     "self_referral": gettext_lazy("Self-referral"),
     "duplicate_order": gettext_lazy("Duplicate order"),
     "currency_mismatch": gettext_lazy("Currency mismatch"),
+    "off_target": gettext_lazy("Outside the targeting"),
 }
 # Conversions recorded before evidence was kept have codes only.
 WITHOUT_EVIDENCE = {
@@ -28,7 +30,16 @@ WITHOUT_EVIDENCE = {
     "self_referral": gettext_lazy("The buyer matches the affiliate itself."),
     "duplicate_order": gettext_lazy("The same buyer or click already converted for this amount today."),
     "currency_mismatch": gettext_lazy("The conversion's currency differs from its program's."),
+    "off_target": gettext_lazy("The click was outside the program's targeting; it earns nothing."),
 }
+OFF_TARGET_REASONS = {
+    "country_blocked": gettext_lazy("The click came from %(country)s, a country the program blocks; it earns nothing."),
+    "country_not_allowed": gettext_lazy("The click came from %(country)s, not one of the countries the program "
+                                        "allows; it earns nothing."),
+    "device_not_allowed": gettext_lazy("The click came from a %(device)s device, a type the program does not allow; "
+                                       "it earns nothing."),
+}
+DEVICE_WORDS = {"desktop": gettext_lazy("desktop"), "mobile": gettext_lazy("mobile"), "tablet": gettext_lazy("tablet")}
 
 
 def title(code: str) -> str:
@@ -82,7 +93,17 @@ def sentence(detail: dict, *, affiliates: dict[int, str] | None = None, members:
                  "another order id.") % detail
     if code == "self_referral":
         return _self_referral(detail, affiliates or {}, members or {}, zone)
+    if code == "off_target" and detail.get("reason") in OFF_TARGET_REASONS:
+        return off_target_sentence(detail)
     return str(WITHOUT_EVIDENCE.get(code, code))
+
+
+def off_target_sentence(detail: dict) -> str:
+    """Why an off-target click earns nothing: the reason with the visitor's country or device."""
+    country = detail.get("country") or ""
+    return str(OFF_TARGET_REASONS[detail["reason"]]) % {
+        "country": f"{country_name(country)} ({country})" if country else _("an unknown country"),
+        "device": str(DEVICE_WORDS.get(detail.get("device") or "", detail.get("device") or _("unknown")))}
 
 
 def evidence(conversion) -> list[dict]:

@@ -48,6 +48,12 @@ class Click(TenantModel, SubIds):
     # exceeded the program's limit, how many there were; 0 when not flagged. No CHECK constraint (a plain integer):
     # a day's partition made by moving rows (tracking.partitions) copies defaults only.
     velocity_count = models.IntegerField(default=0)
+    # Targeting (programs.targeting): the device type the redirect read from the user agent when the program
+    # restricts anything ("desktop", "mobile", "tablet"; "" otherwise), and why the click was outside the targeting
+    # ("country_blocked", "country_not_allowed", "device_not_allowed"; "" inside). An off-target click is sent on
+    # without a click id; its conversions are rejected.
+    device = models.CharField(max_length=8, blank=True, default="")
+    off_target = models.CharField(max_length=24, blank=True, default="")
     created_at = models.DateTimeField()
 
     class Meta:

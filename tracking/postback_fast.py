@@ -80,7 +80,7 @@ _CLICK_SQL = f"""
 SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
        c.sub5, c.country, c.is_bot, c.is_unique, p.advertiser_id, p.currency, p.attribution_window_days,
        p.fraud_policy, c.velocity_count, p.velocity_max_clicks, p.velocity_window_minutes,
-       {duplicate_order_sql(_FAST_BUYER)}, p.name
+       {duplicate_order_sql(_FAST_BUYER)}, p.name, c.off_target, c.device
 FROM tracking_click c
 JOIN programs_program p ON p.id = c.program_id
 WHERE c.network_id + 0 = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
@@ -263,7 +263,7 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
                 return None  # not ingested yet (pending) or unknown: the full view decides
             (clicked_at, program_id, partnership_id, link_id, affiliate_id, *subs) = click[:11]
             is_bot, is_unique, program_advertiser, program_currency, window, policy = click[11:17]
-            velocity_count, velocity_limit, velocity_minutes, duplicate, program_name = click[17:]
+            velocity_count, velocity_limit, velocity_minutes, duplicate, program_name, off_target, device = click[17:]
             clicked_at = _aware(clicked_at)
             if not click_attributes(program_advertiser_id=program_advertiser, advertiser_id=advertiser_id,
                                     clicked_at=clicked_at, window_days=window, now=now):
@@ -274,7 +274,8 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             details = evidence(now=now, duplicate_order=bool(duplicate), click={
                 "clicked_at": clicked_at, "is_bot": bool(is_bot), "is_unique": bool(is_unique),
                 "velocity_count": velocity_count, "velocity_limit": velocity_limit,
-                "velocity_window_minutes": velocity_minutes})
+                "velocity_window_minutes": velocity_minutes, "off_target": off_target, "country": subs[5],
+                "device": device})
             values = conversion_fields(
                 kind=Conversion.Attribution.CLICK, details=details, policy=policy, program_id=program_id,
                 partnership_id=partnership_id, affiliate_id=affiliate_id, link_id=link_id, clicked_at=clicked_at,

@@ -9,7 +9,7 @@ queue write, never a 500.
 import logging
 from urllib.parse import parse_qsl
 
-from tracking import click_queue, clicks
+from tracking import click_queue, clicks, targeting
 from tracking.hotconf import conf
 from tracking.ids import new_click_id
 
@@ -68,22 +68,33 @@ def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, lis
     query = parse_query(meta.get("QUERY_STRING", ""))
     subs = clicks.merge_subs(link["subs"], query)
     click_id = new_click_id()
-    try:
-        location = clicks.destination(link, program, query.get("url"), click_id, subs)
-    except Exception:
-        log.exception("destination failed for link %s", link["link_id"])
-        location = program["landing_url"]
+    targeted = None
+    rules = program.get("targeting")  # .get: entries cached before targeting existed have none
+    if rules is not None:
+        targeted = targeting.visit(meta, rules)
+    if targeted is not None and targeted[2]:
+        # Outside the targeting: recorded with its reason, sent on without a click id (nor a cookie), so the
+        # merchant's site has nothing to credit; a conversion that names it anyway is rejected.
+        location = program["fallback_url"] or program["landing_url"]
+    else:
+        try:
+            location = clicks.destination(link, program, query.get("url"), click_id, subs)
+        except Exception:
+            log.exception("destination failed for link %s", link["link_id"])
+            location = program["landing_url"]
     if method == "HEAD":
         # Link previews and monitors: same answer, no click recorded.
         return _redirect(location)
     try:
-        record = clicks.click_record(link, click_id, subs, meta)
+        record = clicks.click_record(link, click_id, subs, meta, targeted)
         if buffered and hot.CLICK_QUEUE_URL:
             click_queue.buffer.put(record)
         else:
             click_queue.enqueue(record)
     except Exception:
         log.exception("click %s not recorded", click_id)
+    if targeted is not None and targeted[2]:
+        return _redirect(location)
     max_age = program["cookie_max_age"]
     cookie = f"{hot.CLICK_COOKIE_NAME}={click_id}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax"
     if _is_secure(meta, hot.SECURE_PROXY_SSL_HEADER):

@@ -62,6 +62,7 @@ CASES = [
     ("another advertiser's click", False, "other_advertisers_click", {"click_id": "{click}"}, "advertiser"),
     ("bot, duplicate and too fast click", True, "suspicious_click", {"click_id": "{click}"}, "advertiser"),
     ("velocity click", True, "velocity_click", {"click_id": "{click}"}, "advertiser"),
+    ("click outside the program's targeting", True, "off_target_click", {"click_id": "{click}"}, "advertiser"),
     ("duplicate order (same click and amount)", True, "earlier_order", {"click_id": "{click}"}, "advertiser"),
     ("same click, another amount", True, "earlier_order", {"click_id": "{click}", "amount": "99.00"}, "advertiser"),
     ("same click and amount a day ago", True, "earlier_order_a_day_ago", {"click_id": "{click}"}, "advertiser"),
@@ -113,6 +114,8 @@ def _setup(name, world, shop, now):
         return _click(shop.link, now, ago=timedelta(seconds=2), is_bot=True, is_unique=False)
     if name == "velocity_click":
         return _click(shop.link, now, velocity_count=25)
+    if name == "off_target_click":
+        return _click(shop.link, now, country="US", device="mobile", off_target="country_blocked")
     click = _click(shop.link, now)
     if name is None:
         pass
