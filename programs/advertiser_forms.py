@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import CommissionRule, Creative, Program
+from .targeting import DEVICE_LABELS
 
+TARGETING_FIELDS = ("countries_allowed", "countries_blocked", "devices")
 RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
                "affiliate", "group")
 
@@ -27,6 +29,9 @@ def errors_to_form(form, errors) -> None:
     if isinstance(errors, ValidationError):
         errors = errors.message_dict if hasattr(errors, "error_dict") else {None: errors.messages}
     for name, messages in errors.items():
+        if isinstance(messages, dict) and name not in form.fields:
+            errors_to_form(form, messages)  # a nested object's errors (`targeting`) go to the fields named alike
+            continue
         field = name if name in form.fields else None
         for message in _flatten(messages):
             form.add_error(field, message)
@@ -84,6 +89,16 @@ class ProgramForm(forms.Form):
         help_text=_("More clicks than this from one visitor within the window are flagged as fraud (0: off)."))
     velocity_window_minutes = forms.CharField(label=_("IP velocity window (minutes)"), required=False, initial="60")
     terms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    countries_allowed = forms.CharField(
+        label=_("Only these countries"), required=False, widget=forms.TextInput(attrs={"placeholder": "DE, AT, CH"}),
+        help_text=_("ISO 3166-1 alpha-2 codes, separated by commas or spaces (empty: every country)."))
+    countries_blocked = forms.CharField(
+        label=_("Not these countries"), required=False, widget=forms.TextInput(attrs={"placeholder": "US"}),
+        help_text=_("ISO 3166-1 alpha-2 codes of countries whose visitors are refused."))
+    devices = forms.MultipleChoiceField(
+        label=_("Device types"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(device, label) for device, label in DEVICE_LABELS.items()],
+        help_text=_("None ticked: every device type."))
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,7 +107,11 @@ class ProgramForm(forms.Form):
 
     def payload(self) -> dict:
         """The API body these values make (the serializer validates it)."""
-        data = {name: self.data.get(self.add_prefix(name), "").strip() for name in self.fields}
+        data = {name: self.data.get(self.add_prefix(name), "").strip() for name in self.fields
+                if name not in TARGETING_FIELDS}
+        devices = self.data.getlist(self.add_prefix("devices")) if hasattr(self.data, "getlist") else []
+        data["targeting"] = {"countries_allowed": self._codes("countries_allowed"),
+                             "countries_blocked": self._codes("countries_blocked"), "devices": devices}
         if self.fields["currency"].disabled:
             data.pop("currency")
         else:
@@ -105,9 +124,16 @@ class ProgramForm(forms.Form):
                 data.pop(name)  # left empty: the program's current value (the default for a new one)
         return data
 
+    def _codes(self, name: str) -> list[str]:
+        return self.data.get(self.add_prefix(name), "").replace(",", " ").split()
+
     @classmethod
     def initial_for(cls, program: Program) -> dict:
-        initial = {name: getattr(program, name) for name in cls.base_fields}
+        targeting = program.targeting or {}
+        initial = {name: getattr(program, name) for name in cls.base_fields if name not in TARGETING_FIELDS}
+        initial["countries_allowed"] = ", ".join(targeting.get("countries_allowed") or [])
+        initial["countries_blocked"] = ", ".join(targeting.get("countries_blocked") or [])
+        initial["devices"] = list(targeting.get("devices") or [])
         initial["allowed_domains"] = "\n".join(program.allowed_domains or [])
         if program.second_tier_percent is None:
             initial["second_tier_percent"] = ""

@@ -9,7 +9,7 @@ from django.db import models
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, TenantModel, User, validate_currency
 
-from .targeting import validate_targeting
+from .targeting import targeting_lines, validate_targeting
 
 VELOCITY_MAX_WINDOW_MINUTES = 24 * 60
 
@@ -77,6 +77,10 @@ class Program(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def targeting_lines(self) -> list[str]:
+        return targeting_lines(self.targeting)
 
 
 # Tier maths: pure functions of a rule's terms (or of a commission's snapshot of them). Rule *selection* and tier

@@ -87,6 +87,8 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
     for name, value in fields.items():
         if name not in PROGRAM_FIELDS:
             raise ValidationError({name: ["This field cannot be changed."]})
+        if name == "targeting" and targeting_clean(program.targeting) == value:
+            continue  # the same restrictions, only spelled out ({} and empty lists)
         if getattr(program, name) != value:
             changed[name] = str(value)
             setattr(program, name, value)

@@ -9,6 +9,7 @@ import functools
 import pycountry
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 DEVICES = ("desktop", "mobile", "tablet")
 KEYS = ("countries_allowed", "countries_blocked", "devices")
@@ -109,3 +110,22 @@ def targeting_miss(rules: tuple, *, country: str, device: str) -> str:
         return "device_not_allowed"
     return ""
 
+
+
+DEVICE_LABELS = {"desktop": gettext_lazy("desktop"), "mobile": gettext_lazy("mobile"), "tablet": gettext_lazy("tablet")}
+
+
+def targeting_lines(targeting: dict | None) -> list[str]:
+    """The targeting in words, one line per restriction (none: no line), for the advertiser's and affiliates' pages."""
+    targeting = targeting or {}
+    lines = []
+    if allowed := targeting.get("countries_allowed"):
+        lines.append(_("Only visitors from: %(countries)s") % {
+            "countries": ", ".join(f"{country_name(code)} ({code})" for code in allowed)})
+    if blocked := targeting.get("countries_blocked"):
+        lines.append(_("Not visitors from: %(countries)s") % {
+            "countries": ", ".join(f"{country_name(code)} ({code})" for code in blocked)})
+    devices = targeting.get("devices") or []
+    if devices and set(devices) != set(DEVICES):
+        lines.append(_("Only on: %(devices)s") % {"devices": ", ".join(str(DEVICE_LABELS[d]) for d in devices)})
+    return lines
