@@ -6,7 +6,11 @@ seeded link, drives GET /c/<code> with wrk (64 connections, fixed duration, loop
 queue with `manage.py ingest_clicks --once`, and prints requests/s, p50, p99, 302s answered, clicks stored
 (every click id wrk was answered with must be in the database exactly once) and ingestion rows/s.
 
-    .venv/bin/python bench/redirect.py [--duration 20] [--connections 64] [--workers 2]
+    .venv/bin/python bench/redirect.py [--duration 20] [--connections 64] [--workers 2] [--targeting]
+
+--targeting gives the seeded program a targeting every benchmark click passes (blocked countries, allowed device
+types): each click then pays the country look-up (loopback has no CDN header, so the offline IP table) and the
+device check (the user agent's type, remembered per string), and still gets its click id.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_clicks; the database is
 dropped and created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/4; flushed). Needs wrk (installed
@@ -43,6 +47,11 @@ from _common import (
 )
 
 PORT = free_port()
+TARGETING = """
+from programs.models import Program
+Program.objects.update(targeting={"countries_allowed": [], "countries_blocked": ["KP", "RU"],
+                                  "devices": ["desktop", "mobile"]})
+"""
 
 
 def main():
@@ -57,6 +66,8 @@ def main():
     parser.add_argument("--count-only", action="store_true",
                         help="no wrk Lua script (it costs wrk about 10 us a response, on the same cores): compare "
                              "the number of clicks stored with the number of 302s instead of every click id")
+    parser.add_argument("--targeting", action="store_true",
+                        help="the program blocks countries and allows devices: every click pays the look-ups")
     args = parser.parse_args()
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_clicks")
@@ -71,6 +82,8 @@ def main():
     redis.Redis.from_url(redis_url).flushdb()
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env)
     code = manage(env, "shell", "-c", SEED_LINK).strip().splitlines()[-1]
+    if args.targeting:
+        manage(env, "shell", "-c", TARGETING)
 
     server = start_granian(env, PORT, workers=args.workers, threads=args.blocking_threads)
     path = f"/c/{code}?sub2=wrk"

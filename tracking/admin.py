@@ -25,9 +25,9 @@ from .outbound import delivery_resend
 
 @admin.register(Click)
 class ClickAdmin(ReadOnlyAdmin):
-    list_display = ("click_id", "created_at", "affiliate", "program", "country", "is_unique", "is_bot",
-                    "velocity_count")
-    list_filter = ("network", "is_unique", "is_bot")
+    list_display = ("click_id", "created_at", "affiliate", "program", "country", "device", "is_unique", "is_bot",
+                    "velocity_count", "off_target")
+    list_filter = ("network", "is_unique", "is_bot", "off_target")
     search_fields = ("click_id",)
     show_full_result_count = False
 
