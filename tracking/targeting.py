@@ -14,28 +14,43 @@ from programs.targeting import needs_country, targeting_miss
 
 from .clicks import visitor_country, visitor_ip
 
-# Device brands/families the parser names for tablets, and the operating systems only phones run.
+# What the parser names: tablets' device families and brands, phones' families, and the systems only phones or
+# only computers run.
 _TABLET_WORDS = ("Tablet", "iPad", "Kindle", "Nexus 7", "Nexus 9", "Nexus 10")
-_PHONE_SYSTEMS = frozenset({"iOS", "Windows Phone", "BlackBerry OS", "KaiOS", "Symbian OS", "Firefox OS", "Tizen"})
 _PHONE_FAMILIES = frozenset({"iPhone", "iPod", "Generic Smartphone", "Generic Feature Phone"})
+_PHONE_SYSTEMS = frozenset({"Windows Phone", "Windows Mobile", "BlackBerry OS", "KaiOS", "Symbian OS", "Firefox OS",
+                            "Tizen", "Sailfish", "webOS"})
+_COMPUTER_SYSTEMS = frozenset({"Windows", "Mac OS X", "Linux", "Ubuntu", "Chrome OS", "Fedora", "Debian", "FreeBSD",
+                               "OpenBSD", "NetBSD", "Red Hat", "SUSE", "Mint", "Arch Linux", "Gentoo", "Solaris"})
 
 
 @functools.lru_cache(maxsize=16384)
 def device_type(user_agent: str) -> str:
-    """"tablet", "mobile" or "desktop" (everything else: computers, TVs, bots, no user agent at all)."""
+    """"tablet", "mobile" or "desktop" (everything else: computers, TVs, bots, no user agent at all).
+
+    The operating system first (its rules are few: a fraction of a millisecond for a new user agent); the device's
+    (thousands of rules, milliseconds) only when the system leaves it open (unknown systems)."""
     if not user_agent:
         return "desktop"
-    result = ua_parser.parse(user_agent)
-    device = result.device
-    family = device.family if device else ""
-    brand = (device.brand or "") if device else ""
-    system = result.os.family if result.os else ""
-    if any(word in family or word in brand for word in _TABLET_WORDS) or "Tablet" in user_agent:
+    if "Tablet" in user_agent:
         return "tablet"
+    system = ua_parser.parse_os(user_agent)
+    system = system.family if system else ""
     if system == "Android":
         # Android's own convention: phones' browsers say "Mobile", tablets' do not.
         return "mobile" if "Mobile" in user_agent else "tablet"
-    if family in _PHONE_FAMILIES or system in _PHONE_SYSTEMS or "Feature_Phone" in brand or "Mobi" in user_agent:
+    if system == "iOS":
+        return "tablet" if "iPad" in user_agent else "mobile"  # iPhone, iPod touch
+    if system in _PHONE_SYSTEMS:
+        return "mobile"
+    if system in _COMPUTER_SYSTEMS:
+        return "desktop"
+    device = ua_parser.parse_device(user_agent)
+    family = device.family if device else ""
+    brand = (device.brand or "") if device else ""
+    if any(word in family or word in brand for word in _TABLET_WORDS):
+        return "tablet"
+    if family in _PHONE_FAMILIES or "Feature_Phone" in brand or "Smartphone" in brand or "Mobi" in user_agent:
         return "mobile"
     return "desktop"
 
