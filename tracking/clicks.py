@@ -154,6 +154,13 @@ def _split_destination(url: str, ours: tuple[str, ...]) -> tuple[str, str]:
     return iri_to_uri(head), iri_to_uri("#" + parts.fragment) if parts.fragment else ""
 
 
+@functools.lru_cache(maxsize=4096)
+def ascii_url(url: str) -> str:
+    """A stored URL as a Location header may carry it (host in IDNA, the rest %-escaped), nothing added."""
+    parts = urlsplit(url)
+    return iri_to_uri(urlunsplit((parts.scheme, _ascii_netloc(parts.netloc), parts.path, parts.query, parts.fragment)))
+
+
 def _q(value: str) -> str:
     return value if value.isascii() and value.isalnum() else quote(value, safe="")
 

@@ -17,6 +17,12 @@ from .models import ClickDay, ClickRollup, Conversion, ConversionDay
 SUB_LENGTH = 100
 
 
+def counts_unique(record: dict) -> bool:
+    """A click the `unique_clicks` counters (what CPC pays on) count: neither a duplicate nor a bot, nor outside its
+    program's targeting. The hourly rollups and the day tables both ask this."""
+    return record["is_unique"] and not record["is_bot"] and not record.get("off_target")
+
+
 def advertiser_of(network_id: int, program_ids: Iterable[int]) -> dict[int, int]:
     """{program id: its advertiser's id}, read each batch (an id is not kept across transactions: SQLite reuses
     the id of a program whose creation was rolled back)."""
@@ -67,7 +73,7 @@ def clicks_add(inserted: list[dict], cut: dict[tuple, tuple]) -> None:
             if c is None:
                 c = sums[key] = {"clicks": 0, "unique_clicks": 0, "bot_clicks": 0, "velocity_clicks": 0}
             c["clicks"] += 1
-            c["unique_clicks"] += 1 if (r["is_unique"] and not r["is_bot"]) else 0
+            c["unique_clicks"] += 1 if counts_unique(r) else 0
             c["bot_clicks"] += 1 if r["is_bot"] else 0
             c["velocity_clicks"] += 1 if r["velocity_count"] else 0
         daily.add(ClickDay, sums)

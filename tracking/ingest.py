@@ -235,7 +235,7 @@ def _rollup(inserted: list[dict]) -> None:
         key = (r["network_id"], r["program_id"], r["affiliate_id"], hour, *subs, r.get("country") or "")
         c = counters.setdefault(key, [0, 0, 0, 0])
         c[0] += 1
-        c[1] += 1 if (r["is_unique"] and not r["is_bot"]) else 0
+        c[1] += 1 if daily.counts_unique(r) else 0
         c[2] += 1 if r["is_bot"] else 0
         c[3] += 1 if r["velocity_count"] else 0
     if not counters:

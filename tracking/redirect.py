@@ -75,7 +75,7 @@ def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, lis
     if targeted is not None and targeted[2]:
         # Outside the targeting: recorded with its reason, sent on without a click id (nor a cookie), so the
         # merchant's site has nothing to credit; a conversion that names it anyway is rejected.
-        location = program["fallback_url"] or program["landing_url"]
+        location = clicks.ascii_url(program["fallback_url"] or program["landing_url"])
     else:
         try:
             location = clicks.destination(link, program, query.get("url"), click_id, subs)

@@ -227,3 +227,22 @@ def test_off_target_reason_on_the_advertisers_conversion_page(world, targeted_sh
     assert "The click came from United States (US), not one of the countries the program allows" in (
         page.content.decode())
 
+
+
+def test_off_target_clicks_are_counted_but_never_unique(program, link):
+    """Unique clicks are what CPC pays on: an off-target click is in `clicks`, not in `unique_clicks`."""
+    from tracking.models import ClickDay, ClickRollup
+
+    _target(program, countries_blocked=["US"])
+    visit(f"/c/{link.code}", ip=US_IP)
+    visit(f"/c/{link.code}", ip=DE_IP)
+    rollups = {row.country: (row.clicks, row.unique_clicks) for row in ClickRollup.objects.all()}
+    assert rollups == {"US": (1, 0), "DE": (1, 1)}
+    days = ClickDay.objects.filter(program_id=program.pk)
+    assert sum(day.clicks for day in days) == 2 and sum(day.unique_clicks for day in days) == 1
+
+
+def test_a_non_ascii_landing_url_is_sent_as_ascii(program, link):
+    Program.objects.filter(pk=program.pk).update(landing_url="https://bücher.example/straße?q=ä")
+    _target(program, devices=["mobile"])
+    assert visit(f"/c/{link.code}").location == "https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A4"
