@@ -69,4 +69,5 @@ def record_for(link, click_id, *, ip_hash="h1", user_agent="Mozilla/5.0 Firefox/
     return {"click_id": click_id, "network_id": link.network_id, "program_id": link.program_id,
             "partnership_id": link.partnership_id, "link_id": link.id, "affiliate_id": link.affiliate_id,
             "sub1": sub1, "sub2": "", "sub3": "", "sub4": "", "sub5": "", "ip_hash": ip_hash,
-            "ip_truncated": "203.0.113.0", "user_agent": user_agent, "referrer": "", "country": country}
+            "ip_truncated": "203.0.113.0", "user_agent": user_agent, "referrer": "", "country": country,
+            "device": "", "off_target": ""}
