@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import operator_views, views
+from . import hosts, operator_views, views
 from .models import Advertiser, Affiliate, Role
 
 ADVERTISER = frozenset({Role.ADVERTISER})
@@ -10,6 +10,8 @@ AFFILIATE = frozenset({Role.AFFILIATE})
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    # The reverse proxy's question before an on-demand certificate (docs/operations.md).
+    path("tls/ask", hosts.tls_ask, name="tls_ask"),
     path("switch/", views.network_switch, name="network_switch"),
     path("n/<slug:slug>/join", views.JoinView.as_view(), name="network_join"),
     path("invite/<str:uidb64>/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
