@@ -69,7 +69,7 @@ def _load_link(code: str) -> dict:
 
 def _load_program(program_id: int) -> dict:
     program = Program.objects.filter(pk=program_id).only(
-        "status", "landing_url", "allowed_domains", "fallback_url", "attribution_window_days"
+        "status", "landing_url", "allowed_domains", "fallback_url", "attribution_window_days", "advertiser_id"
     ).first()
     if program is None:
         return _GONE
@@ -79,6 +79,7 @@ def _load_program(program_id: int) -> dict:
         "allowed_domains": list(program.allowed_domains or []),
         "fallback_url": program.fallback_url,
         "cookie_max_age": program.attribution_window_days * 86400,
+        "advertiser_id": program.advertiser_id,
     }
 
 
