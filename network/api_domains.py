@@ -1,6 +1,6 @@
 """API of branded tracking domains: `/api/v1/tracking-domains` (list, add, read, verify, delete)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -71,12 +71,11 @@ class TrackingDomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
                                           advertiser=advertiser, actor=request.user)
         return Response(TrackingDomainSerializer(row).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: TrackingDomainSerializer, 400: OpenApiResponse(
-        description="The name does not resolve to the CNAME target (detail says what it resolves to), or another "
-        "network verified it first.")})
+    @extend_schema(request=None, responses=TrackingDomainSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        """Check that the domain resolves to the CNAME target; from then on the network's links use it."""
+        """Check that the domain resolves to the CNAME target; from then on the network's links use it. A 400's
+        `detail` says what the name resolves to instead (or that another network verified it first)."""
         row = self.get_object()
         self._may_change()
         domains.tracking_domain_verify(network=self.network, tracking_domain=row, actor=request.user)
