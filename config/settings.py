@@ -282,11 +282,11 @@ BIND = env.str("BIND", default="127.0.0.1:8000")
 
 
 def _bind_url(bind: str) -> str:
-    host, _, port = bind.rpartition(":")
+    host, _, port = bind.rpartition(":") if bind.rpartition(":")[2].isdigit() else (bind, "", "")
     # Every interface: this machine answers on its loopback.
     if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104
         host = "127.0.0.1"
-    return f"http://{host}:{port}" if port else f"http://{bind}"
+    return f"http://{host}:{port}" if port else f"http://{host}"
 
 
 # Public base URL of tracking links (`https://trk.example.com`), the platform's tracking domain. Empty: the

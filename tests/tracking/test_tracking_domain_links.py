@@ -132,3 +132,20 @@ def test_without_a_request_links_use_site_url(world, links, settings):
     settings.SITE_URL = "http://127.0.0.1:8123"
     a_link, _, _ = links
     assert link_url(a_link) == f"http://127.0.0.1:8123/c/{a_link.code}"
+
+
+@pytest.mark.parametrize(("bind", "url"), [
+    ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+    ("0.0.0.0:8080", "http://127.0.0.1:8080"),
+    ("[::]:9000", "http://127.0.0.1:9000"),
+    ("192.0.2.4:8123", "http://192.0.2.4:8123"),
+    ("localhost", "http://localhost"),
+])
+def test_site_url_follows_bind_when_no_public_url_is_set(bind, url):
+    from config.settings import _bind_url
+
+    assert _bind_url(bind) == url
+
+
+def test_me_says_whether_advertisers_may_add_tracking_domains(world):
+    assert world.a.client("advertiser").get("/api/v1/me").json()["network"]["advertiser_tracking_domains"] is False
