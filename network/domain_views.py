@@ -80,6 +80,8 @@ class TrackingDomainAddView(TrackingDomainsMixin, View):
     def post(self, request):
         if not self.may_change:
             raise PermissionDenied(_("This network does not let advertisers add tracking domains."))
+        if not self.is_operator and self.party is None:
+            raise PermissionDenied(_("This account has no advertiser profile."))
         form = self.domain_form(request.POST)
         if form.is_valid():
             advertiser = form.cleaned_data.get("advertiser") if self.is_operator else self.party

@@ -123,14 +123,16 @@ _request = contextvars.ContextVar("request", default=None)
 
 
 def request_origin() -> str | None:
-    """`scheme://host[:port]` of the request being answered, if any (and its host is allowed)."""
+    """`scheme://host[:port]` of the request being answered, if any: its host is allowed and is not a network's
+    tracking domain (another network's links built on it would answer 404 there)."""
     request = _request.get()
     if request is None:
         return None
     try:
-        return f"{request.scheme}://{request.get_host()}"
+        host = request.get_host()
     except DisallowedHost:
         return None
+    return None if domain_owner(host) is not None else f"{request.scheme}://{host}"
 
 
 def platform_base_url() -> str:

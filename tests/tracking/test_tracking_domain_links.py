@@ -149,3 +149,12 @@ def test_site_url_follows_bind_when_no_public_url_is_set(bind, url):
 
 def test_me_says_whether_advertisers_may_add_tracking_domains(world):
     assert world.a.client("advertiser").get("/api/v1/me").json()["network"]["advertiser_tracking_domains"] is False
+
+
+def test_a_page_opened_on_a_tracking_domain_builds_other_networks_links_on_the_platform(world, links, settings):
+    settings.TRACKING_BASE_URL = ""
+    settings.SITE_URL = "http://app.platform.test"
+    _, b_link, _ = links
+    _domain(world.a.network, "go.alpha.example")
+    response = world.b.client("affiliate").get(f"/api/v1/links/{b_link.pk}", HTTP_HOST="go.alpha.example")
+    assert response.json()["url"] == f"http://app.platform.test/c/{b_link.code}"
