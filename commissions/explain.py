@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from core.money import format_amount, quantize
 from network.models import AuditLog, Membership, Role
 from programs.models import CommissionRule, tier_level, tier_threshold
-from programs.selectors import tracking_url
+from programs.selectors import link_url
 from tracking.attribution import within_window
 from tracking.fraud_words import off_target_sentence
 from tracking.models import Click, Conversion
@@ -128,7 +128,7 @@ def _click(c: Commission, conversion: Conversion, party: str, tz) -> dict | None
         "stored": click is not None,
         "clicked_at": _local(click.created_at if click is not None else conversion.clicked_at, tz),
         "link": None if link is None else {
-            "id": link.pk, "code": link.code, "url": tracking_url(link.code), "destination_url": link.destination_url,
+            "id": link.pk, "code": link.code, "url": link_url(link), "destination_url": link.destination_url,
         },
         "sub_ids": {name: getattr(source, name) for name in SUBS if getattr(source, name)},
         "country": source.country,

@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: verified branded tracking domains pass the host check (only those; network.hosts).
+    "network.hosts.TrackingHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -273,17 +276,36 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Public base URL of tracking links (`https://trk.example.com`); the tracking domain.
-TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address the server listens on (scripts/run.sh passes it to runserver): links built with no request to take
+# the address from (the demo's output, e-mails sent by tasks) use it when no public URL is set.
+BIND = env.str("BIND", default="127.0.0.1:8000")
+
+
+def _bind_url(bind: str) -> str:
+    host, _, port = bind.rpartition(":") if bind.rpartition(":")[2].isdigit() else (bind, "", "")
+    # Every interface: this machine answers on its loopback.
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104
+        host = "127.0.0.1"
+    return f"http://{host}:{port}" if port else f"http://{host}"
+
+
+# Public base URL of tracking links (`https://trk.example.com`), the platform's tracking domain. Empty: the
+# address the request came to (the embedded default and the demo follow whatever host and port serve them).
+# A network's verified branded domain takes its place for that network's links (network.hosts).
+TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="").rstrip("/")
 # Public base URL of the web app, for links in e-mails sent by tasks (no request to build them from).
-SITE_URL = env.str("SITE_URL", default=TRACKING_BASE_URL).rstrip("/")
+SITE_URL = env.str("SITE_URL", default=TRACKING_BASE_URL or _bind_url(BIND)).rstrip("/")
+# The host name a branded tracking domain's CNAME record points to (shown to whoever adds one, checked on verify).
+TRACKING_CNAME_TARGET = (env.str("TRACKING_CNAME_TARGET", default="")
+                         or urlsplit(TRACKING_BASE_URL or SITE_URL).hostname or "localhost").lower().rstrip(".")
 # Outbound postbacks and webhooks may target private addresses only when this is on (SSRF).
 OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 
 # --- Security (production values unless DEBUG) -------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=True) else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# The reverse proxy asks /tls/ask over plain HTTP before it has a certificate for a new tracking domain.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^tls/ask$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

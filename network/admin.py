@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from . import domains
 from .admin_base import ReadOnlyAdmin, TenantAdmin, admin_network_ids
 from .models import (
     Advertiser,
@@ -12,6 +13,7 @@ from .models import (
     IdempotencyKey,
     Membership,
     Network,
+    TrackingDomain,
     User,
 )
 
@@ -94,3 +96,25 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
 @admin.register(Announcement)
 class AnnouncementAdmin(TenantAdmin):
     list_display = ("title", "network", "audience", "created_at")
+
+
+@admin.register(TrackingDomain)
+class TrackingDomainAdmin(TenantAdmin):
+    """Viewable and deletable (a name claimed by the wrong network); added and verified through the API or pages."""
+
+    list_display = ("domain", "network", "advertiser", "verified_at", "created_at")
+    list_filter = ("network", ("verified_at", admin.EmptyFieldListFilter))
+    search_fields = ("domain",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        domains.tracking_domain_delete(network=obj.network, tracking_domain=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.select_related("network"):
+            self.delete_model(request, obj)

@@ -81,9 +81,11 @@ class NetworkSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Network
-        fields = ["name", "default_currency", "timezone", "affiliate_approval_required", "click_retention_days"]
+        fields = ["name", "default_currency", "timezone", "affiliate_approval_required", "click_retention_days",
+                  "advertiser_tracking_domains"]
         labels = {"default_currency": "Currency", "affiliate_approval_required": "New affiliates need approval",
-                  "click_retention_days": "Keep raw clicks (days)"}
+                  "click_retention_days": "Keep raw clicks (days)",
+                  "advertiser_tracking_domains": "Advertisers may add a tracking domain for their programs"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -45,6 +45,8 @@ class Network(models.Model):
     # New affiliates from the public join page need approval when this is on.
     affiliate_approval_required = models.BooleanField(default=True)
     click_retention_days = models.PositiveIntegerField(default=90)
+    # Advertisers may add a branded tracking domain for their own programs (network.domains).
+    advertiser_tracking_domains = models.BooleanField(default=False)
     # Payout schedule, thresholds per currency and fee policy; the payouts app owns its meaning.
     payout_settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -319,3 +321,6 @@ class IdempotencyKey(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'running'})"
+
+
+from .models_domains import TrackingDomain  # noqa: E402,F401

@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from reports.figures import daily_series, overview_query
 
 from . import accounts, daily, navigation, selectors, services
+from .domain_views import TrackingDomainsMixin
 from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm
 from .models import Advertiser, Affiliate, AuditLog, DayRebuild, Membership, Network, PartyStatus, Role
 from .permissions import OPERATORS
@@ -190,12 +191,13 @@ class AnnouncementsView(OperatorPage):
         return redirect("operator_announcements")
 
 
-class NetworkSettingsView(OperatorPage):
+class NetworkSettingsView(TrackingDomainsMixin, OperatorPage):
     template_name = "operator/settings.html"
 
-    def get_context_data(self, form=None, **kwargs):
+    def get_context_data(self, form=None, domain_form=None, **kwargs):
         return super().get_context_data(form=form or NetworkSettingsForm(instance=self.network),
-                                        day_rebuild=day_rebuild_shown(self, page=True), **kwargs)
+                                        day_rebuild=day_rebuild_shown(self, page=True),
+                                        **self.domains_context(domain_form), **kwargs)
 
     def post(self, request, *args, **kwargs):
         network = Network.objects.get(pk=self.network.pk)

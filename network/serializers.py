@@ -10,7 +10,9 @@ from .models import Advertiser, Affiliate, Announcement, ApiKey, Membership, Net
 class NetworkSerializer(serializers.ModelSerializer):
     class Meta:
         model = Network
-        fields = ["id", "name", "slug", "default_currency", "timezone"]
+        fields = ["id", "name", "slug", "default_currency", "timezone", "advertiser_tracking_domains"]
+        extra_kwargs = {"advertiser_tracking_domains": {
+            "help_text": "Advertisers may add a tracking domain for their programs (/api/v1/tracking-domains)."}}
 
 
 class MeSerializer(serializers.Serializer):

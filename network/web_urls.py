@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import operator_views, views
+from . import domain_views, hosts, operator_views, views
 from .models import Advertiser, Affiliate, Role
 
 ADVERTISER = frozenset({Role.ADVERTISER})
@@ -10,6 +10,8 @@ AFFILIATE = frozenset({Role.AFFILIATE})
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    # The reverse proxy's question before an on-demand certificate (docs/operations.md).
+    path("tls/ask", hosts.tls_ask, name="tls_ask"),
     path("switch/", views.network_switch, name="network_switch"),
     path("n/<slug:slug>/join", views.JoinView.as_view(), name="network_join"),
     path("invite/<str:uidb64>/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
@@ -28,8 +30,16 @@ urlpatterns = [
     path("operator/settings/", operator_views.NetworkSettingsView.as_view(), name="operator_settings"),
     path("operator/settings/day-rebuild", operator_views.DayRebuildView.as_view(), name="operator_day_rebuild"),
     path("operator/audit/", operator_views.AuditLogView.as_view(), name="operator_audit"),
+    # Tracking domains: a section of the operator's settings page, the advertiser's own page; shared actions.
+    path("tracking-domains/add", domain_views.TrackingDomainAddView.as_view(), name="tracking_domain_add"),
+    path("tracking-domains/<int:pk>/verify", domain_views.TrackingDomainActionView.as_view(action="verify"),
+         name="tracking_domain_verify"),
+    path("tracking-domains/<int:pk>/delete", domain_views.TrackingDomainActionView.as_view(action="delete"),
+         name="tracking_domain_delete"),
     # Advertiser
     path("advertiser/", views.AdvertiserDashboardView.as_view(), name="advertiser_dashboard"),
+    path("advertiser/tracking-domains/", domain_views.AdvertiserTrackingDomainsView.as_view(),
+         name="advertiser_tracking_domains"),
     path("advertiser/integration/", views.ApiKeysView.as_view(roles=ADVERTISER), name="advertiser_integration"),
     path("advertiser/integration/keys/<int:pk>/revoke", views.ApiKeyRevokeView.as_view(roles=ADVERTISER),
          name="advertiser_key_revoke"),

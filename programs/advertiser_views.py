@@ -145,7 +145,7 @@ class ProgramDetailView(AdvertiserProgramsMixin, TemplateView):
         approved = [p for p in partnerships if p.status == Partnership.Status.APPROVED]
         partnered = {p.affiliate_id for p in partnerships}
         creatives = list(program.creatives.order_by("-created_at", "-id"))
-        preview = selectors.tracking_url("preview")
+        preview = selectors.tracking_url("preview", network_id=program.network_id, advertiser_id=program.advertiser_id)
         for creative in creatives:
             creative.preview = render_creative(creative, preview, creative.image.url if creative.image else None)
         coupons = (CouponCode.objects.for_network(self.network).filter(partnership__program=program)

@@ -255,12 +255,12 @@ class CreativeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
             if program_id and str(partnership.program_id) != program_id:
                 continue
             if chosen is not None and chosen.partnership_id == partnership.pk:
-                urls[partnership.program_id] = selectors.tracking_url(chosen.code)
+                urls[partnership.program_id] = selectors.link_url(chosen)
             elif partnership.program.status == Program.Status.ACTIVE:
                 link = services.tracking_link_default(network=self.network, partnership=partnership)
-                urls[partnership.program_id] = selectors.tracking_url(link.code)
+                urls[partnership.program_id] = selectors.link_url(link)
             elif link := selectors.default_link_for(partnership):  # paused: no new links, but show the one it has
-                urls[partnership.program_id] = selectors.tracking_url(link.code)
+                urls[partnership.program_id] = selectors.link_url(link)
         return urls
 
     @extend_schema(parameters=[OpenApiParameter("link", int, description="Affiliates: render with this link.")])

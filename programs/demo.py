@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import services
 from .models import CouponCode, Creative, Partnership, Program, TrackingLink
-from .selectors import tracking_url
+from .selectors import link_url
 
 PROGRAMS = [
     {
@@ -143,5 +143,5 @@ def seed(ctx: dict) -> None:
                coupons=coupons)
     ctx.setdefault("summary", []).extend([
         "Programs: " + ", ".join(f"{p.name} (id {p.pk})" for p in programs),
-        f"Tracking link: {tracking_url(links[0].code)} (coupon codes: {', '.join(c.code for c in coupons)})",
+        f"Tracking link: {link_url(links[0])} (coupon codes: {', '.join(c.code for c in coupons)})",
     ])

@@ -128,7 +128,7 @@ class MyProgramsView(ProgramsPartnerPage):
                 partnership__in=[p.pk for p in page.object_list], archived=False).order_by("-id"):
             links.setdefault(link.partnership_id, []).append(link)
         rows = [{"partnership": p, "program": p.program, "summary": self.summary(p.program),
-                 "links": [(link, selectors.tracking_url(link.code)) for link in links.get(p.pk, [])],
+                 "links": [(link, selectors.link_url(link)) for link in links.get(p.pk, [])],
                  "coupons": [c for c in p.coupons.all() if c.is_active]} for p in page.object_list]
         return super().get_context_data(page=page, rows=rows, status=status, statuses=Partnership.Status.choices,
                                         **kwargs)
@@ -177,7 +177,7 @@ class LinkBuilderView(ProgramsPartnerPage):
             initial["program"] = self.approved().filter(program_id=int(program)).first()
         return super().get_context_data(
             form=form or LinkForm(partnerships=self.approved(), initial=initial), created=created,
-            page=page, rows=[(link, selectors.tracking_url(link.code)) for link in page.object_list],
+            page=page, rows=[(link, selectors.link_url(link)) for link in page.object_list],
             archived=archived, **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -193,7 +193,7 @@ class LinkBuilderView(ProgramsPartnerPage):
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
             else:
-                messages.success(request, f"Link created: {selectors.tracking_url(link.code)}")
+                messages.success(request, f"Link created: {selectors.link_url(link)}")
                 return redirect("partner_links")
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -242,5 +242,5 @@ class CreativesView(ProgramsPartnerPage):
             link = services.tracking_link_default(network=self.network, partnership=partnership)
         else:  # paused: no new links, but show the one it has
             link = selectors.default_link_for(partnership)
-        return selectors.tracking_url(link.code) if link else ""
+        return selectors.link_url(link) if link else ""
 

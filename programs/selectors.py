@@ -1,7 +1,6 @@
 """Reads for programs, scoped to a network. Which rule pays a conversion is commissions' (commissions/rules.py)."""
 
-from django.conf import settings
-
+from network.hosts import tracking_base_url
 from network.models import Membership, Network, Role
 
 from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
@@ -71,5 +70,13 @@ def default_link_for(partnership: Partnership) -> TrackingLink | None:
     )
 
 
-def tracking_url(code: str) -> str:
-    return f"{settings.TRACKING_BASE_URL}/c/{code}"
+def tracking_url(code: str, *, network_id: int, advertiser_id=None) -> str:
+    """A /c/ URL: every link, creative and snippet is built here, on the network's verified tracking domain (or
+    the program's advertiser's: `advertiser_id`, an id or a callable giving it), else on the platform's address
+    (network.hosts)."""
+    return f"{tracking_base_url(network_id=network_id, advertiser_id=advertiser_id)}/c/{code}"
+
+
+def link_url(link: TrackingLink) -> str:
+    """The full URL of a tracking link (its program is read only when some advertiser has a domain)."""
+    return tracking_url(link.code, network_id=link.network_id, advertiser_id=lambda: link.program.advertiser_id)

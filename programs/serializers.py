@@ -343,7 +343,7 @@ class LinkSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, link):
-        return selectors.tracking_url(link.code)
+        return selectors.link_url(link)
 
 
 # --- creatives --------------------------------------------------------------------------------------
@@ -410,7 +410,8 @@ class CreativeSerializer(serializers.ModelSerializer):
     def get_tracking_url(self, creative):
         """The affiliate's own link for this program; a preview URL for advertisers and operators."""
         urls = self.context.get("tracking_urls") or {}
-        return urls.get(creative.program_id) or selectors.tracking_url("preview")
+        return urls.get(creative.program_id) or selectors.tracking_url(
+            "preview", network_id=creative.network_id, advertiser_id=lambda: creative.program.advertiser_id)
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_rendered(self, creative):

@@ -26,6 +26,7 @@ def _isolated_cache_and_eager_tasks(settings):
     from django.core.cache import cache
 
     from config.celery import app
+    from network import hosts
     from tracking.postback_fast import forget_keys
 
     settings.CELERY_TASK_ALWAYS_EAGER = True
@@ -33,9 +34,11 @@ def _isolated_cache_and_eager_tasks(settings):
     app.conf.task_eager_propagates = True
     cache.clear()
     forget_keys()  # the postback's per-process key rows: rolled-back tests leave no trace in the database
+    hosts.clear_local_cache()  # likewise the tracking domains (ids are reused after a rollback)
     yield
     cache.clear()
     forget_keys()
+    hosts.clear_local_cache()
 
 
 def api_client(key: str | None = None) -> APIClient:

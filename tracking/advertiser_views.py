@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from core.days import local_day_bounds
 from core.money import parse_amount
+from network.hosts import tracking_base_url
 from network.models import Role
 from network.templatetags.web import money
 from network.views import ApiKeysView
@@ -158,7 +159,8 @@ class IntegrationView(ApiKeysView):
         endpoints = self.scoped(WebhookEndpoint).visible_to(self.membership)
         return super().get_context_data(
             program=program, currency=program.currency if program else self.network.default_currency,
-            track_js=self.request.build_absolute_uri(static("js/track.js")),
+            # The snippet and the pixel load from the tracking domain, like the links.
+            track_js=self.tracking_base() + static("js/track.js"),
             conversions_url=self.request.build_absolute_uri("/api/v1/conversions"),
             pixel_url=self.pixel_url(),
             endpoints=endpoints.order_by("-created_at", "-id"),
@@ -166,9 +168,12 @@ class IntegrationView(ApiKeysView):
             created_endpoint=created_endpoint, **stripe_section(self, stripe_form), **kwargs)
 
 
+    def tracking_base(self) -> str:
+        return tracking_base_url(network_id=self.network.pk, advertiser_id=self.party.pk)
+
     def pixel_url(self) -> str:
         token = pixel.pixel_token_get(network=self.network, advertiser=self.party)
-        url = self.request.build_absolute_uri("/api/v1/conversions/pixel")
+        url = self.tracking_base() + "/api/v1/conversions/pixel"
         return f"{url}?token={token}&order_id=ORDER-1001&amount=49.90&currency={self.network.default_currency}"
 
 

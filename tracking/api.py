@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.throttling import ConversionRateThrottle
+from network.hosts import tracking_base_url
 from network.models import Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
@@ -128,13 +129,14 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
             raise PermissionDenied("Only advertisers have a pixel token.")
         return self.membership.party
 
-    @staticmethod
-    def _pixel_response(request, token: str) -> Response:
-        return Response({"token": token, "pixel_url": pixel_url(request, token)})
+    def _pixel_response(self, request, token: str) -> Response:
+        url = pixel_url(token, network_id=self.network.pk, advertiser_id=self.membership.party.pk)
+        return Response({"token": token, "pixel_url": url})
 
 
-def pixel_url(request, token: str) -> str:
-    url = request.build_absolute_uri("/api/v1/conversions/pixel")
+def pixel_url(token: str, *, network_id: int, advertiser_id: int) -> str:
+    """The image pixel's URL, on the advertiser's (or network's) tracking domain like its links."""
+    url = tracking_base_url(network_id=network_id, advertiser_id=advertiser_id) + "/api/v1/conversions/pixel"
     return f"{url}?token={token}&order_id={{order_id}}&amount={{amount}}&currency={{currency}}&click_id={{click_id}}"
 
 

@@ -70,7 +70,13 @@ def _load_link(code: str) -> dict:
 
 def _load_program(program_id: int) -> dict:
     program = Program.objects.filter(pk=program_id).only(
-        "status", "landing_url", "allowed_domains", "fallback_url", "attribution_window_days", "targeting"
+        "status",
+        "landing_url",
+        "allowed_domains",
+        "fallback_url",
+        "attribution_window_days",
+        "targeting",
+        "advertiser_id",
     ).first()
     if program is None:
         return _GONE
@@ -82,6 +88,7 @@ def _load_program(program_id: int) -> dict:
         "cookie_max_age": program.attribution_window_days * 86400,
         # None when nothing is restricted: the redirect then skips the look-ups altogether.
         "targeting": compiled(program.targeting),
+        "advertiser_id": program.advertiser_id,
     }
 
 

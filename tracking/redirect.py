@@ -9,6 +9,7 @@ queue write, never a 500.
 import logging
 from urllib.parse import parse_qsl
 
+from network.hosts import domain_owner
 from tracking import click_queue, clicks, targeting
 from tracking.hotconf import conf
 from tracking.ids import new_click_id
@@ -46,6 +47,14 @@ def parse_query(raw: str) -> dict[str, str]:
     return query
 
 
+def serves_link(owner: dict, link: dict, program: dict) -> bool:
+    """Whether a verified tracking domain answers for a link: its network's links only (an advertiser's domain:
+    that advertiser's programs' only). The platform's own hosts answer for every network."""
+    if link["network_id"] != owner["network_id"]:
+        return False
+    return owner["advertiser_id"] is None or program.get("advertiser_id") == owner["advertiser_id"]
+
+
 def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) for a visit of /c/<code>. `meta` is a WSGI environ (or request.META)."""
     hot = conf()
@@ -60,6 +69,13 @@ def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, lis
     if found is None:
         return NOT_FOUND
     link, program = found
+    try:
+        owner = domain_owner(meta.get("HTTP_HOST", ""))
+    except Exception:
+        log.exception("tracking domain lookup failed for a click")
+        return UNAVAILABLE
+    if owner is not None and not serves_link(owner, link, program):
+        return NOT_FOUND
     if program["status"] != "active" or not link["active"]:
         if program["status"] in ("paused", "active") and program["fallback_url"]:
             return _redirect(program["fallback_url"])

@@ -33,19 +33,25 @@ class _OfflineSocket:
 
 @contextlib.contextmanager
 def offline_outbound():
-    """Webhooks and postbacks go through the real SSRF guard, and are answered 204 without leaving the process."""
+    """Webhooks and postbacks go through the real SSRF guard, and are answered 204 without leaving the process;
+    tracking domains resolve to nothing (their verification answers 400)."""
     from tracking import netguard
 
     def answer(method, url, *, body=b"", headers=None, timeout=None):
         netguard.resolve_safe(url)
         return netguard.Response(204, b"", 1)
 
-    saved = netguard.socket, netguard.request
-    netguard.socket, netguard.request = _OfflineSocket, answer
+    def no_dns(name):
+        raise OSError("offline")
+
+    from network import domains
+
+    saved = netguard.socket, netguard.request, domains.resolve
+    netguard.socket, netguard.request, domains.resolve = _OfflineSocket, answer, no_dns
     try:
         yield
     finally:
-        netguard.socket, netguard.request = saved
+        netguard.socket, netguard.request, domains.resolve = saved
 
 
 @dataclass
@@ -92,6 +98,9 @@ def _seed_tenant(tenant) -> dict:
     tracking_services.webhook_endpoint_send_test(network=network, endpoint=endpoint)
     network_services.announcement_create(network=network, title="Welcome", body="Hello", audience="affiliates",
                                          actor=None)
+    from network.domains import tracking_domain_add
+
+    tracking_domain_add(network=network, domain=f"go.{network.slug}.example", actor=None)
     scoped = {
         "advertisers/": "network.Advertiser", "affiliates/": "network.Affiliate",
         "announcements/": Announcement._meta.label, "api-keys/": "network.ApiKey",
@@ -100,7 +109,7 @@ def _seed_tenant(tenant) -> dict:
         "ledger/transactions/": Transaction._meta.label, "links/": "programs.TrackingLink",
         "partnerships/": "programs.Partnership", "payout-batches/": "payouts.PayoutBatch",
         "payout-methods/": "payouts.PayoutMethod", "payouts/": "payouts.Payout", "programs/": "programs.Program",
-        "webhooks/": "tracking.WebhookEndpoint",
+        "webhooks/": "tracking.WebhookEndpoint", "tracking-domains/": "network.TrackingDomain",
     }
     ids = {}
     for prefix, label in scoped.items():

@@ -1,0 +1,174 @@
+"""Branded tracking domains: checking a name, adding, verifying (DNS) and deleting one. Which host belongs to which
+network, and the base URL links are built on, are in network.hosts."""
+
+import ipaddress
+import re
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http.request import validate_host
+from django.utils import timezone
+
+from . import hosts
+from .models import Advertiser, Network, TrackingDomain, User
+from .services import audit_log_record
+
+LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+DNS_TIMEOUT_SECONDS = 5.0
+# getaddrinfo has no timeout of its own: it runs here and is waited for at most DNS_TIMEOUT_SECONDS.
+_dns = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dns")
+
+
+def cname_target() -> str:
+    """The host name a tracking domain's CNAME record must point to."""
+    return settings.TRACKING_CNAME_TARGET
+
+
+def _invalid(message: str) -> ValidationError:
+    return ValidationError({"domain": [message]}, code="invalid")
+
+
+def domain_clean(value: str) -> str:
+    """The host name in its stored form (lower case, ASCII, no trailing dot), or a ValidationError on `domain`:
+    an IP address, a URL (scheme, path, port), a bare top-level domain, a malformed name, the platform's own."""
+    raw = (value or "").strip().lower()
+    if not raw:
+        raise _invalid("Give a host name, e.g. trk.example.com.")
+    if "://" in raw or any(c in raw for c in "/?#@\\"):
+        raise _invalid("Give the host name only: no scheme (https://), path or query.")
+    try:
+        ipaddress.ip_address(raw.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise _invalid("An IP address cannot be a tracking domain: give a host name that CNAMEs to the target.")
+    if ":" in raw:
+        raise _invalid("Give the host name without a port.")
+    name = raw.removesuffix(".")
+    try:
+        name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise _invalid("Not a valid host name.") from None
+    labels = name.split(".")
+    if len(name) > 253 or not all(LABEL_RE.match(label) for label in labels):
+        raise _invalid("Not a valid host name: letters, digits and hyphens in dot-separated parts.")
+    if len(labels) < 2:
+        raise _invalid("A top-level domain alone cannot be a tracking domain: give a host name like trk.example.com.")
+    if labels[-1].isdigit():
+        raise _invalid("An IP address cannot be a tracking domain: give a host name that CNAMEs to the target.")
+    if _is_platform_host(name):
+        raise _invalid("This is the platform's own host name.")
+    return name
+
+
+def _is_platform_host(name: str) -> bool:
+    own = {urlsplit(url).hostname for url in (settings.SITE_URL, settings.TRACKING_BASE_URL) if url}
+    if name in own or name == cname_target():
+        return True
+    # The configured host names ("*" aside, which allows any host and names none).
+    return validate_host(name, [pattern for pattern in settings.ALLOWED_HOSTS if pattern != "*"])
+
+
+def _taken(domain: str, network: Network) -> str | None:
+    rows = TrackingDomain.objects.filter(domain=domain)
+    if rows.filter(network=network).exists():
+        return "This network already has this domain."
+    if rows.filter(verified_at__isnull=False).exists():
+        return "This domain is already in use."
+    return None
+
+
+@transaction.atomic
+def tracking_domain_add(*, network: Network, domain: str, advertiser: Advertiser | None = None,
+                        actor: User | None = None) -> TrackingDomain:
+    domain = domain_clean(domain)
+    if advertiser is not None and advertiser.network_id != network.pk:
+        raise ValidationError({"advertiser": ["Unknown advertiser."]})
+    if problem := _taken(domain, network):
+        raise _invalid(problem)
+    try:
+        with transaction.atomic():
+            row = TrackingDomain.objects.create(network=network, advertiser=advertiser, domain=domain)
+    except IntegrityError:  # the same name added at the same moment
+        raise _invalid("This network already has this domain.") from None
+    audit_log_record(network=network, actor=actor, action="tracking_domain.added", target=row,
+                     data={"domain": domain, "advertiser": advertiser.pk if advertiser else None})
+    return row
+
+
+# --- DNS ----------------------------------------------------------------------------------
+def resolve(name: str) -> tuple[str, frozenset[str]]:
+    """(canonical name after any CNAME chain, addresses) of a host name; OSError when it does not resolve."""
+    future = _dns.submit(socket.getaddrinfo, name, None, proto=socket.IPPROTO_TCP, flags=socket.AI_CANONNAME)
+    try:
+        infos = future.result(timeout=DNS_TIMEOUT_SECONDS)
+    except FutureTimeout:
+        raise OSError(f"no answer within {DNS_TIMEOUT_SECONDS:g} s") from None
+    canonical = next((info[3] for info in infos if info[3]), name)
+    return canonical.rstrip(".").lower(), frozenset(info[4][0] for info in infos)
+
+
+def points_to(domain: str, target: str) -> tuple[bool, str]:
+    """Whether `domain` resolves to `target`, and what it resolves to (for the message of a failure).
+
+    Its CNAME chain ends at the target (or where the target's own chain ends), or, for a name that cannot carry
+    a CNAME (an apex with ALIAS/flattening), all its addresses are the target's."""
+    try:
+        canonical, addresses = resolve(domain)
+    except OSError as exc:
+        return False, f"{domain} does not resolve ({exc})."
+    if canonical == target:
+        return True, ""
+    try:
+        target_canonical, target_addresses = resolve(target)
+    except OSError as exc:
+        return False, f"The CNAME target {target} does not resolve ({exc})."
+    if canonical == target_canonical or (addresses and addresses <= target_addresses):
+        return True, ""
+    seen = canonical if canonical != domain else ", ".join(sorted(addresses))
+    return False, f"{domain} resolves to {seen}, not to {target}. Add a CNAME record {domain} -> {target}."
+
+
+def tracking_domain_verify(*, network: Network, tracking_domain: TrackingDomain,
+                           actor: User | None = None) -> TrackingDomain:
+    """Check DNS and mark the domain verified; a ValidationError says why not (nothing changes then)."""
+    if tracking_domain.verified:
+        return tracking_domain
+    ok, why = points_to(tracking_domain.domain, cname_target())  # outside the transaction: it may take seconds
+    if not ok:
+        raise ValidationError({"detail": [why]}, code="not_verified")
+    with transaction.atomic():
+        if TrackingDomain.objects.filter(domain=tracking_domain.domain, verified_at__isnull=False).exists():
+            raise ValidationError({"detail": ["This domain is already in use by another network."]})
+        try:
+            with transaction.atomic():
+                updated = TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network,
+                                                        verified_at__isnull=True).update(verified_at=timezone.now())
+        except IntegrityError:
+            raise ValidationError({"detail": ["This domain is already in use by another network."]}) from None
+        tracking_domain.refresh_from_db()
+        if updated:
+            audit_log_record(network=network, actor=actor, action="tracking_domain.verified", target=tracking_domain,
+                             data={"domain": tracking_domain.domain})
+        _forget(network, tracking_domain.domain)
+    return tracking_domain
+
+
+@transaction.atomic
+def tracking_domain_delete(*, network: Network, tracking_domain: TrackingDomain, actor: User | None = None) -> None:
+    domain = tracking_domain.domain
+    audit_log_record(network=network, actor=actor, action="tracking_domain.deleted", target=tracking_domain,
+                     data={"domain": domain})
+    TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network).delete()
+    _forget(network, domain)
+
+
+def _forget(network: Network, domain: str) -> None:
+    # Now (this process reads its own writes) and after the commit (a reader in between may have cached the old).
+    hosts.forget(network_id=network.pk, domain=domain)
+    transaction.on_commit(lambda: hosts.forget(network_id=network.pk, domain=domain))
