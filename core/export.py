@@ -147,7 +147,8 @@ class CsvExportMixin:
 
     def get_renderers(self):
         renderers = [renderer() for renderer in api_settings.DEFAULT_RENDERER_CLASSES]
-        if getattr(self, "action", None) == "list":  # anything else asked as CSV answers 406
+        # The list's OPTIONS too (it answers JSON whatever was asked); anything else asked as CSV answers 406.
+        if getattr(self, "action", None) in ("list", "metadata"):
             renderers.append(CsvRenderer())
         return renderers
 

@@ -264,6 +264,14 @@ def test_csv_where_there_is_none_is_a_clear_4xx(exports):
     assert response.status_code == 404 and response.json() == {"detail": "Not found."}
 
 
+def test_options_of_an_exportable_list_answer_json_metadata(exports):
+    client = exports.a.client("owner")
+    for response in (client.options("/api/v1/conversions?format=csv"),
+                     client.options("/api/v1/payouts", HTTP_ACCEPT="text/csv")):
+        assert response.status_code == 200 and response["Content-Type"] == "application/json"
+        assert response.json()["name"]
+
+
 def _export_queries(client, path: str) -> tuple[int, int]:
     read_csv(client.get(path))  # the key's first use of the minute writes its last_used_at
     with CaptureQueriesContext(connection) as queries:
