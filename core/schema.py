@@ -45,7 +45,7 @@ CSV_RESPONSE = {
     "offset, amounts quantized to the currency's minor units beside a `currency` column, and text a spreadsheet "
     "would read as a formula prefixed with `'`. Errors still answer JSON.",
 }
-FORMAT_DESCRIPTION = "`csv`: the whole filtered list as a CSV file (the same as `Accept: text/csv`); default JSON pages."
+FORMAT_DESCRIPTION = "`csv`: the whole filtered list as one CSV file (as `Accept: text/csv` does); default: JSON pages."
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
