@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions
 from rest_framework.renderers import BaseRenderer
 from rest_framework.settings import api_settings
@@ -182,7 +183,10 @@ class CsvExportMixin:
         if not isinstance(response, StreamingHttpResponse) and self.wants_csv():  # errors (and OPTIONS) stay JSON
             request.accepted_renderer = self.get_renderers()[0]
             request.accepted_media_type = request.accepted_renderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(self, "action", None) == "list":
+            patch_vary_headers(response, ["Accept"])  # the same URL answers JSON or CSV
+        return response
 
     def list(self, request, *args, **kwargs):
         if not self.wants_csv():

@@ -242,6 +242,7 @@ def test_accept_text_csv_is_the_same_export(exports):
     by_accept = read_csv(client.get("/api/v1/commissions?status=paid", HTTP_ACCEPT="text/csv"))
     assert by_format == by_accept and by_format[1]
     response = client.get("/api/v1/commissions", HTTP_ACCEPT="text/csv")
+    assert "Accept" in response["Vary"] and "Accept" in client.get("/api/v1/commissions")["Vary"]
     assert response["Content-Disposition"] == (
         f'attachment; filename="commissions-alpha-{timezone.localdate(timezone=ZoneInfo(TZ)):%Y%m%d}.csv"')
     response = client.get(f"/api/v1/links/{exports.a.link.pk}/clicks", HTTP_ACCEPT="text/csv")
