@@ -322,3 +322,18 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(world, name, settings
         counts[total] = _export_queries(a.client("owner"), f"{list_path(a, name)}?format=csv")
     assert counts[10][1] == 10 and counts[150][1] == 150
     assert counts[10][0] == counts[150][0]
+
+
+def test_the_schema_documents_csv_on_the_exportable_lists_only():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    for path in ("/api/v1/conversions/", "/api/v1/commissions/", "/api/v1/affiliates/", "/api/v1/partnerships/",
+                 "/api/v1/payouts/", "/api/v1/links/{id}/clicks/"):
+        operation = paths[path]["get"]
+        assert operation["responses"]["200"]["content"]["text/csv"] == {"schema": {"type": "string"}}, path
+        [format_parameter] = [p for p in operation["parameters"] if p["name"] == "format"]
+        assert set(format_parameter["schema"]["enum"]) == {"json", "csv"}
+        assert {p["name"] for p in operation["parameters"]} > {"format", "page", "page_size"}
+    for path in ("/api/v1/conversions/{id}/", "/api/v1/programs/", "/api/v1/payout-batches/"):
+        assert "text/csv" not in paths[path]["get"]["responses"]["200"]["content"], path
