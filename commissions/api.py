@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from core import export
 from core.api import id_param
 from network.models import Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
@@ -27,6 +28,22 @@ from .serializers import (
 )
 
 DECIDERS = OPERATORS | {Role.ADVERTISER}
+COMMISSION_CSV = (
+    export.number("id"), export.text("status"), export.text("kind"), export.number("tier"), export.number("parent"),
+    export.number("program"), export.number("advertiser"), export.number("affiliate"), export.number("conversion"),
+    export.text("order_id", "conversion__order_id"), export.text("currency"), export.money("amount"),
+    export.money("revenue"), export.money("reversed_amount"), export.money("reversed_revenue"),
+    export.computed("remaining_amount", ("amount", "reversed_amount", "currency"),
+                    lambda amount, reversed_amount, currency: (amount - reversed_amount, currency), kind="money"),
+    export.number("clicks"), export.text("reason"), export.time("hold_until"), export.time("approved_at"),
+    export.time("rejected_at"), export.time("reversed_at"), export.time("paid_at"), export.time("created_at"),
+    export.number("adjusts"),
+)
+# What each party's CSV leaves out: CommissionSerializer's rule. An affiliate never sees revenue; an advertiser sees
+# what it owes (`revenue`), the affiliate's side only where it is the same figure, so those columns would add
+# nothing but a way to tell where the network keeps a margin.
+COMMISSION_CSV_HIDDEN = {Role.AFFILIATE: {"revenue", "reversed_revenue"},
+                         Role.ADVERTISER: {"amount", "reversed_amount", "remaining_amount"}}
 
 
 def _transition_response(call):
@@ -39,8 +56,9 @@ def _transition_response(call):
         return None, Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
 
 
-class CommissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class CommissionViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Commission
+    csv_name = "commissions"
     serializer_class = CommissionSerializer
     filterset_class = CommissionFilter
     roles = ALL_ROLES
@@ -55,6 +73,10 @@ class CommissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         if self.action == "retrieve":
             return CommissionDetailSerializer
         return super().get_serializer_class()
+
+    def get_csv_columns(self):
+        hidden = COMMISSION_CSV_HIDDEN.get(self.role, set())
+        return [column for column in COMMISSION_CSV if column.name not in hidden]
 
     @property
     def is_operator(self) -> bool:

@@ -7,6 +7,8 @@ permissions, `core.api.exception_handler`, pagination), so they are added here r
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter
 
+from .export import CSV_MEDIA_TYPE, CsvExportMixin
+
 ERROR = "Error"
 FIELD_ERRORS = "FieldErrors"
 
@@ -35,6 +37,15 @@ DESCRIPTIONS = {
     "409": "A request with the same Idempotency-Key is still being processed.",
     "422": "The Idempotency-Key was already used with another request (method, path or body).",
 }
+
+CSV_RESPONSE = {
+    "schema": {"type": "string"},
+    "description": "With `?format=csv` or `Accept: text/csv`: every row the filters select, no pages, streamed. "
+    "A header row of the JSON fields' names, then one row per object; times in the network's time zone with their "
+    "offset, amounts quantized to the currency's minor units beside a `currency` column, and text a spreadsheet "
+    "would read as a formula prefixed with `'`. Errors still answer JSON.",
+}
+FORMAT_DESCRIPTION = "`csv`: the whole filtered list as one CSV file (as `Accept: text/csv` does); default: JSON pages."
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -90,6 +101,19 @@ class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's, plus `Meta.role_dependent_fields`: read-only fields some roles do not get (an affiliate
     never sees revenue), documented as optional instead of required; and the `Idempotency-Key` header on the POSTs
     of views that honour it (`idempotent_posts`, set by the base API view)."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and isinstance(self.view, CsvExportMixin) and self._is_list_view():
+            # The CSV is no page of JSON: a string, documented once here for every exportable list.
+            content = operation.get("responses", {}).get("200", {}).get("content", {})
+            if CSV_MEDIA_TYPE in content:
+                content[CSV_MEDIA_TYPE] = {"schema": CSV_RESPONSE["schema"]}
+                operation["responses"]["200"]["description"] = CSV_RESPONSE["description"]
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") == "format":
+                    parameter["description"] = FORMAT_DESCRIPTION
+        return operation
 
     def get_override_parameters(self):
         parameters = super().get_override_parameters()

@@ -6,6 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from core import export
+
 from . import selectors, services
 from .models import Advertiser, Affiliate, Announcement, ApiKey, PartyStatus
 from .permissions import ALL_ROLES, OPERATORS
@@ -73,8 +75,11 @@ class AdvertiserViewSet(_PartyViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class AffiliateViewSet(_PartyViewSet):
+class AffiliateViewSet(export.CsvExportMixin, _PartyViewSet):
     model = Affiliate
+    csv_name = "affiliates"
+    csv_columns = (export.number("id"), export.text("name"), export.text("email"), export.text("status"),
+                   export.number("referred_by"), export.text("group"), export.time("created_at"))
     serializer_class = AffiliateSerializer
     filterset_fields = ["status", "group"]
 

@@ -18,6 +18,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import export
 from core.api import id_param
 from core.filters import IdFilter
 from core.inputs import JSONParser
@@ -238,10 +239,20 @@ def _transition(call):
         return None, Response({"detail": str(exc), "status": exc.status}, status=status.HTTP_400_BAD_REQUEST)
 
 
-class PayoutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class PayoutViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Payouts: an affiliate sees its own, operators all; operators mark PayPal/bank payouts paid or failed."""
 
     model = Payout
+    csv_name = "payouts"
+    csv_columns = (
+        export.number("id"), export.number("batch"), export.number("affiliate"), export.text("currency"),
+        export.money("amount"), export.money("fee"), export.money("net"), export.text("fee_paid_by"),
+        export.text("status"), export.text("method_kind"),
+        export.computed("reference", ("id",), lambda pk: Payout(pk=pk).reference),
+        export.text("provider_reference"), export.text("provider_status"), export.text("failure_reason"),
+        export.joined("commission_ids"), export.time("created_at"), export.time("sent_at"), export.time("paid_at"),
+        export.time("failed_at"),
+    )
     serializer_class = PayoutSerializer
     filterset_class = PayoutFilter
     roles = READERS

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core import export
 from core.filters import IdFilter
 from core.inputs import JSONParser
 from network.models import Advertiser, Affiliate, Role
@@ -132,10 +133,20 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class PartnershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+PARTNERSHIP_CSV = (
+    export.number("id"), export.number("program"), export.text("program_name", "program__name"),
+    export.number("affiliate"), export.text("affiliate_name", "affiliate__name"), export.text("status"),
+    export.time("applied_at"), export.time("decided_at"), export.text("decided_by", "decided_by__email"),
+    export.computed("invited", ("invited_at",), lambda invited_at: invited_at is not None, kind="flag"),
+    export.time("invited_at"), export.text("note"),
+)
+
+
+class PartnershipViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Affiliates see their own; advertisers those in their programs (and decide them); operators all."""
 
     model = Partnership
+    csv_name = "partnerships"
     serializer_class = PartnershipSerializer
     filterset_fields = ["status", "program", "affiliate"]
     roles = ALL_ROLES
@@ -145,6 +156,11 @@ class PartnershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         visible = selectors.partnerships_visible_to(network=self.network, membership=self.membership)
         # `&` keeps the left side's select_related only, so it is named here.
         return (queryset & visible).select_related("program", "affiliate", "decided_by")
+
+    def get_csv_columns(self):
+        if self.role == Role.AFFILIATE:  # affiliates are not shown the advertiser's users (PartnershipSerializer)
+            return [column for column in PARTNERSHIP_CSV if column.name != "decided_by"]
+        return list(PARTNERSHIP_CSV)
 
     def _decide(self, request, new_status):
         partnership = self.get_object()

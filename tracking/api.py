@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import export
 from core.throttling import ConversionRateThrottle
 from network.hosts import tracking_base_url
 from network.models import Affiliate, Role
@@ -20,7 +21,7 @@ from network.tenancy import TenantGenericAPIView, TenantViewSet
 
 from . import pixel, selectors, services
 from .events import catalogue
-from .models import Conversion
+from .models import Conversion, refund_status
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import delivery_resend
 from .postback_fast import FAST_TRIED, postback_fast
@@ -49,10 +50,25 @@ PIXEL_TOKEN = inline_serializer("PixelToken", {"token": serializers.CharField(),
                                                "pixel_url": serializers.CharField()})
 
 
-class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """Server-to-server conversion postback (advertiser), refunds, and the conversion list of each party."""
+CONVERSION_CSV = (
+    export.number("id"), export.text("order_id"), export.text("event"), export.money("amount"),
+    export.money("refunded_amount"), export.computed("refund_status", ("amount", "refunded_amount"), refund_status),
+    export.text("currency"), export.text("status"), export.text("attribution"),
+    export.flag("attribution_pending"), export.number("program"), export.number("partnership"),
+    export.number("affiliate"), export.number("link"),
+    # The affiliate's code when it is one, else the code as sent (conversion_representation's rule).
+    export.computed("coupon", ("coupon__code", "coupon_code"), lambda code, sent: code or sent or None),
+    export.text("click_id"), export.time("clicked_at"), *(export.text(f"sub{n}") for n in range(1, 6)),
+    export.text("country"), export.text("customer_id"), export.joined("fraud_signals"), export.time("created_at"),
+)
+
+
+class ConversionViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Server-to-server conversion postback (advertiser), refunds, and the conversion list of each party (also as
+    CSV)."""
 
     model = Conversion
+    csv_name = "conversions"
     roles = ALL_ROLES
     action_roles = {"create": RECORDING_ROLES, "refund": ADVERTISER_OR_OPERATOR}
     filterset_class = selectors.ConversionFilter
@@ -69,6 +85,10 @@ class ConversionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         if getattr(self, "swagger_fake_view", False) or self.role != Role.AFFILIATE:
             return ConversionSerializer
         return AffiliateConversionSerializer
+
+    def get_csv_columns(self):
+        fields = set(self.get_serializer_class().Meta.fields)  # an affiliate's columns are its JSON's
+        return [column for column in CONVERSION_CSV if column.name in fields]
 
     @extend_schema(
         request=ConversionCreateSerializer,

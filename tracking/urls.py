@@ -12,6 +12,7 @@ from .api import (
     WebhookEventTypesView,
     conversions_entry,
 )
+from .api_clicks import LinkClickViewSet
 from .api_stripe import StripeBillingWebhookView, StripeIntegrationViewSet
 
 router = Router()
@@ -24,6 +25,7 @@ urlpatterns = [
     re_path(r"^conversions/?$", conversions_entry),  # the postback's fast path; the router's route documents it
     path("conversions/pixel", ConversionPixelView.as_view(), name="conversion-pixel"),  # before conversions/<pk>
     path("webhook-events", WebhookEventTypesView.as_view(), name="webhook-events"),
+    re_path(r"^links/(?P<id>[0-9]+)/clicks/?$", LinkClickViewSet.as_view({"get": "list"}), name="link-clicks"),
     path("postback", PostbackView.as_view(), name="postback"),
     path("postback/test", PostbackTestView.as_view(), name="postback-test"),
     path("integrations/stripe/<str:token>/webhook", StripeBillingWebhookView.as_view(),
