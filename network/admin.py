@@ -12,6 +12,7 @@ from .models import (
     IdempotencyKey,
     Membership,
     Network,
+    PartnerGroup,
     User,
 )
 
@@ -57,6 +58,13 @@ class AffiliateAdmin(TenantAdmin):
     list_display = ("name", "email", "network", "status", "group", "referred_by")
     list_filter = ("network", "status", "group")
     search_fields = ("name", "email")
+
+
+@admin.register(PartnerGroup)
+class PartnerGroupAdmin(TenantAdmin):
+    list_display = ("name", "network", "created_at")
+    list_filter = ("network",)
+    search_fields = ("name",)
 
 
 @admin.register(ApiKey)

@@ -130,11 +130,13 @@ class RuleForm(forms.Form):
         required=False, initial="0",
         help_text="Renewals: 0 = first payment only, N = within N months, 'forever'.")
     affiliate = forms.ChoiceField(required=False, help_text="Only for this affiliate (optional).")
-    group = forms.CharField(required=False, max_length=60, help_text="Only for this affiliate group (optional).")
+    group = forms.ChoiceField(required=False, label=_("Partner group"),
+                              help_text=_("Only for this partner group (optional)."))
 
-    def __init__(self, *args, affiliates=(), **kwargs):
+    def __init__(self, *args, affiliates=(), groups=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["affiliate"].choices = [("", "Every affiliate")] + [(str(a.pk), a.name) for a in affiliates]
+        self.fields["group"].choices = [("", _("Every group"))] + [(str(g.pk), g.name) for g in groups]
 
     def is_blank(self) -> bool:
         return not self.data.get(self.add_prefix("payout"), "").strip()
@@ -146,6 +148,7 @@ class RuleForm(forms.Form):
         months = value["recurring_months"].lower()
         value["recurring_months"] = None if months == "forever" else (months or 0)
         value["affiliate"] = value["affiliate"] or None
+        value["group"] = value["group"] or None
         value["tier_basis"] = value["tier_basis"] or CommissionRule.TierBasis.CONVERSIONS
         key = "min_amount" if value["tier_basis"] == CommissionRule.TierBasis.AMOUNT else "min_conversions"
         tiers = []

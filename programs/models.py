@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from network.models import Advertiser, Affiliate, TenantModel, User, validate_currency
+from network.models import Advertiser, Affiliate, PartnerGroup, TenantModel, User, validate_currency
 
 VELOCITY_MAX_WINDOW_MINUTES = 24 * 60
 
@@ -133,7 +133,8 @@ class CommissionRule(TenantModel):
     # Subscription renewals: 0 = first payment only, N = renewals within N months, null = forever.
     recurring_months = models.PositiveIntegerField(null=True, blank=True, default=0)
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    group = models.CharField(max_length=60, blank=True, default="")
+    # A group's rule: the program's default for the group's affiliates. A group with rules cannot be deleted.
+    group = models.ForeignKey(PartnerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="rules")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -105,7 +105,8 @@ class RuleInputSerializer(serializers.Serializer):
         "null = forever.",
     )
     affiliate = IdField(required=False, allow_null=True, help_text="Only for this affiliate.")
-    group = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Only for this group.")
+    group = IdField(required=False, allow_null=True,
+                    help_text="Only for this partner group (its id): the program's default for the group's affiliates.")
 
     def validate(self, attrs):
         # The checks services.program_create/update run too (programs.rule_checks), as this rule's field errors.
@@ -131,7 +132,13 @@ class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = CommissionRule
         fields = ["id", "event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
-                  "affiliate", "group", "created_at"]
+                  "affiliate", "group", "group_name", "created_at"]
+
+    group_name = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_group_name(self, rule):
+        return rule.group.name if rule.group_id else None
 
     def _currency(self, rule):
         return rule.program.currency
