@@ -72,6 +72,10 @@ class ProgramForm(forms.Form):
     approval = forms.ChoiceField(choices=Program.Approval.choices, initial=Program.Approval.MANUAL)
     visibility = forms.ChoiceField(choices=Program.Visibility.choices, initial=Program.Visibility.PUBLIC)
     attribution_window_days = forms.CharField(label="Attribution window (days)", initial="30")
+    attribution_model = forms.ChoiceField(
+        label=_("Attribution model"), choices=Program.AttributionModel.choices,
+        initial=Program.AttributionModel.LAST_CLICK,
+        help_text=_("Which of a visitor's clicks within the window earns the sale."))
     hold_days = forms.CharField(label="Hold days (refund window)", initial="30")
     fallback_url = forms.CharField(label="Fallback URL", required=False, max_length=2000,
                                    help_text="Where clicks go when the program or link is stopped.")
@@ -100,7 +104,7 @@ class ProgramForm(forms.Form):
         data["allowed_domains"] = [d for d in data["allowed_domains"].replace(",", "\n").split() if d]
         if data["second_tier_percent"] == "":
             data["second_tier_percent"] = None
-        for name in ("velocity_max_clicks", "velocity_window_minutes"):
+        for name in ("velocity_max_clicks", "velocity_window_minutes", "attribution_model"):
             if data[name] == "":
                 data.pop(name)  # left empty: the program's current value (the default for a new one)
         return data

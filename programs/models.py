@@ -32,6 +32,10 @@ class Program(TenantModel):
         AUTO = "auto", "Automatic"
         MANUAL = "manual", "Manual"
 
+    class AttributionModel(models.TextChoices):
+        LAST_CLICK = "last_click", "Last click"
+        FIRST_CLICK = "first_click", "First click"
+
     class FraudPolicy(models.TextChoices):
         RECORD = "record", "Record only"
         HOLD = "hold", "Hold for review"
@@ -48,6 +52,10 @@ class Program(TenantModel):
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
     approval = models.CharField(max_length=16, choices=Approval.choices, default=Approval.MANUAL)
     attribution_window_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(365)])
+    # Which of a visitor's clicks on the program within the window earns a conversion: the one the order reports
+    # (last click) or the visitor's first (tracking.attribution.first_click_before).
+    attribution_model = models.CharField(max_length=12, choices=AttributionModel.choices,
+                                         default=AttributionModel.LAST_CLICK)
     hold_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(365)])
     fallback_url = models.URLField(max_length=2000, blank=True, default="")
     second_tier_percent = models.DecimalField(

@@ -174,6 +174,11 @@ class ProgramWriteSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=Program.Visibility.choices, required=False)
     approval = serializers.ChoiceField(choices=Program.Approval.choices, required=False)
     attribution_window_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    attribution_model = serializers.ChoiceField(
+        choices=Program.AttributionModel.choices, required=False,
+        help_text="Which of a visitor's clicks within the window earns a conversion: last_click (the click id the "
+        "order reports; the default) or first_click (the visitor's first click on the program within the window, "
+        "even when the order reports a later one).")
     hold_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
     fallback_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     second_tier_percent = AmountField(required=False, allow_null=True)
@@ -241,7 +246,7 @@ class ProgramSerializer(serializers.ModelSerializer):
     class Meta:
         model = Program
         fields = ["id", "advertiser", "name", "description", "landing_url", "currency", "allowed_domains", "status",
-                  "visibility", "approval", "attribution_window_days", "hold_days", "fallback_url",
+                  "visibility", "approval", "attribution_window_days", "attribution_model", "hold_days", "fallback_url",
                   "second_tier_percent", "fraud_policy", "velocity_max_clicks", "velocity_window_minutes", "terms",
                   "rules", "partnership", "created_at", "updated_at"]
 

@@ -22,8 +22,8 @@ from .selectors import default_link_for
 LINK_CODE_ATTEMPTS = 5
 PROGRAM_FIELDS = (
     "name", "description", "landing_url", "allowed_domains", "status", "visibility", "approval",
-    "attribution_window_days", "hold_days", "fallback_url", "second_tier_percent", "fraud_policy", "terms",
-    "velocity_max_clicks", "velocity_window_minutes",
+    "attribution_window_days", "attribution_model", "hold_days", "fallback_url", "second_tier_percent",
+    "fraud_policy", "terms", "velocity_max_clicks", "velocity_window_minutes",
 )
 
 
