@@ -92,12 +92,15 @@ def _seed_tenant(tenant) -> dict:
     tracking_services.webhook_endpoint_send_test(network=network, endpoint=endpoint)
     network_services.announcement_create(network=network, title="Welcome", body="Hello", audience="affiliates",
                                          actor=None)
+    gold = network_services.partner_group_create(network=network, name="Gold", actor=None)
+    network_services.partner_group_assign(network=network, group=gold, affiliates=[tenant.affiliate], actor=None)
     scoped = {
         "advertisers/": "network.Advertiser", "affiliates/": "network.Affiliate",
         "announcements/": Announcement._meta.label, "api-keys/": "network.ApiKey",
         "commissions/": "commissions.Commission", "conversions/": "tracking.Conversion",
         "coupons/": "programs.CouponCode", "creatives/": "programs.Creative", "deliveries/": "tracking.Delivery",
         "ledger/transactions/": Transaction._meta.label, "links/": "programs.TrackingLink",
+        "partner-groups/": "network.PartnerGroup",
         "partnerships/": "programs.Partnership", "payout-batches/": "payouts.PayoutBatch",
         "payout-methods/": "payouts.PayoutMethod", "payouts/": "payouts.Payout", "programs/": "programs.Program",
         "webhooks/": "tracking.WebhookEndpoint",
