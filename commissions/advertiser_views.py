@@ -18,7 +18,7 @@ from django.views.generic import TemplateView
 
 from core.days import local_day_bounds
 from core.money import quantize
-from network.models import Affiliate, Role
+from network.models import Affiliate, PartnerGroup, Role
 from network.views import AdvertiserDashboardView
 from network.web import NetworkPageMixin, is_htmx, paginate
 from programs import selectors as program_selectors
@@ -119,7 +119,7 @@ class PartnersView(AdvertiserMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         partnerships = (program_selectors.partnerships_visible_to(network=self.network, membership=self.membership)
-                        .select_related("program", "affiliate"))
+                        .select_related("program", "affiliate__group"))
         programs = list(self.programs().order_by("name"))
         program_id = self.request.GET.get("program", "")
         if as_id(program_id) is not None:
@@ -132,6 +132,7 @@ class PartnersView(AdvertiserMixin, TemplateView):
         page = paginate(self.request, partners)
         self._figures(page.object_list)
         return super().get_context_data(applications=applications, page=page, programs=programs,
+                                        groups=list(self.scoped(PartnerGroup)),
                                         program_filter=program_id, status_filter=status,
                                         statuses=[s for s in Partnership.Status.choices if s[0] != "pending"],
                                         **kwargs)

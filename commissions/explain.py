@@ -111,8 +111,10 @@ def _click(c: Commission, conversion: Conversion, party: str, tz) -> dict | None
     if not conversion.click_id and conversion.link_id is None:
         return None
     click = None
-    if conversion.click_id:
-        click = Click.objects.for_network(c.network_id).filter(click_id=conversion.click_id).first()
+    # A first-click program's conversion came through the visitor's first click, not the one the order reported.
+    click_id = conversion.first_click_id or conversion.click_id
+    if click_id:
+        click = Click.objects.for_network(c.network_id).filter(click_id=click_id).first()
     source = click or conversion
     link = conversion.link
     signals = []
@@ -124,7 +126,8 @@ def _click(c: Commission, conversion: Conversion, party: str, tz) -> dict | None
         if click.off_target:
             signals.append("off_target")
     data = {
-        "click_id": conversion.click_id,
+        "click_id": click_id,
+        "reported_click_id": conversion.click_id,
         "stored": click is not None,
         "clicked_at": _local(click.created_at if click is not None else conversion.clicked_at, tz),
         "link": None if link is None else {
@@ -155,7 +158,22 @@ def _attribution(conversion: Conversion, party: str, tz) -> dict:
         clicked = conversion.clicked_at
         inside = window is not None and clicked is not None and within_window(clicked, window, conversion.created_at)
         data["within_window"] = inside if clicked is not None else None
-        if clicked is not None:
+        data["model"] = program.attribution_model if program is not None else "last_click"
+        if clicked is not None and conversion.first_click_id:
+            data["seconds_after_click"] = max(int((conversion.created_at - clicked).total_seconds()), 0)
+            data["reason"] = _(
+                "The order reported click id %(reported)s, but the program credits the visitor's first click within "
+                "its %(days)s-day attribution window (first click wins): %(click)s, %(delay)s before the sale.") % {
+                "reported": conversion.click_id, "click": conversion.first_click_id,
+                "delay": _duration(data["seconds_after_click"]), "days": window}
+        elif clicked is not None and data["model"] == "first_click":
+            data["seconds_after_click"] = max(int((conversion.created_at - clicked).total_seconds()), 0)
+            data["reason"] = _(
+                "The order reported click id %(click)s; the click was %(delay)s before the sale, within the "
+                "program's %(days)s-day attribution window, and the visitor's first click on the program in it "
+                "(first click wins).") % {
+                "click": conversion.click_id, "delay": _duration(data["seconds_after_click"]), "days": window}
+        elif clicked is not None:
             data["seconds_after_click"] = max(int((conversion.created_at - clicked).total_seconds()), 0)
             data["reason"] = _(
                 "The order reported click id %(click)s; the click was %(delay)s before the sale, within the "

@@ -41,7 +41,7 @@ def plain(value) -> str:
 def program_rules(*, program: Program, event: str) -> list[CommissionRule]:
     """A program's rules for an event, newest first (what `rule_for` chooses from)."""
     return list(CommissionRule.objects.filter(network_id=program.network_id, program=program, event=event)
-                .order_by("-id"))
+                .select_related("group").order_by("-id"))
 
 
 def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
@@ -57,12 +57,12 @@ def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
         for rule in rules:
             if rule.affiliate_id == affiliate.pk:
                 return rule
-        if affiliate.group:
+        if affiliate.group_id is not None:
             for rule in rules:
-                if rule.affiliate_id is None and rule.group and rule.group == affiliate.group:
+                if rule.affiliate_id is None and rule.group_id == affiliate.group_id:
                     return rule
     for rule in rules:
-        if rule.affiliate_id is None and not rule.group:
+        if rule.affiliate_id is None and rule.group_id is None:
             return rule
     return None
 
@@ -255,7 +255,8 @@ def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict |
     details = {"rate": plain(rate), "tiers": rule.tiers, "tier_period": rule.tier_period,
                "tier_basis": rule.tier_basis, "conversions_in_period": progress.conversions,
                "amount_in_period": plain(progress.amount), "recurring_months": rule.recurring_months,
-               "affiliate_override": rule.affiliate_id is not None, "group": rule.group}
+               "affiliate_override": rule.affiliate_id is not None,
+               "group": rule.group.name if rule.group_id else "", "group_id": rule.group_id}
     amount, revenue, snapshot = rule_price(rule, rate=rate, base=base, currency=currency, details=details)
     if amount <= 0 and revenue <= 0:
         return None

@@ -13,6 +13,7 @@ from .models import (
     IdempotencyKey,
     Membership,
     Network,
+    PartnerGroup,
     TrackingDomain,
     User,
 )
@@ -59,6 +60,13 @@ class AffiliateAdmin(TenantAdmin):
     list_display = ("name", "email", "network", "status", "group", "referred_by")
     list_filter = ("network", "status", "group")
     search_fields = ("name", "email")
+
+
+@admin.register(PartnerGroup)
+class PartnerGroupAdmin(TenantAdmin):
+    list_display = ("name", "network", "created_at")
+    list_filter = ("network",)
+    search_fields = ("name",)
 
 
 @admin.register(ApiKey)

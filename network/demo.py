@@ -6,7 +6,7 @@ README's curl walkthrough works. Both are public: never seed a production databa
 
 from network import services
 from network.accounts import email_mark_verified
-from network.models import Advertiser, Affiliate, ApiKey, Membership, Network, Role, User
+from network.models import Advertiser, Affiliate, ApiKey, Membership, Network, PartnerGroup, Role, User
 
 DEMO_PASSWORD = "demo-pass-2026"
 NETWORK_SLUG = "demo"
@@ -22,6 +22,7 @@ AFFILIATES = [
     ("Cloud Tools Blog", "chloe@cloudtools.test", "afk_demo_affiliate_cloud", 0, ""),
 ]
 OWNER = ("owner@demo.test", "afk_demo_owner")
+GROUP_DESCRIPTIONS = {"gold": "Our best-performing content partners: higher sale rates."}
 
 
 def _ensure_key(membership: Membership, raw: str) -> None:
@@ -35,6 +36,14 @@ def _ensure_password(user: User) -> None:
         user.save(update_fields=["password"])
     # Web log-in requires a verified address; demo addresses are not real mailboxes.
     email_mark_verified(user=user)
+
+
+def _group(network: Network, name: str) -> PartnerGroup:
+    group = PartnerGroup.objects.for_network(network).filter(name=name).first()
+    if group is None:
+        group = services.partner_group_create(network=network, name=name, actor=None,
+                                              description=GROUP_DESCRIPTIONS.get(name, ""))
+    return group
 
 
 def seed(ctx: dict) -> None:
@@ -68,9 +77,9 @@ def seed(ctx: dict) -> None:
                 network=network, name=name, email=email,
                 referred_by=affiliates[referrer] if referrer is not None else None,
             )
-        if affiliate.group != group:
-            affiliate.group = group
-            affiliate.save(update_fields=["group"])
+        if group and (affiliate.group is None or affiliate.group.name != group):
+            services.partner_group_assign(network=network, group=_group(network, group), affiliates=[affiliate],
+                                          actor=None)
         _ensure_key(affiliate.membership, key)
         _ensure_password(affiliate.membership.user)
         affiliates.append(affiliate)

@@ -8,6 +8,7 @@ import zoneinfo
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
 
 from core.money import is_currency
 
@@ -104,3 +105,11 @@ class NetworkSettingsForm(forms.ModelForm):
         if not 1 <= days <= 3650:
             raise forms.ValidationError("Between 1 and 3650 days.")
         return days
+
+
+class PartnerGroupForm(forms.Form):
+    """A new partner group (the service checks the name is free in the network)."""
+
+    name = forms.CharField(max_length=60, label=_("Group name"))
+    description = forms.CharField(required=False, max_length=2000, label=_("Description"),
+                                  widget=forms.Textarea(attrs={"rows": 2}))

@@ -185,6 +185,21 @@ class Advertiser(Party):
         constraints = [models.UniqueConstraint(fields=["network", "email"], name="advertiser_unique_email")]
 
 
+class PartnerGroup(TenantModel):
+    """A named set of the network's affiliates ("Gold partners"); programs' commission rules may target it."""
+
+    name = models.CharField(max_length=60)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["network", "name"], name="partner_group_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Affiliate(Party):
     """A partner who promotes programs; may have been referred by another affiliate."""
 
@@ -194,8 +209,9 @@ class Affiliate(Party):
     referred_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
     )
-    # Partner group (e.g. "gold"): commission rules may target it.
-    group = models.CharField(max_length=60, blank=True, default="")
+    # Its partner group: commission rules may target it.
+    group = models.ForeignKey(PartnerGroup, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="affiliates")
     # The affiliate's own server-to-server postback URL template ({click_id}, {payout}, ...).
     postback_url = models.URLField(max_length=1000, blank=True, default="")
     # The events that fire it ("commission.approved", ...); empty: the default, its conversions' commission events.

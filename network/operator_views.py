@@ -18,7 +18,7 @@ from reports.figures import daily_series, overview_query
 
 from . import accounts, daily, navigation, selectors, services
 from .domain_views import TrackingDomainsMixin
-from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm
+from .forms import AnnouncementForm, InviteForm, NetworkSettingsForm, PartnerGroupForm
 from .models import Advertiser, Affiliate, AuditLog, DayRebuild, Membership, Network, PartyStatus, Role
 from .permissions import OPERATORS
 from .web import NetworkPageMixin, is_htmx, paginate
@@ -117,8 +117,36 @@ class AdvertiserListView(PartyListView):
 
 
 class AffiliateListView(PartyListView):
+    """The affiliates with their partner groups: tick rows to put them in a group; create groups."""
+
     template_name = "operator/affiliates.html"
     model = Affiliate
+
+    def get_queryset(self):
+        queryset = super().get_queryset().select_related("group")
+        group = self.request.GET.get("group", "")
+        if group.isdigit():
+            queryset = queryset.filter(group_id=int(group))
+        return queryset
+
+    def get_context_data(self, group_form=None, **kwargs):
+        groups = selectors.partner_groups(network=self.network)
+        return super().get_context_data(groups=groups, group_filter=self.request.GET.get("group", ""),
+                                        group_form=group_form or PartnerGroupForm(), **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        form = PartnerGroupForm(request.POST)
+        if form.is_valid():
+            try:
+                group = services.partner_group_create(network=self.network, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, f"Partner group “{group.name}” created: tick affiliates to put them in it.")
+                return redirect("operator_affiliates")
+        return self.render_to_response(self.get_context_data(group_form=form), status=400)
 
 
 class PartyStatusView(NetworkPageMixin, View):

@@ -1,6 +1,15 @@
 """Reads for tenancy, always scoped to one network."""
 
-from .models import Announcement, Membership, Network, Role
+from django.db.models import Count, Q
+
+from .models import Announcement, Membership, Network, PartnerGroup, Role
+
+
+def partner_groups(*, network: Network, queryset=None):
+    """The network's partner groups by name, each with `affiliate_count`. `queryset`: narrowed rows to start from."""
+    rows = PartnerGroup.objects.for_network(network) if queryset is None else queryset.filter(network_id=network.pk)
+    return rows.annotate(
+        affiliate_count=Count("affiliates", filter=Q(affiliates__network_id=network.pk))).order_by("name", "id")
 
 
 def announcements_for(*, network: Network, membership: Membership):

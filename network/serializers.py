@@ -1,10 +1,11 @@
 """API shapes for tenancy."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.filters import MAX_ID
 
-from .models import Advertiser, Affiliate, Announcement, ApiKey, Membership, Network
+from .models import Advertiser, Affiliate, Announcement, ApiKey, Membership, Network, PartnerGroup
 
 
 class NetworkSerializer(serializers.ModelSerializer):
@@ -40,9 +41,18 @@ class PartyCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
 
 
+def _group_field(**kwargs):
+    return serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
+                                    help_text="A partner group of the network (its id); null: no group.", **kwargs)
+
+
 class AffiliateCreateSerializer(PartyCreateSerializer):
     referred_by = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
-    group = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    group = _group_field()
+
+
+class AffiliateUpdateSerializer(serializers.Serializer):
+    group = _group_field()
 
 
 class AdvertiserSerializer(serializers.ModelSerializer):
@@ -52,9 +62,46 @@ class AdvertiserSerializer(serializers.ModelSerializer):
 
 
 class AffiliateSerializer(serializers.ModelSerializer):
+    group_name = serializers.SerializerMethodField()
+
     class Meta:
         model = Affiliate
-        fields = ["id", "name", "email", "status", "referred_by", "group", "created_at"]
+        fields = ["id", "name", "email", "status", "referred_by", "group", "group_name", "created_at"]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_group_name(self, affiliate) -> str | None:
+        return affiliate.group.name if affiliate.group_id else None
+
+
+class PartnerGroupSerializer(serializers.ModelSerializer):
+    affiliates = serializers.SerializerMethodField(help_text="How many of the network's affiliates are in it.")
+
+    class Meta:
+        model = PartnerGroup
+        fields = ["id", "name", "description", "affiliates", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def get_affiliates(self, group) -> int:
+        if hasattr(group, "affiliate_count"):
+            return group.affiliate_count
+        return Affiliate.objects.for_network(group.network_id).filter(group=group).count()
+
+
+class PartnerGroupWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class PartnerGroupAssignSerializer(serializers.Serializer):
+    affiliates = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False, max_length=1000,
+        help_text="Affiliate ids to put in this group (an advertiser: affiliates partnered in its programs).")
+
+
+class PartnerGroupAssignedSerializer(serializers.Serializer):
+    group = serializers.IntegerField()
+    affiliates = serializers.ListField(child=serializers.IntegerField())
+    changed = serializers.IntegerField(help_text="How many were not in the group before.")
 
 
 class PartyCreatedSerializer(serializers.Serializer):

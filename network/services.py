@@ -1,11 +1,12 @@
-"""Writes for tenancy: networks, parties, memberships, API keys, audit log, announcements."""
+"""Writes for tenancy: networks, parties, partner groups, memberships, API keys, audit log, announcements."""
 
 import hashlib
 import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from . import signals
@@ -17,6 +18,7 @@ from .models import (
     AuditLog,
     Membership,
     Network,
+    PartnerGroup,
     PartyStatus,
     Role,
     User,
@@ -171,3 +173,87 @@ def announcement_create(*, network: Network, title: str, body: str, actor: User 
     )
     audit_log_record(network=network, actor=actor, action="announcement.created", target=announcement)
     return announcement
+
+
+# --- partner groups -----------------------------------------------------------------------------------------------
+def _group_name(network: Network, name: str, *, exclude_id: int | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["A partner group needs a name."]})
+    if len(name) > PartnerGroup._meta.get_field("name").max_length:
+        raise ValidationError({"name": ["At most 60 characters."]})
+    taken = PartnerGroup.objects.for_network(network).filter(name__iexact=name)
+    if exclude_id is not None:
+        taken = taken.exclude(pk=exclude_id)
+    if taken.exists():
+        raise ValidationError({"name": [f"The network already has a partner group named '{name}'."]})
+    return name
+
+
+@transaction.atomic
+def partner_group_create(*, network: Network, name: str, description: str = "", actor: User | None) -> PartnerGroup:
+    name = _group_name(network, name)
+    try:
+        with transaction.atomic():
+            group = PartnerGroup.objects.create(network=network, name=name, description=description or "")
+    except IntegrityError as exc:  # the same name created concurrently
+        raise ValidationError({"name": [f"The network already has a partner group named '{name}'."]}) from exc
+    audit_log_record(network=network, actor=actor, action="partner_group.created", target=group, data={"name": name})
+    return group
+
+
+@transaction.atomic
+def partner_group_update(*, network: Network, group: PartnerGroup, actor: User | None, **fields) -> PartnerGroup:
+    """Rename or describe a group: its rules and affiliates stay with it."""
+    if group.network_id != network.pk:
+        raise ValidationError("The partner group belongs to another network.")
+    changed = []
+    if "name" in fields:
+        group.name = _group_name(network, fields["name"], exclude_id=group.pk)
+        changed.append("name")
+    if "description" in fields:
+        group.description = fields["description"] or ""
+        changed.append("description")
+    if changed:
+        group.save(update_fields=changed)
+        audit_log_record(network=network, actor=actor, action="partner_group.updated", target=group,
+                         data={name: getattr(group, name) for name in changed})
+    return group
+
+
+@transaction.atomic
+def partner_group_delete(*, network: Network, group: PartnerGroup, actor: User | None) -> None:
+    """Delete a group no rule targets (its affiliates leave it); a group with rules: ValidationError, nothing
+    changed (a rule's rates would silently fall back to the default otherwise)."""
+    if group.network_id != network.pk:
+        raise ValidationError("The partner group belongs to another network.")
+    audit_log_record(network=network, actor=actor, action="partner_group.deleted", target=group,
+                     data={"name": group.name})
+    try:
+        with transaction.atomic():
+            Affiliate.objects.for_network(network).filter(group=group).update(group=None)
+            group.delete()
+    except ProtectedError as exc:
+        raise ValidationError("Commission rules target this partner group: delete or change them first.") from exc
+
+
+@transaction.atomic
+def partner_group_assign(*, network: Network, group: PartnerGroup | None, affiliates: list[Affiliate],
+                         actor: User | None) -> int:
+    """Put affiliates in `group` (None: in no group); their next conversions earn by its rules. Returns how many
+    changed."""
+    if group is not None and group.network_id != network.pk:
+        raise ValidationError({"group": ["Unknown partner group."]})
+    if any(affiliate.network_id != network.pk for affiliate in affiliates):
+        raise ValidationError({"affiliates": ["Unknown affiliate."]})
+    ids = [affiliate.pk for affiliate in affiliates]
+    chosen = Affiliate.objects.for_network(network).filter(pk__in=ids)
+    changed = chosen.exclude(group=group) if group is not None else chosen.filter(group__isnull=False)
+    changed_ids = sorted(changed.values_list("pk", flat=True))
+    Affiliate.objects.for_network(network).filter(pk__in=changed_ids).update(group=group)
+    for affiliate in affiliates:
+        affiliate.group = group
+    if changed_ids:
+        audit_log_record(network=network, actor=actor, action="partner_group.assigned", target=group,
+                         data={"group": group.pk if group else None, "affiliates": changed_ids})
+    return len(changed_ids)

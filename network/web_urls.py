@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import domain_views, hosts, operator_views, views
+from . import domain_views, group_views, hosts, operator_views, views
 from .models import Advertiser, Affiliate, Role
 
 ADVERTISER = frozenset({Role.ADVERTISER})
@@ -25,6 +25,7 @@ urlpatterns = [
     path("operator/affiliates/", operator_views.AffiliateListView.as_view(), name="operator_affiliates"),
     path("operator/affiliates/<int:pk>/status", operator_views.PartyStatusView.as_view(model=Affiliate),
          name="operator_affiliate_status"),
+    path("partner-groups/assign", group_views.PartnerGroupAssignView.as_view(), name="partner_group_assign"),
     path("operator/staff/", operator_views.StaffView.as_view(), name="operator_staff"),
     path("operator/announcements/", operator_views.AnnouncementsView.as_view(), name="operator_announcements"),
     path("operator/settings/", operator_views.NetworkSettingsView.as_view(), name="operator_settings"),

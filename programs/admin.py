@@ -35,7 +35,7 @@ class CommissionRuleAdmin(TenantAdmin):
     list_display = ("program", "event", "kind", "payout", "revenue", "affiliate", "group", "recurring_months")
     list_filter = ("network", "event", "kind")
     list_select_related = ("program", "affiliate")
-    search_fields = ("program__name", "group")
+    search_fields = ("program__name", "group__name")
     raw_id_fields = ("program", "affiliate")
 
 

@@ -77,6 +77,10 @@ class ProgramForm(forms.Form):
     approval = forms.ChoiceField(choices=Program.Approval.choices, initial=Program.Approval.MANUAL)
     visibility = forms.ChoiceField(choices=Program.Visibility.choices, initial=Program.Visibility.PUBLIC)
     attribution_window_days = forms.CharField(label="Attribution window (days)", initial="30")
+    attribution_model = forms.ChoiceField(
+        label=_("Attribution model"), choices=Program.AttributionModel.choices,
+        initial=Program.AttributionModel.LAST_CLICK,
+        help_text=_("Which of a visitor's clicks within the window earns the sale."))
     hold_days = forms.CharField(label="Hold days (refund window)", initial="30")
     fallback_url = forms.CharField(label="Fallback URL", required=False, max_length=2000,
                                    help_text="Where clicks go when the program or link is stopped.")
@@ -119,7 +123,7 @@ class ProgramForm(forms.Form):
         data["allowed_domains"] = [d for d in data["allowed_domains"].replace(",", "\n").split() if d]
         if data["second_tier_percent"] == "":
             data["second_tier_percent"] = None
-        for name in ("velocity_max_clicks", "velocity_window_minutes"):
+        for name in ("velocity_max_clicks", "velocity_window_minutes", "attribution_model"):
             if data[name] == "":
                 data.pop(name)  # left empty: the program's current value (the default for a new one)
         return data
@@ -156,11 +160,13 @@ class RuleForm(forms.Form):
         required=False, initial="0",
         help_text="Renewals: 0 = first payment only, N = within N months, 'forever'.")
     affiliate = forms.ChoiceField(required=False, help_text="Only for this affiliate (optional).")
-    group = forms.CharField(required=False, max_length=60, help_text="Only for this affiliate group (optional).")
+    group = forms.ChoiceField(required=False, label=_("Partner group"),
+                              help_text=_("Only for this partner group (optional)."))
 
-    def __init__(self, *args, affiliates=(), **kwargs):
+    def __init__(self, *args, affiliates=(), groups=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["affiliate"].choices = [("", "Every affiliate")] + [(str(a.pk), a.name) for a in affiliates]
+        self.fields["group"].choices = [("", _("Every group"))] + [(str(g.pk), g.name) for g in groups]
 
     def is_blank(self) -> bool:
         return not self.data.get(self.add_prefix("payout"), "").strip()
@@ -172,6 +178,7 @@ class RuleForm(forms.Form):
         months = value["recurring_months"].lower()
         value["recurring_months"] = None if months == "forever" else (months or 0)
         value["affiliate"] = value["affiliate"] or None
+        value["group"] = value["group"] or None
         value["tier_basis"] = value["tier_basis"] or CommissionRule.TierBasis.CONVERSIONS
         key = "min_amount" if value["tier_basis"] == CommissionRule.TierBasis.AMOUNT else "min_conversions"
         tiers = []

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from network.models import Affiliate, PartyStatus, Role
+from network.models import Affiliate, PartnerGroup, PartyStatus, Role
 from network.web import NetworkPageMixin, is_htmx
 
 from . import selectors, services
@@ -72,20 +72,20 @@ class ProgramFormView(AdvertiserProgramsMixin, TemplateView):
         return self.program(pk) if pk is not None else None
 
     def rule_forms(self, data=None) -> list[RuleForm]:
-        affiliates = list(self.affiliates())
+        affiliates, groups = list(self.affiliates()), list(self.scoped(PartnerGroup))
         if data is None:
             count = 1 if self.kwargs.get("pk") else 2
-            return [RuleForm(prefix=f"rules-{i}", affiliates=affiliates) for i in range(count)]
+            return [RuleForm(prefix=f"rules-{i}", affiliates=affiliates, groups=groups) for i in range(count)]
         try:
             count = max(0, min(int(data.get("rules-TOTAL_FORMS", "0")), MAX_RULE_ROWS))
         except ValueError:
             count = 0
-        return [RuleForm(data, prefix=f"rules-{i}", affiliates=affiliates) for i in range(count)]
+        return [RuleForm(data, prefix=f"rules-{i}", affiliates=affiliates, groups=groups) for i in range(count)]
 
     def render_page(self, form, rule_forms, program, status=200, rule_messages=()):
+        rules = list(program.rules.select_related("affiliate", "group")) if program else []
         context = self.get_context_data(form=form, rule_forms=rule_forms, program=program,
-                                        rule_messages=list(rule_messages),
-                                        rules=list(program.rules.select_related("affiliate")) if program else [])
+                                        rule_messages=list(rule_messages), rules=rules)
         return self.render_to_response(context, status=status)
 
     def get(self, request, *args, **kwargs):
@@ -151,7 +151,7 @@ class ProgramDetailView(AdvertiserProgramsMixin, TemplateView):
         coupons = (CouponCode.objects.for_network(self.network).filter(partnership__program=program)
                    .select_related("partnership__affiliate").order_by("-created_at", "-id"))
         return super().get_context_data(
-            program=program, rules=program.rules.select_related("affiliate").order_by("event", "-id"),
+            program=program, rules=program.rules.select_related("affiliate", "group").order_by("event", "-id"),
             creatives=creatives, coupons=coupons, partner_count=len(approved),
             creative_form=creative_form or CreativeForm(),
             coupon_form=coupon_form or CouponForm(partnerships=approved),

@@ -57,7 +57,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
     def scope_queryset(self, queryset):
         visible = selectors.programs_visible_to(network=self.network, membership=self.membership)
-        rules = Prefetch("rules", queryset=CommissionRule.objects.order_by("id"))
+        rules = Prefetch("rules", queryset=CommissionRule.objects.select_related("group").order_by("id"))
         return (queryset & visible).select_related("advertiser").prefetch_related(rules)
 
     def get_serializer_context(self):

@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from network.models import PartnerGroup
+
 from . import services
 from .models import CouponCode, Creative, Partnership, Program, TrackingLink
 from .selectors import link_url
@@ -97,6 +99,9 @@ def seed(ctx: dict) -> None:
         advertiser = advertisers[spec.pop("advertiser")]
         program = Program.objects.for_network(network).filter(advertiser=advertiser, name=spec["name"]).first()
         if program is None:
+            # A rule's group is named here; the tenancy demo created the group.
+            spec["rules"] = [rule | {"group": PartnerGroup.objects.for_network(network).get(name=rule["group"])}
+                             if "group" in rule else rule for rule in spec["rules"]]
             program = services.program_create(network=network, advertiser=advertiser, actor=None,
                                               currency=network.default_currency, **spec)
         programs.append(program)

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from network.models import Advertiser, Affiliate, TenantModel, User, validate_currency
+from network.models import Advertiser, Affiliate, PartnerGroup, TenantModel, User, validate_currency
 
 from .targeting import targeting_lines, validate_targeting
 
@@ -34,6 +34,10 @@ class Program(TenantModel):
         AUTO = "auto", "Automatic"
         MANUAL = "manual", "Manual"
 
+    class AttributionModel(models.TextChoices):
+        LAST_CLICK = "last_click", "Last click"
+        FIRST_CLICK = "first_click", "First click"
+
     class FraudPolicy(models.TextChoices):
         RECORD = "record", "Record only"
         HOLD = "hold", "Hold for review"
@@ -50,6 +54,10 @@ class Program(TenantModel):
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
     approval = models.CharField(max_length=16, choices=Approval.choices, default=Approval.MANUAL)
     attribution_window_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(365)])
+    # Which of a visitor's clicks on the program within the window earns a conversion: the one the order reports
+    # (last click) or the visitor's first (tracking.attribution.first_click_before).
+    attribution_model = models.CharField(max_length=12, choices=AttributionModel.choices,
+                                         default=AttributionModel.LAST_CLICK)
     hold_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(365)])
     fallback_url = models.URLField(max_length=2000, blank=True, default="")
     second_tier_percent = models.DecimalField(
@@ -143,7 +151,8 @@ class CommissionRule(TenantModel):
     # Subscription renewals: 0 = first payment only, N = renewals within N months, null = forever.
     recurring_months = models.PositiveIntegerField(null=True, blank=True, default=0)
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    group = models.CharField(max_length=60, blank=True, default="")
+    # A group's rule: the program's default for the group's affiliates. A group with rules cannot be deleted.
+    group = models.ForeignKey(PartnerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="rules")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -37,10 +37,10 @@ def payout_summary(rules: list[CommissionRule], currency: str) -> list[str]:
     lines = []
     newest: dict[tuple, CommissionRule] = {}
     for rule in rules:  # among rules for the same event and target the newest wins (commissions.rules.rule_for)
-        key = (rule.event, rule.affiliate_id, rule.group)
+        key = (rule.event, rule.affiliate_id, rule.group_id)
         if key not in newest or rule.pk > newest[key].pk:
             newest[key] = rule
-    for rule in sorted(newest.values(), key=lambda r: (r.event, r.affiliate_id is not None, r.group)):
+    for rule in sorted(newest.values(), key=lambda r: (r.event, r.affiliate_id is not None, r.group_id or 0)):
         text = f"{_rate(rule, rule.payout, currency)} per {rule.get_event_display().lower()}"
         if rule.tiers:
             top = max(rule.tiers, key=tier_threshold)
@@ -51,8 +51,8 @@ def payout_summary(rules: list[CommissionRule], currency: str) -> list[str]:
             text += f", recurring for {rule.recurring_months} months"
         if rule.affiliate_id:
             text += " — your own rate"
-        elif rule.group:
-            text += f" — {rule.group} partners"
+        elif rule.group_id:
+            text += f" — {rule.group.name} partners"
         lines.append(text)
     return lines
 
@@ -74,7 +74,7 @@ class MarketplaceView(ProgramsPartnerPage):
         q = self.request.GET.get("q", "").strip()[:100]
         programs = selectors.programs_visible_to(network=self.network, membership=self.membership).filter(
             status=Program.Status.ACTIVE, visibility=Program.Visibility.PUBLIC
-        ).select_related("advertiser").prefetch_related("rules").order_by("name", "id")
+        ).select_related("advertiser").prefetch_related("rules__group").order_by("name", "id")
         if q:
             programs = programs.filter(Q(name__icontains=q) | Q(description__icontains=q))
         page = paginate(self.request, programs)
@@ -118,7 +118,7 @@ class MyProgramsView(ProgramsPartnerPage):
 
     def get_context_data(self, **kwargs):
         partnerships = self.partnerships().select_related("program__advertiser").prefetch_related(
-            "coupons", "program__rules").order_by("-applied_at", "-id")
+            "coupons", "program__rules__group").order_by("-applied_at", "-id")
         status = self.request.GET.get("status", "")
         if status in Partnership.Status.values:
             partnerships = partnerships.filter(status=status)

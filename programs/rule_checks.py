@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, AmountTooLarge, parse_amount, quantize
-from network.models import Affiliate, Network
+from network.models import Affiliate, Network, PartnerGroup
 
 from .models import CommissionRule
 
@@ -19,7 +19,6 @@ PERCENT_PLACES = Decimal("0.01")
 MAX_TIERS = 20
 MAX_RECURRING_MONTHS = 1200
 MAX_CONVERSIONS = 10**9
-MAX_GROUP_LENGTH = 60
 # Stored amounts have AMOUNT_MAX_DIGITS digits, AMOUNT_DECIMAL_PLACES of them after the point.
 MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
 RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
@@ -103,9 +102,6 @@ def _shape(rule: dict) -> dict:
     if months is not None and (isinstance(months, bool) or not isinstance(months, int)
                                or not 0 <= months <= MAX_RECURRING_MONTHS):
         errors["recurring_months"] = [f"A whole number from 0 to {MAX_RECURRING_MONTHS}, or null (forever)."]
-    group = rule.get("group", "")
-    if not isinstance(group, str) or len(group) > MAX_GROUP_LENGTH:
-        errors["group"] = [f"A group name of at most {MAX_GROUP_LENGTH} characters."]
     if errors:
         raise ValidationError(errors)
     return rule
@@ -153,17 +149,21 @@ def rule_clean(rule: dict, *, network: Network, shaped: bool = False) -> dict:
                        if (m := rate_error(Decimal(str(t["payout"])), kind))]
                 if bad:
                     errors["tiers"] = bad
-    affiliate = attrs.get("affiliate")
-    if affiliate is not None and attrs.get("group"):
+    affiliate, group = attrs.get("affiliate"), attrs.get("group")
+    if affiliate is not None and group is not None:
         errors["group"] = ["A rule targets one affiliate or one group, not both."]
-    if affiliate is not None:
-        affiliate_id = affiliate.pk if isinstance(affiliate, Affiliate) else affiliate
+    for name, model in (("affiliate", Affiliate), ("group", PartnerGroup)):
+        target = attrs.get(name)
+        if target is None:
+            continue
+        # An id, or an object (of this network only: another network's object is unknown here too).
+        target_id = target.pk if isinstance(target, model) else target
         found = None
-        if isinstance(affiliate_id, int) and not isinstance(affiliate_id, bool):
-            found = Affiliate.objects.for_network(network).filter(pk=affiliate_id).first()
+        if isinstance(target_id, int) and not isinstance(target_id, bool):
+            found = model.objects.for_network(network).filter(pk=target_id).first()
         if found is None:
-            errors["affiliate"] = ["Unknown affiliate."]
-        attrs["affiliate"] = found
+            errors.setdefault(name, [f"Unknown {'affiliate' if model is Affiliate else 'partner group'}."])
+        attrs[name] = found
     if errors:
         raise ValidationError(errors)
     attrs["tiers"] = [{key: t[key] if key == "min_conversions" else str(t[key]), "payout": str(t["payout"])}
@@ -187,7 +187,7 @@ def rules_check_for_currency(rules: list[dict], currency: str) -> None:
         for name, values in amounts.items():
             if any(v is not None and v != quantize(v, currency) for v in values):
                 rule_errors[name] = [f"More decimal places than {currency} has."]
-        target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), rule.get("group", ""))
+        target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), getattr(rule.get("group"), "pk", None))
         if target in seen:
             duplicate = f"Two rules for the event {rule['event']} and the same target."
         seen.add(target)

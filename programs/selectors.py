@@ -49,14 +49,14 @@ def creatives_visible_to(*, network: Network, membership: Membership):
 
 def rules_visible_to(*, program: Program, membership: Membership) -> list[CommissionRule]:
     """An affiliate sees the default rules and those for its group or itself; others see every rule."""
-    rules = list(program.rules.all())
+    rules = list(program.rules.all())  # prefetched with their groups by list views
     if membership.role != Role.AFFILIATE:
         return rules
     affiliate = membership.party
     return [
         rule for rule in rules
         if rule.affiliate_id == affiliate.pk
-        or (rule.affiliate_id is None and (not rule.group or rule.group == affiliate.group))
+        or (rule.affiliate_id is None and rule.group_id in (None, affiliate.group_id))
     ]
 
 

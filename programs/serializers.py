@@ -105,7 +105,8 @@ class RuleInputSerializer(serializers.Serializer):
         "null = forever.",
     )
     affiliate = IdField(required=False, allow_null=True, help_text="Only for this affiliate.")
-    group = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Only for this group.")
+    group = IdField(required=False, allow_null=True,
+                    help_text="Only for this partner group (its id): the program's default for the group's affiliates.")
 
     def validate(self, attrs):
         # The checks services.program_create/update run too (programs.rule_checks), as this rule's field errors.
@@ -131,7 +132,13 @@ class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = CommissionRule
         fields = ["id", "event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
-                  "affiliate", "group", "created_at"]
+                  "affiliate", "group", "group_name", "created_at"]
+
+    group_name = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_group_name(self, rule):
+        return rule.group.name if rule.group_id else None
 
     def _currency(self, rule):
         return rule.program.currency
@@ -188,6 +195,11 @@ class ProgramWriteSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=Program.Visibility.choices, required=False)
     approval = serializers.ChoiceField(choices=Program.Approval.choices, required=False)
     attribution_window_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    attribution_model = serializers.ChoiceField(
+        choices=Program.AttributionModel.choices, required=False,
+        help_text="Which of a visitor's clicks within the window earns a conversion: last_click (the click id the "
+        "order reports; the default) or first_click (the visitor's first click on the program within the window, "
+        "even when the order reports a later one).")
     hold_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
     fallback_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     second_tier_percent = AmountField(required=False, allow_null=True)
@@ -259,7 +271,7 @@ class ProgramSerializer(serializers.ModelSerializer):
     class Meta:
         model = Program
         fields = ["id", "advertiser", "name", "description", "landing_url", "currency", "allowed_domains", "status",
-                  "visibility", "approval", "attribution_window_days", "hold_days", "fallback_url",
+                  "visibility", "approval", "attribution_window_days", "attribution_model", "hold_days", "fallback_url",
                   "second_tier_percent", "fraud_policy", "velocity_max_clicks", "velocity_window_minutes", "terms",
                   "targeting", "rules", "partnership", "created_at", "updated_at"]
 

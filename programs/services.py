@@ -23,8 +23,8 @@ from .targeting import targeting_clean
 LINK_CODE_ATTEMPTS = 5
 PROGRAM_FIELDS = (
     "name", "description", "landing_url", "allowed_domains", "status", "visibility", "approval",
-    "attribution_window_days", "hold_days", "fallback_url", "second_tier_percent", "fraud_policy", "terms",
-    "velocity_max_clicks", "velocity_window_minutes", "targeting",
+    "attribution_window_days", "attribution_model", "hold_days", "fallback_url", "second_tier_percent",
+    "fraud_policy", "terms", "velocity_max_clicks", "velocity_window_minutes", "targeting",
 )
 
 

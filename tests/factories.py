@@ -33,6 +33,14 @@ def make_affiliate(network: Network, name: str, email: str, referred_by=None):
     return services.affiliate_create(network=network, name=name, email=email, referred_by=referred_by)
 
 
+def make_group(network: Network, name: str = "gold", *affiliates, description: str = ""):
+    """A partner group of the network, with these affiliates in it."""
+    group = services.partner_group_create(network=network, name=name, description=description, actor=None)
+    if affiliates:
+        services.partner_group_assign(network=network, group=group, affiliates=list(affiliates), actor=None)
+    return group
+
+
 # --- programs ----------------------------------------------------------------------------
 def make_program(advertiser, *, name="Outdoor Gear", landing_url="https://shop.example.com/", currency=None,
                  rules=None, **fields):

@@ -156,6 +156,9 @@ class IntegrationView(ApiKeysView):
     def get_context_data(self, webhook_form=None, created_endpoint=None, stripe_form=None, **kwargs):
         programs = program_selectors.programs_visible_to(network=self.network, membership=self.membership)
         program = programs.filter(status="active").order_by("id").first() or programs.order_by("id").first()
+        chosen = self.request.GET.get("program", "")
+        if chosen.isdigit() and len(chosen) < 19:  # the snippet for this program (its window and attribution model)
+            program = programs.filter(pk=int(chosen)).first() or program
         endpoints = self.scoped(WebhookEndpoint).visible_to(self.membership)
         return super().get_context_data(
             program=program, currency=program.currency if program else self.network.default_currency,

@@ -36,6 +36,7 @@ class Attribution:
     subs: dict = field(default_factory=dict)
     country: str = ""
     pending: bool = False
+    first_click_id: str = ""  # the visitor's first click, when it took the credit from the reported one
 
 
 def click_find(*, network: Network, click_id: str) -> Click | None:
@@ -96,6 +97,24 @@ def click_attributes(*, program_advertiser_id: int, advertiser_id: int, clicked_
     return program_advertiser_id == advertiser_id and within_window(clicked_at, window_days, now)
 
 
+def first_click_before(*, network_id: int, program_id: int, model: str, ip_hash: str, window_days: int,
+                       clicked_at: datetime, now: datetime) -> Click | None:
+    """First-click programs: the visitor's first click on the program still inside the attribution window and
+    before the click the order reported, which then earns the conversion instead; None when the reported click
+    does (a last-click program, an unknown visitor, or no earlier click). Bot clicks never take the credit. A
+    visitor is the click's keyed IP hash, as for duplicate clicks and IP velocity (index tracking_click_visitor).
+    Both postback paths decide with it (the fast path hands a conversion it changes to the full one)."""
+    if model != Program.AttributionModel.FIRST_CLICK or not ip_hash:
+        return None
+    return (
+        Click.objects.for_network(network_id).select_related("program")
+        .filter(ip_hash=ip_hash, program_id=program_id, is_bot=False,
+                created_at__gte=now - timedelta(days=window_days), created_at__lt=clicked_at)
+        .order_by("created_at", "click_id")
+        .first()
+    )
+
+
 def attribute(
     *,
     network: Network,
@@ -117,12 +136,18 @@ def attribute(
             program = click.program
             if click_attributes(program_advertiser_id=program.advertiser_id, advertiser_id=advertiser.pk,
                                 clicked_at=click.created_at, window_days=program.attribution_window_days, now=now):
+                first = first_click_before(
+                    network_id=network.pk, program_id=program.pk, model=program.attribution_model,
+                    ip_hash=click.ip_hash, window_days=program.attribution_window_days, clicked_at=click.created_at,
+                    now=now)
+                first_click_id = first.click_id if first is not None else ""
+                click = first or click
                 return Attribution(
                     kind=Conversion.Attribution.CLICK, program=click.program,
                     partnership_id=click.partnership_id,
                     affiliate_id=click.affiliate_id, link_id=click.link_id, coupon=coupon, click=click,
                     clicked_at=click.created_at, subs={name: getattr(click, name) for name in SUB_FIELDS},
-                    country=click.country,
+                    country=click.country, first_click_id=first_click_id,
                 )
         elif allow_pending:
             age = (now - click_id_time(click_id)).total_seconds()

@@ -285,6 +285,9 @@ class Conversion(TenantModel, SubIds):
     # The code the merchant sent (whatever the customer typed), kept whether or not it is an affiliate's code.
     coupon_code = models.CharField(max_length=64, blank=True, default="")
     click_id = models.CharField(max_length=26, blank=True, default="")
+    # First-click programs: the visitor's first click on the program within the window, when it took the credit
+    # from the later click the order reported (`click_id`, kept as reported); empty otherwise.
+    first_click_id = models.CharField(max_length=26, blank=True, default="")
     clicked_at = models.DateTimeField(null=True, blank=True)
     # Sub IDs copied from the click so postback macros and reports need no click lookup.
     country = models.CharField(max_length=2, blank=True, default="")

@@ -35,7 +35,7 @@ from network.auth import api_key_refusal, key_use_due
 from network.daily import LOCK_CLASS
 from network.idempotency import wants_idempotency
 
-from .attribution import SUB_FIELDS, click_attributes, conversion_warnings, coupon_find
+from .attribution import SUB_FIELDS, click_attributes, conversion_warnings, coupon_find, first_click_before
 from .daily import SUB_LENGTH, conversions_added
 from .fraud import duplicate_order_params, duplicate_order_sql, evidence
 from .ids import click_id_time, is_click_id
@@ -80,7 +80,7 @@ _CLICK_SQL = f"""
 SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
        c.sub5, c.country, c.is_bot, c.is_unique, p.advertiser_id, p.currency, p.attribution_window_days,
        p.fraud_policy, c.velocity_count, p.velocity_max_clicks, p.velocity_window_minutes,
-       {duplicate_order_sql(_FAST_BUYER)}, p.name, c.off_target, c.device
+       {duplicate_order_sql(_FAST_BUYER)}, p.name, c.off_target, c.device, c.ip_hash, p.attribution_model
 FROM tracking_click c
 JOIN programs_program p ON p.id = c.program_id
 WHERE c.network_id + 0 = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
@@ -263,11 +263,15 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
                 return None  # not ingested yet (pending) or unknown: the full view decides
             (clicked_at, program_id, partnership_id, link_id, affiliate_id, *subs) = click[:11]
             is_bot, is_unique, program_advertiser, program_currency, window, policy = click[11:17]
-            velocity_count, velocity_limit, velocity_minutes, duplicate, program_name, off_target, device = click[17:]
+            velocity_count, velocity_limit, velocity_minutes, duplicate, program_name = click[17:22]
+            off_target, device, visitor, attribution_model = click[22:]
             clicked_at = _aware(clicked_at)
             if not click_attributes(program_advertiser_id=program_advertiser, advertiser_id=advertiser_id,
                                     clicked_at=clicked_at, window_days=window, now=now):
                 return None  # the coupon or nothing attributes: the full view decides
+            if first_click_before(network_id=network_id, program_id=program_id, model=attribution_model,
+                                  ip_hash=visitor, window_days=window, clicked_at=clicked_at, now=now) is not None:
+                return None  # the visitor's first click earns it: the full view records that (no query: last click)
             if program_currency_error(program_name=program_name, program_currency=program_currency,
                                       currency=body["currency"]) is not None:
                 return None  # the full view answers the 400
@@ -288,8 +292,8 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             network_id=network_id, advertiser_id=advertiser_id, order_id=body["order_id"], event=body["event"],
             amount=body["amount"], currency=body["currency"], refunded_amount=ZERO,
             coupon=coupon, coupon_id=coupon.pk if coupon else None, coupon_code=body["coupon"],
-            click_id=body["click_id"], customer_id="", customer_email_hash="", customer_ip_hash="", items=[],
-            created_at=now, **values,
+            click_id=body["click_id"], first_click_id="", customer_id="", customer_email_hash="", customer_ip_hash="",
+            items=[], created_at=now, **values,
         )
         attrs = vars(conversion)
         params = [attrs[attname] if field is None else field.get_db_prep_save(attrs[attname], connection)

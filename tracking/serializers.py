@@ -102,10 +102,9 @@ class ConversionSerializer(serializers.ModelSerializer):
         model = Conversion
         fields = [
             "id", "order_id", "event", "amount", "refunded_amount", "refund_status", "currency", "status",
-            "attribution",
-            "attribution_pending", "program", "partnership", "affiliate", "link", "coupon", "click_id", "clicked_at",
-            "sub1", "sub2", "sub3", "sub4", "sub5", "country", "customer_id", "items", "fraud_signals",
-            "signal_details", "created_at",
+            "attribution", "attribution_pending", "program", "partnership", "affiliate", "link", "coupon", "click_id",
+            "first_click_id", "clicked_at", "sub1", "sub2", "sub3", "sub4", "sub5", "country", "customer_id", "items",
+            "fraud_signals", "signal_details", "created_at",
         ]
         read_only_fields = fields
         # What AffiliateConversionSerializer leaves out: the referring affiliate sees a subset of this shape.
@@ -130,8 +129,8 @@ class AffiliateConversionSerializer(ConversionSerializer):
     class Meta(ConversionSerializer.Meta):
         fields = [
             "id", "order_id", "event", "amount", "refunded_amount", "refund_status", "currency", "status",
-            "attribution", "program", "link", "coupon", "click_id", "clicked_at", "sub1", "sub2", "sub3", "sub4",
-            "sub5", "country", "created_at",
+            "attribution", "program", "link", "coupon", "click_id", "first_click_id", "clicked_at", "sub1", "sub2",
+            "sub3", "sub4", "sub5", "country", "created_at",
         ]
         read_only_fields = fields
 

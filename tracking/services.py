@@ -93,6 +93,7 @@ def _apply(conversion: Conversion, attribution: Attribution, details: list[dict]
         setattr(conversion, name, value)
     conversion.program = target
     conversion.coupon = attribution.coupon
+    conversion.first_click_id = attribution.first_click_id
 
 
 def _same_order(existing: Conversion, amount: Decimal, currency: str) -> Recorded:

@@ -3,7 +3,8 @@
  *
  * Include on every landing page:   <script src="https://<tracking host>/static/js/track.js" defer></script>
  * When a visitor arrives through a tracking link, the landing URL carries ?click_id=<id>. This script keeps
- * it in a first-party cookie and localStorage (last click wins) for the attribution window, so the
+ * it in a first-party cookie and localStorage for the attribution window (last click wins: a new click id replaces
+ * the kept one; with data-attribution="first_click" the first one is kept until the window ends), so the
  * merchant's checkout can send it with the server-to-server conversion postback:
  *
  *   AffiliateTracking.getClickId()   -> "01J9Z3..." or null
@@ -14,7 +15,8 @@
  * subscription's invoices and refunds then arrive as conversions through the integration's webhook URL.
  *
  * Options (data attributes on the script tag): data-days="30" (cookie lifetime), data-param="click_id",
- * data-cookie="afn_click_id", data-domain=".shop.example" (share across subdomains).
+ * data-cookie="afn_click_id", data-domain=".shop.example" (share across subdomains), data-attribution="last_click"
+ * or "first_click" (the program's attribution model: the integration page's snippet sets it and data-days).
  */
 (function (window, document) {
   "use strict";
@@ -25,6 +27,7 @@
   var COOKIE = dataset.cookie || "afn_click_id";
   var DAYS = parseInt(dataset.days || "30", 10);
   var DOMAIN = dataset.domain || "";
+  var FIRST_CLICK = dataset.attribution === "first_click";
   // Click ids are ULIDs: 26 Crockford base32 characters, first one 0-7.
   var CLICK_ID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
@@ -76,9 +79,12 @@
   }
 
   var fresh = readParam();
-  if (fresh) store(fresh); // a new click replaces the old one: last click wins
+  // Last click: a new click replaces the kept one. First click: the kept one stays until its window ends (the
+  // cookie and the stored copy expire with it); the server credits the visitor's first click as well.
+  if (fresh && !(FIRST_CLICK && getClickId())) store(fresh);
 
-  window.AffiliateTracking = { getClickId: getClickId, fillInputs: fillInputs, store: store };
+  window.AffiliateTracking = { getClickId: getClickId, fillInputs: fillInputs, store: store,
+                               attribution: FIRST_CLICK ? "first_click" : "last_click" };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { fillInputs(); });
   } else {

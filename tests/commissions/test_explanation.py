@@ -15,7 +15,7 @@ from commissions.emails import commission_email
 from commissions.explain import commission_explanation
 from commissions.models import Commission
 from network.auth import SESSION_NETWORK_KEY
-from tests.factories import make_affiliate, make_click, make_link, make_partnership
+from tests.factories import make_affiliate, make_click, make_group, make_link, make_partnership
 from tests.pages import web_client
 
 from .helpers import convert, program_with_link
@@ -139,10 +139,9 @@ def test_affiliate_override_rule_says_why_it_won(world):
 
 
 def test_group_rule_names_the_group(world):
-    world.a.affiliate.group = "vip"
-    world.a.affiliate.save(update_fields=["group"])
+    vip = make_group(world.a.network, "vip", world.a.affiliate)
     program, link = program_with_link(world.a)
-    program.rules.create(network_id=program.network_id, event="sale", kind="percent", payout=D("15"), group="vip")
+    program.rules.create(network_id=program.network_id, event="sale", kind="percent", payout=D("15"), group=vip)
     _, [commission] = convert(world.a, link, "o-3", "100.00")
     e = explanation(world, "advertiser", commission)
     assert e["rule"]["source"] == "group" and e["rule"]["group"] == "vip" and "vip" in e["rule"]["reason"]

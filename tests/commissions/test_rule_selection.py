@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from commissions.rules import commission_amounts, rule_for, rule_price, second_tier_amount, tier_payout
 from programs.models import CommissionRule, tier_level, tier_rate
-from tests.factories import make_program
+from tests.factories import make_group, make_program
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,12 @@ def _rule(program, payout, **fields):
 def test_rule_precedence_affiliate_over_group_over_default(world):
     program = make_program(world.a.advertiser, rules=[])
     gold, plain = world.a.affiliate, world.a.affiliate2
-    gold.group = "gold"
-    gold.save()
+    gold_group = make_group(world.a.network, "gold", gold)
+    gold.refresh_from_db()
     assert rule_for(program=program, event="sale", affiliate=gold) is None
     default = _rule(program, "5")
     assert rule_for(program=program, event="sale", affiliate=gold) == default
-    group = _rule(program, "7", group="gold")
+    group = _rule(program, "7", group=gold_group)
     assert rule_for(program=program, event="sale", affiliate=gold) == group
     assert rule_for(program=program, event="sale", affiliate=plain) == default
     override = _rule(program, "9", affiliate=gold)
@@ -37,7 +37,7 @@ def test_rule_precedence_affiliate_over_group_over_default(world):
 
 def test_rules_of_other_events_groups_and_affiliates_do_not_apply(world):
     program = make_program(world.a.advertiser, rules=[])
-    _rule(program, "7", group="silver")
+    _rule(program, "7", group=make_group(world.a.network, "silver", world.a.affiliate2))
     _rule(program, "9", affiliate=world.a.affiliate2)
     lead = CommissionRule.objects.create(network_id=program.network_id, program=program, event="lead",
                                          kind="fixed", payout=Decimal("2"))

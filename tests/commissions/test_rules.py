@@ -15,7 +15,7 @@ from commissions.services import (
     commissions_for_conversion,
     commissions_reverse_for_refund,
 )
-from tests.factories import make_affiliate, make_conversion, make_link, make_partnership
+from tests.factories import make_affiliate, make_conversion, make_group, make_link, make_partnership
 
 from .helpers import assert_ledger_consistent, convert, owed, program_with_link
 
@@ -60,11 +60,10 @@ def test_no_rule_for_the_event_or_no_affiliate_means_no_commission(world):
 
 
 def test_affiliate_override_beats_group_beats_default(world):
-    world.a.affiliate2.group = "gold"
-    world.a.affiliate2.save()
+    gold = make_group(world.a.network, "gold", world.a.affiliate2)
     program, link = program_with_link(world.a, rules=[
         {"event": "sale", "kind": "percent", "payout": D("10")},
-        {"event": "sale", "kind": "percent", "payout": D("12"), "group": "gold"},
+        {"event": "sale", "kind": "percent", "payout": D("12"), "group": gold},
         {"event": "sale", "kind": "percent", "payout": D("20"), "affiliate": world.a.affiliate},
     ])
     gold_link = make_link(make_partnership(program, world.a.affiliate2))

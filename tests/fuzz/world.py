@@ -101,12 +101,15 @@ def _seed_tenant(tenant) -> dict:
     from network.domains import tracking_domain_add
 
     tracking_domain_add(network=network, domain=f"go.{network.slug}.example", actor=None)
+    gold = network_services.partner_group_create(network=network, name="Gold", actor=None)
+    network_services.partner_group_assign(network=network, group=gold, affiliates=[tenant.affiliate], actor=None)
     scoped = {
         "advertisers/": "network.Advertiser", "affiliates/": "network.Affiliate",
         "announcements/": Announcement._meta.label, "api-keys/": "network.ApiKey",
         "commissions/": "commissions.Commission", "conversions/": "tracking.Conversion",
         "coupons/": "programs.CouponCode", "creatives/": "programs.Creative", "deliveries/": "tracking.Delivery",
         "ledger/transactions/": Transaction._meta.label, "links/": "programs.TrackingLink",
+        "partner-groups/": "network.PartnerGroup",
         "partnerships/": "programs.Partnership", "payout-batches/": "payouts.PayoutBatch",
         "payout-methods/": "payouts.PayoutMethod", "payouts/": "payouts.Payout", "programs/": "programs.Program",
         "webhooks/": "tracking.WebhookEndpoint", "tracking-domains/": "network.TrackingDomain",

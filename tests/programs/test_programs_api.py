@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 
 from commissions.rules import rule_for
-from network.models import AuditLog
+from network.models import ApiKey, AuditLog, PartnerGroup
+from network.services import hash_api_key
 from programs.models import CommissionRule, Program
-from tests.factories import make_advertiser, make_coupon, make_link, make_partnership, make_program
+from tests.factories import make_advertiser, make_coupon, make_group, make_link, make_partnership, make_program
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +28,21 @@ PROGRAM = {
 }
 
 
+def _network_of(client):
+    raw = client._credentials.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+    key = ApiKey.objects.filter(hashed_key=hash_api_key(raw)).first()
+    return key.network if key else None
+
+
 def _post(client, **overrides):
-    return client.post("/api/v1/programs", PROGRAM | overrides, format="json")
+    body = {name: value for name, value in (PROGRAM | overrides).items() if value is not None}
+    rules = body.get("rules")
+    network = _network_of(client)
+    if network and isinstance(rules, list) and any(isinstance(r, dict) and r.get("group") == "gold" for r in rules):
+        # A rule names its partner group by id: the caller's network's group "gold".
+        gold = PartnerGroup.objects.filter(network=network, name="gold").first() or make_group(network, "gold")
+        body["rules"] = [rule | {"group": gold.pk} if rule.get("group") == "gold" else rule for rule in body["rules"]]
+    return client.post("/api/v1/programs", body, format="json")
 
 
 def test_advertiser_creates_a_program_with_rules(world):
@@ -43,7 +57,8 @@ def test_advertiser_creates_a_program_with_rules(world):
     assert sale["payout"] == "10.00" and sale["revenue"] == "12.50" and sale["recurring_months"] == 0
     assert sale["tiers"] == [{"min_conversions": 10, "payout": "12.00"}, {"min_conversions": 50, "payout": "15.00"}]
     assert lead["payout"] == "2.50" and lead["revenue"] == "3.00" and lead["kind"] == "fixed"
-    assert gold["group"] == "gold" and gold["recurring_months"] is None
+    assert gold["group_name"] == "gold" and gold["recurring_months"] is None
+    assert gold["group"] == PartnerGroup.objects.get(network=world.a.network, name="gold").pk
     assert program.rules.count() == 3
     assert AuditLog.objects.filter(network=world.a.network, action="program.created", target_id=str(program.pk))
 
@@ -57,8 +72,7 @@ def test_fixed_amounts_follow_the_currency_minor_units(world):
 
 
 def test_currency_defaults_to_the_networks(world):
-    payload = {k: v for k, v in PROGRAM.items() if k != "currency"}
-    response = world.a.client("advertiser").post("/api/v1/programs", payload, format="json")
+    response = _post(world.a.client("advertiser"), currency=None)
     assert response.status_code == 201
     assert response.json()["currency"] == "EUR"
 
@@ -104,7 +118,9 @@ def _rule(**fields):
     ({"rules": [_rule(tiers=[{"min_conversions": 5, "payout": "120"}])]}, "rules"),
     ({"rules": [_rule(tiers=[{"min_conversions": 5}])]}, "rules"),
     ({"rules": [_rule(recurring_months=-1)]}, "rules"),
-    ({"rules": [_rule(affiliate=1, group="gold")]}, "rules"),
+    ({"rules": [_rule(affiliate=1, group=1)]}, "rules"),
+    ({"rules": [_rule(group="vip")]}, "rules"),
+    ({"rules": [_rule(group=999_999)]}, "rules"),
     ({"rules": [_rule(affiliate=999_999)]}, "rules"),
     ({"rules": [_rule(), _rule(payout="12")]}, "rules"),
     ({"rules": []}, "rules"),
@@ -185,12 +201,12 @@ def test_list_requires_a_key(anon):
 
 
 def test_affiliates_see_their_rules_without_revenue(world):
-    world.a.affiliate.group = "gold"
-    world.a.affiliate.save()
+    gold = make_group(world.a.network, "gold", world.a.affiliate)
+    silver = make_group(world.a.network, "silver", world.a.affiliate2)
     program = make_program(world.a.advertiser, rules=[
         {"event": "sale", "kind": "percent", "payout": Decimal("10"), "revenue": Decimal("12")},
-        {"event": "sale", "kind": "percent", "payout": Decimal("14"), "group": "gold"},
-        {"event": "sale", "kind": "percent", "payout": Decimal("16"), "group": "silver"},
+        {"event": "sale", "kind": "percent", "payout": Decimal("14"), "group": gold},
+        {"event": "sale", "kind": "percent", "payout": Decimal("16"), "group": silver},
         {"event": "sale", "kind": "percent", "payout": Decimal("18"), "affiliate": world.a.affiliate2},
     ])
     rules = world.a.client("affiliate").get(f"/api/v1/programs/{program.pk}").json()["rules"]
