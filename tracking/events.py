@@ -94,7 +94,7 @@ def catalogue() -> list[dict]:
 # --- affiliates and partnerships -----------------------------------------------------------------------------
 def affiliate_payload(affiliate: Affiliate) -> dict:
     return {"id": affiliate.pk, "name": affiliate.name, "email": affiliate.email, "status": affiliate.status,
-            "referred_by": affiliate.referred_by_id, "group": affiliate.group, "created_at": affiliate.created_at}
+            "referred_by": affiliate.referred_by_id, "group": affiliate.group_id, "created_at": affiliate.created_at}
 
 
 def partnership_payload(partnership: Partnership) -> dict:
@@ -134,7 +134,7 @@ def connect() -> None:
 # --- examples ------------------------------------------------------------------------------------------------
 def example_affiliate(status: str = PartyStatus.ACTIVE) -> Affiliate:
     return Affiliate(pk=77, network_id=EXAMPLE_NETWORK, name="Cycling Blog", email="editor@cycling-blog.example",
-                     status=status, referred_by_id=None, group="", created_at=EXAMPLE_TIME)
+                     status=status, referred_by_id=None, group_id=None, created_at=EXAMPLE_TIME)
 
 
 @example_register("affiliate.created", "affiliate.approved")
