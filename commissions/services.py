@@ -23,6 +23,7 @@ from programs.models import Program
 from tracking.models import Conversion
 
 from . import ledger
+from .caps import caps_apply
 from .compute import commissions_compute, second_tier_for
 from .daily import commissions_added, commissions_kept
 from .ledger import Line
@@ -132,6 +133,8 @@ def _commissions_write(conversion_ids: list[int]) -> dict[int, list[Commission]]
     seconds = [second for _, second in computed if second is not None]
     try:
         with transaction.atomic():
+            # Inside the savepoint: a concurrent copy (IntegrityError below) gives its cap places back.
+            caps_apply(computed)
             Commission.objects.bulk_create(firsts)
             Commission.objects.bulk_create(seconds)  # after the first tier: each names its parent's id
             for network_id in sorted({c.network_id for c in firsts + seconds}):
@@ -230,13 +233,25 @@ def _approve_one(commission: Commission, actor: User | None) -> None:
     commission_notify(commission, "commission.approved")
 
 
+def _held_by_cap_only(commission: Commission) -> bool:
+    """Held because the advertiser's own cap was passed (not by fraud signals): the advertiser decides it."""
+    cap = (commission.rule_snapshot or {}).get("cap") or {}
+    conversion = commission.conversion
+    return bool(cap.get("exceeded")) and (conversion is None or conversion.status != Conversion.Status.HELD)
+
+
+def _check_held_decider(commission: Commission, operator: bool) -> None:
+    if commission.status == Status.ON_HOLD and not operator and not _held_by_cap_only(commission):
+        raise TransitionForbidden("Only network operators may decide a commission held for review.")
+
+
 @transaction.atomic
 def commission_approve(*, network: Network, commission: Commission | int, actor: User | None = None,
                        operator: bool = False) -> Commission:
-    """pending -> approved (advertiser, operators, the hold-period task); on_hold -> approved (operators)."""
+    """pending -> approved (advertiser, operators, the hold-period task); on_hold -> approved (operators; the
+    advertiser too when only its cap held it)."""
     commission = _locked(network, commission)
-    if commission.status == Status.ON_HOLD and not operator:
-        raise TransitionForbidden("Only network operators may decide a commission held for review.")
+    _check_held_decider(commission, operator)
     if commission.status not in (Status.PENDING, Status.ON_HOLD):
         raise TransitionError(commission, "approved")
     source = commission.status
@@ -265,8 +280,7 @@ def commission_reject(*, network: Network, commission: Commission | int, actor: 
                       reason: str = "", operator: bool = False) -> Commission:
     """pending -> rejected (advertiser, operators); on_hold -> rejected (operators). Reverses the posting."""
     commission = _locked(network, commission)
-    if commission.status == Status.ON_HOLD and not operator:
-        raise TransitionForbidden("Only network operators may decide a commission held for review.")
+    _check_held_decider(commission, operator)
     if commission.status not in (Status.PENDING, Status.ON_HOLD):
         raise TransitionError(commission, "rejected")
     source = commission.status

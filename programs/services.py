@@ -12,7 +12,7 @@ from django.utils import timezone
 from network.models import Affiliate, Network, PartyStatus, User
 from network.services import audit_log_record
 
-from . import emails, signals
+from . import caps, emails, signals
 from . import models as program_models
 from .deeplinks import is_allowed_destination
 from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
@@ -23,7 +23,7 @@ LINK_CODE_ATTEMPTS = 5
 PROGRAM_FIELDS = (
     "name", "description", "landing_url", "allowed_domains", "status", "visibility", "approval",
     "attribution_window_days", "hold_days", "fallback_url", "second_tier_percent", "fraud_policy", "terms",
-    "velocity_max_clicks", "velocity_window_minutes",
+    "velocity_max_clicks", "velocity_window_minutes", "caps",
 )
 
 
@@ -54,6 +54,8 @@ def program_create(*, network: Network, advertiser, actor: User | None, rules: l
     rules = rules_clean(network=network, currency=program.currency, rules=rules)
     program.save()
     _add_rules(program, rules)
+    if program.caps is not None:
+        caps.caps_pause_recompute(program=program)
     audit_log_record(network=network, actor=_actor(actor), action="program.created", target=program,
                      data={"name": program.name, "rules": len(rules)})
     return program
@@ -81,6 +83,8 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
     rules = rules_clean(network=network, currency=program.currency, rules=rules or [])
     program.save()
     _add_rules(program, rules)
+    if "caps" in changed:
+        caps.caps_pause_recompute(program=program)
     audit_log_record(network=network, actor=_actor(actor), action="program.updated", target=program,
                      data={"changed": changed, "rules_added": len(rules or [])})
     return program
@@ -186,6 +190,22 @@ def partnership_decide(*, network: Network, partnership: Partnership, status: st
                      data={"note": note} if note else None)
     signals.partnership_decided.send(sender=Partnership, partnership=partnership)
     emails.partnership_decided(partnership)
+    return partnership
+
+
+@transaction.atomic
+def partnership_caps_set(*, network: Network, partnership: Partnership, caps_value: dict | None,
+                         actor: User | None) -> Partnership:
+    """Set (or clear, with None) a partnership's own caps, which replace the program's for its conversions."""
+    _same_network(network, partnership)
+    partnership = Partnership.objects.select_for_update().select_related("program__network").get(
+        network=network, pk=partnership.pk)
+    previous = partnership.caps
+    partnership.caps = caps_value
+    partnership.save(update_fields=["caps"])
+    caps.caps_pause_recompute(program=partnership.program, partnership=partnership)
+    audit_log_record(network=network, actor=_actor(actor), action="partnership.caps_set", target=partnership,
+                     data={"previous": previous, "caps": caps_value})
     return partnership
 
 

@@ -49,7 +49,8 @@ def _load_link(code: str) -> dict:
         TrackingLink.objects.filter(code=code)
         .select_related("partnership", "affiliate")
         .only("id", "code", "network_id", "program_id", "partnership_id", "affiliate_id", "destination_url",
-              "sub1", "sub2", "sub3", "sub4", "sub5", "archived", "partnership__status", "affiliate__status")
+              "sub1", "sub2", "sub3", "sub4", "sub5", "archived", "partnership__status", "partnership__caps",
+              "partnership__caps_paused_until", "affiliate__status")
         .first()
     )
     if link is None or link.archived:
@@ -64,12 +65,19 @@ def _load_link(code: str) -> dict:
         "subs": [link.sub1, link.sub2, link.sub3, link.sub4, link.sub5],
         # A suspended partnership or affiliate tracks nothing: handled like a paused program.
         "active": link.partnership.status == "approved" and link.affiliate.status == "active",
+        # The partnership's own caps replace the program's: then its pause (not the program's) stops the link.
+        "own_caps": link.partnership.caps is not None,
+        "paused_until": _timestamp(link.partnership.caps_paused_until),
     }
+
+
+def _timestamp(moment) -> float | None:
+    return moment.timestamp() if moment is not None else None
 
 
 def _load_program(program_id: int) -> dict:
     program = Program.objects.filter(pk=program_id).only(
-        "status", "landing_url", "allowed_domains", "fallback_url", "attribution_window_days"
+        "status", "landing_url", "allowed_domains", "fallback_url", "attribution_window_days", "caps_paused_until"
     ).first()
     if program is None:
         return _GONE
@@ -79,7 +87,15 @@ def _load_program(program_id: int) -> dict:
         "allowed_domains": list(program.allowed_domains or []),
         "fallback_url": program.fallback_url,
         "cookie_max_age": program.attribution_window_days * 86400,
+        "paused_until": _timestamp(program.caps_paused_until),
     }
+
+
+def caps_paused(link: dict, program: dict, now: float) -> bool:
+    """A cap whose action is `pause` was reached and its period has not ended (the moment is cached with the
+    link and the program, so the period's end needs no invalidation)."""
+    until = link.get("paused_until") if link.get("own_caps") else program.get("paused_until")
+    return until is not None and now < until
 
 
 def _cached(local: LocalCache, key, cache_key: str, loader) -> dict:
