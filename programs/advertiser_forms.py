@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import CommissionRule, Creative, Program
 
+CAP_MEASURES = ("conversions_day", "conversions_month", "payout_month")
 RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
                "affiliate", "group")
 
@@ -23,9 +24,15 @@ def _flatten(value) -> list[str]:
 
 
 def errors_to_form(form, errors) -> None:
-    """Put serializer (`dict`) or service (`ValidationError`) errors next to the form's fields."""
+    """Put serializer (`dict`) or service (`ValidationError`) errors next to the form's fields (a nested object's,
+    such as `caps.conversions_day`, next to the form's `caps_conversions_day`)."""
     if isinstance(errors, ValidationError):
         errors = errors.message_dict if hasattr(errors, "error_dict") else {None: errors.messages}
+    errors = dict(errors)
+    for parent in [name for name, value in errors.items() if isinstance(value, dict) and name]:
+        if any(f"{parent}_{key}" in form.fields for key in errors[parent]):
+            for key, messages in errors.pop(parent).items():
+                errors[f"{parent}_{key}" if f"{parent}_{key}" in form.fields else None] = messages
     for name, messages in errors.items():
         field = name if name in form.fields else None
         for message in _flatten(messages):
@@ -84,6 +91,16 @@ class ProgramForm(forms.Form):
         help_text=_("More clicks than this from one visitor within the window are flagged as fraud (0: off)."))
     velocity_window_minutes = forms.CharField(label=_("IP velocity window (minutes)"), required=False, initial="60")
     terms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    caps_conversions_day = forms.CharField(label=_("Conversions per day"), required=False,
+                                           help_text=_("Empty: no daily cap. Days in the network's time zone."))
+    caps_conversions_month = forms.CharField(label=_("Conversions per month"), required=False,
+                                             help_text=_("Empty: no monthly cap."))
+    caps_payout_month = forms.CharField(label=_("Payout budget per month"), required=False,
+                                        help_text=_("In the program's currency; empty: no budget."))
+    caps_action = forms.ChoiceField(
+        label=_("Past a cap"), initial="hold",
+        choices=[("hold", _("Hold the commission for my review")), ("reject", _("Record the sale, no commission")),
+                 ("pause", _("Pause the program's clicks until the period resets"))])
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,14 +120,21 @@ class ProgramForm(forms.Form):
         for name in ("velocity_max_clicks", "velocity_window_minutes"):
             if data[name] == "":
                 data.pop(name)  # left empty: the program's current value (the default for a new one)
+        limits = {name: data.pop(f"caps_{name}") or None for name in CAP_MEASURES}
+        action = data.pop("caps_action") or "hold"
+        data["caps"] = limits | {"action": action} if any(v is not None for v in limits.values()) else None
         return data
 
     @classmethod
     def initial_for(cls, program: Program) -> dict:
-        initial = {name: getattr(program, name) for name in cls.base_fields}
+        initial = {name: getattr(program, name) for name in cls.base_fields if not name.startswith("caps_")}
         initial["allowed_domains"] = "\n".join(program.allowed_domains or [])
         if program.second_tier_percent is None:
             initial["second_tier_percent"] = ""
+        caps = program.caps or {}
+        for name in CAP_MEASURES:
+            initial[f"caps_{name}"] = "" if caps.get(name) is None else str(caps[name])
+        initial["caps_action"] = caps.get("action") or "hold"
         return initial
 
 

@@ -306,3 +306,29 @@ def caps_pause_recompute(*, program: Program, partnership: Partnership | None = 
     if owner.caps_paused_until != until:
         owner.caps_paused_until = until
         owner.save(update_fields=["caps_paused_until"])
+
+
+DASHBOARD_ROWS = 20
+
+
+def caps_overview(*, programs) -> list[tuple[Program, dict]]:
+    """(program, status) for the capped programs among `programs` (a scoped queryset): the advertiser's dashboard."""
+    rows = []
+    for program in programs.filter(caps__isnull=False).exclude(status=Program.Status.ARCHIVED).select_related(
+            "network").order_by("name", "id")[:DASHBOARD_ROWS]:
+        status = caps_status(program=program)
+        if status is not None:
+            rows.append((program, status))
+    return rows
+
+
+def partner_caps_overview(*, partnerships) -> list[tuple[Partnership, dict]]:
+    """(partnership, status) for the approved partnerships among `partnerships` (scoped) that a cap applies to."""
+    rows = []
+    capped = partnerships.filter(status=Partnership.Status.APPROVED).filter(
+        Q(caps__isnull=False) | Q(program__caps__isnull=False)).select_related("program__network")
+    for partnership in capped.order_by("program__name", "id")[:DASHBOARD_ROWS]:
+        status = caps_status(program=partnership.program, partnership=partnership)
+        if status is not None:
+            rows.append((partnership, status))
+    return rows
