@@ -11,7 +11,7 @@ from django.utils import timezone
 from network.models import Affiliate
 from programs import caps as program_caps
 from programs import emails as program_emails
-from programs.models import Partnership, Program
+from programs.models import Program
 from tracking import events as event_types
 from tracking.outbound import Event, events_emit
 
@@ -40,19 +40,17 @@ def _held_status(action: str) -> str:
 def caps_apply(computed: list[tuple[Commission, Commission | None]], *, now: datetime | None = None) -> None:
     """Count each first-tier commission of a sale or lead (not born rejected) against its caps, in order; past a
     cap its status becomes on hold (`hold`, `pause`) or rejected (`reject`), with the reason, and its override
-    follows. The decision is kept in `rule_snapshot["cap"]` for the explanation. Inside the writer's transaction."""
+    follows. The decision is kept in `rule_snapshot["cap"]` for the explanation. Inside the writer's transaction;
+    the conversions come with their partnership loaded (its own caps)."""
     now = now or timezone.now()
     todo = [(first, second) for first, second in computed
             if first.kind in CAPPED_KINDS and first.status != Status.REJECTED and first.conversion_id is not None]
     if not todo:
         return
-    partnership_ids = {first.conversion.partnership_id for first, _ in todo if first.conversion.partnership_id}
-    partnerships = Partnership.objects.filter(pk__in=partnership_ids).only(
-        "id", "network_id", "program_id", "affiliate_id", "caps", "caps_paused_until").in_bulk()
     for network_id in sorted({first.network_id for first, _ in todo}):
         batch = [(first, second) for first, second in todo if first.network_id == network_id]
         items = [program_caps.CapItem(
-            program=first.program, partnership=partnerships.get(first.conversion.partnership_id),
+            program=first.program, partnership=first.conversion.partnership,
             affiliate_id=first.affiliate_id, moment=first.conversion.created_at, payout=first.amount)
             for first, _ in batch]
         decisions, alerts = program_caps.caps_take(network_id=network_id, items=items)

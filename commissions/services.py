@@ -104,7 +104,9 @@ def second_tier_create(first: Commission, program) -> Commission | None:
 def _conversions_locked(conversion_ids: list[int]) -> list[Conversion]:
     """The conversions, locked, with each program (network, advertiser), affiliate and paying referrer read once
     for the batch (select_related would make one a row)."""
-    conversions = list(Conversion.objects.select_for_update().filter(pk__in=conversion_ids).order_by("pk"))
+    # The partnership (its own caps) comes in the same statement; only the conversions are locked.
+    conversions = list(Conversion.objects.select_for_update(of=("self",)).select_related("partnership")
+                       .filter(pk__in=conversion_ids).order_by("pk"))
     programs = Program.objects.select_related("network", "advertiser").in_bulk(
         {c.program_id for c in conversions if c.program_id})
     affiliates = Affiliate.objects.in_bulk({c.affiliate_id for c in conversions if c.affiliate_id})
