@@ -5,13 +5,15 @@ a conversion arrives is capped alike): which are counted, which are held or reje
 
 import zoneinfo
 from datetime import date, datetime
+from decimal import Decimal
 
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from network.models import Affiliate
 from programs import caps as program_caps
 from programs import emails as program_emails
-from programs.models import Program
+from programs.models import CapCounter, Program
 from tracking import events as event_types
 from tracking.outbound import Event, events_emit
 
@@ -73,6 +75,31 @@ def caps_apply(computed: list[tuple[Commission, Commission | None]], *, now: dat
                 commission.reason = reason[:255]
                 commission.rejected_at = now if status == Status.REJECTED else None
         alerts_send(alerts)
+
+
+# --- caps set in the middle of a period ------------------------------------------------------------------------
+def on_caps_started(sender, program: Program, partnership=None, **kwargs) -> None:
+    """Seed the current day's and month's counters of caps just set with the commissions already written in them
+    (first tier, sales and leads, not rejected; refunded ones count, as they do when counted live)."""
+    scope = program_caps.scope_for(program, partnership)
+    if scope is None:
+        return
+    tz = zoneinfo.ZoneInfo(program.network.timezone)
+    now = timezone.now()
+    for period in CapCounter.Period.values:
+        start = program_caps.period_start(now, tz, period)
+        since = datetime.combine(start, datetime.min.time(), tzinfo=tz)
+        rows = Commission.objects.for_network(program.network_id).filter(
+            program_id=program.pk, tier=1, kind__in=CAPPED_KINDS, conversion__created_at__gte=since,
+            conversion__created_at__lt=program_caps.period_end(start, tz, period)).exclude(status=Status.REJECTED)
+        if scope.partnership_id is not None:
+            rows = rows.filter(conversion__partnership_id=scope.partnership_id)
+        else:  # partnerships with their own caps are not counted in the program's
+            rows = rows.exclude(conversion__partnership__caps__isnull=False)
+        totals = rows.aggregate(n=Count("id"), payout=Sum("amount"))
+        program_caps.counters_seed(program=program, partnership=partnership if scope.partnership_id else None,
+                                   period=period, start=start, conversions=totals["n"],
+                                   payout=totals["payout"] or Decimal(0))
 
 
 # --- alerts ------------------------------------------------------------------------------------------------------

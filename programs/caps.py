@@ -256,6 +256,16 @@ def _pause(network_id: int, kind: str, pk: int, until: datetime) -> None:
     row.save(update_fields=["caps_paused_until"])
 
 
+def counters_seed(*, program: Program, partnership: Partnership | None, period: str, start: date, conversions: int,
+                  payout: Decimal) -> None:
+    """Caps set in the middle of a period: the period's counter starts from what was already delivered in it (never
+    below what it holds)."""
+    key = (program.pk, partnership.pk if partnership is not None else None, period, start)
+    row = _counters_locked(program.network_id, [key])[key]
+    CapCounter.objects.filter(network_id=program.network_id, pk=row.pk).update(
+        conversions=max(row.conversions, conversions), payout=max(row.payout, payout))
+
+
 # --- what is left --------------------------------------------------------------------------------------------
 def caps_status(*, program: Program, partnership: Partnership | None = None, now: datetime | None = None
                 ) -> dict | None:

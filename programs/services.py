@@ -54,7 +54,7 @@ def program_create(*, network: Network, advertiser, actor: User | None, rules: l
     rules = rules_clean(network=network, currency=program.currency, rules=rules)
     program.save()
     _add_rules(program, rules)
-    if program.caps is not None:
+    if program.caps is not None:  # a new program has delivered nothing yet: its counters start at zero
         caps.caps_pause_recompute(program=program)
     audit_log_record(network=network, actor=_actor(actor), action="program.created", target=program,
                      data={"name": program.name, "rules": len(rules)})
@@ -73,6 +73,7 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
     if program.status == Program.Status.ARCHIVED:
         raise ValidationError({"status": ["The program is archived; it can no longer be changed."]})
     changed = {}
+    had_caps = caps.has_limits(program.caps)
     for name, value in fields.items():
         if name not in PROGRAM_FIELDS:
             raise ValidationError({name: ["This field cannot be changed."]})
@@ -84,6 +85,8 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
     program.save()
     _add_rules(program, rules)
     if "caps" in changed:
+        if not had_caps and caps.has_limits(program.caps):
+            signals.caps_started.send(sender=Program, program=program, partnership=None)
         caps.caps_pause_recompute(program=program)
     audit_log_record(network=network, actor=_actor(actor), action="program.updated", target=program,
                      data={"changed": changed, "rules_added": len(rules or [])})
@@ -203,6 +206,8 @@ def partnership_caps_set(*, network: Network, partnership: Partnership, caps_val
     previous = partnership.caps
     partnership.caps = caps_value
     partnership.save(update_fields=["caps"])
+    if caps.has_limits(caps_value) and (previous is None or not caps.has_limits(previous)):
+        signals.caps_started.send(sender=Program, program=partnership.program, partnership=partnership)
     caps.caps_pause_recompute(program=partnership.program, partnership=partnership)
     audit_log_record(network=network, actor=_actor(actor), action="partnership.caps_set", target=partnership,
                      data={"previous": previous, "caps": caps_value})

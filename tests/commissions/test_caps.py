@@ -225,3 +225,19 @@ def test_period_bounds_follow_the_time_zone():
     assert caps.period_end(caps.period_start(moment, tz, "month"), tz, "month") == datetime(
         2027, 1, 31, 15, 0, tzinfo=UTC)
     assert caps.period_end(datetime(2026, 12, 1).date(), tz, "month") == datetime(2026, 12, 31, 15, 0, tzinfo=UTC)
+
+
+def test_caps_set_in_the_middle_of_a_period_count_what_was_already_delivered(world):
+    program, link, link2 = shop(world.a, None)
+    sell(world.a, link, 2)
+    client = world.a.client("advertiser")
+    response = client.patch(f"/api/v1/programs/{program.pk}",
+                            {"caps": {"conversions_day": 3, "payout_month": "100", "action": "reject"}}, format="json")
+    assert response.status_code == 200
+    status = response.json()["caps_status"]
+    assert status["conversions_day"]["used"] == "2" and status["payout_month"]["used"] == "20.00"
+    assert [c.status for c in sell(world.a, link2, 2)] == [Status.PENDING, Status.REJECTED]
+    # A partnership given its own caps starts from its own deliveries.
+    response = client.patch(f"/api/v1/partnerships/{link.partnership_id}",
+                            {"caps": {"conversions_day": 5}}, format="json")
+    assert response.json()["caps_status"]["conversions_day"]["used"] == "2"
