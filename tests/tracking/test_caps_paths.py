@@ -16,6 +16,7 @@ from tests.factories import make_click, make_conversion
 from tracking.ids import click_id_time, new_click_id
 from tracking.services import conversion_attribute_pending
 
+from .clicks_support import direct_clicks  # noqa: F401 (a fixture)
 from .conversions_support import click_at, make_shop, post_conversion
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,31 @@ def test_a_conversion_attributed_late_is_capped_when_its_click_arrives(world, sh
         assert conversion_attribute_pending(conversion_id=body["id"]) == "click"
     late = Commission.objects.get(conversion_id=body["id"])
     assert late.status == Status.REJECTED and "cap of 1 conversions per day" in late.reason
+
+
+def test_the_redirect_reads_a_pause_from_its_cached_link_data(world, shop, direct_clicks,  # noqa: F811
+                                                              django_assert_num_queries):
+    from datetime import timedelta
+
+    from programs.models import Partnership
+
+    from .clicks_support import visit
+
+    program = Program.objects.get(pk=shop.program.pk)
+    assert "click_id=" in visit(f"/c/{shop.link.code}").location  # warm
+    program.caps_paused_until = timezone.now() + timedelta(hours=2)
+    program.save(update_fields=["caps_paused_until"])  # as a cap reached saves it: the cached entry is dropped
+    assert visit(f"/c/{shop.link.code}").location == shop.program.landing_url
+    with django_assert_num_queries(0):
+        assert visit(f"/c/{shop.link.code}").location == shop.program.landing_url
+    # A partnership with its own caps follows its own pause, not the program's.
+    partnership = Partnership.objects.get(pk=shop.link.partnership_id)
+    partnership.caps = {"conversions_day": 10, "action": "pause"}
+    partnership.save(update_fields=["caps"])
+    assert "click_id=" in visit(f"/c/{shop.link.code}").location
+    partnership.caps_paused_until = timezone.now() + timedelta(minutes=5)
+    partnership.save(update_fields=["caps_paused_until"])
+    with django_assert_num_queries(1):  # the link read again (the program stays cached)
+        assert visit(f"/c/{shop.link.code}").location == shop.program.landing_url
+    with django_assert_num_queries(1):  # its link read once; the program (and its pause) from the cache
+        assert visit(f"/c/{shop.link2.code}").location == shop.program.landing_url
