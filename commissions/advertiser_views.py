@@ -21,6 +21,7 @@ from core.money import quantize
 from network.models import Affiliate, PartnerGroup, Role
 from network.views import AdvertiserDashboardView
 from network.web import NetworkPageMixin, is_htmx, paginate
+from programs import caps as program_caps
 from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id
 from programs.models import Partnership
@@ -87,7 +88,8 @@ class OverviewView(AdvertiserMixin, AdvertiserDashboardView):
             applications=program_selectors.partnerships_visible_to(network=self.network, membership=self.membership)
             .filter(status=Partnership.Status.PENDING, invited_at__isnull=True).count(),
             recent_conversions=self.conversions().select_related("program", "affiliate")[:8],
-            chart_currency=self.main_currency(), days=DAYS, has_programs=self.programs().exists(), **kwargs)
+            chart_currency=self.main_currency(), days=DAYS, has_programs=self.programs().exists(),
+            caps_rows=program_caps.caps_overview(programs=self.programs()), **kwargs)
 
 
 class DailyChartView(AdvertiserMixin, View):

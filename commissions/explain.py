@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from core.money import format_amount, quantize
@@ -21,6 +22,7 @@ from tracking.attribution import within_window
 from tracking.fraud_words import off_target_sentence
 from tracking.models import Click, Conversion
 
+from .caps import cap_text
 from .models import Commission
 from .reversals import trued_down
 from .rules import first_attributed_conversion, plain
@@ -29,6 +31,8 @@ AFFILIATE, ADVERTISER, OPERATOR = "affiliate", "advertiser", "operator"
 PARTIES = (AFFILIATE, ADVERTISER, OPERATOR)
 SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
 HUNDRED = Decimal(100)
+MEASURE_LABELS = {"conversions_day": _lazy("conversions today"), "conversions_month": _lazy("conversions this month"),
+                  "payout_month": _lazy("payout this month")}
 
 
 def party_for(membership: Membership) -> str:
@@ -58,6 +62,7 @@ def commission_explanation(commission: Commission, *, party: str) -> dict:
         "attribution": None if foreign_sale or conversion is None else _attribution(conversion, party, tz),
         "rule": _rule(commission, party, shows_payout),
         "tier": _tier(commission, shows_payout),
+        "cap": _cap(commission, tz),
         "calculation": _calculation(commission, party, shows_payout, shows_revenue),
         "adjustments": _adjustments(commission, tz, shows_payout, shows_revenue),
         "reversals": _reversals(commission, party, tz, shows_payout, shows_revenue),
@@ -416,7 +421,34 @@ EVENT_STATUS = {
 }
 
 
+def _cap(c: Commission, tz) -> dict | None:
+    """The cap this commission was counted against, or went past (then why it is held or rejected)."""
+    cap = (c.rule_snapshot or {}).get("cap")
+    if not cap:
+        return None
+    owner = _("the partnership's own caps") if cap.get("scope") == "partnership" else _("the program's caps")
+    data = {"scope": cap.get("scope"), "action": cap.get("action"), "exceeded": cap.get("exceeded"),
+            "limit": cap.get("limit"), "used": cap.get("used"), "period_start": cap.get("period_start"),
+            "period_end": _local(datetime.fromisoformat(cap["period_end"]), tz) if cap.get("period_end") else None,
+            "counted": cap.get("counted") or {}}
+    if cap.get("exceeded"):
+        outcome = {"reject": _("so it earns nothing (rejected)."),
+                   "hold": _("so it is held for the advertiser's review."),
+                   "pause": _("so it is held for the advertiser's review, and the program's clicks are paused until "
+                              "the period ends.")}.get(cap.get("action"), "")
+        data["reason"] = _("Past a cap: %(text)s, %(outcome)s") % {"text": cap_text(cap, c.currency),
+                                                                     "outcome": outcome}
+    else:
+        parts = [_("%(measure)s: %(used)s of %(limit)s") % {"measure": MEASURE_LABELS.get(m, m), **v}
+                 for m, v in data["counted"].items()]
+        data["reason"] = _("Counted within %(owner)s (%(parts)s).") % {"owner": owner, "parts": "; ".join(parts)}
+    return data
+
+
 def _birth_status(c: Commission) -> str:
+    cap = (c.rule_snapshot or {}).get("cap") or {}
+    if cap.get("exceeded"):
+        return Commission.Status.REJECTED if cap.get("action") == "reject" else Commission.Status.ON_HOLD
     conversion = c.conversion
     if conversion is not None and conversion.status == Conversion.Status.HELD:
         return Commission.Status.ON_HOLD
@@ -432,9 +464,12 @@ def _history(c: Commission, party: str, tz) -> list[dict]:
     first_previous = next((a.data.get("previous") for a in audits if a.data.get("previous")), None)
     born = first_previous or _birth_status(c)
     signals = ", ".join(c.conversion.fraud_signals or []) if c.conversion_id else ""
+    birth_reason = _("fraud signals: %(signals)s") % {"signals": signals} \
+        if born != Commission.Status.PENDING and signals else ""
+    if ((c.rule_snapshot or {}).get("cap") or {}).get("exceeded"):
+        birth_reason = "; ".join(filter(None, [birth_reason, cap_text(c.rule_snapshot["cap"], c.currency)]))
     rows = [{"at": _local(c.created_at, tz), "action": "created", "status": born, "status_label": labels.get(born),
-             "actor": _("automatic"), "reason": _("fraud signals: %(signals)s") % {"signals": signals}
-             if born != Commission.Status.PENDING and signals else ""}]
+             "actor": _("automatic"), "reason": birth_reason}]
     actor_ids = {a.actor_id for a in audits if a.actor_id}
     roles = dict(Membership.objects.filter(network_id=c.network_id, user_id__in=actor_ids)
                  .values_list("user_id", "role")) if actor_ids else {}

@@ -5,6 +5,7 @@ from django.http import JsonResponse
 
 from network.views import PartnerDashboardView, PartnerPage
 from network.web import paginate
+from programs import caps as program_caps
 from programs import selectors as program_selectors
 from reports.figures import daily_series, kpis, overview_query
 
@@ -25,7 +26,9 @@ class PartnerOverviewView(PartnerDashboardView):
                        ["clicks", "unique_clicks", "conversions"])
         return super().get_context_data(
             clicks=figures["clicks"], unique_clicks=figures["unique_clicks"], conversions=figures["conversions"],
-            balances=ledger.affiliate_balances(network=self.network, affiliate=self.party), days=DAYS, **kwargs)
+            balances=ledger.affiliate_balances(network=self.network, affiliate=self.party), days=DAYS,
+            caps_rows=program_caps.partner_caps_overview(partnerships=program_selectors.partnerships_visible_to(
+                network=self.network, membership=self.membership)), **kwargs)
 
 
 class PerformanceChartView(PartnerPage):

@@ -23,6 +23,7 @@ from programs.models import Program
 from tracking.models import Conversion
 
 from . import ledger
+from .caps import caps_apply
 from .compute import commissions_compute, second_tier_for
 from .daily import commissions_added, commissions_kept
 from .ledger import Line
@@ -103,7 +104,9 @@ def second_tier_create(first: Commission, program) -> Commission | None:
 def _conversions_locked(conversion_ids: list[int]) -> list[Conversion]:
     """The conversions, locked, with each program (network, advertiser), affiliate and paying referrer read once
     for the batch (select_related would make one a row)."""
-    conversions = list(Conversion.objects.select_for_update().filter(pk__in=conversion_ids).order_by("pk"))
+    # The partnership (its own caps) comes in the same statement; only the conversions are locked.
+    conversions = list(Conversion.objects.select_for_update(of=("self",)).select_related("partnership")
+                       .filter(pk__in=conversion_ids).order_by("pk"))
     programs = Program.objects.select_related("network", "advertiser").in_bulk(
         {c.program_id for c in conversions if c.program_id})
     affiliates = Affiliate.objects.in_bulk({c.affiliate_id for c in conversions if c.affiliate_id})
@@ -132,6 +135,8 @@ def _commissions_write(conversion_ids: list[int]) -> dict[int, list[Commission]]
     seconds = [second for _, second in computed if second is not None]
     try:
         with transaction.atomic():
+            # Inside the savepoint: a concurrent copy (IntegrityError below) gives its cap places back.
+            caps_apply(computed)
             Commission.objects.bulk_create(firsts)
             Commission.objects.bulk_create(seconds)  # after the first tier: each names its parent's id
             for network_id in sorted({c.network_id for c in firsts + seconds}):
@@ -230,13 +235,25 @@ def _approve_one(commission: Commission, actor: User | None) -> None:
     commission_notify(commission, "commission.approved")
 
 
+def _held_by_cap_only(commission: Commission) -> bool:
+    """Held because the advertiser's own cap was passed (not by fraud signals): the advertiser decides it."""
+    cap = (commission.rule_snapshot or {}).get("cap") or {}
+    conversion = commission.conversion
+    return bool(cap.get("exceeded")) and (conversion is None or conversion.status != Conversion.Status.HELD)
+
+
+def _check_held_decider(commission: Commission, operator: bool) -> None:
+    if commission.status == Status.ON_HOLD and not operator and not _held_by_cap_only(commission):
+        raise TransitionForbidden("Only network operators may decide a commission held for review.")
+
+
 @transaction.atomic
 def commission_approve(*, network: Network, commission: Commission | int, actor: User | None = None,
                        operator: bool = False) -> Commission:
-    """pending -> approved (advertiser, operators, the hold-period task); on_hold -> approved (operators)."""
+    """pending -> approved (advertiser, operators, the hold-period task); on_hold -> approved (operators; the
+    advertiser too when only its cap held it)."""
     commission = _locked(network, commission)
-    if commission.status == Status.ON_HOLD and not operator:
-        raise TransitionForbidden("Only network operators may decide a commission held for review.")
+    _check_held_decider(commission, operator)
     if commission.status not in (Status.PENDING, Status.ON_HOLD):
         raise TransitionError(commission, "approved")
     source = commission.status
@@ -265,8 +282,7 @@ def commission_reject(*, network: Network, commission: Commission | int, actor: 
                       reason: str = "", operator: bool = False) -> Commission:
     """pending -> rejected (advertiser, operators); on_hold -> rejected (operators). Reverses the posting."""
     commission = _locked(network, commission)
-    if commission.status == Status.ON_HOLD and not operator:
-        raise TransitionForbidden("Only network operators may decide a commission held for review.")
+    _check_held_decider(commission, operator)
     if commission.status not in (Status.PENDING, Status.ON_HOLD):
         raise TransitionError(commission, "rejected")
     source = commission.status

@@ -10,6 +10,7 @@ from .models import CommissionRule, Creative, Program
 from .targeting import DEVICE_LABELS
 
 TARGETING_FIELDS = ("countries_allowed", "countries_blocked", "devices")
+CAP_MEASURES = ("conversions_day", "conversions_month", "payout_month")
 RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
                "affiliate", "group")
 
@@ -25,9 +26,15 @@ def _flatten(value) -> list[str]:
 
 
 def errors_to_form(form, errors) -> None:
-    """Put serializer (`dict`) or service (`ValidationError`) errors next to the form's fields."""
+    """Put serializer (`dict`) or service (`ValidationError`) errors next to the form's fields (a nested object's,
+    such as `caps.conversions_day`, next to the form's `caps_conversions_day`)."""
     if isinstance(errors, ValidationError):
         errors = errors.message_dict if hasattr(errors, "error_dict") else {None: errors.messages}
+    errors = dict(errors)
+    for parent in [name for name, value in errors.items() if isinstance(value, dict) and name]:
+        if any(f"{parent}_{key}" in form.fields for key in errors[parent]):
+            for key, messages in errors.pop(parent).items():
+                errors[f"{parent}_{key}" if f"{parent}_{key}" in form.fields else None] = messages
     for name, messages in errors.items():
         if isinstance(messages, dict) and name not in form.fields:
             errors_to_form(form, messages)  # a nested object's errors (`targeting`) go to the fields named alike
@@ -103,6 +110,16 @@ class ProgramForm(forms.Form):
         label=_("Device types"), required=False, widget=forms.CheckboxSelectMultiple,
         choices=[(device, label) for device, label in DEVICE_LABELS.items()],
         help_text=_("None ticked: every device type."))
+    caps_conversions_day = forms.CharField(label=_("Conversions per day"), required=False,
+                                           help_text=_("Empty: no daily cap. Days in the network's time zone."))
+    caps_conversions_month = forms.CharField(label=_("Conversions per month"), required=False,
+                                             help_text=_("Empty: no monthly cap."))
+    caps_payout_month = forms.CharField(label=_("Payout budget per month"), required=False,
+                                        help_text=_("In the program's currency; empty: no budget."))
+    caps_action = forms.ChoiceField(
+        label=_("Past a cap"), initial="hold",
+        choices=[("hold", _("Hold the commission for my review")), ("reject", _("Record the sale, no commission")),
+                 ("pause", _("Pause the program's clicks until the period resets"))])
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,6 +143,9 @@ class ProgramForm(forms.Form):
         for name in ("velocity_max_clicks", "velocity_window_minutes", "attribution_model"):
             if data[name] == "":
                 data.pop(name)  # left empty: the program's current value (the default for a new one)
+        limits = {name: data.pop(f"caps_{name}") or None for name in CAP_MEASURES}
+        action = data.pop("caps_action") or "hold"
+        data["caps"] = limits | {"action": action} if any(v is not None for v in limits.values()) else None
         return data
 
     def _codes(self, name: str) -> list[str]:
@@ -134,13 +154,18 @@ class ProgramForm(forms.Form):
     @classmethod
     def initial_for(cls, program: Program) -> dict:
         targeting = program.targeting or {}
-        initial = {name: getattr(program, name) for name in cls.base_fields if name not in TARGETING_FIELDS}
+        initial = {name: getattr(program, name) for name in cls.base_fields
+                   if name not in TARGETING_FIELDS and not name.startswith("caps_")}
         initial["countries_allowed"] = ", ".join(targeting.get("countries_allowed") or [])
         initial["countries_blocked"] = ", ".join(targeting.get("countries_blocked") or [])
         initial["devices"] = list(targeting.get("devices") or [])
         initial["allowed_domains"] = "\n".join(program.allowed_domains or [])
         if program.second_tier_percent is None:
             initial["second_tier_percent"] = ""
+        caps = program.caps or {}
+        for name in CAP_MEASURES:
+            initial[f"caps_{name}"] = "" if caps.get(name) is None else str(caps[name])
+        initial["caps_action"] = caps.get("action") or "hold"
         return initial
 
 

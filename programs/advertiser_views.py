@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from network.models import Affiliate, PartnerGroup, PartyStatus, Role
 from network.web import NetworkPageMixin, is_htmx
 
-from . import selectors, services
+from . import caps, selectors, services
 from .advertiser_forms import (
     CouponForm,
     CreativeForm,
@@ -150,7 +150,10 @@ class ProgramDetailView(AdvertiserProgramsMixin, TemplateView):
             creative.preview = render_creative(creative, preview, creative.image.url if creative.image else None)
         coupons = (CouponCode.objects.for_network(self.network).filter(partnership__program=program)
                    .select_related("partnership__affiliate").order_by("-created_at", "-id"))
+        partner_caps = [(p, caps.caps_status(program=program, partnership=p)) for p in partnerships
+                        if p.caps is not None]
         return super().get_context_data(
+            caps_status=caps.caps_status(program=program), partner_caps=partner_caps,
             program=program, rules=program.rules.select_related("affiliate", "group").order_by("event", "-id"),
             creatives=creatives, coupons=coupons, partner_count=len(approved),
             creative_form=creative_form or CreativeForm(),

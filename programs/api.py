@@ -27,9 +27,11 @@ from .serializers import (
     InviteSerializer,
     LinkCreateSerializer,
     LinkSerializer,
+    PartnershipCapsSerializer,
     PartnershipSerializer,
     ProgramSerializer,
     ProgramWriteSerializer,
+    caps_checked,
 )
 
 CREATIVE_BODY = {"multipart/form-data": CreativeWriteSerializer, "application/json": CreativeWriteSerializer}
@@ -58,7 +60,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     def scope_queryset(self, queryset):
         visible = selectors.programs_visible_to(network=self.network, membership=self.membership)
         rules = Prefetch("rules", queryset=CommissionRule.objects.select_related("group").order_by("id"))
-        return (queryset & visible).select_related("advertiser").prefetch_related(rules)
+        return (queryset & visible).select_related("advertiser", "network").prefetch_related(rules)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -150,12 +152,24 @@ class PartnershipViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.Re
     serializer_class = PartnershipSerializer
     filterset_fields = ["status", "program", "affiliate"]
     roles = ALL_ROLES
-    action_roles = {"approve": MANAGERS, "reject": MANAGERS, "suspend": MANAGERS}
+    action_roles = {"approve": MANAGERS, "reject": MANAGERS, "suspend": MANAGERS, "partial_update": MANAGERS}
 
     def scope_queryset(self, queryset):
         visible = selectors.partnerships_visible_to(network=self.network, membership=self.membership)
         # `&` keeps the left side's select_related only, so it is named here.
-        return (queryset & visible).select_related("program", "affiliate", "decided_by")
+        return (queryset & visible).select_related("program__network", "affiliate", "decided_by")
+
+    @extend_schema(request=PartnershipCapsSerializer, responses=PartnershipSerializer,
+                   description="Set the partnership's own caps, which replace the program's for this affiliate's "
+                   "conversions (`{\"caps\": null}`: the program's caps apply again).")
+    def partial_update(self, request, pk=None):
+        partnership = self.get_object()
+        data = PartnershipCapsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        value = caps_checked(data.validated_data["caps"], partnership.program.currency)
+        partnership = services.partnership_caps_set(network=self.network, partnership=partnership, caps_value=value,
+                                                    actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=partnership.pk)).data)
 
     def get_csv_columns(self):
         if self.role == Role.AFFILIATE:  # affiliates are not shown the advertiser's users (PartnershipSerializer)

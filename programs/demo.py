@@ -39,6 +39,8 @@ PROGRAMS = [
         "allowed_domains": [],
         "approval": Program.Approval.AUTO,
         "hold_days": 14,
+        # Caps and a budget the demo's traffic stays well within (the pages show what is left).
+        "caps": {"conversions_day": 500, "conversions_month": 5000, "payout_month": "10000.00", "action": "hold"},
         "rules": [{"event": "lead", "kind": "fixed", "payout": Decimal("2.50"), "revenue": Decimal("3.00")}],
     },
     {

@@ -56,3 +56,29 @@ def partnership_invited(partnership: Partnership) -> None:
         f"Accept with POST /api/v1/programs/{program.pk}/apply, or in your partner portal."
     )
     _send_later(to=partnership.affiliate.email, subject=f"Invitation to {program.name}", body=body)
+
+
+CAP_LABELS = {"conversions_day": "conversions per day", "conversions_month": "conversions per month",
+              "payout_month": "payout budget per month"}
+ACTION_LINES = {
+    "hold": "Conversions past the cap are recorded and their commissions held for review.",
+    "reject": "Conversions past the cap are recorded without a commission.",
+    "pause": "The program's clicks go to its fallback URL (or its landing page, untracked) until the period resets.",
+}
+
+
+def cap_alert(*, program, partnership_id: int | None, affiliate_name: str, measure: str, level: int, limit: str,
+              used: str, action: str, period_start, period_end_local) -> None:
+    """80 % or 100 % of a cap or budget reached (once per period and cap: programs.caps keeps the level sent)."""
+    who = f" for {affiliate_name} (partnership {partnership_id})" if partnership_id else ""
+    amounts = f"{used} of {limit} {program.currency}" if measure == "payout_month" else f"{used} of {limit}"
+    reached = "reached" if level >= 100 else f"{level} % used"
+    body = (
+        f"The cap of {program.name}{who}: {CAP_LABELS[measure]} is {reached} ({amounts}) in the period from "
+        f"{period_start.isoformat()}, until {period_end_local:%Y-%m-%d %H:%M %Z}.\n"
+        + (ACTION_LINES.get(action, "") if level >= 100 else "")
+        + "\nChange the caps on the program's page or with PATCH /api/v1/programs/"
+        f"{program.pk}" + (f" (or /api/v1/partnerships/{partnership_id})." if partnership_id else ".")
+    )
+    subject = f"{program.name}: {CAP_LABELS[measure]} {reached}"
+    _send_later(to=program.advertiser.email, subject=subject, body=body)

@@ -76,6 +76,11 @@ class Program(TenantModel):
     # "devices": [...]}; empty lists restrict nothing. A click outside goes to the fallback URL (or the landing page)
     # without a click id, and its conversions earn nothing.
     targeting = models.JSONField(default=dict, blank=True, validators=[validate_targeting])
+    # Caps and budget (programs.caps): {"conversions_day", "conversions_month", "payout_month", "action"}; null: none.
+    caps = models.JSONField(null=True, blank=True, default=None)
+    # Set when a cap whose action is `pause` is reached: the redirect sends visitors to the fallback URL until then
+    # (the end of the cap's period, UTC).
+    caps_paused_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,6 +189,10 @@ class Partnership(TenantModel):
     invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     invited_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True, default="")
+    # The partnership's own caps (same shape as Program.caps): when set, they replace the program's for this
+    # affiliate's conversions. Null: the program's caps apply.
+    caps = models.JSONField(null=True, blank=True, default=None)
+    caps_paused_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -285,3 +294,36 @@ class TrackingLink(TenantModel, SubIds):
 
     def __str__(self) -> str:
         return self.code
+
+
+class CapCounter(TenantModel):
+    """What a program (partnership null) or a partnership with its own caps used in one cap period: the day or the
+    calendar month starting on `period_start` (a date in the network's time zone). Rows are locked while a
+    conversion's commission is decided (programs.caps), so concurrent conversions never overshoot a cap."""
+
+    class Period(models.TextChoices):
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    partnership = models.ForeignKey(Partnership, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=5, choices=Period.choices)
+    period_start = models.DateField()
+    conversions = models.PositiveIntegerField(default=0)
+    payout = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
+    # The highest alert level (0, 80, 100) already sent for the period's conversion cap and payout budget.
+    conversions_alerted = models.PositiveSmallIntegerField(default=0)
+    payout_alerted = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["network", "program", "period", "period_start"],
+                                    condition=models.Q(partnership__isnull=True), name="capcounter_unique_program"),
+            models.UniqueConstraint(fields=["network", "partnership", "period", "period_start"],
+                                    condition=models.Q(partnership__isnull=False),
+                                    name="capcounter_unique_partnership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id}/{self.partnership_id or '-'} {self.period} {self.period_start}"

@@ -13,7 +13,7 @@ from network.models import Role
 from network.views import PartnerPage
 from network.web import NetworkPageMixin, is_htmx, paginate
 
-from . import selectors, services
+from . import caps, selectors, services
 from .models import CommissionRule, Partnership, Program, tier_threshold
 from .serializers import render_creative
 
@@ -117,7 +117,7 @@ class MyProgramsView(ProgramsPartnerPage):
     template_name = "partner/programs_mine.html"
 
     def get_context_data(self, **kwargs):
-        partnerships = self.partnerships().select_related("program__advertiser").prefetch_related(
+        partnerships = self.partnerships().select_related("program__advertiser", "program__network").prefetch_related(
             "coupons", "program__rules__group").order_by("-applied_at", "-id")
         status = self.request.GET.get("status", "")
         if status in Partnership.Status.values:
@@ -128,6 +128,7 @@ class MyProgramsView(ProgramsPartnerPage):
                 partnership__in=[p.pk for p in page.object_list], archived=False).order_by("-id"):
             links.setdefault(link.partnership_id, []).append(link)
         rows = [{"partnership": p, "program": p.program, "summary": self.summary(p.program),
+                 "caps": caps.caps_status(program=p.program, partnership=p),
                  "links": [(link, selectors.link_url(link)) for link in links.get(p.pk, [])],
                  "coupons": [c for c in p.coupons.all() if c.is_active]} for p in page.object_list]
         return super().get_context_data(page=page, rows=rows, status=status, statuses=Partnership.Status.choices,

@@ -16,7 +16,7 @@ from rest_framework import serializers
 from core.money import AmountTooLarge, is_currency, parse_amount, quantize
 from network.models import Role
 
-from . import rule_checks, selectors, targeting
+from . import caps, rule_checks, selectors, targeting
 from .deeplinks import is_allowed_destination, normalize_domain
 from .models import (
     VELOCITY_MAX_WINDOW_MINUTES,
@@ -161,6 +161,83 @@ class RuleSerializer(serializers.ModelSerializer):
                 | {"payout": format_rate(t["payout"], rule.kind, currency)} for t in rule.tiers or []]
 
 
+# --- caps -------------------------------------------------------------------------------------------
+class CapsSerializer(serializers.Serializer):
+    """Caps and budget (`caps`, on programs and partnerships): null numbers mean no limit for that measure."""
+
+    conversions_day = serializers.IntegerField(min_value=0, max_value=caps.MAX_CONVERSIONS, allow_null=True,
+                                               required=False, help_text="Conversions per day (network time zone).")
+    conversions_month = serializers.IntegerField(min_value=0, max_value=caps.MAX_CONVERSIONS, allow_null=True,
+                                                 required=False, help_text="Conversions per calendar month.")
+    payout_month = AmountField(allow_null=True, required=False,
+                               help_text="Payout budget per calendar month in the program's currency, e.g. \"500.00\".")
+    action = serializers.ChoiceField(choices=caps.ACTIONS, required=False, default="hold",
+                                     help_text="Past a cap: hold (commission held for review), reject (no "
+                                     "commission) or pause (the program's clicks go to its fallback URL).")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown cap."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate_payout_month(self, value):
+        if value is not None and value < 0:
+            raise serializers.ValidationError("Must not be negative.")
+        return value
+
+
+def caps_checked(value: dict | None, currency: str) -> dict | None:
+    """Validated caps in their stored shape (the budget checked against the currency's minor units)."""
+    if value is None:
+        return None
+    budget = value.get("payout_month")
+    if budget is not None and budget != quantize(budget, currency):
+        raise serializers.ValidationError({"caps": {"payout_month": [
+            f"Has more decimal places than {currency} allows."]}})
+    return caps.caps_value(currency=currency, **value)
+
+
+@extend_schema_field({"type": "object", "nullable": True, "properties": {
+    "conversions_day": {"type": "integer", "nullable": True},
+    "conversions_month": {"type": "integer", "nullable": True},
+    "payout_month": {"type": "string", "nullable": True, "example": "500.00"},
+    "action": {"type": "string", "enum": list(caps.ACTIONS)}}})
+class CapsField(serializers.JSONField):
+    """The stored caps as they are."""
+
+
+_CAP_MEASURE = {"type": "object", "nullable": True, "properties": {
+    "limit": {"type": "string"}, "used": {"type": "string"}, "remaining": {"type": "string"},
+    "resets_at": {"type": "string", "format": "date-time"}}}
+CAPS_STATUS_SCHEMA = {
+    "type": "object", "nullable": True,
+    "description": "The caps that apply and what is left in the current periods (null: no cap applies).",
+    "properties": {"scope": {"type": "string", "enum": [caps.PROGRAM, caps.PARTNERSHIP]},
+                   "action": {"type": "string"}, "timezone": {"type": "string"},
+                   "paused_until": {"type": "string", "format": "date-time", "nullable": True},
+                   "conversions_day": _CAP_MEASURE, "conversions_month": _CAP_MEASURE, "payout_month": _CAP_MEASURE},
+}
+
+
+def caps_status_data(program: Program, partnership: Partnership | None = None) -> dict | None:
+    status = caps.caps_status(program=program, partnership=partnership)
+    if status is None:
+        return None
+    data = dict(status)
+    data["paused_until"] = status["paused_until"].isoformat() if status["paused_until"] else None
+    for measure in caps.MEASURES:
+        if status[measure] is not None:
+            data[measure] = {key: value.isoformat() if key == "resets_at" else str(value)
+                             for key, value in status[measure].items()}
+    return data
+
+
+class PartnershipCapsSerializer(serializers.Serializer):
+    caps = CapsSerializer(allow_null=True, help_text="The partnership's own caps (null: the program's apply).")
+
+
 # --- programs ---------------------------------------------------------------------------------------
 class TargetingSerializer(serializers.Serializer):
     """Where a program's clicks may come from; an empty (or absent) list restricts nothing. Written as a whole."""
@@ -213,6 +290,8 @@ class ProgramWriteSerializer(serializers.Serializer):
     targeting = TargetingSerializer(
         required=False, help_text="Countries and device types the program's clicks may come from; a click outside is "
         "sent to the fallback URL (or the landing page) without a click id and its conversions earn nothing.")
+    caps = CapsSerializer(required=False, allow_null=True,
+                          help_text="Conversion caps per day and month, payout budget per month (null: none).")
     rules = RuleInputSerializer(many=True, required=True, allow_empty=False)
 
     def validate_landing_url(self, value):
@@ -248,6 +327,8 @@ class ProgramWriteSerializer(serializers.Serializer):
         currency = attrs.get("currency") or (program.currency if program else self.context["network"].default_currency)
         if attrs.get("rules"):
             validate_rules_for_currency(attrs["rules"], currency)
+        if "caps" in attrs:
+            attrs["caps"] = caps_checked(attrs["caps"], currency)
         return attrs
 
 
@@ -267,17 +348,25 @@ class ProgramSerializer(serializers.ModelSerializer):
     rules = serializers.SerializerMethodField()
     partnership = serializers.SerializerMethodField()
     targeting = serializers.SerializerMethodField()
+    caps = CapsField(read_only=True)
+    caps_status = serializers.SerializerMethodField()
 
     class Meta:
         model = Program
         fields = ["id", "advertiser", "name", "description", "landing_url", "currency", "allowed_domains", "status",
                   "visibility", "approval", "attribution_window_days", "attribution_model", "hold_days", "fallback_url",
                   "second_tier_percent", "fraud_policy", "velocity_max_clicks", "velocity_window_minutes", "terms",
-                  "targeting", "rules", "partnership", "created_at", "updated_at"]
+                  "targeting", "caps", "caps_status", "rules", "partnership", "created_at", "updated_at"]
 
     @extend_schema_field(TargetingSerializer)
     def get_targeting(self, program):
         return {key: list((program.targeting or {}).get(key) or []) for key in targeting.KEYS}
+
+    @extend_schema_field(CAPS_STATUS_SCHEMA)
+    def get_caps_status(self, program):
+        """For an affiliate: the caps that apply to it (its partnership's own, else the program's)."""
+        partnership = (self.context.get("partnerships") or {}).get(program.pk)
+        return caps_status_data(program, partnership)
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_second_tier_percent(self, program):
@@ -309,11 +398,17 @@ class PartnershipSerializer(serializers.ModelSerializer):
     affiliate_name = serializers.CharField(source="affiliate.name", read_only=True)
     decided_by = serializers.SerializerMethodField()
     invited = serializers.SerializerMethodField()
+    caps = CapsField(read_only=True, help_text="The partnership's own caps (null: the program's apply).")
+    caps_status = serializers.SerializerMethodField()
 
     class Meta:
         model = Partnership
         fields = ["id", "program", "program_name", "affiliate", "affiliate_name", "status", "applied_at",
-                  "decided_at", "decided_by", "invited", "invited_at", "note"]
+                  "decided_at", "decided_by", "invited", "invited_at", "note", "caps", "caps_status"]
+
+    @extend_schema_field(CAPS_STATUS_SCHEMA)
+    def get_caps_status(self, partnership):
+        return caps_status_data(partnership.program, partnership)
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_decided_by(self, partnership):

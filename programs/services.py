@@ -12,7 +12,7 @@ from django.utils import timezone
 from network.models import Affiliate, Network, PartyStatus, User
 from network.services import audit_log_record
 
-from . import emails, signals
+from . import caps, emails, signals
 from . import models as program_models
 from .deeplinks import is_allowed_destination
 from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
@@ -25,6 +25,7 @@ PROGRAM_FIELDS = (
     "name", "description", "landing_url", "allowed_domains", "status", "visibility", "approval",
     "attribution_window_days", "attribution_model", "hold_days", "fallback_url", "second_tier_percent",
     "fraud_policy", "terms", "velocity_max_clicks", "velocity_window_minutes", "targeting",
+    "caps",
 )
 
 
@@ -66,6 +67,8 @@ def program_create(*, network: Network, advertiser, actor: User | None, rules: l
     rules = rules_clean(network=network, currency=program.currency, rules=rules)
     program.save()
     _add_rules(program, rules)
+    if program.caps is not None:  # a new program has delivered nothing yet: its counters start at zero
+        caps.caps_pause_recompute(program=program)
     audit_log_record(network=network, actor=_actor(actor), action="program.created", target=program,
                      data={"name": program.name, "rules": len(rules)})
     return program
@@ -84,6 +87,7 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
         raise ValidationError({"status": ["The program is archived; it can no longer be changed."]})
     _clean_targeting(fields)
     changed = {}
+    had_caps = caps.has_limits(program.caps)
     for name, value in fields.items():
         if name not in PROGRAM_FIELDS:
             raise ValidationError({name: ["This field cannot be changed."]})
@@ -96,6 +100,10 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
     rules = rules_clean(network=network, currency=program.currency, rules=rules or [])
     program.save()
     _add_rules(program, rules)
+    if "caps" in changed:
+        if not had_caps and caps.has_limits(program.caps):
+            signals.caps_started.send(sender=Program, program=program, partnership=None)
+        caps.caps_pause_recompute(program=program)
     audit_log_record(network=network, actor=_actor(actor), action="program.updated", target=program,
                      data={"changed": changed, "rules_added": len(rules or [])})
     return program
@@ -201,6 +209,24 @@ def partnership_decide(*, network: Network, partnership: Partnership, status: st
                      data={"note": note} if note else None)
     signals.partnership_decided.send(sender=Partnership, partnership=partnership)
     emails.partnership_decided(partnership)
+    return partnership
+
+
+@transaction.atomic
+def partnership_caps_set(*, network: Network, partnership: Partnership, caps_value: dict | None,
+                         actor: User | None) -> Partnership:
+    """Set (or clear, with None) a partnership's own caps, which replace the program's for its conversions."""
+    _same_network(network, partnership)
+    partnership = Partnership.objects.select_for_update().select_related("program__network").get(
+        network=network, pk=partnership.pk)
+    previous = partnership.caps
+    partnership.caps = caps_value
+    partnership.save(update_fields=["caps"])
+    if caps.has_limits(caps_value) and (previous is None or not caps.has_limits(previous)):
+        signals.caps_started.send(sender=Program, program=partnership.program, partnership=partnership)
+    caps.caps_pause_recompute(program=partnership.program, partnership=partnership)
+    audit_log_record(network=network, actor=_actor(actor), action="partnership.caps_set", target=partnership,
+                     data={"previous": previous, "caps": caps_value})
     return partnership
 
 

@@ -50,7 +50,8 @@ def _load_link(code: str) -> dict:
         TrackingLink.objects.filter(code=code)
         .select_related("partnership", "affiliate")
         .only("id", "code", "network_id", "program_id", "partnership_id", "affiliate_id", "destination_url",
-              "sub1", "sub2", "sub3", "sub4", "sub5", "archived", "partnership__status", "affiliate__status")
+              "sub1", "sub2", "sub3", "sub4", "sub5", "archived", "partnership__status", "partnership__caps",
+              "partnership__caps_paused_until", "affiliate__status")
         .first()
     )
     if link is None or link.archived:
@@ -65,7 +66,14 @@ def _load_link(code: str) -> dict:
         "subs": [link.sub1, link.sub2, link.sub3, link.sub4, link.sub5],
         # A suspended partnership or affiliate tracks nothing: handled like a paused program.
         "active": link.partnership.status == "approved" and link.affiliate.status == "active",
+        # The partnership's own caps replace the program's: then its pause (not the program's) stops the link.
+        "own_caps": link.partnership.caps is not None,
+        "paused_until": _timestamp(link.partnership.caps_paused_until),
     }
+
+
+def _timestamp(moment) -> float | None:
+    return moment.timestamp() if moment is not None else None
 
 
 def _load_program(program_id: int) -> dict:
@@ -77,6 +85,7 @@ def _load_program(program_id: int) -> dict:
         "attribution_window_days",
         "targeting",
         "advertiser_id",
+        "caps_paused_until",
     ).first()
     if program is None:
         return _GONE
@@ -89,7 +98,15 @@ def _load_program(program_id: int) -> dict:
         # None when nothing is restricted: the redirect then skips the look-ups altogether.
         "targeting": compiled(program.targeting),
         "advertiser_id": program.advertiser_id,
+        "paused_until": _timestamp(program.caps_paused_until),
     }
+
+
+def caps_paused(link: dict, program: dict, now: float) -> bool:
+    """A cap whose action is `pause` was reached and its period has not ended (the moment is cached with the
+    link and the program, so the period's end needs no invalidation)."""
+    until = link.get("paused_until") if link.get("own_caps") else program.get("paused_until")
+    return until is not None and now < until
 
 
 def _cached(local: LocalCache, key, cache_key: str, loader) -> dict:

@@ -56,6 +56,9 @@ TYPES = {item.name: item for item in (
     EventType("partnership.approved", "An affiliate was approved in a program (by the advertiser, automatically, "
               "or by accepting an invitation).", ADVERTISER),
     EventType("partnership.rejected", "An affiliate's application to a program was rejected.", ADVERTISER),
+    EventType("program.cap_reached", "A program's (or a partnership's own) conversion cap or payout budget reached "
+              "80 % or 100 % (`level`) in its period (day or month, network time zone); sent once per period, cap "
+              "and level.", ADVERTISER),
     EventType("webhook.test", "Sent by the endpoint's test button or API call only; never by real activity.",
               ADVERTISER),
 )}

@@ -38,7 +38,7 @@ POSTBACK_MACROS = (
 EVENTS = (
     "conversion.created", "conversion.refunded", "commission.created", "commission.approved", "commission.rejected",
     "commission.reversed", "commission.adjusted", "payout.paid", "payout.failed", "affiliate.created",
-    "affiliate.approved", "partnership.approved", "partnership.rejected", "webhook.test",
+    "affiliate.approved", "partnership.approved", "partnership.rejected", "program.cap_reached", "webhook.test",
 )
 # What an affiliate's postback may be fired for, and what it is fired for until the affiliate chooses (an empty
 # `Affiliate.postback_events`): the events of its conversions' commissions, whose macros are filled in.

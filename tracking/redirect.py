@@ -7,6 +7,7 @@ queue write, never a 500.
 """
 
 import logging
+import time
 from urllib.parse import parse_qsl
 
 from network.hosts import domain_owner
@@ -80,6 +81,9 @@ def click_redirect(code: str, meta, *, buffered: bool = False) -> tuple[int, lis
         if program["status"] in ("paused", "active") and program["fallback_url"]:
             return _redirect(program["fallback_url"])
         return NOT_FOUND
+    if (link.get("paused_until") or program.get("paused_until")) and clicks.caps_paused(link, program, time.time()):
+        # Past a cap that pauses: no click, no click id, until the cap's period ends.
+        return _redirect(program["fallback_url"] or program["landing_url"])
 
     query = parse_query(meta.get("QUERY_STRING", ""))
     subs = clicks.merge_subs(link["subs"], query)

@@ -29,6 +29,12 @@ def test_seed_demo_programs_are_idempotent_and_usable():
     assert sale.rules.filter(kind="percent", group__isnull=True).get().tiers[0]["min_conversions"] == 10
     lead = Program.objects.get(name="Northwind Newsletter Leads").rules.get()
     assert (lead.event, lead.kind) == ("lead", "fixed")
+    from commissions.models import Commission
+    from programs.caps import caps_status
+
+    leads = Program.objects.get(name="Northwind Newsletter Leads")
+    assert caps_status(program=leads)["conversions_day"]["limit"] == 500  # the pages show what is left
+    assert all(not c.rule_snapshot.get("cap", {}).get("exceeded") for c in Commission.objects.filter(program=leads))
     subscription = Program.objects.get(name="Blue Lantern Pro").rules.get()
     assert subscription.recurring_months == 12
     assert Program.objects.get(name="Blue Lantern Pro").advertiser != sale.advertiser
