@@ -7,12 +7,13 @@ class CommissionsConfig(AppConfig):
 
     def ready(self):
         from core import embedded
-        from tracking.signals import conversion_recorded, conversion_refunded
+        from tracking.signals import conversion_recorded, conversion_refunded, conversions_recorded
 
         from . import notifications  # noqa: F401  (registers the commission events' examples)
-        from .receivers import on_conversion_recorded, on_conversion_refunded
+        from .receivers import on_conversion_recorded, on_conversion_refunded, on_conversions_recorded
         from .tasks import commissions_catch_up_embedded
 
         conversion_recorded.connect(on_conversion_recorded, dispatch_uid="commissions.compute")
+        conversions_recorded.connect(on_conversions_recorded, dispatch_uid="commissions.compute_batch")
         conversion_refunded.connect(on_conversion_refunded, dispatch_uid="commissions.reverse")
         embedded.register("commissions-catch-up", commissions_catch_up_embedded)

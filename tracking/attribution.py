@@ -96,6 +96,12 @@ def click_attributes(*, program_advertiser_id: int, advertiser_id: int, clicked_
     return program_advertiser_id == advertiser_id and within_window(clicked_at, window_days, now)
 
 
+def click_may_arrive(click_id: str, now: datetime) -> bool:
+    """A click id with no click row is waited for (the click queue lags the redirect) when its time is recent."""
+    age = (now - click_id_time(click_id)).total_seconds()
+    return -300 <= age <= settings.CLICK_INGEST_GRACE_SECONDS
+
+
 def attribute(
     *,
     network: Network,
@@ -125,8 +131,7 @@ def attribute(
                     country=click.country,
                 )
         elif allow_pending:
-            age = (now - click_id_time(click_id)).total_seconds()
-            pending = -300 <= age <= settings.CLICK_INGEST_GRACE_SECONDS
+            pending = click_may_arrive(click_id, now)
     if pending:
         return Attribution(coupon=coupon, pending=True)
     if coupon is not None:
