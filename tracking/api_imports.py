@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from network.models import Role
 from network.permissions import OPERATORS
-from network.tenancy import TenantViewSet
+from network.tenancy import TenantGenericAPIView, TenantViewSet
 
 from . import imports
 from .models_import import ConversionImport
@@ -56,20 +56,27 @@ _refused = inline_serializer("ImportRefused", {"detail": serializers.CharField()
 
 
 class ConversionImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """An advertiser's CSV imports of offline conversions (operators see every advertiser's)."""
+    """An advertiser's CSV imports of offline conversions (operators see every advertiser's), newest first."""
 
     model = ConversionImport
     serializer_class = ConversionImportSerializer
     roles = frozenset({Role.ADVERTISER, *OPERATORS})
-    action_roles = {"create": RECORDING_ROLES}
+
+    def scope_queryset(self, queryset):
+        return queryset.visible_to(self.membership)
+
+
+class ConversionImportCreateView(TenantGenericAPIView):
+    """`POST /api/v1/conversions/import`: an advertiser's CSV file becomes an import job."""
+
+    model = ConversionImport
+    serializer_class = ConversionImportUploadSerializer
+    roles = RECORDING_ROLES
     parser_classes = [MultiPartParser, FormParser]
 
     @property
     def idempotency_body_limit(self) -> int:
         return settings.CONVERSION_IMPORT_MAX_BYTES + _FRAMING
-
-    def scope_queryset(self, queryset):
-        return queryset.visible_to(self.membership)
 
     @extend_schema(
         request={"multipart/form-data": ConversionImportUploadSerializer},
@@ -87,7 +94,7 @@ class ConversionImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
             "order_id, the same attribution, fraud checks and commissions); a bad row is reported in `errors` "
             "with its row number and skipped."),
     )
-    def create(self, request):
+    def post(self, request):
         advertiser = self.membership.party
         if advertiser is None:
             raise PermissionDenied("This key has no advertiser profile.")

@@ -25,11 +25,15 @@ from .daily import conversions_added
 from .fraud import DUPLICATE_ORDER_WINDOW, click_facts, duplicate_order_buyer, evidence
 from .ids import click_id_time
 from .models import Click, Conversion
+from .models_outbound import WebhookEndpoint
 from .outbound import Event, events_emit
 from .recording import conversion_fields, order_repeats, program_currency_error
 from .signals import conversions_recorded
 
 _FIELDS = [f for f in Conversion._meta.concrete_fields if f.column != "id"]
+# Values the database driver cannot take as they are (decimals, datetimes, JSON): each with its field, the rest plain.
+_ADAPTED = {"amount", "refunded_amount", "clicked_at", "created_at", "items", "fraud_signals", "signal_details"}
+_PARAMS = [(f.attname, f if f.column in _ADAPTED else None) for f in _FIELDS]
 _INSERT_ROWS = 500  # rows per INSERT statement (SQLite takes at most 32,766 parameters)
 _CLICK_TIME_MARGIN = timedelta(days=1)
 
@@ -166,9 +170,10 @@ def _flush(network: Network, advertiser: Advertiser, waiting: list[tuple[Row, Co
     conversions_added(network.pk, ids)
     from .services import conversion_payload
 
-    events_emit(network_id=network.pk, events=[
-        Event("conversion.created", conversion_payload(conversion), advertiser_id=advertiser.pk)
-        for conversion in written])
+    if WebhookEndpoint.objects.for_network(network).filter(is_active=True).exists():
+        events_emit(network_id=network.pk, events=[
+            Event("conversion.created", conversion_payload(conversion), advertiser_id=advertiser.pk)
+            for conversion in written])
     transaction.on_commit(lambda: conversions_recorded.send(sender=Conversion, conversion_ids=ids))
 
 
@@ -176,8 +181,10 @@ def _insert(conversions: list[Conversion]) -> dict[str, int]:
     """One multi-row INSERT; {order id: new id} of the rows written (not the ones already recorded)."""
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _FIELDS)
     one = f"({', '.join(['%s'] * len(_FIELDS))})"
-    params = [f.get_db_prep_save(getattr(conversion, f.attname), connection)
-              for conversion in conversions for f in _FIELDS]
+    params = []
+    for conversion in conversions:
+        attrs = vars(conversion)
+        params += [attrs[name] if f is None else f.get_db_prep_save(attrs[name], connection) for name, f in _PARAMS]
     sql = (f"INSERT INTO {Conversion._meta.db_table} ({columns}) VALUES {', '.join([one] * len(conversions))} "  # noqa: S608
            "ON CONFLICT (advertiser_id, order_id) DO NOTHING RETURNING id, order_id")
     with connection.cursor() as cursor:

@@ -12,7 +12,7 @@ from .api import (
     WebhookEventTypesView,
     conversions_entry,
 )
-from .api_imports import ConversionImportViewSet
+from .api_imports import ConversionImportCreateView, ConversionImportViewSet
 from .api_stripe import StripeBillingWebhookView, StripeIntegrationViewSet
 
 router = Router()
@@ -24,7 +24,7 @@ router.register("integrations/stripe", StripeIntegrationViewSet, basename="strip
 
 urlpatterns = [
     re_path(r"^conversions/?$", conversions_entry),  # the postback's fast path; the router's route documents it
-    re_path(r"^conversions/import/?$", ConversionImportViewSet.as_view({"post": "create"}),
+    re_path(r"^conversions/import/?$", ConversionImportCreateView.as_view(),
             name="conversion-import-create"),
     path("conversions/pixel", ConversionPixelView.as_view(), name="conversion-pixel"),  # before conversions/<pk>
     path("webhook-events", WebhookEventTypesView.as_view(), name="webhook-events"),
