@@ -242,6 +242,11 @@ def refund_status_q(status: str) -> models.Q:
     }[status]
 
 
+def current_time():
+    # Looked up when called (timezone.now itself as the default would be bound once, at import).
+    return timezone.now()
+
+
 class Conversion(TenantModel, SubIds):
     """A sale or lead reported by the advertiser's server (idempotent on advertiser + order_id)."""
 
@@ -299,7 +304,7 @@ class Conversion(TenantModel, SubIds):
     # address or e-mail. Pages put it in words (tracking.fraud_words).
     signal_details = models.JSONField(default=list, blank=True)
     # When the sale happened: now for a postback, the file's `occurred_at` for an imported one.
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    created_at = models.DateTimeField(default=current_time, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
