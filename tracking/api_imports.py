@@ -83,7 +83,8 @@ class ConversionImportCreateView(TenantGenericAPIView):
         responses={202: ConversionImportSerializer,
                    400: OpenApiResponse(_refused, description=(
                        "Not a CSV file (binary or not UTF-8), no header row, a missing required or unknown column, "
-                       "no rows, or larger than the limit: nothing is recorded."))},
+                       "no rows, or larger than the limit: nothing is recorded.")),
+                   415: OpenApiResponse(description="The body is not multipart/form-data.")},
         examples=[OpenApiExample("Queued", response_only=True, status_codes=["202"], value={
             "id": 7, "status": "queued", "filename": "orders.csv", "total": 3, "processed": 0, "created": 0,
             "duplicates": 0, "error_count": 0, "errors": [], "detail": "", "created_at": "2026-03-01T10:00:00Z",

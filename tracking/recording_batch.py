@@ -28,6 +28,7 @@ from .models import Click, Conversion
 from .models_outbound import WebhookEndpoint
 from .outbound import Event, events_emit
 from .recording import conversion_fields, order_repeats, program_currency_error
+from .services import OrderConflict, conversion_payload, conversion_record
 from .signals import conversions_recorded
 
 _FIELDS = [f for f in Conversion._meta.concrete_fields if f.column != "id"]
@@ -132,8 +133,6 @@ def _decide(advertiser: Advertiser, values: dict, clicks: dict, now: datetime) -
 
 
 def _full(network: Network, advertiser: Advertiser, row: Row) -> Outcome:
-    from .services import OrderConflict, conversion_record
-
     values = row.values
     try:
         with transaction.atomic():  # a refused row leaves nothing behind
@@ -168,8 +167,6 @@ def _flush(network: Network, advertiser: Advertiser, waiting: list[tuple[Row, Co
         return
     ids = [conversion.pk for conversion in written]
     conversions_added(network.pk, ids)
-    from .services import conversion_payload
-
     if WebhookEndpoint.objects.for_network(network).filter(is_active=True).exists():
         events_emit(network_id=network.pk, events=[
             Event("conversion.created", conversion_payload(conversion), advertiser_id=advertiser.pk)
