@@ -162,8 +162,9 @@ def import_row(number: int, cells: dict, tz: ZoneInfo, now: datetime) -> tuple[R
     values, full = _quick(cells), False
     if values is None:
         # The postback's serializer says what is wrong, in its words; a row it takes goes through the full path.
+        # An empty cell is an absent field (a lead's amount may be empty: 0, as in the postback).
         data = ConversionCreateSerializer(data={name: value for name, value in cells.items()
-                                                if name in REQUIRED_COLUMNS or (value and name != "occurred_at")})
+                                                if value and name != "occurred_at"})
         if data.is_valid():
             validated = data.validated_data
             values = {"order_id": validated["order_id"], "amount": validated["amount"],

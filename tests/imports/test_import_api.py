@@ -26,7 +26,7 @@ def test_import_answers_202_and_the_job_counts_every_row(world, shop):
     data = csv_bytes(HEADER, [
         ["A-1", "100.00", "EUR", clicks[0].click_id, "", "", ""],
         ["A-2", "50.00", "eur", clicks[1].click_id, "cust-2", "sale", ""],
-        ["A-3", "20.00", "EUR", "", "", "lead", ""],
+        ["A-3", "", "EUR", "", "", "lead", ""],
         ["A-4", "80.00", "EUR", clicks[2].click_id, "", "", ""],
     ])
     response = upload(world.a.client("advertiser"), data)
@@ -40,7 +40,7 @@ def test_import_answers_202_and_the_job_counts_every_row(world, shop):
     stored = {c.order_id: c for c in Conversion.objects.for_network(world.a.network)}
     assert stored["A-1"].attribution == "click" and stored["A-1"].affiliate_id == world.a.affiliate.pk
     assert stored["A-2"].currency == "EUR" and stored["A-2"].customer_id == "cust-2"
-    assert stored["A-3"].attribution == "none" and stored["A-3"].event == "lead"
+    assert stored["A-3"].attribution == "none" and stored["A-3"].event == "lead" and stored["A-3"].amount == 0
     assert Commission.objects.for_network(world.a.network).filter(tier=1).count() == 3
     assert sorted(Commission.objects.for_network(world.a.network).values_list("amount", flat=True)) == [
         Decimal("5"), Decimal("8"), Decimal("10")]
