@@ -8,14 +8,15 @@ class CommissionsConfig(AppConfig):
     def ready(self):
         from core import embedded
         from programs.signals import caps_started
-        from tracking.signals import conversion_recorded, conversion_refunded
+        from tracking.signals import conversion_recorded, conversion_refunded, conversions_recorded
 
         from . import notifications  # noqa: F401  (registers the commission events' examples)
         from .caps import on_caps_started
-        from .receivers import on_conversion_recorded, on_conversion_refunded
+        from .receivers import on_conversion_recorded, on_conversion_refunded, on_conversions_recorded
         from .tasks import commissions_catch_up_embedded
 
         conversion_recorded.connect(on_conversion_recorded, dispatch_uid="commissions.compute")
+        conversions_recorded.connect(on_conversions_recorded, dispatch_uid="commissions.compute_batch")
         conversion_refunded.connect(on_conversion_refunded, dispatch_uid="commissions.reverse")
         caps_started.connect(on_caps_started, dispatch_uid="commissions.caps_seed")
         embedded.register("commissions-catch-up", commissions_catch_up_embedded)

@@ -47,6 +47,23 @@ def on_conversion_recorded(sender, conversion_id: int, **kwargs) -> None:
     kicks.put(conversion_id)
 
 
+def on_conversions_recorded(sender, conversion_ids: list[int], **kwargs) -> None:
+    """A batch of new conversions (a CSV import's chunk): one computation for the batch, the postback's batch path."""
+    if not conversion_ids:
+        return
+    if commissions_compute_batch_task.app.conf.task_always_eager:
+        try:
+            retry_locked(lambda: commissions_compute_batch_task.run(list(conversion_ids)))
+        except DatabaseError:
+            logger.exception("Commissions of %d conversions not computed now; the catch-up computes them.",
+                             len(conversion_ids))
+        return
+    try:
+        commissions_compute_batch_task.delay(list(conversion_ids))
+    except OperationalError:  # broker down: the conversions are kept; the catch-up task computes them
+        logger.exception("Could not queue the commission computation of conversions %s", conversion_ids)
+
+
 def compute_now(conversion_id: int) -> None:
     """The in-process computation, after the conversion's commit. A lock that outlasts the database's wait (SQLite
     with many writers) is retried a few times; a database error after that is logged, not raised: the conversion

@@ -239,6 +239,8 @@ REST_FRAMEWORK = {
 # POST /api/v1/conversions (merchants' servers post in bursts), per client address without a key.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
 CONVERSION_THROTTLE_RATE = env.str("CONVERSION_THROTTLE_RATE", default="60000/min")
+# CSV imports of conversions (POST /api/v1/conversions/import, the advertiser's import page): the largest file.
+CONVERSION_IMPORT_MAX_BYTES = env.int("CONVERSION_IMPORT_MAX_BYTES", default=20 * 2**20)
 ANON_THROTTLE_RATE = env.str("ANON_THROTTLE_RATE", default="300/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Affiliate Network API",

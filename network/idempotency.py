@@ -8,6 +8,7 @@ a session. The same key with another method, path or body answers 422; while its
 """
 
 import hashlib
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,8 +70,17 @@ def wants_idempotency(meta: dict, method: str) -> bool:
     return method == "POST" and META_NAME in meta
 
 
-def body_read(request) -> None:
-    """Read the raw body now, before any parser or CSRF check consumes the stream: the fingerprint hashes it."""
+def body_read(request, limit: int | None = None) -> None:
+    """Read the raw body now, before any parser or CSRF check consumes the stream: the fingerprint hashes it.
+
+    `limit`: a view taking uploads larger than DATA_UPLOAD_MAX_MEMORY_SIZE (the CSV import) keeps bodies up to it."""
+    django_request = getattr(request, "_request", request)
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if limit is not None and not hasattr(django_request, "_body") and 0 < length <= limit:
+        # What HttpRequest.body does, with this view's limit instead of the global one.
+        django_request._body = django_request.read()
+        django_request._stream = io.BytesIO(django_request._body)
+        return
     try:
         request.body  # noqa: B018 (Django keeps it; the parsers then read from the kept bytes)
     except RequestDataTooBig as exc:

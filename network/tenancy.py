@@ -22,6 +22,8 @@ class TenantScoped:
     model = None
     permission_classes = [IsNetworkMember, HasRole]
     idempotent_posts = True  # the schema documents the Idempotency-Key header on these views' POSTs
+    # Bodies kept whole for an Idempotency-Key's fingerprint: Django's DATA_UPLOAD_MAX_MEMORY_SIZE, or this (uploads).
+    idempotency_body_limit: int | None = None
     _idempotency_claim = None
 
     def __init_subclass__(cls, **kwargs):
@@ -55,7 +57,7 @@ class TenantScoped:
 
     def initial(self, request, *args, **kwargs):
         if idempotency.wants_idempotency(request.META, request.method):
-            idempotency.body_read(request)
+            idempotency.body_read(request, self.idempotency_body_limit)
         super().initial(request, *args, **kwargs)  # authenticated, permitted and throttled before a key is taken
         self._idempotency_claim = idempotency.idempotency_begin(request, self.membership)
 

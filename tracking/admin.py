@@ -10,6 +10,7 @@ from .models import (
     Conversion,
     ConversionDay,
     ConversionDayChange,
+    ConversionImport,
     ConversionPartnerDay,
     Delivery,
     DeliveryAttempt,
@@ -147,3 +148,10 @@ class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "type", "result", "integration", "conversion", "received_at")
     list_filter = ("network", "result", "type")
     search_fields = ("event_id", "object_id", "customer_id")
+
+
+@admin.register(ConversionImport)
+class ConversionImportAdmin(ReadOnlyAdmin):
+    list_display = ("id", "advertiser", "filename", "status", "total", "processed", "created", "duplicates",
+                    "error_count", "created_at")
+    list_filter = ("network", "status")

@@ -6,14 +6,19 @@ from django.urls import path, re_path
 from network import navigation
 from programs.advertiser_forms import ID_PATTERN
 
+from . import advertiser_import_views as import_views
 from . import advertiser_stripe_views as stripe_views
 from . import advertiser_views as views
 
 navigation.register("advertiser", "Conversions", "advertiser_conversions", order=40)
+navigation.register("advertiser", "Import conversions", "advertiser_imports", order=41)
 PK = f"(?P<pk>{ID_PATTERN})"
 
 urlpatterns = [
     path("advertiser/conversions/", views.ConversionListView.as_view(), name="advertiser_conversions"),
+    path("advertiser/conversions/import/", import_views.ImportListView.as_view(), name="advertiser_imports"),
+    re_path(rf"^advertiser/conversions/import/{PK}/$", import_views.ImportDetailView.as_view(),
+            name="advertiser_import"),
     # advertiser/conversions/<pk>/ (advertiser_conversion): routed by commissions.advertiser_urls, with commissions.
     path("advertiser/integration/", views.IntegrationView.as_view(), name="advertiser_integration_full"),
     path("advertiser/integration/pixel-token/rotate", views.PixelTokenRotateView.as_view(),

@@ -8,6 +8,7 @@ class TrackingConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        import tracking.tasks_imports  # noqa: F401  (connects the queueing of CSV imports)
         import tracking.tasks_outbound  # noqa: F401  (connects the queueing of deliveries and late attributions)
         from network.models import Advertiser, ApiKey, Membership, User
         from tracking import click_receivers, events, member_addresses  # noqa: F401  (link cache, members' addresses)

@@ -115,6 +115,12 @@ def first_click_before(*, network_id: int, program_id: int, model: str, ip_hash:
     )
 
 
+def click_may_arrive(click_id: str, now: datetime) -> bool:
+    """A click id with no click row is waited for (the click queue lags the redirect) when its time is recent."""
+    age = (now - click_id_time(click_id)).total_seconds()
+    return -300 <= age <= settings.CLICK_INGEST_GRACE_SECONDS
+
+
 def attribute(
     *,
     network: Network,
@@ -150,8 +156,7 @@ def attribute(
                     country=click.country, first_click_id=first_click_id,
                 )
         elif allow_pending:
-            age = (now - click_id_time(click_id)).total_seconds()
-            pending = -300 <= age <= settings.CLICK_INGEST_GRACE_SECONDS
+            pending = click_may_arrive(click_id, now)
     if pending:
         return Attribution(coupon=coupon, pending=True)
     if coupon is not None:

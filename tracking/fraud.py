@@ -121,13 +121,18 @@ def conversion_evidence(
     duplicate = bool(buyer) and duplicate_order_found(
         network_id=network.pk, advertiser_id=advertiser.pk, buyer=buyer, amount=amount, currency=currency, now=now,
         exclude_id=exclude_id)
-    click_facts = None if click is None else {
+    return evidence(now=now, click=click_facts(click, program), self_referral=self_referral,
+                    duplicate_order=duplicate)
+
+
+def click_facts(click, program: Program | None) -> dict | None:
+    """What a conversion's signals take from its click (a Click row) and the attributed program (`evidence`)."""
+    return None if click is None else {
         "clicked_at": click.created_at, "is_bot": click.is_bot, "is_unique": click.is_unique,
         "velocity_count": click.velocity_count,
         "velocity_limit": program.velocity_max_clicks if program is not None else 0,
         "velocity_window_minutes": program.velocity_window_minutes if program is not None else 0,
         "off_target": click.off_target, "country": click.country, "device": click.device}
-    return evidence(now=now, click=click_facts, self_referral=self_referral, duplicate_order=duplicate)
 
 
 def evidence(*, now: datetime, click: dict | None = None, self_referral: dict | None = None,

@@ -1,6 +1,7 @@
 """Clicks, hourly click rollups and conversions (outbound deliveries live in this app too)."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
@@ -247,6 +248,11 @@ def refund_status_q(status: str) -> models.Q:
     }[status]
 
 
+def current_time():
+    # Looked up when called (timezone.now itself as the default would be bound once, at import).
+    return timezone.now()
+
+
 class Conversion(TenantModel, SubIds):
     """A sale or lead reported by the advertiser's server (idempotent on advertiser + order_id)."""
 
@@ -306,7 +312,8 @@ class Conversion(TenantModel, SubIds):
     # Each signal's evidence (tracking.fraud): {"code": ..., rule values ...}; ids and hashes, never a raw
     # address or e-mail. Pages put it in words (tracking.fraud_words).
     signal_details = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the sale happened: now for a postback, the file's `occurred_at` for an imported one.
+    created_at = models.DateTimeField(default=current_time, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -335,6 +342,7 @@ class Conversion(TenantModel, SubIds):
 
 
 from .models_fraud import MemberAddress  # noqa: E402,F401
+from .models_import import ConversionImport  # noqa: E402,F401
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint  # noqa: E402,F401
 from .models_pixel import PixelToken  # noqa: E402,F401
 from .models_stripe import StripeCustomer, StripeEvent, StripeIntegration  # noqa: E402,F401

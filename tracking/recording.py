@@ -53,6 +53,12 @@ def order_id_as_sent(order_id) -> bool:
             and order_id == order_id.strip())
 
 
+def order_repeats(*, recorded_amount: Decimal, recorded_currency: str, amount: Decimal, currency: str) -> bool:
+    """An order id sent again is the same sale (answered with the first conversion) when its amount and currency
+    are the recorded ones; otherwise it is a conflict (refused)."""
+    return recorded_amount == amount and recorded_currency == currency
+
+
 def program_currency_error(*, program_name: str, program_currency: str, currency: str) -> dict | None:
     """A conversion is in its program's currency (the attributed or the named program), or refused."""
     if program_currency == currency:

@@ -2,7 +2,7 @@
 late attribution, webhook endpoints and the affiliate's postback URL."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -28,7 +28,7 @@ from .outbound import (
     postback_template_to_uri,
     validate_postback_template,
 )
-from .recording import amount_error, conversion_fields, money_errors, program_currency_error
+from .recording import amount_error, conversion_fields, money_errors, order_repeats, program_currency_error
 from .signals import conversion_awaiting_click, conversion_recorded, conversion_refunded
 
 
@@ -97,7 +97,8 @@ def _apply(conversion: Conversion, attribution: Attribution, details: list[dict]
 
 
 def _same_order(existing: Conversion, amount: Decimal, currency: str) -> Recorded:
-    if existing.amount != amount or existing.currency != currency:
+    if not order_repeats(recorded_amount=existing.amount, recorded_currency=existing.currency, amount=amount,
+                         currency=currency):
         raise OrderConflict(existing)
     return Recorded(existing, False, conversion_warnings(existing))
 
@@ -117,18 +118,20 @@ def conversion_record(
     customer_ip: str = "",
     program_id: int | None = None,
     items: list | None = None,
+    occurred_at: datetime | None = None,
 ) -> Recorded:
     """Record a conversion once per (advertiser, order_id); the same order again returns the first one.
 
     Raises ValidationError for bad input (nothing written) and OrderConflict when the order id is already
-    recorded with another amount or currency.
+    recorded with another amount or currency. `occurred_at` (an imported sale) is when it happened: attribution
+    windows and fraud signals are judged at that time; by default, now.
     """
     currency = (currency or "").upper()
     errors = money_errors(amount=amount, currency=currency)
     if errors is not None:
         raise ValidationError(errors)
     # No look-up before the INSERT: the unique (advertiser, order_id) constraint finds repeats (the rare case).
-    now = timezone.now()
+    now = occurred_at or timezone.now()
     program = None
     if program_id is not None:
         program = Program.objects.for_network(network).filter(pk=program_id, advertiser=advertiser).first()
@@ -152,7 +155,7 @@ def conversion_record(
     conversion = Conversion(
         network=network, advertiser=advertiser, order_id=order_id, event=event, amount=amount, currency=currency,
         click_id=click_id, coupon_code=coupon, customer_id=customer_id, customer_email_hash=email_hash,
-        customer_ip_hash=ip_hash, items=items or [],
+        customer_ip_hash=ip_hash, items=items or [], created_at=now,
     )
     _apply(conversion, attribution, details, program)
     try:

@@ -2,6 +2,8 @@
 
 - `conversion_recorded(sender=Conversion, conversion_id=int)`: sent once per new conversion, after its
   transaction commits. Receivers queue their own work (the commission computation).
+- `conversions_recorded(sender=Conversion, conversion_ids=list[int])`: the same for a batch of new conversions
+  (a CSV import's chunk), after their transaction commits: receivers handle them as one batch.
 - `conversion_refunded(sender=Conversion, conversion=Conversion, amount=Decimal, actor=User | None)`: sent
   inside the refund's transaction with this refund's amount (in the conversion's currency) and who refunded,
   so receivers' writes (reversing commissions, audited with that actor) commit or roll back with it.
@@ -9,14 +11,18 @@
   (webhooks, postbacks) to send; `tasks_outbound` queues one send each.
 - `conversion_awaiting_click(sender=Conversion, conversion_id=int)`: sent after the commit of a conversion recorded
   before its click was ingested; `tasks_outbound` queues its late attribution.
+- `conversion_import_queued(sender=ConversionImport, import_id=int)`: sent after the commit of a new CSV import;
+  `tasks_imports` queues its processing.
 
-The last two keep the task modules above the services they run (`tasks_outbound` imports `services` and
+The last three keep the task modules above the services they run (`tasks_outbound` imports `services` and
 `outbound`; neither imports it back).
 """
 
 from django.dispatch import Signal
 
 conversion_recorded = Signal()
+conversions_recorded = Signal()
 conversion_refunded = Signal()
 deliveries_created = Signal()
 conversion_awaiting_click = Signal()
+conversion_import_queued = Signal()

@@ -8,6 +8,7 @@ from .tasks_clicks import (
     clicks_retention_purge,
     member_addresses_retention_purge,
 )
+from .tasks_imports import conversion_import_process
 from .tasks_outbound import conversion_attribute_late, conversions_attribute_overdue, delivery_send
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "clicks_ingest",
     "clicks_retention_purge",
     "conversion_attribute_late",
+    "conversion_import_process",
     "conversions_attribute_overdue",
     "delivery_send",
     "member_addresses_retention_purge",
