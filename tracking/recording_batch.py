@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from network.models import Advertiser, Network
-from programs.models import SUB_FIELDS
+from programs.models import SUB_FIELDS, Program
 
 from .attribution import click_attributes, click_may_arrive
 from .daily import conversions_added
@@ -120,6 +120,8 @@ def _decide(advertiser: Advertiser, values: dict, clicks: dict, now: datetime) -
                 raise ValidationError(errors)
             if values["coupon"]:
                 return None  # the coupon is kept and linked to its affiliate's code: the full path does it
+            if program.attribution_model == Program.AttributionModel.FIRST_CLICK:
+                return None  # an earlier click of the visitor may earn it (attribution.first_click_before)
             return conversion_fields(
                 kind=Conversion.Attribution.CLICK, details=evidence(now=now, click=click_facts(click, program)),
                 policy=program.fraud_policy, program_id=program.pk, partnership_id=click.partnership_id,

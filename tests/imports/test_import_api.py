@@ -249,3 +249,15 @@ def test_a_rerun_of_a_finished_or_half_done_job_records_nothing_twice(world, sho
     # Rows 3 to 5 were recorded by the first run: the rerun finds them, counted as duplicates, written once.
     assert (job.status, job.processed, job.created, job.duplicates) == ("done", 5, 2, 3)
     assert Conversion.objects.for_network(world.a.network).count() == 5
+
+
+def test_an_imported_row_of_a_first_click_program_credits_the_visitors_first_click(world):
+    shop = make_shop(world.a, attribution_model="first_click", attribution_window_days=30)
+    first = click_at(shop.link2, ago=timedelta(days=3), ip_hash="a" * 64)
+    later = click_at(shop.link, ago=timedelta(hours=1), ip_hash="a" * 64)
+    data = csv_bytes(["order_id", "amount", "currency", "click_id"], [["FC-1", "100.00", "EUR", later.click_id]])
+    job = imported(world.a.client("advertiser"), data)
+    assert job["status"] == "done" and job["created"] == 1, job
+    conversion = Conversion.objects.for_network(world.a.network).get(order_id="FC-1")
+    assert conversion.click_id == later.click_id and conversion.first_click_id == first.click_id
+    assert conversion.affiliate_id == world.a.affiliate2.pk and conversion.link_id == shop.link2.pk
