@@ -76,6 +76,9 @@ class TrackingDomainAddView(TrackingDomainsMixin, View):
     """POST a domain (operators: and the advertiser it is for); errors re-render the page with the form's."""
 
     roles = OPERATORS | ADVERTISER
+    # The operator's page the form lives on (network.operator_views.NetworkSettingsView, given by the URL conf:
+    # that module builds its page with this one's mixin).
+    settings_view = None
 
     def post(self, request):
         if not self.may_change:
@@ -98,9 +101,7 @@ class TrackingDomainAddView(TrackingDomainsMixin, View):
 
     def render_page(self, form):
         """The page the form was on, with its errors."""
-        from .operator_views import NetworkSettingsView
-
-        view = NetworkSettingsView() if self.is_operator else AdvertiserTrackingDomainsView()
+        view = self.settings_view() if self.is_operator else AdvertiserTrackingDomainsView()
         view.setup(self.request)
         view.membership, view.network = self.membership, self.network
         return view.render_to_response(view.get_context_data(domain_form=form), status=400)

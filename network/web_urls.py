@@ -32,7 +32,9 @@ urlpatterns = [
     path("operator/settings/day-rebuild", operator_views.DayRebuildView.as_view(), name="operator_day_rebuild"),
     path("operator/audit/", operator_views.AuditLogView.as_view(), name="operator_audit"),
     # Tracking domains: a section of the operator's settings page, the advertiser's own page; shared actions.
-    path("tracking-domains/add", domain_views.TrackingDomainAddView.as_view(), name="tracking_domain_add"),
+    path("tracking-domains/add",
+         domain_views.TrackingDomainAddView.as_view(settings_view=operator_views.NetworkSettingsView),
+         name="tracking_domain_add"),
     path("tracking-domains/<int:pk>/verify", domain_views.TrackingDomainActionView.as_view(action="verify"),
          name="tracking_domain_verify"),
     path("tracking-domains/<int:pk>/delete", domain_views.TrackingDomainActionView.as_view(action="delete"),

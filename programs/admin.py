@@ -2,10 +2,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from network.admin_base import TenantAdmin
+from network.admin_base import ReadOnlyAdmin, TenantAdmin
 
 from . import services
-from .models import CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from .models import CapCounter, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
 
 # Typed URLs without a scheme become https:// (Django 6's default; silences its deprecation warning).
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -103,3 +103,13 @@ class TrackingLinkAdmin(TenantAdmin):
     raw_id_fields = ("partnership", "program", "affiliate")
     readonly_fields = ("code",)
     formfield_overrides = URL_FIELDS
+
+
+@admin.register(CapCounter)
+class CapCounterAdmin(ReadOnlyAdmin):
+    """What each program (or partnership) delivered per cap period: written only by the commission writer."""
+
+    list_display = ("program", "partnership", "period", "period_start", "conversions", "payout", "conversions_alerted",
+                    "payout_alerted")
+    list_filter = ("network", "period")
+    list_select_related = ("program", "partnership")

@@ -9,6 +9,7 @@ from config.celery import app
 from core import tasks as task_options
 
 TASK_NAMES = {
+    "tracking.tasks_imports.conversion_import_process",
     "commissions.tasks.commission_compute_task",
     "commissions.tasks.commission_email_task",
     "commissions.tasks.commission_emails_task",

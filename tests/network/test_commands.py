@@ -25,7 +25,8 @@ def test_bootstrap_network_prints_a_working_owner_key_on_the_last_line():
     me = api_client(key).get("/api/v1/me").json()
     assert me["role"] == "owner"
     assert me["network"] == {"id": Network.objects.get(slug="acme").pk, "name": "Acme", "slug": "acme",
-                             "default_currency": "USD", "timezone": "UTC"}
+                             "default_currency": "USD", "timezone": "UTC",
+                             "advertiser_tracking_domains": False}
 
 
 def test_bootstrap_network_with_duplicate_slug_fails_and_creates_nothing():
