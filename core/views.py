@@ -3,6 +3,7 @@
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 
 
@@ -34,4 +35,5 @@ def not_found(request, exception=None):
 def server_error(request):
     if _wants_json(request):
         return JsonResponse({"detail": "Server error."}, status=500)
-    return HttpResponse("<h1>Server error</h1>", status=500)
+    # No request context: the page must render when the database (users, sessions, networks) is what failed.
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
