@@ -47,5 +47,6 @@ urlpatterns = [
     path("", core_views.home, name="home"),
 ]
 
+handler400 = "core.views.bad_request"
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"

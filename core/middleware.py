@@ -1,6 +1,8 @@
 """Response headers Django 5.2 does not set itself (Content-Security-Policy, Permissions-Policy); the site's own
 error pages under DEBUG."""
 
+import logging
+
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import BadRequest, MiddlewareNotUsed, PermissionDenied, SuspiciousOperation
@@ -44,12 +46,17 @@ class FriendlyErrorPagesMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from core.views import not_found, server_error
+        from core.views import bad_request, not_found, server_error
 
         if isinstance(exception, Http404):
             return not_found(request, exception)
-        if isinstance(exception, PermissionDenied | BadRequest | SuspiciousOperation):
-            return None  # Django's 403/400 pages carry no debug details
+        if isinstance(exception, PermissionDenied):
+            return None  # Django renders handler403 under DEBUG too
+        if isinstance(exception, BadRequest | SuspiciousOperation):
+            if isinstance(exception, SuspiciousOperation):  # logged as Django logs it
+                logging.getLogger(f"django.security.{exception.__class__.__name__}").error(
+                    str(exception), exc_info=exception, extra={"status_code": 400, "request": request})
+            return bad_request(request, exception)
         signals.got_request_exception.send(sender=None, request=request)
         response = server_error(request)
         log_response("%s: %s", "Internal Server Error", request.path, response=response, request=request,

@@ -32,6 +32,12 @@ def not_found(request, exception=None):
     return HttpResponse(render(request, "404.html").content, status=404)
 
 
+def bad_request(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return HttpResponse(render(request, "400.html").content, status=400)
+
+
 def server_error(request):
     if _wants_json(request):
         return JsonResponse({"detail": "Server error."}, status=500)

@@ -39,6 +39,10 @@ def test_a_bug_answers_the_friendly_500_under_debug_and_is_logged(demo_mode, cap
     assert record.exc_info and "a bug in a page" in str(record.exc_info[1])
 
 
+def test_a_suspicious_request_answers_the_friendly_400_under_debug(demo_mode):
+    assert_friendly(Client().get("/suspicious/"), 400, "This request could not be read")
+
+
 def test_a_missing_slash_still_redirects_under_debug(demo_mode):
     response = Client().get("/partner")
     assert response.status_code == 301 and response["Location"] == "/partner/"
