@@ -1,9 +1,10 @@
 """Health check, home page and the JSON-aware error pages."""
 
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 
@@ -16,6 +17,12 @@ def healthz(request):
     except Exception as exc:  # any database failure means "not healthy"
         return JsonResponse({"status": "unavailable", "database": str(exc.__class__.__name__)}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: the static SVG (its URL read per request, so
+    production's hashed name comes from the collected manifest, not at import)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 def home(request):
