@@ -10,7 +10,8 @@ from .auth import membership_for_request
 class NetworkTimeZoneMiddleware:
     """After the session and the user are known: the request's network zone is Django's current time zone, so
     `|date`, `{% now %}`, forms and `localtime` all agree with the charts and report days (which read
-    `network.timezone` themselves). Requests without a member (the API's keys, strangers) stay in UTC."""
+    `network.timezone` themselves). The API (with a key or the session) and strangers stay in UTC: the API's
+    times are UTC ISO 8601 whoever calls."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -27,6 +28,8 @@ class NetworkTimeZoneMiddleware:
 
     @staticmethod
     def zone_of(request):
+        if request.path_info.startswith("/api/"):
+            return None
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None

@@ -50,7 +50,9 @@ def test_advertiser_conversions_list_shows_local_time(world, web, order):
     assert "07:39" in row and "05:39" not in row
 
 
-def test_a_stranger_page_has_no_zone_footer_and_the_api_keeps_utc(world, order):
+def test_a_stranger_page_has_no_zone_footer_and_the_api_keeps_utc(world, web, order):
     assert "Times in" not in Client().get("/accounts/login/").content.decode()
     body = world.a.client("advertiser").get(f"/api/v1/conversions/{order.pk}").json()
     assert body["created_at"].startswith("2026-11-02T05:39")
+    in_session = web("a", "advertiser").get(f"/api/v1/conversions/{order.pk}").json()  # a page's own fetch
+    assert in_session["created_at"] == body["created_at"]
