@@ -8,6 +8,10 @@ from django.utils.translation import ngettext
 from core.money import format_amount, is_currency, parse_amount
 
 MONEY_KEYS = {"amount", "refund"}
+# The order a sentence names the details in (PostgreSQL's jsonb keeps no order of its own); others follow, sorted.
+ORDER = ["name", "previous", "status", "reason", "code", "partnership", "batch", "amount", "refund", "full",
+         "refund_status", "commissions", "ids", "conversions", "adjustments", "reduced", "payouts", "rules", "source",
+         "trigger", "period", "reference"]
 # A list of ids says how many; the ids themselves are in the API's audit entries.
 COUNTED = {
     "ids": lambda n: ngettext("%(count)d commission", "%(count)d commissions", n),
@@ -57,7 +61,8 @@ def audit_sentence(data, currency: str = "") -> str:
         return str(data)
     currency = data.get("currency") or currency
     parts = []
-    for key, value in data.items():
+    for key, value in sorted(data.items(), key=lambda item: (ORDER.index(item[0]) if item[0] in ORDER
+                                                               else len(ORDER), item[0])):
         if key == "currency" or value in (None, ""):
             continue
         if key in COUNTED and isinstance(value, list):

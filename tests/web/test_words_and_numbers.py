@@ -34,7 +34,7 @@ def test_money_keeps_its_sign_and_minor_units():
     ({"previous": "pending", "reason": "Order cancelled"}, "Was pending, reason: Order cancelled."),
     ({"refund": "80.10", "full": False}, "Refund of €80.10, partial refund."),
     ({"source": "demo", "amount": "1965.120000", "currency": "EUR", "reference": "DEMO-1"},
-     "From demo, amount €1,965.12, reference DEMO-1."),
+     "Amount €1,965.12, from demo, reference DEMO-1."),
     ({"ids": [2, 4, 5]}, "3 commissions."),
     ({"batch": 1, "amount": "1965.12", "currency": "USD", "commissions": 187},
      "Batch #1, amount $1,965.12, 187 commissions."),
@@ -49,7 +49,7 @@ def test_the_audit_page_shows_sentences_not_dicts(world, web):
     AuditLog.objects.create(network=world.a.network, action="payout.paid", target_type="payout", target_id="7",
                             data={"source": "demo", "amount": "163.750000", "currency": "EUR"})
     page = web("a", "owner").get("/operator/audit/").content.decode()
-    assert "From demo, amount €163.75." in page
+    assert "Amount €163.75, from demo." in page
     assert "163.750000" not in page and "{&#x27;" not in page and "{'" not in page
 
 
