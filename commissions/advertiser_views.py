@@ -104,7 +104,7 @@ class DailyChartView(AdvertiserMixin, View):
                                               currency=currency), [metric])
         data = figures[metric]
         if series == "revenue":
-            label = f"Revenue ({currency})"
+            label = f"Sales ({currency})"
             data = [str(value) if value else "0" for value in data]
         else:
             label = "Conversions"

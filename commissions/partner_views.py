@@ -1,13 +1,17 @@
 """The partner portal's money pages: the overview (KPIs from the click rollups and the ledger, a chart of
 clicks and earnings per day) and the commissions list with balances per currency."""
 
+from decimal import Decimal
+
 from django.http import JsonResponse
 
 from network.views import PartnerDashboardView, PartnerPage
 from network.web import paginate
 from programs import caps as program_caps
 from programs import selectors as program_selectors
+from programs.models import Partnership
 from reports.figures import daily_series, kpis, overview_query
+from reports.selectors import conversion_rate
 
 from . import ledger
 from .models import Commission
@@ -24,9 +28,14 @@ class PartnerOverviewView(PartnerDashboardView):
     def get_context_data(self, **kwargs):
         figures = kpis(overview_query(network=self.network, membership=self.membership, days=DAYS),
                        ["clicks", "unique_clicks", "conversions"])
+        programs = program_selectors.partnerships_visible_to(network=self.network, membership=self.membership) \
+            .filter(status=Partnership.Status.APPROVED).count()
+        rate = conversion_rate(figures["conversions"], figures["unique_clicks"])
         return super().get_context_data(
             clicks=figures["clicks"], unique_clicks=figures["unique_clicks"], conversions=figures["conversions"],
-            balances=ledger.affiliate_balances(network=self.network, affiliate=self.party), days=DAYS,
+            conversion_percent=f"{Decimal(rate) * 100:.1f}" if rate is not None else None,
+            balances=ledger.affiliate_balances(network=self.network, affiliate=self.party), programs=programs,
+            days=DAYS,
             caps_rows=program_caps.partner_caps_overview(partnerships=program_selectors.partnerships_visible_to(
                 network=self.network, membership=self.membership)), **kwargs)
 

@@ -83,9 +83,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The member's network time zone for every page (needs the session and the user).
+    "network.middleware.NetworkTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Under DEBUG (the demo) a visitor still gets the site's 404 and 500 pages, not Django's technical ones.
+    "core.middleware.FriendlyErrorPagesMiddleware",
 ]
+# Django's technical 404/500 pages (URL list, settings, traceback) under DEBUG: for a developer, never the demo.
+DEBUG_ERROR_PAGES = env.bool("DEBUG_ERROR_PAGES", default=False)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -1,6 +1,14 @@
-"""Response headers Django 5.2 does not set itself: Content-Security-Policy and Permissions-Policy."""
+"""Response headers Django 5.2 does not set itself (Content-Security-Policy, Permissions-Policy); the site's own
+error pages under DEBUG."""
+
+import logging
 
 from django.conf import settings
+from django.core import signals
+from django.core.exceptions import BadRequest, MiddlewareNotUsed, PermissionDenied, SuspiciousOperation
+from django.http import Http404
+from django.urls import Resolver404, get_resolver
+from django.utils.log import log_response
 
 
 class SecurityHeadersMiddleware:
@@ -13,4 +21,44 @@ class SecurityHeadersMiddleware:
             response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         if settings.PERMISSIONS_POLICY:
             response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class FriendlyErrorPagesMiddleware:
+    """Under DEBUG (the demo) a visitor still gets the site's own 404 and 500 pages: Django's technical pages list
+    every URL, the settings and the traceback. `DEBUG_ERROR_PAGES=1` brings them back for a developer. Off
+    without DEBUG, where Django renders handler404/handler500 itself."""
+
+    def __init__(self, get_response):
+        if not settings.DEBUG or settings.DEBUG_ERROR_PAGES:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # A path no route matches fails before any view runs (so before process_exception): answered here,
+        # still inside CommonMiddleware, which turns the 404 into its slash redirect where one exists.
+        try:
+            get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
+        except Resolver404:
+            from core.views import not_found
+
+            return not_found(request)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from core.views import bad_request, not_found, server_error
+
+        if isinstance(exception, Http404):
+            return not_found(request, exception)
+        if isinstance(exception, PermissionDenied):
+            return None  # Django renders handler403 under DEBUG too
+        if isinstance(exception, BadRequest | SuspiciousOperation):
+            if isinstance(exception, SuspiciousOperation):  # logged as Django logs it
+                logging.getLogger(f"django.security.{exception.__class__.__name__}").error(
+                    str(exception), exc_info=exception, extra={"status_code": 400, "request": request})
+            return bad_request(request, exception)
+        signals.got_request_exception.send(sender=None, request=request)
+        response = server_error(request)
+        log_response("%s: %s", "Internal Server Error", request.path, response=response, request=request,
+                     exception=exception)
         return response

@@ -1,8 +1,10 @@
 """Health check, home page and the JSON-aware error pages."""
 
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 
@@ -15,6 +17,12 @@ def healthz(request):
     except Exception as exc:  # any database failure means "not healthy"
         return JsonResponse({"status": "unavailable", "database": str(exc.__class__.__name__)}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: the static SVG (its URL read per request, so
+    production's hashed name comes from the collected manifest, not at import)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 def home(request):
@@ -31,7 +39,14 @@ def not_found(request, exception=None):
     return HttpResponse(render(request, "404.html").content, status=404)
 
 
+def bad_request(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return HttpResponse(render(request, "400.html").content, status=400)
+
+
 def server_error(request):
     if _wants_json(request):
         return JsonResponse({"detail": "Server error."}, status=500)
-    return HttpResponse("<h1>Server error</h1>", status=500)
+    # No request context: the page must render when the database (users, sessions, networks) is what failed.
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -26,7 +26,8 @@ from .models import MethodKind, Payout, PayoutBatch
 from .tasks import payout_batch_run_now
 from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
 
-KPI_METRICS = {"revenue": "Revenue", "payout": "Payout", "profit": "Network margin", "clicks": "Clicks",
+# "Advertiser cost": what the advertisers pay (the network's revenue), the reports' "cost".
+KPI_METRICS = {"revenue": "Advertiser cost", "payout": "Payout", "profit": "Network margin", "clicks": "Clicks",
                "conversions": "Conversions"}
 
 
@@ -48,10 +49,11 @@ def overview_widget(view) -> dict:
     metric = view.request.GET.get("metric", "revenue")
     return {
         "currency": q.currency,
-        "money": [("Revenue", totals["revenue"], "revenue"), ("Payout", totals["payout"], "payout"),
+        "money": [(KPI_METRICS["revenue"], totals["revenue"], "revenue"), ("Payout", totals["payout"], "payout"),
                   ("Network margin", totals["profit"], "profit")],
         "counts": [("Clicks", totals["clicks"], "clicks"), ("Conversions", totals["conversions"], "conversions")],
         "metric": metric if metric in KPI_METRICS else "revenue",
+        "metric_label": KPI_METRICS.get(metric, KPI_METRICS["revenue"]),
         "metrics": KPI_METRICS.items(),
         "actions": [
             ("Held for review", Commission.objects.for_network(network).filter(status=Commission.Status.ON_HOLD)

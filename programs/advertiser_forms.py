@@ -173,7 +173,8 @@ class RuleForm(forms.Form):
     event = forms.ChoiceField(choices=CommissionRule.Event.choices, initial=CommissionRule.Event.SALE)
     kind = forms.ChoiceField(choices=CommissionRule.Kind.choices, initial=CommissionRule.Kind.PERCENT)
     payout = forms.CharField(required=False, help_text="Percent of the order, or an amount in the program currency.")
-    revenue = forms.CharField(required=False, help_text="What you pay the network (empty: the payout).")
+    revenue = forms.CharField(required=False, label="Your cost",
+                              help_text="What you pay the network (empty: the payout).")
     tiers = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "10 12.5\n50 15"}),
         help_text=_("One tier a line: threshold (conversions, or sales amount) and payout."))

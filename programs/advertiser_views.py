@@ -53,8 +53,11 @@ class ProgramListView(AdvertiserProgramsMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         programs = self.programs().annotate(
-            partners=Count("partnerships", filter=Q(partnerships__status=Partnership.Status.APPROVED)),
-            applications=Count("partnerships", filter=Q(partnerships__status=Partnership.Status.PENDING)),
+            # distinct: the join with the rules repeats each partnership once per rule.
+            partners=Count("partnerships", distinct=True,
+                           filter=Q(partnerships__status=Partnership.Status.APPROVED)),
+            applications=Count("partnerships", distinct=True,
+                               filter=Q(partnerships__status=Partnership.Status.PENDING)),
             rule_count=Count("rules", distinct=True),
         ).order_by("status", "name")
         return super().get_context_data(programs=programs, **kwargs)

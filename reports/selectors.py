@@ -52,13 +52,14 @@ class ReportQuery:
 
 
 def columns_for(role: str) -> list[str]:
-    """What a party may see: affiliates no revenue (the advertiser's price) nor profit; advertisers no payout
-    (revenue and payout side by side would disclose the network's margin); operators everything."""
+    """What a party may see: affiliates no revenue (the advertiser's price, its "cost"), sales (what the customers
+    paid) nor profit; advertisers no payout (revenue and payout side by side would disclose the network's margin);
+    operators everything."""
     if role == Role.AFFILIATE:
         return ["clicks", "unique_clicks", "conversions", "payout", "conversion_rate", "epc"]
     if role == Role.ADVERTISER:
-        return ["clicks", "unique_clicks", "conversions", "revenue", "conversion_rate", "epc"]
-    return ["clicks", "unique_clicks", "conversions", "revenue", "payout", "profit", "conversion_rate", "epc"]
+        return ["clicks", "unique_clicks", "conversions", "sales", "revenue", "conversion_rate", "epc"]
+    return ["clicks", "unique_clicks", "conversions", "sales", "revenue", "payout", "profit", "conversion_rate", "epc"]
 
 
 def _scope(queryset: QuerySet, q: ReportQuery) -> QuerySet:
@@ -138,7 +139,15 @@ def _time_label(group_by: str, day: date) -> tuple[str, str]:
     return day.isoformat(), day.isoformat()
 
 
-def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, revenue, payout) -> dict:
+def conversion_rate(conversions: int, unique_clicks: int) -> str | None:
+    """Conversions per unique click; none (shown "—") without clicks, or when more conversions than clicks came in
+    (coupon and renewal sales have no click: their share of the clicks would read "200 %")."""
+    if not unique_clicks or conversions > unique_clicks:
+        return None
+    return str((Decimal(conversions) / unique_clicks).quantize(Decimal("0.0001")))
+
+
+def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, sales, revenue, payout) -> dict:
     unique = unique_clicks
     revenue = quantize(Decimal(revenue or 0), q.currency)
     payout = quantize(Decimal(payout or 0), q.currency)
@@ -147,8 +156,9 @@ def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, 
     earned = revenue if q.role == Role.ADVERTISER else payout
     row = {
         "clicks": clicks, "unique_clicks": unique, "conversions": conversions,
+        "sales": str(quantize(Decimal(sales or 0), q.currency) + 0),  # + 0: a refunded day's -0.00 reads 0.00
         "revenue": str(revenue), "payout": str(payout), "profit": str(quantize(revenue - payout, q.currency)),
-        "conversion_rate": str((Decimal(conversions) / unique).quantize(Decimal("0.0001"))) if unique else None,
+        "conversion_rate": conversion_rate(conversions, unique),
         "epc": str(quantize(earned / clicks, q.currency)) if clicks else None,
     }
     return {name: row[name] for name in columns_for(q.role)}
@@ -171,14 +181,16 @@ def report(q: ReportQuery) -> dict:
 
 def _report(q: ReportQuery) -> dict:
     clicks = _days(ClickDay, q, "clicks", "unique_clicks")
-    conversions = _days(ConversionDay, q, "conversions")
+    conversions = _days(ConversionDay, q, "conversions", "sales")
     money = _days(CommissionDay, q, "revenue", "payout")
-    totals = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "revenue": Decimal(0), "payout": Decimal(0)}
+    totals = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "sales": Decimal(0), "revenue": Decimal(0),
+              "payout": Decimal(0)}
     raw = {}
     for key in {*clicks, *conversions, *money}:
         c, v, m = clicks.get(key, {}), conversions.get(key, {}), money.get(key, {})
         values = {"clicks": c.get("clicks") or 0, "unique_clicks": c.get("unique_clicks") or 0,
-                  "conversions": v.get("conversions") or 0, "revenue": m.get("revenue") or Decimal(0),
+                  "conversions": v.get("conversions") or 0, "sales": v.get("sales") or Decimal(0),
+                  "revenue": m.get("revenue") or Decimal(0),
                   "payout": m.get("payout") or Decimal(0)}
         for name, value in values.items():
             totals[name] += value
@@ -191,7 +203,7 @@ def _report(q: ReportQuery) -> dict:
         truncated = len(keys) > MAX_ROWS
         keys = keys[:MAX_ROWS]
     labels = _labels(q, keys)
-    empty = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "revenue": 0, "payout": 0}
+    empty = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "sales": 0, "revenue": 0, "payout": 0}
     rows = []
     for key in keys:
         if q.group_by in TIME_GROUPS:

@@ -56,10 +56,14 @@ class ReportRowSerializer(serializers.Serializer):
     clicks = serializers.IntegerField()
     unique_clicks = serializers.IntegerField()
     conversions = serializers.IntegerField()
-    revenue = serializers.CharField(required=False, help_text="advertisers and operators")
+    sales = serializers.CharField(required=False, help_text="what the customers paid, net of refunds (conversions "
+                                  "not rejected): advertisers and operators")
+    revenue = serializers.CharField(required=False, help_text="what the advertiser pays (its cost): advertisers and "
+                                    "operators")
     payout = serializers.CharField(required=False, help_text="affiliates and operators")
     profit = serializers.CharField(required=False, help_text="operators only")
-    conversion_rate = serializers.CharField(allow_null=True, help_text="conversions / unique clicks")
+    conversion_rate = serializers.CharField(allow_null=True, help_text="conversions / unique clicks; null without "
+                                            "clicks or with more conversions than unique clicks (coupon sales)")
     epc = serializers.CharField(allow_null=True, help_text="earnings per click (see the reports module)")
 
 

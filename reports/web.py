@@ -20,10 +20,13 @@ PARAMS = ("group_by", "date_from", "date_to", "program", "affiliate", "currency"
 GROUP_LABELS = {"day": "Day", "week": "Week", "month": "Month", "program": "Program", "affiliate": "Affiliate",
                 "sub1": "Sub ID 1", "sub2": "Sub ID 2", "sub3": "Sub ID 3", "sub4": "Sub ID 4", "sub5": "Sub ID 5",
                 "country": "Country"}
+# One word a thing on every page: "sales" is what the customers paid, "cost" what the advertiser pays (the API's
+# `revenue`: the network's revenue), "payout" what the affiliate earns.
 COLUMN_LABELS = {"clicks": "Clicks", "unique_clicks": "Unique clicks", "conversions": "Conversions",
-                 "revenue": "Revenue", "payout": "Payout", "profit": "Profit", "conversion_rate": "Conv. rate",
-                 "epc": "EPC"}
-MONEY_COLUMNS = {"revenue", "payout", "profit", "epc"}
+                 "sales": "Sales", "revenue": "Cost", "payout": "Payout", "profit": "Profit",
+                 "conversion_rate": "Conv. rate", "epc": "EPC"}
+MONEY_COLUMNS = {"sales", "revenue", "payout", "profit", "epc"}
+CHART_METRIC = {Role.AFFILIATE: "payout", Role.ADVERTISER: "sales"}
 
 
 def _cells(row: dict, columns: list[str]) -> list[tuple]:
@@ -76,6 +79,7 @@ class ReportPage(NetworkPageMixin, TemplateView):
                         if role != Role.AFFILIATE else None),
             currencies=currencies_for(network=self.network, membership=self.membership),
             is_time=params.get("group_by", "day") in TIME_GROUPS,
-            chart_metric="payout" if role == Role.AFFILIATE else "revenue",
+            chart_metric=CHART_METRIC.get(role, "revenue"),
+            chart_metric_label=COLUMN_LABELS[CHART_METRIC.get(role, "revenue")],
             json_url=f"{api_url}?{urlencode(params)}", csv_url=f"{api_url}?{urlencode({**params, 'format': 'csv'})}",
             page_url=self.request.path, **kwargs)

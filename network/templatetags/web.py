@@ -2,9 +2,11 @@
 
 from decimal import Decimal
 
+from babel.numbers import format_decimal
 from django import template
 
 from core.money import format_amount, is_currency, parse_amount
+from network.audit_words import audit_sentence
 
 register = template.Library()
 
@@ -23,6 +25,15 @@ def money(amount, currency: str) -> str:
     return format_amount(value, currency)
 
 
+@register.filter
+def count(value):
+    """`{{ clicks|count }}` -> "3,843": a whole number with the locale's separators (like `money`'s); anything
+    else (a percentage already written out, "—") as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, locale="en_US")
+    return value
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
     """The current query string with some parameters changed (pagination next to filters)."""
@@ -34,3 +45,9 @@ def query_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else ""
+
+
+@register.filter
+def audit_details(data, currency: str = "") -> str:
+    """`{{ entry.data|audit_details:current_network.default_currency }}`: the details as a sentence."""
+    return audit_sentence(data, currency)

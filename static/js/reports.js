@@ -16,7 +16,7 @@
             datasets: [
               { label: "Clicks", data: rows.map(function (row) { return row.clicks; }), yAxisID: "y",
                 borderColor: "#0172ad", backgroundColor: "#0172ad", tension: 0.25, pointRadius: 0 },
-              { label: metric.charAt(0).toUpperCase() + metric.slice(1) + " (" + report.currency + ")",
+              { label: (canvas.dataset.reportMetricLabel || metric.charAt(0).toUpperCase() + metric.slice(1)) + " (" + report.currency + ")",
                 data: rows.map(function (row) { return Number(row[metric] || 0); }), yAxisID: "money",
                 borderColor: "#2e7d32", backgroundColor: "#2e7d32", tension: 0.25, pointRadius: 0 },
             ],

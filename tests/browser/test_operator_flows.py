@@ -45,7 +45,7 @@ def test_operator_overview_shows_the_networks_month(world, new_page, screenshot_
     operator = new_page()
     log_in(operator, "owner@alpha.test")
     operator.locator("#chart-kpis[data-chart-ready=true]").wait_for()
-    assert operator.get_by_test_id("kpi-revenue").inner_text().startswith("Revenue")
+    assert operator.get_by_test_id("kpi-revenue").inner_text().startswith("Advertiser cost")
     assert "€" in operator.get_by_test_id("kpi-profit").inner_text()
     assert "Held for review\n1" in operator.get_by_test_id("needs-action").inner_text()
     operator.screenshot(path=str(screenshot_dir / "operator.png"), full_page=True)

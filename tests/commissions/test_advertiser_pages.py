@@ -72,7 +72,7 @@ def test_daily_chart_json_in_the_networks_time_zone(world, web, shop):
     today = timezone.now().astimezone(ZoneInfo("Pacific/Auckland")).date()
     assert body["labels"][-1] == today.isoformat() and body["data"][-1] == 1 and body["data"][-4] == 1
     revenue = client.get("/advertiser/charts/daily.json?series=revenue").json()
-    assert revenue["label"] == "Revenue (EUR)" and revenue["data"][-1] == "2.50" and revenue["data"][-4] == "40.00"
+    assert revenue["label"] == "Sales (EUR)" and revenue["data"][-1] == "2.50" and revenue["data"][-4] == "40.00"
     assert web("a", "affiliate").get("/advertiser/charts/daily.json").status_code == 403
 
 

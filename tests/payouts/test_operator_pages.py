@@ -124,7 +124,7 @@ def test_overview_shows_30_day_kpis_and_what_needs_action(world, web):
     days_rebuilt(a.network)  # the rollup and the revenue written around the services
     earn(world.b, "999.00")
     page = web("a", "owner").get("/operator/").content.decode()
-    assert 'Revenue <small>(30 days)</small></span><span class="kpi-value">€50.00<' in page
+    assert 'Advertiser cost <small>(30 days)</small></span><span class="kpi-value">€50.00<' in page
     assert 'Payout <small>(30 days)</small></span><span class="kpi-value">€35.00<' in page
     assert 'Network margin <small>(30 days)</small></span><span class="kpi-value">€15.00<' in page
     assert 'Clicks <small>(30 days)</small></span><span class="kpi-value">40<' in page

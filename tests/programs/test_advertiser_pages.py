@@ -217,3 +217,20 @@ def test_creative_hide_and_show_and_other_advertisers_creatives_are_404(world, w
     response = client.post(f"/advertiser/programs/{shop.rival_program.pk}/creatives",
                            {"kind": "text", "name": "Sneaky", "body": "x"})
     assert response.status_code == 404 and not Creative.objects.filter(name="Sneaky").exists()
+
+
+def test_list_counts_each_partner_once_beside_several_rules(world, web):
+    from tests.factories import make_affiliate, make_program
+
+    program = make_program(world.a.advertiser, name="Two Rules", rules=[
+        {"event": "sale", "kind": "percent", "payout": Decimal("10")},
+        {"event": "lead", "kind": "fixed", "payout": Decimal("2")},
+        {"event": "signup", "kind": "fixed", "payout": Decimal("1")},
+    ])
+    make_partnership(program, world.a.affiliate)
+    waiting, _ = make_affiliate(world.a.network, "Waiting Blog", "waiting@alpha.test")
+    make_partnership(program, waiting, status="pending")
+    page = web("a", "advertiser").get("/advertiser/programs/").content.decode()
+    assert f'<td data-testid="partners-{program.pk}">1</td>' in page
+    waiting_link = f'<a href="/advertiser/partners/?program={program.pk}">1 waiting</a>'
+    assert f'<td data-testid="applications-{program.pk}">{waiting_link}' in page

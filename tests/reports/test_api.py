@@ -112,7 +112,7 @@ def test_affiliate_sees_only_itself_and_no_revenue_or_profit(world, seeded):
 
 def test_advertiser_sees_only_its_programs_revenue_per_click_and_no_payout(world, seeded):
     body = get(world.a.client("advertiser"), group_by="program").json()
-    assert body["columns"] == ["clicks", "unique_clicks", "conversions", "revenue", "conversion_rate", "epc"]
+    assert body["columns"] == ["clicks", "unique_clicks", "conversions", "sales", "revenue", "conversion_rate", "epc"]
     assert [(r["label"], r["clicks"], r["conversions"], r["revenue"], r["epc"]) for r in body["rows"]] == [
         ("Tents", 15, 2, "10.50", "0.70")]
 
@@ -192,3 +192,10 @@ def test_cpc_commissions_count_on_their_clicks_hour_and_sub(world, seeded):
     assert by_key(get(client).json())["2026-11-12"] == (24, 19, 1, "12.60", "10.40", "2.20", "0.0526", "0.43")
     assert by_key(get(client, group_by="sub1").json())["cpc"] == (4, 4, 0, "0.60", "0.40", "0.20", "0.0000", "0.10")
     assert by_key(get(client, group_by="country").json())["NL"][3:5] == ("0.60", "0.40")
+
+
+def test_advertiser_report_has_what_the_customers_paid_as_sales(world, seeded):
+    body = get(world.a.client("advertiser"), group_by="program").json()
+    assert [(r["label"], r["sales"], r["revenue"]) for r in body["rows"]] == [("Tents", "120.00", "10.50")]
+    assert body["totals"]["sales"] == "120.00"
+    assert "sales" not in get(world.a.client("affiliate"), group_by="day").json()["totals"]

@@ -70,3 +70,11 @@ def test_wrong_role_is_403(web, world, role, url):
 def test_anonymous_is_sent_to_log_in(client, url):
     response = client.get(url)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_reports_name_the_advertisers_price_cost_and_the_customers_sales(web, seeded):  # noqa: F811
+    html = web("a", "advertiser").get(PAGES["advertiser"], {**RANGE, "group_by": "program"}).content.decode()
+    assert ">Sales</th>" in html and ">Cost</th>" in html and "Revenue" not in html
+    assert '<td data-column="sales">€120.00</td>' in html
+    affiliate = web("a", "affiliate").get(PAGES["affiliate"], RANGE).content.decode()
+    assert ">Sales</th>" not in affiliate and ">Cost</th>" not in affiliate
