@@ -32,6 +32,33 @@ class AmountField(serializers.Field):
         return str(value)
 
 
+ITEM_TEXT_LENGTH = 128
+MAX_ITEM_QUANTITY = 10**6
+
+
+def item_errors_of(item: dict) -> dict:
+    """A conversion item's known fields checked (others are kept as sent): {field: [messages]}."""
+    errors = {}
+    for name in ("sku", "category"):
+        value = item.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > ITEM_TEXT_LENGTH):
+            errors[name] = [f"A string of at most {ITEM_TEXT_LENGTH} characters."]
+    for name in ("amount", "price"):
+        if item.get(name) is None:
+            continue
+        try:
+            if parse_amount(item[name]) < 0:
+                errors[name] = ["Must be zero or more."]
+        except ValueError:
+            errors[name] = ['Enter an amount as a string or integer, e.g. "49.90".']
+    for name in ("quantity", "qty"):
+        value = item.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 1 <= value <= MAX_ITEM_QUANTITY):
+            errors[name] = [f"A whole number from 1 to {MAX_ITEM_QUANTITY}."]
+    return errors
+
+
 class ConversionCreateSerializer(serializers.Serializer):
     order_id = serializers.CharField(max_length=128)
     amount = AmountField(required=False, help_text='Order amount as a string ("49.90"); optional for leads (0).')
@@ -46,7 +73,21 @@ class ConversionCreateSerializer(serializers.Serializer):
                                              help_text="Only a keyed hash is stored (self-referral checks).")
     program = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                        help_text="Your program, for conversions no one referred.")
-    items = serializers.ListField(child=serializers.DictField(), required=False, max_length=500)
+    items = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=500,
+        help_text='The order\'s lines: [{"sku", "category", "amount" (the line\'s total, a string), "quantity"}] '
+        '(`price` and `qty` are read too). Programs with product-level rates pay each line by the rule matching '
+        'its sku or category.')
+
+    def validate_items(self, items):
+        errors = {}
+        for index, item in enumerate(items):
+            item_errors = item_errors_of(item)
+            if item_errors:
+                errors[str(index)] = item_errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return items
 
     def validate(self, attrs):
         if "amount" not in attrs:
