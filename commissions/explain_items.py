@@ -60,7 +60,7 @@ def item_lines(c: Commission, *, shows_payout: bool, shows_revenue: bool) -> lis
         row = {"sku": line.get("sku", ""), "category": line.get("category", ""), "quantity": line.get("quantity", 1),
                "amount": str(quantize(Decimal(line.get("amount") or 0), cur)), "rule_id": line.get("rule_id"),
                "source": _source(line), "match": line.get("match") or {}, "kind": line.get("kind", ""),
-               "reason": _reason(line)}
+               "reason": _reason(line), "refunded": str(quantize(Decimal(line.get("refunded") or 0), cur))}
         if shows_payout:
             row.update(rate=line.get("rate"), commission=str(quantize(Decimal(line.get("commission") or 0), cur)),
                        formula=_line_formula(line, line.get("rate"), line.get("commission") or "0", cur))

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from core.money import parse_amount, quantize
+from core.money import quantize
 from network.models import Affiliate
 from programs.models import CommissionRule, Program, tier_rate
+from tracking.items import item_lines
 from tracking.models import Conversion
-from tracking.serializers import item_errors_of
 
 from .models import Commission
 
@@ -290,28 +290,6 @@ def rule_target(rule: CommissionRule) -> dict:
     """Whom the rule was for, as a snapshot records it (the explanation names the affiliate override or group)."""
     return {"affiliate_override": rule.affiliate_id is not None, "group": rule.group.name if rule.group_id else "",
             "group_id": rule.group_id}
-
-
-def item_lines(items) -> list[dict] | None:
-    """A conversion's items as lines to price: sku, category, quantity (`quantity` or `qty`, default 1) and the
-    line's amount (`amount`, the line's total; else `price` × quantity; else 0). None when an item cannot be read
-    (rows stored before items were checked): the conversion is then priced as a whole."""
-    if not isinstance(items, list):
-        return None
-    lines = []
-    for item in items:
-        if not isinstance(item, dict) or item_errors_of(item):  # the postback's own checks
-            return None
-        quantity = item.get("quantity") or item.get("qty") or 1
-        if item.get("amount") is not None:
-            amount = parse_amount(item["amount"])
-        elif item.get("price") is not None:
-            amount = parse_amount(item["price"]) * quantity
-        else:
-            amount = Decimal(0)
-        lines.append({"sku": str(item.get("sku") or ""), "category": str(item.get("category") or ""),
-                      "quantity": quantity, "amount": amount})
-    return lines
 
 
 def evaluate_items(conversion: Conversion, *, items: list[dict], rules: list[CommissionRule],

@@ -8,6 +8,7 @@ from core.filters import MAX_ID
 from core.money import AmountTooLarge, parse_amount, quantize
 
 from .attribution import conversion_warnings
+from .items import item_errors_of
 from .models import Conversion, RefundStatus, refund_status
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
 from .outbound import DEFAULT_POSTBACK_EVENTS, EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
@@ -30,33 +31,6 @@ class AmountField(serializers.Field):
 
     def to_representation(self, value):
         return str(value)
-
-
-ITEM_TEXT_LENGTH = 128
-MAX_ITEM_QUANTITY = 10**6
-
-
-def item_errors_of(item: dict) -> dict:
-    """A conversion item's known fields checked (others are kept as sent): {field: [messages]}."""
-    errors = {}
-    for name in ("sku", "category"):
-        value = item.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > ITEM_TEXT_LENGTH):
-            errors[name] = [f"A string of at most {ITEM_TEXT_LENGTH} characters."]
-    for name in ("amount", "price"):
-        if item.get(name) is None:
-            continue
-        try:
-            if parse_amount(item[name]) < 0:
-                errors[name] = ["Must be zero or more."]
-        except ValueError:
-            errors[name] = ['Enter an amount as a string or integer, e.g. "49.90".']
-    for name in ("quantity", "qty"):
-        value = item.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 1 <= value <= MAX_ITEM_QUANTITY):
-            errors[name] = [f"A whole number from 1 to {MAX_ITEM_QUANTITY}."]
-    return errors
 
 
 class ConversionCreateSerializer(serializers.Serializer):
@@ -97,8 +71,17 @@ class ConversionCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class RefundItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=128)
+    amount = AmountField(help_text="The part of that item's amount refunded.")
+
+
 class RefundSerializer(serializers.Serializer):
     amount = AmountField(required=False, help_text="Part of the order to refund; the whole remainder when absent.")
+    items = RefundItemSerializer(
+        many=True, required=False, max_length=500,
+        help_text="A refund by item instead of an amount: the commission lines of those items are reversed (in "
+        "proportion to each item's amount refunded); the refund's amount is their sum.")
 
 
 def _money(conversion: Conversion, value) -> str:

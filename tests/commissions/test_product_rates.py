@@ -235,3 +235,102 @@ def test_a_refund_of_a_cart_reverses_its_lines_in_proportion(world):
     assert commission.status == Commission.Status.REVERSED and commission.remaining_amount == 0
     assert owed(Account.Kind.AFFILIATE_PENDING, world.a.affiliate) == 0
     assert_ledger_consistent()
+
+
+# --- refunds by item -------------------------------------------------------------------------------------------
+def _refund(world, conversion, body, tenant="a"):
+    return getattr(world, tenant).client("advertiser").post(f"/api/v1/conversions/{conversion.pk}/refund", body,
+                                                            format="json")
+
+
+@pytest.fixture
+def cart(world):
+    _, link = program_with_link(world.a, rules=RULES)
+    conversion, [commission] = convert(world.a, link, "cart-1", "219.89", items=CART)
+    return conversion, commission
+
+
+def test_a_refund_by_item_reverses_that_items_line_and_a_later_refund_the_rest_in_proportion(world, cart):
+    conversion, commission = cart
+    response = _refund(world, conversion, {"items": [{"sku": "TENT-2P", "amount": "129.90"}]})
+    assert response.status_code == 200, response.content
+    assert response.json()["refunded_amount"] == "129.90" and response.json()["refund_status"] == "partial"
+    commission.refresh_from_db()
+    assert (commission.reversed_amount, commission.reversed_revenue) == (D("25.98"), D("32.48"))
+    assert commission.status == Commission.Status.PENDING and commission.remaining_amount == D("11.00")
+    assert owed(Account.Kind.AFFILIATE_PENDING, world.a.affiliate) == D("11.00")
+    assert_ledger_consistent()
+    line = world.a.client("affiliate").get(f"/api/v1/commissions/{commission.pk}").json()["explanation"]["items"][0]
+    assert (line["sku"], line["refunded"]) == ("TENT-2P", "129.90")
+    # Half a pair of boots (5.00 of its 10.00), then 50.00 of the rest of the order in proportion.
+    assert _refund(world, conversion, {"items": [{"sku": "boot-42", "amount": "40.00"}]}).status_code == 200
+    commission.refresh_from_db()
+    assert commission.reversed_amount == D("30.98")
+    assert _refund(world, conversion, {"amount": "30.00"}).status_code == 200
+    commission.refresh_from_db()
+    # The rest: 6.00 of commission on 49.99 of order not refunded by item; 30.00 of it refunded: 3.60.
+    assert commission.reversed_amount == D("34.58") and commission.status == Commission.Status.PENDING
+    assert _refund(world, conversion, {}).status_code == 200  # the whole remainder
+    commission.refresh_from_db()
+    assert commission.status == Commission.Status.REVERSED and commission.remaining_amount == 0
+    assert owed(Account.Kind.AFFILIATE_PENDING, world.a.affiliate) == 0
+    assert_ledger_consistent()
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"items": [{"sku": "NOPE", "amount": "1.00"}]}, "items"),
+    ({"items": [{"sku": "TENT-2P", "amount": "129.91"}]}, "items"),
+    ({"items": [{"sku": "TENT-2P", "amount": "0"}]}, "items"),
+    ({"items": [{"sku": "TENT-2P", "amount": "1.001"}]}, "items"),
+    ({"items": [{"sku": "TENT-2P", "amount": 1.5}]}, "items"),
+    ({"items": [{"sku": "TENT-2P"}]}, "items"),
+    ({"items": [{"sku": "TENT-2P", "amount": "10"}], "amount": "10"}, "amount"),
+])
+def test_a_bad_refund_by_item_answers_400_and_changes_nothing(world, cart, body, field):
+    conversion, commission = cart
+    response = _refund(world, conversion, body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    conversion.refresh_from_db()
+    commission.refresh_from_db()
+    assert conversion.refunded_amount == 0 and commission.reversed_amount == 0
+    assert "refunded" not in commission.rule_snapshot["items"][0]
+
+
+def test_an_item_cannot_be_refunded_twice_and_another_networks_conversion_is_404(world, cart):
+    conversion, commission = cart
+    assert _refund(world, conversion, {"items": [{"sku": "TENT-2P", "amount": "100.00"}]}).status_code == 200
+    again = _refund(world, conversion, {"items": [{"sku": "TENT-2P", "amount": "30.00"}]})
+    assert again.status_code == 400 and "items" in again.json()
+    conversion.refresh_from_db()
+    commission.refresh_from_db()
+    assert conversion.refunded_amount == D("100.00") and commission.reversed_amount == D("20.00")
+    assert _refund(world, conversion, {"items": [{"sku": "TENT-2P", "amount": "1"}]}, tenant="b").status_code == 404
+    assert_ledger_consistent()
+
+
+def test_a_conversion_without_items_cannot_be_refunded_by_item(world):
+    _, link = program_with_link(world.a, rules=RULES)
+    conversion, [commission] = convert(world.a, link, "o-1", "100.00")
+    response = _refund(world, conversion, {"items": [{"sku": "TENT-2P", "amount": "10"}]})
+    assert response.status_code == 400 and "no items" in str(response.json()["items"])
+    conversion.refresh_from_db()
+    assert conversion.refunded_amount == 0
+
+
+def test_the_referrers_override_follows_a_refund_by_item(world):
+    from tests.factories import make_affiliate
+
+    referred, _issued = make_affiliate(world.a.network, "Referred", "referred@alpha.test",
+                                       referred_by=world.a.affiliate2)
+    program, _ = program_with_link(world.a, rules=RULES, second_tier_percent=D("10"))
+    link = make_link(make_partnership(program, referred))
+    conversion, commissions = convert(world.a, link, "cart-2", "219.89", items=CART)
+    first, second = sorted(commissions, key=lambda c: c.tier)
+    assert (first.amount, second.amount) == (D("36.98"), D("3.70"))
+    assert _refund(world, conversion, {"items": [{"sku": "TENT-2P", "amount": "129.90"}]}).status_code == 200
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.reversed_amount == D("25.98")
+    assert second.reversed_amount == D("2.60")  # 3.70 × 25.98 / 36.98 = 2.599...
+    assert_ledger_consistent()
