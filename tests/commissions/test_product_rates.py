@@ -187,26 +187,38 @@ def test_a_click_rule_cannot_match_items_and_two_rules_for_the_same_match_clash(
     assert other.status_code == 404 and program.rules.count() == 5
 
 
-def test_a_postback_with_items_is_paid_by_its_lines_and_one_without_as_a_whole(world,
+def test_a_postback_with_items_is_paid_by_its_lines_and_one_without_as_a_whole(world, monkeypatch,
                                                                              django_capture_on_commit_callbacks):
-    program, link = program_with_link(world.a, rules=RULES)
-    client = world.a.client("advertiser")
-    with django_capture_on_commit_callbacks(execute=True):
-        # `items` is not the fast path's shape: it hands the postback to the full view; the rest stays fast.
-        cart = client.post("/api/v1/conversions", {"order_id": "C-1", "amount": "219.89", "currency": "EUR",
-                                                   "program": program.pk, "items": CART}, format="json")
-        plain_sale = client.post("/api/v1/conversions", {"order_id": "C-2", "amount": "219.89", "currency": "EUR"},
-                                 format="json")
-    assert (cart.status_code, plain_sale.status_code) == (201, 201), cart.content
-    assert cart.json()["items"] == CART
-    # Unattributed (no click, no coupon): no commission either way; attribute them as a click would.
-    Conversion.objects.filter(order_id__in=["C-1", "C-2"]).update(
-        program=program, partnership=link.partnership, affiliate=link.affiliate, link=link, attribution="click")
-    from commissions.services import commissions_for_conversion
+    """Both postback paths: `items` is not the fast path's shape, so it hands such a postback to the full view; a
+    postback without items stays on the fast path. Commissions are computed from the rows, whichever path."""
+    from django.utils import timezone
 
-    [paid_cart] = commissions_for_conversion(conversion_id=cart.json()["id"])
-    [paid_plain] = commissions_for_conversion(conversion_id=plain_sale.json()["id"])
-    assert (paid_cart.amount, paid_plain.amount) == (D("36.98"), D("21.99"))
+    from network.models import ApiKey
+    from network.services import hash_api_key
+    from tests.tracking.conversions_support import click_at
+    from tracking.api import ConversionViewSet
+
+    program, link = program_with_link(world.a, rules=RULES)
+    ApiKey.objects.filter(hashed_key=hash_api_key(world.a.advertiser_key)).update(last_used_at=timezone.now())
+    click = click_at(link)
+    client = world.a.client("advertiser")
+    used = []
+    full_create = ConversionViewSet.create
+    monkeypatch.setattr(ConversionViewSet, "create", lambda *a, **k: used.append("full") or full_create(*a, **k))
+    with django_capture_on_commit_callbacks(execute=True):
+        cart = client.post("/api/v1/conversions", {"order_id": "C-1", "amount": "219.89", "currency": "EUR",
+                                                   "click_id": click.click_id, "items": CART}, format="json")
+    assert cart.status_code == 201, cart.content
+    assert used == ["full"] and cart.json()["items"] == CART and cart.json()["affiliate"] == world.a.affiliate.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        whole = client.post("/api/v1/conversions", {"order_id": "C-2", "amount": "219.89", "currency": "EUR",
+                                                    "click_id": click.click_id}, format="json")
+    assert whole.status_code == 201, whole.content
+    assert used == ["full"]  # the fast path recorded it
+    paid_cart = Commission.objects.get(conversion_id=cart.json()["id"], tier=1)
+    paid_whole = Commission.objects.get(conversion_id=whole.json()["id"], tier=1)
+    assert (paid_cart.amount, paid_whole.amount) == (D("36.98"), D("21.99"))
+    assert len(paid_cart.rule_snapshot["items"]) == 3 and "items" not in paid_whole.rule_snapshot
     assert_ledger_consistent()
 
 
