@@ -23,6 +23,7 @@ from tracking.fraud_words import off_target_sentence
 from tracking.models import Click, Conversion
 
 from .caps import cap_text
+from .explain_items import item_lines, items_formula
 from .models import Commission
 from .reversals import trued_down
 from .rules import first_attributed_conversion, plain
@@ -63,6 +64,7 @@ def commission_explanation(commission: Commission, *, party: str) -> dict:
         "rule": _rule(commission, party, shows_payout),
         "tier": _tier(commission, shows_payout),
         "cap": _cap(commission, tz),
+        "items": item_lines(commission, shows_payout=shows_payout, shows_revenue=shows_revenue),
         "calculation": _calculation(commission, party, shows_payout, shows_revenue),
         "adjustments": _adjustments(commission, tz, shows_payout, shows_revenue),
         "reversals": _reversals(commission, party, tz, shows_payout, shows_revenue),
@@ -236,6 +238,9 @@ def _rule(c: Commission, party: str, shows_payout: bool) -> dict:
     else:
         source = "default"
         reason = _("The program's default rule: no rule is set for this affiliate or its group.")
+    if snap.get("items"):
+        reason = _("Each item of the order is paid by its own rule (see the items): a product rate matching its SKU "
+                   "or category, else the program's rule. The order's rule: %(reason)s") % {"reason": reason}
     data = {
         "id": snap.get("rule_id", c.rule_id), "source": source, "reason": reason, "group": snap.get("group", ""),
         "event": snap.get("event", ""), "kind": snap.get("kind", ""), "payout": snap.get("payout"),
@@ -325,12 +330,18 @@ def _calculation(c: Commission, party: str, shows_payout: bool, shows_revenue: b
     else:
         kind, rate = snap.get("kind", ""), snap.get("rate", snap.get("payout"))
         revenue_rate = snap.get("revenue") or rate
+    lines = item_lines(c, shows_payout=shows_payout, shows_revenue=shows_revenue)
+    if lines is not None:  # product-level rates: the sum of the item lines
+        kind, rate, revenue_rate = "items", None, None
     data["kind"] = kind
     if shows_payout:
-        data.update(rate=rate, amount=_money(c.amount, cur), formula=_formula(c, kind, rate, c.amount))
+        formula = items_formula(lines, "commission", c.amount, cur) if lines else _formula(c, kind, rate, c.amount)
+        data.update(rate=rate, amount=_money(c.amount, cur), formula=formula)
     if shows_revenue:
+        formula = (items_formula(lines, "revenue", c.revenue, cur) if lines
+                   else _formula(c, kind, revenue_rate, c.revenue))
         data.update(revenue_rate=revenue_rate, revenue=_money(c.revenue, cur),
-                    revenue_formula=_formula(c, kind, revenue_rate, c.revenue))
+                    revenue_formula=formula)
     if party == OPERATOR:
         data["margin"] = _money(c.revenue - c.amount, cur)
     return data

@@ -74,6 +74,6 @@ def compute_now(conversion_id: int) -> None:
         logger.exception("Commissions of conversion %s not computed now; the catch-up computes them.", conversion_id)
 
 
-def on_conversion_refunded(sender, conversion, amount, actor=None, **kwargs) -> None:
+def on_conversion_refunded(sender, conversion, amount, actor=None, items=None, **kwargs) -> None:
     # Inside the refund's transaction: an exception here rolls the refund back.
-    commissions_reverse_for_refund(conversion=conversion, amount=amount, actor=actor)
+    commissions_reverse_for_refund(conversion=conversion, amount=amount, actor=actor, items=items)

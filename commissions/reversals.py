@@ -1,8 +1,10 @@
-"""How much of a commission its order's refunds reverse, once a tier true-up has reduced or adjusted it: plain
-maths over the commission rows, shared by the refund (`services`) and the true-up (`trueup`), which imports the
-services (so the services cannot import it back)."""
+"""How much of a commission its order's refunds reverse, once a tier true-up has reduced or adjusted it, or by item
+lines for a commission priced by product-level rates: plain maths over the commission rows, shared by the refund
+(`services`) and the true-up (`trueup`), which imports the services (so the services cannot import it back)."""
 
 from decimal import Decimal
+
+from django.core.exceptions import ValidationError
 
 from core.money import quantize
 
@@ -37,4 +39,51 @@ def reversal_targets(commission: Commission, *, refunded: Decimal, base: Decimal
         rest = other - down
         share = quantize((rest + own) * refunded / base, cur) - quantize(rest * refunded / base, cur)
         targets.append(min(max(share, ZERO), own))
+    return targets[0], targets[1]
+
+
+# --- refunds by item (product-level rates) -------------------------------------------------------------------------
+def lines_refunded(snapshot: dict, items: list[dict]) -> dict:
+    """The snapshot with the refunded items added to its lines' `refunded` (a sku's amount goes to its lines in
+    order, each up to its amount); ValidationError when a sku's lines have less left than the refund asks."""
+    lines = [dict(line) for line in snapshot.get("items") or []]
+    for item in items:
+        left = Decimal(item["amount"])
+        for line in lines:
+            if left <= 0:
+                break
+            if line.get("sku", "").casefold() != str(item["sku"]).casefold():
+                continue
+            room = Decimal(line["amount"]) - Decimal(line.get("refunded") or 0)
+            taken = min(room, left)
+            if taken > 0:
+                line["refunded"] = format(Decimal(line.get("refunded") or 0) + taken, "f")
+                left -= taken
+        if left > 0:
+            raise ValidationError({"items": [f"{item['sku']}: more than what remains of the item to refund."]})
+    return {**snapshot, "items": lines}
+
+
+def items_refunded(commission: Commission) -> Decimal:
+    """The order amount refunded by item on this commission's lines (zero: refunds in proportion only)."""
+    return sum((Decimal(line.get("refunded") or 0) for line in (commission.rule_snapshot or {}).get("items") or []),
+               ZERO)
+
+
+def item_reversal_targets(commission: Commission, *, refunded: Decimal, base: Decimal) -> tuple[Decimal, Decimal]:
+    """The cumulative (amount, revenue) reversed on a commission priced by item lines once `refunded` of the order
+    `base` is refunded, some of it by item: each line's refunded share of its own commission, plus the share of
+    the rest of the order refunded without naming items, of the rest of the commission."""
+    if base <= 0 or refunded >= base:
+        return commission.amount, commission.revenue
+    cur, lines = commission.currency, commission.rule_snapshot["items"]
+    by_item = items_refunded(commission)
+    targets = []
+    for key, total in (("commission", commission.amount), ("revenue", commission.revenue)):
+        reversed_lines = sum((quantize(Decimal(line[key]) * Decimal(line.get("refunded") or 0)
+                                       / Decimal(line["amount"]), cur)
+                              for line in lines if Decimal(line["amount"]) > 0), ZERO)
+        rest_base, rest = base - by_item, total - reversed_lines
+        share = quantize(rest * (refunded - by_item) / rest_base, cur) if rest_base > 0 else rest
+        targets.append(min(reversed_lines + max(share, ZERO), total))
     return targets[0], targets[1]

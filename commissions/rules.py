@@ -12,6 +12,7 @@ from decimal import Decimal
 from core.money import quantize
 from network.models import Affiliate
 from programs.models import CommissionRule, Program, tier_rate
+from tracking.items import item_lines
 from tracking.models import Conversion
 
 from .models import Commission
@@ -53,6 +54,19 @@ def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
     """
     if rules is None:
         rules = program_rules(program=program, event=event)
+    # Product rules (a `match`) pay only the items they match (`item_rule_for`), never a whole order.
+    return _by_precedence([rule for rule in rules if not rule.match], affiliate)
+
+
+def item_rule_for(item: dict, *, affiliate: Affiliate | None, rules: list[CommissionRule]) -> CommissionRule | None:
+    """The rule that pays one of a conversion's items: among the product rules matching it, one for this affiliate
+    > one for its group > the default (newest first among equals); with none, the program's rule (`rule_for`)."""
+    matching = [rule for rule in rules if rule.match and rule.matches(item)]
+    return _by_precedence(matching, affiliate) or _by_precedence([rule for rule in rules if not rule.match],
+                                                                  affiliate)
+
+
+def _by_precedence(rules: list[CommissionRule], affiliate: Affiliate | None) -> CommissionRule | None:
     if affiliate is not None:
         for rule in rules:
             if rule.affiliate_id == affiliate.pk:
@@ -231,16 +245,22 @@ def renewal_pays(*, rule: CommissionRule, conversion: Conversion) -> bool:
 
 def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict | None = None) -> Evaluation | None:
     """The commission a conversion earns its affiliate, or None (no rule, renewal past its months, zero).
-    `rules`: a batch's cache of each program's rules per event; `batch`: its tally of tier progress."""
+    `rules`: a batch's cache of each program's rules per event; `batch`: its tally of tier progress.
+
+    A conversion with items, in a program with product rules for its event, earns the sum of its items' lines
+    (`evaluate_items`); any other conversion is priced as a whole by the program's rule."""
     if conversion.affiliate_id is None or conversion.program_id is None:
         return None
     program, affiliate = conversion.program, conversion.affiliate
-    candidates = None
-    if rules is not None:
-        key = (program.pk, conversion.event)
-        if key not in rules:
-            rules[key] = program_rules(program=program, event=conversion.event)
-        candidates = rules[key]
+    rules = {} if rules is None else rules
+    key = (program.pk, conversion.event)
+    if key not in rules:
+        rules[key] = program_rules(program=program, event=conversion.event)
+    candidates = rules[key]
+    if conversion.items and any(rule.match for rule in candidates):
+        items = item_lines(conversion.items)
+        if items is not None and conversion.currency == program.currency:
+            return evaluate_items(conversion, items=items, rules=candidates, batch=batch)
     rule = rule_for(program=program, event=conversion.event, affiliate=affiliate, rules=candidates)
     if rule is None or not renewal_pays(rule=rule, conversion=conversion):
         return None
@@ -255,10 +275,64 @@ def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict |
     details = {"rate": plain(rate), "tiers": rule.tiers, "tier_period": rule.tier_period,
                "tier_basis": rule.tier_basis, "conversions_in_period": progress.conversions,
                "amount_in_period": plain(progress.amount), "recurring_months": rule.recurring_months,
-               "affiliate_override": rule.affiliate_id is not None,
-               "group": rule.group.name if rule.group_id else "", "group_id": rule.group_id}
+               **rule_target(rule)}
     amount, revenue, snapshot = rule_price(rule, rate=rate, base=base, currency=currency, details=details)
     if amount <= 0 and revenue <= 0:
         return None
     return Evaluation(rule=rule, currency=currency, base_amount=base, amount=max(amount, Decimal(0)),
                       revenue=max(revenue, Decimal(0)), snapshot=snapshot)
+
+
+# --- product-level rates ------------------------------------------------------------------------------------------
+
+
+def rule_target(rule: CommissionRule) -> dict:
+    """Whom the rule was for, as a snapshot records it (the explanation names the affiliate override or group)."""
+    return {"affiliate_override": rule.affiliate_id is not None, "group": rule.group.name if rule.group_id else "",
+            "group_id": rule.group_id}
+
+
+def evaluate_items(conversion: Conversion, *, items: list[dict], rules: list[CommissionRule],
+                   batch: dict | None = None) -> Evaluation | None:
+    """A conversion priced item by item: each line by its rule (`item_rule_for`) at that rule's (tier) rate, a
+    percent of the line's amount or a fixed amount per unit, quantized per line; the commission is their sum. Its
+    snapshot lists the lines (the explanation shows them); the whole-order rule chosen as today, else the first
+    line's, is the commission's `rule`. Lines are not trued up at the period's end (no top-level tiers)."""
+    program, affiliate = conversion.program, conversion.affiliate
+    currency = conversion.currency  # the program's (checked by the caller): percent and fixed lines alike
+    progress_by_period: dict[str, TierProgress] = {}
+    lines, used = [], []
+    total_amount = total_revenue = Decimal(0)
+    for item in items:
+        rule = item_rule_for(item, affiliate=affiliate, rules=rules)
+        line = {"sku": item["sku"], "category": item["category"], "quantity": item["quantity"],
+                "amount": plain(item["amount"]), "rule_id": None, "match": {}, "kind": "", "rate": None,
+                "revenue_rate": None, "commission": plain(quantize(Decimal(0), currency)),
+                "revenue": plain(quantize(Decimal(0), currency)), "affiliate_override": False, "group": ""}
+        if rule is not None and renewal_pays(rule=rule, conversion=conversion):
+            progress = TierProgress()
+            if rule.tiers:  # one reading per tier period: the batch's tally counts this conversion once
+                if rule.tier_period not in progress_by_period:
+                    progress_by_period[rule.tier_period] = conversion_tier_progress(
+                        rule=rule, conversion=conversion, tz_name=program.network.timezone, batch=batch)
+                progress = progress_by_period[rule.tier_period]
+            rate = tier_payout(rule, progress.reached(rule.tier_basis))
+            amount, revenue = commission_amounts(kind=rule.kind, rate=rate, revenue_rate=rule.revenue,
+                                                 base=item["amount"], currency=currency, units=item["quantity"])
+            amount, revenue = max(amount, Decimal(0)), max(revenue, Decimal(0))
+            total_amount += amount
+            total_revenue += revenue
+            used.append(rule)
+            line.update(rule_id=rule.pk, match=rule.match or {}, kind=rule.kind, rate=plain(rate),
+                        revenue_rate=None if rule.revenue is None else plain(rule.revenue), commission=plain(amount),
+                        revenue=plain(revenue), affiliate_override=rule.affiliate_id is not None,
+                        group=rule.group.name if rule.group_id else "")
+        lines.append(line)
+    if total_amount <= 0 and total_revenue <= 0:
+        return None
+    whole = rule_for(program=program, event=conversion.event, affiliate=affiliate, rules=rules)
+    rule = whole if whole is not None and whole in used else used[0]
+    snapshot = {**rule_terms(rule), **rule_target(rule), "recurring_months": rule.recurring_months,
+                "items": lines, "items_amount": plain(sum((i["amount"] for i in items), Decimal(0)))}
+    return Evaluation(rule=rule, currency=currency, base_amount=Decimal(conversion.amount), amount=total_amount,
+                      revenue=total_revenue, snapshot=snapshot)

@@ -29,7 +29,7 @@ from .daily import commissions_added, commissions_kept
 from .ledger import Line
 from .models import Account, Commission
 from .notifications import commission_notify, commissions_notify
-from .reversals import reversal_targets
+from .reversals import item_reversal_targets, items_refunded, lines_refunded, reversal_targets
 
 Status = Commission.Status
 Kind = Account.Kind
@@ -358,7 +358,31 @@ def commission_mark_unpaid(*, network: Network, commission: Commission | int, ac
 
 
 # --- refunds ---------------------------------------------------------------------------
-def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: list[Commission] | None = None) -> list:
+def _refund_targets(commission: Commission, *, refunded: Decimal, base: Decimal, items: list[dict] | None,
+                    seen: dict[int, Commission]) -> tuple[Decimal, Decimal, bool]:
+    """(amount, revenue) to have reversed and whether the snapshot changed. A commission priced by item lines
+    reverses by line once any item was refunded by name; its referrer's override follows it in proportion."""
+    changed = False
+    if (commission.rule_snapshot or {}).get("items") and commission.tier == 1:
+        if items:
+            commission.rule_snapshot = lines_refunded(commission.rule_snapshot, items)
+            changed = True
+        if items_refunded(commission):
+            return (*item_reversal_targets(commission, refunded=refunded, base=base), changed)
+    parent = seen.get(commission.parent_id) if commission.parent_id else None
+    if parent is not None and items_refunded(parent) and parent.amount > 0 and refunded < base:
+        share = parent.reversed_amount / parent.amount
+        return (quantize(commission.amount * share, commission.currency),
+                quantize(commission.revenue * share, commission.currency), changed)
+    original = None
+    if commission.adjusts_id is not None:
+        original = seen.get(commission.adjusts_id) or Commission.objects.get(
+            network_id=commission.network_id, pk=commission.adjusts_id)
+    return (*reversal_targets(commission, refunded=refunded, base=base, original=original), changed)
+
+
+def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: list[Commission] | None = None,
+                        items: list[dict] | None = None) -> list:
     base = Decimal(conversion.amount)
     changed = []
     ids = [c.pk for c in commissions] if commissions is not None else None
@@ -371,12 +395,8 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
         seen[commission.pk] = commission
         refunded = min(commission.refunded_base + amount, base) if base > 0 else base
         full = base <= 0 or refunded >= base
-        original = None
-        if commission.adjusts_id is not None:
-            original = seen.get(commission.adjusts_id) or Commission.objects.get(
-                network_id=commission.network_id, pk=commission.adjusts_id)
-        target_amount, target_revenue = reversal_targets(commission, refunded=refunded, base=base,
-                                                         original=original)
+        target_amount, target_revenue, snapshot_changed = _refund_targets(commission, refunded=refunded, base=base,
+                                                                          items=items, seen=seen)
         d_amount = max(target_amount - commission.reversed_amount, ZERO)
         d_revenue = max(target_revenue - commission.reversed_revenue, ZERO)
         lines = _negate(_earning_lines(commission, d_amount, d_revenue, _liability_kind(commission.status)))
@@ -384,6 +404,8 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
         commission.reversed_amount += d_amount
         commission.reversed_revenue += d_revenue
         fields = ["refunded_base", "reversed_amount", "reversed_revenue", "updated_at"]
+        if snapshot_changed:
+            fields.append("rule_snapshot")
         if full:
             commission.status, commission.reversed_at = Status.REVERSED, timezone.now()
             fields += ["status", "reversed_at"]
@@ -397,13 +419,15 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
 
 
 @transaction.atomic
-def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, actor: User | None = None) -> list:
+def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, actor: User | None = None,
+                                   items: list[dict] | None = None) -> list:
     """A refund of `amount` (conversion currency): reverse each commission proportionally (cumulatively, so the
-    rounding of several partial refunds never drifts); the whole remaining order reverses them fully."""
+    rounding of several partial refunds never drifts); the whole remaining order reverses them fully. A refund by
+    `items` ({sku, amount}) reverses those items' lines of a commission priced by item."""
     amount = Decimal(amount)
     if amount <= 0:
         return []
-    changed = _reverse_for_refund(conversion, amount)
+    changed = _reverse_for_refund(conversion, amount, items=items)
     for commission, full in changed:
         _audit(conversion.network, actor, "commission.reversed", commission,
                refund=str(quantize(amount, conversion.currency)), full=full)

@@ -12,7 +12,7 @@ from .targeting import DEVICE_LABELS
 TARGETING_FIELDS = ("countries_allowed", "countries_blocked", "devices")
 CAP_MEASURES = ("conversions_day", "conversions_month", "payout_month")
 RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
-               "affiliate", "group")
+               "affiliate", "group", "match")
 
 
 def _flatten(value) -> list[str]:
@@ -188,6 +188,13 @@ class RuleForm(forms.Form):
     affiliate = forms.ChoiceField(required=False, help_text="Only for this affiliate (optional).")
     group = forms.ChoiceField(required=False, label=_("Partner group"),
                               help_text=_("Only for this partner group (optional)."))
+    match_by = forms.ChoiceField(
+        required=False, label=_("Products"),
+        choices=[("sku", _("Items with these SKUs")), ("category", _("Items in these categories"))],
+        help_text=_("A product-level rate pays only the order's items it matches."))
+    match = forms.CharField(
+        required=False, label=_("SKUs or categories"), widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Separated by commas or lines; empty: the rule pays whole orders."))
 
     def __init__(self, *args, affiliates=(), groups=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -206,6 +213,9 @@ class RuleForm(forms.Form):
         value["affiliate"] = value["affiliate"] or None
         value["group"] = value["group"] or None
         value["tier_basis"] = value["tier_basis"] or CommissionRule.TierBasis.CONVERSIONS
+        listed = [v.strip() for v in value["match"].replace(",", "\n").splitlines() if v.strip()]
+        match_by = self.data.get(self.add_prefix("match_by"), "").strip() or "sku"
+        value["match"] = {match_by: listed} if listed else None
         key = "min_amount" if value["tier_basis"] == CommissionRule.TierBasis.AMOUNT else "min_conversions"
         tiers = []
         for number, line in enumerate(value["tiers"].splitlines(), start=1):

@@ -158,6 +158,9 @@ class CommissionRule(TenantModel):
     affiliate = models.ForeignKey(Affiliate, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     # A group's rule: the program's default for the group's affiliates. A group with rules cannot be deleted.
     group = models.ForeignKey(PartnerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="rules")
+    # Product-level rate: {"sku": [...]} or {"category": [...]} pays the conversion's items that match (each item
+    # by its own rule); {} is the program's rule for the whole order and for the items no rule matches.
+    match = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -165,6 +168,14 @@ class CommissionRule(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.program_id}:{self.event} {self.kind} {self.payout}"
+
+    def matches(self, item: dict) -> bool:
+        """Whether this product rule pays `item` (a conversion's item: its sku or category is listed)."""
+        for key, values in (self.match or {}).items():
+            value = item.get(key)
+            if isinstance(value, str) and value.strip().casefold() in {v.casefold() for v in values}:
+                return True
+        return False
 
 
 class Partnership(TenantModel):

@@ -22,7 +22,11 @@ MAX_CONVERSIONS = 10**9
 # Stored amounts have AMOUNT_MAX_DIGITS digits, AMOUNT_DECIMAL_PLACES of them after the point.
 MAX_AMOUNT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
 RULE_FIELDS = ("event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
-               "affiliate", "group")
+               "affiliate", "group", "match")
+MATCH_KEYS = ("sku", "category")
+MAX_MATCH_VALUES = 500
+MAX_MATCH_LENGTH = 128
+MATCH_INVALID = 'Either {"sku": [...]} or {"category": [...]}: a list of SKUs or categories (strings).'
 AMOUNT_INVALID = 'Enter an amount as a string or integer, e.g. "10.00".'
 AMOUNT_TOO_LARGE = "The amount is too large."
 
@@ -119,6 +123,28 @@ def _tier_shape(tier: dict) -> dict:
     return shaped
 
 
+def match_clean(value) -> dict:
+    """A rule's `match` as stored: {} (the whole order), {"sku": [...]} or {"category": [...]} (its listed
+    values, stripped, without repeats); ValidationError otherwise."""
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in MATCH_KEYS:
+        raise ValidationError(MATCH_INVALID)
+    key, values = next(iter(value.items()))
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise ValidationError(MATCH_INVALID)
+    if len(values) > MAX_MATCH_VALUES:
+        raise ValidationError(f"At most {MAX_MATCH_VALUES} values.")
+    if any(len(v.strip()) > MAX_MATCH_LENGTH for v in values):
+        raise ValidationError(f"A value has at most {MAX_MATCH_LENGTH} characters.")
+    return {key: list(dict.fromkeys(v.strip() for v in values))}
+
+
+def match_key(match: dict | None) -> tuple:
+    """What makes two rules' matches the same (case does not count, as in `CommissionRule.matches`)."""
+    return tuple(sorted((key, tuple(sorted({v.casefold() for v in values}))) for key, values in (match or {}).items()))
+
+
 def rule_clean(rule: dict, *, network: Network, shaped: bool = False) -> dict:
     """One rule checked and normalized for writing (tiers as stored, the affiliate as an object in `network`);
     ValidationError({field: [messages]}) otherwise. `shaped`: types and ranges are checked already (the API)."""
@@ -130,6 +156,13 @@ def rule_clean(rule: dict, *, network: Network, shaped: bool = False) -> dict:
             errors[name] = [message]
     if attrs["event"] == CommissionRule.Event.CLICK and kind == CommissionRule.Kind.PERCENT:
         errors["kind"] = ["A click has no order amount: click rules are fixed."]
+    try:
+        attrs["match"] = match_clean(attrs.get("match"))
+    except ValidationError as exc:
+        errors["match"] = exc.messages
+    else:
+        if attrs["match"] and attrs["event"] == CommissionRule.Event.CLICK:
+            errors["match"] = ["A click has no items: only sale and lead rules match SKUs or categories."]
     tiers = attrs.get("tiers") or []
     key = tier_key(attrs.get("tier_basis"))
     if len(tiers) > MAX_TIERS:
@@ -187,7 +220,8 @@ def rules_check_for_currency(rules: list[dict], currency: str) -> None:
         for name, values in amounts.items():
             if any(v is not None and v != quantize(v, currency) for v in values):
                 rule_errors[name] = [f"More decimal places than {currency} has."]
-        target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), getattr(rule.get("group"), "pk", None))
+        target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), getattr(rule.get("group"), "pk", None),
+                  match_key(rule.get("match")))
         if target in seen:
             duplicate = f"Two rules for the event {rule['event']} and the same target."
         seen.add(target)

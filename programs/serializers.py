@@ -88,6 +88,20 @@ class TierSerializer(serializers.Serializer):
     payout = AmountField()
 
 
+MATCH_SCHEMA = {
+    "type": "object", "nullable": True, "maxProperties": 1,
+    "properties": {"sku": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                   "category": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+    "description": "A product-level rate: the conversion's items whose sku (or category) is listed are paid by this "
+    "rule; the others by the program's rule as usual. Absent, null or {}: the rule pays whole orders.",
+}
+
+
+@extend_schema_field(MATCH_SCHEMA)
+class MatchField(serializers.JSONField):
+    """A rule's `match` (checked by `rule_checks.match_clean` in the serializer's validate)."""
+
+
 class RuleInputSerializer(serializers.Serializer):
     event = serializers.ChoiceField(choices=CommissionRule.Event.choices, default=CommissionRule.Event.SALE)
     kind = serializers.ChoiceField(choices=CommissionRule.Kind.choices)
@@ -107,6 +121,7 @@ class RuleInputSerializer(serializers.Serializer):
     affiliate = IdField(required=False, allow_null=True, help_text="Only for this affiliate.")
     group = IdField(required=False, allow_null=True,
                     help_text="Only for this partner group (its id): the program's default for the group's affiliates.")
+    match = MatchField(required=False, allow_null=True)
 
     def validate(self, attrs):
         # The checks services.program_create/update run too (programs.rule_checks), as this rule's field errors.
@@ -132,9 +147,10 @@ class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = CommissionRule
         fields = ["id", "event", "kind", "payout", "revenue", "tiers", "tier_period", "tier_basis", "recurring_months",
-                  "affiliate", "group", "group_name", "created_at"]
+                  "affiliate", "group", "group_name", "match", "created_at"]
 
     group_name = serializers.SerializerMethodField()
+    match = MatchField(read_only=True)
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_group_name(self, rule):

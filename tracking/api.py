@@ -125,7 +125,8 @@ class ConversionViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.Ret
         data = RefundSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         conversion, _ = services.conversion_refund(network=self.network, conversion=conversion,
-                                                   amount=data.validated_data.get("amount"), actor=request.user)
+                                                   amount=data.validated_data.get("amount"), actor=request.user,
+                                                   items=data.validated_data.get("items"))
         return Response(ConversionSerializer(conversion).data)
 
 

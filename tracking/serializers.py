@@ -8,6 +8,7 @@ from core.filters import MAX_ID
 from core.money import AmountTooLarge, parse_amount, quantize
 
 from .attribution import conversion_warnings
+from .items import item_errors_of
 from .models import Conversion, RefundStatus, refund_status
 from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
 from .outbound import DEFAULT_POSTBACK_EVENTS, EVENTS, POSTBACK_EVENTS, POSTBACK_MACROS
@@ -46,7 +47,21 @@ class ConversionCreateSerializer(serializers.Serializer):
                                              help_text="Only a keyed hash is stored (self-referral checks).")
     program = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                        help_text="Your program, for conversions no one referred.")
-    items = serializers.ListField(child=serializers.DictField(), required=False, max_length=500)
+    items = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=500,
+        help_text='The order\'s lines: [{"sku", "category", "amount" (the line\'s total, a string), "quantity"}] '
+        '(`price` and `qty` are read too). Programs with product-level rates pay each line by the rule matching '
+        'its sku or category.')
+
+    def validate_items(self, items):
+        errors = {}
+        for index, item in enumerate(items):
+            item_errors = item_errors_of(item)
+            if item_errors:
+                errors[str(index)] = item_errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return items
 
     def validate(self, attrs):
         if "amount" not in attrs:
@@ -56,8 +71,17 @@ class ConversionCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class RefundItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=128)
+    amount = AmountField(help_text="The part of that item's amount refunded.")
+
+
 class RefundSerializer(serializers.Serializer):
     amount = AmountField(required=False, help_text="Part of the order to refund; the whole remainder when absent.")
+    items = RefundItemSerializer(
+        many=True, required=False, max_length=500,
+        help_text="A refund by item instead of an amount: the commission lines of those items are reversed (in "
+        "proportion to each item's amount refunded); the refund's amount is their sum.")
 
 
 def _money(conversion: Conversion, value) -> str:

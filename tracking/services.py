@@ -18,6 +18,7 @@ from . import fraud, netguard
 from .attribution import Attribution, attribute, click_find, conversion_warnings, coupon_find
 from .daily import conversions_added, conversions_kept
 from .ids import click_id_time
+from .items import item_lines
 from .models import Conversion
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import (
@@ -247,15 +248,48 @@ def _grace() -> int:
     return settings.CLICK_INGEST_GRACE_SECONDS
 
 
+def _refund_items(conversion: Conversion, items: list[dict]) -> tuple[Decimal, list[dict]]:
+    """A refund by item: each {sku, amount} checked against the conversion's lines (a sku it has, an amount within
+    what those lines total); the refund's amount is their sum. Commissions check what remains of each line."""
+    lines = item_lines(conversion.items) or []
+    if not lines:
+        raise ValidationError({"items": ["This conversion has no items to refund by: refund an amount instead."]})
+    errors, refunded = [], []
+    for index, item in enumerate(items):
+        sku, amount = str(item["sku"]).strip(), Decimal(item["amount"])
+        total = sum((line["amount"] for line in lines if line["sku"].casefold() == sku.casefold()), Decimal(0))
+        error = amount_error(amount, conversion.currency)
+        if not any(line["sku"].casefold() == sku.casefold() for line in lines):
+            error = "The conversion has no item with this sku."
+        elif error is None and amount <= 0:
+            error = "Must be more than zero."
+        elif error is None and amount > total:
+            error = f"Larger than the item's amount ({format_amount(total, conversion.currency)})."
+        if error is not None:
+            errors.append(f"Item {index + 1} ({sku}): {error}")
+        refunded.append({"sku": sku, "amount": amount})
+    if errors:
+        raise ValidationError({"items": errors})
+    return sum((item["amount"] for item in refunded), Decimal(0)), refunded
+
+
 def conversion_refund(*, network: Network, conversion: Conversion, amount: Decimal | None = None,
-                      actor: User | None = None) -> tuple[Conversion, Decimal]:
-    """Refund part or all (amount None) of what remains; commissions reverse in the same transaction."""
+                      actor: User | None = None, items: list[dict] | None = None) -> tuple[Conversion, Decimal]:
+    """Refund part or all (amount None) of what remains, or the given `items` ({sku, amount}: the amount of those
+    lines refunded); commissions reverse in the same transaction (by line for items)."""
     with transaction.atomic():
         conversion = Conversion.objects.for_network(network).select_for_update().get(pk=conversion.pk)
         remaining = conversion.amount - conversion.refunded_amount
         if remaining <= 0:
             raise ValidationError({"detail": "This conversion is already fully refunded."})
-        if amount is None:
+        if items:
+            if amount is not None:
+                raise ValidationError({"amount": ["Give either an amount or items, not both."]})
+            amount, items = _refund_items(conversion, items)
+            if amount > remaining:
+                raise ValidationError({"items": [
+                    f"They total more than what remains to refund ({format_amount(remaining, conversion.currency)})."]})
+        elif amount is None:
             amount = remaining
         else:
             _check_amount(amount, conversion.currency)
@@ -269,8 +303,11 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
             conversion.save(update_fields=["refunded_amount"])
         audit_log_record(network=network, actor=actor, action="conversion.refunded", target=conversion,
                          data={"amount": str(quantize(amount, conversion.currency)), "currency": conversion.currency,
-                               "refund_status": conversion.refund_status})
-        conversion_refunded.send(sender=Conversion, conversion=conversion, amount=amount, actor=actor)
+                               "refund_status": conversion.refund_status,
+                               **({"items": [{"sku": i["sku"], "amount": str(i["amount"])} for i in items]}
+                                  if items else {})})
+        conversion_refunded.send(sender=Conversion, conversion=conversion, amount=amount, actor=actor,
+                                 items=items or None)
         event_emit(
             network_id=network.pk, event="conversion.refunded", data=conversion_refunded_payload(conversion, amount),
             advertiser_id=conversion.advertiser_id,
