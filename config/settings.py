@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    "core.middleware.ApiErrorsAsJsonMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -247,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.add_error_responses",
+        "core.schema.add_links",
     ],
     # Served from our own static files: the docs work with no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -264,6 +266,7 @@ SPECTACULAR_SETTINGS = {
         "ConversionEventEnum": "tracking.models.Conversion.Event",
         "DeliveryStatusEnum": "tracking.models_outbound.Delivery.Status",
         "DeliveryKindEnum": "tracking.models_outbound.Delivery.Kind",
+        "WebhookEventEnum": "tracking.serializers.WEBHOOK_EVENT_CHOICES",
         "CommissionStatusEnum": "commissions.models.Commission.Status",
         "CommissionKindEnum": "commissions.models.Commission.Kind",
         "AccountKindEnum": "commissions.models.Account.Kind",
