@@ -80,8 +80,6 @@ KNOWN: dict[tuple[str, str], str] = {
     "schema can only say `format: binary`",
     ("POST /api/v1/programs/", "RejectedPositiveData"): "not fixed yet: `landing_url` (http(s) with a host) and "
     "`rules` (at least one) are not documented as such",
-    ("POST /api/v1/coupons/", "RejectedPositiveData"): "not fixed yet: the code's pattern (3 to 64 letters, digits, "
-    "'-' or '_') is not documented",
     ("POST /api/v1/integrations/stripe/", "RejectedPositiveData"): _UNKNOWN_ID + " (`program`)",
     ("POST /api/v1/affiliates/", "RejectedPositiveData"): _UNKNOWN_ID + " (`referred_by`)",
 }
