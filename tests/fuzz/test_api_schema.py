@@ -82,6 +82,7 @@ KNOWN: dict[tuple[str, str], str] = {
     "`rules` (at least one) are not documented as such",
     ("POST /api/v1/integrations/stripe/", "RejectedPositiveData"): _UNKNOWN_ID + " (`program`)",
     ("POST /api/v1/affiliates/", "RejectedPositiveData"): _UNKNOWN_ID + " (`referred_by`)",
+    ("POST /api/v1/coupons/", "RejectedPositiveData"): _UNKNOWN_ID + " (`partnership`)",
 }
 
 
