@@ -1,8 +1,7 @@
 """Commissions API: list/read, approve/reject (advertiser, operators), hold/release (operators), bulk approve,
 the affiliate balance and the ledger's transactions (operators, read-only)."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 
 from core import export
 from core.api import id_param
+from core.filters import id_parameter
 from network.models import Affiliate, Role
 from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
@@ -151,11 +151,14 @@ class BalanceView(TenantGenericAPIView):
     serializer_class = BalanceSerializer
 
     @extend_schema(
-        parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT, description="operators: whose balance")],
+        parameters=[id_parameter("affiliate", "Whose balance (an affiliate's key reads its own).",
+                                 required_for=OPERATORS)],
         responses={200: BalanceSerializer, 404: OpenApiResponse(description="no such affiliate")},
     )
     def get(self, request):
         if self.role == Role.AFFILIATE:
+            if "affiliate" in request.query_params:  # ignored for an affiliate, but held to what the schema says
+                id_param(request, "affiliate", "An affiliate id is required.")
             affiliate = self.membership.party
             if affiliate is None:
                 return Response({"detail": "This membership has no affiliate profile."}, status=404)

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "network.hosts.TrackingHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    "core.middleware.ApiErrorsAsJsonMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -258,6 +259,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.add_error_responses",
+        "core.schema.add_links",
     ],
     # Served from our own static files: the docs work with no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -275,6 +277,7 @@ SPECTACULAR_SETTINGS = {
         "ConversionEventEnum": "tracking.models.Conversion.Event",
         "DeliveryStatusEnum": "tracking.models_outbound.Delivery.Status",
         "DeliveryKindEnum": "tracking.models_outbound.Delivery.Kind",
+        "WebhookEventEnum": "tracking.serializers.WEBHOOK_EVENT_CHOICES",
         "CommissionStatusEnum": "commissions.models.Commission.Status",
         "CommissionKindEnum": "commissions.models.Commission.Kind",
         "AccountKindEnum": "commissions.models.Account.Kind",

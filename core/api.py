@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .dbretry import BUSY, is_lock_error
+from .filters import MAX_ID
 
 
 class Pagination(PageNumberPagination):
@@ -38,9 +39,10 @@ class Pagination(PageNumberPagination):
 
 
 def id_param(request, name: str, message: str) -> int:
-    """A required object id from the query string; anything but 1-18 ASCII digits is a 400 on that field."""
+    """A required object id from the query string (`core.filters.ID_SCHEMA`: a whole number from 1 to 2**63-1);
+    anything else is a 400 on that field."""
     raw = request.query_params.get(name, "")
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 1 <= int(raw) <= MAX_ID):
         raise exceptions.ValidationError({name: [message]})
     return int(raw)
 

@@ -1,12 +1,13 @@
 """Response headers Django 5.2 does not set itself (Content-Security-Policy, Permissions-Policy); the site's own
-error pages under DEBUG."""
+error pages under DEBUG, and JSON error bodies for every API path."""
 
 import logging
+from http import HTTPStatus
 
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import BadRequest, MiddlewareNotUsed, PermissionDenied, SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.urls import Resolver404, get_resolver
 from django.utils.log import log_response
 
@@ -62,3 +63,32 @@ class FriendlyErrorPagesMiddleware:
         log_response("%s: %s", "Internal Server Error", request.path, response=response, request=request,
                      exception=exception)
         return response
+
+
+def _is_text_page(response) -> bool:
+    return response.get("Content-Type", "").split(";")[0].strip() in ("text/html", "text/plain")
+
+
+class ApiErrorsAsJsonMiddleware:
+    """Every error page under /api/ becomes `{"detail": ...}`, whatever DEBUG says: Django's own 404 for a path no
+    route matches (`/api/v1/payout-methods/0.5/`), and its debug pages (HTML, or plain text) for an unhandled
+    exception. Answers that are not a text page (DRF's JSON, the conversion pixel's GIF) pass untouched."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code < 400 or not request.path.startswith("/api/") or not _is_text_page(response):
+            return response
+        try:
+            phrase = HTTPStatus(response.status_code).phrase
+        except ValueError:
+            phrase = "Error"
+        detail = "Not found." if response.status_code == 404 else \
+            "Server error." if response.status_code >= 500 else f"{phrase}."
+        replacement = JsonResponse({"detail": detail}, status=response.status_code)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                replacement[header] = response[header]
+        return replacement

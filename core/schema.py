@@ -69,6 +69,40 @@ def _add(responses: dict, status: str, schema: str) -> None:
     responses[status] = {"description": DESCRIPTIONS[status], "content": {"application/json": {"schema": _ref(schema)}}}
 
 
+def _component(result: dict, schema: dict) -> dict:
+    ref = schema.get("$ref", "")
+    return result.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
+
+def _json_schema(response: dict) -> dict:
+    return response.get("content", {}).get("application/json", {}).get("schema", {})
+
+
+def add_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook: OpenAPI links from a collection to its items, so clients and tools
+    (schemathesis' stateful phase) can follow them: what a create answers (`id`) opens the item's operations
+    (`/x/{id}/`, `/x/{id}/<action>/`), and so does the first row of a list (`results/0/id`)."""
+    paths = result.get("paths", {})
+    for collection, collection_item in paths.items():
+        if not collection.endswith("/") or "{" in collection:
+            continue
+        targets = []
+        for path, item in paths.items():
+            if path.startswith(f"{collection}{{id}}/") and path.count("{") == 1:
+                for method, operation in item.items():
+                    if method in ("get", "post", "put", "patch", "delete") and "operationId" in operation:
+                        targets.append(operation["operationId"])
+        sources = [("post", "201", "$response.body#/id", lambda body: "id" in body.get("properties", {})),
+                   ("get", "200", "$response.body#/results/0/id", lambda body: "results" in body.get("properties", {}))]
+        for method, status, expression, has_ids in sources:
+            response = collection_item.get(method, {}).get("responses", {}).get(status)
+            if not targets or response is None or not has_ids(_component(result, _json_schema(response))):
+                continue
+            response["links"] = {target: {"operationId": target, "parameters": {"id": expression}}
+                                 for target in sorted(targets)}
+    return result
+
+
 def add_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: 400/401/403/404/415 where each can happen, 409/422 where an
     Idempotency-Key is accepted."""

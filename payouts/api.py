@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from core import export
 from core.api import id_param
-from core.filters import IdFilter
+from core.filters import IdFilter, id_parameter
 from core.inputs import JSONParser
 from network.models import Affiliate, Role
 from network.permissions import OPERATORS
@@ -105,17 +105,18 @@ class PayoutMethodViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
 
     @extend_schema(request=PayoutMethodUpdateSerializer, responses=PayoutMethodSerializer)
     def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(request=PayoutMethodUpdateSerializer, responses=PayoutMethodSerializer)
+    def update(self, request, pk=None, partial=False):
+        """PUT replaces the method's details (every writable field required); PATCH changes the fields sent."""
         method = self.get_object()
-        body = PayoutMethodUpdateSerializer(method, data=request.data, partial=True)
+        body = PayoutMethodUpdateSerializer(method, data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
         method = services.payout_method_update(network=self.network, method=method, actor=request.user,
                                                **body.validated_data)
         method.refresh_from_db()
         return Response(PayoutMethodSerializer(method).data)
-
-    @extend_schema(request=PayoutMethodUpdateSerializer, responses=PayoutMethodSerializer)
-    def update(self, request, pk=None):
-        return self.partial_update(request, pk)
 
     def destroy(self, request, pk=None):
         services.payout_method_delete(network=self.network, method=self.get_object(), actor=request.user)
@@ -177,6 +178,8 @@ class TaxDetailsView(TenantGenericAPIView):
 
     def _details(self, request) -> TaxDetails:
         if self.role == Role.AFFILIATE:
+            if "affiliate" in request.query_params:  # ignored for an affiliate, but held to what the schema says
+                id_param(request, "affiliate", "An affiliate id is required.")
             affiliate = _own_affiliate(self)
         else:
             pk = id_param(request, "affiliate", "An affiliate id is required.")
@@ -184,22 +187,24 @@ class TaxDetailsView(TenantGenericAPIView):
         return self.get_queryset().filter(affiliate=affiliate).first() or TaxDetails(network=self.network,
                                                                                      affiliate=affiliate)
 
-    @extend_schema(parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT, description="operators: whose")],
+    @extend_schema(parameters=[id_parameter("affiliate", "Whose tax details (an affiliate's key reads its own).",
+                                            required_for=OPERATORS)],
                    responses={200: TaxDetailsSerializer, 404: OpenApiResponse(description="no such affiliate")})
     def get(self, request):
         return Response(self.get_serializer(self._details(request)).data)
 
-    def patch(self, request):
+    def patch(self, request, partial=True):
         if self.role != Role.AFFILIATE:
             return Response({"detail": "Only the affiliate edits its tax details."}, status=403)
-        body = self.get_serializer(self._details(request), data=request.data, partial=True)
+        body = self.get_serializer(self._details(request), data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
         details = services.tax_details_update(network=self.network, affiliate=_own_affiliate(self),
                                               actor=request.user, **body.validated_data)
         return Response(self.get_serializer(details).data)
 
     def put(self, request):
-        return self.patch(request)
+        """Replaces the tax details: every writable field required (PATCH changes the fields sent)."""
+        return self.patch(request, partial=False)
 
 
 class TaxFormView(TenantGenericAPIView):
@@ -209,7 +214,8 @@ class TaxFormView(TenantGenericAPIView):
     roles = READERS
     serializer_class = TaxDetailsSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("affiliate", OpenApiTypes.INT)],
+    @extend_schema(parameters=[id_parameter("affiliate", "Whose form (an affiliate's key reads its own).",
+                                            required_for=OPERATORS)],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
                               404: OpenApiResponse(description="no such affiliate, or no form uploaded")})
     def get(self, request):

@@ -1,5 +1,6 @@
 """API shapes for payout methods, tax details, payouts, batches and payout settings."""
 
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,6 +9,7 @@ from commissions.serializers import MoneyField
 
 from .models import MethodKind, Payout, PayoutBatch, PayoutMethod, TaxDetails
 
+COUNTRY_MESSAGE = "A two-letter ISO 3166 country code."
 MAX_TAX_FORM_BYTES = 5 * 1024 * 1024
 TAX_FORM_TYPES = {"pdf", "png", "jpg", "jpeg"}
 
@@ -164,6 +166,7 @@ class PayoutSwitchMethodSerializer(serializers.Serializer):
 
 class StripeOnboardingRequestSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="",
+                                    validators=[RegexValidator(r"^[A-Za-z]{2}$", COUNTRY_MESSAGE)],
                                     help_text="ISO 3166 code of the affiliate's country (for a new account; "
                                               "default: the tax details' country)")
 

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.utils.html import escape
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -34,6 +35,7 @@ MAX_ALLOWED_DOMAINS = 50
 MAX_BANNER_BYTES = 5 * 1024 * 1024
 BANNER_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
 COUPON_CODE = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
+COUPON_CODE_MESSAGE = "3 to 64 letters, digits, '-' or '_'."
 MAX_ID = 2**63 - 1
 MAX_AMOUNT = rule_checks.MAX_AMOUNT
 
@@ -544,13 +546,15 @@ class CreativeSerializer(serializers.ModelSerializer):
 # --- coupons ----------------------------------------------------------------------------------------
 class CouponCreateSerializer(serializers.Serializer):
     partnership = IdField()
-    code = serializers.CharField(max_length=64, help_text="Letters, digits, - and _; stored upper case.")
+    # The validator puts the pattern in the schema; leading and trailing blanks are trimmed before it (and allowed).
+    code = serializers.CharField(max_length=64, help_text="3 to 64 letters, digits, - and _; stored upper case.",
+                                 validators=[RegexValidator(COUPON_CODE, COUPON_CODE_MESSAGE)])
     description = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
     def validate_code(self, value):
         value = value.strip()
         if not COUPON_CODE.match(value):
-            raise serializers.ValidationError("3 to 64 letters, digits, '-' or '_'.")
+            raise serializers.ValidationError(COUPON_CODE_MESSAGE)
         return value.upper()
 
 

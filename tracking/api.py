@@ -250,16 +250,17 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
     @extend_schema(request=WebhookEndpointSerializer, responses=WebhookEndpointSerializer)
     def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(request=WebhookEndpointSerializer, responses=WebhookEndpointSerializer)
+    def update(self, request, pk=None, partial=False):
+        """PUT replaces the endpoint's settings (every writable field required); PATCH changes the fields sent."""
         endpoint = self.get_object()
-        data = WebhookEndpointSerializer(endpoint, data=request.data, partial=True)
+        data = WebhookEndpointSerializer(endpoint, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         services.webhook_endpoint_update(network=self.network, endpoint=endpoint, actor=request.user,
                                          **data.validated_data)
         return Response(WebhookEndpointSerializer(endpoint).data)
-
-    @extend_schema(request=WebhookEndpointSerializer, responses=WebhookEndpointSerializer)
-    def update(self, request, pk=None):
-        return self.partial_update(request, pk)
 
     def destroy(self, request, pk=None):
         services.webhook_endpoint_delete(network=self.network, endpoint=self.get_object(), actor=request.user)

@@ -186,9 +186,12 @@ def conversion_recorded_representation(conversion, warnings: list[dict]) -> dict
     return conversion_representation(conversion, ConversionSerializer.Meta.fields) | {"warnings": warnings}
 
 
+WEBHOOK_EVENT_CHOICES = ["*", *EVENTS]  # "*": every event, today's and those added later
+
+
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=50,
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENT_CHOICES), min_length=1, max_length=50,
         help_text=f"Event types (GET /api/v1/webhook-events), or [\"*\"] for all: {', '.join(EVENTS)}.")
 
     class Meta:

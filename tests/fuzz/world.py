@@ -3,6 +3,7 @@
 import contextlib
 import hashlib
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass, field
 
@@ -157,3 +158,28 @@ def record_fingerprint() -> str:
 
 
 
+
+_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+_STAMP_ONLY = re.compile(r'^\s*UPDATE\s+"?network_apikey"?\s+SET\s+"?last_used_at"?\s*=\s*%s\s+WHERE', re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def watch_writes():
+    """The statements that may have changed a recorded row (what `record_fingerprint` digests), collected while the
+    block runs. Digesting every table costs ~50 queries, so the fuzz test digests only after a request that wrote:
+    a refused request that never wrote cannot have changed a row."""
+    from django.db import connection
+
+    cache_tables = {apps.get_model(app_label, name)._meta.db_table for app_label, name in _ANSWER_CACHES}
+    project = {model._meta.db_table for label in ("network", "programs", "tracking", "commissions", "payouts")
+               for model in apps.get_app_config(label).get_models()}
+    writes: list[str] = []
+
+    def watch(execute, sql, params, many, context):
+        match = _WRITE.match(sql)
+        if match and match.group(2) in project - cache_tables and not _STAMP_ONLY.match(sql):
+            writes.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        yield writes
