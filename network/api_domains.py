@@ -1,6 +1,6 @@
 """API of branded tracking domains: `/api/v1/tracking-domains` (list, add, read, verify, delete)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -27,9 +27,19 @@ class TrackingDomainSerializer(serializers.ModelSerializer):
         return domains.cname_target()
 
 
+HOST_NAME_PATTERN = (r"^(?=.{4,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                     r"(?:[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]|xn--[A-Za-z0-9-]{1,59})\.?$")
+
+
+@extend_schema_field({"type": "string", "pattern": HOST_NAME_PATTERN, "maxLength": 253})
+class HostNameField(serializers.CharField):
+    """The schema documents the shape (labels, a dot, a top-level domain with a letter); the service refuses what
+    does not fit it with a message saying why, and also the platform's own hosts and names another network holds."""
+
+
 class TrackingDomainCreateSerializer(serializers.Serializer):
-    domain = serializers.CharField(max_length=300, help_text="A host name, e.g. trk.example.com (no scheme, path "
-                                   "or port).")
+    domain = HostNameField(max_length=300, help_text="A host name, e.g. trk.example.com (no scheme, path or port; an "
+                           "internationalized name in its punycode form).")
     advertiser = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
         help_text="Operators: the advertiser whose programs use it (empty: the whole network). Advertisers add "

@@ -94,7 +94,7 @@ class PartnerGroupWriteSerializer(serializers.Serializer):
 
 class PartnerGroupAssignSerializer(serializers.Serializer):
     affiliates = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False, max_length=1000,
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False, min_length=1, max_length=1000,
         help_text="Affiliate ids to put in this group (an advertiser: affiliates partnered in its programs).")
 
 

@@ -166,6 +166,8 @@ class PartnershipViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.Re
         partnership = self.get_object()
         data = PartnershipCapsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if "caps" not in data.validated_data:  # a PATCH changes what it names: nothing here
+            return Response(self.get_serializer(self.get_queryset().get(pk=partnership.pk)).data)
         value = caps_checked(data.validated_data["caps"], partnership.program.currency)
         partnership = services.partnership_caps_set(network=self.network, partnership=partnership, caps_value=value,
                                                     actor=request.user)

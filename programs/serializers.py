@@ -253,7 +253,8 @@ def caps_status_data(program: Program, partnership: Partnership | None = None) -
 
 
 class PartnershipCapsSerializer(serializers.Serializer):
-    caps = CapsSerializer(allow_null=True, help_text="The partnership's own caps (null: the program's apply).")
+    caps = CapsSerializer(allow_null=True, required=False,
+                          help_text="The partnership's own caps (null: the program's apply; absent: unchanged).")
 
 
 # --- programs ---------------------------------------------------------------------------------------
