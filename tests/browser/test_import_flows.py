@@ -43,7 +43,7 @@ def test_an_advertiser_imports_a_file_and_reads_its_result(world, browser, live_
         path.write_text(CSV)
         page.set_input_files("#id_file", str(path))
         page.screenshot(path=str(screenshot_dir / f"advertiser-import-{width}.png"), full_page=True)
-        page.get_by_role("button", name="Import").click()
+        page.get_by_test_id("import-form").get_by_role("button", name="Import").click()
         page.wait_for_url("**/advertiser/conversions/import/*/")
         progress = page.locator("#import-progress")
         assert progress.get_attribute("data-status") == "done"

@@ -84,6 +84,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("POST /api/v1/affiliates/", "RejectedPositiveData"): _UNKNOWN_ID + " (`referred_by`)",
     ("POST /api/v1/coupons/", "RejectedPositiveData"): _UNKNOWN_ID + " (`partnership`)",
     ("POST /api/v1/partner-groups/{id}/assign/", "RejectedPositiveData"): _UNKNOWN_ID + " (`affiliates`)",
+    ("POST /api/v1/links/", "RejectedPositiveData"): _UNKNOWN_ID + " (`program`: one the affiliate is not an "
+    "approved partner of)",
     ("POST /api/v1/conversions/import/", "RejectedPositiveData"): "the file must be UTF-8 CSV with the documented "
     "header; the schema can only say `format: binary`",
     ("POST /api/v1/tracking-domains/{id}/verify/", "RejectedPositiveData"): "the answer depends on the name's DNS "
