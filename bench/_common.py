@@ -359,3 +359,41 @@ def http_request(method: str, path: str, headers: dict | None = None, body: byte
     if body or method == "POST":
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def seed_program_clicks(count: int, *, ago_seconds: float, step_ms: int) -> tuple:
+    """Migrate, then seed the benches' network: an advertiser, a program paying 10 % (fraud policy `hold`), an
+    affiliate's approved partnership and link, and `count` clicks on it from `ago_seconds` ago, `step_ms` apart.
+    Call after django.setup(). Returns (network, advertiser, the advertiser's issued key, the click ids)."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+    from network import services
+    from programs.models import CommissionRule, Partnership, Program, TrackingLink
+    from tracking.ids import click_id_time, new_click_id
+    from tracking.models import Click
+
+    network, _ = services.network_create(name="Bench", slug="bench", currency="EUR", owner_email="owner@bench.test")
+    advertiser, issued = services.advertiser_create(network=network, name="Shop", email="shop@bench.test")
+    affiliate, _ = services.affiliate_create(network=network, name="Blog", email="blog@bench.test")
+    program = Program.objects.create(network=network, advertiser=advertiser, name="Bench", currency="EUR",
+                                     landing_url="https://shop.bench.test/", fraud_policy="hold")
+    CommissionRule.objects.create(network=network, program=program, kind="percent", payout="10")
+    partnership = Partnership.objects.create(network=network, program=program, affiliate=affiliate,
+                                             status="approved")
+    link = TrackingLink.objects.create(network=network, partnership=partnership, program=program,
+                                       affiliate=affiliate)
+    start = timezone.now() - timedelta(seconds=ago_seconds)
+    clicks = []
+    for n in range(count):
+        click_id = new_click_id(int((start + timedelta(milliseconds=n * step_ms)).timestamp() * 1000))
+        clicks.append(Click(network=network, click_id=click_id, program=program, partnership=partnership, link=link,
+                            affiliate=affiliate, created_at=click_id_time(click_id), sub1="bench"))
+    Click.objects.bulk_create(clicks, batch_size=5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # statistics as autovacuum keeps them on a running database
+    return network, advertiser, issued, [click.click_id for click in clicks]

@@ -18,7 +18,7 @@ import secrets
 import sys
 import time
 
-from _common import ROOT, cpu_seconds, recreate_database, start_group, stop_group
+from _common import ROOT, cpu_seconds, recreate_database, seed_program_clicks, start_group, stop_group
 
 # The app's packages before this folder's scripts (bench/reports.py would hide the reports app from the e-mails).
 sys.path = [str(ROOT), *(entry for entry in sys.path if os.path.abspath(entry or ".") != str(ROOT / "bench"))]
@@ -29,38 +29,8 @@ def seed(rows: int):
     import django
 
     django.setup()
-    from datetime import timedelta
-
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
-
-    call_command("migrate", verbosity=0)
-    from network import services
-    from programs.models import CommissionRule, Partnership, Program, TrackingLink
-    from tracking.ids import click_id_time, new_click_id
-    from tracking.models import Click
-
-    network, _ = services.network_create(name="Bench", slug="bench", currency="EUR", owner_email="owner@bench.test")
-    advertiser, _ = services.advertiser_create(network=network, name="Shop", email="shop@bench.test")
-    affiliate, _ = services.affiliate_create(network=network, name="Blog", email="blog@bench.test")
-    program = Program.objects.create(network=network, advertiser=advertiser, name="Bench", currency="EUR",
-                                     landing_url="https://shop.bench.test/", fraud_policy="hold")
-    CommissionRule.objects.create(network=network, program=program, kind="percent", payout="10")
-    partnership = Partnership.objects.create(network=network, program=program, affiliate=affiliate,
-                                             status="approved")
-    link = TrackingLink.objects.create(network=network, partnership=partnership, program=program,
-                                       affiliate=affiliate)
-    start = timezone.now() - timedelta(days=2)
-    clicks = []
-    for n in range(rows):
-        click_id = new_click_id(int((start + timedelta(milliseconds=n * 10)).timestamp() * 1000))
-        clicks.append(Click(network=network, click_id=click_id, program=program, partnership=partnership, link=link,
-                            affiliate=affiliate, created_at=click_id_time(click_id), sub1="bench"))
-    Click.objects.bulk_create(clicks, batch_size=5000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # statistics as autovacuum keeps them on a running database
-    return network, advertiser, [click.click_id for click in clicks]
+    network, advertiser, _, click_ids = seed_program_clicks(rows, ago_seconds=2 * 86400, step_ms=10)
+    return network, advertiser, click_ids
 
 
 def csv_file(click_ids: list[str], bad_every: int) -> tuple[bytes, int]:

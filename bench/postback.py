@@ -36,6 +36,7 @@ from _common import (
     http_request,
     new_stats,
     recreate_database,
+    seed_program_clicks,
     start_group,
     stop_group,
 )
@@ -48,40 +49,8 @@ def seed(clicks: int) -> tuple[str, list[str]]:
     import django
 
     django.setup()
-    from datetime import timedelta
-
-    from django.core.management import call_command
-    from django.utils import timezone
-
-    call_command("migrate", verbosity=0)
-    from network import services
-    from programs.models import CommissionRule, Partnership, Program, TrackingLink
-    from tracking.ids import click_id_time, new_click_id
-    from tracking.models import Click
-
-    network, _ = services.network_create(name="Bench", slug="bench", currency="EUR", owner_email="owner@bench.test")
-    advertiser, issued = services.advertiser_create(network=network, name="Shop", email="shop@bench.test")
-    affiliate, _ = services.affiliate_create(network=network, name="Blog", email="blog@bench.test")
-    program = Program.objects.create(network=network, advertiser=advertiser, name="Bench", currency="EUR",
-                                     landing_url="https://shop.bench.test/", fraud_policy="hold")
-    CommissionRule.objects.create(network=network, program=program, kind="percent", payout="10")
-    partnership = Partnership.objects.create(network=network, program=program, affiliate=affiliate,
-                                             status="approved")
-    link = TrackingLink.objects.create(network=network, partnership=partnership, program=program,
-                                       affiliate=affiliate)
-    start = timezone.now() - timedelta(hours=2)
-    rows = []
-    for n in range(clicks):
-        click_id = new_click_id(int((start + timedelta(milliseconds=n)).timestamp() * 1000))
-        rows.append(Click(network=network, click_id=click_id, program=program, partnership=partnership, link=link,
-                          affiliate=affiliate, created_at=click_id_time(click_id), sub1="bench"))
-    Click.objects.bulk_create(rows, batch_size=5000)
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        # Statistics as autovacuum keeps them on a running database (not those of the empty, new tables).
-        cursor.execute("ANALYZE")
-    return issued.raw, [row.click_id for row in rows]
+    _, _, issued, click_ids = seed_program_clicks(clicks, ago_seconds=2 * 3600, step_ms=1)
+    return issued.raw, click_ids
 
 
 def wait_for_commissions(worker, timeout: float) -> float:
