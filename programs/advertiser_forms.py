@@ -71,7 +71,52 @@ def _choices(model_choices, blank: str | None = None):
     return ([("", blank)] if blank is not None else []) + list(model_choices)
 
 
-class ProgramForm(forms.Form):
+class CapsFields(forms.Form):
+    """Caps and budget as text fields (`caps_*`), on the program's form and on a partnership's own caps."""
+
+    caps_conversions_day = forms.CharField(label=_("Conversions per day"), required=False,
+                                           help_text=_("Empty: no daily cap. Days in the network's time zone."))
+    caps_conversions_month = forms.CharField(label=_("Conversions per month"), required=False,
+                                             help_text=_("Empty: no monthly cap."))
+    caps_payout_month = forms.CharField(label=_("Payout budget per month"), required=False,
+                                        help_text=_("In the program's currency; empty: no budget."))
+    caps_action = forms.ChoiceField(
+        label=_("Past a cap"), initial="hold",
+        choices=[("hold", _("Hold the commission for my review")), ("reject", _("Record the sale, no commission")),
+                 ("pause", _("Pause the program's clicks until the period resets"))])
+
+    def caps_payload(self, data: dict) -> dict | None:
+        """Pops the `caps_*` values from `data` (the fields' text) and returns the API's `caps` (None: no cap)."""
+        limits = {name: data.pop(f"caps_{name}") or None for name in CAP_MEASURES}
+        action = data.pop("caps_action") or "hold"
+        return limits | {"action": action} if any(v is not None for v in limits.values()) else None
+
+    @staticmethod
+    def caps_initial(caps: dict | None) -> dict:
+        caps = caps or {}
+        initial = {f"caps_{name}": "" if caps.get(name) is None else str(caps[name]) for name in CAP_MEASURES}
+        initial["caps_action"] = caps.get("action") or "hold"
+        return initial
+
+
+class PartnershipCapsForm(CapsFields):
+    """A partnership's own caps, which replace the program's for this partner's conversions."""
+
+    own_caps = forms.BooleanField(
+        label=_("Give this partner its own caps"), required=False,
+        help_text=_("Unticked: the program's caps and budget apply to this partner."))
+
+    def payload(self) -> dict:
+        data = {name: self.data.get(name, "").strip() for name in self.fields if name.startswith("caps_")}
+        caps = self.caps_payload(data)
+        return {"caps": caps if self.data.get("own_caps") else None}
+
+    @classmethod
+    def initial_for(cls, partnership) -> dict:
+        return cls.caps_initial(partnership.caps) | {"own_caps": partnership.caps is not None}
+
+
+class ProgramForm(CapsFields):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     landing_url = forms.CharField(label="Landing URL", max_length=2000,
@@ -110,17 +155,6 @@ class ProgramForm(forms.Form):
         label=_("Device types"), required=False, widget=forms.CheckboxSelectMultiple,
         choices=[(device, label) for device, label in DEVICE_LABELS.items()],
         help_text=_("None ticked: every device type."))
-    caps_conversions_day = forms.CharField(label=_("Conversions per day"), required=False,
-                                           help_text=_("Empty: no daily cap. Days in the network's time zone."))
-    caps_conversions_month = forms.CharField(label=_("Conversions per month"), required=False,
-                                             help_text=_("Empty: no monthly cap."))
-    caps_payout_month = forms.CharField(label=_("Payout budget per month"), required=False,
-                                        help_text=_("In the program's currency; empty: no budget."))
-    caps_action = forms.ChoiceField(
-        label=_("Past a cap"), initial="hold",
-        choices=[("hold", _("Hold the commission for my review")), ("reject", _("Record the sale, no commission")),
-                 ("pause", _("Pause the program's clicks until the period resets"))])
-
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if editing:
@@ -143,9 +177,7 @@ class ProgramForm(forms.Form):
         for name in ("velocity_max_clicks", "velocity_window_minutes", "attribution_model"):
             if data[name] == "":
                 data.pop(name)  # left empty: the program's current value (the default for a new one)
-        limits = {name: data.pop(f"caps_{name}") or None for name in CAP_MEASURES}
-        action = data.pop("caps_action") or "hold"
-        data["caps"] = limits | {"action": action} if any(v is not None for v in limits.values()) else None
+        data["caps"] = self.caps_payload(data)
         return data
 
     def _codes(self, name: str) -> list[str]:
@@ -162,11 +194,7 @@ class ProgramForm(forms.Form):
         initial["allowed_domains"] = "\n".join(program.allowed_domains or [])
         if program.second_tier_percent is None:
             initial["second_tier_percent"] = ""
-        caps = program.caps or {}
-        for name in CAP_MEASURES:
-            initial[f"caps_{name}"] = "" if caps.get(name) is None else str(caps[name])
-        initial["caps_action"] = caps.get("action") or "hold"
-        return initial
+        return initial | cls.caps_initial(program.caps)
 
 
 class RuleForm(forms.Form):

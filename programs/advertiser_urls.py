@@ -25,6 +25,8 @@ urlpatterns = [
     re_path(rf"^advertiser/coupons/{PK}/deactivate$", views.CouponDeactivateView.as_view(),
             name="advertiser_coupon_deactivate"),
     re_path(rf"^advertiser/programs/{PK}/invite$", views.InviteView.as_view(), name="advertiser_program_invite"),
+    re_path(rf"^advertiser/partnerships/{PK}/caps/$", views.PartnershipCapsView.as_view(),
+            name="advertiser_partnership_caps"),
     re_path(rf"^advertiser/partnerships/{PK}/(?P<verb>approve|reject|suspend)$",
             views.PartnershipDecideView.as_view(), name="advertiser_partnership_decide"),
 ]

@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
+from rest_framework import serializers
 
 from network.models import Affiliate, PartnerGroup, PartyStatus, Role
 from network.web import NetworkPageMixin, is_htmx
@@ -18,6 +20,7 @@ from .advertiser_forms import (
     CouponForm,
     CreativeForm,
     InviteForm,
+    PartnershipCapsForm,
     ProgramForm,
     RuleForm,
     StatusForm,
@@ -26,7 +29,14 @@ from .advertiser_forms import (
     start_api_validation,
 )
 from .models import CouponCode, Creative, Partnership, Program
-from .serializers import CouponCreateSerializer, CreativeWriteSerializer, ProgramWriteSerializer, render_creative
+from .serializers import (
+    CouponCreateSerializer,
+    CreativeWriteSerializer,
+    PartnershipCapsSerializer,
+    ProgramWriteSerializer,
+    caps_checked,
+    render_creative,
+)
 
 MAX_RULE_ROWS = 20
 
@@ -157,13 +167,51 @@ class ProgramDetailView(AdvertiserProgramsMixin, TemplateView):
                         if p.caps is not None]
         return super().get_context_data(
             caps_status=caps.caps_status(program=program), partner_caps=partner_caps,
-            program=program, rules=program.rules.select_related("affiliate", "group").order_by("event", "-id"),
+            approved_partnerships=approved, program=program,
+            rules=program.rules.select_related("affiliate", "group").order_by("event", "-id"),
             creatives=creatives, coupons=coupons, partner_count=len(approved),
             creative_form=creative_form or CreativeForm(),
             coupon_form=coupon_form or CouponForm(partnerships=approved),
             invite_form=invite_form or InviteForm(
                 affiliates=[a for a in self.affiliates() if a.pk not in partnered]),
             **kwargs)
+
+
+class PartnershipCapsView(AdvertiserProgramsMixin, TemplateView):
+    """A partner's own caps and budget on one program (the API's `PATCH /partnerships/<id>` with `caps`): they
+    replace the program's for this partner's conversions; unticked, the program's apply again."""
+
+    template_name = "advertiser/partnership_caps.html"
+
+    def partnership(self) -> Partnership:
+        return get_object_or_404(self.partnerships().select_related("program", "affiliate"), pk=self.kwargs["pk"])
+
+    def get_context_data(self, form=None, **kwargs):
+        partnership = self.partnership()
+        return super().get_context_data(
+            partnership=partnership, program=partnership.program,
+            form=form or PartnershipCapsForm(initial=PartnershipCapsForm.initial_for(partnership)),
+            caps_status=caps.caps_status(program=partnership.program, partnership=partnership), **kwargs)
+
+    def post(self, request, pk):
+        partnership = self.partnership()
+        form = PartnershipCapsForm(request.POST)
+        serializer = PartnershipCapsSerializer(data=form.payload())
+        try:
+            if not serializer.is_valid():
+                raise serializers.ValidationError(serializer.errors)
+            value = caps_checked(serializer.validated_data["caps"], partnership.program.currency)
+            services.partnership_caps_set(network=self.network, partnership=partnership, caps_value=value,
+                                          actor=request.user)
+        except (serializers.ValidationError, ValidationError) as exc:
+            form.is_valid()
+            errors = exc.detail if isinstance(exc, serializers.ValidationError) else exc
+            errors_to_form(form, errors.get("caps", errors) if isinstance(errors, dict) else errors)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        messages.success(request, _("%(partner)s's caps are saved.") % {"partner": partnership.affiliate.name}
+                         if value is not None else
+                         _("The program's caps apply to %(partner)s again.") % {"partner": partnership.affiliate.name})
+        return redirect("advertiser_program", pk=partnership.program_id)
 
 
 class ProgramStatusView(AdvertiserProgramsMixin, View):

@@ -99,3 +99,72 @@ def test_the_affiliate_sees_what_is_left_for_it(world, web, shop):
     assert 'data-testid="explain-cap"' in detail and "cap of 3 conversions per day" in detail
     # Another network's affiliate sees none of it.
     assert "Caps this period" not in web("b", "affiliate").get("/partner/programs/").content.decode()
+
+
+def test_the_advertiser_gives_a_partner_its_own_caps_on_the_web(world, web, shop):
+    partnership = Partnership.objects.get(pk=shop.link.partnership_id)
+    client = web("a", "advertiser")
+    program_page = client.get(f"/advertiser/programs/{shop.program.pk}/").content.decode()
+    url = f"/advertiser/partnerships/{partnership.pk}/caps/"
+    assert f'href="{url}"' in program_page
+    page = client.get(url).content.decode()
+    assert 'data-testid="partnership-caps-form"' in page
+    assert "Caps of the program" in page  # the program's caps apply until the partner has its own
+    response = client.post(url, {"own_caps": "on", "caps_conversions_day": "", "caps_conversions_month": "20",
+                                 "caps_payout_month": "75.50", "caps_action": "hold"})
+    assert response.status_code == 302 and response["Location"] == f"/advertiser/programs/{shop.program.pk}/"
+    partnership.refresh_from_db()
+    assert partnership.caps == {"conversions_day": None, "conversions_month": 20, "payout_month": "75.50",
+                                "action": "hold"}
+    convert(world.a, shop.link, "P-1", "100.00")  # 10 % = 10.00 of the partner's own budget
+    page = client.get(url).content.decode()
+    assert "Caps of this partnership" in page and "19 of 20 conversions left this month" in page
+    assert "€65.50 of €75.50 payout budget left this month" in page
+    assert 'value="75.50"' in page and 'name="own_caps"' in page and "checked" in page
+    # Unticked: the program's caps apply again.
+    response = client.post(url, {"caps_conversions_day": "5", "caps_action": "hold"})
+    assert response.status_code == 302
+    partnership.refresh_from_db()
+    assert partnership.caps is None
+
+
+def test_bad_partner_caps_are_refused_next_to_their_fields_and_change_nothing(world, web, shop):
+    partnership = Partnership.objects.get(pk=shop.link.partnership_id)
+    own = {"conversions_day": 4, "conversions_month": None, "payout_month": None, "action": "reject"}
+    Partnership.objects.filter(pk=partnership.pk).update(caps=own)
+    client = web("a", "advertiser")
+    url = f"/advertiser/partnerships/{partnership.pk}/caps/"
+    for data, message in [
+        ({"own_caps": "on", "caps_conversions_day": "-1", "caps_action": "hold"},
+         "Ensure this value is greater than or equal to 0."),
+        ({"own_caps": "on", "caps_conversions_day": "ten", "caps_action": "hold"}, "A valid integer is required."),
+        ({"own_caps": "on", "caps_payout_month": "1.005", "caps_action": "hold"},
+         "Has more decimal places than EUR allows."),
+        ({"own_caps": "on", "caps_conversions_day": "2", "caps_action": "explode"}, "is not a valid choice"),
+    ]:
+        response = client.post(url, data)
+        assert response.status_code == 400, data
+        assert message in response.content.decode(), (data, response.content.decode()[:3000])
+        partnership.refresh_from_db()
+        assert partnership.caps == own
+
+
+def test_another_advertisers_or_networks_partnership_caps_page_is_404(world, web, shop):
+    from tests.factories import make_affiliate  # noqa: PLC0415 (one test's helper)
+
+    rival_partner, _ = make_affiliate(world.a.network, "Rival Partner", "rp@alpha.test")
+    rival = Partnership.objects.create(network=world.a.network, program=shop.rival_program, affiliate=rival_partner,
+                                       status="approved")
+    other_partner, _ = make_affiliate(world.b.network, "Other Partner", "op@bravo.test")
+    other = Partnership.objects.create(network=world.b.network, program=shop.other_program, affiliate=other_partner,
+                                       status="approved")
+    client = web("a", "advertiser")
+    for partnership in (rival, other):
+        url = f"/advertiser/partnerships/{partnership.pk}/caps/"
+        assert client.get(url).status_code == 404
+        data = {"own_caps": "on", "caps_conversions_day": "1", "caps_action": "hold"}
+        assert client.post(url, data).status_code == 404
+        partnership.refresh_from_db()
+        assert partnership.caps is None
+    assert web("a", "affiliate").get(f"/advertiser/partnerships/{shop.link.partnership_id}/caps/").status_code in (
+        403, 404)
