@@ -397,8 +397,16 @@ STRIPE_PLATFORM_COUNTRY = env.str("STRIPE_PLATFORM_COUNTRY", default="US").upper
 
 # --- Click tracking (the /c/<code> hot path and its queue) ------------------------------
 # The click queue: a Redis Stream read by the ingester's consumer group. Empty: clicks are written directly.
-CLICK_QUEUE_URL = env.str("CLICK_QUEUE_URL", default=REDIS_URL)
+# Sharded by network (tracking/click_queue.py): CLICK_QUEUE_SHARDS streams, shard 0 keeps the key CLICK_STREAM, shard
+# i > 0 is CLICK_STREAM:i, each with its consumer group; shard i lives on CLICK_QUEUE_NODES[i % len] (Redis URLs;
+# empty: every shard on CLICK_QUEUE_URL). An ingester reads CLICK_INGEST_SHARDS ("0,2,4-7"; empty: all).
+CLICK_QUEUE_NODES = env.list("CLICK_QUEUE_NODES", default=[])
+CLICK_QUEUE_URL = env.str("CLICK_QUEUE_URL", default=REDIS_URL) or (CLICK_QUEUE_NODES[0] if CLICK_QUEUE_NODES else "")
 CLICK_STREAM = env.str("CLICK_STREAM", default="afn:clicks")
+CLICK_QUEUE_SHARDS = env.int("CLICK_QUEUE_SHARDS", default=1)
+if CLICK_QUEUE_SHARDS < 1:
+    raise ImproperlyConfigured("CLICK_QUEUE_SHARDS must be 1 or more.")
+CLICK_INGEST_SHARDS = env.str("CLICK_INGEST_SHARDS", default="")
 # The minimal /c/ handler writes clicks to the stream in per-process batches (64 clicks or 2 ms; a process
 # killed hard loses its unwritten batch); off: one XADD per click before answering.
 CLICK_QUEUE_BUFFERED = env.bool("CLICK_QUEUE_BUFFERED", default=True)
