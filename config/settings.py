@@ -15,7 +15,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
-from config import beat
+from config import beat, uploads
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -164,6 +164,17 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Where a login lives, so that any web process serves any request: "cached_db" (the default with Redis: read from
+# the cache, written through to the database, so no session query per request and a Redis restart logs nobody
+# out), "cache" (Redis only), "signed_cookies" (in the browser, signed with SECRET_KEY; the server cannot end
+# one before it expires) or "db" (the default without Redis: the in-process cache is not shared by processes).
+SESSION_STORE = env.str("SESSION_STORE", default="cached_db" if REDIS_URL else "db")
+if SESSION_STORE not in ("db", "cached_db", "cache", "signed_cookies"):
+    raise ImproperlyConfigured("SESSION_STORE must be one of db, cached_db, cache, signed_cookies.")
+if SESSION_STORE in ("cache", "cached_db") and not REDIS_URL:
+    raise ImproperlyConfigured(f"SESSION_STORE={SESSION_STORE} needs REDIS_URL (a cache every process shares).")
+SESSION_ENGINE = f"django.contrib.sessions.backends.{SESSION_STORE}"
+
 # --- Celery ------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -213,14 +224,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG or TESTING
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    },
-}
+# Uploads: `default` (private: tax forms, imports) and `public` (creatives), local disk or an S3-compatible bucket
+# when S3_BUCKET is set (config/uploads.py).
+STORAGES = uploads.storages_setting(
+    env, static_backend="django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG or TESTING
+    else "whitenoise.storage.CompressedManifestStaticFilesStorage")
 
 # --- E-mail ------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -403,8 +411,16 @@ STRIPE_PLATFORM_COUNTRY = env.str("STRIPE_PLATFORM_COUNTRY", default="US").upper
 
 # --- Click tracking (the /c/<code> hot path and its queue) ------------------------------
 # The click queue: a Redis Stream read by the ingester's consumer group. Empty: clicks are written directly.
-CLICK_QUEUE_URL = env.str("CLICK_QUEUE_URL", default=REDIS_URL)
+# Sharded by network (tracking/click_queue.py): CLICK_QUEUE_SHARDS streams, shard 0 keeps the key CLICK_STREAM, shard
+# i > 0 is CLICK_STREAM:i, each with its consumer group; shard i lives on CLICK_QUEUE_NODES[i % len] (Redis URLs;
+# empty: every shard on CLICK_QUEUE_URL). An ingester reads CLICK_INGEST_SHARDS ("0,2,4-7"; empty: all).
+CLICK_QUEUE_NODES = env.list("CLICK_QUEUE_NODES", default=[])
+CLICK_QUEUE_URL = env.str("CLICK_QUEUE_URL", default=REDIS_URL) or (CLICK_QUEUE_NODES[0] if CLICK_QUEUE_NODES else "")
 CLICK_STREAM = env.str("CLICK_STREAM", default="afn:clicks")
+CLICK_QUEUE_SHARDS = env.int("CLICK_QUEUE_SHARDS", default=1)
+if CLICK_QUEUE_SHARDS < 1:
+    raise ImproperlyConfigured("CLICK_QUEUE_SHARDS must be 1 or more.")
+CLICK_INGEST_SHARDS = env.str("CLICK_INGEST_SHARDS", default="")
 # The minimal /c/ handler writes clicks to the stream in per-process batches (64 clicks or 2 ms; a process
 # killed hard loses its unwritten batch); off: one XADD per click before answering.
 CLICK_QUEUE_BUFFERED = env.bool("CLICK_QUEUE_BUFFERED", default=True)

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from core.storage import public_storage
 from network.models import Advertiser, Affiliate, PartnerGroup, TenantModel, User, validate_currency
 
 from .targeting import targeting_lines, validate_targeting
@@ -227,7 +228,8 @@ class Creative(TenantModel):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="creatives")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     name = models.CharField(max_length=200)
-    image = models.FileField(upload_to="creatives/%Y/%m/", blank=True)
+    # The public store: affiliates embed the banner's URL in their pages, so it must not expire (core/storage.py).
+    image = models.FileField(upload_to="creatives/%Y/%m/", storage=public_storage, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     body = models.TextField(blank=True, default="")

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.signals import setting_changed
 
-_NAMES = ("CLICK_COOKIE_NAME", "CLICK_QUEUE_BUFFERED", "CLICK_QUEUE_URL", "CLICK_STREAM", "IP_HASH_KEY",
-          "SECURE_PROXY_SSL_HEADER", "TRUSTED_PROXY_COUNT")
+_NAMES = ("CLICK_COOKIE_NAME", "CLICK_QUEUE_BUFFERED", "CLICK_QUEUE_NODES", "CLICK_QUEUE_SHARDS", "CLICK_QUEUE_URL",
+          "CLICK_STREAM", "IP_HASH_KEY", "SECURE_PROXY_SSL_HEADER", "TRUSTED_PROXY_COUNT")
 _snapshot: SimpleNamespace | None = None
 
 

@@ -54,7 +54,7 @@ def click_stream(settings):
         yield
         return
     settings.CLICK_STREAM = f"test:clicks:{new_click_id()}"
-    click_queue._down_until = 0.0
+    click_queue.reset_breakers()
     yield
     click_queue.client().delete(settings.CLICK_STREAM)
 

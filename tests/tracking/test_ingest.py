@@ -126,7 +126,7 @@ def test_bot_list_and_empty_user_agent():
 def stream(settings):
     settings.CLICK_QUEUE_URL = settings.REDIS_URL
     settings.CLICK_STREAM = f"test:clicks:{new_click_id()}"
-    click_queue._down_until = 0.0
+    click_queue.reset_breakers()
     conn = click_queue.client()
     yield conn
     conn.delete(settings.CLICK_STREAM)

@@ -188,7 +188,7 @@ def test_country_comes_from_the_cdn_header(link, header, country):
 def test_queue_down_still_redirects_and_records_the_click(link, settings):
     settings.CLICK_QUEUE_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     settings.CLICK_QUEUE_BUFFERED = False
-    click_queue._down_until = 0.0
+    click_queue.reset_breakers()
     answer = visit(f"/c/{link.code}")
     assert answer.status == 302
     assert Click.objects.get().click_id == answer.params["click_id"]
@@ -227,7 +227,7 @@ def test_other_networks_link_is_not_confused(world, link):
 def test_buffered_writer_falls_back_to_the_database_when_the_queue_is_down(link, settings):
     settings.CLICK_QUEUE_URL = "redis://127.0.0.1:1/0"
     settings.CLICK_QUEUE_BUFFERED = True
-    click_queue._down_until = 0.0
+    click_queue.reset_breakers()
     answers = [visit(f"/c/{link.code}", ip=f"198.51.100.{i}") for i in range(5)]
     assert all(a.status == 302 for a in answers)
     assert click_queue.buffer.flush()
