@@ -42,6 +42,7 @@ urlpatterns = [
     path("", include("reports.advertiser_urls")),
     path("", include("reports.partner_urls")),
     path("", include("reports.operator_urls")),
+    path("", include("tracking.demo_urls")),
     path("", include("tracking.redirect_urls")),
     path("", start_views.home, name="home"),
 ]
