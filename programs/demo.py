@@ -169,3 +169,6 @@ def seed(ctx: dict) -> None:
         "Programs: " + ", ".join(f"{p.name} (id {p.pk})" for p in programs),
         f"Tracking link: {link_url(links[0])} (coupon codes: {', '.join(c.code for c in coupons)})",
     ])
+    if settings.DEMO_SHOP_URL:
+        ctx["summary"].append(f"Demo shop: {settings.DEMO_SHOP_URL} (Northwind's links land there; 'Buy' reports"
+                              " the sale)")

@@ -84,3 +84,12 @@ def test_a_demo_link_lands_on_the_shop_and_its_buy_request_credits_the_partner(s
     conversion = Conversion.objects.get(order_id="DEMO-1")
     assert (conversion.attribution, conversion.affiliate_id, conversion.amount) == (
         "click", seeded["affiliates"][0].pk, Decimal("249.00"))
+
+
+def test_the_seeded_demo_is_listed_on_the_home_page_and_a_reseed_lists_an_old_one(seeded):
+    assert 'href="/n/demo/join"' in Client().get("/").content.decode()
+    network = seeded["network"]
+    type(network).objects.filter(pk=network.pk).update(is_public=False)
+    network_demo.seed({})
+    network.refresh_from_db()
+    assert network.is_public
