@@ -376,8 +376,9 @@ ACCOUNT_RATE_LIMITS = {
     "login": env.str("LOGIN_RATE_LIMIT", default="30/m/ip"),
 }
 # A signed-in person may start a new network from the web (/start/network/) and becomes its owner. Off: networks
-# are created with `manage.py bootstrap_network` only.
-ALLOW_NETWORK_SIGNUP = env.bool("ALLOW_NETWORK_SIGNUP", default=True)
+# are created with `manage.py bootstrap_network` only. On in the embedded default and the demo; a production
+# installation (DEBUG off) opens it on purpose.
+ALLOW_NETWORK_SIGNUP = env.bool("ALLOW_NETWORK_SIGNUP", default=DEBUG)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 # Invitation links (set your password) stay valid this long.

@@ -29,7 +29,8 @@ def sign_up(page, email: str) -> None:
     page.wait_for_url(re.compile(r"/start/$"))
 
 
-def test_a_stranger_signs_up_and_starts_a_network_of_their_own(db, new_page):
+def test_a_stranger_signs_up_and_starts_a_network_of_their_own(db, new_page, settings):
+    settings.ALLOW_NETWORK_SIGNUP = True
     page = new_page()
     sign_up(page, "founder@baltic.test")
     expect(page.locator("h1")).to_have_text("Welcome! How do you want to start?")

@@ -3,6 +3,7 @@ person starts a network (when ALLOW_NETWORK_SIGNUP allows it) and becomes its ow
 
 import re
 
+import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
@@ -10,6 +11,11 @@ from django.test import Client
 from network.models import ApiKey, AuditLog, Membership, Network, Role, User
 
 PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def _network_signup_on(settings):
+    settings.ALLOW_NETWORK_SIGNUP = True  # the embedded default's value (DEBUG); tests that turn it off say so
 
 
 def signed_in(email="new@person.test") -> Client:
