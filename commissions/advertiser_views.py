@@ -26,6 +26,7 @@ from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id
 from programs.models import Partnership
 from reports.figures import daily_series, kpis, overview_query, owed, partnership_figures
+from reports.onboarding import advertiser_checklist
 from tracking.models import Conversion
 
 from . import services
@@ -89,6 +90,7 @@ class OverviewView(AdvertiserMixin, AdvertiserDashboardView):
             .filter(status=Partnership.Status.PENDING, invited_at__isnull=True).count(),
             recent_conversions=self.conversions().select_related("program", "affiliate")[:8],
             chart_currency=self.main_currency(), days=DAYS, has_programs=self.programs().exists(),
+            checklist=advertiser_checklist(network=self.network, advertiser=self.party),
             caps_rows=program_caps.caps_overview(programs=self.programs()), **kwargs)
 
 

@@ -11,6 +11,7 @@ from programs import caps as program_caps
 from programs import selectors as program_selectors
 from programs.models import Partnership
 from reports.figures import daily_series, kpis, overview_query
+from reports.onboarding import affiliate_checklist
 from reports.selectors import conversion_rate
 
 from . import ledger
@@ -35,7 +36,7 @@ class PartnerOverviewView(PartnerDashboardView):
             clicks=figures["clicks"], unique_clicks=figures["unique_clicks"], conversions=figures["conversions"],
             conversion_percent=f"{Decimal(rate) * 100:.1f}" if rate is not None else None,
             balances=ledger.affiliate_balances(network=self.network, affiliate=self.party), programs=programs,
-            days=DAYS,
+            days=DAYS, checklist=affiliate_checklist(network=self.network, affiliate=self.party),
             caps_rows=program_caps.partner_caps_overview(partnerships=program_selectors.partnerships_visible_to(
                 network=self.network, membership=self.membership)), **kwargs)
 

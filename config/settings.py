@@ -320,6 +320,9 @@ def _bind_url(bind: str) -> str:
 TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default="").rstrip("/")
 # Public base URL of the web app, for links in e-mails sent by tasks (no request to build them from).
 SITE_URL = env.str("SITE_URL", default=TRACKING_BASE_URL or _bind_url(BIND)).rstrip("/")
+# The demo shop (/demo/shop/, a merchant's page with track.js) where seed_demo points the demo's Northwind
+# programs. On by default under DEBUG (the demo); empty: no shop, the demo programs keep their example URLs.
+DEMO_SHOP_URL = env.str("DEMO_SHOP_URL", default=f"{SITE_URL}/demo/shop/" if DEBUG else "")
 # The host name a branded tracking domain's CNAME record points to (shown to whoever adds one, checked on verify).
 TRACKING_CNAME_TARGET = (env.str("TRACKING_CNAME_TARGET", default="")
                          or urlsplit(TRACKING_BASE_URL or SITE_URL).hostname or "localhost").lower().rstrip(".")
@@ -386,6 +389,10 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
     "login": env.str("LOGIN_RATE_LIMIT", default="30/m/ip"),
 }
+# A signed-in person may start a new network from the web (/start/network/) and becomes its owner. Off: networks
+# are created with `manage.py bootstrap_network` only. On in the embedded default and the demo; a production
+# installation (DEBUG off) opens it on purpose.
+ALLOW_NETWORK_SIGNUP = env.bool("ALLOW_NETWORK_SIGNUP", default=DEBUG)
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 # Invitation links (set your password) stay valid this long.

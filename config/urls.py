@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import views as core_views
+from network import start_views
 
 api_v1 = [
     path("", include("network.urls")),
@@ -41,8 +42,9 @@ urlpatterns = [
     path("", include("reports.advertiser_urls")),
     path("", include("reports.partner_urls")),
     path("", include("reports.operator_urls")),
+    path("", include("tracking.demo_urls")),
     path("", include("tracking.redirect_urls")),
-    path("", core_views.home, name="home"),
+    path("", start_views.home, name="home"),
 ]
 
 handler400 = "core.views.bad_request"

@@ -1,4 +1,4 @@
-"""Health check, home page and the JSON-aware error pages."""
+"""Health check, favicon and the JSON-aware error pages (the home page is network.start_views.home)."""
 
 from django.db import connection
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
@@ -23,10 +23,6 @@ def favicon(request):
     """Browsers ask for /favicon.ico whatever the page links: the static SVG (its URL read per request, so
     production's hashed name comes from the collected manifest, not at import)."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
-
-
-def home(request):
-    return render(request, "home.html")
 
 
 def _wants_json(request) -> bool:

@@ -1,16 +1,20 @@
-"""django-allauth policy: e-mail is the username, and sign-ups happen on a network's join page."""
+"""django-allauth policy: e-mail is the username; a sign-up leads to the ways in (join a public network, start one)."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django.conf import settings
 from django.contrib.sites.requests import RequestSite
 from django.urls import reverse
+
+from .selectors import public_networks
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
-        # An account without a network has nothing to see: people join a network (/n/<slug>/join)
-        # or are invited by its operator.
-        return False
+        # An account without a network has nothing to see but the ways in (`get_started`): open while there is
+        # one, a public network to join or the right to start a network. Otherwise people join by a network's own
+        # join page (/n/<slug>/join) or its operator's invitation, and the closed page says so.
+        return settings.ALLOW_NETWORK_SIGNUP or public_networks().exists()
 
     def get_client_ip(self, request) -> str:
         # The login limits count the address the API's limits and the click redirect see (TRUSTED_PROXY_COUNT).

@@ -51,8 +51,12 @@ def seed(ctx: dict) -> None:
     if network is None:
         network, _ = services.network_create(
             name="Demo Network", slug=NETWORK_SLUG, currency="EUR", owner_email=OWNER[0],
-            timezone_name="Europe/Berlin",
+            timezone_name="Europe/Berlin", is_public=True,
         )
+    elif not network.is_public:
+        # Listed on the home page: a stranger finds the demo's join page (seeded before the flag existed).
+        Network.objects.filter(pk=network.pk).update(is_public=True)
+        network.is_public = True
     owner = Membership.objects.get(network=network, role=Role.OWNER, user__email=OWNER[0])
     _ensure_key(owner, OWNER[1])
     _ensure_password(owner.user)

@@ -82,9 +82,10 @@ class NetworkSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Network
-        fields = ["name", "default_currency", "timezone", "affiliate_approval_required", "click_retention_days",
-                  "advertiser_tracking_domains"]
+        fields = ["name", "default_currency", "timezone", "affiliate_approval_required", "is_public",
+                  "click_retention_days", "advertiser_tracking_domains"]
         labels = {"default_currency": "Currency", "affiliate_approval_required": "New affiliates need approval",
+                  "is_public": _("List this network on the home page (anyone may find its join page)"),
                   "click_retention_days": "Keep raw clicks (days)",
                   "advertiser_tracking_domains": "Advertisers may add a tracking domain for their programs"}
 
@@ -113,3 +114,32 @@ class PartnerGroupForm(forms.Form):
     name = forms.CharField(max_length=60, label=_("Group name"))
     description = forms.CharField(required=False, max_length=2000, label=_("Description"),
                                   widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NetworkStartForm(forms.Form):
+    """A new network started from the web by a signed-in person (its owner)."""
+
+    name = forms.CharField(max_length=120, label=_("Network name"))
+    slug = forms.SlugField(max_length=60, label=_("Address"),
+                           help_text=_("Letters, digits and hyphens: your join page is /n/<address>/join."))
+    default_currency = forms.CharField(max_length=3, initial="EUR", label=_("Currency"),
+                                       help_text=_("ISO 4217 code, e.g. EUR, USD, PLN."))
+    timezone = forms.ChoiceField(choices=[], initial="UTC", label=_("Time zone"))
+    is_public = forms.BooleanField(required=False, initial=True,
+                                   label=_("List this network on the home page (anyone may find its join page)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"].strip().lower()
+        if Network.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(_("This address is taken: choose another."))
+        return slug
+
+    def clean_default_currency(self):
+        currency = self.cleaned_data["default_currency"].strip().upper()
+        if not is_currency(currency):
+            raise forms.ValidationError(_("'%(code)s' is not an ISO 4217 currency code.") % {"code": currency})
+        return currency

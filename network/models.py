@@ -44,6 +44,8 @@ class Network(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     # New affiliates from the public join page need approval when this is on.
     affiliate_approval_required = models.BooleanField(default=True)
+    # Listed on the home page and the sign-up chooser (its join page answers by direct link either way).
+    is_public = models.BooleanField(default=False)
     click_retention_days = models.PositiveIntegerField(default=90)
     # Advertisers may add a branded tracking domain for their own programs (network.domains).
     advertiser_tracking_domains = models.BooleanField(default=False)

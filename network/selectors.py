@@ -23,3 +23,8 @@ def announcements_for(*, network: Network, membership: Membership):
 
 def memberships_of_user(user):
     return Membership.objects.select_related("network").filter(user=user, is_active=True).order_by("network__name")
+
+
+def public_networks():
+    """Networks listed on the home page and the sign-up chooser (a reference table: no tenant filter)."""
+    return Network.objects.filter(is_public=True).order_by("name", "id")

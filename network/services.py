@@ -92,15 +92,14 @@ def membership_create(*, network: Network, email: str, role: str, name: str = ""
 
 
 @transaction.atomic
-def network_create(*, name: str, slug: str, currency: str, owner_email: str, timezone_name: str = "UTC") -> tuple[
-    Network, IssuedKey
-]:
-    """A new network and its owner with a first API key."""
+def network_create(*, name: str, slug: str, currency: str, owner_email: str, timezone_name: str = "UTC",
+                   is_public: bool = False) -> tuple[Network, IssuedKey]:
+    """A new network and its owner with a first API key. `is_public` lists it on the home page."""
     validate_currency(currency)
     validate_timezone(timezone_name)
     if Network.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [f"A network with slug '{slug}' already exists."]})
-    network = Network(name=name, slug=slug, default_currency=currency, timezone=timezone_name)
+    network = Network(name=name, slug=slug, default_currency=currency, timezone=timezone_name, is_public=is_public)
     network.full_clean()
     network.save()
     owner = membership_create(network=network, email=owner_email, role=Role.OWNER, name=name)

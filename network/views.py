@@ -36,7 +36,8 @@ def dashboard(request):
     """After login: the dashboard of the current membership's role."""
     membership = membership_for_request(request)
     if membership is None:
-        return render(request, "no_membership.html", status=403)
+        # A new account (after sign-up) or one whose memberships ended: the ways in.
+        return redirect("get_started")
     return redirect(DASHBOARD_OF_SECTION[navigation.section_for(membership.role)])
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import domain_views, group_views, hosts, operator_views, views
+from . import domain_views, group_views, hosts, operator_views, start_views, views
 from .models import Advertiser, Affiliate, Role
 
 ADVERTISER = frozenset({Role.ADVERTISER})
@@ -13,6 +13,8 @@ urlpatterns = [
     # The reverse proxy's question before an on-demand certificate (docs/operations.md).
     path("tls/ask", hosts.tls_ask, name="tls_ask"),
     path("switch/", views.network_switch, name="network_switch"),
+    path("start/", start_views.get_started, name="get_started"),
+    path("start/network/", start_views.NetworkStartView.as_view(), name="network_start"),
     path("n/<slug:slug>/join", views.JoinView.as_view(), name="network_join"),
     path("invite/<str:uidb64>/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
     # Operator (owner, staff)

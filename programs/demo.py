@@ -5,6 +5,7 @@ tracking links with sub IDs. Link codes are fixed so the README's examples work;
 import io
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -56,6 +57,18 @@ PROGRAMS = [
                    "recurring_months": 12}],
     },
 ]
+# Where Northwind's programs land when this server has the demo shop (DEMO_SHOP_URL, tracking.demo_shop): its
+# "Buy" and "Sign up" buttons report the sale or the lead, so a demo link leads to a conversion in the browser.
+DEMO_SHOP_LANDINGS = {0: "", 1: "?list=newsletter"}
+
+
+def _landing_url(index: int, spec: dict) -> str:
+    shop = settings.DEMO_SHOP_URL
+    if shop and index in DEMO_SHOP_LANDINGS:
+        return shop + DEMO_SHOP_LANDINGS[index]
+    return spec["landing_url"]
+
+
 # (program index, affiliate index, status)
 PARTNERSHIPS = [(0, 0, "approved"), (0, 1, "approved"), (1, 0, "approved"), (1, 1, "approved"),
                 (2, 2, "approved"), (2, 0, "approved"), (0, 2, "pending")]
@@ -96,10 +109,14 @@ def _banner_png() -> ContentFile:
 def seed(ctx: dict) -> None:
     network, advertisers, affiliates = ctx["network"], ctx["advertisers"], ctx["affiliates"]
     programs = []
-    for spec in PROGRAMS:
-        spec = dict(spec)
+    for index, spec in enumerate(PROGRAMS):
+        spec = dict(spec, landing_url=_landing_url(index, spec))
         advertiser = advertisers[spec.pop("advertiser")]
         program = Program.objects.for_network(network).filter(advertiser=advertiser, name=spec["name"]).first()
+        if program is not None and program.landing_url != spec["landing_url"]:
+            # Seeded before with another shop address (or none): follow this server's.
+            program = services.program_update(network=network, program=program, actor=None,
+                                              landing_url=spec["landing_url"])
         if program is None:
             # A rule's group is named here; the tenancy demo created the group.
             spec["rules"] = [rule | {"group": PartnerGroup.objects.for_network(network).get(name=rule["group"])}
@@ -152,3 +169,6 @@ def seed(ctx: dict) -> None:
         "Programs: " + ", ".join(f"{p.name} (id {p.pk})" for p in programs),
         f"Tracking link: {link_url(links[0])} (coupon codes: {', '.join(c.code for c in coupons)})",
     ])
+    if settings.DEMO_SHOP_URL:
+        ctx["summary"].append(f"Demo shop: {settings.DEMO_SHOP_URL} (Northwind's links land there; 'Buy' reports"
+                              " the sale)")

@@ -21,6 +21,8 @@ urlpatterns = [
             name="advertiser_import"),
     # advertiser/conversions/<pk>/ (advertiser_conversion): routed by commissions.advertiser_urls, with commissions.
     path("advertiser/integration/", views.IntegrationView.as_view(), name="advertiser_integration_full"),
+    path("advertiser/integration/test-conversion", views.TestConversionView.as_view(),
+         name="advertiser_test_conversion"),
     path("advertiser/integration/pixel-token/rotate", views.PixelTokenRotateView.as_view(),
          name="advertiser_pixel_rotate"),
     path("advertiser/integration/webhooks", views.WebhookCreateView.as_view(), name="advertiser_webhook_new"),

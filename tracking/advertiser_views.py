@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views import View
 from django.views.generic import TemplateView
@@ -29,6 +30,7 @@ from .events import TYPES
 from .models import Conversion, RefundStatus, refund_status_q
 from .models_outbound import Delivery, WebhookEndpoint
 from .outbound import EVENTS, delivery_resend
+from .sample_conversion import conversion_test_send
 from .stripe_forms import stripe_section
 
 ADVERTISER = frozenset({Role.ADVERTISER})
@@ -178,6 +180,18 @@ class IntegrationView(ApiKeysView):
         token = pixel.pixel_token_get(network=self.network, advertiser=self.party)
         url = self.tracking_base() + "/api/v1/conversions/pixel"
         return f"{url}?token={token}&order_id=ORDER-1001&amount=49.90&currency={self.network.default_currency}"
+
+
+class TestConversionView(AdvertiserMixin, View):
+    """The Integration page's one button: a marked test conversion through the recording service (no money: see
+    tracking.sample_conversion), then the page again with what was recorded."""
+
+    def post(self, request):
+        recorded = conversion_test_send(network=self.network, advertiser=self.party, actor=request.user)
+        messages.success(request, gettext(
+            "Test conversion %(order)s recorded: it is in your conversions list, marked TEST, unattributed and "
+            "without commission.") % {"order": recorded.conversion.order_id})
+        return redirect(reverse("advertiser_integration") + "#test-conversion")
 
 
 class PixelTokenRotateView(AdvertiserMixin, View):

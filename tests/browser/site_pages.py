@@ -20,6 +20,8 @@ ACCOUNT_PAGES = {
     "account_reset_password_from_key", "account_reset_password_from_key_done",
 }
 SIGNED_IN_ACCOUNT_PAGES = {"account_change_password", "account_email"}
+# The site's own pages for any signed-in person (a stranger is sent to log in): the ways in.
+SIGNED_IN_PAGES = {"get_started", "network_start"}
 
 
 def routes():
@@ -40,6 +42,8 @@ def party_of(route: str, name: str) -> str | None:
     plain = route.replace("^", "")
     if NOT_PAGES.search(route):
         return None
+    if name in SIGNED_IN_PAGES:
+        return "signed_in"
     for prefix, party in PREFIXES.items():
         if plain.startswith(prefix):
             return party

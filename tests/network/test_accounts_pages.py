@@ -62,9 +62,11 @@ def test_unverified_address_cannot_log_in_and_gets_a_confirmation_email(world):
     assert client.get("/partner/").status_code == 302  # still anonymous
 
 
-def test_public_signup_is_closed_in_favour_of_join_pages(db):
+def test_signup_is_closed_with_directions_when_nothing_is_open(db, settings):
+    # No public network and no network sign-up: nothing for a new account to do, so the page says where to go.
+    settings.ALLOW_NETWORK_SIGNUP = False
     response = Client().get("/accounts/signup/")
-    assert b"Sign Up Closed" in response.content
+    assert b"Sign up through your network" in response.content and b"Sign Up Closed" not in response.content
     assert not User.objects.exists()
 
 
@@ -106,7 +108,8 @@ def test_dashboard_of_a_user_without_membership_says_so(db):
     client = Client()
     client.force_login(user)
     response = client.get("/dashboard/")
-    assert response.status_code == 403 and b"not in any network" in response.content
+    assert response.status_code == 302 and response["Location"] == "/start/"
+    assert b"not in any network" in client.get("/start/").content
     assert client.get("/operator/").status_code == 403
 
 
