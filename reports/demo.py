@@ -125,9 +125,10 @@ def _day_conversions(rng: random.Random, network, day: date, records: list[dict]
     return made
 
 
-def seed(ctx: dict, *, days: int = DAYS, clicks_per_day: int = CLICKS_PER_DAY) -> None:
+def seed(ctx: dict, *, days: int | None = None, clicks_per_day: int = CLICKS_PER_DAY) -> None:
     if not ctx.get("links"):
         return
+    days = days or ctx.get("days") or DAYS
     network = ctx["network"]
     tz = zoneinfo.ZoneInfo(network.timezone)
     now = timezone.now()

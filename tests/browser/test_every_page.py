@@ -37,7 +37,7 @@ def axe_source() -> str | None:
 @pytest.fixture
 def demo(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    call_command("seed_demo", "--force", stdout=io.StringIO())
+    call_command("seed_demo", "--force", "--days", "14", stdout=io.StringIO())  # 14 days of traffic: faster
     return page_urls(demo_ids())
 
 

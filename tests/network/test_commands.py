@@ -63,13 +63,28 @@ def test_bootstrap_network_exits_1_from_the_shell(tmp_path):
 
 
 def test_seed_demo_is_idempotent():
-    run("seed_demo", "--force")
+    run("seed_demo", "--force", "--days", "7")
     counts = (Network.objects.count(), Membership.objects.count(), Advertiser.objects.count(),
               Affiliate.objects.count(), ApiKey.objects.count())
     assert counts[:4] == (1, 6, 2, 3)
-    run("seed_demo", "--force")
+    run("seed_demo", "--force", "--days", "7")
     assert (Network.objects.count(), Membership.objects.count(), Advertiser.objects.count(),
             Affiliate.objects.count(), ApiKey.objects.count()) == counts
     referred = Affiliate.objects.exclude(referred_by=None)
     assert referred.count() == 2
     assert api_client("afk_demo_owner").get("/api/v1/me").json()["role"] == "owner"
+
+
+@pytest.mark.parametrize("days", ["0", "367", "-3"])
+def test_seed_demo_refuses_a_history_out_of_range(days):
+    with pytest.raises(CommandError, match="--days must be between 1 and 366"):
+        run("seed_demo", "--force", "--days", days)
+    assert not Network.objects.filter(slug="demo").exists()
+
+
+def test_seed_demo_seeds_the_days_of_traffic_it_is_asked_for():
+    from tracking.models import ClickRollup
+
+    run("seed_demo", "--force", "--days", "3")
+    days = {hour.date() for hour in ClickRollup.objects.values_list("hour", flat=True)}
+    assert 2 <= len(days) <= 4  # three local days, seen in UTC (a day's first hours may fall on the day before)

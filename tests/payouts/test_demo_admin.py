@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_demo_pays_one_batch_once_without_stripe(settings, stripe_api, mailoutbox):
     settings.STRIPE_SECRET_KEY = "sk_test_would_be_used"  # even with a key, the demo never calls Stripe
-    call_command("seed_demo", force=True, stdout=io.StringIO())
+    call_command("seed_demo", force=True, days=45, stdout=io.StringIO())  # past the 30-day hold
     network = Network.objects.get(slug="demo")
     kinds = set(PayoutMethod.objects.filter(network=network).values_list("kind", flat=True))
     assert kinds == {MethodKind.STRIPE_CONNECT, MethodKind.PAYPAL, MethodKind.BANK}
@@ -25,7 +25,7 @@ def test_seed_demo_pays_one_batch_once_without_stripe(settings, stripe_api, mail
     assert set(Payout.objects.values_list("method_kind", flat=True)) == kinds  # one of each, all paid
     assert Commission.objects.filter(status="paid").exists() and stripe_api.calls == []
     snapshot = (Payout.objects.count(), LedgerEntry.objects.count(), PayoutMethod.objects.count())
-    call_command("seed_demo", force=True, stdout=io.StringIO())
+    call_command("seed_demo", force=True, days=45, stdout=io.StringIO())  # past the 30-day hold
     assert (Payout.objects.count(), LedgerEntry.objects.count(), PayoutMethod.objects.count()) == snapshot
     assert PayoutBatch.objects.count() == 1
     assert_ledger_consistent()

@@ -17,11 +17,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (demo keys are public).")
+        parser.add_argument("--days", type=int, default=90,
+                            help="Days of traffic history for the reports (default 90; fewer seed faster).")
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, days=90, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates users with public demo passwords and keys; use --force.")
-        ctx: dict = {"stdout": self.stdout}
+        if not 1 <= days <= 366:
+            raise CommandError("--days must be between 1 and 366.")
+        ctx: dict = {"stdout": self.stdout, "days": days}
         for app in DEMO_APPS:
             try:
                 module = importlib.import_module(f"{app}.demo")
