@@ -1,13 +1,16 @@
 """Reads for commissions, scoped to a network and to what a membership may see."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.days import local_day_bounds
 from core.filters import IdFilter
+from core.money import quantize
 from tracking.models import Conversion
 
 from .models import Commission
@@ -63,3 +66,40 @@ def commissions_of_conversion(*, network, conversion: Conversion) -> QuerySet:
     """A conversion's commissions (the affiliate's, then the second tier's), for the one who sees the conversion."""
     return (Commission.objects.for_network(network).filter(conversion=conversion)
             .select_related("affiliate").order_by("tier"))
+
+
+# Second-tier (referral) commissions that count as earned: the rejected never were; reversals are netted.
+_REFERRAL_BUCKETS = {
+    Commission.Status.PENDING: "pending", Commission.Status.ON_HOLD: "pending",
+    Commission.Status.APPROVED: "approved", Commission.Status.PAID: "paid", Commission.Status.REVERSED: "approved",
+}
+
+
+def referral_earnings(*, network, affiliate) -> dict:
+    """What `affiliate` earned as a referrer (tier-2 commissions, net of reversals), in one query:
+    `{"totals": [{currency, pending, approved, paid, total}], "by_referral": {affiliate_id: {currency: amount}}}`.
+    A fully reversed commission nets to zero, so it adds nothing."""
+    rows = (Commission.objects.for_network(network).filter(affiliate=affiliate, tier=2)
+            .exclude(status=Commission.Status.REJECTED)
+            .annotate(referral_id=Coalesce("parent__affiliate_id", "adjusts__parent__affiliate_id"))
+            .values("currency", "status", "referral_id")
+            .annotate(net=Sum(F("amount") - F("reversed_amount"))).order_by())
+    totals: dict[str, dict] = {}
+    by_referral: dict[int, dict] = {}
+    zero = Decimal(0)
+    for row in rows:
+        currency, net = row["currency"], row["net"] or zero
+        total = totals.setdefault(currency, {"currency": currency, "pending": zero, "approved": zero, "paid": zero})
+        bucket = _REFERRAL_BUCKETS.get(row["status"], "approved")
+        total[bucket] += net
+        if row["referral_id"] is not None:
+            per = by_referral.setdefault(row["referral_id"], {})
+            per[currency] = per.get(currency, zero) + net
+    result = []
+    for currency, total in sorted(totals.items()):
+        row = {key: (value if key == "currency" else quantize(value, currency)) for key, value in total.items()}
+        row["total"] = row["pending"] + row["approved"] + row["paid"]
+        result.append(row)
+    return {"totals": result, "by_referral": {
+        pk: sorted((currency, quantize(amount, currency)) for currency, amount in per.items())
+        for pk, per in by_referral.items()}}

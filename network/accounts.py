@@ -41,13 +41,16 @@ def _reset_proves_address(sender, request, user, **kwargs) -> None:
 
 
 @transaction.atomic
-def affiliate_sign_up(*, network: Network, name: str, email: str, password: str | None) -> Affiliate:
+def affiliate_sign_up(*, network: Network, name: str, email: str, password: str | None,
+                      referred_by: Affiliate | None = None) -> Affiliate:
     """A self sign-up from the join page: pending when the network approves affiliates first.
 
     `password` is None for a logged-in user who joins one more network with the account they have.
+    `referred_by`: the affiliate whose referral link brought them (one of `network`'s).
     """
     status = PartyStatus.PENDING if network.affiliate_approval_required else PartyStatus.ACTIVE
-    affiliate, _ = services.affiliate_create(network=network, name=name, email=email, status=status)
+    affiliate, _ = services.affiliate_create(network=network, name=name, email=email, status=status,
+                                             referred_by=referred_by)
     user = affiliate.membership.user
     if password is not None:
         user.set_password(password)

@@ -1,5 +1,6 @@
 """Tenancy: networks, who belongs to them in which role, API keys, audit log, announcements, idempotency keys."""
 
+import secrets
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -202,6 +203,11 @@ class PartnerGroup(TenantModel):
         return self.name
 
 
+def new_referral_code() -> str:
+    # Opaque (not the row id, which would tell how many affiliates a network has): 10 URL-safe characters.
+    return secrets.token_urlsafe(8)[:10]
+
+
 class Affiliate(Party):
     """A partner who promotes programs; may have been referred by another affiliate."""
 
@@ -211,6 +217,8 @@ class Affiliate(Party):
     referred_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
     )
+    # The code of its referral link (the network's join page with `?ref=<code>`).
+    referral_code = models.CharField(max_length=16, default=new_referral_code)
     # Its partner group: commission rules may target it.
     group = models.ForeignKey(PartnerGroup, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="affiliates")
@@ -220,7 +228,9 @@ class Affiliate(Party):
     postback_events = models.JSONField(default=list, blank=True)
 
     class Meta(Party.Meta):
-        constraints = [models.UniqueConstraint(fields=["network", "email"], name="affiliate_unique_email")]
+        constraints = [models.UniqueConstraint(fields=["network", "email"], name="affiliate_unique_email"),
+                       models.UniqueConstraint(fields=["network", "referral_code"],
+                                               name="affiliate_unique_referral_code")]
 
 
 class ApiKey(TenantModel):

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Q
 
-from .models import Announcement, Membership, Network, PartnerGroup, Role
+from .models import Affiliate, Announcement, Membership, Network, PartnerGroup, Role
 
 
 def partner_groups(*, network: Network, queryset=None):
@@ -28,3 +28,15 @@ def memberships_of_user(user):
 def public_networks():
     """Networks listed on the home page and the sign-up chooser (a reference table: no tenant filter)."""
     return Network.objects.filter(is_public=True).order_by("name", "id")
+
+
+REFERRAL_CODE_MAX = 16
+
+
+def referrer_for_code(*, network: Network, code: str | None) -> Affiliate | None:
+    """The affiliate of `network` whose referral code this is; None for no code, an unknown one or another
+    network's (a referral link never errs and never crosses networks)."""
+    code = (code or "").strip()
+    if not code or len(code) > REFERRAL_CODE_MAX:
+        return None
+    return Affiliate.objects.for_network(network).filter(referral_code=code).first()

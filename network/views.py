@@ -67,6 +67,8 @@ class JoinView(View):
         self.existing = None
         if request.user.is_authenticated:
             self.existing = Membership.objects.for_network(self.network).filter(user=request.user).first()
+        # `?ref=` of a referral link (kept on the POST: the form posts to this same URL).
+        self.referrer = selectors.referrer_for_code(network=self.network, code=request.GET.get("ref"))
         return super().dispatch(request, *args, **kwargs)
 
     def form_class(self):
@@ -76,7 +78,7 @@ class JoinView(View):
         return self.render(self.form_class()())
 
     def render(self, form, status=200):
-        context = {"network": self.network, "form": form, "existing": self.existing}
+        context = {"network": self.network, "form": form, "existing": self.existing, "referrer": self.referrer}
         return render(self.request, self.template_name, context, status=status)
 
     def post(self, request):
@@ -96,7 +98,7 @@ class JoinView(View):
         try:
             affiliate = accounts.affiliate_sign_up(
                 network=self.network, name=form.cleaned_data["name"], email=email,
-                password=None if authenticated else form.cleaned_data["password1"],
+                password=None if authenticated else form.cleaned_data["password1"], referred_by=self.referrer,
             )
         except ValidationError as exc:
             for message in exc.messages:

@@ -5,6 +5,7 @@ network's payout fee and `net` what the provider sends (amount - fee when the af
 """
 
 import uuid
+from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
@@ -35,6 +36,9 @@ class PayoutMethod(TenantModel):
     # Stripe Connect: the connected (Express) account; onboarded once Stripe says payouts are enabled.
     stripe_account_id = models.CharField(max_length=64, blank=True, default="")
     stripe_onboarded = models.BooleanField(default=False)
+    # The connected account's state as Stripe last told it (account.updated, or read on the way back from the
+    # onboarding): details_submitted, payouts_enabled, transfers, currently_due, disabled_reason, country, at.
+    stripe_account_state = models.JSONField(default=dict, blank=True)
     paypal_email = models.EmailField(blank=True, default="")
     bank_holder = models.CharField(max_length=120, blank=True, default="")
     bank_account = models.CharField(max_length=64, blank=True, default="")  # IBAN or account number
@@ -54,6 +58,17 @@ class PayoutMethod(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.affiliate_id}{' (default)' if self.is_default else ''}"
+
+    @property
+    def stripe_state(self) -> dict:
+        """The stored account state with its time as a datetime (`at`); empty when Stripe told nothing yet."""
+        state = dict(self.stripe_account_state or {})
+        if state.get("at"):
+            try:
+                state["at"] = datetime.fromisoformat(state["at"])
+            except (TypeError, ValueError):
+                state.pop("at")
+        return state
 
     def snapshot(self) -> dict:
         """The details a payout keeps, so later edits of the method never change where a payout went."""

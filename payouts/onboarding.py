@@ -5,6 +5,7 @@ import re
 
 from babel import Locale
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from network.models import Affiliate, Network
 
@@ -60,6 +61,11 @@ def payout_method_stripe_sync(*, network: Network, affiliate: Affiliate) -> dict
         return None
     state = stripe_account_state(stripe_connect.account_retrieve(method.stripe_account_id))
     onboarded = state["details_submitted"] and state["payouts_enabled"]
-    if onboarded != method.stripe_onboarded:
-        PayoutMethod.objects.for_network(network).filter(pk=method.pk).update(stripe_onboarded=onboarded)
+    PayoutMethod.objects.for_network(network).filter(pk=method.pk).update(
+        stripe_onboarded=onboarded, stripe_account_state=stored_state(state))
     return state | {"onboarded": onboarded}
+
+
+def stored_state(state: dict) -> dict:
+    """The account's state as the payout method keeps it: with when it was learnt (UTC, ISO 8601)."""
+    return {key: value for key, value in state.items() if key != "account"} | {"at": timezone.now().isoformat()}

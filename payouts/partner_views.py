@@ -42,7 +42,8 @@ class PayPalForm(forms.Form):
 class BankForm(forms.Form):
     bank_holder = forms.CharField(label="Account holder", max_length=120)
     bank_account = forms.CharField(label="IBAN or account number", max_length=64)
-    bank_bic = forms.CharField(label="BIC/SWIFT or routing number", max_length=34)
+    bank_bic = forms.CharField(label="BIC/SWIFT or routing number", max_length=34, required=False,
+                               help_text=_("Optional with an IBAN of a bank we know: it is then filled in."))
     bank_country = forms.CharField(label="Country (ISO code)", max_length=2,
                                    widget=forms.TextInput(attrs={"placeholder": "DE"}))
     label = forms.CharField(label="Label (optional)", required=False, max_length=80)

@@ -5,18 +5,22 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
 from network.models import Affiliate, Network, User
 from network.services import audit_log_record
 
 from .models import MethodKind, PayoutMethod, TaxDetails
-from .onboarding import stripe_account_country
+from .onboarding import stored_state, stripe_account_country, stripe_account_state
 from .policy import settings_normalize
 from .providers import stripe_connect
 
 METHOD_FIELDS = {
     MethodKind.PAYPAL: ("paypal_email",),
-    MethodKind.BANK: ("bank_holder", "bank_account", "bank_bic", "bank_country"),
+    # The BIC too, unless the IBAN's bank is known (`_validate_method`).
+    MethodKind.BANK: ("bank_holder", "bank_account", "bank_country"),
     MethodKind.STRIPE_CONNECT: (),
 }
 EDITABLE = ("label", "paypal_email", "bank_holder", "bank_account", "bank_bic", "bank_country")
@@ -31,20 +35,43 @@ def iban_is_valid(value: str) -> bool:
     return int(digits) % 97 == 1
 
 
+def iban_bank_bic(value: str) -> str:
+    """The BIC of the bank an IBAN belongs to, from the bank registries `schwifty` maintains (per country, by the
+    IBAN's bank code); "" when the bank is not known or the value is no IBAN."""
+    try:
+        bic = IBAN(value).bic
+    except SchwiftyException:
+        return ""
+    return str(bic) if bic else ""
+
+
 def _validate_method(method: PayoutMethod) -> None:
     errors = {}
     for name in METHOD_FIELDS[method.kind]:
         if not str(getattr(method, name) or "").strip():
             errors[name] = ["This field is required for this payout method."]
+    if method.kind == MethodKind.PAYPAL and method.paypal_email:
+        method.paypal_email = method.paypal_email.strip()
+        twins = PayoutMethod.objects.filter(network_id=method.network_id, affiliate_id=method.affiliate_id,
+                                            kind=MethodKind.PAYPAL, paypal_email__iexact=method.paypal_email)
+        if twins.exclude(pk=method.pk).exists():
+            errors["paypal_email"] = [_("You already added this PayPal address.")]
     if method.kind == MethodKind.BANK:
         account = method.bank_account.replace(" ", "").upper()
-        if account[:2].isalpha() and not iban_is_valid(account):
+        is_iban = account[:2].isalpha()
+        if is_iban and not iban_is_valid(account):
             errors["bank_account"] = ["Not a valid IBAN (check digits)."]
         method.bank_account = account
         method.bank_bic = method.bank_bic.replace(" ", "").upper()
         method.bank_country = method.bank_country.upper()
         if method.bank_country and not re.fullmatch(r"[A-Z]{2}", method.bank_country):
             errors["bank_country"] = ["A two-letter ISO 3166 country code."]
+        if not method.bank_bic and "bank_account" not in errors and account:
+            # Optional when the IBAN says which bank it is: the BIC is then filled in from it.
+            method.bank_bic = iban_bank_bic(account) if is_iban else ""
+            if not method.bank_bic:
+                errors["bank_bic"] = [_("We do not know the bank of this IBAN: add its BIC.") if is_iban
+                                      else _("Add the BIC/SWIFT or routing number of this account.")]
     if errors:
         raise ValidationError(errors)
 
@@ -151,10 +178,14 @@ def payout_method_stripe_onboard(*, network: Network, affiliate: Affiliate, refr
     return method, link.url
 
 
-def stripe_account_updated(*, account_id: str, payouts_enabled: bool, details_submitted: bool) -> int:
-    """Stripe's `account.updated`: an Express account finished (or lost) onboarding."""
-    return PayoutMethod.objects.filter(stripe_account_id=account_id).update(
-        stripe_onboarded=bool(payouts_enabled and details_submitted))
+def stripe_account_updated(*, account_id: str, payouts_enabled: bool, details_submitted: bool,
+                           account: dict | None = None) -> int:
+    """Stripe's `account.updated`: an Express account finished (or lost) onboarding; `account` (the event's
+    object) is kept as the method's account state, which the payout settings page shows."""
+    fields = {"stripe_onboarded": bool(payouts_enabled and details_submitted)}
+    if account is not None:
+        fields["stripe_account_state"] = stored_state(stripe_account_state(account))
+    return PayoutMethod.objects.filter(stripe_account_id=account_id).update(**fields)
 
 
 @transaction.atomic

@@ -58,7 +58,7 @@ def stripe_event_handle(event: dict) -> str:
             return "duplicate"
         if kind == "account.updated":
             stripe_account_updated(account_id=obj.get("id", ""), payouts_enabled=bool(obj.get("payouts_enabled")),
-                                   details_submitted=bool(obj.get("details_submitted")))
+                                   details_submitted=bool(obj.get("details_submitted")), account=obj)
             return "account"
         if not (kind.startswith("transfer.") or kind.startswith("payout.")):
             return "ignored"

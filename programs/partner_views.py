@@ -12,9 +12,11 @@ from core.money import format_amount, parse_amount
 from network.models import Role
 from network.views import PartnerPage
 from network.web import NetworkPageMixin, is_htmx, paginate
+from reports.links import DAYS as STATS_DAYS
+from reports.links import link_figures, sub_id_figures
 
 from . import caps, selectors, services
-from .models import CommissionRule, Partnership, Program, tier_threshold
+from .models import SUB_FIELDS, CommissionRule, Partnership, Program, tier_threshold
 from .serializers import render_creative
 
 AFFILIATE = frozenset({Role.AFFILIATE})
@@ -173,13 +175,22 @@ class LinkBuilderView(ProgramsPartnerPage):
         if program.isdigit():
             links = links.filter(program_id=int(program))
         page = paginate(self.request, links)
+        approved = list(self.approved().select_related("program"))
         initial = {}
         if program.isdigit():
-            initial["program"] = self.approved().filter(program_id=int(program)).first()
+            initial["program"] = next((p for p in approved if p.program_id == int(program)), None)
+        elif len(approved) == 1:  # one program: nothing to pick
+            initial["program"] = approved[0]
+        figures = link_figures(network=self.network, links=page.object_list)
+        sub = self.request.GET.get("by", "sub1")
+        sub = sub if sub in SUB_FIELDS else "sub1"
+        currencies = sorted({p.program.currency for p in approved} | {link.program.currency for link in page})
         return super().get_context_data(
             form=form or LinkForm(partnerships=self.approved(), initial=initial), created=created,
-            page=page, rows=[(link, selectors.link_url(link)) for link in page.object_list],
-            archived=archived, **kwargs)
+            page=page, rows=[(link, selectors.link_url(link), figures[link.pk]) for link in page.object_list],
+            archived=archived, stats_days=STATS_DAYS, sub=sub, subs=SUB_FIELDS,
+            sub_tables=sub_id_figures(network=self.network, membership=self.membership, sub=sub,
+                                      currencies=currencies), **kwargs)
 
     def post(self, request, *args, **kwargs):
         form = LinkForm(request.POST, partnerships=self.approved())
@@ -239,9 +250,7 @@ class CreativesView(ProgramsPartnerPage):
         return super().get_context_data(groups=groups, program=program, programs=programs, **kwargs)
 
     def url_for(self, partnership: Partnership) -> str:
-        if partnership.program.status == Program.Status.ACTIVE:
-            link = services.tracking_link_default(network=self.network, partnership=partnership)
-        else:  # paused: no new links, but show the one it has
-            link = selectors.default_link_for(partnership)
+        # Reading only: the default link is made when the partnership is approved (programs.services).
+        link = selectors.default_link_for(partnership)
         return selectors.link_url(link) if link else ""
 

@@ -138,6 +138,7 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
             existing.save(update_fields=["status", "decided_at", "decided_by"])
             audit_log_record(network=network, actor=_actor(actor), action="partnership.invitation_accepted",
                              target=existing)
+            _approved(network, existing)
             signals.partnership_decided.send(sender=Partnership, partnership=existing)
             emails.partnership_applied(existing)
             return existing
@@ -158,6 +159,7 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
                      data={"program": program.pk, "status": partnership.status})
     emails.partnership_applied(partnership)
     if auto:
+        _approved(network, partnership)
         signals.partnership_decided.send(sender=Partnership, partnership=partnership)
         emails.partnership_decided(partnership)
     return partnership
@@ -179,6 +181,13 @@ def partnership_invite(*, network: Network, program: Program, affiliate: Affilia
     audit_log_record(network=network, actor=_actor(actor), action="partnership.invited", target=partnership)
     emails.partnership_invited(partnership)
     return partnership
+
+
+def _approved(network: Network, partnership: Partnership) -> None:
+    """An approved partnership gets its default link at once (creatives and the link builder show it; no page
+    creates links as a side effect of being opened)."""
+    if partnership.program.status == Program.Status.ACTIVE:
+        tracking_link_default(network=network, partnership=partnership)
 
 
 # to-state: the states it may be reached from
@@ -207,6 +216,8 @@ def partnership_decide(*, network: Network, partnership: Partnership, status: st
         )})
     audit_log_record(network=network, actor=_actor(actor), action=f"partnership.{status}", target=partnership,
                      data={"note": note} if note else None)
+    if status == Partnership.Status.APPROVED:
+        _approved(network, partnership)
     signals.partnership_decided.send(sender=Partnership, partnership=partnership)
     emails.partnership_decided(partnership)
     return partnership
@@ -306,7 +317,7 @@ def tracking_links_create_bulk(*, network: Network, partnership: Partnership, sp
 
 
 def tracking_link_default(*, network: Network, partnership: Partnership) -> TrackingLink:
-    """The partnership's plain link, created on first use (creatives are rendered with it)."""
+    """The partnership's plain link (creatives are rendered with it), made when the partnership is approved."""
     return default_link_for(partnership) or tracking_link_create(network=network, partnership=partnership)
 
 

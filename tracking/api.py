@@ -348,9 +348,11 @@ class PostbackView(_AffiliateSelf):
 
 
 class PostbackTestView(_AffiliateSelf):
-    """Fire the postback URL once with sample values."""
+    """Fire the postback URL once with sample values, now (one attempt, not retried)."""
 
     @extend_schema(request=None, responses={202: DeliverySerializer, 400: OpenApiResponse(description="No URL set")})
     def post(self, request):
-        delivery = services.affiliate_postback_send_test(network=self.network, affiliate=self._affiliate())
-        return Response(DeliverySerializer(Delivery.objects.get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED)
+        # One attempt, made now: the delivery comes back with its outcome (succeeded or failed, never retried).
+        attempt = services.affiliate_postback_send_test(network=self.network, affiliate=self._affiliate())
+        return Response(DeliverySerializer(Delivery.objects.get(pk=attempt.delivery_id)).data,
+                        status=status.HTTP_202_ACCEPTED)

@@ -89,10 +89,10 @@ def resolve_safe(url: str) -> tuple[str, str, int, str]:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURL(f"The host '{host}' does not resolve.") from exc
+        raise UnsafeURL(f"DNS failure: the host '{host}' does not resolve.") from exc
     addresses = [info[4][0] for info in infos]
     if not addresses:
-        raise UnsafeURL(f"The host '{host}' does not resolve.")
+        raise UnsafeURL(f"DNS failure: the host '{host}' does not resolve.")
     if not settings.OUTBOUND_ALLOW_PRIVATE:
         for address in addresses:
             problem = _address_problem(address)

@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import json
 import re
+import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from network.models import Affiliate
 
@@ -51,6 +54,8 @@ _MACRO_RE = re.compile(r"\{([A-Za-z0-9_]+)\}")
 SIGNATURE_HEADER = "X-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
 SECRET_PREFIX = "whsec_"
+# A test fire is answered while the person waits: it never waits longer than this for the receiver.
+TEST_FIRE_TIMEOUT_SECONDS = 5.0
 
 
 # --- signatures ----------------------------------------------------------------------------------
@@ -236,6 +241,30 @@ def delivery_create(*, network_id: int, kind: str, event: str, data: dict, endpo
     return _save_and_queue([delivery])[0]
 
 
+def delivery_test_fire(*, network_id: int, event: str, data: dict, affiliate: Affiliate) -> DeliveryAttempt:
+    """The affiliate's postback called once, now, with sample values: no retry follows (a person waits for the
+    answer). The delivery is logged like any other; the SSRF check runs as for every send."""
+    delivery = _postback_delivery(network_id, event, affiliate.pk, affiliate.postback_url, data)
+    delivery.save(force_insert=True)
+    return delivery_attempt(delivery, final=True, timeout=min(settings.OUTBOUND_TIMEOUT_SECONDS,
+                                                              TEST_FIRE_TIMEOUT_SECONDS))
+
+
+def answer_words(status_code: int) -> str:
+    """An HTTP status in plain words."""
+    if 200 <= status_code < 300:
+        return _("Accepted: your receiver answered with success.")
+    if 300 <= status_code < 400:
+        return _("Redirect: your receiver answered with a redirect, which is not followed; use the final URL.")
+    if status_code == 404:
+        return _("Not found: your receiver has no page at this URL; check the path.")
+    if status_code in (401, 403):
+        return _("Refused: your receiver wants authentication or forbids this call.")
+    if 400 <= status_code < 500:
+        return _("Refused: your receiver rejected the request (a client error); check the URL and its parameters.")
+    return _("Receiver error: your server failed while handling the call (a server error); check its logs.")
+
+
 def _queue(ids: list[int]) -> None:
     deliveries_created.send(sender=Delivery, delivery_ids=ids)  # tasks_outbound queues a send each
 
@@ -259,7 +288,28 @@ def backoff_seconds(attempt: int) -> int:
     return settings.OUTBOUND_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
 
 
-def delivery_attempt(delivery: Delivery, *, final: bool) -> DeliveryAttempt:
+def plain_error(exc: OSError, timeout: float) -> str:
+    """What went wrong with a call, in words a person acts on (the logs and the test fire show it)."""
+    if isinstance(exc, TimeoutError):  # socket.timeout too
+        return _("No answer: the request timed out after %(seconds)s s.") % {"seconds": f"{timeout:g}"}
+    if isinstance(exc, ConnectionRefusedError):
+        return _("Connection refused: nothing accepts connections at that address and port.")
+    if isinstance(exc, ConnectionResetError):
+        return _("The receiver closed the connection before answering.")
+    if isinstance(exc, socket.gaierror):
+        return _("DNS failure: the host name does not resolve.")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _("TLS failure: the receiver's certificate is not valid for its host name (%(reason)s).") % {
+            "reason": getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or exc}
+    if isinstance(exc, ssl.SSLError):
+        return _("TLS failure: the secure connection could not be set up (%(reason)s).") % {
+            "reason": getattr(exc, "reason", None) or exc}
+    if isinstance(exc, OSError) and str(exc).startswith("HTTP error"):
+        return _("The receiver's answer is not valid HTTP.")
+    return _("Network error: %(error)s") % {"error": str(exc) or exc.__class__.__name__}
+
+
+def delivery_attempt(delivery: Delivery, *, final: bool, timeout: float | None = None) -> DeliveryAttempt:
     """One HTTP attempt, logged. `final`: no retry follows a failure (the delivery becomes failed)."""
     headers = {}
     body = delivery.body.encode()
@@ -278,13 +328,13 @@ def delivery_attempt(delivery: Delivery, *, final: bool) -> DeliveryAttempt:
     try:
         if delivery.kind == Delivery.Kind.WEBHOOK and (endpoint is None or not endpoint.is_active):
             raise netguard.UnsafeURL("The webhook endpoint was deleted or disabled; nothing sent.")
-        response = netguard.request(delivery.method, url, body=body, headers=headers)
+        response = netguard.request(delivery.method, url, body=body, headers=headers, timeout=timeout)
         status_code, latency = response.status_code, response.latency_ms
         excerpt = response.body[:500].decode("utf-8", "replace")
     except ValueError as exc:  # UnsafeURL, or a stored URL http.client cannot send (never the caller's 500)
         error, final = (str(exc) or exc.__class__.__name__)[:500], True  # retrying will not change the address
     except OSError as exc:
-        error = (str(exc) or exc.__class__.__name__)[:500]
+        error = plain_error(exc, timeout or settings.OUTBOUND_TIMEOUT_SECONDS)[:500]
     succeeded = status_code is not None and 200 <= status_code < 300
     number = delivery.attempts + 1
     retry_in = None if succeeded or final else backoff_seconds(number)

@@ -6,15 +6,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 
-from network.models import Role
 from network.views import PartnerPage
-from network.web import NetworkPageMixin, paginate
+from network.web import paginate
 
 from . import services
 from .models_outbound import Delivery
-from .outbound import POSTBACK_EVENTS, POSTBACK_MACROS
+from .outbound import POSTBACK_EVENTS, POSTBACK_MACROS, answer_words
 from .serializers import postback_representation
 
 MACRO_HELP = {
@@ -87,17 +85,26 @@ class PostbackView(PostbackPage):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class PostbackTestView(NetworkPageMixin, View):
-    roles = frozenset({Role.AFFILIATE})
+class PostbackTestView(PostbackView):
+    """POST: one call of the postback URL, answered on the page at once (code, time, the start of the body, and
+    what it means), never queued nor retried."""
+
+    http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
         try:
-            services.affiliate_postback_send_test(network=self.network, affiliate=self.party)
+            attempt = services.affiliate_postback_send_test(network=self.network, affiliate=self.party)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, "Test postback queued: its result appears in the delivery log below.")
-        return redirect("partner_postback")
+            return self.render_to_response(self.get_context_data(test_error=" ".join(exc.messages)), status=400)
+        return self.render_to_response(self.get_context_data(test=test_fire_answer(attempt)))
+
+
+def test_fire_answer(attempt) -> dict:
+    """The test fire's answer as the page shows it."""
+    words = attempt.error if attempt.status_code is None else answer_words(attempt.status_code)
+    return {"ok": attempt.succeeded, "status_code": attempt.status_code, "latency_ms": attempt.latency_ms,
+            "excerpt": (attempt.response_excerpt or "")[:200], "words": words, "url": attempt.delivery.url,
+            "delivery": attempt.delivery}
 
 
 class DeliveryView(PostbackPage):

@@ -14,13 +14,13 @@ from network.models import Advertiser, Affiliate, Network, User
 from network.services import audit_log_record
 from programs.models import Program
 
-from . import fraud, netguard
+from . import fraud, netguard, outbound
 from .attribution import Attribution, attribute, click_find, conversion_warnings, coupon_find
 from .daily import conversions_added, conversions_kept
 from .ids import click_id_time
 from .items import item_lines
 from .models import Conversion
-from .models_outbound import Delivery, WebhookEndpoint
+from .models_outbound import Delivery, DeliveryAttempt, WebhookEndpoint
 from .outbound import (
     EVENTS,
     POSTBACK_EVENTS,
@@ -412,9 +412,10 @@ def webhook_endpoint_send_test(*, network: Network, endpoint: WebhookEndpoint) -
                                endpoint=endpoint, data=webhook_test_payload(network.default_currency))
 
 
-def affiliate_postback_send_test(*, network: Network, affiliate: Affiliate) -> Delivery:
+def affiliate_postback_send_test(*, network: Network, affiliate: Affiliate) -> DeliveryAttempt:
+    """Call the affiliate's postback URL once, now (one attempt, never retried: the person waits for its
+    answer); the delivery and its attempt are logged."""
     if not affiliate.postback_url:
         raise ValidationError({"postback_url": ["Set a postback URL first."]})
-    with transaction.atomic():
-        return delivery_create(network_id=network.pk, kind=Delivery.Kind.POSTBACK, event="webhook.test",
-                               affiliate=affiliate, data=webhook_test_payload(network.default_currency))
+    return outbound.delivery_test_fire(network_id=network.pk, event="webhook.test", affiliate=affiliate,
+                                       data=webhook_test_payload(network.default_currency))

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from programs.models import Creative, Partnership, TrackingLink
+from programs.services import tracking_link_default
 from tests.factories import make_coupon, make_link, make_partnership, make_program
 from tests.pages import web_client
 
@@ -163,8 +164,8 @@ def test_creatives_are_rendered_with_the_affiliates_own_tracking_url(world, web,
                             body="Best tents")
     other = make_program(world.a.advertiser, name="Not Mine")
     Creative.objects.create(network=world.a.network, program=other, kind="text", name="Hidden", body="x")
+    link = tracking_link_default(network=world.a.network, partnership=approved)  # as approval makes it
     page = web("a", "affiliate").get("/partner/creatives/").content.decode()
-    link = TrackingLink.objects.get(partnership=approved)  # the partnership's plain link, made on first use
     assert f"&lt;a href=&quot;http://testserver/c/{link.code}&quot;&gt;Shop tents&lt;/a&gt;" in page
     assert "Best tents" in page and "Hidden" not in page and "Not Mine" not in page
 
@@ -199,8 +200,8 @@ def test_a_banner_is_previewed_and_its_code_links_the_image_to_the_affiliates_ur
     Image.new("RGB", (300, 250), "green").save(png, "PNG")
     creative_create(network=world.a.network, program=approved.program, actor=None, kind="banner", name="Tent banner",
                     image=SimpleUploadedFile("tent.png", png.getvalue(), content_type="image/png"))
+    link = tracking_link_default(network=world.a.network, partnership=approved)  # as approval makes it
     page = web("a", "affiliate").get("/partner/creatives/").content.decode()
-    link = TrackingLink.objects.get(partnership=approved)
     assert '<img src="http://testserver/media/creatives/' in page and "300×250" in page
     code = f"&lt;a href=&quot;http://testserver/c/{link.code}&quot;&gt;&lt;img src=&quot;http://testserver/media/"
     assert code in page
