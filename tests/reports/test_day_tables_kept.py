@@ -397,12 +397,12 @@ def test_the_fast_postback_writes_its_day_row_in_its_statement(world, django_cap
     written = {key: sums for key, sums in day_tables(network.pk).items() if before.get(key) != sums}
     assert written == {
         ("ConversionDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk, "fast", "", "",
-                           "", "", "DE", "EUR")): (1, D("100")),
+                           "", "", "DE", "EUR")): (1, 1, D("100")),  # through its click
         ("CommissionDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk, "fast", "",
                            "", "", "", "DE", "EUR")): (D("12"), D("10")),
         # The same differences per partnership (folded into both tables at once).
         ("ConversionPartnerDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk,
-                                  "EUR")): (1, D("100")),
+                                  "EUR")): (1, 1, D("100")),
         ("CommissionPartnerDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk,
                                   "EUR")): (D("12"), D("10")),
     }
