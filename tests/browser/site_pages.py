@@ -128,6 +128,8 @@ def demo_ids() -> dict[str, dict[str, str]]:
         "operator_payout_mark_paid": pk(payout),
         "operator_payout_mark_failed": pk(payout),
         "operator_payout_switch_method": pk(payout),
+        "operator_advertiser": pk(advertiser),
+        "operator_affiliate": pk(affiliate),
         "operator_advertiser_status": pk(advertiser),
         "operator_affiliate_status": pk(affiliate),
         "operator_fraud_decide": pk(commission),
