@@ -145,3 +145,11 @@ def test_audit_entries_about_another_party_stay_off_the_page(world, web, busy):
     assert AuditLog.objects.filter(action="affiliate.other_thing").exists()
     page = web("a", "owner").get(f"/operator/affiliates/{world.a.affiliate.pk}/").content.decode()
     assert "affiliate.other_thing" not in page
+
+
+def test_the_operators_report_by_affiliate_links_each_affiliate_page(world, web, busy):
+    url = "/operator/reports/?group_by=affiliate&date_from=2026-11-01&date_to=2026-11-30"
+    page = web("a", "owner").get(url).content.decode()
+    assert f'<a href="/operator/affiliates/{world.a.affiliate.pk}/">{world.a.affiliate.name}</a>' in page
+    advertiser_page = web("a", "advertiser").get(url.replace("/operator/", "/advertiser/")).content.decode()
+    assert "/operator/affiliates/" not in advertiser_page
