@@ -111,6 +111,8 @@ def demo_ids() -> dict[str, dict[str, str]]:
         "advertiser_conversion": pk(conversion),
         "advertiser_webhook": pk(webhook),
         "advertiser_webhook_action": pk(webhook),
+        "operator_webhook": pk(webhook),
+        "operator_webhook_action": pk(webhook),
         "advertiser_program": pk(program),
         "advertiser_program_edit": pk(program),
         "advertiser_program_status": pk(program),
