@@ -153,3 +153,10 @@ def test_the_operators_report_by_affiliate_links_each_affiliate_page(world, web,
     assert f'<a href="/operator/affiliates/{world.a.affiliate.pk}/">{world.a.affiliate.name}</a>' in page
     advertiser_page = web("a", "advertiser").get(url.replace("/operator/", "/advertiser/")).content.decode()
     assert "/operator/affiliates/" not in advertiser_page
+
+
+def test_the_audit_log_links_the_affiliates_and_advertisers_it_names(world, web, busy):
+    audit_log_record(network=world.a.network, actor=None, action="advertiser.updated", target=world.a.advertiser)
+    page = web("a", "owner").get("/operator/audit/").content.decode()
+    assert f'href="/operator/affiliates/{world.a.affiliate.pk}/"' in page
+    assert f'href="/operator/advertisers/{world.a.advertiser.pk}/"' in page
