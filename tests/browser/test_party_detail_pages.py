@@ -1,6 +1,6 @@
-"""The operator's pages of one advertiser and one affiliate with the demo data, in Chromium: reached from the
-lists by a click, they fit 390 px and 1366 px with no sideways scroll, and axe-core finds no critical or serious
-violation (the every-page test covers them too; this one runs them alone, fast)."""
+"""The operator's pages of one advertiser and one affiliate (and the webhooks pages) with the demo data, in
+Chromium: reached from the lists by a click, they fit 390 px and 1366 px with no sideways scroll, and axe-core finds
+no critical or serious violation (the every-page test covers them too; this one runs them alone, fast)."""
 
 import pytest
 
@@ -9,7 +9,7 @@ from .test_every_page import MEMBERS, axe_source, check_pages, demo, log_in_as  
 
 pytestmark = pytest.mark.browser
 
-PARTY_PAGES = {"operator_affiliate", "operator_advertiser"}
+PARTY_PAGES = {"operator_affiliate", "operator_advertiser", "operator_webhooks", "operator_webhook"}
 
 
 def test_party_pages_fit_a_phone_and_a_laptop_and_pass_axe(demo, new_page):  # noqa: F811
@@ -19,7 +19,7 @@ def test_party_pages_fit_a_phone_and_a_laptop_and_pass_axe(demo, new_page):  # n
     log_in_as(page, MEMBERS["operator"])
     problems, visited = [], []
     check_pages(page, urls, axe_source(), problems, visited)
-    assert len(visited) == 2 and not problems, "\n".join(problems)
+    assert len(visited) == len(PARTY_PAGES) and not problems, "\n".join(problems)
 
 
 def test_the_affiliate_list_leads_to_the_affiliate_page(demo, new_page):  # noqa: F811
