@@ -328,6 +328,9 @@ TRACKING_CNAME_TARGET = (env.str("TRACKING_CNAME_TARGET", default="")
                          or urlsplit(TRACKING_BASE_URL or SITE_URL).hostname or "localhost").lower().rstrip(".")
 # Outbound postbacks and webhooks may target private addresses only when this is on (SSRF).
 OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
+# Webhook endpoints must be https:// (they carry order data and its signature) unless this is off: the embedded
+# default under DEBUG allows http, to try a receiver on localhost.
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=not DEBUG)
 
 # --- Security (production values unless DEBUG) -------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=True) else None

@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("network.web_urls")),
     path("", include("commissions.operator_urls")),
     path("", include("payouts.operator_urls")),
+    path("", include("tracking.operator_urls")),
     path("", include("programs.partner_urls")),
     path("", include("tracking.partner_urls")),
     path("", include("payouts.partner_urls")),

@@ -7,6 +7,8 @@ from rest_framework.renderers import BaseRenderer
 
 from core.csvsafe import spreadsheet_text
 
+from .selectors import TIME_GROUPS
+
 
 def safe_cell(value) -> object:
     """Text a spreadsheet would run as a formula gets a leading quote; numbers stay numbers."""
@@ -15,15 +17,26 @@ def safe_cell(value) -> object:
     return "" if value is None else value
 
 
+def key_header(report: dict) -> str:
+    """The first column's header: a day, week or month is the network's local one, so the header names the zone
+    (`day (Europe/Riga)`); the cells stay plain ISO dates a spreadsheet reads as dates. (Instants elsewhere, as in
+    core.export, carry their offset; a calendar day has none.)"""
+    if report["group_by"] in TIME_GROUPS:
+        return f"{report['group_by']} ({report['timezone']})"
+    return report["group_by"]
+
+
 def report_csv(report: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     columns = report["columns"]
-    writer.writerow([report["group_by"], "label", *columns, "currency"])
+    # Every row names its currency and time zone (what its local days are), whatever the grouping.
+    writer.writerow([key_header(report), "label", *columns, "currency", "timezone"])
     for row in [*report["rows"], report["totals"]]:
         # key and label carry publisher-chosen text (sub IDs); figures are ours.
         writer.writerow([safe_cell(row["key"]), safe_cell(row["label"]),
-                         *("" if row[c] is None else row[c] for c in columns), report["currency"]])
+                         *("" if row[c] is None else row[c] for c in columns), report["currency"],
+                         report["timezone"]])
     return out.getvalue()
 
 

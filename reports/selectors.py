@@ -140,14 +140,16 @@ def _time_label(group_by: str, day: date) -> tuple[str, str]:
 
 
 def conversion_rate(conversions: int, unique_clicks: int) -> str | None:
-    """Conversions per unique click; none (shown "—") without clicks, or when more conversions than clicks came in
-    (coupon and renewal sales have no click: their share of the clicks would read "200 %")."""
+    """Conversions that came through a click per unique click (coupon and renewal sales have no click: they count
+    as conversions, never in the rate); none (shown "—") without clicks, or when more click conversions than unique
+    clicks fall in the range (a click of the day before, repeat orders)."""
     if not unique_clicks or conversions > unique_clicks:
         return None
     return str((Decimal(conversions) / unique_clicks).quantize(Decimal("0.0001")))
 
 
-def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, sales, revenue, payout) -> dict:
+def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, click_conversions: int, sales, revenue,
+             payout) -> dict:
     unique = unique_clicks
     revenue = quantize(Decimal(revenue or 0), q.currency)
     payout = quantize(Decimal(payout or 0), q.currency)
@@ -158,7 +160,7 @@ def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, 
         "clicks": clicks, "unique_clicks": unique, "conversions": conversions,
         "sales": str(quantize(Decimal(sales or 0), q.currency) + 0),  # + 0: a refunded day's -0.00 reads 0.00
         "revenue": str(revenue), "payout": str(payout), "profit": str(quantize(revenue - payout, q.currency)),
-        "conversion_rate": conversion_rate(conversions, unique),
+        "conversion_rate": conversion_rate(click_conversions, unique),
         "epc": str(quantize(earned / clicks, q.currency)) if clicks else None,
     }
     return {name: row[name] for name in columns_for(q.role)}
@@ -181,15 +183,16 @@ def report(q: ReportQuery) -> dict:
 
 def _report(q: ReportQuery) -> dict:
     clicks = _days(ClickDay, q, "clicks", "unique_clicks")
-    conversions = _days(ConversionDay, q, "conversions", "sales")
+    conversions = _days(ConversionDay, q, "conversions", "click_conversions", "sales")
     money = _days(CommissionDay, q, "revenue", "payout")
-    totals = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "sales": Decimal(0), "revenue": Decimal(0),
-              "payout": Decimal(0)}
+    totals = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "click_conversions": 0, "sales": Decimal(0),
+              "revenue": Decimal(0), "payout": Decimal(0)}
     raw = {}
     for key in {*clicks, *conversions, *money}:
         c, v, m = clicks.get(key, {}), conversions.get(key, {}), money.get(key, {})
         values = {"clicks": c.get("clicks") or 0, "unique_clicks": c.get("unique_clicks") or 0,
-                  "conversions": v.get("conversions") or 0, "sales": v.get("sales") or Decimal(0),
+                  "conversions": v.get("conversions") or 0, "click_conversions": v.get("click_conversions") or 0,
+                  "sales": v.get("sales") or Decimal(0),
                   "revenue": m.get("revenue") or Decimal(0),
                   "payout": m.get("payout") or Decimal(0)}
         for name, value in values.items():
@@ -203,7 +206,8 @@ def _report(q: ReportQuery) -> dict:
         truncated = len(keys) > MAX_ROWS
         keys = keys[:MAX_ROWS]
     labels = _labels(q, keys)
-    empty = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "sales": 0, "revenue": 0, "payout": 0}
+    empty = {"clicks": 0, "unique_clicks": 0, "conversions": 0, "click_conversions": 0, "sales": 0, "revenue": 0,
+             "payout": 0}
     rows = []
     for key in keys:
         if q.group_by in TIME_GROUPS:

@@ -62,8 +62,9 @@ class ReportRowSerializer(serializers.Serializer):
                                     "operators")
     payout = serializers.CharField(required=False, help_text="affiliates and operators")
     profit = serializers.CharField(required=False, help_text="operators only")
-    conversion_rate = serializers.CharField(allow_null=True, help_text="conversions / unique clicks; null without "
-                                            "clicks or with more conversions than unique clicks (coupon sales)")
+    conversion_rate = serializers.CharField(allow_null=True, help_text="conversions that came through a click / "
+                                            "unique clicks (coupon and renewal sales are not in it); null without "
+                                            "clicks or with more such conversions than unique clicks")
     epc = serializers.CharField(allow_null=True, help_text="earnings per click (see the reports module)")
 
 

@@ -40,6 +40,13 @@ def _cells(row: dict, columns: list[str]) -> list[tuple]:
     return cells
 
 
+def _party_link(role: str, group_by: str, key) -> str | None:
+    """An operator's row of one affiliate links the affiliate's page."""
+    if role == "operator" and group_by == "affiliate" and isinstance(key, int) and key:
+        return reverse("operator_affiliate", kwargs={"pk": key})
+    return None
+
+
 class ReportPage(NetworkPageMixin, TemplateView):
     """Subclasses set `roles` and `template_name` (the party's page extending its base layout)."""
 
@@ -67,7 +74,8 @@ class ReportPage(NetworkPageMixin, TemplateView):
                       **{k: v for k, v in params.items() if k in ("program", "affiliate")}}
         table = total = None
         if data is not None:
-            table = [(row["label"], _cells(row, columns)) for row in data["rows"]]
+            table = [(row["label"], _cells(row, columns), _party_link(role, query.group_by, row["key"]))
+                     for row in data["rows"]]
             total = _cells(data["totals"], columns)
         api_url = reverse("reports")
         return super().get_context_data(

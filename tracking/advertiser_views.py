@@ -238,7 +238,12 @@ class WebhookActionView(AdvertiserMixin, View):
             messages.success(request, f"The webhook to {endpoint.url} is deleted.")
             return redirect("advertiser_integration")
         if verb == "test":
-            services.webhook_endpoint_send_test(network=self.network, endpoint=endpoint)
+            try:
+                services.webhook_endpoint_send_test(network=self.network, endpoint=endpoint)
+            except ValidationError as exc:
+                # A clear refusal on the page it came from (a disabled endpoint gets no event, a test neither).
+                messages.error(request, exc.messages[0])
+                return redirect("advertiser_webhook", pk=pk)
             messages.success(request, "A webhook.test event is on its way; its delivery is listed below.")
         else:
             services.webhook_endpoint_update(network=self.network, endpoint=endpoint, actor=request.user,

@@ -5,7 +5,7 @@ the hourly rollups and the conversions."""
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, QuerySet, Sum, Value
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Left, TruncDate
 
 from network import daily
@@ -94,7 +94,9 @@ def clicks_from_rollups(network_id: int, tz: str, since=None, until=None) -> Que
 def _conversion_rows(queryset: QuerySet, tz: str) -> QuerySet:
     keys = key_values({**cut_subs(), "k_currency": F("currency")})
     return grouped_rows(queryset.exclude(status=Conversion.Status.REJECTED), "created_at", tz, keys,
-                        conversions=Count("id"), sales=Sum(F("amount") - F("refunded_amount")))
+                        conversions=Count("id"),
+                        click_conversions=Count("id", filter=Q(attribution=Conversion.Attribution.CLICK)),
+                        sales=Sum(F("amount") - F("refunded_amount")))
 
 
 def conversions_source(network_id: int, ids: list, tz: str) -> daily.Contribution:

@@ -160,12 +160,14 @@ class ClickSums(models.Model):
 
 
 class ConversionSums(models.Model):
-    """The conversions' sums of a day table, per currency: how many, and their order amounts net of refunds."""
+    """The conversions' sums of a day table, per currency: how many (and how many of them came through a click:
+    the conversion rate's numerator), and their order amounts net of refunds."""
 
-    day_sums = ("conversions", "sales")
+    day_sums = ("conversions", "click_conversions", "sales")
 
     currency = models.CharField(max_length=3)
     conversions = models.BigIntegerField(default=0)
+    click_conversions = models.BigIntegerField(default=0)
     sales = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS + 4, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
 
     class Meta:

@@ -103,15 +103,16 @@ _INSERT_SQL = (
 _SUBS_CUT = ", ".join(f"left(ins.{name}, {SUB_LENGTH})" for name in SUB_FIELDS)
 _INSERT_WITH_DAY_SQL = f"""
 WITH ins AS ({_INSERT_SQL}, network_id, created_at, advertiser_id, program_id, affiliate_id,
-             {', '.join(SUB_FIELDS)}, country, currency, amount, status),
+             {', '.join(SUB_FIELDS)}, country, currency, amount, status, attribution),
 net AS (SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, id::int) AS locked, timezone
         FROM network_network WHERE id = %s),
 day AS (
   INSERT INTO {ConversionDayChange._meta.db_table} (network_id, day, advertiser_id, program_id, affiliate_id,
-                                      {', '.join(SUB_FIELDS)}, country, currency, conversions, sales)
+                                      {', '.join(SUB_FIELDS)}, country, currency, conversions, click_conversions,
+                                      sales)
   SELECT ins.network_id, (ins.created_at AT TIME ZONE net.timezone)::date, ins.advertiser_id,
          coalesce(ins.program_id, 0), coalesce(ins.affiliate_id, 0), {_SUBS_CUT}, ins.country, ins.currency, 1,
-         ins.amount
+         CASE WHEN ins.attribution = 'click' THEN 1 ELSE 0 END, ins.amount
   FROM ins, net WHERE ins.status <> 'rejected')
 SELECT id FROM ins
 """  # noqa: S608 (column and table names are ours)

@@ -4,10 +4,13 @@ late attribution, webhook endpoints and the affiliate's postback URL."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.money import format_amount, quantize
 from network.models import Advertiser, Affiliate, Network, User
@@ -339,10 +342,19 @@ def _check_target(url: str, field: str = "url") -> str:
     return url
 
 
+def _check_webhook_url(url: str) -> str:
+    """A webhook endpoint's URL: https where `WEBHOOK_HTTPS_ONLY` says so (everywhere but the embedded default under
+    DEBUG, where a receiver on localhost is tried over http), then the outbound guard's checks."""
+    if settings.WEBHOOK_HTTPS_ONLY and isinstance(url, str) and urlsplit(url.strip()).scheme.lower() != "https":
+        raise ValidationError({"url": [_("Use an https:// URL: webhooks carry order data and their signature, so "
+                                         "they are only sent encrypted.")]})
+    return _check_target(url)
+
+
 @transaction.atomic
 def webhook_endpoint_create(*, network: Network, advertiser: Advertiser | None, url: str, events: list[str],
                             description: str = "", actor: User | None = None) -> WebhookEndpoint:
-    url = _check_target(url)
+    url = _check_webhook_url(url)
     endpoint = WebhookEndpoint.objects.create(network=network, advertiser=advertiser, url=url,
                                               events=_check_events(events), description=description)
     audit_log_record(network=network, actor=actor, action="webhook.created", target=endpoint, data={"url": url})
@@ -353,7 +365,7 @@ def webhook_endpoint_create(*, network: Network, advertiser: Advertiser | None, 
 def webhook_endpoint_update(*, network: Network, endpoint: WebhookEndpoint, actor: User | None = None,
                             **changes) -> WebhookEndpoint:
     if "url" in changes:
-        changes["url"] = _check_target(changes["url"])
+        changes["url"] = _check_webhook_url(changes["url"])
     if "events" in changes:
         changes["events"] = _check_events(changes["events"])
     for name, value in changes.items():
@@ -406,7 +418,10 @@ def webhook_test_payload(currency: str) -> dict:
 
 
 def webhook_endpoint_send_test(*, network: Network, endpoint: WebhookEndpoint) -> Delivery:
-    """A signed `webhook.test` event to this endpoint only, so the owner can check their receiver."""
+    """A signed `webhook.test` event to this endpoint only, so the owner can check their receiver. A disabled
+    endpoint gets nothing, a test neither (ValidationError: enable it first)."""
+    if not endpoint.is_active:
+        raise ValidationError({"detail": [_("This webhook is disabled: enable it to send a test event.")]})
     with transaction.atomic():
         return delivery_create(network_id=network.pk, kind=Delivery.Kind.WEBHOOK, event="webhook.test",
                                endpoint=endpoint, data=webhook_test_payload(network.default_currency))

@@ -130,10 +130,37 @@ def test_csv_has_the_json_rows_and_totals(world, seeded):
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith("attachment; filename=")
     lines = list(csv.reader(io.StringIO(response.content.decode())))
-    assert lines[0] == ["sub1", "label", *body["columns"], "currency"]
-    expected = [[str(r["key"]), r["label"], *("" if r[c] is None else str(r[c]) for c in body["columns"]), "EUR"]
-                for r in [*body["rows"], body["totals"]]]
+    assert lines[0] == ["sub1", "label", *body["columns"], "currency", "timezone"]
+    expected = [[str(r["key"]), r["label"], *("" if r[c] is None else str(r[c]) for c in body["columns"]), "EUR",
+                 "Europe/Berlin"] for r in [*body["rows"], body["totals"]]]
     assert lines[1:] == expected
+
+
+def test_csv_names_the_network_time_zone_of_its_days(world, seeded):
+    text = get(world.a.client("advertiser"), group_by="day", format="csv").content.decode()
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][0] == "day (Europe/Berlin)" and lines[0][-1] == "timezone"
+    assert [line[0] for line in lines[1:4]] == ["2026-11-10", "2026-11-11", "2026-11-12"]  # dates a sheet reads
+    assert {line[-1] for line in lines[1:]} == {"Europe/Berlin"}
+
+
+def test_conversion_rate_counts_only_conversions_that_came_through_a_click(world, seeded):
+    from programs.models import Partnership
+    from tests.factories import make_link
+    from tests.reports.conftest import at, sale
+
+    client = world.a.client("owner")
+    assert by_key(get(client).json())["2026-11-11"][:3] == (5, 5, 1)
+    assert by_key(get(client).json())["2026-11-11"][6] == "0.2000"
+    # Two coupon sales of the same day (no click): conversions and money count them, the rate does not.
+    link = make_link(Partnership.objects.get(program=seeded.p1, affiliate=seeded.a2))
+    for n in range(2):
+        sale(link, f"C-{n}", at(11, 12), amount="10.00", payout="1.00", revenue="1.00", attribution="coupon")
+    day = by_key(get(client).json())["2026-11-11"]
+    assert day[:3] == (5, 5, 3)
+    assert day[6] == "0.2000"  # 1 click conversion / 5 unique clicks, not 3 / 5
+    totals = figures(get(client).json()["totals"])
+    assert totals[2] == 5 and totals[6] == "0.1071"  # 3 click conversions / 28 unique clicks
 
 
 def test_csv_defuses_formula_cells(world, seeded):

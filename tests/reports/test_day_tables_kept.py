@@ -54,25 +54,34 @@ def assert_kept(network) -> dict:
     return kept
 
 
-def day_sums(model, network, day: date, **key) -> tuple:
-    """A day table's sums of one local day (narrowed to some key columns), as the reports add them up."""
-    total = [0] * len(model.day_sums)
+def day_sums(model, network, day: date, names: tuple | None = None, **key) -> tuple:
+    """A day table's sums of one local day (narrowed to some key columns), as the reports add them up; by default
+    every sum but the click conversions (`click_sums` reads those)."""
+    names = names or tuple(name for name in model.day_sums if name != "click_conversions")
+    total = [0] * len(names)
     for table in with_changes(model):  # with the changes not folded in yet, as the reports read them
         found = table.objects.filter(network=network, day=day, **key).aggregate(
-            **{name: Sum(name) for name in model.day_sums})
-        total = [t + (found[name] or 0) for t, name in zip(total, model.day_sums, strict=True)]
+            **{name: Sum(name) for name in names})
+        total = [t + (found[name] or 0) for t, name in zip(total, names, strict=True)]
     return tuple(total)
 
 
+def click_sums(network, day: date, **key) -> tuple:
+    """(conversions, those of them attributed through a click) of one local day."""
+    return day_sums(ConversionDay, network, day, names=("conversions", "click_conversions"), **key)
+
+
 def assert_days_equal_the_raw_rows(network) -> None:
-    """Per local day, ConversionDay's (conversions, sales) and CommissionDay's (revenue, payout) equal the raw rows:
-    conversions not rejected, net of refunds; commissions not rejected, net of reversals, on their event's day."""
+    """Per local day, ConversionDay's (conversions, click conversions, sales) and CommissionDay's (revenue, payout)
+    equal the raw rows: conversions not rejected (those attributed through a click), net of refunds; commissions not
+    rejected, net of reversals, on their event's day."""
     tz = ZoneInfo(network.timezone)
-    conversions, money = defaultdict(lambda: [0, D(0)]), defaultdict(lambda: [D(0), D(0)])
+    conversions, money = defaultdict(lambda: [0, 0, D(0)]), defaultdict(lambda: [D(0), D(0)])
     for row in Conversion.objects.filter(network=network).exclude(status=Conversion.Status.REJECTED):
         figures = conversions[row.created_at.astimezone(tz).date()]
         figures[0] += 1
-        figures[1] += row.amount - row.refunded_amount
+        figures[1] += int(row.attribution == Conversion.Attribution.CLICK)
+        figures[2] += row.amount - row.refunded_amount
     for row in (Commission.objects.filter(network=network).exclude(status=Commission.Status.REJECTED)
                 .select_related("conversion", "rollup")):
         at = row.conversion.created_at if row.conversion else row.rollup.hour if row.rollup else row.created_at
@@ -80,7 +89,8 @@ def assert_days_equal_the_raw_rows(network) -> None:
         figures[0] += row.revenue - row.reversed_revenue
         figures[1] += row.amount - row.reversed_amount
     for model, raw in ((ConversionDay, conversions), (CommissionDay, money)):
-        table = defaultdict(lambda: [0, 0])
+        size = len(model.day_sums)
+        table = defaultdict(lambda size=size: [0] * size)
         for row in (row for t in with_changes(model) for row in t.objects.filter(network=network).values(
                 "day", *model.day_sums)):
             for n, name in enumerate(model.day_sums):
@@ -223,6 +233,7 @@ def test_a_late_attribution_moves_the_sale_from_unattributed_to_its_affiliate(wo
     unattributed = {"program_id": 0, "affiliate_id": 0}
     assert day_sums(ConversionDay, network, night, **unattributed) == (2, D("100"))
     assert day_sums(ConversionDay, network, night, affiliate=world.a.affiliate) == (0, 0)
+    assert click_sums(network, night) == (2, 0)
     # Refunded in part while it waits: its commission, computed later, starts reversed in that share.
     conversion_refund(network=network, conversion=Conversion.objects.get(pk=body["id"]), amount=D("30.00"))
     assert day_sums(ConversionDay, network, night, **unattributed) == (2, D("70"))
@@ -236,6 +247,7 @@ def test_a_late_attribution_moves_the_sale_from_unattributed_to_its_affiliate(wo
     assert day_sums(ConversionDay, network, night, **unattributed) == (1, D("20"))
     assert day_sums(ConversionDay, network, night, program=program, affiliate=world.a.affiliate, sub1="late",
                     country="CA") == (1, D("50"))
+    assert click_sums(network, night, affiliate=world.a.affiliate) == (1, 1)  # the conversion rate counts it now
     assert day_sums(CommissionDay, network, night, affiliate=world.a.affiliate) == (D("6"), D("5"))  # of 50
     assert_kept(network)
 
@@ -244,6 +256,7 @@ def test_a_late_attribution_moves_the_sale_from_unattributed_to_its_affiliate(wo
     assert Conversion.objects.get(pk=lost["id"]).affiliate_id == world.a.affiliate2.pk
     assert day_sums(ConversionDay, network, night, **unattributed) == (0, 0)
     assert day_sums(ConversionDay, network, night, affiliate=world.a.affiliate2) == (1, D("20"))
+    assert click_sums(network, night, affiliate=world.a.affiliate2) == (1, 0)  # by its coupon: not in the rate
     assert day_sums(CommissionDay, network, night) == (D("8.4"), D("7"))  # 12 % / 10 % of 50 + 20
     assert_kept(network)
     assert_days_equal_the_raw_rows(network)
@@ -384,12 +397,12 @@ def test_the_fast_postback_writes_its_day_row_in_its_statement(world, django_cap
     written = {key: sums for key, sums in day_tables(network.pk).items() if before.get(key) != sums}
     assert written == {
         ("ConversionDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk, "fast", "", "",
-                           "", "", "DE", "EUR")): (1, D("100")),
+                           "", "", "DE", "EUR")): (1, 1, D("100")),  # through its click
         ("CommissionDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk, "fast", "",
                            "", "", "", "DE", "EUR")): (D("12"), D("10")),
         # The same differences per partnership (folded into both tables at once).
         ("ConversionPartnerDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk,
-                                  "EUR")): (1, D("100")),
+                                  "EUR")): (1, 1, D("100")),
         ("CommissionPartnerDay", (network.pk, night, world.a.advertiser.pk, program.pk, world.a.affiliate.pk,
                                   "EUR")): (D("12"), D("10")),
     }

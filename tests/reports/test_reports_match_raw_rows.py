@@ -243,7 +243,7 @@ def raw_rows(net: Net) -> tuple[list[dict], list[dict], list[dict]]:
                   "created_at", "program_id", "affiliate_id", "is_unique", "is_bot", *SUB_FIELDS, "country")]
     conversions = {row["id"]: row for row in Conversion.objects.filter(network=network).values(
         "id", "created_at", "program_id", "affiliate_id", "advertiser_id", "currency", "status", *SUB_FIELDS,
-        "country", "amount", "refunded_amount")}
+        "country", "amount", "refunded_amount", "attribution")}
     commissions = [row | {"conversion": conversions[row["conversion_id"]]}
                    for row in Commission.objects.filter(network=network).values(
                        "conversion_id", "tier", "created_at", "program_id", "affiliate_id", "advertiser_id",
@@ -272,7 +272,8 @@ def report_facts(net: Net) -> list[dict]:
     clicks, conversions, commissions = raw_rows(net)
     facts = [fact(c, c["created_at"], c["currency"], clicks=1, unique_clicks=int(c["is_unique"] and not c["is_bot"]))
              for c in clicks]
-    facts += [fact(c, c["created_at"], c["currency"], conversions=1, sales=c["amount"] - c["refunded_amount"])
+    facts += [fact(c, c["created_at"], c["currency"], conversions=1, click_conversions=int(c["attribution"] == "click"),
+                   sales=c["amount"] - c["refunded_amount"])
               for c in conversions if c["affiliate_id"] is not None and c["status"] != Conversion.Status.REJECTED]
     facts += [money_fact(c, c["conversion"]["created_at"]) for c in commissions
               if c["status"] != Commission.Status.REJECTED]
@@ -320,18 +321,18 @@ def time_keys(group_by: str, first: date, last: date) -> list:
 
 
 def zero() -> dict:
-    return {"clicks": 0, "unique_clicks": 0, "conversions": 0, "sales": Decimal(0), "revenue": Decimal(0),
-            "payout": Decimal(0)}
+    return {"clicks": 0, "unique_clicks": 0, "conversions": 0, "click_conversions": 0, "sales": Decimal(0),
+            "revenue": Decimal(0), "payout": Decimal(0)}
 
 
 def figures(sums: dict, role: str, currency: str) -> dict:
     revenue, payout = quantize(sums["revenue"], currency), quantize(sums["payout"], currency)
     clicks, unique, conversions = sums["clicks"], sums["unique_clicks"], sums["conversions"]
     earned = revenue if role == "advertiser" else payout  # what a click earns the one who reads
-    # No rate over the clicks when more conversions than unique clicks came in (coupon sales have no click).
-    rate = None
-    if unique and conversions <= unique:
-        rate = str((Decimal(conversions) / unique).quantize(Decimal("0.0001")))
+    # The rate counts the conversions that came through a click (coupon sales have none), never above the clicks.
+    rate, through_clicks = None, sums["click_conversions"]
+    if unique and through_clicks <= unique:
+        rate = str((Decimal(through_clicks) / unique).quantize(Decimal("0.0001")))
     row = {"clicks": clicks, "unique_clicks": unique, "conversions": conversions,
            "sales": str(quantize(sums["sales"], currency)), "revenue": str(revenue),
            "payout": str(payout), "profit": str(quantize(revenue - payout, currency)),
