@@ -53,6 +53,10 @@ def seed(ctx: dict) -> None:
             name="Demo Network", slug=NETWORK_SLUG, currency="EUR", owner_email=OWNER[0],
             timezone_name="Europe/Berlin",
         )
+    if network.language != "en":
+        # The demo speaks English to everyone who has not chosen a language (the switcher changes it per person).
+        network.language = "en"
+        network.save(update_fields=["language"])
     owner = Membership.objects.get(network=network, role=Role.OWNER, user__email=OWNER[0])
     _ensure_key(owner, OWNER[1])
     _ensure_password(owner.user)

@@ -82,8 +82,8 @@ class NetworkSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Network
-        fields = ["name", "default_currency", "timezone", "affiliate_approval_required", "click_retention_days",
-                  "advertiser_tracking_domains"]
+        fields = ["name", "default_currency", "timezone", "language", "affiliate_approval_required",
+                  "click_retention_days", "advertiser_tracking_domains"]
         labels = {"default_currency": "Currency", "affiliate_approval_required": "New affiliates need approval",
                   "click_retention_days": "Keep raw clicks (days)",
                   "advertiser_tracking_domains": "Advertisers may add a tracking domain for their programs"}

@@ -2,6 +2,7 @@
 
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -24,6 +25,8 @@ class User(AbstractUser):
     """A person who can log in; identified by e-mail. Roles live on memberships."""
 
     email = models.EmailField(unique=True)
+    # The person's own choice (the switcher in the top bar); blank: the network's language, else the browser's.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
     objects = UserManager()
 
     def __str__(self) -> str:
@@ -42,6 +45,8 @@ class Network(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     default_currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # The members' and the join page's language unless a user chose one; blank: each visitor's browser language.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
     # New affiliates from the public join page need approval when this is on.
     affiliate_approval_required = models.BooleanField(default=True)
     click_retention_days = models.PositiveIntegerField(default=90)

@@ -13,6 +13,7 @@ urlpatterns = [
     # The reverse proxy's question before an on-demand certificate (docs/operations.md).
     path("tls/ask", hosts.tls_ask, name="tls_ask"),
     path("switch/", views.network_switch, name="network_switch"),
+    path("language/", views.language_switch, name="language_switch"),
     path("n/<slug:slug>/join", views.JoinView.as_view(), name="network_join"),
     path("invite/<str:uidb64>/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
     # Operator (owner, staff)
