@@ -4,6 +4,7 @@ Included before `network.web_urls`, so `/partner/` serves the overview with the 
 network's partner overview (same template, `overview_widgets` block)."""
 
 from django.urls import path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 from programs.advertiser_forms import ID_PATTERN
@@ -19,4 +20,4 @@ urlpatterns = [
             name="partner_commission"),
 ]
 
-navigation.register("partner", "Commissions", "partner_commissions", order=50)
+navigation.register("partner", _("Commissions"), "partner_commissions", order=50)

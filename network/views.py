@@ -54,7 +54,8 @@ def network_switch(request):
         raise Http404("You are not in this network.")
     request.session[SESSION_NETWORK_KEY] = membership.network_id
     request.membership = membership
-    messages.success(request, f"You are now in {membership.network.name} as {membership.get_role_display()}.")
+    messages.success(request, _("You are now in %(network)s as %(role)s.") % {
+        "network": membership.network.name, "role": membership.get_role_display()})
     return redirect("dashboard")
 
 
@@ -138,7 +139,7 @@ class JoinView(View):
         if affiliate.status == PartyStatus.PENDING:
             accounts.operators_notify_sign_up(affiliate=affiliate, base_url=request.build_absolute_uri("/").rstrip("/"))
         if authenticated:
-            messages.success(request, f"You joined {self.network.name}.")
+            messages.success(request, _("You joined %(network)s.") % {"network": self.network.name})
             return redirect("dashboard")
         user = affiliate.membership.user
         # allauth's own sign-up completion: sends the confirmation e-mail and shows "check your inbox".
@@ -174,7 +175,7 @@ class InvitationAcceptView(View):
         newest = selectors.memberships_of_user(user).order_by("-id").first()
         if newest is not None:
             request.session[SESSION_NETWORK_KEY] = newest.network_id
-        messages.success(request, "Your password is set. Welcome!")
+        messages.success(request, _("Your password is set. Welcome!"))
         return redirect("dashboard")
 
 
@@ -246,6 +247,6 @@ class ApiKeyRevokeView(NetworkPageMixin, View):
     def post(self, request, pk):
         key = get_object_or_404(self.scoped(ApiKey).filter(membership=self.membership), pk=pk)
         services.api_key_revoke(network=self.network, api_key=key, actor=request.user)
-        messages.success(request, f"Key {key.prefix}… is revoked.")
+        messages.success(request, _("Key %(prefix)s… is revoked.") % {"prefix": key.prefix})
         section = navigation.section_for(self.membership.role)
         return redirect(f"{section}_integration")
