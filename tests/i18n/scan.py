@@ -21,14 +21,17 @@ SKIPPED_BLOCKS = {"comment": "endcomment", "verbatim": "endverbatim", "blocktran
 # Elements whose content is code, a key or a URL sample, not prose.
 RAW_ELEMENTS = ("script", "style", "pre", "code", "kbd", "samp")
 READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt", "label", "data-confirm")
-WORD = re.compile(r"[^\W\d_]{2,}")
+WORD = re.compile(r"(?<![&\w])[^\W\d_]{2,}(?!;)")  # not an entity such as &nbsp;
 # Reviewed exceptions: words that read the same in every language (codes, names of things).
 ALLOWED = {"API", "CSV", "URL", "IBAN", "ISO", "UTC", "JSON", "HTML", "ID", "PayPal", "SKU", "IP", "UA", "KPI",
            "GET", "POST", "HTTP", "HTTPS", "TXT", "CNAME", "DNS", "EUR", "USD", "htmx", "px"}
 # Filter arguments people read (`|default:"system"` must be `|default:_("system")`).
 FILTER_TEXT = re.compile(r"\|(?:default|default_if_none|yesno):(?P<q>[\"'])(?P<text>[^\"']*)(?P=q)")
 # Sentences handed to an include (`with empty_text="..."` must be `with empty_text=_("...")`).
-KWARG_TEXT = re.compile(r"(?<![(\w])\w+=(?P<q>[\"'])(?P<text>[^\"']* [^\"']*)(?P=q)")
+KWARG_TEXT = re.compile(r"(?<![(\w])(?:(?:label|title|confirm|empty_text|text)=(?P<q1>[\"'])(?P<t1>[^\"']+)(?P=q1)"
+                        r"|\w+=(?P<q>[\"'])(?P<text>[^\"']* [^\"']*)(?P=q))")
+# Values of an include's kwargs that are CSS classes or keys, not text.
+NOT_TEXT_KWARGS = re.compile(r"^(style|kind|status|css|classes|name|value)=")
 
 
 @dataclass
@@ -58,6 +61,9 @@ def masked(src: str) -> str:
             name = token.contents.split()[0] if token.contents.split() else ""
             if skip_until is None and name in SKIPPED_BLOCKS:
                 skip_until = SKIPPED_BLOCKS[name]
+                filler = HIDDEN
+            elif skip_until is None and token.contents.split() == ["block", "body_class"]:
+                skip_until = "endblock"  # CSS classes, not text
                 filler = HIDDEN
             elif skip_until is not None:
                 filler = HIDDEN
@@ -112,10 +118,13 @@ def untranslated(src: str, *, html: bool = True) -> list[Piece]:
     for token in DebugLexer(src).tokenize():
         if token.token_type == TokenType.BLOCK and token.contents.split()[0] in ("include", "with"):
             for match in KWARG_TEXT.finditer(token.contents):
-                if _has_words(match.group("text")):
-                    offset = src.index(token.contents, token.position[0])
-                    pieces.append(Piece(offset + match.start("text"), offset + match.end("text"), "filter"))
-        if token.token_type in (TokenType.VAR, TokenType.BLOCK):
+                group = "t1" if match.group("t1") is not None else "text"
+                if NOT_TEXT_KWARGS.match(match.group()) or not _has_words(match.group(group)):
+                    continue
+                offset = src.index(token.contents, token.position[0])
+                pieces.append(Piece(offset + match.start(group), offset + match.end(group), "filter"))
+        if token.token_type == TokenType.VAR or (
+                token.token_type == TokenType.BLOCK and token.contents.split()[0] not in ("url", "if", "elif")):
             for match in FILTER_TEXT.finditer(token.contents):
                 if _has_words(match.group("text")):
                     offset = src.index(token.contents, token.position[0])
