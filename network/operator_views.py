@@ -61,7 +61,7 @@ class NewAffiliatesChartView(OperatorPage):
         series = daily_series(overview_query(network=self.network, membership=self.membership, days=self.days),
                               ["new_affiliates"])
         return JsonResponse({
-            "label": "New affiliates",
+            "label": _("New affiliates"),
             "timezone": self.network.timezone,
             "labels": [day.isoformat() for day in series["days"]],
             "data": series["new_affiliates"],

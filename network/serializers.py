@@ -11,10 +11,8 @@ from .models import Advertiser, Affiliate, Announcement, ApiKey, Membership, Net
 class NetworkSerializer(serializers.ModelSerializer):
     class Meta:
         model = Network
-        fields = ["id", "name", "slug", "default_currency", "timezone", "language", "advertiser_tracking_domains"]
-        extra_kwargs = {"language": {
-            "help_text": "The language of the network's pages and e-mails (en, lv, ru, id, pl); empty: each "
-                         "person's browser language. People may choose their own."},"advertiser_tracking_domains": {
+        fields = ["id", "name", "slug", "default_currency", "timezone", "advertiser_tracking_domains"]
+        extra_kwargs = {"advertiser_tracking_domains": {
             "help_text": "Advertisers may add a tracking domain for their programs (/api/v1/tracking-domains)."}}
 
 
