@@ -48,7 +48,7 @@ def network_switch(request):
     try:
         network_id = int(request.POST.get("network", ""))
     except ValueError:
-        return HttpResponseBadRequest("Pick a network.")
+        return HttpResponseBadRequest(_("Pick a network."))
     membership = selectors.memberships_of_user(request.user).filter(network_id=network_id).first()
     if membership is None:
         raise Http404("You are not in this network.")

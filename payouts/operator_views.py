@@ -258,7 +258,7 @@ class PayoutMarkView(OperatorAction):
                 payout_mark_failed(network=self.network, payout=payout, actor=request.user,
                                    reason=request.POST["reason"].strip())
             else:
-                error = "Say why it failed."
+                error = _("Say why it failed.")
         except PayoutTransitionError as exc:
             error = str(exc)
         except ValidationError as exc:
