@@ -182,7 +182,7 @@ class StripeOnboardingView(NetworkPageMixin, View):
     def post(self, request):
         back = request.build_absolute_uri(reverse("partner_payout_settings"))
         try:
-            _, url = services.payout_method_stripe_onboard(
+            _method, url = services.payout_method_stripe_onboard(
                 network=self.network, affiliate=self.party, actor=request.user,
                 country=request.POST.get("country", "")[:8],
                 refresh_url=f"{back}?stripe=refresh", return_url=f"{back}?stripe=return")
