@@ -2,6 +2,7 @@
 the network app's pages: this overview replaces the plain one at the same address)."""
 
 from django.urls import path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 from programs.advertiser_forms import ID_PATTERN
@@ -10,8 +11,8 @@ from . import advertiser_views as views
 from .conversion_views import ConversionCommissionsView
 from .explain_views import AdvertiserCommissionView
 
-navigation.register("advertiser", "Partners", "advertiser_partners", order=30)
-navigation.register("advertiser", "Commissions", "advertiser_commissions", order=50)
+navigation.register("advertiser", _("Partners"), "advertiser_partners", order=30)
+navigation.register("advertiser", _("Commissions"), "advertiser_commissions", order=50)
 PK = f"(?P<pk>{ID_PATTERN})"
 
 urlpatterns = [

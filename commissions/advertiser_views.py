@@ -13,6 +13,8 @@ from django.contrib import messages
 from django.db.models import Count, F, Sum
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -213,7 +215,7 @@ class CommissionDecideView(AdvertiserMixin, View):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"Commission #{pk} is {commission.status}.")
+            messages.success(request, _("Commission #%(pk)s is %(status)s.") % {"pk": pk, "status": commission.status})
         return redirect("advertiser_commissions")
 
 
@@ -224,7 +226,7 @@ class CommissionBulkView(AdvertiserMixin, View):
         verb = request.POST.get("action")
         ids = [as_id(value) for value in request.POST.getlist("ids") if as_id(value) is not None][:500]
         if verb not in ("approve", "reject") or not ids:
-            messages.error(request, "Tick at least one commission and choose approve or reject.")
+            messages.error(request, _("Tick at least one commission and choose approve or reject."))
             return redirect("advertiser_commissions")
         done, refused = 0, []
         for commission_id in self.commissions().filter(pk__in=ids).values_list("pk", flat=True):
@@ -233,8 +235,11 @@ class CommissionBulkView(AdvertiserMixin, View):
                 refused.append(error)
             else:
                 done += 1
-        past = "approved" if verb == "approve" else "rejected"
-        messages.success(request, f"{done} commission{'s' if done != 1 else ''} {past}.")
+        if verb == "approve":
+            text = ngettext("%(count)s commission approved.", "%(count)s commissions approved.", done)
+        else:
+            text = ngettext("%(count)s commission rejected.", "%(count)s commissions rejected.", done)
+        messages.success(request, text % {"count": done})
         for error in refused[:10]:
             messages.error(request, error)
         return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/advertiser/")

@@ -6,6 +6,7 @@ exact cents and a payout can never pay a fraction of a cent. Columns keep `core.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, Affiliate, TenantModel, TenantQuerySet, validate_currency
@@ -23,21 +24,21 @@ class Commission(TenantModel):
     party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending (hold period)"
-        ON_HOLD = "on_hold", "On hold for review"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        REVERSED = "reversed", "Reversed (refunded)"
-        PAID = "paid", "Paid"
+        PENDING = "pending", _("Pending (hold period)")
+        ON_HOLD = "on_hold", _("On hold for review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        REVERSED = "reversed", _("Reversed (refunded)")
+        PAID = "paid", _("Paid")
 
     class Kind(models.TextChoices):
-        SALE = "sale", "Sale"
-        LEAD = "lead", "Lead"
-        CLICK = "click", "Clicks (CPC)"
-        SECOND_TIER = "second_tier", "Second-tier override"
+        SALE = "sale", _("Sale")
+        LEAD = "lead", _("Lead")
+        CLICK = "click", _("Clicks (CPC)")
+        SECOND_TIER = "second_tier", _("Second-tier override")
         # The tier true-up of a period: the difference between the tier rate reached for the whole period and the
         # rate a commission was computed with (on `adjusts`, same conversion and tier).
-        ADJUSTMENT = "adjustment", "Tier adjustment"
+        ADJUSTMENT = "adjustment", _("Tier adjustment")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -154,7 +155,7 @@ class Account(TenantModel):
         AFFILIATE_APPROVED = "affiliate_approved", "Affiliate payable: approved"  # liability, per affiliate
         PAYOUTS_CLEARING = "payouts_clearing", "Payouts clearing (in payment)"  # liability, per affiliate
         # Cash disbursed to the affiliate (credit balance = total paid): the contra side of confirmed payouts.
-        AFFILIATE_PAID = "affiliate_paid", "Affiliate paid (cash out)"
+        AFFILIATE_PAID = "affiliate_paid", _("Affiliate paid (cash out)")
         NETWORK_REVENUE = "network_revenue", "Network revenue (margin)"  # income, one per network and currency
 
     currency = models.CharField(max_length=3, validators=[validate_currency])

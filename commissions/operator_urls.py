@@ -1,6 +1,7 @@
 """The operator's commission pages: the fraud review queue."""
 
 from django.urls import path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 from programs.advertiser_forms import ID_PATTERN
@@ -15,4 +16,4 @@ urlpatterns = [
             name="operator_commission"),
 ]
 
-navigation.register("operator", "Fraud review", "operator_fraud", order=30)
+navigation.register("operator", _("Fraud review"), "operator_fraud", order=30)

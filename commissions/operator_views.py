@@ -4,6 +4,8 @@ approved, released to the hold period, or rejected through the commission servic
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -14,7 +16,8 @@ from tracking.models import Click, Conversion
 from . import services
 from .models import Commission
 
-DECISIONS = {"approve": "approved", "release": "released to the hold period", "reject": "rejected"}
+DECISIONS = {"approve": gettext_lazy("approved"), "release": gettext_lazy("released to the hold period"),
+             "reject": gettext_lazy("rejected")}
 
 
 def _with_clicks(network, commissions) -> list:
@@ -74,5 +77,6 @@ class FraudDecideView(NetworkPageMixin, View):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"Commission #{commission.pk} {DECISIONS[decision]}.")
+            messages.success(request, _("Commission #%(commission_id)s %(value)s.") % {
+                "commission_id": commission.pk, "value": DECISIONS[decision]})
         return redirect("operator_fraud")

@@ -22,5 +22,5 @@ urlpatterns = [
     path("partner/referrals/", ReferralsView.as_view(), name="partner_referrals"),
 ]
 
-navigation.register("partner", "Commissions", "partner_commissions", order=50)
+navigation.register("partner", _("Commissions"), "partner_commissions", order=50)
 navigation.register("partner", _("Referrals"), "partner_referrals", order=55)

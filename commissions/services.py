@@ -411,7 +411,7 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
             fields += ["status", "reversed_at"]
         with commissions_kept(commission.network_id, [commission.pk]):
             commission.save(update_fields=fields)
-        memo = f"refund {format_amount(amount, conversion.currency)} of {conversion.order_id}"
+        memo = f"refund {format_amount(amount, conversion.currency, locale='en_US')} of {conversion.order_id}"
         ledger.transaction_post(network=commission.network_id, kind="commission.reversed", ref=commission,
                                 lines=lines, memo=memo)
         changed.append((commission, full))

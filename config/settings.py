@@ -81,11 +81,16 @@ MIDDLEWARE = [
     "core.middleware.ApiErrorsAsJsonMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A stranger's language: the switcher's cookie, else the browser's Accept-Language (after the session,
+    # before CommonMiddleware, as Django asks); network.middleware.NetworkLanguageMiddleware refines it below.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The member's network time zone for every page (needs the session and the user).
     "network.middleware.NetworkTimeZoneMiddleware",
+    # The language: the user's choice > the network's language > the browser's (network.i18n); the API stays English.
+    "network.middleware.NetworkLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Under DEBUG (the demo) a visitor still gets the site's 404 and 500 pages, not Django's technical ones.
@@ -213,7 +218,17 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- I18N --------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Each language under its own name (the switcher lists them so whoever reads it finds theirs).
+LANGUAGES = [
+    ("en", "English"),
+    ("lv", "Latviešu"),
+    ("ru", "Русский"),
+    ("id", "Bahasa Indonesia"),
+    ("pl", "Polski"),
+]
+# The catalogues (locale/<lang>/LC_MESSAGES/django.po and the compiled .mo; README "Translations").
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -339,6 +354,11 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^tls/ask$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# The language switcher's cookie (a stranger's choice; a user's is saved on the account).
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)

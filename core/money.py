@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pycountry
 from babel.numbers import format_currency, get_currency_precision
+from django.utils import translation
 
 # Stored amounts keep more places than any currency so proportional splits stay exact.
 AMOUNT_MAX_DIGITS = 18
@@ -41,8 +42,15 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int(quantize(amount, currency).scaleb(minor_units(currency)))
 
 
-def format_amount(amount: Decimal, currency: str, locale: str = "en_US") -> str:
-    return format_currency(quantize(amount, currency), currency, locale=locale)
+def babel_locale(language: str | None = None) -> str:
+    """Babel's locale for a language code ("pl" -> "pl"); None: the active language (English: en_US)."""
+    code = language or translation.get_language() or "en"
+    return "en_US" if code.split("-")[0] == "en" else translation.to_locale(code)
+
+
+def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:
+    """`€1,458.00` in English, `1 458,00 €` in Latvian or Polish: the active language's way unless `locale`."""
+    return format_currency(quantize(amount, currency), currency, locale=locale or babel_locale())
 
 
 class AmountTooLarge(ValueError):

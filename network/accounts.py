@@ -16,10 +16,13 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from . import services
+from .i18n import language_for, language_of
 from .models import Advertiser, Affiliate, Membership, Network, PartyStatus, Role, User
 
 
@@ -76,12 +79,13 @@ def join_existing_notify(*, network: Network, email: str, base_url: str) -> None
     (log in, then open the join page); nothing is created."""
     context = {"network": network, "login_url": base_url + reverse("account_login"),
                "join_url": base_url + reverse("network_join", args=[network.slug])}
-    send_mail(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Joining {network.name}",
-        message=render_to_string("emails/join_existing.txt", context),
-        from_email=None,
-        recipient_list=[email],
-    )
+    with language_of(user=User.objects.filter(email__iexact=email).first(), network=network):
+        send_mail(
+            subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("Joining %(network)s") % {"network": network.name},
+            message=render_to_string("emails/join_existing.txt", context),
+            from_email=None,
+            recipient_list=[email],
+        )
 
 
 def invitation_url(*, user: User, base_url: str) -> str:
@@ -93,6 +97,11 @@ def invitation_url(*, user: User, base_url: str) -> str:
 
 
 def invitation_send(*, membership: Membership, base_url: str, invited_by: User | None) -> None:
+    with language_of(user=membership.user, network=membership.network):
+        _invitation_send(membership=membership, base_url=base_url, invited_by=invited_by)
+
+
+def _invitation_send(*, membership: Membership, base_url: str, invited_by: User | None) -> None:
     context = {
         "network": membership.network,
         "role": membership.get_role_display(),
@@ -101,7 +110,8 @@ def invitation_send(*, membership: Membership, base_url: str, invited_by: User |
         "has_password": membership.user.has_usable_password(),
     }
     send_mail(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You are invited to {membership.network.name}",
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
+        + _("You are invited to %(network)s") % {"network": membership.network.name},
         message=render_to_string("emails/invitation.txt", context),
         from_email=None,
         recipient_list=[membership.user.email],
@@ -130,29 +140,34 @@ def party_status_notify(*, party: Advertiser | Affiliate, previous: str, base_ur
     approved = party.status == PartyStatus.ACTIVE
     context = {"party": party, "network": party.network, "approved": approved,
                "url": base_url + reverse("account_login")}
-    verdict = "approved" if approved else "declined"
-    send_mail(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Your application to {party.network.name} was {verdict}",
-        message=render_to_string("emails/application_decided.txt", context),
-        from_email=None,
-        recipient_list=[party.membership.user.email],
-    )
+    with language_of(user=party.membership.user, network=party.network):
+        subject = (_("Your application to %(network)s was approved") if approved
+                   else _("Your application to %(network)s was declined")) % {"network": party.network.name}
+        send_mail(
+            subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+            message=render_to_string("emails/application_decided.txt", context),
+            from_email=None,
+            recipient_list=[party.membership.user.email],
+        )
 
 
 def operators_notify_sign_up(*, affiliate: Affiliate, base_url: str) -> None:
     """Tell the network's operators that an affiliate waits for their approval."""
-    recipients = list(
-        Membership.objects.for_network(affiliate.network_id)
-        .filter(role__in=[Role.OWNER, Role.STAFF], is_active=True)
-        .values_list("user__email", flat=True)
-    )
-    if not recipients:
-        return
+    operators = (Membership.objects.for_network(affiliate.network_id)
+                 .filter(role__in=[Role.OWNER, Role.STAFF], is_active=True).select_related("user"))
+    # One e-mail per language the operators read (usually one for all of them).
+    by_language: dict[str, list[str]] = {}
+    for membership in operators:
+        by_language.setdefault(language_for(user=membership.user, network=affiliate.network), []).append(
+            membership.user.email)
     context = {"affiliate": affiliate, "network": affiliate.network,
                "url": base_url + reverse("operator_affiliates") + "?status=pending"}
-    send_mail(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{affiliate.name} wants to join {affiliate.network.name}",
-        message=render_to_string("emails/sign_up_pending.txt", context),
-        from_email=None,
-        recipient_list=recipients,
-    )
+    for language, recipients in by_language.items():
+        with translation.override(language):
+            send_mail(
+                subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("%(name)s wants to join %(network)s") % {
+                    "name": affiliate.name, "network": affiliate.network.name},
+                message=render_to_string("emails/sign_up_pending.txt", context),
+                from_email=None,
+                recipient_list=recipients,
+            )

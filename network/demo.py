@@ -57,6 +57,10 @@ def seed(ctx: dict) -> None:
         # Listed on the home page: a stranger finds the demo's join page (seeded before the flag existed).
         Network.objects.filter(pk=network.pk).update(is_public=True)
         network.is_public = True
+    if network.language != "en":
+        # The demo speaks English to everyone who has not chosen a language (the switcher changes it per person).
+        network.language = "en"
+        network.save(update_fields=["language"])
     owner = Membership.objects.get(network=network, role=Role.OWNER, user__email=OWNER[0])
     _ensure_key(owner, OWNER[1])
     _ensure_password(owner.user)

@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -21,7 +21,7 @@ ADVERTISER = frozenset({Role.ADVERTISER})
 
 class TrackingDomainForm(forms.Form):
     domain = forms.CharField(max_length=300, label=gettext_lazy("Domain"),
-                             widget=forms.TextInput(attrs={"placeholder": "trk.example.com", "autocomplete": "off"}))
+                             widget=forms.TextInput(attrs={"placeholder": _("trk.example.com"), "autocomplete": "off"}))
 
     def __init__(self, *args, advertisers=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
@@ -18,11 +19,11 @@ from .models import Announcement, Membership, Network, User
 class JoinForm(forms.Form):
     """A new affiliate with a new account."""
 
-    name = forms.CharField(max_length=120, label="Your name or site's name")
-    email = forms.EmailField(label="E-mail")
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    name = forms.CharField(max_length=120, label=_("Your name or site's name"))
+    email = forms.EmailField(label=_("E-mail"))
+    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
                                 help_text=password_validation.password_validators_help_text_html())
-    password2 = forms.CharField(label="Password (again)",
+    password2 = forms.CharField(label=_("Password (again)"),
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
@@ -34,7 +35,7 @@ class JoinForm(forms.Form):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif password1:
             email = cleaned.get("email", "")
             user = User(email=email, username=email, first_name=cleaned.get("name", ""))
@@ -48,12 +49,12 @@ class JoinForm(forms.Form):
 class JoinExistingForm(forms.Form):
     """A logged-in user joins one more network as an affiliate."""
 
-    name = forms.CharField(max_length=120, label="Your name or site's name")
+    name = forms.CharField(max_length=120, label=_("Your name or site's name"))
 
 
 class InviteForm(forms.Form):
     name = forms.CharField(max_length=120)
-    email = forms.EmailField(label="E-mail")
+    email = forms.EmailField(label=_("E-mail"))
 
     def __init__(self, *args, network: Network, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,7 +63,7 @@ class InviteForm(forms.Form):
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         if Membership.objects.for_network(self.network).filter(user__email__iexact=email).exists():
-            raise forms.ValidationError("Someone with this e-mail is already in this network.")
+            raise forms.ValidationError(_("Someone with this e-mail is already in this network."))
         return email
 
 
@@ -74,7 +75,7 @@ class AnnouncementForm(forms.ModelForm):
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(max_length=80, initial="default", label="Key name")
+    name = forms.CharField(max_length=80, initial="default", label=_("Key name"))
 
 
 class NetworkSettingsForm(forms.ModelForm):
@@ -82,29 +83,33 @@ class NetworkSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Network
-        fields = ["name", "default_currency", "timezone", "affiliate_approval_required", "is_public",
+        fields = ["name", "default_currency", "timezone", "language", "affiliate_approval_required", "is_public",
                   "click_retention_days", "advertiser_tracking_domains"]
-        labels = {"default_currency": "Currency", "affiliate_approval_required": "New affiliates need approval",
+        labels = {"default_currency": _("Currency"), "language": _("Language"),
+                  "affiliate_approval_required": _("New affiliates need approval"),
                   "is_public": _("List this network on the home page (anyone may find its join page)"),
-                  "click_retention_days": "Keep raw clicks (days)",
-                  "advertiser_tracking_domains": "Advertisers may add a tracking domain for their programs"}
+                  "click_retention_days": _("Keep raw clicks (days)"),
+                  "advertiser_tracking_domains": _("Advertisers may add a tracking domain for their programs")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+        self.fields["language"].choices = [("", _("Each person's browser language")), *settings.LANGUAGES]
+        self.fields["language"].help_text = _("Pages and e-mails of the network speak it unless a person chose "
+                                              "another language in the top bar.")
         self.fields["click_retention_days"].min_value = 1
         self.fields["click_retention_days"].widget.attrs.update(min=1, max=3650)
 
     def clean_default_currency(self):
         currency = self.cleaned_data["default_currency"].strip().upper()
         if not is_currency(currency):
-            raise forms.ValidationError(f"'{currency}' is not an ISO 4217 currency code.")
+            raise forms.ValidationError(_("'%(currency)s' is not an ISO 4217 currency code.") % {"currency": currency})
         return currency
 
     def clean_click_retention_days(self):
         days = self.cleaned_data["click_retention_days"]
         if not 1 <= days <= 3650:
-            raise forms.ValidationError("Between 1 and 3650 days.")
+            raise forms.ValidationError(_("Between 1 and 3650 days."))
         return days
 
 

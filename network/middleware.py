@@ -2,8 +2,10 @@
 
 import zoneinfo
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 
+from . import i18n
 from .auth import membership_for_request
 
 
@@ -40,3 +42,22 @@ class NetworkTimeZoneMiddleware:
             return zoneinfo.ZoneInfo(membership.network.timezone or "UTC")
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return None
+
+
+class NetworkLanguageMiddleware:
+    """After the time zone's: the page's language is the user's choice, else the network's language, else the
+    browser's (LocaleMiddleware read the switcher's cookie and Accept-Language before). The API speaks English
+    whoever calls: its `detail` strings are part of the contract."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/api/"):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        membership = membership_for_request(request) if user is not None and user.is_authenticated else None
+        i18n.activate_for_request(request, network=membership.network if membership is not None else None)
+        return self.get_response(request)

@@ -3,10 +3,12 @@
 import secrets
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.money import is_currency
 
@@ -25,6 +27,8 @@ class User(AbstractUser):
     """A person who can log in; identified by e-mail. Roles live on memberships."""
 
     email = models.EmailField(unique=True)
+    # The person's own choice (the switcher in the top bar); blank: the network's language, else the browser's.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
     objects = UserManager()
 
     def __str__(self) -> str:
@@ -35,14 +39,16 @@ class Network(models.Model):
     """A tenant: one affiliate network with its own parties, programs and money."""
 
     class Schedule(models.TextChoices):
-        WEEKLY = "weekly", "Weekly"
-        MONTHLY = "monthly", "Monthly"
-        MANUAL = "manual", "Manual"
+        WEEKLY = "weekly", _("Weekly")
+        MONTHLY = "monthly", _("Monthly")
+        MANUAL = "manual", _("Manual")
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     default_currency = models.CharField(max_length=3, default="EUR", validators=[validate_currency])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # The members' and the join page's language unless a user chose one; blank: each visitor's browser language.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
     # New affiliates from the public join page need approval when this is on.
     affiliate_approval_required = models.BooleanField(default=True)
     # Listed on the home page and the sign-up chooser (its join page answers by direct link either way).
@@ -120,10 +126,10 @@ class TenantModel(models.Model):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    STAFF = "staff", "Staff"
-    ADVERTISER = "advertiser", "Advertiser"
-    AFFILIATE = "affiliate", "Affiliate"
+    OWNER = "owner", _("Owner")
+    STAFF = "staff", _("Staff")
+    ADVERTISER = "advertiser", _("Advertiser")
+    AFFILIATE = "affiliate", _("Affiliate")
 
 
 OPERATOR_ROLES = frozenset({Role.OWNER, Role.STAFF})
@@ -159,9 +165,9 @@ class Membership(TenantModel):
 
 
 class PartyStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACTIVE = "active", "Active"
-    SUSPENDED = "suspended", "Suspended"
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
 
 
 class Party(TenantModel):
@@ -279,10 +285,10 @@ class DayRebuild(TenantModel):
     `done` of `total` steps (a step is a span of local days), shown on the settings page while it runs."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     timezone = models.CharField(max_length=64)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
@@ -307,9 +313,9 @@ class Announcement(TenantModel):
     """A message from the network to its affiliates, advertisers or everyone."""
 
     class Audience(models.TextChoices):
-        ALL = "all", "Everyone"
-        AFFILIATES = "affiliates", "Affiliates"
-        ADVERTISERS = "advertisers", "Advertisers"
+        ALL = "all", _("Everyone")
+        AFFILIATES = "affiliates", _("Affiliates")
+        ADVERTISERS = "advertisers", _("Advertisers")
 
     audience = models.CharField(max_length=16, choices=Audience.choices, default=Audience.AFFILIATES)
     title = models.CharField(max_length=200)

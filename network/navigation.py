@@ -4,7 +4,7 @@ Sections: "operator" (owner, staff), "advertiser", "partner" (affiliate). An app
 in its `AppConfig.ready()` (or at import of its web URL module)::
 
     from network import navigation
-    navigation.register("advertiser", "Programs", "advertiser_programs", order=20)
+    navigation.register("advertiser", _("Programs"), "advertiser_programs", order=20)
 
 Items are sorted by `order` (the overview is 0; network's own pages use 10-90 and 900+, so
 other apps fit in between), and registering the same `url_name` twice keeps one. `roles`
@@ -15,6 +15,7 @@ each party renders the list; an item is marked current when the path starts with
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .models import Role
 
@@ -51,12 +52,13 @@ def section_for(role: str) -> str:
 def items_for(*, role: str, path: str) -> list[dict]:
     """The nav entries a role sees, with their URLs and which one is current."""
     entries = []
-    items = sorted(_items[section_for(role)].values(), key=lambda item: (item.order, item.label))
+    items = sorted(_items[section_for(role)].values(), key=lambda item: (item.order, str(item.label)))
     for item in items:
         if item.roles is not None and role not in item.roles:
             continue
         url = reverse(item.url_name)
-        entries.append({"label": item.label, "url": url, "url_name": item.url_name})
+        # The label in the page's language (registered with gettext_lazy; a plain string shows as written).
+        entries.append({"label": str(item.label), "url": url, "url_name": item.url_name})
     # The longest matching URL is current, so the overview ("/operator/") is not always lit.
     current = max((e for e in entries if path.startswith(e["url"])), key=lambda e: len(e["url"]), default=None)
     for entry in entries:
@@ -65,18 +67,18 @@ def items_for(*, role: str, path: str) -> list[dict]:
 
 
 # The network app's own pages.
-register("operator", "Overview", "operator_dashboard", order=0)
-register("operator", "Advertisers", "operator_advertisers", order=10)
-register("operator", "Affiliates", "operator_affiliates", order=20)
-register("operator", "Announcements", "operator_announcements", order=900)
-register("operator", "Staff", "operator_staff", order=910)
-register("operator", "Settings", "operator_settings", order=920)
-register("operator", "Audit log", "operator_audit", order=930)
-register("advertiser", "Overview", "advertiser_dashboard", order=0)
-register("advertiser", "Integration", "advertiser_integration", order=900)
-register("partner", "Overview", "partner_dashboard", order=0)
-register("partner", "Announcements", "partner_announcements", order=800)
-register("partner", "API keys", "partner_integration", order=900)
+register("operator", _("Overview"), "operator_dashboard", order=0)
+register("operator", _("Advertisers"), "operator_advertisers", order=10)
+register("operator", _("Affiliates"), "operator_affiliates", order=20)
+register("operator", _("Announcements"), "operator_announcements", order=900)
+register("operator", _("Staff"), "operator_staff", order=910)
+register("operator", _("Settings"), "operator_settings", order=920)
+register("operator", _("Audit log"), "operator_audit", order=930)
+register("advertiser", _("Overview"), "advertiser_dashboard", order=0)
+register("advertiser", _("Integration"), "advertiser_integration", order=900)
+register("partner", _("Overview"), "partner_dashboard", order=0)
+register("partner", _("Announcements"), "partner_announcements", order=800)
+register("partner", _("API keys"), "partner_integration", order=900)
 
 
 # --- Overview widgets: other apps add panels to a party's overview without the network app importing them.

@@ -11,6 +11,7 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -60,7 +61,7 @@ class NewAffiliatesChartView(OperatorPage):
         series = daily_series(overview_query(network=self.network, membership=self.membership, days=self.days),
                               ["new_affiliates"])
         return JsonResponse({
-            "label": "New affiliates",
+            "label": _("New affiliates"),
             "timezone": self.network.timezone,
             "labels": [day.isoformat() for day in series["days"]],
             "data": series["new_affiliates"],
@@ -111,7 +112,8 @@ class AdvertiserListView(PartyListView):
             except ValidationError as exc:
                 form.add_error("email", exc.messages[0])
             else:
-                messages.success(request, f"Invited {advertiser.name}: an e-mail with a link is on its way.")
+                messages.success(request, _("Invited %(advertiser)s: an e-mail with a link is on its way.") % {
+                    "advertiser": advertiser.name})
                 return redirect("operator_advertisers")
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -144,7 +146,8 @@ class AffiliateListView(PartyListView):
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
             else:
-                messages.success(request, f"Partner group “{group.name}” created: tick affiliates to put them in it.")
+                messages.success(request, _("Partner group “%(group)s” created: tick affiliates to put them in it.") % {
+                    "group": group.name})
                 return redirect("operator_affiliates")
         return self.render_to_response(self.get_context_data(group_form=form), status=400)
 
@@ -164,11 +167,11 @@ class PartyStatusView(NetworkPageMixin, View):
         if previous != status:
             services.party_set_status(network=self.network, party=party, status=status, actor=request.user)
             accounts.party_status_notify(party=party, previous=previous, base_url=self.base_url())
-        verb = {PartyStatus.ACTIVE: "is active", PartyStatus.SUSPENDED: "is suspended"}[status]
+        verb = {PartyStatus.ACTIVE: _("is active"), PartyStatus.SUSPENDED: _("is suspended")}[status]
         if is_htmx(request):
             return render(request, "operator/_party_row.html", {
                 "party": party, "kind": self.model._meta.model_name, "compact": request.POST.get("compact") == "1"})
-        messages.success(request, f"{party.name} {verb}.")
+        messages.success(request, _("%(party)s %(verb)s.") % {"party": party.name, "verb": verb})
         return redirect(f"operator_{self.model._meta.model_name}s")
 
 
@@ -196,7 +199,7 @@ class StaffView(OperatorPage):
             except ValidationError as exc:
                 form.add_error("email", exc.messages[0])
             else:
-                messages.success(request, f"Invited {form.cleaned_data['email']} as staff.")
+                messages.success(request, _("Invited %(email)s as staff.") % {"email": form.cleaned_data['email']})
                 return redirect("operator_staff")
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -215,7 +218,7 @@ class AnnouncementsView(OperatorPage):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
         services.announcement_create(network=self.network, actor=request.user, **form.cleaned_data)
-        messages.success(request, "Announcement published.")
+        messages.success(request, _("Announcement published."))
         return redirect("operator_announcements")
 
 
@@ -241,7 +244,7 @@ class NetworkSettingsView(TrackingDomainsMixin, OperatorPage):
                                       target=network, data=changed)
             if "timezone" in changed:
                 daily.rebuild_queue(network)
-        messages.success(request, "Settings saved.")
+        messages.success(request, _("Settings saved."))
         return redirect("operator_settings")
 
 
@@ -285,7 +288,8 @@ class DayRebuildView(OperatorPage):
         if is_htmx(request):
             return self.render_to_response(self.get_context_data())
         if retried:
-            messages.success(request, f"Recomputing report figures for {network.timezone} again.")
+            messages.success(request, _("Recomputing report figures for %(timezone)s again.") % {
+                "timezone": network.timezone})
         return redirect("operator_settings")
 
 

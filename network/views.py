@@ -2,6 +2,7 @@
 advertiser/partner overview and API-key pages (the operator's are in `operator_views.py`)."""
 
 from allauth.account.utils import complete_signup
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -12,12 +13,13 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.encoding import force_str
-from django.utils.http import urlsafe_base64_decode
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from . import accounts, navigation, selectors, services
+from . import accounts, i18n, navigation, selectors, services
 from .auth import SESSION_NETWORK_KEY, membership_for_request
 from .forms import ApiKeyForm, JoinExistingForm, JoinForm
 from .models import ApiKey, Membership, Network, PartyStatus, Role
@@ -47,14 +49,44 @@ def network_switch(request):
     try:
         network_id = int(request.POST.get("network", ""))
     except ValueError:
-        return HttpResponseBadRequest("Pick a network.")
+        return HttpResponseBadRequest(_("Pick a network."))
     membership = selectors.memberships_of_user(request.user).filter(network_id=network_id).first()
     if membership is None:
         raise Http404("You are not in this network.")
     request.session[SESSION_NETWORK_KEY] = membership.network_id
     request.membership = membership
-    messages.success(request, f"You are now in {membership.network.name} as {membership.get_role_display()}.")
+    messages.success(request, _("You are now in %(network)s as %(role)s.") % {
+        "network": membership.network.name, "role": membership.get_role_display()})
     return redirect("dashboard")
+
+
+@require_POST
+def language_switch(request):
+    """The top bar's language switcher: saved on the user (every device, e-mails too) and in a cookie (a stranger's
+    choice, the login page's). Empty: back to the network's language (or the browser's)."""
+    code = request.POST.get("language", "")
+    if code and i18n.supported(code) != code:
+        return HttpResponseBadRequest(_("Pick one of the listed languages."))
+    user = request.user
+    if user.is_authenticated and user.language != code:
+        user.language = code
+        user.save(update_fields=["language"])
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/"
+    response = redirect(target)
+    if code:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, code, max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, path=settings.LANGUAGE_COOKIE_PATH,
+                               domain=settings.LANGUAGE_COOKIE_DOMAIN)
+    return response
 
 
 class JoinView(View):
@@ -64,6 +96,8 @@ class JoinView(View):
 
     def dispatch(self, request, *args, slug, **kwargs):
         self.network = get_object_or_404(Network, slug=slug)
+        # The public join page speaks the network's language (unless the visitor chose one).
+        i18n.activate_for_request(request, network=self.network)
         self.existing = None
         if request.user.is_authenticated:
             self.existing = Membership.objects.for_network(self.network).filter(user=request.user).first()
@@ -108,7 +142,7 @@ class JoinView(View):
         if affiliate.status == PartyStatus.PENDING:
             accounts.operators_notify_sign_up(affiliate=affiliate, base_url=request.build_absolute_uri("/").rstrip("/"))
         if authenticated:
-            messages.success(request, f"You joined {self.network.name}.")
+            messages.success(request, _("You joined %(network)s.") % {"network": self.network.name})
             return redirect("dashboard")
         user = affiliate.membership.user
         # allauth's own sign-up completion: sends the confirmation e-mail and shows "check your inbox".
@@ -144,7 +178,7 @@ class InvitationAcceptView(View):
         newest = selectors.memberships_of_user(user).order_by("-id").first()
         if newest is not None:
             request.session[SESSION_NETWORK_KEY] = newest.network_id
-        messages.success(request, "Your password is set. Welcome!")
+        messages.success(request, _("Your password is set. Welcome!"))
         return redirect("dashboard")
 
 
@@ -216,6 +250,6 @@ class ApiKeyRevokeView(NetworkPageMixin, View):
     def post(self, request, pk):
         key = get_object_or_404(self.scoped(ApiKey).filter(membership=self.membership), pk=pk)
         services.api_key_revoke(network=self.network, api_key=key, actor=request.user)
-        messages.success(request, f"Key {key.prefix}… is revoked.")
+        messages.success(request, _("Key %(prefix)s… is revoked.") % {"prefix": key.prefix})
         section = navigation.section_for(self.membership.role)
         return redirect(f"{section}_integration")

@@ -17,7 +17,7 @@ Adding a page in another app (e.g. the advertiser's programs)::
             return super().get_context_data(programs=programs, **kwargs)
 
     # its URL in the app's web URL module (included at the root in config/urls.py), and in
-    # ProgramsConfig.ready(): navigation.register("advertiser", "Programs", "advertiser_programs", order=20)
+    # ProgramsConfig.ready(): navigation.register("advertiser", _("Programs"), "advertiser_programs", order=20)
 
 Templates: `operator/base.html`, `advertiser/base.html`, `partner/base.html` (blocks `page_title`,
 `content`, `scripts`); the overviews have an `overview_widgets` block and the API-key page

@@ -2,31 +2,41 @@
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.utils.translation import gettext_lazy as _
 
 from core.money import format_amount
+from network.i18n import language_of
 
 SUBJECTS = {
-    "payout.paid": "Payout sent: {amount}",
-    "payout.failed": "Payout failed: {amount}",
+    "payout.paid": _("Payout sent: %(amount)s"),
+    "payout.failed": _("Payout failed: %(amount)s"),
 }
+EVENTS = {"payout.paid": _("paid"), "payout.failed": _("failed")}
 
 
 def payout_email(payout, event: str) -> tuple[str, str]:
+    """Subject and body in the affiliate's language (their choice, else the network's)."""
+    with language_of(user=payout.affiliate.membership.user, network=payout.network):
+        return _payout_email(payout, event)
+
+
+def _payout_email(payout, event: str) -> tuple[str, str]:
     amount = format_amount(payout.net, payout.currency)
-    subject = SUBJECTS.get(event, "Payout update: {amount}").format(amount=amount)
+    subject = str(SUBJECTS.get(event, _("Payout update: %(amount)s"))) % {"amount": amount}
     lines = [
-        f"Hello {payout.affiliate.name},",
+        _("Hello %(name)s,") % {"name": payout.affiliate.name},
         "",
-        f"Payout #{payout.pk}: {event.removeprefix('payout.')}.",
-        f"Amount: {format_amount(payout.amount, payout.currency)}",
+        _("Payout #%(id)s: %(event)s.") % {"id": payout.pk,
+                                            "event": EVENTS.get(event) or event.removeprefix("payout.")},
+        _("Amount: %(amount)s") % {"amount": format_amount(payout.amount, payout.currency)},
     ]
     if payout.fee:
-        lines.append(f"Fee: {format_amount(payout.fee, payout.currency)}")
-    lines.append(f"Sent: {amount} ({payout.get_method_kind_display()})")
+        lines.append(_("Fee: %(amount)s") % {"amount": format_amount(payout.fee, payout.currency)})
+    lines.append(_("Sent: %(amount)s (%(method)s)") % {"amount": amount, "method": payout.get_method_kind_display()})
     if event == "payout.failed":
-        lines += [f"Reason: {payout.failure_reason or 'not given'}",
-                  "The amount is back in your approved balance and will be paid with the next payout."]
-    return subject, "\n".join(lines) + "\n"
+        lines += [_("Reason: %(reason)s") % {"reason": payout.failure_reason or _("not given")},
+                  _("The amount is back in your approved balance and will be paid with the next payout.")]
+    return subject, "\n".join(str(line) for line in lines) + "\n"
 
 
 def payout_email_send(payout, event: str) -> int:

@@ -3,14 +3,16 @@ results upload."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .policy import FEE_KINDS, FEE_PAYERS, settings_normalize
 
-WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"),
-            (6, "Sunday")]
-SCHEDULES = [("manual", "Manual (run batches by hand)"), ("weekly", "Weekly"), ("monthly", "Monthly")]
-FEE_KIND_LABELS = {"none": "No fee", "flat": "Flat fee per payout", "percent": "Percent of the payout"}
-FEE_PAYER_LABELS = {"affiliate": "The affiliate (deducted from what is sent)", "network": "The network (recorded only)"}
+WEEKDAYS = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
+            (5, _("Saturday")), (6, _("Sunday"))]
+SCHEDULES = [("manual", _("Manual (run batches by hand)")), ("weekly", _("Weekly")), ("monthly", _("Monthly"))]
+FEE_KIND_LABELS = {"none": _("No fee"), "flat": _("Flat fee per payout"), "percent": _("Percent of the payout")}
+FEE_PAYER_LABELS = {"affiliate": _("The affiliate (deducted from what is sent)"),
+                    "network": _("The network (recorded only)")}
 # Keys of settings_normalize's errors -> the field that shows them.
 ERROR_FIELDS = {"schedule.kind": "schedule_kind", "schedule.weekday": "weekday", "schedule.day": "day",
                 "thresholds": "thresholds", "fee.kind": "fee_kind", "fee.flat": "fee_flat",
@@ -30,30 +32,33 @@ def _parse_lines(text: str) -> dict:
             continue
         parts = line.split()
         if len(parts) != 2:
-            raise ValidationError(f"Line {number}: write a currency and an amount, e.g. “EUR 50.00”.")
+            raise ValidationError(_("Line %(number)s: write a currency and an amount, e.g. “EUR 50.00”.") % {
+                "number": number})
         currency = parts[0].upper()
         if currency in out:
-            raise ValidationError(f"Line {number}: {currency} is listed twice.")
+            raise ValidationError(_("Line %(number)s: %(currency)s is listed twice.") % {
+                "number": number, "currency": currency})
         out[currency] = parts[1]
     return out
 
 
 class PayoutSettingsForm(forms.Form):
-    schedule_kind = forms.ChoiceField(choices=SCHEDULES, label="Payout schedule")
-    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, label="Weekday (weekly schedule)",
-                                     help_text="In the network's time zone.")
-    day = forms.IntegerField(label="Day of the month (monthly schedule)",
-                             help_text="1 to 31; a shorter month pays on its last day.")
+    schedule_kind = forms.ChoiceField(choices=SCHEDULES, label=_("Payout schedule"))
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, label=_("Weekday (weekly schedule)"),
+                                     help_text=_("In the network's time zone."))
+    day = forms.IntegerField(label=_("Day of the month (monthly schedule)"),
+                             help_text=_("1 to 31; a shorter month pays on its last day."))
     thresholds = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Minimum payout per currency",
-        help_text="One per line: currency and amount, e.g. “EUR 50.00”. A balance below it waits for the next run; "
-                  "a currency not listed is paid from any positive balance.",
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Minimum payout per currency"),
+        help_text=_("One per line: currency and amount, e.g. “EUR 50.00”. A balance below it waits for the next run; "
+                  "a currency not listed is paid from any positive balance."),
     )
-    fee_kind = forms.ChoiceField(choices=[(k, FEE_KIND_LABELS[k]) for k in FEE_KINDS], label="Payout fee")
-    fee_flat = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Flat fee per currency",
-                               help_text="One per line, e.g. “EUR 1.00” (flat fee only).")
-    fee_percent = forms.CharField(max_length=20, label="Fee percent", help_text="0 to 100 (percent fee only).")
-    fee_paid_by = forms.ChoiceField(choices=[(k, FEE_PAYER_LABELS[k]) for k in FEE_PAYERS], label="Fee paid by")
+    fee_kind = forms.ChoiceField(choices=[(k, FEE_KIND_LABELS[k]) for k in FEE_KINDS], label=_("Payout fee"))
+    fee_flat = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                               label=_("Flat fee per currency"),
+                               help_text=_("One per line, e.g. “EUR 1.00” (flat fee only)."))
+    fee_percent = forms.CharField(max_length=20, label=_("Fee percent"), help_text=_("0 to 100 (percent fee only)."))
+    fee_paid_by = forms.ChoiceField(choices=[(k, FEE_PAYER_LABELS[k]) for k in FEE_PAYERS], label=_("Fee paid by"))
 
     normalized: dict
 
@@ -99,10 +104,10 @@ class PayoutSettingsForm(forms.Form):
 
 
 class MarkFailedForm(forms.Form):
-    reason = forms.CharField(max_length=255, label="Why it failed")
+    reason = forms.CharField(max_length=255, label=_("Why it failed"))
 
 
 class ResultsUploadForm(forms.Form):
-    file = forms.FileField(label="Provider result file (CSV)",
-                           help_text="PayPal's payouts report or your bank's result file: a reference "
-                                     "(payout-123) and a status (paid, failed...) per row.")
+    file = forms.FileField(label=_("Provider result file (CSV)"),
+                           help_text=_("PayPal's payouts report or your bank's result file: a reference "
+                                     "(payout-123) and a status (paid, failed...) per row."))

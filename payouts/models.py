@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Affiliate, TenantModel, User, validate_currency
@@ -19,9 +20,9 @@ def _amount(**kwargs):
 
 
 class MethodKind(models.TextChoices):
-    STRIPE_CONNECT = "stripe_connect", "Stripe Connect"
-    PAYPAL = "paypal", "PayPal"
-    BANK = "bank", "Bank transfer"
+    STRIPE_CONNECT = "stripe_connect", _("Stripe Connect")
+    PAYPAL = "paypal", _("PayPal")
+    BANK = "bank", _("Bank transfer")
 
 
 class PayoutMethod(TenantModel):
@@ -95,10 +96,10 @@ class TaxDetails(TenantModel):
     party_fields = {"affiliate": "affiliate"}
 
     class FormType(models.TextChoices):
-        NONE = "", "None"
-        W9 = "w9", "W-9"
-        W8BEN = "w8ben", "W-8BEN"
-        W8BENE = "w8bene", "W-8BEN-E"
+        NONE = "", _("None")
+        W9 = "w9", _("W-9")
+        W8BEN = "w8ben", _("W-8BEN")
+        W8BENE = "w8bene", _("W-8BEN-E")
 
     affiliate = models.OneToOneField(Affiliate, on_delete=models.CASCADE, related_name="tax_details")
     legal_name = models.CharField(max_length=200, blank=True, default="")
@@ -126,14 +127,14 @@ class PayoutBatch(TenantModel):
     """
 
     class Status(models.TextChoices):
-        GATHERING = "gathering", "Gathering balances"
-        PAYING = "paying", "Paying"
-        PROCESSING = "processing", "Awaiting confirmation"
-        COMPLETED = "completed", "Completed"
+        GATHERING = "gathering", _("Gathering balances")
+        PAYING = "paying", _("Paying")
+        PROCESSING = "processing", _("Awaiting confirmation")
+        COMPLETED = "completed", _("Completed")
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Schedule"
-        MANUAL = "manual", "Manual"
+        SCHEDULE = "schedule", _("Schedule")
+        MANUAL = "manual", _("Manual")
 
     RUNNING = (Status.GATHERING, Status.PAYING)
 
@@ -171,14 +172,14 @@ class Payout(TenantModel):
     party_fields = {"affiliate": "affiliate"}
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
         # Not sent: the method cannot be used (Stripe Connect without a Stripe key). Money stays in clearing and
         # the batch does not wait for it; the operator marks it paid (paid by hand), switches it to the
         # affiliate's PayPal/bank method (-> processing) or marks it failed (money back).
-        ON_HOLD = "on_hold", "On hold: needs the operator"
+        ON_HOLD = "on_hold", _("On hold: needs the operator")
 
     batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="payouts")

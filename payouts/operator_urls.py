@@ -1,6 +1,7 @@
 """The operator's payout pages (batches, payouts, payout settings) and the overview's KPI widget."""
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 
@@ -25,8 +26,8 @@ urlpatterns = [
     path("operator/payouts/settings/", views.PayoutSettingsView.as_view(), name="operator_payout_settings"),
 ]
 
-navigation.register("operator", "Payout batches", "operator_batches", order=40)
-navigation.register("operator", "Payouts", "operator_payouts", order=41)
-navigation.register("operator", "Payout settings", "operator_payout_settings", order=925)
+navigation.register("operator", _("Payout batches"), "operator_batches", order=40)
+navigation.register("operator", _("Payouts"), "operator_payouts", order=41)
+navigation.register("operator", _("Payout settings"), "operator_payout_settings", order=925)
 navigation.register_widget("operator", "payouts_kpis", template="operator/_payouts_kpis.html",
                            context=views.overview_widget, order=10)

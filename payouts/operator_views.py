@@ -31,6 +31,9 @@ KPI_METRICS = {"revenue": "Advertiser cost", "payout": "Payout", "profit": "Netw
                "conversions": "Conversions"}
 
 
+# What the operator did to a payout, in the page's language.
+VERBS = {"paid": _("paid"), "failed": _("failed")}
+
 class OperatorPage(NetworkPageMixin, TemplateView):
     roles = OPERATORS
 
@@ -105,7 +108,7 @@ class PayoutSettingsView(OperatorPage):
             except ValidationError as exc:  # the same validation as the form's: only a race could get here
                 form.add_error(None, exc)
             else:
-                messages.success(request, "Payout settings saved.")
+                messages.success(request, _("Payout settings saved."))
                 return redirect("operator_payout_settings")
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -134,7 +137,7 @@ class BatchListView(OperatorPage):
             context = self.get_context_data(conflict=str(exc), running=exc.running)
             return self.render_to_response(context, status=409)
         payout_batch_run_now(batch.pk)
-        messages.success(request, f"Payout batch #{batch.pk} started.")
+        messages.success(request, _("Payout batch #%(batch_id)s started.") % {"batch_id": batch.pk})
         return redirect("operator_batch", pk=batch.pk)
 
 
@@ -198,7 +201,7 @@ class BatchResultsView(BatchDetailView):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             if upload.size > 5 * 1024 * 1024:
-                form.add_error("file", "At most 5 MB.")
+                form.add_error("file", _("At most 5 MB."))
             else:
                 try:
                     results = masspay.results_import(network=self.network, batch=batch, raw=upload.read(),
@@ -208,7 +211,7 @@ class BatchResultsView(BatchDetailView):
                         for problem in problems:
                             form.add_error("file", f"{where}: {problem}" if where != "__all__" else problem)
                 else:
-                    messages.success(request, f"Result file applied: {len(results)} rows.")
+                    messages.success(request, _("Result file applied: %(count)s rows.") % {"count": len(results)})
                     return redirect("operator_batch", pk=batch.pk)
         batch.refresh_from_db()
         return self.render_to_response(self.get_context_data(batch=batch, upload_form=form), status=400)
@@ -255,7 +258,7 @@ class PayoutMarkView(OperatorAction):
                 payout_mark_failed(network=self.network, payout=payout, actor=request.user,
                                    reason=request.POST["reason"].strip())
             else:
-                error = "Say why it failed."
+                error = _("Say why it failed.")
         except PayoutTransitionError as exc:
             error = str(exc)
         except ValidationError as exc:
@@ -269,5 +272,5 @@ class PayoutMarkView(OperatorAction):
         else:
             messages.success(request, _("Payout #%(id)s switched to %(method)s.") % {
                 "id": payout.pk, "method": payout.get_method_kind_display()} if self.verb == "switched"
-                else f"Payout #{payout.pk} marked {self.verb}.")
+                else _("Payout #%(id)s marked %(verb)s.") % {"id": payout.pk, "verb": VERBS.get(self.verb, self.verb)})
         return redirect("operator_batch", pk=payout.batch_id)

@@ -1,6 +1,7 @@
 """The partner portal's payouts and payout settings (methods, tax details) pages, and their nav items."""
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 
@@ -16,5 +17,5 @@ urlpatterns = [
          name="partner_payout_method_remove"),
 ]
 
-navigation.register("partner", "Payouts", "partner_payouts", order=60)
-navigation.register("partner", "Payout settings", "partner_payout_settings", order=61)
+navigation.register("partner", _("Payouts"), "partner_payouts", order=60)
+navigation.register("partner", _("Payout settings"), "partner_payout_settings", order=61)

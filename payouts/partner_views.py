@@ -35,18 +35,18 @@ def _field_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 class PayPalForm(forms.Form):
-    paypal_email = forms.EmailField(label="PayPal e-mail")
-    label = forms.CharField(label="Label (optional)", required=False, max_length=80)
+    paypal_email = forms.EmailField(label=_("PayPal e-mail"))
+    label = forms.CharField(label=_("Label (optional)"), required=False, max_length=80)
 
 
 class BankForm(forms.Form):
-    bank_holder = forms.CharField(label="Account holder", max_length=120)
-    bank_account = forms.CharField(label="IBAN or account number", max_length=64)
-    bank_bic = forms.CharField(label="BIC/SWIFT or routing number", max_length=34, required=False,
+    bank_holder = forms.CharField(label=_("Account holder"), max_length=120)
+    bank_account = forms.CharField(label=_("IBAN or account number"), max_length=64)
+    bank_bic = forms.CharField(label=_("BIC/SWIFT or routing number"), max_length=34, required=False,
                                help_text=_("Optional with an IBAN of a bank we know: it is then filled in."))
-    bank_country = forms.CharField(label="Country (ISO code)", max_length=2,
-                                   widget=forms.TextInput(attrs={"placeholder": "DE"}))
-    label = forms.CharField(label="Label (optional)", required=False, max_length=80)
+    bank_country = forms.CharField(label=_("Country (ISO code)"), max_length=2,
+                                   widget=forms.TextInput(attrs={"placeholder": _("DE")}))
+    label = forms.CharField(label=_("Label (optional)"), required=False, max_length=80)
 
 
 METHOD_FORMS = {MethodKind.PAYPAL: PayPalForm, MethodKind.BANK: BankForm}
@@ -60,11 +60,11 @@ class StripeConnectForm(forms.Form):
 
 
 class TaxForm(forms.Form):
-    legal_name = forms.CharField(label="Legal name", max_length=200, required=False)
-    country = forms.CharField(label="Country (ISO code)", max_length=2, required=False)
-    tax_id = forms.CharField(label="Tax id (VAT, EIN…)", max_length=40, required=False)
-    form_type = forms.ChoiceField(label="Tax form", choices=TaxDetails.FormType.choices, required=False)
-    form_file = forms.FileField(label="Upload the form (PDF, PNG or JPEG, 5 MB at most)", required=False)
+    legal_name = forms.CharField(label=_("Legal name"), max_length=200, required=False)
+    country = forms.CharField(label=_("Country (ISO code)"), max_length=2, required=False)
+    tax_id = forms.CharField(label=_("Tax id (VAT, EIN…)"), max_length=40, required=False)
+    form_type = forms.ChoiceField(label=_("Tax form"), choices=TaxDetails.FormType.choices, required=False)
+    form_file = forms.FileField(label=_("Upload the form (PDF, PNG or JPEG, 5 MB at most)"), required=False)
 
     def _serializer_check(self, name, value):
         # The API's checks (one set of rules for both surfaces).
@@ -140,7 +140,7 @@ class PayoutSettingsView(PartnerPage):
             except ValidationError as exc:
                 _field_errors(form, exc)
             else:
-                messages.success(request, f"{MethodKind(kind).label} added.")
+                messages.success(request, _("%(label)s added.") % {"label": MethodKind(kind).label})
                 return redirect("partner_payout_settings")
         return self.render_to_response(self.get_context_data(**{f"{kind}_form": form}), status=400)
 
@@ -151,7 +151,7 @@ class PayoutSettingsView(PartnerPage):
             if form.cleaned_data.get("form_file"):
                 fields["form_file"] = form.cleaned_data["form_file"]
             services.tax_details_update(network=self.network, affiliate=self.party, actor=request.user, **fields)
-            messages.success(request, "Tax details saved.")
+            messages.success(request, _("Tax details saved."))
             return redirect("partner_payout_settings")
         return self.render_to_response(self.get_context_data(tax_form=form), status=400)
 
@@ -167,10 +167,11 @@ class MethodActionView(NetworkPageMixin, View):
                                    pk=pk)
         if self.action == "default":
             services.payout_method_set_default(network=self.network, method=method, actor=request.user)
-            messages.success(request, f"{method.get_kind_display()} is now your default payout method.")
+            messages.success(request, _("%(kind)s is now your default payout method.") % {
+                "kind": method.get_kind_display()})
         else:
             services.payout_method_delete(network=self.network, method=method, actor=request.user)
-            messages.success(request, f"{method.get_kind_display()} removed.")
+            messages.success(request, _("%(kind)s removed.") % {"kind": method.get_kind_display()})
         return redirect("partner_payout_settings")
 
 
@@ -182,7 +183,7 @@ class StripeOnboardingView(NetworkPageMixin, View):
     def post(self, request):
         back = request.build_absolute_uri(reverse("partner_payout_settings"))
         try:
-            _, url = services.payout_method_stripe_onboard(
+            _method, url = services.payout_method_stripe_onboard(
                 network=self.network, affiliate=self.party, actor=request.user,
                 country=request.POST.get("country", "")[:8],
                 refresh_url=f"{back}?stripe=refresh", return_url=f"{back}?stripe=return")
@@ -190,11 +191,11 @@ class StripeOnboardingView(NetworkPageMixin, View):
             messages.error(request, " ".join(exc.messages))
             return redirect("partner_payout_settings")
         except stripe_connect.StripeNotConfigured:
-            messages.error(request, "Stripe payouts are not available on this network yet: add PayPal or a bank "
-                                    "account instead.")
+            messages.error(request, _("Stripe payouts are not available on this network yet: add PayPal or a bank "
+                                    "account instead."))
             return redirect("partner_payout_settings")
         except stripe.StripeError as exc:
-            messages.error(request, f"Stripe could not start the onboarding: "
-                                    f"{getattr(exc, 'user_message', None) or 'please try again later'}.")
+            messages.error(request, _("Stripe could not start the onboarding: %(reason)s.") % {
+                "reason": getattr(exc, "user_message", None) or _("please try again later")})
             return redirect("partner_payout_settings")
         return redirect(url)

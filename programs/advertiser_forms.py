@@ -119,26 +119,26 @@ class PartnershipCapsForm(CapsFields):
 class ProgramForm(CapsFields):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    landing_url = forms.CharField(label="Landing URL", max_length=2000,
-                                  widget=forms.URLInput(attrs={"placeholder": "https://shop.example.com/"}))
-    currency = forms.CharField(max_length=3, help_text="ISO 4217 code; it cannot change later.")
+    landing_url = forms.CharField(label=_("Landing URL"), max_length=2000,
+                                  widget=forms.URLInput(attrs={"placeholder": _("https://shop.example.com/")}))
+    currency = forms.CharField(max_length=3, help_text=_("ISO 4217 code; it cannot change later."))
     allowed_domains = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Deep links may point to these hosts (one per line, *.shop.test for subdomains); the landing "
-        "URL's host is always allowed.")
+        help_text=_("Deep links may point to these hosts (one per line, *.shop.test for subdomains); the landing "
+        "URL's host is always allowed."))
     approval = forms.ChoiceField(choices=Program.Approval.choices, initial=Program.Approval.MANUAL)
     visibility = forms.ChoiceField(choices=Program.Visibility.choices, initial=Program.Visibility.PUBLIC)
-    attribution_window_days = forms.CharField(label="Attribution window (days)", initial="30")
+    attribution_window_days = forms.CharField(label=_("Attribution window (days)"), initial="30")
     attribution_model = forms.ChoiceField(
         label=_("Attribution model"), choices=Program.AttributionModel.choices,
         initial=Program.AttributionModel.LAST_CLICK,
         help_text=_("Which of a visitor's clicks within the window earns the sale."))
-    hold_days = forms.CharField(label="Hold days (refund window)", initial="30")
-    fallback_url = forms.CharField(label="Fallback URL", required=False, max_length=2000,
-                                   help_text="Where clicks go when the program or link is stopped.")
-    second_tier_percent = forms.CharField(label="Second-tier percent", required=False,
-                                          help_text="What the referring affiliate earns on their referrals' "
-                                          "commissions (empty: none).")
+    hold_days = forms.CharField(label=_("Hold days (refund window)"), initial="30")
+    fallback_url = forms.CharField(label=_("Fallback URL"), required=False, max_length=2000,
+                                   help_text=_("Where clicks go when the program or link is stopped."))
+    second_tier_percent = forms.CharField(label=_("Second-tier percent"), required=False,
+                                          help_text=_("What the referring affiliate earns on their referrals' "
+                                          "commissions (empty: none)."))
     fraud_policy = forms.ChoiceField(choices=Program.FraudPolicy.choices, initial=Program.FraudPolicy.HOLD)
     velocity_max_clicks = forms.CharField(
         label=_("IP velocity: clicks allowed"), required=False, initial="10",
@@ -146,10 +146,10 @@ class ProgramForm(CapsFields):
     velocity_window_minutes = forms.CharField(label=_("IP velocity window (minutes)"), required=False, initial="60")
     terms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     countries_allowed = forms.CharField(
-        label=_("Only these countries"), required=False, widget=forms.TextInput(attrs={"placeholder": "DE, AT, CH"}),
+        label=_("Only these countries"), required=False, widget=forms.TextInput(attrs={"placeholder": _("DE, AT, CH")}),
         help_text=_("ISO 3166-1 alpha-2 codes, separated by commas or spaces (empty: every country)."))
     countries_blocked = forms.CharField(
-        label=_("Not these countries"), required=False, widget=forms.TextInput(attrs={"placeholder": "US"}),
+        label=_("Not these countries"), required=False, widget=forms.TextInput(attrs={"placeholder": _("US")}),
         help_text=_("ISO 3166-1 alpha-2 codes of countries whose visitors are refused."))
     devices = forms.MultipleChoiceField(
         label=_("Device types"), required=False, widget=forms.CheckboxSelectMultiple,
@@ -200,9 +200,9 @@ class ProgramForm(CapsFields):
 class RuleForm(forms.Form):
     event = forms.ChoiceField(choices=CommissionRule.Event.choices, initial=CommissionRule.Event.SALE)
     kind = forms.ChoiceField(choices=CommissionRule.Kind.choices, initial=CommissionRule.Kind.PERCENT)
-    payout = forms.CharField(required=False, help_text="Percent of the order, or an amount in the program currency.")
-    revenue = forms.CharField(required=False, label="Your cost",
-                              help_text="What you pay the network (empty: the payout).")
+    payout = forms.CharField(required=False, help_text=_("Percent of the order, or an amount in the program currency."))
+    revenue = forms.CharField(required=False, label=_("Your cost"),
+                              help_text=_("What you pay the network (empty: the payout)."))
     tiers = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "10 12.5\n50 15"}),
         help_text=_("One tier a line: threshold (conversions, or sales amount) and payout."))
@@ -212,8 +212,8 @@ class RuleForm(forms.Form):
         help_text=_("Conversions or sales amount in the period (rejected and refunded ones do not count)."))
     recurring_months = forms.CharField(
         required=False, initial="0",
-        help_text="Renewals: 0 = first payment only, N = within N months, 'forever'.")
-    affiliate = forms.ChoiceField(required=False, help_text="Only for this affiliate (optional).")
+        help_text=_("Renewals: 0 = first payment only, N = within N months, 'forever'."))
+    affiliate = forms.ChoiceField(required=False, help_text=_("Only for this affiliate (optional)."))
     group = forms.ChoiceField(required=False, label=_("Partner group"),
                               help_text=_("Only for this partner group (optional)."))
     match_by = forms.ChoiceField(
@@ -251,7 +251,8 @@ class RuleForm(forms.Form):
                 continue
             parts = line.replace(",", " ").split()
             if len(parts) != 2:
-                self.add_error("tiers", f"Line {number}: write '{key} payout', e.g. '10 12.50'.")
+                self.add_error("tiers", _("Line %(number)s: write '%(key)s payout', e.g. '10 12.50'.") % {
+                    "number": number, "key": key})
                 return None
             tiers.append({key: parts[0], "payout": parts[1]})
         value["tiers"] = tiers
@@ -269,12 +270,12 @@ class CreativeForm(forms.Form):
     kind = forms.ChoiceField(choices=Creative.Kind.choices)
     name = forms.CharField(max_length=200)
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                           help_text="Text, HTML or e-mail body; {tracking_url} becomes each affiliate's link.")
-    image = forms.FileField(required=False, help_text="Banner: PNG, JPEG, GIF or WebP, at most 5 MB.")
+                           help_text=_("Text, HTML or e-mail body; {tracking_url} becomes each affiliate's link."))
+    image = forms.FileField(required=False, help_text=_("Banner: PNG, JPEG, GIF or WebP, at most 5 MB."))
 
 
 class CouponForm(forms.Form):
-    partnership = forms.ChoiceField(label="Partner")
+    partnership = forms.ChoiceField(label=_("Partner"))
     code = forms.CharField(max_length=64)
     description = forms.CharField(required=False, max_length=200)
 

@@ -1,13 +1,14 @@
 """The advertiser's program pages (included at the root in config/urls.py)."""
 
 from django.urls import path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 
 from . import advertiser_views as views
 from .advertiser_forms import ID_PATTERN
 
-navigation.register("advertiser", "Programs", "advertiser_programs", order=20)
+navigation.register("advertiser", _("Programs"), "advertiser_programs", order=20)
 PK = f"(?P<pk>{ID_PATTERN})"
 
 urlpatterns = [

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 from rest_framework import serializers
@@ -136,11 +136,11 @@ class ProgramFormView(AdvertiserProgramsMixin, TemplateView):
             if program is None:
                 program = services.program_create(network=self.network, advertiser=self.party, actor=request.user,
                                                   **fields)
-                messages.success(request, f"Program “{program.name}” is created.")
+                messages.success(request, _("Program “%(program)s” is created.") % {"program": program.name})
             else:
                 program = services.program_update(network=self.network, program=program, actor=request.user,
                                                   **fields)
-                messages.success(request, f"Program “{program.name}” is saved.")
+                messages.success(request, _("Program “%(program)s” is saved.") % {"program": program.name})
         except ValidationError as exc:
             errors_to_form(form, exc)
             return self.render_page(form, rule_forms, program, status=400)
@@ -219,7 +219,7 @@ class ProgramStatusView(AdvertiserProgramsMixin, View):
         program = self.program(pk)
         form = StatusForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Pick active, paused or archived.")
+            messages.error(request, _("Pick active, paused or archived."))
             return redirect("advertiser_program", pk=pk)
         try:
             services.program_update(network=self.network, program=program, actor=request.user,
@@ -227,7 +227,7 @@ class ProgramStatusView(AdvertiserProgramsMixin, View):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"The program is {form.cleaned_data['status']}.")
+            messages.success(request, _("The program is %(status)s.") % {"status": form.cleaned_data['status']})
         return redirect("advertiser_program", pk=pk)
 
 
@@ -249,7 +249,7 @@ class CreativeCreateView(ProgramDetailView):
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, f"Creative “{creative.name}” is added.")
+                messages.success(request, _("Creative “%(creative)s” is added.") % {"creative": creative.name})
                 return redirect(reverse("advertiser_program", args=[pk]) + "#creatives")
         else:
             errors_to_form(form, serializer.errors)
@@ -262,7 +262,8 @@ class CreativeToggleView(AdvertiserProgramsMixin, View):
                                      pk=pk)
         services.creative_update(network=self.network, creative=creative, actor=request.user,
                                  is_active=not creative.is_active)
-        messages.success(request, f"Creative “{creative.name}” is {'shown' if not creative.is_active else 'hidden'}.")
+        text = _("Creative “%(creative)s” is shown.") if creative.is_active else _("Creative “%(creative)s” is hidden.")
+        messages.success(request, text % {"creative": creative.name})
         return redirect(reverse("advertiser_program", args=[creative.program_id]) + "#creatives")
 
 
@@ -278,7 +279,7 @@ class CouponCreateView(ProgramDetailView):
         if serializer.is_valid():
             partnership = next((p for p in approved if p.pk == serializer.validated_data["partnership"]), None)
             if partnership is None:
-                form.add_error("partnership", "Choose an approved partner of this program.")
+                form.add_error("partnership", _("Choose an approved partner of this program."))
             else:
                 try:
                     coupon = services.coupon_create(
@@ -288,7 +289,8 @@ class CouponCreateView(ProgramDetailView):
                 except ValidationError as exc:
                     errors_to_form(form, exc)
                 else:
-                    messages.success(request, f"Coupon {coupon.code} is assigned to {partnership.affiliate.name}.")
+                    messages.success(request, _("Coupon %(code)s is assigned to %(affiliate)s.") % {
+                        "code": coupon.code, "affiliate": partnership.affiliate.name})
                     return redirect(reverse("advertiser_program", args=[pk]) + "#coupons")
         else:
             errors_to_form(form, serializer.errors)
@@ -300,7 +302,7 @@ class CouponDeactivateView(AdvertiserProgramsMixin, View):
         coupon = get_object_or_404(
             CouponCode.objects.for_network(self.network).filter(partnership__program__in=self.programs()), pk=pk)
         services.coupon_deactivate(network=self.network, coupon=coupon, actor=request.user)
-        messages.success(request, f"Coupon {coupon.code} is deactivated.")
+        messages.success(request, _("Coupon %(code)s is deactivated.") % {"code": coupon.code})
         return redirect(reverse("advertiser_program", args=[coupon.partnership.program_id]) + "#coupons")
 
 
@@ -317,7 +319,8 @@ class InviteView(ProgramDetailView):
             except ValidationError as exc:
                 errors_to_form(form, exc)
             else:
-                messages.success(request, f"{affiliate.name} is invited; they join by accepting.")
+                messages.success(request, _("%(affiliate)s is invited; they join by accepting.") % {
+                    "affiliate": affiliate.name})
                 return redirect(reverse("advertiser_program", args=[pk]) + "#invite")
         return self.render_to_response(self.get_context_data(invite_form=form), status=400)
 
@@ -343,7 +346,8 @@ class PartnershipDecideView(AdvertiserProgramsMixin, View):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, f"{partnership.affiliate.name} is {partnership.status} in "
-                                      f"{partnership.program.name}.")
+            messages.success(request, _("%(affiliate)s is %(status)s in %(program)s.") % {
+                "affiliate": partnership.affiliate.name, "status": partnership.status,
+                "program": partnership.program.name})
         return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/advertiser/")
                         else "advertiser_partners")

@@ -5,6 +5,9 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from network.i18n import language_of
 
 from .models import Partnership
 
@@ -24,61 +27,92 @@ def _send_later(*, to: str, subject: str, body: str) -> None:
 
 def partnership_applied(partnership: Partnership) -> None:
     program, affiliate = partnership.program, partnership.affiliate
-    if partnership.status == Partnership.Status.APPROVED:
-        subject = f"{affiliate.name} joined {program.name}"
-        body = f"{affiliate.name} ({affiliate.email}) joined your program {program.name} (automatic approval)."
-    else:
-        subject = f"{affiliate.name} applied to {program.name}"
-        body = (
-            f"{affiliate.name} ({affiliate.email}) applied to your program {program.name}.\n"
-            f"Approve or reject the application (partnership {partnership.pk}) in your dashboard or with\n"
-            f"POST /api/v1/partnerships/{partnership.pk}/approve or /reject."
-        )
+    words = {"affiliate": affiliate.name, "email": affiliate.email, "program": program.name, "id": partnership.pk}
+    with language_of(user=program.advertiser.membership.user, network=program.network):
+        if partnership.status == Partnership.Status.APPROVED:
+            subject = _("%(affiliate)s joined %(program)s") % words
+            body = _("%(affiliate)s (%(email)s) joined your program %(program)s (automatic approval).") % words
+        else:
+            subject = _("%(affiliate)s applied to %(program)s") % words
+            body = _(
+                "%(affiliate)s (%(email)s) applied to your program %(program)s.\n"
+                "Approve or reject the application (partnership %(id)s) in your dashboard or with\n"
+                "POST /api/v1/partnerships/%(id)s/approve or /reject."
+            ) % words
     _send_later(to=program.advertiser.email, subject=subject, body=body)
 
 
 def partnership_decided(partnership: Partnership) -> None:
     program = partnership.program
     status = partnership.status
-    lines = {
-        Partnership.Status.APPROVED: f"You are approved in {program.name}. Create tracking links and start promoting.",
-        Partnership.Status.REJECTED: f"Your application to {program.name} was not accepted.",
-        Partnership.Status.SUSPENDED: f"Your partnership in {program.name} is suspended; its links no longer earn.",
-    }
-    body = lines[status] + (f"\n\nNote from the advertiser: {partnership.note}" if partnership.note else "")
-    _send_later(to=partnership.affiliate.email, subject=f"{program.name}: partnership {status}", body=body)
+    words = {"program": program.name}
+    with language_of(user=partnership.affiliate.membership.user, network=program.network):
+        lines = {
+            Partnership.Status.APPROVED: _("You are approved in %(program)s. Create tracking links and start "
+                                           "promoting.") % words,
+            Partnership.Status.REJECTED: _("Your application to %(program)s was not accepted.") % words,
+            Partnership.Status.SUSPENDED: _("Your partnership in %(program)s is suspended; its links no longer "
+                                            "earn.") % words,
+        }
+        body = lines[status] + (
+            "\n\n" + _("Note from the advertiser: %(note)s") % {"note": partnership.note} if partnership.note else "")
+        subject = _("%(program)s: partnership %(status)s") % {
+            "program": program.name, "status": str(partnership.get_status_display()).lower()}
+    _send_later(to=partnership.affiliate.email, subject=subject, body=body)
 
 
 def partnership_invited(partnership: Partnership) -> None:
     program = partnership.program
-    body = (
-        f"{program.advertiser.name} invites you to promote {program.name}.\n"
-        f"Accept with POST /api/v1/programs/{program.pk}/apply, or in your partner portal."
-    )
-    _send_later(to=partnership.affiliate.email, subject=f"Invitation to {program.name}", body=body)
+    words = {"advertiser": program.advertiser.name, "program": program.name, "id": program.pk}
+    with language_of(user=partnership.affiliate.membership.user, network=program.network):
+        body = _(
+            "%(advertiser)s invites you to promote %(program)s.\n"
+            "Accept with POST /api/v1/programs/%(id)s/apply, or in your partner portal."
+        ) % words
+        subject = _("Invitation to %(program)s") % words
+    _send_later(to=partnership.affiliate.email, subject=subject, body=body)
 
 
-CAP_LABELS = {"conversions_day": "conversions per day", "conversions_month": "conversions per month",
-              "payout_month": "payout budget per month"}
+CAP_LABELS = {"conversions_day": _("conversions per day"), "conversions_month": _("conversions per month"),
+              "payout_month": _("payout budget per month")}
 ACTION_LINES = {
-    "hold": "Conversions past the cap are recorded and their commissions held for review.",
-    "reject": "Conversions past the cap are recorded without a commission.",
-    "pause": "The program's clicks go to its fallback URL (or its landing page, untracked) until the period resets.",
+    "hold": _("Conversions past the cap are recorded and their commissions held for review."),
+    "reject": _("Conversions past the cap are recorded without a commission."),
+    "pause": _("The program's clicks go to its fallback URL (or its landing page, untracked) until the period "
+               "resets."),
 }
 
 
 def cap_alert(*, program, partnership_id: int | None, affiliate_name: str, measure: str, level: int, limit: str,
               used: str, action: str, period_start, period_end_local) -> None:
     """80 % or 100 % of a cap or budget reached (once per period and cap: programs.caps keeps the level sent)."""
-    who = f" for {affiliate_name} (partnership {partnership_id})" if partnership_id else ""
-    amounts = f"{used} of {limit} {program.currency}" if measure == "payout_month" else f"{used} of {limit}"
-    reached = "reached" if level >= 100 else f"{level} % used"
-    body = (
-        f"The cap of {program.name}{who}: {CAP_LABELS[measure]} is {reached} ({amounts}) in the period from "
-        f"{period_start.isoformat()}, until {period_end_local:%Y-%m-%d %H:%M %Z}.\n"
-        + (ACTION_LINES.get(action, "") if level >= 100 else "")
-        + "\nChange the caps on the program's page or with PATCH /api/v1/programs/"
-        f"{program.pk}" + (f" (or /api/v1/partnerships/{partnership_id})." if partnership_id else ".")
-    )
-    subject = f"{program.name}: {CAP_LABELS[measure]} {reached}"
+    with language_of(user=program.advertiser.membership.user, network=program.network):
+        subject, body = _cap_alert(program=program, partnership_id=partnership_id, affiliate_name=affiliate_name,
+                                   measure=measure, level=level, limit=limit, used=used, action=action,
+                                   period_start=period_start, period_end_local=period_end_local)
     _send_later(to=program.advertiser.email, subject=subject, body=body)
+
+
+def _cap_alert(*, program, partnership_id, affiliate_name, measure, level, limit, used, action, period_start,
+               period_end_local) -> tuple[str, str]:
+    words = {"program": program.name, "affiliate": affiliate_name, "id": partnership_id, "used": used,
+             "limit": limit, "currency": program.currency, "level": level, "measure": CAP_LABELS[measure]}
+    if partnership_id:
+        words["cap"] = _("The cap of %(program)s for %(affiliate)s (partnership %(id)s)") % words
+    else:
+        words["cap"] = _("The cap of %(program)s") % words
+    amounts = (_("%(used)s of %(limit)s %(currency)s") if measure == "payout_month" else _("%(used)s of %(limit)s"))
+    words["amounts"] = amounts % words
+    words["reached"] = _("reached") if level >= 100 else _("%(level)s %% used") % words
+    words["start"] = period_start.isoformat()
+    words["end"] = f"{period_end_local:%Y-%m-%d %H:%M %Z}"
+    where = (_("Change the caps on the program's page or with PATCH /api/v1/programs/%(program_id)s (or "
+               "/api/v1/partnerships/%(id)s).") if partnership_id
+             else _("Change the caps on the program's page or with PATCH /api/v1/programs/%(program_id)s."))
+    body = (
+        _("%(cap)s: %(measure)s is %(reached)s (%(amounts)s) in the period from %(start)s, until %(end)s.") % words
+        + "\n" + (str(ACTION_LINES.get(action, "")) if level >= 100 else "")
+        + "\n" + where % {"program_id": program.pk, "id": partnership_id}
+    )
+    subject = _("%(program)s: %(measure)s %(reached)s") % words
+    return str(subject), str(body)

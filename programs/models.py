@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from core.storage import public_storage
@@ -22,27 +23,27 @@ class Program(TenantModel):
     party_fields = {"advertiser": "advertiser", "affiliate": "partnerships__affiliate"}
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        ARCHIVED = "archived", _("Archived")
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public (marketplace)"
-        INVITE = "invite", "Invite only"
+        PUBLIC = "public", _("Public (marketplace)")
+        INVITE = "invite", _("Invite only")
 
     class Approval(models.TextChoices):
-        AUTO = "auto", "Automatic"
-        MANUAL = "manual", "Manual"
+        AUTO = "auto", _("Automatic")
+        MANUAL = "manual", _("Manual")
 
     class AttributionModel(models.TextChoices):
-        LAST_CLICK = "last_click", "Last click"
-        FIRST_CLICK = "first_click", "First click"
+        LAST_CLICK = "last_click", _("Last click")
+        FIRST_CLICK = "first_click", _("First click")
 
     class FraudPolicy(models.TextChoices):
-        RECORD = "record", "Record only"
-        HOLD = "hold", "Hold for review"
-        REJECT = "reject", "Reject"
+        RECORD = "record", _("Record only")
+        HOLD = "hold", _("Hold for review")
+        REJECT = "reject", _("Reject")
 
     advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="programs")
     name = models.CharField(max_length=200)
@@ -122,22 +123,22 @@ class CommissionRule(TenantModel):
     """What an event pays. Precedence: a rule for one affiliate > for its group > the default."""
 
     class Event(models.TextChoices):
-        SALE = "sale", "Sale"
-        LEAD = "lead", "Lead"
-        CLICK = "click", "Click"
+        SALE = "sale", _("Sale")
+        LEAD = "lead", _("Lead")
+        CLICK = "click", _("Click")
 
     class Kind(models.TextChoices):
-        PERCENT = "percent", "Percent of the order amount"
-        FIXED = "fixed", "Fixed amount"
+        PERCENT = "percent", _("Percent of the order amount")
+        FIXED = "fixed", _("Fixed amount")
 
     class TierPeriod(models.TextChoices):
-        MONTH = "month", "Calendar month"
-        WEEK = "week", "ISO week"
-        LIFETIME = "lifetime", "All time"
+        MONTH = "month", _("Calendar month")
+        WEEK = "week", _("ISO week")
+        LIFETIME = "lifetime", _("All time")
 
     class TierBasis(models.TextChoices):
-        CONVERSIONS = "conversions", "Conversions in the period"
-        AMOUNT = "amount", "Sales amount in the period"
+        CONVERSIONS = "conversions", _("Conversions in the period")
+        AMOUNT = "amount", _("Sales amount in the period")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rules")
     event = models.CharField(max_length=8, choices=Event.choices, default=Event.SALE)
@@ -185,10 +186,10 @@ class Partnership(TenantModel):
     party_fields = {"advertiser": "program__advertiser", "affiliate": "affiliate"}
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        SUSPENDED = "suspended", "Suspended"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        SUSPENDED = "suspended", _("Suspended")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="partnerships")
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="partnerships")
@@ -220,10 +221,10 @@ class Creative(TenantModel):
     party_fields = {"advertiser": "program__advertiser", "affiliate": "program__partnerships__affiliate"}
 
     class Kind(models.TextChoices):
-        BANNER = "banner", "Banner image"
-        TEXT = "text", "Text link"
-        HTML = "html", "HTML snippet"
-        EMAIL = "email", "E-mail template"
+        BANNER = "banner", _("Banner image")
+        TEXT = "text", _("Text link")
+        HTML = "html", _("HTML snippet")
+        EMAIL = "email", _("E-mail template")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="creatives")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -315,8 +316,8 @@ class CapCounter(TenantModel):
     conversion's commission is decided (programs.caps), so concurrent conversions never overshoot a cap."""
 
     class Period(models.TextChoices):
-        DAY = "day", "Day"
-        MONTH = "month", "Month"
+        DAY = "day", _("Day")
+        MONTH = "month", _("Month")
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     partnership = models.ForeignKey(Partnership, null=True, blank=True, on_delete=models.CASCADE, related_name="+")

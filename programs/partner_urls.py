@@ -1,6 +1,7 @@
 """The partner portal's program pages (marketplace, my programs, links, creatives) and their nav items."""
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 
@@ -15,7 +16,7 @@ urlpatterns = [
     path("partner/creatives/", views.CreativesView.as_view(), name="partner_creatives"),
 ]
 
-navigation.register("partner", "Marketplace", "partner_marketplace", order=10)
-navigation.register("partner", "My programs", "partner_programs", order=20)
-navigation.register("partner", "Link builder", "partner_links", order=30)
-navigation.register("partner", "Creatives", "partner_creatives", order=40)
+navigation.register("partner", _("Marketplace"), "partner_marketplace", order=10)
+navigation.register("partner", _("My programs"), "partner_programs", order=20)
+navigation.register("partner", _("Link builder"), "partner_links", order=30)
+navigation.register("partner", _("Creatives"), "partner_creatives", order=40)

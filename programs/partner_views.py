@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from core.money import format_amount, parse_amount
@@ -108,9 +109,11 @@ class ApplyView(NetworkPageMixin, View):
         if error:
             messages.error(request, error)
         elif partnership.status == Partnership.Status.APPROVED:
-            messages.success(request, f"You are now a partner of {program.name}: build your first link.")
+            messages.success(request, _("You are now a partner of %(program)s: build your first link.") % {
+                "program": program.name})
         else:
-            messages.success(request, f"You applied to {program.name}; the advertiser will decide soon.")
+            messages.success(request, _("You applied to %(program)s; the advertiser will decide soon.") % {
+                "program": program.name})
         return redirect("partner_marketplace")
 
 
@@ -144,15 +147,15 @@ class PartnershipChoiceField(forms.ModelChoiceField):
 
 
 class LinkForm(forms.Form):
-    program = PartnershipChoiceField(queryset=Partnership.objects.none(), empty_label="Pick a program",
-                                     help_text="Programs you are an approved partner of.")
-    url = forms.CharField(label="Deep link (optional)", required=False, max_length=2000,
-                          help_text="A page on the program's site; empty = the program's landing page.")
-    sub1 = forms.CharField(label="Sub ID 1", required=False, max_length=255)
-    sub2 = forms.CharField(label="Sub ID 2", required=False, max_length=255)
-    sub3 = forms.CharField(label="Sub ID 3", required=False, max_length=255)
-    sub4 = forms.CharField(label="Sub ID 4", required=False, max_length=255)
-    sub5 = forms.CharField(label="Sub ID 5", required=False, max_length=255)
+    program = PartnershipChoiceField(queryset=Partnership.objects.none(), empty_label=_("Pick a program"),
+                                     help_text=_("Programs you are an approved partner of."))
+    url = forms.CharField(label=_("Deep link (optional)"), required=False, max_length=2000,
+                          help_text=_("A page on the program's site; empty = the program's landing page."))
+    sub1 = forms.CharField(label=_("Sub ID 1"), required=False, max_length=255)
+    sub2 = forms.CharField(label=_("Sub ID 2"), required=False, max_length=255)
+    sub3 = forms.CharField(label=_("Sub ID 3"), required=False, max_length=255)
+    sub4 = forms.CharField(label=_("Sub ID 4"), required=False, max_length=255)
+    sub5 = forms.CharField(label=_("Sub ID 5"), required=False, max_length=255)
 
     def __init__(self, *args, partnerships, **kwargs):
         super().__init__(*args, **kwargs)
@@ -205,7 +208,7 @@ class LinkBuilderView(ProgramsPartnerPage):
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
             else:
-                messages.success(request, f"Link created: {selectors.link_url(link)}")
+                messages.success(request, _("Link created: %(link_url)s") % {"link_url": selectors.link_url(link)})
                 return redirect("partner_links")
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -219,7 +222,8 @@ class LinkArchiveView(NetworkPageMixin, View):
         services.tracking_link_archive(network=self.network, link=link, actor=request.user)
         if is_htmx(request):
             return render(request, "partner/_programs_link_archived.html", {"link": link})
-        messages.success(request, f"Link {link.code} archived: it keeps redirecting, but is hidden here.")
+        messages.success(request, _("Link %(code)s archived: it keeps redirecting, but is hidden here.") % {
+            "code": link.code})
         return redirect("partner_links")
 
 

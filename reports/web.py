@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from rest_framework.exceptions import ValidationError
 
@@ -17,14 +18,14 @@ from .api import build_query
 from .selectors import GROUPS, TIME_GROUPS, columns_for, currencies_for, report
 
 PARAMS = ("group_by", "date_from", "date_to", "program", "affiliate", "currency")
-GROUP_LABELS = {"day": "Day", "week": "Week", "month": "Month", "program": "Program", "affiliate": "Affiliate",
-                "sub1": "Sub ID 1", "sub2": "Sub ID 2", "sub3": "Sub ID 3", "sub4": "Sub ID 4", "sub5": "Sub ID 5",
-                "country": "Country"}
+GROUP_LABELS = {"day": _("Day"), "week": _("Week"), "month": _("Month"), "program": _("Program"),
+                "affiliate": _("Affiliate"), "sub1": _("Sub ID 1"), "sub2": _("Sub ID 2"), "sub3": _("Sub ID 3"),
+                "sub4": _("Sub ID 4"), "sub5": _("Sub ID 5"), "country": _("Country")}
 # One word a thing on every page: "sales" is what the customers paid, "cost" what the advertiser pays (the API's
 # `revenue`: the network's revenue), "payout" what the affiliate earns.
-COLUMN_LABELS = {"clicks": "Clicks", "unique_clicks": "Unique clicks", "conversions": "Conversions",
-                 "sales": "Sales", "revenue": "Cost", "payout": "Payout", "profit": "Profit",
-                 "conversion_rate": "Conv. rate", "epc": "EPC"}
+COLUMN_LABELS = {"clicks": _("Clicks"), "unique_clicks": _("Unique clicks"), "conversions": _("Conversions"),
+                 "sales": _("Sales"), "revenue": _("Cost"), "payout": _("Payout"), "profit": _("Profit"),
+                 "conversion_rate": _("Conv. rate"), "epc": _("EPC")}
 MONEY_COLUMNS = {"sales", "revenue", "payout", "profit", "epc"}
 CHART_METRIC = {Role.AFFILIATE: "payout", Role.ADVERTISER: "sales"}
 

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 scripts/install.sh dev
 # Browser tests drive Debian's Chromium (Playwright uses it as is: no browser download).
 command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+# The translation checks extract messages with GNU gettext (xgettext, msgmerge) as makemessages does.
+command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
 .venv/bin/ruff check --quiet .
 # The app layers (.importlinter): payouts -> commissions -> tracking -> programs -> network -> core.
 .venv/bin/lint-imports --no-logo --no-cache .importlinter

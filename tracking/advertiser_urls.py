@@ -2,6 +2,7 @@
 network app's pages: this integration page extends the plain API-key page at the same address)."""
 
 from django.urls import path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 from programs.advertiser_forms import ID_PATTERN
@@ -10,8 +11,8 @@ from . import advertiser_import_views as import_views
 from . import advertiser_stripe_views as stripe_views
 from . import advertiser_views as views
 
-navigation.register("advertiser", "Conversions", "advertiser_conversions", order=40)
-navigation.register("advertiser", "Import conversions", "advertiser_imports", order=41)
+navigation.register("advertiser", _("Conversions"), "advertiser_conversions", order=40)
+navigation.register("advertiser", _("Import conversions"), "advertiser_imports", order=41)
 PK = f"(?P<pk>{ID_PATTERN})"
 
 urlpatterns = [

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -96,7 +97,7 @@ class ConversionListView(AdvertiserMixin, TemplateView):
 
 
 class RefundForm(forms.Form):
-    amount = forms.CharField(required=False, help_text="Empty: refund all that remains.")
+    amount = forms.CharField(required=False, help_text=_("Empty: refund all that remains."))
 
 
 class ConversionDetailView(AdvertiserMixin, TemplateView):
@@ -125,10 +126,10 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
             try:
                 amount = parse_amount(raw)
             except ValueError:
-                form.add_error("amount", 'Enter an amount such as "10.00".')
+                form.add_error("amount", _('Enter an amount such as "10.00".'))
                 return self.render_to_response(self.get_context_data(refund_form=form), status=400)
         try:
-            _, refunded = services.conversion_refund(network=self.network, conversion=conversion, amount=amount,
+            _refund, refunded = services.conversion_refund(network=self.network, conversion=conversion, amount=amount,
                                                      actor=request.user)
         except ValidationError as exc:
             errors_to_form(form, exc)
@@ -140,7 +141,7 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
 
 # --- integration ------------------------------------------------------------------------------------
 class WebhookForm(forms.Form):
-    url = forms.CharField(label="URL", max_length=1000, widget=forms.URLInput(attrs={"placeholder": "https://"}))
+    url = forms.CharField(label=_("URL"), max_length=1000, widget=forms.URLInput(attrs={"placeholder": _("https://")}))
     # The events an advertiser's endpoint receives (the operators' ones, e.g. payouts, never reach it).
     events = forms.MultipleChoiceField(
         choices=[("*", "Every event")] + [(e, e) for e in EVENTS
@@ -197,8 +198,8 @@ class TestConversionView(AdvertiserMixin, View):
 class PixelTokenRotateView(AdvertiserMixin, View):
     def post(self, request):
         pixel.pixel_token_rotate(network=self.network, advertiser=self.party, actor=request.user)
-        messages.success(request, "The pixel has a new token: update the pixel on your pages; the old one no longer "
-                                  "records sales.")
+        messages.success(request, _("The pixel has a new token: update the pixel on your pages; the old one no longer "
+                                  "records sales."))
         return redirect("advertiser_integration")
 
 
@@ -235,7 +236,7 @@ class WebhookActionView(AdvertiserMixin, View):
         endpoint = get_object_or_404(self.endpoints(), pk=pk)
         if verb == "delete":
             services.webhook_endpoint_delete(network=self.network, endpoint=endpoint, actor=request.user)
-            messages.success(request, f"The webhook to {endpoint.url} is deleted.")
+            messages.success(request, _("The webhook to %(url)s is deleted.") % {"url": endpoint.url})
             return redirect("advertiser_integration")
         if verb == "test":
             try:
@@ -244,11 +245,12 @@ class WebhookActionView(AdvertiserMixin, View):
                 # A clear refusal on the page it came from (a disabled endpoint gets no event, a test neither).
                 messages.error(request, exc.messages[0])
                 return redirect("advertiser_webhook", pk=pk)
-            messages.success(request, "A webhook.test event is on its way; its delivery is listed below.")
+            messages.success(request, _("A webhook.test event is on its way; its delivery is listed below."))
         else:
             services.webhook_endpoint_update(network=self.network, endpoint=endpoint, actor=request.user,
                                              is_active=verb == "enable")
-            messages.success(request, f"The webhook is {'enabled' if verb == 'enable' else 'disabled'}.")
+            messages.success(request, _("The webhook is enabled.") if verb == "enable"
+                             else _("The webhook is disabled."))
         return redirect("advertiser_webhook", pk=pk)
 
 
@@ -256,7 +258,8 @@ class DeliveryResendView(AdvertiserMixin, View):
     def post(self, request, pk):
         delivery = get_object_or_404(self.deliveries(), pk=pk)
         delivery_resend(network=self.network, delivery=delivery, actor=request.user)
-        messages.success(request, f"Delivery #{delivery.pk} ({delivery.event}) is queued again.")
+        messages.success(request, _("Delivery #%(delivery_id)s (%(event)s) is queued again.") % {
+            "delivery_id": delivery.pk, "event": delivery.event})
         if delivery.endpoint_id:
             return redirect("advertiser_webhook", pk=delivery.endpoint_id)
         return redirect("advertiser_integration")

@@ -261,19 +261,19 @@ class Conversion(TenantModel, SubIds):
     party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
 
     class Event(models.TextChoices):
-        SALE = "sale", "Sale"
-        LEAD = "lead", "Lead"
+        SALE = "sale", _("Sale")
+        LEAD = "lead", _("Lead")
 
     class Attribution(models.TextChoices):
-        CLICK = "click", "Click id"
-        COUPON = "coupon", "Coupon code"
-        CUSTOMER = "customer", "Known customer (renewal)"
-        NONE = "none", "Unattributed"
+        CLICK = "click", _("Click id")
+        COUPON = "coupon", _("Coupon code")
+        CUSTOMER = "customer", _("Known customer (renewal)")
+        NONE = "none", _("Unattributed")
 
     class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        HELD = "held", "Held for review"
-        REJECTED = "rejected", "Rejected"
+        ACCEPTED = "accepted", _("Accepted")
+        HELD = "held", _("Held for review")
+        REJECTED = "rejected", _("Rejected")
 
     # No index of its own: unique(advertiser, order_id) leads with it (every index slows the postback's INSERT).
     advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="conversions", db_index=False)

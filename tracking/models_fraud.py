@@ -2,6 +2,7 @@
 for the self-referral signal (a buyer at one of them is the affiliate itself). Kept like raw clicks."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from network.models import Affiliate, Membership, TenantModel
 
@@ -10,8 +11,8 @@ class MemberAddress(TenantModel):
     """One address (keyed hash, as the click's ip_hash: never the address) an affiliate's member used."""
 
     class Source(models.TextChoices):
-        SIGN_IN = "sign_in", "Sign-in"
-        API = "api", "API call"
+        SIGN_IN = "sign_in", _("Sign-in")
+        API = "api", _("API call")
 
     affiliate = models.ForeignKey(Affiliate, on_delete=models.CASCADE, related_name="+")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")

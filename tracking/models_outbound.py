@@ -4,6 +4,7 @@ import base64
 import secrets
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from network.models import Advertiser, Affiliate, TenantModel
 
@@ -46,13 +47,13 @@ class Delivery(TenantModel):
     party_fields = {"advertiser": "advertiser", "affiliate": "affiliate"}
 
     class Kind(models.TextChoices):
-        WEBHOOK = "webhook", "Advertiser/operator webhook"
-        POSTBACK = "postback", "Affiliate postback"
+        WEBHOOK = "webhook", _("Advertiser/operator webhook")
+        POSTBACK = "postback", _("Affiliate postback")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     event = models.CharField(max_length=64)

@@ -5,6 +5,7 @@ the log of every event it received."""
 import secrets
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, TenantModel
@@ -67,13 +68,13 @@ class StripeEvent(TenantModel):
     party_fields = {"advertiser": "integration__advertiser"}
 
     class Result(models.TextChoices):
-        CONVERSION = "conversion", "Conversion recorded"
-        RENEWAL = "renewal", "Renewal recorded"
-        REFUND = "refund", "Refund recorded"
-        LINKED = "linked", "Customer linked to a click"
-        RECORDED = "recorded", "Recorded (no effect on money)"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
+        CONVERSION = "conversion", _("Conversion recorded")
+        RENEWAL = "renewal", _("Renewal recorded")
+        REFUND = "refund", _("Refund recorded")
+        LINKED = "linked", _("Customer linked to a click")
+        RECORDED = "recorded", _("Recorded (no effect on money)")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
 
     integration = models.ForeignKey(StripeIntegration, on_delete=models.CASCADE, related_name="events")
     event_id = models.CharField(max_length=255)

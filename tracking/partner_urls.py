@@ -1,6 +1,7 @@
 """The partner portal's postback page (URL, test fire, delivery log) and its nav item."""
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 
@@ -12,4 +13,4 @@ urlpatterns = [
     path("partner/postback/deliveries/<int:pk>/", views.DeliveryView.as_view(), name="partner_delivery"),
 ]
 
-navigation.register("partner", "Postback", "partner_postback", order=70)
+navigation.register("partner", _("Postback"), "partner_postback", order=70)

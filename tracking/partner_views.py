@@ -43,9 +43,9 @@ EVENT_LABELS = {
 
 class PostbackForm(forms.Form):
     postback_url = forms.CharField(
-        label="Postback URL", required=False, max_length=1000,
-        widget=forms.URLInput(attrs={"placeholder": "https://tracker.example/postback?cid={click_id}&payout={payout}"}),
-        help_text="Called (GET) for each commission event; leave empty to turn postbacks off.")
+        label=_("Postback URL"), required=False, max_length=1000,
+        widget=forms.URLInput(attrs={"placeholder": _("https://tracker.example/postback?cid={click_id}&payout={payout}")}),
+        help_text=_("Called (GET) for each commission event; leave empty to turn postbacks off."))
     events = forms.MultipleChoiceField(
         label=_("Fire it for"), required=False, widget=forms.CheckboxSelectMultiple,
         choices=[(name, EVENT_LABELS.get(name, name)) for name in POSTBACK_EVENTS],
@@ -79,8 +79,8 @@ class PostbackView(PostbackPage):
                     for error in messages_:
                         form.add_error(field if field in form.fields else "postback_url", error)
             else:
-                messages.success(request, "Postback URL saved." if form.cleaned_data["postback_url"]
-                                 else "Postbacks are off.")
+                messages.success(request, _("Postback URL saved.") if form.cleaned_data["postback_url"]
+                                 else _("Postbacks are off."))
                 return redirect("partner_postback")
         return self.render_to_response(self.get_context_data(form=form), status=400)
 

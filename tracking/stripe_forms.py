@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from programs import selectors as program_selectors
 
@@ -15,7 +16,7 @@ class StripeConnectForm(forms.Form):
     program = forms.TypedChoiceField(label=gettext_lazy("Program"), coerce=int)
     signing_secret = forms.CharField(
         label=gettext_lazy("Signing secret (optional now)"), required=False, max_length=200,
-        widget=forms.PasswordInput(attrs={"placeholder": "whsec_…", "autocomplete": "off"}),
+        widget=forms.PasswordInput(attrs={"placeholder": _("whsec_…"), "autocomplete": "off"}),
         help_text=gettext_lazy("Stripe shows it once the endpoint exists: you may add it afterwards."))
 
     def __init__(self, *args, programs=(), **kwargs):
@@ -25,7 +26,7 @@ class StripeConnectForm(forms.Form):
 
 class StripeSecretForm(forms.Form):
     signing_secret = forms.CharField(label=gettext_lazy("New signing secret"), max_length=200,
-                                     widget=forms.PasswordInput(attrs={"placeholder": "whsec_…",
+                                     widget=forms.PasswordInput(attrs={"placeholder": _("whsec_…"),
                                                                        "autocomplete": "off"}))
 
 

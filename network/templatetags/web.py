@@ -5,7 +5,7 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 from django import template
 
-from core.money import format_amount, is_currency, parse_amount
+from core.money import babel_locale, format_amount, is_currency, parse_amount
 from network.audit_words import audit_sentence
 
 register = template.Library()
@@ -13,7 +13,8 @@ register = template.Library()
 
 @register.filter
 def money(amount, currency: str) -> str:
-    """`{{ amount|money:currency }}` -> "€1,234.50"; an empty string for no amount."""
+    """`{{ amount|money:currency }}` -> "€1,234.50" (in English; "1 234,50 €" in Latvian: the active language's
+    locale, Babel's rules); an empty string for no amount."""
     if amount is None or amount == "":
         return ""
     if not is_currency(currency):
@@ -30,7 +31,7 @@ def count(value):
     """`{{ clicks|count }}` -> "3,843": a whole number with the locale's separators (like `money`'s); anything
     else (a percentage already written out, "—") as it is."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return format_decimal(value, locale="en_US")
+        return format_decimal(value, locale=babel_locale())
     return value
 
 

@@ -1,0 +1,220 @@
+"""Five languages: the person's choice (saved on the user, the top bar's switcher) > the network's language > the
+browser's Accept-Language; the join page speaks the network's; e-mails speak the recipient's; money and numbers
+follow the language's locale; the API stays English."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.template import Context, Template
+from django.test import Client
+from django.utils import translation
+
+from network.models import Network, PartyStatus, User
+from tests.pages import web_client
+
+# The partner dashboard's heading and the nav's "Overview", in each language.
+DASHBOARD = {
+    "en": ("Welcome, Alpha Blog", ">Overview<"),
+    "lv": ("Laipni lūdzam, Alpha Blog", ">Pārskats<"),
+    "ru": ("Добро пожаловать, Alpha Blog", ">Обзор<"),
+    "id": ("Selamat datang, Alpha Blog", ">Ringkasan<"),
+    "pl": ("Witaj, Alpha Blog", ">Przegląd<"),
+}
+
+
+def set_language(user, code):
+    User.objects.filter(pk=user.pk).update(language=code)
+
+
+def network_language(network, code):
+    Network.objects.filter(pk=network.pk).update(language=code)
+
+
+@pytest.mark.parametrize("lang", ["lv", "ru", "id", "pl"])
+def test_the_partner_dashboard_in_each_language(world, lang):
+    set_language(world.a.affiliate.membership.user, lang)
+    response = web_client(world.a.affiliate).get("/partner/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    for text in DASHBOARD[lang]:
+        assert text in page
+    assert f'<html lang="{lang}"' in page and response["Content-Language"] == lang
+    assert DASHBOARD["en"][0] not in page
+
+
+def test_english_stays_the_default(world):
+    page = web_client(world.a.affiliate).get("/partner/").content.decode()
+    assert '<html lang="en"' in page
+    for text in DASHBOARD["en"]:
+        assert text in page
+
+
+def test_the_operator_pages_in_latvian(world):
+    set_language(world.a.owner.user, "lv")
+    page = web_client(world.a.owner).get("/operator/affiliates/").content.decode()
+    assert "Partneru grupas" in page and "Partner groups" not in page
+    assert "Alpha Blog" in page  # what people typed stays as written
+
+
+def test_the_switcher_saves_the_choice_on_the_user(world):
+    client = web_client(world.a.affiliate, enforce_csrf_checks=True)
+    page = client.get("/partner/").content.decode()
+    assert 'action="/language/"' in page and 'name="language"' in page
+    token = client.cookies["csrftoken"].value
+    assert client.post("/language/", {"language": "pl", "next": "/partner/"}).status_code == 403  # CSRF
+    response = client.post("/language/", {"language": "pl", "next": "/partner/", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/partner/"
+    user = User.objects.get(pk=world.a.affiliate.membership.user_id)
+    assert user.language == "pl"
+    assert DASHBOARD["pl"][0] in client.get("/partner/").content.decode()
+    # Saved on the account: another browser of the same person speaks Polish too.
+    assert DASHBOARD["pl"][0] in web_client(world.a.affiliate).get("/partner/").content.decode()
+    # Empty: back to the network's language (then the browser's).
+    network_language(world.a.network, "ru")
+    client.post("/language/", {"language": "", "next": "/partner/", "csrfmiddlewaretoken": token})
+    assert User.objects.get(pk=user.pk).language == ""
+    assert DASHBOARD["ru"][0] in client.get("/partner/").content.decode()
+
+
+@pytest.mark.parametrize("bad", ["xx", "de", "en-gb-x", "<script>"])
+def test_the_switcher_refuses_an_unknown_language(world, bad):
+    client = web_client(world.a.affiliate)
+    response = client.post("/language/", {"language": bad, "next": "/partner/"})
+    assert response.status_code == 400
+    assert User.objects.get(pk=world.a.affiliate.membership.user_id).language == ""
+
+
+def test_the_switcher_never_redirects_to_another_site(world):
+    response = web_client(world.a.affiliate).post("/language/", {"language": "lv", "next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_stranger_chooses_with_a_cookie(db):
+    client = Client()
+    response = client.post("/language/", {"language": "ru", "next": "/accounts/login/"})
+    assert response.status_code == 302 and client.cookies["django_language"].value == "ru"
+    page = client.get("/accounts/login/").content.decode()
+    assert "Забыли пароль?" in page and '<html lang="ru"' in page
+
+
+def test_the_choice_beats_the_network_which_beats_the_browser(world):
+    user = world.a.affiliate.membership.user
+    client = web_client(world.a.affiliate)
+    # No choice, no network language: the browser's.
+    assert DASHBOARD["id"][0] in client.get("/partner/", HTTP_ACCEPT_LANGUAGE="id,en;q=0.5").content.decode()
+    # The network's language beats the browser's.
+    network_language(world.a.network, "lv")
+    assert DASHBOARD["lv"][0] in client.get("/partner/", HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    # The person's choice beats both.
+    set_language(user, "pl")
+    assert DASHBOARD["pl"][0] in client.get("/partner/", HTTP_ACCEPT_LANGUAGE="id").content.decode()
+
+
+def test_the_network_language_is_an_operator_setting(world):
+    client = web_client(world.a.owner)
+    page = client.get("/operator/settings/").content.decode()
+    assert 'name="language"' in page and "Each person&#x27;s browser language" in page
+    data = {"name": "Alpha Network", "default_currency": "EUR", "timezone": "UTC", "language": "ru",
+            "click_retention_days": "90"}
+    assert client.post("/operator/settings/", data).status_code == 302
+    assert Network.objects.get(pk=world.a.network.pk).language == "ru"
+    assert client.post("/operator/settings/", data | {"language": "xx"}).status_code == 400
+    # Network b's members are not touched by network a's setting.
+    assert DASHBOARD["en"][0].replace("Alpha", "Bravo") in web_client(world.b.affiliate).get(
+        "/partner/").content.decode()
+
+
+def test_the_join_page_speaks_the_network_language(world):
+    network_language(world.a.network, "ru")
+    page = Client().get("/n/alpha/join", HTTP_ACCEPT_LANGUAGE="pl").content.decode()
+    assert "Вступите в Alpha Network как партнёр" in page and '<html lang="ru"' in page
+    # Another network without a language: the visitor's browser.
+    page = Client().get("/n/bravo/join", HTTP_ACCEPT_LANGUAGE="pl").content.decode()
+    assert "Dołącz do Bravo Network jako partner" in page
+    # A visitor who chose a language keeps it.
+    client = Client()
+    client.cookies["django_language"] = "id"
+    assert "Bergabung dengan Alpha Network sebagai afiliasi" in client.get("/n/alpha/join").content.decode()
+    assert Client().get("/n/nowhere/join").status_code == 404
+
+
+def test_a_form_error_in_the_page_language(world):
+    network_language(world.a.network, "pl")
+    response = Client().post("/n/alpha/join", {"name": "X", "email": "x@x.test", "password1": "Secret-pass-1",
+                                               "password2": "Other-pass-2"})
+    assert response.status_code == 400 and "Hasła się różnią." in response.content.decode()
+
+
+def test_an_email_in_the_recipient_language(world):
+    affiliate = world.a.affiliate2
+    affiliate.status = PartyStatus.PENDING
+    affiliate.save()
+    set_language(affiliate.membership.user, "lv")
+    # The operator works in English; the affiliate reads Latvian.
+    response = web_client(world.a.staff).post(f"/operator/affiliates/{affiliate.pk}/status", {"status": "active"})
+    assert response.status_code == 302
+    [message] = mail.outbox
+    assert message.to == ["deals@alpha.test"]
+    assert "Jūsu pieteikums tīklam Alpha Network ir apstiprināts" in message.subject
+    assert "Sveiki, Alpha Deals!" in message.body and "Piesakieties šeit:" in message.body
+    assert "Hello" not in message.body
+
+
+def test_an_email_falls_back_to_the_network_language(world):
+    network_language(world.a.network, "ru")
+    affiliate = world.a.affiliate2
+    affiliate.status = PartyStatus.PENDING
+    affiliate.save()
+    web_client(world.a.owner).post(f"/operator/affiliates/{affiliate.pk}/status", {"status": "suspended"},
+                                   HTTP_ACCEPT_LANGUAGE="en")
+    [message] = mail.outbox
+    assert "Ваша заявка в Alpha Network отклонена" in message.subject
+    assert "Alpha Network пока отклонила вашу заявку." in message.body
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", "€1,458.00"),
+    ("lv", "1\xa0458,00\xa0€"),
+    ("ru", "1\xa0458,00\xa0€"),
+    ("pl", "1\xa0458,00\xa0€"),
+    ("id", "€1.458,00"),
+])
+def test_money_is_formatted_per_locale(lang, expected):
+    template = Template("{% load web %}{{ amount|money:'EUR' }}")
+    with translation.override(lang):
+        assert template.render(Context({"amount": Decimal("1458")})) == expected
+
+
+def test_numbers_and_month_names_follow_the_language():
+    template = Template('{% load web %}{{ n|count }} · {{ when|date:"j M Y" }}')
+    context = Context({"n": 3843, "when": datetime.date(2026, 12, 3)})
+    with translation.override("en"):
+        assert template.render(context) == "3,843 · 3 Dec 2026"
+    with translation.override("pl"):
+        assert template.render(context) == "3\xa0843 · 3 Gru 2026"
+    with translation.override("id"):
+        assert template.render(context) == "3.843 · 3 Des 2026"
+
+
+def test_money_on_a_page_in_polish(world):
+    from tests.commissions.helpers import convert, program_with_link
+
+    program, link = program_with_link(world.a, name="Outdoor Gear",
+                                      rules=[{"event": "sale", "kind": "percent", "payout": Decimal("10")}])
+    convert(world.a, link, order_id="o-1", amount="14580.00")
+    set_language(world.a.affiliate.membership.user, "pl")
+    page = web_client(world.a.affiliate).get("/partner/commissions/").content.decode()
+    assert "1\xa0458,00\xa0€" in page and "€1,458.00" not in page
+
+
+def test_the_api_stays_english(world):
+    set_language(world.a.affiliate.membership.user, "ru")
+    network_language(world.a.network, "ru")
+    response = Client().get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Authentication credentials were not provided."
+    response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {world.a.affiliate_key}",
+                            HTTP_ACCEPT_LANGUAGE="pl")
+    assert response.status_code == 200 and response["Content-Language"] == "en"
