@@ -56,10 +56,10 @@ def commission_emails_task(items: list[list]) -> int:
     commissions, one mail connection. A retry after a failure may send the batch's e-mails again (at-least-once,
     as a task each would)."""
     by_id = (
-        Commission.objects.select_related("affiliate", "program", "conversion", "network")
+        Commission.objects.select_related("affiliate__membership__user", "program", "conversion", "network")
         .only("currency", "amount", "reversed_amount", "reason", "conversion_id", "conversion__order_id", "kind",
-              "adjusts_id", "network__slug",
-              "affiliate__name", "affiliate__email", "program__name")
+              "adjusts_id", "network__slug", "network__language",
+              "affiliate__name", "affiliate__email", "affiliate__membership__user__language", "program__name")
         .in_bulk([commission_id for commission_id, _event, _amount in items])
     )
     messages = [
