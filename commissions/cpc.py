@@ -35,12 +35,14 @@ def cpc_due_rollup_ids(*, now=None, limit: int = 10000) -> list[int]:
 @transaction.atomic
 def cpc_accrue_rollup(*, rollup_id: int) -> Commission | None:
     """Pay the unpaid unique clicks of one rollup row (idempotent: a second run finds nothing unpaid)."""
+    # The row's network first: a lock names its network (Citus runs it on that network's shard).
+    network_id = ClickRollup.objects.filter(pk=rollup_id).values_list("network_id", flat=True).first()
     rollup = (ClickRollup.objects.select_for_update(of=("self",)).select_related("program", "affiliate")
-              .filter(pk=rollup_id).first())
+              .filter(network_id=network_id, pk=rollup_id).first())
     if rollup is None:
         return None
     accrual, _ = CpcAccrual.objects.select_for_update().get_or_create(
-        rollup=rollup, defaults={"network_id": rollup.network_id}
+        network_id=rollup.network_id, rollup=rollup
     )
     upto, before = rollup.unique_clicks, accrual.paid_clicks
     if upto <= before:

@@ -135,8 +135,9 @@ def transactions_post(*, network: Network | int, postings: list[Posting]) -> lis
         for line in lines:
             per_account[line.account.pk] += line.amount
     # Lock in a fixed order (no deadlocks between postings) and add in Python: SQLite would add decimals as floats.
-    for account in Account.objects.select_for_update().filter(pk__in=list(per_account)).order_by("pk"):
-        Account.objects.filter(pk=account.pk).update(balance=account.balance + per_account[account.pk])
+    accounts = Account.objects.filter(network_id=network_id)
+    for account in accounts.select_for_update().filter(pk__in=list(per_account)).order_by("pk"):
+        accounts.filter(pk=account.pk).update(balance=account.balance + per_account[account.pk])
     return results
 
 

@@ -85,7 +85,8 @@ class Commission(TenantModel):
                                     name="commission_unique_conversion_tier"),
             # One true-up per commission: a second run of the period's true-up adds nothing.
             models.UniqueConstraint(fields=["network", "adjusts"], name="commission_unique_adjustment"),
-            models.UniqueConstraint(fields=["rollup", "clicks_upto", "tier"], name="commission_unique_rollup_step"),
+            models.UniqueConstraint(fields=["network", "rollup", "clicks_upto", "tier"],
+                                    name="commission_unique_rollup_step"),
             models.CheckConstraint(condition=models.Q(amount__gte=0) & models.Q(revenue__gte=0),
                                    name="commission_amounts_not_negative"),
             models.CheckConstraint(condition=models.Q(reversed_amount__lte=models.F("amount")),

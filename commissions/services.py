@@ -105,8 +105,12 @@ def _conversions_locked(conversion_ids: list[int]) -> list[Conversion]:
     """The conversions, locked, with each program (network, advertiser), affiliate and paying referrer read once
     for the batch (select_related would make one a row)."""
     # The partnership (its own caps) comes in the same statement; only the conversions are locked.
-    conversions = list(Conversion.objects.select_for_update(of=("self",)).select_related("partnership")
-                       .filter(pk__in=conversion_ids).order_by("pk"))
+    # Locked network by network (a lock names its network: Citus runs it on that network's shard), in one order.
+    networks = sorted(set(Conversion.objects.filter(pk__in=conversion_ids).values_list("network_id", flat=True)))
+    conversions = sorted((c for network_id in networks
+                          for c in Conversion.objects.select_for_update(of=("self",)).select_related("partnership")
+                          .filter(network_id=network_id, pk__in=conversion_ids).order_by("pk")),
+                         key=lambda c: c.pk)
     programs = Program.objects.select_related("network", "advertiser").in_bulk(
         {c.program_id for c in conversions if c.program_id})
     affiliates = Affiliate.objects.in_bulk({c.affiliate_id for c in conversions if c.affiliate_id})
@@ -386,7 +390,8 @@ def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: li
     base = Decimal(conversion.amount)
     changed = []
     ids = [c.pk for c in commissions] if commissions is not None else None
-    qs = Commission.objects.select_for_update(of=("self",)).filter(conversion=conversion, status__in=LIABLE)
+    qs = Commission.objects.select_for_update(of=("self",)).filter(
+        network_id=conversion.network_id, conversion=conversion, status__in=LIABLE)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     seen: dict[int, Commission] = {}

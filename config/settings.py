@@ -120,7 +120,11 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# `CITUS_URL` (a Citus coordinator whose database already has its workers added) takes the place of DATABASE_URL;
+# the test run then distributes the migrated tables by network_id (tests/conftest.py, core/citus.py).
+CITUS_URL = env.str("CITUS_URL", default="")
+DATABASES = {"default": env.db_url_config(CITUS_URL) if CITUS_URL else
+             env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -124,6 +124,39 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
 
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        # Every save of an existing row (bare, ModelForm or serializer) updates it on its network's shard and never
+        # sets network_id: a row does not move between networks, and Citus refuses an UPDATE of its distribution
+        # column.
+        values = [value for value in values if value[0].attname != "network_id"]
+        return super()._do_update(base_qs.filter(network_id=self.network_id), using, pk_val, values, update_fields,
+                                  forced_update)
+
+
+def _join_on_network(field, alias, related_alias):
+    """The extra condition of every join along a foreign key between tenant models: the two rows' network_id are
+    equal (always true of the data). Citus then sees joins on the distribution column and keeps a query filtered by
+    one network on that network's shard; PostgreSQL uses the composite keys."""
+    from django.db.models.expressions import Col
+    from django.db.models.lookups import Exact
+
+    return Exact(Col(alias, field.related_model._meta.get_field("network")),
+                 Col(related_alias, field.model._meta.get_field("network")))
+
+
+def join_tenant_foreign_keys_on_network(models_list) -> None:
+    """Called once the apps are loaded (network.apps): every FK and one-to-one field from a tenant model to a tenant
+    model joins on network_id as well as on the id, both ways (the reverse relation asks its field)."""
+    import types
+
+    for model in models_list:
+        if not issubclass(model, TenantModel):
+            continue
+        for field in model._meta.fields:
+            if (field.many_to_one or field.one_to_one) and field.name != "network" \
+                    and isinstance(field.related_model, type) and issubclass(field.related_model, TenantModel):
+                field.get_extra_restriction = types.MethodType(_join_on_network, field)
+
 
 class Role(models.TextChoices):
     OWNER = "owner", _("Owner")

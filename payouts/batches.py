@@ -120,10 +120,10 @@ def _method_problem(method: PayoutMethod | None) -> str:
 def _gather_one(batch: PayoutBatch, policy, account_id: int, skipped: list) -> Payout | None:
     network = batch.network
     # The row lock orders us against approvals and refunds posting to this account: what we read is what we take.
-    account = Account.objects.select_for_update().get(pk=account_id)
-    affiliate = Affiliate.objects.get(pk=account.affiliate_id)
+    account = Account.objects.select_for_update().get(network=network, pk=account_id)
+    affiliate = Affiliate.objects.get(network=network, pk=account.affiliate_id)
     currency = account.currency
-    if Payout.objects.filter(batch=batch, affiliate=affiliate, currency=currency).exists():
+    if Payout.objects.filter(network=network, batch=batch, affiliate=affiliate, currency=currency).exists():
         return None  # written by an earlier run of this batch
     due = ledger.affiliate_approved_due(network=network, affiliate=affiliate, currency=currency)
     amount = due.quantize(quantum(currency), rounding=ROUND_DOWN)

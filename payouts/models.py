@@ -211,7 +211,8 @@ class Payout(TenantModel):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "affiliate", "currency"], name="payout_unique_per_batch"),
+            models.UniqueConstraint(fields=["network", "batch", "affiliate", "currency"],
+                                    name="payout_unique_per_batch"),
             models.UniqueConstraint(fields=["provider_reference"], condition=~Q(provider_reference=""),
                                     name="payout_unique_provider_reference"),
             models.CheckConstraint(condition=Q(amount__gt=0) & Q(net__gte=0) & Q(fee__gte=0),
@@ -238,7 +239,10 @@ class StripeEvent(models.Model):
 
     event_id = models.CharField(max_length=120, unique=True)
     type = models.CharField(max_length=80)
-    payout = models.ForeignKey(Payout, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraint: this table is replicated to every node (a reference table under Citus) and may not
+    # point at a distributed one; the payout is found by its id and the event's network-free Stripe transfer.
+    payout = models.ForeignKey(Payout, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               db_constraint=False)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

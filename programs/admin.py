@@ -5,7 +5,7 @@ from django.db import models
 from network.admin_base import ReadOnlyAdmin, TenantAdmin
 
 from . import services
-from .models import CapCounter, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from .models import CapCounter, CommissionRule, CouponCode, Creative, LinkCode, Partnership, Program, TrackingLink
 
 # Typed URLs without a scheme become https:// (Django 6's default; silences its deprecation warning).
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -103,6 +103,14 @@ class TrackingLinkAdmin(TenantAdmin):
     raw_id_fields = ("partnership", "program", "affiliate")
     readonly_fields = ("code",)
     formfield_overrides = URL_FIELDS
+
+
+@admin.register(LinkCode)
+class LinkCodeAdmin(ReadOnlyAdmin):
+    """Which network each link code belongs to: written with the link, never edited."""
+
+    list_display = ("code", "network")
+    search_fields = ("code",)
 
 
 @admin.register(CapCounter)

@@ -4,12 +4,12 @@ import secrets
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from core.storage import public_storage
-from network.models import Advertiser, Affiliate, PartnerGroup, TenantModel, User, validate_currency
+from network.models import Advertiser, Affiliate, Network, PartnerGroup, TenantModel, User, validate_currency
 
 from .targeting import targeting_lines, validate_targeting
 
@@ -209,7 +209,7 @@ class Partnership(TenantModel):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["program", "affiliate"], name="partnership_unique")]
+        constraints = [models.UniqueConstraint(fields=["network", "program", "affiliate"], name="partnership_unique")]
 
     def __str__(self) -> str:
         return f"{self.affiliate_id} in {self.program_id} ({self.status})"
@@ -289,12 +289,25 @@ def new_link_code() -> str:
     return secrets.token_urlsafe(8)[:10]
 
 
+class LinkCode(models.Model):
+    """Which network a link code belongs to: the redirect's cold path knows only the code. A small table that
+    every node holds (a reference table under Citus; tracking links are distributed by network), and the one
+    place a code is unique across the installation. A code stays here after its link is gone, so none is reused."""
+
+    code = models.CharField(max_length=32, primary_key=True)
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class TrackingLink(TenantModel, SubIds):
     """An affiliate's link into a program: /c/<code> on the tracking domain."""
 
     party_fields = {"advertiser": "program__advertiser", "affiliate": "affiliate"}
 
-    code = models.CharField(max_length=32, unique=True, default=new_link_code)
+    # Unique in its network here, across the installation through LinkCode (written with the link).
+    code = models.CharField(max_length=32, default=new_link_code)
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="links")
     # Denormalised from the partnership so the redirect and the ingester need no joins.
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
@@ -305,9 +318,17 @@ class TrackingLink(TenantModel, SubIds):
 
     class Meta:
         ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["network", "code"], name="tracking_link_unique_code")]
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():  # the code's global row and the link, or neither
+            LinkCode.objects.create(code=self.code, network_id=self.network_id)
+            return super().save(*args, **kwargs)
 
 
 class CapCounter(TenantModel):

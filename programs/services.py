@@ -15,7 +15,7 @@ from network.services import audit_log_record
 from . import caps, emails, signals
 from . import models as program_models
 from .deeplinks import is_allowed_destination
-from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, Partnership, Program, TrackingLink
+from .models import SUB_FIELDS, CommissionRule, CouponCode, Creative, LinkCode, Partnership, Program, TrackingLink
 from .rule_checks import rules_clean
 from .selectors import default_link_for
 from .targeting import targeting_clean
@@ -80,7 +80,7 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
     """Change a program's settings; `rules` are added (among rules for the same event and target the newest wins,
     so a new rule replaces the old one while commissions keep pointing at the rule they were computed with)."""
     _same_network(network, program)
-    program = Program.objects.select_for_update().get(pk=program.pk)
+    program = Program.objects.select_for_update().get(network=network, pk=program.pk)
     if "currency" in fields and fields.pop("currency") != program.currency:
         raise ValidationError({"currency": ["A program's currency cannot change; create a new program."]})
     if program.status == Program.Status.ARCHIVED:
@@ -130,7 +130,8 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
     if program.status != Program.Status.ACTIVE:
         raise ValidationError({"detail": f"The program is {program.status}; it does not accept applications."})
     now = timezone.now()
-    existing = Partnership.objects.select_for_update().filter(program=program, affiliate=affiliate).first()
+    existing = (Partnership.objects.select_for_update()
+                .filter(network_id=program.network_id, program=program, affiliate=affiliate).first())
     if existing is not None:
         if existing.status == Partnership.Status.PENDING and existing.invited_at is not None:
             existing.status = Partnership.Status.APPROVED
@@ -296,13 +297,15 @@ def tracking_links_create_bulk(*, network: Network, partnership: Partnership, sp
         taken: set[str] = set()
         codes = [link.code for link in links]
         for start in range(0, len(codes), 900):
-            taken.update(TrackingLink.objects.filter(code__in=codes[start:start + 900]).values_list("code", flat=True))
+            taken.update(LinkCode.objects.filter(code__in=codes[start:start + 900]).values_list("code", flat=True))
         for link in links:
             while link.code in taken:
                 link.code = program_models.new_link_code()
             taken.add(link.code)
         try:
             with transaction.atomic():
+                LinkCode.objects.bulk_create([LinkCode(code=link.code, network_id=link.network_id) for link in links],
+                                             batch_size=1000)
                 TrackingLink.objects.bulk_create(links, batch_size=1000)
                 audit_log_record(network=network, actor=_actor(actor), action="link.bulk_created",
                                  target=partnership, data={"count": len(links)})

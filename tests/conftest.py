@@ -21,6 +21,68 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_redis)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """With CITUS_URL: after the test database is created and migrated on the coordinator, the same database on
+    every worker of the coordinator's own database, then the tables distributed by network_id (core.citus)."""
+    if not settings.CITUS_URL:
+        yield
+        return
+    with django_db_blocker.unblock():
+        nodes = _distribute_test_database()
+    yield
+    # Citus's maintenance daemon holds a connection to the test database: the run drops it by force, everywhere.
+    from django.db import connections
+
+    name = connections["default"].settings_dict["NAME"]
+    connections.close_all()
+    for host, port in nodes:
+        _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run_on(host, port, dbname, *statements):
+    import environ
+    import psycopg2
+
+    source = environ.Env.db_url_config(settings.CITUS_URL)
+    conn = psycopg2.connect(dbname=dbname, user=source["USER"], password=source["PASSWORD"], host=host, port=port)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else None
+    finally:
+        conn.close()
+
+
+def _distribute_test_database():
+    import os
+
+    import environ
+    from django.db import connection
+
+    from core.citus import distribute
+
+    source = environ.Env.db_url_config(settings.CITUS_URL)
+    home = (source["HOST"], int(source["PORT"] or 5432))
+    workers = _run_on(*home, source["NAME"],
+                      "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'")
+    assert workers, "CITUS_URL's database has no workers (citus_add_node)"
+    name = connection.settings_dict["NAME"]
+    for host, port in workers:
+        _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+        _run_on(host, port, name, "CREATE EXTENSION IF NOT EXISTS citus")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS citus")
+        cursor.execute("SELECT citus_set_coordinator_host(%s, %s)", list(home))
+        for host, port in workers:
+            cursor.execute("SELECT citus_add_node(%s, %s)", [host, port])
+        cursor.execute(f"SET citus.shard_count = {int(os.environ.get('CITUS_SHARDS', '8'))}")
+        distribute(cursor)
+    return [*workers, home]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_eager_tasks(settings):
     from django.core.cache import cache

@@ -44,10 +44,14 @@ def program_cache_key(program_id: int) -> str:
 
 
 def _load_link(code: str) -> dict:
-    from programs.models import TrackingLink
+    from programs.models import LinkCode, TrackingLink
 
+    # The code's network first (a small table every node holds), then the link on that network's shard.
+    network_id = LinkCode.objects.filter(code=code).values_list("network_id", flat=True).first()
+    if network_id is None:
+        return _GONE
     link = (
-        TrackingLink.objects.filter(code=code)
+        TrackingLink.objects.filter(network_id=network_id, code=code)
         .select_related("partnership", "affiliate")
         .only("id", "code", "network_id", "program_id", "partnership_id", "affiliate_id", "destination_url",
               "sub1", "sub2", "sub3", "sub4", "sub5", "archived", "partnership__status", "partnership__caps",

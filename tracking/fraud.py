@@ -174,7 +174,7 @@ def duplicate_order_sql(buyer: tuple[str, ...], *, exclude: bool = False) -> str
     plain, created = ("v.{} + 0", "COALESCE(v.created_at, v.created_at)") if hinted else ("v.{}", "v.created_at")
     same_buyer = " OR ".join(f"v.{name} = %s" for name in buyer)
     return (
-        f"EXISTS (SELECT 1 FROM tracking_conversion v WHERE {plain.format('network_id')} = %s"  # noqa: S608
+        f"EXISTS (SELECT 1 FROM tracking_conversion v WHERE v.network_id = %s"  # noqa: S608 (Citus: a shard)
         f" AND {plain.format('advertiser_id')} = %s AND ({same_buyer}) AND v.amount = %s AND v.currency = %s"
         f" AND {created} >= %s AND {created} <= %s{' AND v.id <> %s' if exclude else ''})"
     )

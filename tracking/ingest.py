@@ -133,32 +133,38 @@ def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
         return new
 
 
-def _last_seen(keys: set[tuple[int, int, str]], since, until) -> dict[tuple[int, str], object]:
-    """Latest stored click time per (link, visitor hash) within [since, until]; `keys` are (link, program,
-    visitor hash): the visitor index is (ip_hash, program, created_at), which the velocity check reads too."""
+def _last_seen(keys: set[tuple[int, int, int, str]], since, until) -> dict[tuple[int, str], object]:
+    """Latest stored click time per (link, visitor hash) within [since, until]; `keys` are (network, link,
+    program, visitor hash): the visitor index is (ip_hash, program, created_at), which the velocity check reads
+    too. One statement per network and chunk: Citus runs each on that network's shard."""
     seen = {}
-    keys = list(keys)
+    per_network: dict[int, list] = {}
+    for network_id, *key in sorted(keys):
+        per_network.setdefault(network_id, []).append(tuple(key))
     table = Click._meta.db_table
     bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    chunks = [(network_id, network_keys[start : start + 500]) for network_id, network_keys in per_network.items()
+              for start in range(0, len(network_keys), 500)]
+    for network_id, chunk in chunks:
         if connection.vendor == "postgresql":
             # One index probe per key (newest first): cost does not grow with the clicks a key already has.
             sql = (
                 "SELECT k.link_id, k.ip_hash, (SELECT c.created_at FROM "  # noqa: S608 (our names, values as params)
-                f"{table} c WHERE c.ip_hash = k.ip_hash AND c.program_id = k.program_id AND c.link_id = k.link_id "
-                "AND c.created_at >= %s AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT 1) "
+                f"{table} c WHERE c.network_id = %s AND c.ip_hash = k.ip_hash AND c.program_id = k.program_id "
+                "AND c.link_id = k.link_id AND c.created_at >= %s AND c.created_at <= %s "
+                "ORDER BY c.created_at DESC LIMIT 1) "
                 f"FROM (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::text)'] * len(chunk))}) "
                 "AS k(link_id, program_id, ip_hash)"
             )
-            params = bounds + [value for key in chunk for value in key]
+            params = [network_id, *bounds] + [value for key in chunk for value in key]
         else:
             sql = (
                 f"SELECT link_id, ip_hash, MAX(created_at) FROM {table} "  # noqa: S608 (our names, values as params)
-                f"WHERE created_at >= %s AND created_at <= %s AND (link_id, ip_hash) IN "
+                f"WHERE network_id = %s AND created_at >= %s AND created_at <= %s AND (link_id, ip_hash) IN "
                 f"({', '.join(['(%s, %s)'] * len(chunk))}) GROUP BY link_id, ip_hash"
             )
-            params = bounds + [value for link_id, _program_id, ip_hash in chunk for value in (link_id, ip_hash)]
+            params = [network_id, *bounds] + [value for link_id, _program_id, ip_hash in chunk
+                                              for value in (link_id, ip_hash)]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for link_id, ip_hash_value, latest in cursor.fetchall():
@@ -202,7 +208,7 @@ def _mark(records: list[dict]) -> None:
     if vkeys := velocity.visitor_keys(records, limits):
         widest = max(limits[key[1]][1] for key in vkeys)
         complete = velocity.visitor_clicks(vkeys, limits, records[0]["created_at"] - max(widest, window), until)
-    keys = {(r["link_id"], r["program_id"], r["ip_hash"]) for r in records
+    keys = {(r["network_id"], r["link_id"], r["program_id"], r["ip_hash"]) for r in records
             if r.get("ip_hash") and (r["network_id"], r["program_id"], r["ip_hash"]) not in complete}
     last = _last_seen(keys, since, until) if keys else {}
     for (_network_id, _program_id, ip_hash), rows in complete.items():

@@ -320,7 +320,7 @@ class Conversion(TenantModel, SubIds):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["advertiser", "order_id"], name="conversion_unique_order"),
+            models.UniqueConstraint(fields=["network", "advertiser", "order_id"], name="conversion_unique_order"),
         ]
         indexes = [
             models.Index(fields=["network", "affiliate", "created_at"]),

@@ -60,21 +60,27 @@ FAST_FIELDS = frozenset({"order_id", "amount", "currency", "event", "click_id", 
 FAST_TRIED = "afn.postback.fast_tried"
 
 # The key's row as it is: whether it may act and record is decided in Python, by the full path's own rules.
+# Two statements: the key, its membership and user (tables every node holds, read before the network is known),
+# then the advertiser and whether webhooks wait, on that network's shard (Citus runs neither as one statement).
 _KEY_SQL = """
-SELECT m.network_id, a.id, k.last_used_at, k.id,
-       EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = m.network_id AND w.is_active
-               AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id)),
-       k.revoked_at IS NOT NULL, m.is_active, u.is_active, m.role
+SELECT m.network_id, m.id, k.last_used_at, k.id, k.revoked_at IS NOT NULL, m.is_active, u.is_active, m.role
 FROM network_apikey k
 JOIN network_membership m ON m.id = k.membership_id
 JOIN network_user u ON u.id = m.user_id
-LEFT JOIN network_advertiser a ON a.membership_id = m.id
 WHERE k.hashed_key = %s
 """
-# `x + 0` keeps a condition out of index selection: the click id is always the selective one (one click),
-# whatever the statistics say (a new day's partition has none; a table that grew since its last ANALYZE looks
-# empty and the planner may walk every row of the network instead). The duplicate-order check is the full
-# path's predicate (`fraud.duplicate_order_sql`), for the one buyer value this path has: the click id.
+_PARTY_SQL = """
+SELECT a.id, EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = %s AND w.is_active
+                     AND (w.advertiser_id IS NULL OR w.advertiser_id = a.id))
+FROM network_advertiser a WHERE a.network_id = %s AND a.membership_id = %s
+"""
+_WEBHOOKS_SQL = """
+SELECT EXISTS (SELECT 1 FROM tracking_webhookendpoint w WHERE w.network_id = %s AND w.is_active
+               AND w.advertiser_id IS NULL)
+"""
+# The click's key (network_id, click_id, created_at) finds the one click, whatever the statistics say; the
+# network is a plain equality so Citus sends the statement to that network's shard. The duplicate-order check is
+# the full path's predicate (`fraud.duplicate_order_sql`), for the one buyer value this path has: the click id.
 _FAST_BUYER = ("click_id",)
 _CLICK_SQL = f"""
 SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, c.sub1, c.sub2, c.sub3, c.sub4,
@@ -82,8 +88,8 @@ SELECT c.created_at, c.program_id, c.partnership_id, c.link_id, c.affiliate_id, 
        p.fraud_policy, c.velocity_count, p.velocity_max_clicks, p.velocity_window_minutes,
        {duplicate_order_sql(_FAST_BUYER)}, p.name, c.off_target, c.device, c.ip_hash, p.attribution_model
 FROM tracking_click c
-JOIN programs_program p ON p.id = c.program_id
-WHERE c.network_id + 0 = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
+JOIN programs_program p ON p.network_id = c.network_id AND p.id = c.program_id
+WHERE c.network_id = %s AND c.click_id = %s AND c.created_at BETWEEN %s AND %s
 """  # noqa: S608 (the predicate's column names are fraud's own)
 _FIELDS = [field for field in Conversion._meta.concrete_fields if field.column != "id"]
 _COLUMNS = [field.column for field in _FIELDS]
@@ -95,7 +101,8 @@ ZERO = Decimal(0)
 # Column names come from the model; values are parameters.
 _INSERT_SQL = (
     f"INSERT INTO tracking_conversion ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT (advertiser_id, order_id) DO NOTHING RETURNING id"
+    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+    "ON CONFLICT (network_id, advertiser_id, order_id) DO NOTHING RETURNING id"
 )
 # PostgreSQL: the INSERT and its day's difference (tracking.daily; a new ConversionDayChange row, so no two
 # postbacks update one row) in one statement: one round trip still records both or neither. The network's
@@ -126,7 +133,8 @@ def _numbered(sql: str) -> str:
 
 # PostgreSQL: each statement is prepared once per connection (PREPARE), then run with EXECUTE: planning the
 # joins and the partitioned click table on every postback cost more of the server's CPU than running them.
-_STATEMENTS = {"afn_pb_key": _KEY_SQL, "afn_pb_click": _CLICK_SQL, "afn_pb_insert": _INSERT_WITH_DAY_SQL}
+_STATEMENTS = {"afn_pb_key": _KEY_SQL, "afn_pb_party": _PARTY_SQL, "afn_pb_webhooks": _WEBHOOKS_SQL,
+               "afn_pb_click": _CLICK_SQL, "afn_pb_insert": _INSERT_WITH_DAY_SQL}
 
 
 def _execute(cursor, name: str, params: list) -> None:
@@ -159,7 +167,16 @@ def _key_row(cursor, hashed: str) -> tuple | None:
     row = _keys.get(hashed)
     if row is MISSING:
         _execute(cursor, "afn_pb_key", [hashed])
-        row = cursor.fetchone()
+        key = cursor.fetchone()
+        row = None
+        if key is not None:
+            network_id, membership_id, last_used_at, key_id, *flags = key
+            _execute(cursor, "afn_pb_party", [network_id, network_id, membership_id])
+            party = cursor.fetchone()
+            if party is None:
+                _execute(cursor, "afn_pb_webhooks", [network_id])
+                party = (None, cursor.fetchone()[0])
+            row = (network_id, party[0], last_used_at, key_id, party[1], *flags)
         _keys.set(hashed, row)
     return row
 

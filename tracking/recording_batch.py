@@ -185,7 +185,7 @@ def _insert(conversions: list[Conversion]) -> dict[str, int]:
         attrs = vars(conversion)
         params += [attrs[name] if f is None else f.get_db_prep_save(attrs[name], connection) for name, f in _PARAMS]
     sql = (f"INSERT INTO {Conversion._meta.db_table} ({columns}) VALUES {', '.join([one] * len(conversions))} "  # noqa: S608
-           "ON CONFLICT (advertiser_id, order_id) DO NOTHING RETURNING id, order_id")
+           "ON CONFLICT (network_id, advertiser_id, order_id) DO NOTHING RETURNING id, order_id")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {order_id: pk for pk, order_id in cursor.fetchall()}

@@ -188,10 +188,11 @@ def _queue_late_attribution(conversion_id: int) -> None:
 def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> str:
     """Attribute a conversion recorded before its click was ingested. "waiting" when it should try again."""
     with transaction.atomic():
+        network_id = Conversion.objects.filter(pk=conversion_id).values_list("network_id", flat=True).first()
         conversion = (
             Conversion.objects.select_for_update(of=("self",))
             .select_related("network", "advertiser", "coupon__partnership__program")
-            .filter(pk=conversion_id, attribution_pending=True).first()
+            .filter(network_id=network_id, pk=conversion_id, attribution_pending=True).first()
         )
         if conversion is None:
             return "done"

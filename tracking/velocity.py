@@ -48,18 +48,23 @@ def _walk(keys: list[tuple], rows_per_key, since: datetime, until: datetime) -> 
     bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
     found: dict[tuple, list] = {key: [] for key in keys}
     cut: set[tuple] = set()
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
+    # One statement per network and chunk: Citus runs each on that network's shard (the constant network).
+    per_network: dict[int, list] = {}
+    for key in keys:
+        per_network.setdefault(key[0], []).append(key)
+    chunks = [(network_id, network_keys[start : start + _CHUNK]) for network_id, network_keys in
+              sorted(per_network.items()) for start in range(0, len(network_keys), _CHUNK)]
+    for network_id, chunk in chunks:
         if connection.vendor == "postgresql":
             sql = (
                 "SELECT k.network_id, k.program_id, k.ip_hash, c.link_id, c.click_id, c.created_at, k.n "  # noqa: S608
                 f"FROM (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::text, %s::int)'] * len(chunk))}) "
                 "AS k(network_id, program_id, ip_hash, n) CROSS JOIN LATERAL (SELECT c.link_id, c.click_id, "
                 f"c.created_at FROM {table} c WHERE c.ip_hash = k.ip_hash AND c.program_id = k.program_id "
-                "AND c.network_id + 0 = k.network_id AND c.created_at >= %s AND c.created_at <= %s "
-                "ORDER BY c.created_at DESC LIMIT k.n) c"
+                "AND c.network_id + 0 = k.network_id AND c.network_id = %s "
+                "AND c.created_at >= %s AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT k.n) c"
             )
-            params = [v for key in chunk for v in (*key, rows_per_key(key))] + bounds
+            params = [v for key in chunk for v in (*key, rows_per_key(key))] + [network_id, *bounds]
         else:
             sql = (
                 f"SELECT network_id, program_id, ip_hash, link_id, click_id, created_at, 0 FROM {table} "  # noqa: S608

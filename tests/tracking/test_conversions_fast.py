@@ -208,12 +208,12 @@ def test_postgresql_statements_are_prepared_once_per_connection(world, shop, no_
             return [row[0] for row in cursor.fetchall()]
 
     assert post("P1") == "201 Created" and post("P2") == "201 Created"  # a second PREPARE would fail
-    assert prepared() == ["afn_pb_click", "afn_pb_insert", "afn_pb_key"]
+    assert prepared() == ["afn_pb_click", "afn_pb_insert", "afn_pb_key", "afn_pb_party", "afn_pb_webhooks"]
     with connection.cursor() as cursor:  # as a new connection would be: nothing prepared on it
         cursor.execute("DEALLOCATE ALL")
     connection._afn_prepared_on = object()
     assert post("P3") == "201 Created"
-    assert prepared() == ["afn_pb_click", "afn_pb_insert", "afn_pb_key"]
+    assert prepared() == ["afn_pb_click", "afn_pb_insert", "afn_pb_key", "afn_pb_party", "afn_pb_webhooks"]
     assert Conversion.objects.filter(order_id__in=["P1", "P2", "P3"], attribution="click").count() == 3
 
 
