@@ -99,7 +99,9 @@ def test_affiliate_signs_up_applies_builds_a_link_and_sees_the_sale_it_brought(w
     partner.fill("input[name=sub1]", "review")
     partner.get_by_role("button", name="Create link").click()
     partner.get_by_text("Link created:").wait_for()
-    link = TrackingLink.objects.get(affiliate=affiliate)
+    # The approval made the program's default link; the builder made the one with the sub ID, listed first.
+    default, link = TrackingLink.objects.filter(affiliate=affiliate).order_by("pk")
+    assert (default.sub1, link.sub1) == ("", "review")
     tracking_url = partner.locator("code.tracking-url").first.inner_text()
     assert tracking_url.endswith(f"/c/{link.code}")
     copy = partner.locator(f'button[data-copy="{tracking_url}"]')
