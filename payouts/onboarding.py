@@ -6,6 +6,7 @@ import re
 from babel import Locale
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from network.models import Affiliate, Network
 
@@ -31,10 +32,10 @@ def stripe_account_country(*, network: Network, affiliate: Affiliate, country: s
         details = TaxDetails.objects.for_network(network).filter(affiliate=affiliate).first()
         code = details.country.upper() if details is not None else ""
     if not code:
-        raise ValidationError({"country": ["Choose the country you live in (or your business is registered in): "
-                                           "Stripe opens your account there."]})
+        raise ValidationError({"country": [_("Choose the country you live in (or your business is registered in): "
+                                             "Stripe opens your account there.")]})
     if not re.fullmatch(r"[A-Z]{2}", code) or code not in _TERRITORIES:
-        raise ValidationError({"country": ["A two-letter ISO 3166 country code."]})
+        raise ValidationError({"country": [_("A two-letter ISO 3166 country code.")]})
     return code
 
 

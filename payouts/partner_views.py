@@ -130,7 +130,7 @@ class PayoutSettingsView(PartnerPage):
         if kind == "tax":
             return self.post_tax(request)
         if kind not in METHOD_FORMS:
-            return self.render_to_response(self.get_context_data(error="Pick PayPal or a bank account."), status=400)
+            return self.render_to_response(self.get_context_data(error=_("Pick PayPal or a bank account.")), status=400)
         form = METHOD_FORMS[kind](request.POST)
         if form.is_valid():
             try:

@@ -49,7 +49,7 @@ def _validate_method(method: PayoutMethod) -> None:
     errors = {}
     for name in METHOD_FIELDS[method.kind]:
         if not str(getattr(method, name) or "").strip():
-            errors[name] = ["This field is required for this payout method."]
+            errors[name] = [_("This field is required for this payout method.")]
     if method.kind == MethodKind.PAYPAL and method.paypal_email:
         method.paypal_email = method.paypal_email.strip()
         twins = PayoutMethod.objects.filter(network_id=method.network_id, affiliate_id=method.affiliate_id,
@@ -60,12 +60,12 @@ def _validate_method(method: PayoutMethod) -> None:
         account = method.bank_account.replace(" ", "").upper()
         is_iban = account[:2].isalpha()
         if is_iban and not iban_is_valid(account):
-            errors["bank_account"] = ["Not a valid IBAN (check digits)."]
+            errors["bank_account"] = [_("Not a valid IBAN (check digits).")]
         method.bank_account = account
         method.bank_bic = method.bank_bic.replace(" ", "").upper()
         method.bank_country = method.bank_country.upper()
         if method.bank_country and not re.fullmatch(r"[A-Z]{2}", method.bank_country):
-            errors["bank_country"] = ["A two-letter ISO 3166 country code."]
+            errors["bank_country"] = [_("A two-letter ISO 3166 country code.")]
         if not method.bank_bic and "bank_account" not in errors and account:
             # Optional when the IBAN says which bank it is: the BIC is then filled in from it.
             method.bank_bic = iban_bank_bic(account) if is_iban else ""
@@ -95,7 +95,7 @@ def payout_method_create(*, network: Network, affiliate: Affiliate, kind: str, i
     """A PayPal or bank method (Stripe Connect ones come from `payout_method_stripe_onboard`). The first method
     of an affiliate is its default."""
     if kind not in (MethodKind.PAYPAL, MethodKind.BANK):
-        raise ValidationError({"kind": ["Create a Stripe Connect method through its onboarding link."]})
+        raise ValidationError({"kind": [_("Create a Stripe Connect method through its onboarding link.")]})
     _lock_affiliate(network, affiliate)
     method = PayoutMethod(network=network, affiliate=affiliate, kind=kind,
                           **{k: v for k, v in fields.items() if k in EDITABLE})

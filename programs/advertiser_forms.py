@@ -226,7 +226,7 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args, affiliates=(), groups=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["affiliate"].choices = [("", "Every affiliate")] + [(str(a.pk), a.name) for a in affiliates]
+        self.fields["affiliate"].choices = [("", _("Every affiliate"))] + [(str(a.pk), a.name) for a in affiliates]
         self.fields["group"].choices = [("", _("Every group"))] + [(str(g.pk), g.name) for g in groups]
 
     def is_blank(self) -> bool:
@@ -281,7 +281,7 @@ class CouponForm(forms.Form):
 
     def __init__(self, *args, partnerships=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["partnership"].choices = [("", "Choose an approved partner")] + [
+        self.fields["partnership"].choices = [("", _("Choose an approved partner"))] + [
             (str(p.pk), p.affiliate.name) for p in partnerships]
 
 
@@ -290,7 +290,7 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args, affiliates=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["affiliate"].choices = [("", "Choose an affiliate")] + [(str(a.pk), a.name) for a in affiliates]
+        self.fields["affiliate"].choices = [("", _("Choose an affiliate"))] + [(str(a.pk), a.name) for a in affiliates]
 
 
 def start_api_validation(*forms_) -> None:

@@ -84,7 +84,7 @@ class ConversionListView(AdvertiserMixin, TemplateView):
         for name in ("date_from", "date_to"):
             day = _day(params.get(name))
             if params.get(name) and day is None:
-                errors[name] = "Use a date like 2026-05-31."
+                errors[name] = gettext("Use a date like 2026-05-31.")
             elif day and name == "date_from":
                 queryset = queryset.filter(created_at__gte=local_day_bounds(day, tz=tz)[0])
             elif day:
@@ -144,10 +144,10 @@ class WebhookForm(forms.Form):
     url = forms.CharField(label=_("URL"), max_length=1000, widget=forms.URLInput(attrs={"placeholder": _("https://")}))
     # The events an advertiser's endpoint receives (the operators' ones, e.g. payouts, never reach it).
     events = forms.MultipleChoiceField(
-        choices=[("*", "Every event")] + [(e, e) for e in EVENTS
+        label=_("Events"), choices=[("*", _("Every event"))] + [(e, e) for e in EVENTS
                                           if e != "webhook.test" and TYPES[e].audience == ADVERTISER_AUDIENCE],
         widget=forms.CheckboxSelectMultiple, required=False)
-    description = forms.CharField(required=False, max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, max_length=200)
 
 
 class IntegrationView(ApiKeysView):
