@@ -326,6 +326,10 @@ class Conversion(TenantModel, SubIds):
             models.Index(fields=["network", "affiliate", "created_at"]),
             # Equality look-ups only: plain B-trees, without the LIKE (pattern_ops) twins db_index would add.
             models.Index(fields=["click_id"], name="tracking_conversion_click"),
+            # The duplicate-order check of a postback (`fraud.duplicate_order_sql`) names the network and the click:
+            # with this index its plan stays on the click whatever the network's size (the network's own indexes
+            # would walk all of its conversions), and on Citus the statement stays on the network's shard.
+            models.Index(fields=["network", "click_id"], name="tracking_conversion_net_click"),
             models.Index(fields=["customer_id"], name="tracking_conversion_customer"),
             # Only the few conversions waiting for their click (the ingester reads them every batch).
             models.Index(fields=["network"], condition=models.Q(attribution_pending=True),
