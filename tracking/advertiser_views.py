@@ -29,10 +29,11 @@ from . import pixel, selectors, services
 from .events import ADVERTISER as ADVERTISER_AUDIENCE
 from .events import TYPES
 from .models import Conversion, RefundStatus, refund_status_q
-from .models_outbound import Delivery, WebhookEndpoint
-from .outbound import EVENTS, delivery_resend
+from .models_outbound import WebhookEndpoint
+from .outbound import EVENTS
 from .sample_conversion import conversion_test_send
 from .stripe_forms import stripe_section
+from .webhook_views import DeliveryResendBase, WebhookActionBase, WebhookCreateMixin, WebhookDetailBase, WebhookPages
 
 ADVERTISER = frozenset({Role.ADVERTISER})
 
@@ -45,13 +46,6 @@ class AdvertiserMixin(NetworkPageMixin):
 
     def programs(self):
         return program_selectors.programs_visible_to(network=self.network, membership=self.membership)
-
-    def endpoints(self):
-        return self.scoped(WebhookEndpoint).visible_to(self.membership)
-
-    def deliveries(self):
-        return self.scoped(Delivery).visible_to(self.membership).filter(
-            kind=Delivery.Kind.WEBHOOK)
 
 
 def _day(value: str | None):
@@ -203,64 +197,26 @@ class PixelTokenRotateView(AdvertiserMixin, View):
         return redirect("advertiser_integration")
 
 
-class WebhookCreateView(IntegrationView):
-    def post(self, request, *args, **kwargs):
-        form = WebhookForm(request.POST)
-        if form.is_valid():
-            try:
-                endpoint = services.webhook_endpoint_create(
-                    network=self.network, advertiser=self.party, url=form.cleaned_data["url"],
-                    events=form.cleaned_data["events"], description=form.cleaned_data["description"],
-                    actor=request.user)
-            except ValidationError as exc:
-                errors_to_form(form, exc)
-            else:
-                # The secret is shown in this response only (the page never shows it again).
-                return self.render_to_response(self.get_context_data(created_endpoint=endpoint))
-        return self.render_to_response(self.get_context_data(webhook_form=form), status=400)
+class AdvertiserWebhookPages(WebhookPages):
+    list_url = "advertiser_integration"
+    detail_url = "advertiser_webhook"
+
+    def webhook_owner(self):
+        return self.party
 
 
-class WebhookDetailView(AdvertiserMixin, TemplateView):
+class WebhookCreateView(AdvertiserWebhookPages, WebhookCreateMixin, IntegrationView):
+    form_class = WebhookForm
+    form_context_name = "webhook_form"
+
+
+class WebhookDetailView(AdvertiserWebhookPages, AdvertiserMixin, WebhookDetailBase):
     template_name = "advertiser/tracking_webhook.html"
 
-    def get_context_data(self, **kwargs):
-        endpoint = get_object_or_404(self.endpoints(), pk=self.kwargs["pk"])
-        deliveries = self.deliveries().filter(endpoint=endpoint).order_by("-created_at", "-id")
-        return super().get_context_data(endpoint=endpoint, page=paginate(self.request, deliveries), **kwargs)
+
+class WebhookActionView(AdvertiserWebhookPages, AdvertiserMixin, WebhookActionBase):
+    pass
 
 
-class WebhookActionView(AdvertiserMixin, View):
-    """test (a signed webhook.test), enable/disable, delete."""
-
-    def post(self, request, pk, verb):
-        endpoint = get_object_or_404(self.endpoints(), pk=pk)
-        if verb == "delete":
-            services.webhook_endpoint_delete(network=self.network, endpoint=endpoint, actor=request.user)
-            messages.success(request, _("The webhook to %(url)s is deleted.") % {"url": endpoint.url})
-            return redirect("advertiser_integration")
-        if verb == "test":
-            try:
-                services.webhook_endpoint_send_test(network=self.network, endpoint=endpoint)
-            except ValidationError as exc:
-                # A clear refusal on the page it came from (a disabled endpoint gets no event, a test neither).
-                messages.error(request, exc.messages[0])
-                return redirect("advertiser_webhook", pk=pk)
-            messages.success(request, _("A webhook.test event is on its way; its delivery is listed below."))
-        else:
-            services.webhook_endpoint_update(network=self.network, endpoint=endpoint, actor=request.user,
-                                             is_active=verb == "enable")
-            messages.success(request, _("The webhook is enabled.") if verb == "enable"
-                             else _("The webhook is disabled."))
-        return redirect("advertiser_webhook", pk=pk)
-
-
-class DeliveryResendView(AdvertiserMixin, View):
-    def post(self, request, pk):
-        delivery = get_object_or_404(self.deliveries(), pk=pk)
-        delivery_resend(network=self.network, delivery=delivery, actor=request.user)
-        messages.success(request, _("Delivery #%(delivery_id)s (%(event)s) is queued again.") % {
-            "delivery_id": delivery.pk, "event": delivery.event})
-        if delivery.endpoint_id:
-            return redirect("advertiser_webhook", pk=delivery.endpoint_id)
-        return redirect("advertiser_integration")
-
+class DeliveryResendView(AdvertiserWebhookPages, AdvertiserMixin, DeliveryResendBase):
+    pass
