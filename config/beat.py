@@ -10,6 +10,10 @@ from celery.schedules import crontab
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # --- network: API POSTs' Idempotency-Keys are kept 24 hours
     "network-idempotency-keys-purge": {"task": "network.tasks.idempotency_keys_purge_task", "schedule": 3600.0},
+    # --- network: verified tracking domains re-checked daily (CNAME and TXT), unverified after repeated failures
+    "network-tracking-domains-recheck": {
+        "task": "network.tasks.tracking_domains_recheck_task", "schedule": crontab(hour=4, minute=17),
+    },
     # --- tracking: the click queue, its partitions and retention; conversions still waiting for their click
     "tracking-clicks-ingest": {"task": "tracking.tasks_clicks.clicks_ingest", "schedule": 5.0},
     "tracking-click-partitions": {"task": "tracking.tasks_clicks.click_partitions_ensure", "schedule": 3600.0},

@@ -345,6 +345,9 @@ DEMO_SHOP_URL = env.str("DEMO_SHOP_URL", default=f"{SITE_URL}/demo/shop/" if DEB
 # The host name a branded tracking domain's CNAME record points to (shown to whoever adds one, checked on verify).
 TRACKING_CNAME_TARGET = (env.str("TRACKING_CNAME_TARGET", default="")
                          or urlsplit(TRACKING_BASE_URL or SITE_URL).hostname or "localhost").lower().rstrip(".")
+# A verified tracking domain is re-checked daily (CNAME and TXT); after this many failed checks in a row it is
+# unverified (its links fall back to the platform's address) and its owner is e-mailed.
+TRACKING_DOMAIN_MAX_FAILED_CHECKS = env.int("TRACKING_DOMAIN_MAX_FAILED_CHECKS", default=3)
 # Outbound postbacks and webhooks may target private addresses only when this is on (SSRF).
 OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 # Webhook endpoints must be https:// (they carry order data and its signature) unless this is off: the embedded

@@ -12,6 +12,8 @@ REFERENCE_WITH_NETWORK = {
     "network_membership": "read on every request to resolve the session's network and role, before any tenant is known",
     "network_apikey": "the bearer key is resolved by its hash before the network is known",
     "programs_linkcode": "the redirect resolves a link code to its network before the network is known",
+    "network_verifieddomain": "a verified tracking domain is unique across networks: the one table every verifier "
+    "checks",
 }
 
 # Unique keys of tenant tables that need not carry network_id, with the reason. None today: even the one-to-one

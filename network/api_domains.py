@@ -17,14 +17,27 @@ ADVERTISER_OR_OPERATOR = OPERATORS | {Role.ADVERTISER}
 class TrackingDomainSerializer(serializers.ModelSerializer):
     cname_target = serializers.SerializerMethodField(help_text="Point the domain's CNAME record here.")
     verified = serializers.BooleanField(read_only=True, help_text="DNS was checked: links are built on it.")
+    challenge_name = serializers.SerializerMethodField(
+        help_text="The name of the TXT record that proves the domain is yours: _affiliate-verify.<domain>.")
+    challenge_token = serializers.CharField(read_only=True, help_text="The value that TXT record must carry.")
+    checked_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                           help_text="The last DNS check (verify, or the daily re-check), UTC.")
+    check_error = serializers.CharField(read_only=True, help_text="What the last check found wrong (empty: passed).")
+    failed_checks = serializers.IntegerField(
+        read_only=True, help_text="Failed daily re-checks in a row of a verified domain; at the network's limit "
+        "(3 by default) it is unverified and its owner e-mailed.")
 
     class Meta:
         model = TrackingDomain
-        fields = ["id", "domain", "cname_target", "verified", "verified_at", "advertiser", "created_at"]
+        fields = ["id", "domain", "cname_target", "challenge_name", "challenge_token", "verified", "verified_at",
+                  "checked_at", "check_error", "failed_checks", "advertiser", "created_at"]
         read_only_fields = fields
 
     def get_cname_target(self, row) -> str:
         return domains.cname_target()
+
+    def get_challenge_name(self, row) -> str:
+        return domains.challenge_name(row.domain)
 
 
 HOST_NAME_PATTERN = (r"^(?=.{4,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
@@ -84,8 +97,9 @@ class TrackingDomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     @extend_schema(request=None, responses=TrackingDomainSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        """Check that the domain resolves to the CNAME target; from then on the network's links use it. A 400's
-        `detail` says what the name resolves to instead (or that another network verified it first)."""
+        """Check that the domain resolves to the CNAME target and that its TXT record `challenge_name` carries
+        `challenge_token`; from then on the network's links use it. A 400's `detail` says what is missing (what the
+        name resolves to instead, the TXT record to add) or that another network verified it first."""
         row = self.get_object()
         self._may_change()
         domains.tracking_domain_verify(network=self.network, tracking_domain=row, actor=request.user)

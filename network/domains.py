@@ -1,23 +1,31 @@
-"""Branded tracking domains: checking a name, adding, verifying (DNS) and deleting one. Which host belongs to which
-network, and the base URL links are built on, are in network.hosts."""
+"""Branded tracking domains: checking a name, adding, verifying (DNS: the CNAME to the target and the ownership TXT
+token), the daily re-check and deleting one. Which host belongs to which network, and the base URL links are built
+on, are in network.hosts."""
 
 import ipaddress
+import logging
 import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+import dns.exception
+import dns.resolver
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http.request import validate_host
 from django.utils import timezone
 
 from . import hosts
-from .models import Advertiser, Network, TrackingDomain, User
+from .domain_emails import tracking_domain_unverified_mail
+from .models import Advertiser, Network, TrackingDomain, User, VerifiedDomain
 from .services import audit_log_record
 
+logger = logging.getLogger(__name__)
 LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 DNS_TIMEOUT_SECONDS = 5.0
 # getaddrinfo has no timeout of its own: it runs here and is waited for at most DNS_TIMEOUT_SECONDS.
@@ -27,6 +35,11 @@ _dns = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dns")
 def cname_target() -> str:
     """The host name a tracking domain's CNAME record must point to."""
     return settings.TRACKING_CNAME_TARGET
+
+
+def challenge_name(domain: str) -> str:
+    """The name of the TXT record that proves who owns `domain`; its value is the domain's challenge token."""
+    return f"_affiliate-verify.{domain}"
 
 
 def _invalid(message: str) -> ValidationError:
@@ -75,10 +88,9 @@ def _is_platform_host(name: str) -> bool:
 
 
 def _taken(domain: str, network: Network) -> str | None:
-    rows = TrackingDomain.objects.filter(domain=domain)
-    if rows.filter(network=network).exists():
+    if TrackingDomain.objects.filter(network=network, domain=domain).exists():
         return "This network already has this domain."
-    if rows.filter(verified_at__isnull=False).exists():
+    if VerifiedDomain.objects.filter(domain=domain).exists():
         return "This domain is already in use."
     return None
 
@@ -113,6 +125,42 @@ def resolve(name: str) -> tuple[str, frozenset[str]]:
     return canonical.rstrip(".").lower(), frozenset(info[4][0] for info in infos)
 
 
+def txt_records(name: str) -> list[str]:
+    """The TXT strings published at `name` (none when the name has no TXT record); OSError when DNS does not
+    answer."""
+    resolver = dns.resolver.Resolver()
+    resolver.lifetime = DNS_TIMEOUT_SECONDS
+    try:
+        answer = resolver.resolve(name, "TXT")
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except dns.exception.DNSException as exc:
+        raise OSError(str(exc) or type(exc).__name__) from None
+    return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
+
+
+def owns(domain: str, token: str) -> tuple[bool, str]:
+    """Whether the TXT record `_affiliate-verify.<domain>` carries `token`, and what is wrong when it does not."""
+    name = challenge_name(domain)
+    try:
+        values = txt_records(name)
+    except OSError as exc:
+        return False, f"The TXT record {name} could not be read ({exc})."
+    if token in (value.strip() for value in values):
+        return True, ""
+    return False, f"Add a TXT record {name} with the value {token} (it proves the domain is yours)."
+
+
+def dns_check(tracking_domain: TrackingDomain) -> str:
+    """What keeps the domain from being verified ("" when its CNAME points to the target and its TXT record
+    carries its token). Slow (DNS): call it outside transactions."""
+    ok, why = points_to(tracking_domain.domain, cname_target())
+    if not ok:
+        return why
+    ok, why = owns(tracking_domain.domain, tracking_domain.challenge_token)
+    return "" if ok else why
+
+
 def points_to(domain: str, target: str) -> tuple[bool, str]:
     """Whether `domain` resolves to `target`, and what it resolves to (for the message of a failure).
 
@@ -134,23 +182,39 @@ def points_to(domain: str, target: str) -> tuple[bool, str]:
     return False, f"{domain} resolves to {seen}, not to {target}. Add a CNAME record {domain} -> {target}."
 
 
+def _check_recorded(network: Network, tracking_domain: TrackingDomain, error: str, **fields) -> None:
+    tracking_domain.checked_at, tracking_domain.check_error = timezone.now(), error[:500]
+    for name, value in fields.items():
+        setattr(tracking_domain, name, value)
+    TrackingDomain.objects.filter(network=network, pk=tracking_domain.pk).update(
+        checked_at=tracking_domain.checked_at, check_error=tracking_domain.check_error, **fields)
+
+
+IN_USE = "This domain is already in use by another network."
+
+
 def tracking_domain_verify(*, network: Network, tracking_domain: TrackingDomain,
                            actor: User | None = None) -> TrackingDomain:
-    """Check DNS and mark the domain verified; a ValidationError says why not (nothing changes then)."""
+    """Check DNS (the CNAME and the TXT token) and mark the domain verified; a ValidationError says why not (only
+    the check's time and error are recorded then). A name is verified by one network at most: VerifiedDomain's key
+    decides between two verifying at the same moment."""
     if tracking_domain.verified:
         return tracking_domain
-    ok, why = points_to(tracking_domain.domain, cname_target())  # outside the transaction: it may take seconds
-    if not ok:
+    why = dns_check(tracking_domain)  # outside the transaction: it may take seconds
+    if why:
+        _check_recorded(network, tracking_domain, why)
         raise ValidationError({"detail": [why]}, code="not_verified")
     with transaction.atomic():
-        if TrackingDomain.objects.filter(domain=tracking_domain.domain, verified_at__isnull=False).exists():
-            raise ValidationError({"detail": ["This domain is already in use by another network."]})
         try:
             with transaction.atomic():
-                updated = TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network,
-                                                        verified_at__isnull=True).update(verified_at=timezone.now())
-        except IntegrityError:
-            raise ValidationError({"detail": ["This domain is already in use by another network."]}) from None
+                VerifiedDomain.objects.create(domain=tracking_domain.domain, network=network)
+        except IntegrityError:  # another network holds it (or verified it a moment ago, and waited on our row)
+            _check_recorded(network, tracking_domain, IN_USE)
+            raise ValidationError({"detail": [IN_USE]}, code="in_use") from None
+        now = timezone.now()
+        updated = TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network,
+                                                verified_at__isnull=True).update(
+            verified_at=now, checked_at=now, check_error="", failed_checks=0)
         tracking_domain.refresh_from_db()
         if updated:
             audit_log_record(network=network, actor=actor, action="tracking_domain.verified", target=tracking_domain,
@@ -159,12 +223,59 @@ def tracking_domain_verify(*, network: Network, tracking_domain: TrackingDomain,
     return tracking_domain
 
 
+def tracking_domain_recheck(*, network: Network, tracking_domain: TrackingDomain) -> TrackingDomain:
+    """The daily re-check of a verified domain: a pass clears its failures; a failure is counted, and at
+    TRACKING_DOMAIN_MAX_FAILED_CHECKS in a row the domain is unverified (its links use the platform's address
+    again) and its owner is e-mailed."""
+    why = dns_check(tracking_domain)
+    if not why:
+        _check_recorded(network, tracking_domain, "", failed_checks=0)
+        return tracking_domain
+    with transaction.atomic():
+        row = TrackingDomain.objects.select_for_update().filter(network=network, pk=tracking_domain.pk).first()
+        if row is None or not row.verified:
+            return row or tracking_domain
+        failed = row.failed_checks + 1
+        if failed < settings.TRACKING_DOMAIN_MAX_FAILED_CHECKS:
+            _check_recorded(network, row, why, failed_checks=failed)
+            return row
+        _check_recorded(network, row, why, failed_checks=failed, verified_at=None)
+        VerifiedDomain.objects.filter(domain=row.domain, network=network).delete()
+        audit_log_record(network=network, actor=None, action="tracking_domain.unverified", target=row,
+                         data={"domain": row.domain, "failed_checks": failed, "error": why[:500]})
+        _forget(network, row.domain)
+        tracking_domain_unverified_mail(network=network, tracking_domain=row)
+    return row
+
+
+# A domain checked more recently than this is left for the next day's run (a rerun of the task checks nothing twice).
+RECHECK_AFTER = timedelta(hours=20)
+
+
+def tracking_domains_recheck(*, now=None) -> int:
+    """Re-check every verified tracking domain of every network not checked in the last RECHECK_AFTER (the daily
+    beat task). Returns how many were checked."""
+    checked = 0
+    due = Q(checked_at__isnull=True) | Q(checked_at__lt=(now or timezone.now()) - RECHECK_AFTER)
+    for network in Network.objects.order_by("pk"):
+        for row in TrackingDomain.objects.filter(due, network=network, verified_at__isnull=False).order_by("pk"):
+            try:
+                tracking_domain_recheck(network=network, tracking_domain=row)
+            except Exception:  # one domain's trouble (a database hiccup) must not stop the others' checks
+                logger.exception("Re-check of tracking domain %s failed", row.domain)
+                continue
+            checked += 1
+    return checked
+
+
 @transaction.atomic
 def tracking_domain_delete(*, network: Network, tracking_domain: TrackingDomain, actor: User | None = None) -> None:
     domain = tracking_domain.domain
     audit_log_record(network=network, actor=actor, action="tracking_domain.deleted", target=tracking_domain,
                      data={"domain": domain})
     TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network).delete()
+    if tracking_domain.verified:
+        VerifiedDomain.objects.filter(domain=domain, network=network).delete()
     _forget(network, domain)
 
 

@@ -392,6 +392,23 @@ class IdempotencyKey(TenantModel):
 
 # Branded tracking domains: a host name of the network (or of one advertiser's programs) that CNAMEs to the
 # platform; once verified, the network's links are built on it and `/c/` on it resolves only the network's links.
+def new_challenge_token() -> str:
+    return secrets.token_hex(16)
+
+
+class VerifiedDomain(models.Model):
+    """Which network holds a verified tracking domain: the one place a verified name is unique across the
+    installation (a reference table under Citus, like programs.LinkCode; tracking domains are distributed by
+    network, so their own keys are unique per network only). Written in the verifying transaction, deleted with
+    the domain or when it is unverified."""
+
+    domain = models.CharField(max_length=253, primary_key=True)
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return self.domain
+
+
 class TrackingDomain(TenantModel):
     # Advertisers see and manage their own domains (when the network lets them); operators all of the network's.
     party_fields = {"advertiser": "advertiser"}
@@ -401,6 +418,13 @@ class TrackingDomain(TenantModel):
     # Lower case, ASCII (an internationalized name is stored in its punycode form), no trailing dot.
     domain = models.CharField(max_length=253)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Ownership: the value of the TXT record `_affiliate-verify.<domain>` (network.domains.challenge_name).
+    challenge_token = models.CharField(max_length=64, default=new_challenge_token)
+    # The last DNS check (verify button or the daily re-check) and what was wrong then ("" when it passed);
+    # consecutive failed re-checks of a verified domain (at TRACKING_DOMAIN_MAX_FAILED_CHECKS it is unverified).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_error = models.CharField(max_length=500, blank=True, default="")
+    failed_checks = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,8 +4,8 @@ sideways scrolling."""
 
 import pytest
 
-from network import domains
 from network.models import Network, TrackingDomain
+from tests.dns_support import patch_dns
 
 from .conftest import log_in, with_password
 
@@ -17,15 +17,7 @@ TARGET = "trk.platform.test"
 @pytest.fixture
 def dns(settings, monkeypatch):
     settings.TRACKING_CNAME_TARGET = TARGET
-    records = {TARGET: (TARGET, frozenset({"192.0.2.10"}))}
-
-    def resolve(name):
-        if name not in records:
-            raise OSError("Name or service not known")
-        return records[name]
-
-    monkeypatch.setattr(domains, "resolve", resolve)
-    return records
+    return patch_dns(monkeypatch, TARGET)
 
 
 def _open(browser, live_server, member, width, path):

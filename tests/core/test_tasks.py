@@ -19,6 +19,7 @@ TASK_NAMES = {
     "commissions.tasks.cpc_accrue_task",
     "commissions.tasks.tier_trueups_task",
     "network.tasks.idempotency_keys_purge_task",
+    "network.tasks.tracking_domains_recheck_task",
     "payouts.tasks.payout_batch_run_task",
     "payouts.tasks.payout_email_task",
     "payouts.tasks.payouts_scheduled_task",
@@ -34,6 +35,7 @@ TASK_NAMES = {
 }
 BEAT = {
     "network-idempotency-keys-purge": ("network.tasks.idempotency_keys_purge_task", "3600.0"),
+    "network-tracking-domains-recheck": ("network.tasks.tracking_domains_recheck_task", "<crontab: 17 4 * * *"),
     "tracking-clicks-ingest": ("tracking.tasks_clicks.clicks_ingest", "5.0"),
     "tracking-click-partitions": ("tracking.tasks_clicks.click_partitions_ensure", "3600.0"),
     "tracking-clicks-retention": ("tracking.tasks_clicks.clicks_retention_purge", "21600.0"),

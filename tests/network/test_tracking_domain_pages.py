@@ -3,8 +3,8 @@ network allows it), adding with errors next to the field, verifying (the resolve
 
 import pytest
 
-from network import domains
 from network.models import Network, TrackingDomain
+from tests.dns_support import patch_dns
 
 pytestmark = pytest.mark.django_db
 
@@ -14,15 +14,7 @@ TARGET = "trk.platform.test"
 @pytest.fixture(autouse=True)
 def dns(settings, monkeypatch):
     settings.TRACKING_CNAME_TARGET = TARGET
-    records = {TARGET: (TARGET, frozenset({"192.0.2.10"}))}
-
-    def resolve(name):
-        if name not in records:
-            raise OSError("Name or service not known")
-        return records[name]
-
-    monkeypatch.setattr(domains, "resolve", resolve)
-    return records
+    return patch_dns(monkeypatch, TARGET)
 
 
 def test_operator_adds_verifies_and_deletes_a_domain_on_the_settings_page(world, web, dns):

@@ -3,8 +3,8 @@ patched), deleting, who may do what, another network's domain, and the reverse p
 
 import pytest
 
-from network import domains
 from network.models import AuditLog, TrackingDomain
+from tests.dns_support import patch_dns
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +19,7 @@ def _target(settings):
 @pytest.fixture
 def dns(monkeypatch):
     """The resolver: name -> (canonical name, addresses); a name not in it does not resolve."""
-    records = {TARGET: (TARGET, frozenset({"192.0.2.10"}))}
-
-    def resolve(name):
-        if name not in records:
-            raise OSError("Name or service not known")
-        return records[name]
-
-    monkeypatch.setattr(domains, "resolve", resolve)
-    return records
+    return patch_dns(monkeypatch, TARGET)
 
 
 def _add(tenant, domain, role="owner", **extra):
