@@ -67,6 +67,7 @@ def commission_explanation(commission: Commission, *, party: str) -> dict:
         "items": item_lines(commission, shows_payout=shows_payout, shows_revenue=shows_revenue),
         "calculation": _calculation(commission, party, shows_payout, shows_revenue),
         "adjustments": _adjustments(commission, tz, shows_payout, shows_revenue),
+        "order_changes": _order_changes(commission, tz, shows_payout, shows_revenue, foreign_sale),
         "reversals": _reversals(commission, party, tz, shows_payout, shows_revenue),
         "history": _history(commission, party, tz),
     }
@@ -371,6 +372,28 @@ def _adjustments(c: Commission, tz, shows_payout: bool, shows_revenue: bool) -> 
             row["amount"] = _money(adj.amount, adj.currency)
         if shows_revenue:
             row["revenue"] = _money(adj.revenue, adj.currency)
+        rows.append(row)
+    return rows
+
+
+def _order_changes(c: Commission, tz, shows_payout: bool, shows_revenue: bool, foreign_sale: bool) -> list[dict]:
+    """The corrections of the order (`commissions.conversion_adjust`): when, the commission before and after, and
+    the lines that changed (priced again, or `removed`). A second tier's affiliate sees the amounts only."""
+    rows, cur = [], c.currency
+    for change in (c.rule_snapshot or {}).get("conversion_adjustments") or []:
+        row = {"at": _local(datetime.fromisoformat(change["at"]), tz), "lines": []}
+        for key in ("amount", "revenue"):
+            if shows_payout if key == "amount" else shows_revenue:
+                row[f"{key}_before"], row[key] = _money(change[f"{key}_before"], cur), _money(change[key], cur)
+        for line in [] if foreign_sale else change.get("lines") or []:
+            shown = {"sku": line.get("sku", ""), "category": line.get("category", ""),
+                     "quantity": line.get("quantity", 1), "amount": _money(line.get("amount") or 0, cur),
+                     "removed": bool(line.get("removed"))}
+            if shows_payout:
+                shown["commission"] = _money(line.get("commission") or 0, cur)
+            if shows_revenue:
+                shown["revenue"] = _money(line.get("revenue") or 0, cur)
+            row["lines"].append(shown)
         rows.append(row)
     return rows
 

@@ -73,6 +73,23 @@ def commissions_adjusted_notify(increased: list[Commission], decreased: list[Com
         events_emit(network_id=network_id, events=events)
 
 
+def commissions_conversion_adjusted_notify(changes: list[tuple[Commission, Decimal, Decimal]]) -> None:
+    """`commission.adjusted` with `adjustment: conversion` for commissions priced again after their conversion was
+    corrected: (commission, amount difference, revenue difference), signed."""
+    by_network: dict[int, list[Event]] = {}
+    for commission, d_amount, d_revenue in changes:
+        payload = commission_payload(commission)
+        cur = commission.currency
+        change = {"amount": str(quantize(d_amount, cur)), "revenue": str(quantize(d_revenue, cur))}
+        if "amount" not in payload:  # the margin stays hidden, as in commission_payload
+            change.pop("amount")
+        by_network.setdefault(commission.network_id, []).append(Event(
+            "commission.adjusted", payload | {"adjustment": "conversion", "change": change, "period": None},
+            advertiser_id=commission.advertiser_id))
+    for network_id, events in by_network.items():
+        events_emit(network_id=network_id, events=events)
+
+
 def postback_macros(commission: Commission) -> dict:
     conversion = commission.conversion
     cur = commission.currency

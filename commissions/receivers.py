@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError
 from core.batching import Batcher
 from core.dbretry import retry_locked
 
+from .conversion_adjust import commissions_follow_adjustment
 from .services import commissions_reverse_for_refund
 from .tasks import commission_compute_task, commissions_compute_batch_task
 
@@ -72,6 +73,11 @@ def compute_now(conversion_id: int) -> None:
         retry_locked(lambda: commission_compute_task.run(conversion_id))
     except DatabaseError:
         logger.exception("Commissions of conversion %s not computed now; the catch-up computes them.", conversion_id)
+
+
+def on_conversion_adjusted(sender, conversion, before, actor=None, **kwargs) -> None:
+    # Inside the correction's transaction: a ValidationError here answers its 400 and rolls it back.
+    commissions_follow_adjustment(conversion=conversion, before=before, actor=actor)
 
 
 def on_conversion_refunded(sender, conversion, amount, actor=None, items=None, **kwargs) -> None:

@@ -292,17 +292,15 @@ def rule_target(rule: CommissionRule) -> dict:
             "group_id": rule.group_id}
 
 
-def evaluate_items(conversion: Conversion, *, items: list[dict], rules: list[CommissionRule],
-                   batch: dict | None = None) -> Evaluation | None:
-    """A conversion priced item by item: each line by its rule (`item_rule_for`) at that rule's (tier) rate, a
-    percent of the line's amount or a fixed amount per unit, quantized per line; the commission is their sum. Its
-    snapshot lists the lines (the explanation shows them); the whole-order rule chosen as today, else the first
-    line's, is the commission's `rule`. Lines are not trued up at the period's end (no top-level tiers)."""
+def price_lines(conversion: Conversion, *, items: list[dict], rules: list[CommissionRule],
+                batch: dict | None = None) -> tuple[list[dict], list[CommissionRule]]:
+    """Each item's line priced by its rule (`item_rule_for`) at that rule's (tier) rate, a percent of the line's
+    amount or a fixed amount per unit, quantized per line (a line no rule pays: zero); and the rules used. The one
+    pricing of lines: a new commission's (`evaluate_items`) and a corrected order's (`conversion_adjust`)."""
     program, affiliate = conversion.program, conversion.affiliate
-    currency = conversion.currency  # the program's (checked by the caller): percent and fixed lines alike
+    currency = conversion.currency  # the program's (checked by the callers): percent and fixed lines alike
     progress_by_period: dict[str, TierProgress] = {}
     lines, used = [], []
-    total_amount = total_revenue = Decimal(0)
     for item in items:
         rule = item_rule_for(item, affiliate=affiliate, rules=rules)
         line = {"sku": item["sku"], "category": item["category"], "quantity": item["quantity"],
@@ -320,19 +318,33 @@ def evaluate_items(conversion: Conversion, *, items: list[dict], rules: list[Com
             amount, revenue = commission_amounts(kind=rule.kind, rate=rate, revenue_rate=rule.revenue,
                                                  base=item["amount"], currency=currency, units=item["quantity"])
             amount, revenue = max(amount, Decimal(0)), max(revenue, Decimal(0))
-            total_amount += amount
-            total_revenue += revenue
             used.append(rule)
             line.update(rule_id=rule.pk, match=rule.match or {}, kind=rule.kind, rate=plain(rate),
                         revenue_rate=None if rule.revenue is None else plain(rule.revenue), commission=plain(amount),
                         revenue=plain(revenue), affiliate_override=rule.affiliate_id is not None,
                         group=rule.group.name if rule.group_id else "")
         lines.append(line)
+    return lines, used
+
+
+def lines_total(lines: list[dict], key: str) -> Decimal:
+    """The commission ("commission") or revenue ("revenue") of priced lines: their sum."""
+    return sum((Decimal(line[key]) for line in lines), Decimal(0))
+
+
+def evaluate_items(conversion: Conversion, *, items: list[dict], rules: list[CommissionRule],
+                   batch: dict | None = None) -> Evaluation | None:
+    """A conversion priced item by item (`price_lines`); the commission is the lines' sum. Its snapshot lists the
+    lines (the explanation shows them); the whole-order rule chosen as today, else the first line's, is the
+    commission's `rule`. Lines are not trued up at the period's end (no top-level tiers)."""
+    program, affiliate = conversion.program, conversion.affiliate
+    lines, used = price_lines(conversion, items=items, rules=rules, batch=batch)
+    total_amount, total_revenue = lines_total(lines, "commission"), lines_total(lines, "revenue")
     if total_amount <= 0 and total_revenue <= 0:
         return None
     whole = rule_for(program=program, event=conversion.event, affiliate=affiliate, rules=rules)
     rule = whole if whole is not None and whole in used else used[0]
     snapshot = {**rule_terms(rule), **rule_target(rule), "recurring_months": rule.recurring_months,
                 "items": lines, "items_amount": plain(sum((i["amount"] for i in items), Decimal(0)))}
-    return Evaluation(rule=rule, currency=currency, base_amount=Decimal(conversion.amount), amount=total_amount,
-                      revenue=total_revenue, snapshot=snapshot)
+    return Evaluation(rule=rule, currency=conversion.currency, base_amount=Decimal(conversion.amount),
+                      amount=total_amount, revenue=total_revenue, snapshot=snapshot)

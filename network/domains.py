@@ -195,21 +195,19 @@ IN_USE = "This domain is already in use by another network."
 
 def tracking_domain_verify(*, network: Network, tracking_domain: TrackingDomain,
                            actor: User | None = None) -> TrackingDomain:
-    """Check DNS (the CNAME and the TXT token) and mark the domain verified; a ValidationError says why not (only
-    the check's time and error are recorded then). A name is verified by one network at most: VerifiedDomain's key
-    decides between two verifying at the same moment."""
+    """Check DNS (the CNAME and the TXT token) and mark the domain verified; a ValidationError says why not (nothing
+    changes then: a refused request records nothing). A name is verified by one network at most: VerifiedDomain's
+    key decides between two verifying at the same moment."""
     if tracking_domain.verified:
         return tracking_domain
     why = dns_check(tracking_domain)  # outside the transaction: it may take seconds
     if why:
-        _check_recorded(network, tracking_domain, why)
         raise ValidationError({"detail": [why]}, code="not_verified")
     with transaction.atomic():
         try:
             with transaction.atomic():
                 VerifiedDomain.objects.create(domain=tracking_domain.domain, network=network)
         except IntegrityError:  # another network holds it (or verified it a moment ago, and waited on our row)
-            _check_recorded(network, tracking_domain, IN_USE)
             raise ValidationError({"detail": [IN_USE]}, code="in_use") from None
         now = timezone.now()
         updated = TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network,

@@ -20,6 +20,7 @@ from network.permissions import ALL_ROLES, OPERATORS
 from network.tenancy import TenantGenericAPIView, TenantViewSet
 
 from . import pixel, selectors, services
+from .adjustments import conversion_adjust
 from .events import catalogue
 from .models import Conversion, refund_status
 from .models_outbound import Delivery, WebhookEndpoint
@@ -28,6 +29,7 @@ from .postback_fast import FAST_TRIED, postback_fast
 from .recording import RECORDING_ROLES
 from .serializers import (
     AffiliateConversionSerializer,
+    ConversionAdjustSerializer,
     ConversionCreateSerializer,
     ConversionRecordedSerializer,
     ConversionSerializer,
@@ -70,7 +72,7 @@ class ConversionViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.Ret
     model = Conversion
     csv_name = "conversions"
     roles = ALL_ROLES
-    action_roles = {"create": RECORDING_ROLES, "refund": ADVERTISER_OR_OPERATOR}
+    action_roles = {"create": RECORDING_ROLES, "refund": ADVERTISER_OR_OPERATOR, "adjust": ADVERTISER_OR_OPERATOR}
     filterset_class = selectors.ConversionFilter
 
     def scope_queryset(self, queryset):
@@ -127,6 +129,21 @@ class ConversionViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.Ret
         conversion, _ = services.conversion_refund(network=self.network, conversion=conversion,
                                                    amount=data.validated_data.get("amount"), actor=request.user,
                                                    items=data.validated_data.get("items"))
+        return Response(ConversionSerializer(conversion).data)
+
+    @extend_schema(request=ConversionAdjustSerializer, responses=ConversionSerializer,
+                   description="Correct a recorded order (not yet refunded): its amount and/or items. Its commissions "
+                   "are priced again (item lines: the changed ones; a percent of the whole: on the new amount) and "
+                   "the difference is posted; each commission's explanation lists the changed lines. 400 when "
+                   "nothing changes, the conversion has refunds, or its commissions were trued up.")
+    @action(detail=True, methods=["post"])
+    def adjust(self, request, pk=None):
+        conversion = self.get_object()
+        data = ConversionAdjustSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversion = conversion_adjust(network=self.network, conversion=conversion,
+                                       amount=data.validated_data.get("amount"),
+                                       items=data.validated_data.get("items"), actor=request.user)
         return Response(ConversionSerializer(conversion).data)
 
 

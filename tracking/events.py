@@ -43,9 +43,11 @@ TYPES = {item.name: item for item in (
               "ended).", ADVERTISER),
     EventType("commission.rejected", "A commission was rejected.", ADVERTISER),
     EventType("commission.reversed", "A commission was reversed in full (its conversion refunded).", ADVERTISER),
-    EventType("commission.adjusted", "A tier true-up changed what a commission pays: `adjustment` is `increase` "
-              "(the body is the new adjustment commission, `adjusts` names the commission it tops up) or "
-              "`decrease` (the body is the commission reduced; `change` says by how much).", ADVERTISER),
+    EventType("commission.adjusted", "A tier true-up or a corrected conversion changed what a commission pays: "
+              "`adjustment` is `increase` (the body is the new adjustment commission, `adjusts` names the "
+              "commission it tops up), `decrease` (the body is the commission reduced; `change` says by how much) "
+              "or `conversion` (its conversion's amount or items were corrected: the body is the commission with "
+              "its new amounts; `change` is the signed difference).", ADVERTISER),
     EventType("payout.paid", "A payout to an affiliate was paid (confirmed by the provider or marked by an "
               "operator).", OPERATORS),
     EventType("payout.failed", "A payout failed; its amount is back in the affiliate's approved balance.",

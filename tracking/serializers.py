@@ -84,6 +84,19 @@ class RefundSerializer(serializers.Serializer):
         "proportion to each item's amount refunded); the refund's amount is their sum.")
 
 
+class ConversionAdjustSerializer(serializers.Serializer):
+    amount = AmountField(required=False, help_text="The order's corrected amount (with items and no amount: the "
+                         "items' total).")
+    items = serializers.ListField(
+        child=serializers.DictField(), required=False, max_length=500,
+        help_text='The order\'s corrected lines, as on the postback: [{"sku", "category", "amount", "quantity"}]. '
+        'Commissions priced by item lines keep the lines of unchanged items and price the others; the '
+        'difference is posted and listed in the commission\'s explanation.')
+
+    def validate_items(self, items):
+        return ConversionCreateSerializer().validate_items(items)
+
+
 def _money(conversion: Conversion, value) -> str:
     return str(quantize(value, conversion.currency))
 

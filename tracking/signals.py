@@ -9,6 +9,9 @@
   conversion's currency), who refunded and, for a refund by item, the items' amounts, so receivers' writes
   (reversing commissions, audited with that actor) commit or roll back with it (a ValidationError raised there
   answers the refund's 400).
+- `conversion_adjusted(sender=Conversion, conversion=Conversion, before={"amount", "items"}, actor=User | None)`:
+  sent inside the adjustment's transaction (`adjustments.conversion_adjust`) with what the conversion was before;
+  receivers (commissions priced again) commit or roll back with it.
 - `deliveries_created(sender=Delivery, delivery_ids=list[int])`: sent after the commit that wrote deliveries
   (webhooks, postbacks) to send; `tasks_outbound` queues one send each.
 - `conversion_awaiting_click(sender=Conversion, conversion_id=int)`: sent after the commit of a conversion recorded
@@ -25,6 +28,7 @@ from django.dispatch import Signal
 conversion_recorded = Signal()
 conversions_recorded = Signal()
 conversion_refunded = Signal()
+conversion_adjusted = Signal()
 deliveries_created = Signal()
 conversion_awaiting_click = Signal()
 conversion_import_queued = Signal()

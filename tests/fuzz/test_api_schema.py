@@ -72,6 +72,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("POST /api/v1/programs/{id}/apply/", "RejectedPositiveData"): _STATE + " (already a partner)",
     ("POST /api/v1/programs/{id}/invite/", "RejectedPositiveData"): _STATE + " (already a partner)",
     ("POST /api/v1/conversions/", "RejectedPositiveData"): _CONDITIONAL + ": `amount` for a sale",
+    ("POST /api/v1/conversions/{id}/adjust/", "RejectedPositiveData"): _CONDITIONAL + ": `amount` or `items`, at "
+    "least one; and " + _STATE + " (a conversion with refunds, or the same amount again)",
     ("POST /api/v1/creatives/", "RejectedPositiveData"): _CONDITIONAL + ": `body` for text and html creatives",
     ("POST /api/v1/payout-methods/", "RejectedPositiveData"): _CONDITIONAL + ": the bank or PayPal fields by `kind`",
     ("POST /api/v1/stripe/webhook/", "RejectedPositiveData"): "Stripe's signature (a header over the raw body) cannot "
