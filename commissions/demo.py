@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from tracking import demo as tracking_demo
+from tracking.adjustments import conversion_adjust
 from tracking.daily import conversions_added, conversions_kept
 from tracking.models import Conversion
 
@@ -45,6 +47,15 @@ def _refund(conversion: Conversion, amount: Decimal) -> None:
         services.commissions_reverse_for_refund(conversion=conversion, amount=amount)
 
 
+def _correct_order(network) -> None:
+    """The tracking demo's DEMO-1005 corrected once (tracking.demo.CART_CORRECTED) before anything refunds it: its
+    commission's lines are priced again and its explanation lists the changed ones."""
+    conversion = Conversion.objects.for_network(network).filter(order_id="DEMO-1005", refunded_amount=0).first()
+    if conversion is None or conversion.items == tracking_demo.CART_CORRECTED:
+        return
+    conversion_adjust(network=network, conversion=conversion, items=tracking_demo.CART_CORRECTED)
+
+
 def seed(ctx: dict) -> None:
     if not ctx.get("links"):
         return  # the programs/tracking demo did not run: nothing to pay commissions on
@@ -52,6 +63,7 @@ def seed(ctx: dict) -> None:
     _ensure_conversions(network, list(ctx["links"]))
     for pk in Conversion.objects.for_network(network).filter(affiliate__isnull=False).values_list("pk", flat=True):
         services.commissions_for_conversion(conversion_id=pk)
+    _correct_order(network)
     commissions = list(
         Commission.objects.for_network(network).filter(tier=1, conversion__isnull=False)
         .exclude(kind=Commission.Kind.ADJUSTMENT)

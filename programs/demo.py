@@ -1,6 +1,7 @@
 """Demo programs: a percent sale program with performance tiers and a fixed lead program (advertiser 0), a
 subscription program with recurring commissions (advertiser 1); creatives, coupons, approved partnerships and
-tracking links with sub IDs. Link codes are fixed so the README's examples work; running twice adds nothing."""
+tracking links with sub IDs. The sale program also shows the advertiser controls (CONTROLS): targeting, caps and
+product-level rates. Link codes are fixed so the README's examples work; running twice adds nothing."""
 
 import io
 from decimal import Decimal
@@ -57,6 +58,30 @@ PROGRAMS = [
                    "recurring_months": 12}],
     },
 ]
+# The advertiser controls on Northwind Trail Gear, added to a demo seeded before them too: targeting (no clicks from
+# two countries, no tablets), caps its traffic stays within (the pages show what is left) and product-level rates
+# for the demo shop's tent (by SKU) and footwear (by category); tracking.demo records orders with such items.
+CONTROLS = {
+    "targeting": {"countries_allowed": [], "countries_blocked": ["CN", "VN"], "devices": ["desktop", "mobile"]},
+    "caps": {"conversions_day": 300, "conversions_month": 3000, "payout_month": "20000.00", "action": "hold"},
+    "rules": [
+        {"event": "sale", "kind": "fixed", "payout": Decimal("20"), "revenue": Decimal("24"),
+         "match": {"sku": ["tent"]}},
+        {"event": "sale", "kind": "percent", "payout": Decimal("15"), "revenue": Decimal("18"),
+         "match": {"category": ["footwear"]}},
+    ],
+}
+
+
+def _controls(network, program: Program) -> Program:
+    """Put CONTROLS on the program where it lacks them (once: an advertiser's later changes are kept)."""
+    fields = {name: CONTROLS[name] for name in ("targeting", "caps") if not getattr(program, name)}
+    rules = [] if program.rules.exclude(match={}).exists() else CONTROLS["rules"]
+    if not fields and not rules:
+        return program
+    return services.program_update(network=network, program=program, actor=None, rules=rules, **fields)
+
+
 # Where Northwind's programs land when this server has the demo shop (DEMO_SHOP_URL, tracking.demo_shop): its
 # "Buy" and "Sign up" buttons report the sale or the lead, so a demo link leads to a conversion in the browser.
 DEMO_SHOP_LANDINGS = {0: "", 1: "?list=newsletter"}
@@ -123,6 +148,8 @@ def seed(ctx: dict) -> None:
                              if "group" in rule else rule for rule in spec["rules"]]
             program = services.program_create(network=network, advertiser=advertiser, actor=None,
                                               currency=network.default_currency, **spec)
+        if index == 0:
+            program = _controls(network, program)
         programs.append(program)
 
     partnerships = {}

@@ -1,4 +1,5 @@
-"""Demo conversions (attributed by click, by coupon, and one unattributed) and an advertiser webhook endpoint.
+"""Demo conversions (attributed by click, by coupon, and one unattributed; two carts with items that the sale
+program's product-level rates price line by line) and an advertiser webhook endpoint.
 
 Runs after programs' demo; does nothing until programs has seeded links. Idempotent: conversions are keyed
 by their order ids, the demo click and coupon and the endpoint are made once.
@@ -16,6 +17,15 @@ from .models import Click, Conversion, WebhookEndpoint
 from .services import conversion_record
 
 WEBHOOK_URL = "https://webhooks.northwind.test/affiliate-events"
+# Carts of the demo shop's products (programs.demo.CONTROLS prices the tent by SKU, footwear by category, the rest
+# by the program's rule). DEMO-1005 is corrected by the commissions demo (CART_CORRECTED: the socks returned before
+# shipping, a cheaper pair of boots), so its commission shows a correction's lines.
+CART = [{"sku": "tent", "category": "tents", "amount": "249.00", "quantity": 1},
+        {"sku": "boots", "category": "footwear", "amount": "159.00", "quantity": 1},
+        {"sku": "socks", "category": "accessories", "amount": "24.00", "quantity": 2}]
+CART_SMALL = [{"sku": "boots", "category": "footwear", "amount": "159.00", "quantity": 1},
+              {"sku": "socks", "category": "accessories", "amount": "12.00", "quantity": 1}]
+CART_CORRECTED = [{"sku": "boots", "category": "footwear", "amount": "139.00", "quantity": 1}]
 
 
 def _demo_click(link: TrackingLink) -> Click:
@@ -50,6 +60,9 @@ def seed(ctx: dict) -> None:
         ("DEMO-1001", "129.90", {"click_id": _demo_click(link).click_id} if "DEMO-1001" not in done else None),
         ("DEMO-1002", "54.00", {"coupon": coupon.code}),
         ("DEMO-1003", "19.99", {"program_id": program.pk}),
+        ("DEMO-1004", "432.00", {"click_id": _demo_click(link).click_id, "items": CART}
+         if "DEMO-1004" not in done else None),
+        ("DEMO-1005", "171.00", {"coupon": coupon.code, "items": CART_SMALL}),
     ]
     for order_id, amount, how in orders:
         if order_id in done or how is None:
@@ -62,4 +75,4 @@ def seed(ctx: dict) -> None:
                   "description": "Demo endpoint (not reachable)", "is_active": False},
     )
     ctx.setdefault("summary", []).append(
-        f"Conversions: {Conversion.objects.for_network(network).count()} (demo orders DEMO-1001..1003)")
+        f"Conversions: {Conversion.objects.for_network(network).count()} (demo orders DEMO-1001..1005)")

@@ -1,4 +1,5 @@
-"""The programs part of seed_demo: three programs of the three kinds, idempotent, usable through the API."""
+"""The programs part of seed_demo: three programs of the three kinds, idempotent, usable through the API; the sale
+program shows the advertiser controls (targeting, caps, product-level rates)."""
 
 import io
 
@@ -21,12 +22,17 @@ def _media(settings, tmp_path):
 def test_seed_demo_programs_are_idempotent_and_usable():
     call_command("seed_demo", "--force", "--days", "14", stdout=io.StringIO())  # 14 days of traffic: faster
     counts = [model.objects.count() for model in MODELS]
-    assert counts == [3, 4, 7, 8, 4, 3]
+    assert counts == [3, 6, 7, 8, 4, 3]
     call_command("seed_demo", "--force", "--days", "14", stdout=io.StringIO())  # 14 days of traffic: faster
     assert [model.objects.count() for model in MODELS] == counts
 
     sale = Program.objects.get(name="Northwind Trail Gear")
-    assert sale.rules.filter(kind="percent", group__isnull=True).get().tiers[0]["min_conversions"] == 10
+    assert sale.rules.filter(kind="percent", group__isnull=True, match={}).get().tiers[0]["min_conversions"] == 10
+    assert sale.targeting == {"countries_allowed": [], "countries_blocked": ["CN", "VN"],
+                              "devices": ["desktop", "mobile"]}
+    assert sale.caps["conversions_day"] == 300 and sale.caps["action"] == "hold"
+    assert sorted(str(rule.match) for rule in sale.rules.exclude(match={})) == [
+        "{'category': ['footwear']}", "{'sku': ['tent']}"]
     lead = Program.objects.get(name="Northwind Newsletter Leads").rules.get()
     assert (lead.event, lead.kind) == ("lead", "fixed")
     from commissions.models import Commission

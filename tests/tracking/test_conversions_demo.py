@@ -21,5 +21,7 @@ def test_demo_seeds_click_coupon_and_unattributed_conversions_once(world):
     demo.seed(ctx)
     demo.seed(ctx)
     attributions = dict(Conversion.objects.values_list("order_id", "attribution"))
-    assert attributions == {"DEMO-1001": "click", "DEMO-1002": "coupon", "DEMO-1003": "none"}
+    assert attributions == {"DEMO-1001": "click", "DEMO-1002": "coupon", "DEMO-1003": "none",
+                            "DEMO-1004": "click", "DEMO-1005": "coupon"}
+    assert Conversion.objects.get(order_id="DEMO-1004").items == demo.CART
     assert WebhookEndpoint.objects.count() == 1
