@@ -26,6 +26,7 @@ from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id, errors_to_form
 
 from . import pixel, selectors, services
+from .adjustments import conversion_adjust
 from .events import ADVERTISER as ADVERTISER_AUDIENCE
 from .events import TYPES
 from .models import Conversion, RefundStatus, refund_status_q
@@ -94,24 +95,49 @@ class RefundForm(forms.Form):
     amount = forms.CharField(required=False, help_text=_("Empty: refund all that remains."))
 
 
+class AdjustForm(forms.Form):
+    amount = forms.CharField(label=_("New amount"))
+
+
 class ConversionDetailView(AdvertiserMixin, TemplateView):
-    """One conversion with its fraud signals, and the refund form. Its commissions come from the page the
-    commissions app routes (`commissions.conversion_views`): commissions sit above tracking."""
+    """One conversion with its fraud signals, the refund form and, before any refund, the correction form. Its
+    commissions come from the page the commissions app routes (`commissions.conversion_views`): commissions sit
+    above tracking."""
 
     template_name = "advertiser/tracking_conversion.html"
 
     def commissions_of(self, conversion: Conversion):
         return []
 
-    def get_context_data(self, refund_form=None, **kwargs):
+    def get_context_data(self, refund_form=None, adjust_form=None, **kwargs):
         conversion = get_object_or_404(self.conversions().select_related("program", "affiliate", "link"),
                                        pk=self.kwargs["pk"])
         return super().get_context_data(
             conversion=conversion, remaining=conversion.amount - conversion.refunded_amount,
-            commissions=self.commissions_of(conversion), refund_form=refund_form or RefundForm(), **kwargs)
+            commissions=self.commissions_of(conversion), refund_form=refund_form or RefundForm(),
+            adjust_form=adjust_form or AdjustForm(), **kwargs)
+
+    def adjust(self, request, conversion):
+        form = AdjustForm(request.POST)
+        try:
+            amount = parse_amount(request.POST.get("amount", "").strip())
+        except ValueError:
+            form.add_error("amount", _('Enter an amount such as "10.00".'))
+            return self.render_to_response(self.get_context_data(adjust_form=form), status=400)
+        try:
+            conversion = conversion_adjust(network=self.network, conversion=conversion, amount=amount,
+                                           actor=request.user)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+            return self.render_to_response(self.get_context_data(adjust_form=form), status=400)
+        messages.success(request, gettext("Order corrected to %(amount)s; its commissions are priced again.")
+                         % {"amount": money(conversion.amount, conversion.currency)})
+        return redirect("advertiser_conversion", pk=conversion.pk)
 
     def post(self, request, pk):
         conversion = get_object_or_404(self.conversions(), pk=pk)
+        if request.POST.get("action") == "adjust":
+            return self.adjust(request, conversion)
         form = RefundForm(request.POST)
         form.is_valid()
         raw = request.POST.get("amount", "").strip()

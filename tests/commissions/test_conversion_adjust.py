@@ -177,3 +177,32 @@ def test_who_may_adjust_and_another_networks_conversion(world, cart):
     assert _adjust(world.b, conversion, {"amount": "1.00"}, role="owner").status_code == 404
     assert Conversion.objects.get(pk=conversion.pk).amount == D("219.89")
     assert _adjust(world.a, conversion, {"amount": "300.00"}, role="owner").status_code == 200
+
+
+# --- the advertiser's conversion page -----------------------------------------------------------------------------
+def test_the_advertiser_corrects_an_order_on_its_page(world, web):
+    _, link = program_with_link(world.a, rules=[{"event": "sale", "kind": "percent", "payout": D("10")}])
+    conversion, [commission] = convert(world.a, link, "order-1", "100.00")
+    page = web("a", "advertiser").get(f"/advertiser/conversions/{conversion.pk}/").content.decode()
+    assert 'data-testid="adjust-form"' in page
+    bad = web("a", "advertiser").post(f"/advertiser/conversions/{conversion.pk}/", {"action": "adjust",
+                                                                                 "amount": "ten"})
+    assert bad.status_code == 400 and "Enter an amount" in bad.content.decode()
+    same = web("a", "advertiser").post(f"/advertiser/conversions/{conversion.pk}/", {"action": "adjust",
+                                                                                  "amount": "100.00"})
+    assert same.status_code == 400 and "Nothing changes" in same.content.decode()
+    commission.refresh_from_db()
+    assert commission.amount == D("10.00")
+    other = web("b", "advertiser").post(f"/advertiser/conversions/{conversion.pk}/", {"action": "adjust",
+                                                                                   "amount": "50.00"})
+    assert other.status_code == 404
+    done = web("a", "advertiser").post(f"/advertiser/conversions/{conversion.pk}/", {"action": "adjust",
+                                                                                  "amount": "120.00"})
+    assert done.status_code == 302
+    commission.refresh_from_db()
+    assert commission.amount == D("12.00") and owed(PENDING, world.a.affiliate) == D("12.00")
+    assert_ledger_consistent()
+    # Once refunded, the page offers the refund only.
+    assert _refund(world.a, conversion, {"amount": "20.00"}).status_code == 200
+    page = web("a", "advertiser").get(f"/advertiser/conversions/{conversion.pk}/").content.decode()
+    assert 'data-testid="adjust-form"' not in page
