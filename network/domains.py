@@ -272,8 +272,7 @@ def tracking_domain_delete(*, network: Network, tracking_domain: TrackingDomain,
     audit_log_record(network=network, actor=actor, action="tracking_domain.deleted", target=tracking_domain,
                      data={"domain": domain})
     TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network).delete()
-    if tracking_domain.verified:
-        VerifiedDomain.objects.filter(domain=domain, network=network).delete()
+    VerifiedDomain.objects.filter(domain=domain, network=network).delete()
     _forget(network, domain)
 
 
