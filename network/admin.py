@@ -16,6 +16,7 @@ from .models import (
     PartnerGroup,
     TrackingDomain,
     User,
+    VerifiedDomain,
 )
 
 
@@ -110,7 +111,7 @@ class AnnouncementAdmin(TenantAdmin):
 class TrackingDomainAdmin(TenantAdmin):
     """Viewable and deletable (a name claimed by the wrong network); added and verified through the API or pages."""
 
-    list_display = ("domain", "network", "advertiser", "verified_at", "created_at")
+    list_display = ("domain", "network", "advertiser", "verified_at", "checked_at", "failed_checks", "created_at")
     list_filter = ("network", ("verified_at", admin.EmptyFieldListFilter))
     search_fields = ("domain",)
 
@@ -126,3 +127,11 @@ class TrackingDomainAdmin(TenantAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset.select_related("network"):
             self.delete_model(request, obj)
+
+
+@admin.register(VerifiedDomain)
+class VerifiedDomainAdmin(ReadOnlyAdmin):
+    """Which network holds each verified tracking domain: written and deleted with the domain, never edited."""
+
+    list_display = ("domain", "network")
+    search_fields = ("domain",)
