@@ -47,6 +47,54 @@ def recreate_database(url: str) -> None:
     admin.close()
 
 
+def _connect(url: str, dbname: str | None = None, host: str | None = None, port: int | None = None):
+    import psycopg2
+
+    parts = urlsplit(url)
+    conn = psycopg2.connect(host=host or parts.hostname, port=port or parts.port or 5432,
+                            user=parts.username or "postgres", password=parts.password,
+                            dbname=dbname or parts.path.lstrip("/"))
+    conn.autocommit = True
+    return conn
+
+
+def recreate_citus_database(url: str) -> None:
+    """recreate_database on a Citus coordinator (the URL's host) and on each of its workers (those registered in
+    the coordinator's `postgres` database), then the new database joins them (core.citus.join_cluster). Migrate,
+    then call distribute_database."""
+    sys.path.insert(0, str(ROOT))
+    from core.citus import cluster_workers, join_cluster
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with contextlib.closing(_connect(url, "postgres")) as admin, admin.cursor() as cursor:
+        workers = cluster_workers(cursor)
+    if not workers:
+        raise SystemExit("the coordinator's postgres database has no workers (citus_add_node)")
+    require_loopback(*(f"postgres://{host}:{port}" for host, port in workers))
+    for host, port in workers:
+        with contextlib.closing(_connect(url, "postgres", host, port)) as admin, admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        with contextlib.closing(_connect(url, name, host, port)) as conn, conn.cursor() as cursor:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS citus")
+    recreate_database(url)
+    with contextlib.closing(_connect(url)) as conn, conn.cursor() as cursor:
+        join_cluster(cursor, (parts.hostname, parts.port or 5432), workers)
+
+
+def distribute_database(url: str, shards: int) -> None:
+    """After migrating a database made by recreate_citus_database: reference and distributed tables
+    (core.citus.distribute), `shards` shards each."""
+    sys.path.insert(0, str(ROOT))
+    from core.citus import distribute
+
+    with contextlib.closing(_connect(url)) as conn, conn.cursor() as cursor:
+        reference, tenant = distribute(cursor, shard_count=shards)
+    print(f"Citus: {len(tenant)} tables distributed by network_id in {shards} shards, {len(reference)} reference "
+          "tables", flush=True)
+
+
 def bench_env(database_url: str, redis_url: str, **extra: str) -> dict:
     """The environment of a production-shape process (DEBUG off) against this database and Redis."""
     env = dict(os.environ)
@@ -274,8 +322,10 @@ with connection.cursor() as c:
         c.cursor.copy_expert("COPY answered FROM STDIN", f)
     c.execute("SELECT COUNT(*), COUNT(DISTINCT click_id) FROM answered")
     answered, answered_distinct = c.fetchone()
-    c.execute("SELECT COUNT(*) FROM answered a "
-              "WHERE NOT EXISTS (SELECT 1 FROM tracking_click t WHERE t.click_id = a.click_id)")
+    # The stored ids as a CTE: Citus runs it on the shards first, then joins the result to the temporary table
+    # (a correlated subquery from a local table into a distributed one it refuses); PostgreSQL inlines it.
+    c.execute("WITH stored AS (SELECT DISTINCT click_id FROM tracking_click) SELECT COUNT(*) FROM answered a "
+              "WHERE NOT EXISTS (SELECT 1 FROM stored t WHERE t.click_id = a.click_id)")
     lost = c.fetchone()[0]
     c.execute("SELECT COUNT(*), COUNT(DISTINCT click_id) FROM tracking_click")
     stored, stored_distinct = c.fetchone()

@@ -6,6 +6,11 @@ with unique order ids (each attributed by a click) from an asyncio keep-alive cl
 prints conversions/s accepted, p50/p99 latency, errors and the rows in the database.
 
     .venv/bin/python bench/postback.py --database bench_conv --redis redis://127.0.0.1:6379/6 --seconds 20
+    .venv/bin/python bench/postback.py --citus-url postgres://postgres@127.0.0.1:9700
+
+--citus-url (a Citus coordinator's server URL, no database) replaces --pg: the database is made on the coordinator
+and on every worker registered in the coordinator's `postgres` database, and its tables are distributed by
+network_id after migrating, before the seed (core.citus; --shards, default 8).
 
 What a request includes: API key authentication and its rate limit, input validation, click lookup and
 attribution, fraud checks (too fast, bot or duplicate click, duplicate order), the INSERT, and the on-commit
@@ -31,10 +36,12 @@ import urllib.request
 from _common import (
     ROOT,
     cpu_seconds,
+    distribute_database,
     free_port,
     http_client,
     http_request,
     new_stats,
+    recreate_citus_database,
     recreate_database,
     seed_program_clicks,
     start_group,
@@ -44,11 +51,18 @@ from _common import (
 sys.path.insert(0, str(ROOT))
 
 
-def seed(clicks: int) -> tuple[str, list[str]]:
-    """Migrate and seed; returns the advertiser's API key and the click ids to convert."""
+def seed(clicks: int, citus_shards: int = 0) -> tuple[str, list[str]]:
+    """Migrate (and distribute, on Citus) and seed; returns the advertiser's API key and the click ids to convert."""
     import django
 
     django.setup()
+    if citus_shards:
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0)
+        distribute_database(os.environ["DATABASE_URL"], citus_shards)
+        connection.close()  # the migrating session's plans predate the distribution
     _, _, issued, click_ids = seed_program_clicks(clicks, ago_seconds=2 * 3600, step_ms=1)
     return issued.raw, click_ids
 
@@ -88,6 +102,9 @@ async def drive(port: int, key: str, click_ids: list[str], connections: int, sec
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL, no database")
+    parser.add_argument("--citus-url", help="a Citus coordinator's server URL, no database (the database is made "
+                                            "there and on its workers, distributed by network_id); replaces --pg")
+    parser.add_argument("--shards", type=int, default=8, help="shards per distributed table with --citus-url")
     parser.add_argument("--database", default="bench_conv")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--seconds", type=float, default=20)
@@ -100,6 +117,8 @@ def main() -> int:
     parser.add_argument("--app", default="config.wsgi:application",
                         help="WSGI target; config.wsgi serves the common postback before the middleware")
     args = parser.parse_args()
+    if args.citus_url:
+        args.pg = args.citus_url.rstrip("/")
 
     env = {
         **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "TESTING": "0",
@@ -110,8 +129,8 @@ def main() -> int:
         "EMAIL_URL": "dummymail://",
     }
     os.environ.update(env)
-    recreate_database(f"{args.pg}/{args.database}")
-    key, click_ids = seed(args.clicks)
+    (recreate_citus_database if args.citus_url else recreate_database)(f"{args.pg}/{args.database}")
+    key, click_ids = seed(args.clicks, args.shards if args.citus_url else 0)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(args.workers),

@@ -7,10 +7,15 @@ queue with `manage.py ingest_clicks --once`, and prints requests/s, p50, p99, 30
 (every click id wrk was answered with must be in the database exactly once) and ingestion rows/s.
 
     .venv/bin/python bench/redirect.py [--duration 20] [--connections 64] [--workers 2] [--targeting]
+    .venv/bin/python bench/redirect.py --citus-url postgres://postgres@127.0.0.1:9700/bench_clicks
 
 --targeting gives the seeded program a targeting every benchmark click passes (blocked countries, allowed device
 types): each click then pays the country look-up (loopback has no CDN header, so the offline IP table) and the
 device check (the user agent's type, remembered per string), and still gets its click id.
+
+--citus-url names a database on a Citus coordinator instead: it is made on the coordinator and on every worker
+registered in the coordinator's `postgres` database, and its tables are distributed by network_id after migrating
+(core.citus; --shards, default 8).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_clicks; the database is
 dropped and created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/4; flushed). Needs wrk (installed
@@ -34,10 +39,12 @@ from _common import (
     bench_env,
     count_clicks,
     cpu_seconds,
+    distribute_database,
     ensure_wrk,
     free_port,
     get_status,
     manage,
+    recreate_citus_database,
     recreate_database,
     require_loopback,
     run,
@@ -68,19 +75,25 @@ def main():
                              "the number of clicks stored with the number of 302s instead of every click id")
     parser.add_argument("--targeting", action="store_true",
                         help="the program blocks countries and allows devices: every click pays the look-ups")
+    parser.add_argument("--citus-url", help="a database URL on a Citus coordinator (made there and on its workers, "
+                                            "distributed by network_id); replaces BENCH_DATABASE_URL")
+    parser.add_argument("--shards", type=int, default=8, help="shards per distributed table with --citus-url")
     args = parser.parse_args()
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_clicks")
+    database_url = args.citus_url or os.environ.get("BENCH_DATABASE_URL",
+                                                    "postgres://postgres@127.0.0.1:5432/bench_clicks")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
     require_loopback(database_url, redis_url)
     ensure_wrk()
     env = bench_env(database_url, redis_url)
     env["CLICK_QUEUE_BUFFERED"] = "0" if args.sync_queue else "1"
-    recreate_database(database_url)
+    (recreate_citus_database if args.citus_url else recreate_database)(database_url)
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env)
+    if args.citus_url:
+        distribute_database(database_url, args.shards)
     code = manage(env, "shell", "-c", SEED_LINK).strip().splitlines()[-1]
     if args.targeting:
         manage(env, "shell", "-c", TARGETING)

@@ -40,7 +40,7 @@ def _ensure_conversions(network, links) -> None:
 def _refund(conversion: Conversion, amount: Decimal) -> None:
     """What the tracking refund does to a conversion, for the demo only."""
     with transaction.atomic():
-        conversion = Conversion.objects.select_for_update().get(pk=conversion.pk)
+        conversion = Conversion.objects.for_network(conversion.network_id).select_for_update().get(pk=conversion.pk)
         with conversions_kept(conversion.network_id, [conversion.pk]):
             conversion.refunded_amount = Decimal(conversion.refunded_amount) + amount
             conversion.save(update_fields=["refunded_amount"])

@@ -146,7 +146,23 @@ def rewrite_tenant_keys(cursor) -> None:
                        f"REFERENCES {_q(referenced)} ({rcols_sql}){tail}")
 
 
-def distribute(cursor) -> tuple[list[str], list[str]]:
+def cluster_workers(cursor) -> list[tuple[str, int]]:
+    """(host, port) of every primary worker registered in the coordinator database the cursor is on."""
+    cursor.execute("SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' "
+                   "ORDER BY nodeid")
+    return [(host, int(port)) for host, port in cursor.fetchall()]
+
+
+def join_cluster(cursor, coordinator: tuple[str, int], workers: list[tuple[str, int]]) -> None:
+    """Make the new database the cursor is on (on the coordinator) a Citus database with these workers. A database
+    of the same name, with the extension, must already exist on every worker: Citus adds nodes per database."""
+    cursor.execute("CREATE EXTENSION IF NOT EXISTS citus")
+    cursor.execute("SELECT citus_set_coordinator_host(%s, %s)", list(coordinator))
+    for host, port in workers:
+        cursor.execute("SELECT citus_add_node(%s, %s)", [host, port])
+
+
+def distribute(cursor, shard_count: int | None = None) -> tuple[list[str], list[str]]:
     """On a Citus coordinator: every table without network_id (and REFERENCE_WITH_NETWORK) becomes a reference
     table, every tenant table is distributed by network_id, all colocated (so joins and foreign keys on network_id
     stay on one shard). The foreign keys are dropped first and put back after: a local table that points at a new
@@ -160,6 +176,8 @@ def distribute(cursor) -> tuple[list[str], list[str]]:
         ORDER BY 1, 2
     """)
     fks = cursor.fetchall()
+    if shard_count:
+        cursor.execute(f"SET citus.shard_count = {int(shard_count)}")
     for table, name, _definition in fks:
         cursor.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
     reference, tenant = reference_tables(cursor), tenant_tables(cursor)

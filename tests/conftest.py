@@ -62,7 +62,7 @@ def _distribute_test_database():
     import environ
     from django.db import connection
 
-    from core.citus import distribute
+    from core.citus import distribute, join_cluster
 
     source = environ.Env.db_url_config(settings.CITUS_URL)
     home = (source["HOST"], int(source["PORT"] or 5432))
@@ -74,12 +74,8 @@ def _distribute_test_database():
         _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
         _run_on(host, port, name, "CREATE EXTENSION IF NOT EXISTS citus")
     with connection.cursor() as cursor:
-        cursor.execute("CREATE EXTENSION IF NOT EXISTS citus")
-        cursor.execute("SELECT citus_set_coordinator_host(%s, %s)", list(home))
-        for host, port in workers:
-            cursor.execute("SELECT citus_add_node(%s, %s)", [host, port])
-        cursor.execute(f"SET citus.shard_count = {int(os.environ.get('CITUS_SHARDS', '8'))}")
-        distribute(cursor)
+        join_cluster(cursor, home, workers)
+        distribute(cursor, shard_count=int(os.environ.get("CITUS_SHARDS", "8")))
     return [*workers, home]
 
 

@@ -130,7 +130,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(conversion_id=conversions, share=st.sampled_from([D("0.1"), D("0.333"), D("0.5"), D("1")]))
     def refund(self, conversion_id, share):
         with transaction.atomic():
-            conversion = Conversion.objects.select_for_update().get(pk=conversion_id)
+            conversion = Conversion.objects.for_network(self.network).select_for_update().get(pk=conversion_id)
             remaining = conversion.amount - conversion.refunded_amount
             amount = quantize(remaining * share, conversion.currency)
             if amount <= 0:

@@ -48,9 +48,9 @@ def _october(tenant, link, n, amount="100", start=OCTOBER):
     return made
 
 
-def _refund(conversion_id, amount):
+def _refund(network_id, conversion_id, amount):
     with transaction.atomic():
-        conversion = Conversion.objects.select_for_update().get(pk=conversion_id)
+        conversion = Conversion.objects.for_network(network_id).select_for_update().get(pk=conversion_id)
         conversion.refunded_amount += D(amount)
         conversion.save(update_fields=["refunded_amount"])
         services.commissions_reverse_for_refund(conversion=conversion, amount=D(amount))
@@ -135,7 +135,7 @@ def test_a_commission_paid_above_the_tier_reached_is_reduced(world, django_captu
     assert_ledger_consistent()
     assert any(m.subject.startswith("Commission partly reversed: €8.00") for m in mail.outbox)
     # A later half refund reverses half of what is left, not of the original amount.
-    _refund(fourth.conversion_id, "50")
+    _refund(fourth.network_id, fourth.conversion_id, "50")
     fourth.refresh_from_db()
     assert (fourth.reversed_amount, fourth.remaining_amount) == (D("6.00"), D("4.00"))
     assert_ledger_consistent()
@@ -144,18 +144,19 @@ def test_a_commission_paid_above_the_tier_reached_is_reduced(world, django_captu
 def test_refunds_and_rejections_after_the_trueup_reverse_the_adjustment_with_its_commission(world):
     _, link = program_with_link(world.a, rules=[RULE])
     made = _october(world.a, link, 4, amount="99.99")
-    _refund(made[1].conversion_id, "33.33")  # before the true-up: the adjustment starts reversed in proportion
+    # Before the true-up: the adjustment starts reversed in proportion.
+    _refund(made[1].network_id, made[1].conversion_id, "33.33")
     tier_trueups_run(now=AFTER_OCTOBER)
     by_original = {a.adjusts_id: a for a in _adjustments()}
     second = by_original[made[1].pk]
     # 10 % of 99.99 = 10.00 for the pair; a third refunded: 3.33 reversed in all (8 % part: 2.67, adjustment 0.66).
     assert (second.amount, second.reversed_amount, second.refunded_base) == (D("2.00"), D("0.66"), D("33.33"))
-    _refund(made[0].conversion_id, "49.995")  # half of the order, after the true-up
+    _refund(made[0].network_id, made[0].conversion_id, "49.995")  # half of the order, after the true-up
     first = Commission.objects.get(pk=made[0].pk)
     adjustment = by_original[made[0].pk]
     adjustment.refresh_from_db()
     assert first.reversed_amount + adjustment.reversed_amount == quantize(D("10.00") / 2, "EUR")
-    _refund(made[0].conversion_id, "49.995")  # the rest: both reversed
+    _refund(made[0].network_id, made[0].conversion_id, "49.995")  # the rest: both reversed
     adjustment.refresh_from_db()
     assert adjustment.status == "reversed" and adjustment.remaining_amount == 0
     services.commission_reject(network=world.a.network, commission=made[2])  # rejects its adjustment too
@@ -192,7 +193,7 @@ def test_amount_basis_counts_sales_net_of_refunds(world):
     rule = RULE | {"tier_basis": "amount", "tiers": [{"min_amount": "250", "payout": "10"}]}
     _, link = program_with_link(world.a, rules=[rule])
     made = _october(world.a, link, 3)
-    _refund(made[0].conversion_id, "60")  # 240 net: below the tier
+    _refund(made[0].network_id, made[0].conversion_id, "60")  # 240 net: below the tier
     tier_trueups_run(now=AFTER_OCTOBER)
     assert _adjustments() == []
 
@@ -250,7 +251,7 @@ def _apply(world, steps, links, conversions, moment):
             conversion = Conversion.objects.get(pk=conversions[arg % len(conversions)])
             amount = quantize((conversion.amount - conversion.refunded_amount) * extra, "EUR")
             if amount > 0:
-                _refund(conversion.pk, amount)
+                _refund(conversion.network_id, conversion.pk, amount)
         elif conversions and kind == "reject":
             original = Commission.objects.get(conversion_id=conversions[arg % len(conversions)], tier=1,
                                               kind="sale")
@@ -325,7 +326,7 @@ def test_the_referrers_override_follows_the_trued_up_commission(world):
     services.commission_reject(network=world.a.network, commission=made[0])
     assert set(Commission.objects.filter(conversion_id=made[0].conversion_id).values_list("status", flat=True)) == {
         "rejected"}
-    _refund(made[1].conversion_id, "50")
+    _refund(made[1].network_id, made[1].conversion_id, "50")
     pair = Commission.objects.filter(conversion_id=made[1].conversion_id, tier=2)
     assert sum((c.amount - c.reversed_amount for c in pair), D(0)) == D("0.50")
     assert owed(K.AFFILIATE_PENDING, world.a.affiliate) == D("1.50")

@@ -70,7 +70,8 @@ class PayoutMachine(RuleBasedStateMachine):
         if not conversions:
             return
         with transaction.atomic():
-            conversion = Conversion.objects.select_for_update().get(pk=conversions[index % len(conversions)].pk)
+            conversion = (Conversion.objects.for_network(self.network).select_for_update()
+                          .get(pk=conversions[index % len(conversions)].pk))
             amount = quantize((conversion.amount - conversion.refunded_amount) * share, conversion.currency)
             if amount <= 0:
                 return
