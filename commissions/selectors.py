@@ -110,7 +110,7 @@ def commissions_to_email(*, network_id: int | None, ids: list[int]) -> dict[int,
     network, order id), in one statement on the network (None: by id alone, for a task queued before it named the
     network). The order id comes from a subquery on the conversion's key (network_id, id): a join would let the
     planner, short of statistics on a growing network, walk the network's conversions once per commission."""
-    order_id = Conversion.objects.filter(network_id=OuterRef("network_id"), pk=OuterRef("conversion_id"))
+    order_id = Conversion.objects.filter(network_id=OuterRef("network_id"), pk=OuterRef("conversion_id")).order_by()
     rows = (Commission.objects.select_related("affiliate__membership__user", "program", "network")
             .only("network_id", "currency", "amount", "reversed_amount", "reason", "conversion_id", "kind",
                   "adjusts_id", "program_id", "affiliate_id", "network__slug", "network__language", "affiliate__name",
@@ -118,5 +118,5 @@ def commissions_to_email(*, network_id: int | None, ids: list[int]) -> dict[int,
             .annotate(emailed_order_id=Subquery(order_id.values("order_id")))
             .order_by())
     if network_id is not None:
-        rows = rows.filter(network_id=network_id)
-    return rows.in_bulk(ids)
+        rows = rows.for_network(network_id)
+    return {row.pk: row for row in rows.with_ids(ids)}
