@@ -24,10 +24,11 @@ def commission_compute_task(conversion_id: int) -> list[int]:
 
 
 @task(**RETRY_DATABASE, **BATCH)
-def commissions_compute_batch_task(conversion_ids: list[int]) -> int:
-    """The batched kicks of the postback (`receivers.ComputeKicks`): compute each conversion (idempotent, so a
-    retry of the whole batch recomputes nothing already written)."""
-    return services.commissions_for_conversions(conversion_ids=conversion_ids)
+def commissions_compute_batch_task(conversion_ids: list[int], network_id: int | None = None) -> int:
+    """The batched kicks of the postback (`receivers.ComputeKicks`, any networks) or an import's chunk (`network_id`,
+    one network): compute each conversion (idempotent, so a retry of the whole batch recomputes nothing already
+    written)."""
+    return services.commissions_for_conversions(conversion_ids=conversion_ids, network_id=network_id)
 
 
 @task(**RETRY_DATABASE, **SWEEP)

@@ -2,8 +2,9 @@
 
 - `conversion_recorded(sender=Conversion, conversion_id=int)`: sent once per new conversion, after its
   transaction commits. Receivers queue their own work (the commission computation).
-- `conversions_recorded(sender=Conversion, conversion_ids=list[int])`: the same for a batch of new conversions
-  (a CSV import's chunk), after their transaction commits: receivers handle them as one batch.
+- `conversions_recorded(sender=Conversion, conversion_ids=list[int], network_id=int)`: the same for a batch of new
+  conversions of one network (a CSV import's chunk), after their transaction commits: receivers handle them as one
+  batch.
 - `conversion_refunded(sender=Conversion, conversion=Conversion, amount=Decimal, actor=User | None,
   items=list[{sku, amount}] | None)`: sent inside the refund's transaction with this refund's amount (in the
   conversion's currency), who refunded and, for a refund by item, the items' amounts, so receivers' writes
