@@ -18,7 +18,15 @@ import secrets
 import sys
 import time
 
-from _common import ROOT, cpu_seconds, recreate_database, seed_program_clicks, start_group, stop_group
+from _common import (
+    ROOT,
+    conversions_without_commission,
+    cpu_seconds,
+    recreate_database,
+    seed_program_clicks,
+    start_group,
+    stop_group,
+)
 
 # The app's packages before this folder's scripts (bench/reports.py would hide the reports app from the e-mails).
 sys.path = [str(ROOT), *(entry for entry in sys.path if os.path.abspath(entry or ".") != str(ROOT / "bench"))]
@@ -92,7 +100,7 @@ def main() -> int:
             job.refresh_from_db()
             if done is None and job.is_finished:
                 done = time.perf_counter()
-            if done is not None and not Conversion.objects.filter(commissions__isnull=True).exists():
+            if done is not None and conversions_without_commission() <= 0:
                 break
             time.sleep(0.1)
         finished = time.perf_counter()
