@@ -69,11 +69,7 @@ class Links:
 
 
 def _order_id(commission) -> str:
-    """The conversion's order id: read with the batch (`emailed_order_id`), else through the relation."""
-    order = getattr(commission, "emailed_order_id", None)
-    if order is None and commission.conversion_id:
-        order = commission.conversion.order_id
-    return order or ""
+    return commission.conversion.order_id if commission.conversion_id else ""
 
 
 def commission_email(commission, event: str, amount=None, links: Links | None = None) -> tuple[str, str]:

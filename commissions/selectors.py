@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import django_filters
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -108,15 +108,13 @@ def referral_earnings(*, network, affiliate) -> dict:
 def commissions_to_email(*, network_id: int | None, ids: list[int]) -> dict[int, Commission]:
     """The commissions an e-mail batch names, by id, with what their e-mails print (recipient, language, program,
     network, order id), in one statement on the network (None: by id alone, for a task queued before it named the
-    network). The order id comes from a subquery on the conversion's key (network_id, id): a join would let the
-    planner, short of statistics on a growing network, walk the network's conversions once per commission."""
-    order_id = Conversion.objects.filter(network_id=OuterRef("network_id"), pk=OuterRef("conversion_id")).order_by()
-    rows = (Commission.objects.select_related("affiliate__membership__user", "program", "network")
-            .only("network_id", "currency", "amount", "reversed_amount", "reason", "conversion_id", "kind",
-                  "adjusts_id", "program_id", "affiliate_id", "network__slug", "network__language", "affiliate__name",
-                  "affiliate__email", "affiliate__membership__user__language", "program__name")
-            .annotate(emailed_order_id=Subquery(order_id.values("order_id")))
+    network)."""
+    rows = (Commission.objects.select_related("affiliate__membership__user", "program", "conversion", "network")
+            .only("network_id", "currency", "amount", "reversed_amount", "reason", "conversion_id",
+                  "conversion__order_id", "kind", "adjusts_id", "program_id", "affiliate_id", "network__slug",
+                  "network__language", "affiliate__name", "affiliate__email", "affiliate__membership__user__language",
+                  "program__name")
             .order_by())
     if network_id is not None:
         rows = rows.for_network(network_id)
-    return {row.pk: row for row in rows.with_ids(ids)}
+    return rows.in_bulk(ids)
