@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -447,3 +448,51 @@ def seed_program_clicks(count: int, *, ago_seconds: float, step_ms: int) -> tupl
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # statistics as autovacuum keeps them on a running database
     return network, advertiser, issued, [click.click_id for click in clicks]
+
+
+def conversions_without_commission() -> int:
+    """How many conversions have no first-tier commission yet, by two counts (the benches attribute every
+    conversion, each gets one): the polls' cheap form of `Conversion.objects.filter(commissions__isnull=True)`,
+    whose anti-join, planned without statistics (the bench's tables are analysed empty), walked the network's
+    commissions once per conversion and took a PostgreSQL core away from the worker it waits for."""
+    from commissions.models import Commission
+    from tracking.models import Conversion
+
+    written = Commission.objects.filter(tier=1, conversion_id__isnull=False).exclude(kind="adjustment").count()
+    return Conversion.objects.count() - written
+
+
+class AutoAnalyze(threading.Thread):
+    """Autovacuum's ANALYZE for a server where autovacuum is off (this machine's): every `every` seconds, each table
+    of the database changed by more than autovacuum's threshold since its last ANALYZE (50 rows + 10 %) is analysed,
+    as on a running production database. Without it the benches' tables keep the statistics of their empty seed,
+    and PostgreSQL plans every read of a network as if the network held a handful of rows."""
+
+    def __init__(self, url: str, every: float = 10.0):
+        super().__init__(name="autoanalyze", daemon=True)
+        self.url, self.every, self.stopped, self.runs = url, every, threading.Event(), 0
+
+    def run(self) -> None:
+        import psycopg2
+
+        parts = urlsplit(self.url)
+        conn = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+                                password=parts.password, dbname=parts.path.lstrip("/"))
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT current_setting('autovacuum')::bool")
+            if cursor.fetchone()[0]:
+                return  # the server's own autovacuum analyses
+            while not self.stopped.wait(self.every):
+                cursor.execute(
+                    "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables WHERE n_mod_since_analyze >"
+                    " current_setting('autovacuum_analyze_threshold')::int"
+                    " + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(n_live_tup, 0)")
+                for (table,) in cursor.fetchall():
+                    cursor.execute(f"ANALYZE {table}")
+                    self.runs += 1
+        conn.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=60)

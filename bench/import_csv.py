@@ -18,7 +18,16 @@ import secrets
 import sys
 import time
 
-from _common import ROOT, cpu_seconds, recreate_database, seed_program_clicks, start_group, stop_group
+from _common import (
+    ROOT,
+    AutoAnalyze,
+    conversions_without_commission,
+    cpu_seconds,
+    recreate_database,
+    seed_program_clicks,
+    start_group,
+    stop_group,
+)
 
 # The app's packages before this folder's scripts (bench/reports.py would hide the reports app from the e-mails).
 sys.path = [str(ROOT), *(entry for entry in sys.path if os.path.abspath(entry or ".") != str(ROOT / "bench"))]
@@ -55,6 +64,8 @@ def main() -> int:
     parser.add_argument("--bad-every", type=int, default=1000, help="one bad row in this many (0: none)")
     parser.add_argument("--celery", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--autoanalyze", type=float, default=10,
+                        help="seconds between autovacuum-style ANALYZEs when the server's autovacuum is off (0: none)")
     args = parser.parse_args()
 
     env = {
@@ -70,6 +81,9 @@ def main() -> int:
     recreate_database(f"{args.pg}/{args.database}")
     network, advertiser, click_ids = seed(args.rows)
     data, bad = csv_file(click_ids, args.bad_every)
+    analyzer = AutoAnalyze(f"{args.pg}/{args.database}", args.autoanalyze) if args.autoanalyze else None
+    if analyzer is not None:
+        analyzer.start()
 
     from django.db.models import Sum
 
@@ -92,13 +106,15 @@ def main() -> int:
             job.refresh_from_db()
             if done is None and job.is_finished:
                 done = time.perf_counter()
-            if done is not None and not Conversion.objects.filter(commissions__isnull=True).exists():
+            if done is not None and conversions_without_commission() <= 0:
                 break
             time.sleep(0.1)
         finished = time.perf_counter()
         cpu_after = (cpu_seconds(pgid=worker.pid), cpu_seconds(title=backends))
     finally:
         stop_group(worker)
+        if analyzer is not None:
+            analyzer.stop()
     result = job.status
     job = ConversionImport.objects.get(pk=job.pk)
     conversions = Conversion.objects.count()
@@ -115,6 +131,8 @@ def main() -> int:
           "postings written)")
     print(f"rows in the database: {conversions} conversions, {commissions} commissions, {without} conversions "
           f"without one; ledger sum {ledger}")
+    analysed = f"ANALYZE of changed tables every {args.autoanalyze:g}s ({analyzer.runs} run)" if analyzer else None
+    print(f"statistics: {analysed or 'as seeded (ANALYZE of the seed only)'}")
     print(f"CPU: Celery worker {cpu_after[0] - cpu_before[0]:.1f}s, PostgreSQL {cpu_after[1] - cpu_before[1]:.1f}s "
           f"(load average {os.getloadavg()[0]:.1f}: other processes share these {os.cpu_count()} cores)")
     good = args.rows - bad

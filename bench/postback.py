@@ -35,6 +35,8 @@ import urllib.request
 
 from _common import (
     ROOT,
+    AutoAnalyze,
+    conversions_without_commission,
     cpu_seconds,
     distribute_database,
     free_port,
@@ -69,10 +71,9 @@ def seed(clicks: int, citus_shards: int = 0) -> tuple[str, list[str]]:
 
 def wait_for_commissions(worker, timeout: float) -> float:
     """Seconds until every conversion has its commission (the worker drained the kicks); 0 without a worker."""
-    from tracking.models import Conversion
 
     started = time.perf_counter()
-    while worker is not None and Conversion.objects.filter(commissions__isnull=True).exists():
+    while worker is not None and conversions_without_commission() > 0:
         if time.perf_counter() - started > timeout:
             break
         time.sleep(0.05)
@@ -114,6 +115,8 @@ def main() -> int:
     parser.add_argument("--celery", type=int, default=1,
                         help="Celery worker processes writing the commissions (0: none, conversions only)")
     parser.add_argument("--clicks", type=int, default=20000)
+    parser.add_argument("--autoanalyze", type=float, default=10,
+                        help="seconds between autovacuum-style ANALYZEs when the server's autovacuum is off (0: none)")
     parser.add_argument("--app", default="config.wsgi:application",
                         help="WSGI target; config.wsgi serves the common postback before the middleware")
     args = parser.parse_args()
@@ -131,6 +134,9 @@ def main() -> int:
     os.environ.update(env)
     (recreate_citus_database if args.citus_url else recreate_database)(f"{args.pg}/{args.database}")
     key, click_ids = seed(args.clicks, args.shards if args.citus_url else 0)
+    analyzer = AutoAnalyze(f"{args.pg}/{args.database}", args.autoanalyze) if args.autoanalyze else None
+    if analyzer is not None:
+        analyzer.start()
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(args.workers),
@@ -173,6 +179,8 @@ def main() -> int:
         for process in (server, worker):
             if process is not None:
                 stop_group(process)
+        if analyzer is not None:
+            analyzer.stop()
     server_cpu, postgres_cpu, worker_cpu = (after - before for after, before in zip(cpu_after[:3], cpu_before[:3],
                                                                                    strict=True))
     client_cpu = (cpu_after[3].ru_utime + cpu_after[3].ru_stime) - (cpu_before[3].ru_utime + cpu_before[3].ru_stime)
@@ -186,6 +194,8 @@ def main() -> int:
     print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"status codes: {dict(sorted(results['codes'].items()))}, connection errors: {results['errors']}")
     print(f"rows in the database: {rows} (201s answered: {accepted})")
+    analysed = f"ANALYZE of changed tables every {args.autoanalyze:g}s ({analyzer.runs} run)" if analyzer else None
+    print(f"statistics: {analysed or 'as seeded (ANALYZE of the seed only)'}")
     if worker is not None:
         print(f"commissions: {commissions} written, conversions without one: {missing}; the last written "
               f"{drained:.2f}s after the load ended (the warm-up's in {warmed:.2f}s)")

@@ -113,7 +113,8 @@ def commission_notify(commission: Commission, event: str, *, email: bool = True)
 
 
 def commissions_notify(commissions: list[Commission], event: str, *, email: bool = True) -> None:
-    """`commission_notify` for many commissions: one read of each network's endpoints, one e-mail task."""
+    """`commission_notify` for many commissions: one read of each network's endpoints, one e-mail task per network
+    (each affiliate gets one e-mail for its commissions of the batch)."""
     by_network: dict[int, list[Event]] = {}
     for commission in commissions:
         by_network.setdefault(commission.network_id, []).append(Event(
@@ -126,9 +127,13 @@ def commissions_notify(commissions: list[Commission], event: str, *, email: bool
         return
     # CPC commissions accrue hourly: an e-mail each would be noise (the dashboard shows them). The e-mail says what
     # the commission was at this transition, even if it changes again before it is sent.
-    emails = [[c.pk, event, str(c.remaining_amount)] for c in commissions if c.rollup_id is None]
-    if emails:
-        transaction.on_commit(lambda: commission_emails_due.send(sender=Commission, items=emails))
+    emails: dict[int, list[list]] = {}
+    for c in commissions:
+        if c.rollup_id is None:
+            emails.setdefault(c.network_id, []).append([c.pk, event, str(c.remaining_amount)])
+    for network_id, items in emails.items():
+        transaction.on_commit(lambda items=items, network_id=network_id: commission_emails_due.send(
+            sender=Commission, items=items, network_id=network_id))
 
 
 # --- examples for the catalogue of event types (GET /api/v1/webhook-events) -----------------------------------

@@ -48,19 +48,20 @@ def on_conversion_recorded(sender, conversion_id: int, **kwargs) -> None:
     kicks.put(conversion_id)
 
 
-def on_conversions_recorded(sender, conversion_ids: list[int], **kwargs) -> None:
-    """A batch of new conversions (a CSV import's chunk): one computation for the batch, the postback's batch path."""
+def on_conversions_recorded(sender, conversion_ids: list[int], network_id: int | None = None, **kwargs) -> None:
+    """A batch of new conversions of one network (a CSV import's chunk): one computation for the batch, the
+    postback's batch path."""
     if not conversion_ids:
         return
     if commissions_compute_batch_task.app.conf.task_always_eager:
         try:
-            retry_locked(lambda: commissions_compute_batch_task.run(list(conversion_ids)))
+            retry_locked(lambda: commissions_compute_batch_task.run(list(conversion_ids), network_id))
         except DatabaseError:
             logger.exception("Commissions of %d conversions not computed now; the catch-up computes them.",
                              len(conversion_ids))
         return
     try:
-        commissions_compute_batch_task.delay(list(conversion_ids))
+        commissions_compute_batch_task.delay(list(conversion_ids), network_id)
     except OperationalError:  # broker down: the conversions are kept; the catch-up task computes them
         logger.exception("Could not queue the commission computation of conversions %s", conversion_ids)
 

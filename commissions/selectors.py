@@ -103,3 +103,18 @@ def referral_earnings(*, network, affiliate) -> dict:
     return {"totals": result, "by_referral": {
         pk: sorted((currency, quantize(amount, currency)) for currency, amount in per.items())
         for pk, per in by_referral.items()}}
+
+
+def commissions_to_email(*, network_id: int | None, ids: list[int]) -> dict[int, Commission]:
+    """The commissions an e-mail batch names, by id, with what their e-mails print (recipient, language, program,
+    network, order id), in one statement on the network (None: by id alone, for a task queued before it named the
+    network)."""
+    rows = (Commission.objects.select_related("affiliate__membership__user", "program", "conversion", "network")
+            .only("network_id", "currency", "amount", "reversed_amount", "reason", "conversion_id",
+                  "conversion__order_id", "kind", "adjusts_id", "program_id", "affiliate_id", "network__slug",
+                  "network__language", "affiliate__name", "affiliate__email", "affiliate__membership__user__language",
+                  "program__name")
+            .order_by())
+    if network_id is not None:
+        rows = rows.for_network(network_id)
+    return rows.in_bulk(ids)

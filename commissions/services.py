@@ -101,15 +101,17 @@ def second_tier_create(first: Commission, program) -> Commission | None:
     return None if second is None else _commission_save(second, key=_commission_key(second))
 
 
-def _conversions_locked(conversion_ids: list[int]) -> list[Conversion]:
+def _conversions_locked(conversion_ids: list[int], network_id: int | None = None) -> list[Conversion]:
     """The conversions, locked, with each program (network, advertiser), affiliate and paying referrer read once
     for the batch (select_related would make one a row)."""
     # The partnership (its own caps) comes in the same statement; only the conversions are locked.
     # Locked network by network (a lock names its network: Citus runs it on that network's shard), in one order.
-    networks = sorted(set(Conversion.objects.filter(pk__in=conversion_ids).values_list("network_id", flat=True)))
-    conversions = sorted((c for network_id in networks
+    # The batch's networks are read first unless the caller knows its one network (an import's chunk).
+    networks = [network_id] if network_id is not None else sorted(set(
+        Conversion.objects.filter(pk__in=conversion_ids).values_list("network_id", flat=True)))
+    conversions = sorted((c for network in networks
                           for c in Conversion.objects.select_for_update(of=("self",)).select_related("partnership")
-                          .filter(network_id=network_id, pk__in=conversion_ids).order_by("pk")),
+                          .for_network(network).with_ids(conversion_ids).order_by("pk")),
                          key=lambda c: c.pk)
     programs = Program.objects.select_related("network", "advertiser").in_bulk(
         {c.program_id for c in conversions if c.program_id})
@@ -126,12 +128,12 @@ def _conversions_locked(conversion_ids: list[int]) -> list[Conversion]:
     return conversions
 
 
-def _commissions_write(conversion_ids: list[int]) -> dict[int, list[Commission]]:
+def _commissions_write(conversion_ids: list[int], network_id: int | None = None) -> dict[int, list[Commission]]:
     """Compute and write the commissions of these conversions (the one writer of conversions' commissions: one by
     one is a batch of one): each conversion's commissions, the ones it already had or the ones written now, tier
     first. A few statements for the whole batch: two bulk INSERTs (first tier, then the overrides), one ledger
     batch per network and one notification batch per event."""
-    conversions = _conversions_locked(conversion_ids)
+    conversions = _conversions_locked(conversion_ids, network_id)
     found = _commissions_found([c.pk for c in conversions])
     todo = [c for c in conversions if c.pk not in found]
     computed = commissions_compute(conversions=todo)
@@ -160,7 +162,7 @@ def _commissions_write(conversion_ids: list[int]) -> dict[int, list[Commission]]
     except IntegrityError:  # computed concurrently: the unique constraint kept one copy
         if len(conversion_ids) > 1:
             for conversion_id in conversion_ids:
-                found.update(_commissions_write([conversion_id]))
+                found.update(_commissions_write([conversion_id], network_id))
             return found
         return _commissions_found(conversion_ids)
     written: list[Commission] = []
@@ -192,11 +194,12 @@ def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
         return _commissions_write([conversion_id]).get(conversion_id, [])
 
 
-def commissions_for_conversions(*, conversion_ids: list[int]) -> int:
-    """Compute and write the commissions of a batch of conversions (the postback's kicks), with the statements of
-    one (`_commissions_write`). Idempotent. Returns the number of commissions written or found."""
+def commissions_for_conversions(*, conversion_ids: list[int], network_id: int | None = None) -> int:
+    """Compute and write the commissions of a batch of conversions (the postback's kicks; an import's chunk, all of
+    `network_id`), with the statements of one (`_commissions_write`). Idempotent. Returns the number of commissions
+    written or found."""
     with transaction.atomic():
-        return sum(len(made) for made in _commissions_write(list(conversion_ids)).values())
+        return sum(len(made) for made in _commissions_write(list(conversion_ids), network_id).values())
 
 
 # --- transitions -----------------------------------------------------------------------

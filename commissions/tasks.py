@@ -11,7 +11,7 @@ from core.tasks import BATCH, LONG, QUICK, RETRY_DATABASE, RETRY_MAIL, SWEEP, ta
 from network.models import Network
 
 from . import cpc, selectors, services, trueup
-from .emails import commission_email_message
+from .emails import commission_email_messages
 from .models import Commission
 from .signals import commission_emails_due
 
@@ -24,10 +24,11 @@ def commission_compute_task(conversion_id: int) -> list[int]:
 
 
 @task(**RETRY_DATABASE, **BATCH)
-def commissions_compute_batch_task(conversion_ids: list[int]) -> int:
-    """The batched kicks of the postback (`receivers.ComputeKicks`): compute each conversion (idempotent, so a
-    retry of the whole batch recomputes nothing already written)."""
-    return services.commissions_for_conversions(conversion_ids=conversion_ids)
+def commissions_compute_batch_task(conversion_ids: list[int], network_id: int | None = None) -> int:
+    """The batched kicks of the postback (`receivers.ComputeKicks`, any networks) or an import's chunk (`network_id`,
+    one network): compute each conversion (idempotent, so a retry of the whole batch recomputes nothing already
+    written)."""
+    return services.commissions_for_conversions(conversion_ids=conversion_ids, network_id=network_id)
 
 
 @task(**RETRY_DATABASE, **SWEEP)
@@ -51,28 +52,25 @@ def commissions_catch_up_embedded() -> int:
 
 
 @task(**RETRY_MAIL, **BATCH)
-def commission_emails_task(items: list[list]) -> int:
-    """E-mails of one transition of many commissions ([commission id, event, amount] each): one read of the
-    commissions, one mail connection. A retry after a failure may send the batch's e-mails again (at-least-once,
-    as a task each would)."""
-    by_id = (
-        Commission.objects.select_related("affiliate__membership__user", "program", "conversion", "network")
-        .only("currency", "amount", "reversed_amount", "reason", "conversion_id", "conversion__order_id", "kind",
-              "adjusts_id", "network__slug", "network__language",
-              "affiliate__name", "affiliate__email", "affiliate__membership__user__language", "program__name")
-        .in_bulk([commission_id for commission_id, _event, _amount in items])
-    )
-    messages = [
-        commission_email_message(by_id[commission_id], event, amount=Decimal(amount) if amount else None)
+def commission_emails_task(items: list[list], network_id: int | None = None) -> int:
+    """E-mails of one transition of many commissions ([commission id, event, amount] each), in `network_id` (None:
+    a message queued before the task named it): one read of the commissions, one mail connection, one e-mail per
+    affiliate (a digest of its commissions, or the single commission's e-mail). Returns the e-mails sent. A retry
+    after a failure may send the batch's e-mails again (at-least-once, as a task each would)."""
+    by_id = selectors.commissions_to_email(network_id=network_id,
+                                           ids=[commission_id for commission_id, _event, _amount in items])
+    messages = commission_email_messages([
+        (by_id[commission_id], event, Decimal(amount) if amount else None)
         for commission_id, event, amount in items if commission_id in by_id
-    ]
+    ])
     return get_connection().send_messages(messages) or 0 if messages else 0
 
 
 @receiver(commission_emails_due, dispatch_uid="commissions.tasks.commission_emails")
-def commission_emails_queue(sender, items: list[list], **kwargs) -> None:
-    """The services' e-mails of a committed transition (`notifications.commissions_notify`), as one task."""
-    commission_emails_task.delay(items)
+def commission_emails_queue(sender, items: list[list], network_id: int | None = None, **kwargs) -> None:
+    """The services' e-mails of a committed transition (`notifications.commissions_notify`), as one task per
+    network."""
+    commission_emails_task.delay(items, network_id)
 
 
 @task(**RETRY_MAIL, **BATCH)

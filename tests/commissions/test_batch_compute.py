@@ -1,6 +1,7 @@
 """The batch computation (the postback's kicks) writes exactly what one-by-one computation writes: the same
 commissions, ledger postings, webhook/postback deliveries and e-mails, for every kind of conversion."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -85,9 +86,26 @@ def _outcome(tenant) -> dict:
     entries = sorted((e.transaction.kind, e.account.kind, e.currency, e.amount)
                      for e in LedgerEntry.objects.filter(network=network).select_related("transaction", "account"))
     deliveries = sorted((d.kind, d.event, d.url) for d in Delivery.objects.filter(network=network))
-    emails = sorted(m.subject for m in mail.outbox if m.to[0].endswith(f"@{network.slug}.test"))
     return {"commissions": commissions, "balances": balances, "entries": entries, "deliveries": deliveries,
-            "emails": emails}
+            "emails": _emailed(network)}
+
+
+def _messages(network) -> list:
+    return [m for m in mail.outbox if m.to[0].endswith(f"@{network.slug}.test")]
+
+
+def _emailed(network) -> dict:
+    """What each affiliate of the network was told, whether one e-mail each or a digest: (order id, amount) of every
+    commission its e-mails name."""
+    told: dict[str, list] = {}
+    for message in _messages(network):
+        named = told.setdefault(message.to[0].split("@")[0], [])
+        single = re.search(r"^Amount: (\S+)$", message.body, re.M)
+        if single:
+            named.append((re.search(r"^Order: (.+)$", message.body, re.M)[1], single[1]))
+        else:
+            named += re.findall(r"^#\d+ [^,\n]+, order ([^,:\n]+)[^\n]*?: (\S+)(?: \(.*\))?$", message.body, re.M)
+    return {recipient: sorted(named) for recipient, named in told.items()}
 
 
 def test_the_batch_writes_what_one_by_one_writes(world, django_capture_on_commit_callbacks):
@@ -100,6 +118,11 @@ def test_the_batch_writes_what_one_by_one_writes(world, django_capture_on_commit
     assert written == len(got["commissions"]) == 12  # 11 first-tier (not "unpaid", "unattributed"), 1 second-tier
     for part in ("commissions", "balances", "entries", "deliveries", "emails"):
         assert got[part] == expected[part], part
+    assert sum(map(len, got["emails"].values())) == 12
+    # One by one: an e-mail per commission; the batch: one per affiliate and transition (created, rejected).
+    assert len(_messages(world.b.network)) == 12
+    transitions = {(m.to[0].split("@")[0], "rejected" in m.subject.lower()) for m in _messages(world.b.network)}
+    assert sorted(m.to[0].split("@")[0] for m in _messages(world.a.network)) == sorted(r for r, _ in transitions)
     assert ("two-tier", 2) in got["commissions"] and ("unpaid", 1) not in got["commissions"]
     assert got["commissions"][("refunded", 1)][6] == D("2.00")  # the refund already recorded was reversed
     assert_ledger_consistent()
@@ -177,9 +200,84 @@ def test_a_batch_of_emails_reads_its_commissions_once(world):
     commissions_for_conversions(conversion_ids=ids)
     commission_ids = list(Commission.objects.filter(program=program).values_list("pk", flat=True))
     mail.outbox.clear()
+    network = world.a.network.pk
     with CaptureQueriesContext(connection) as few:
-        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids[:2]]) == 2
+        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids[:2]], network) == 1
     with CaptureQueriesContext(connection) as many:
-        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids]) == 30
+        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids], network) == 1
     assert len(many.captured_queries) == len(few.captured_queries) == 1
-    assert all(f"?network={world.a.network.slug}" in m.body for m in mail.outbox)
+    assert f"?network={world.a.network.slug}" in mail.outbox[1].body
+    assert f'"commissions_commission"."network_id" = {network}' in many.captured_queries[0]["sql"]
+
+
+def _mailing(tenant, orders: list[tuple[str, str, str]], program_name: str = "Mailing"):
+    """Commissions of `tenant`'s affiliate (10 % of each (order id, amount, currency)), written as one batch."""
+    program = make_program(tenant.advertiser, name=program_name)
+    link = make_link(make_partnership(program, tenant.affiliate))
+    ids = [make_conversion(tenant.advertiser, order_id=order, amount=amount, currency=currency, link=link).pk
+           for order, amount, currency in orders]
+    commissions_for_conversions(conversion_ids=ids)
+    return list(Commission.objects.filter(program=program).order_by("pk"))
+
+
+def test_a_batchs_commissions_reach_each_affiliate_as_one_digest(world, django_capture_on_commit_callbacks):
+    """One e-mail per affiliate for the commissions of a batch: each commission with its amount and order, the total
+    per currency, the link to the commissions page; the other network's affiliate gets its own."""
+    program = make_program(world.a.advertiser, name="Digest")
+    mine = make_link(make_partnership(program, world.a.affiliate))
+    other = make_link(make_partnership(program, world.a.affiliate2))
+    orders = [("d-1", "100.00", "EUR", mine), ("d-2", "50.00", "EUR", mine), ("d-3", "20.00", "USD", mine),
+              ("d-4", "30.00", "EUR", other)]
+    ids = [make_conversion(world.a.advertiser, order_id=order, amount=amount, currency=currency, link=link).pk
+           for order, amount, currency, link in orders]
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        commissions_for_conversions(conversion_ids=ids)
+    by_order = {c.conversion.order_id: c for c in Commission.objects.filter(program=program)
+                .select_related("conversion")}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([world.a.affiliate.email, world.a.affiliate2.email])
+    [digest] = [m for m in mail.outbox if m.to == [world.a.affiliate.email]]
+    assert digest.subject == "3 new commissions: €15.00 + $2.00"
+    assert f"#{by_order['d-1'].pk} Digest, order d-1: €10.00\n" in digest.body
+    assert f"#{by_order['d-2'].pk} Digest, order d-2: €5.00\n" in digest.body
+    assert f"#{by_order['d-3'].pk} Digest, order d-3: $2.00\n" in digest.body
+    assert "Total: €15.00\nTotal: $2.00\n" in digest.body
+    assert f"/partner/commissions/?network={world.a.network.slug}" in digest.body
+    # Alone in the batch: the single commission's own e-mail, as before.
+    [single] = [m for m in mail.outbox if m.to == [world.a.affiliate2.email]]
+    assert single.subject == "New commission: €3.00 (Digest)" and "Order: d-4" in single.body
+    assert f"/partner/commissions/{by_order['d-4'].pk}/?network={world.a.network.slug}" in single.body
+
+
+def test_a_digest_speaks_the_affiliates_language(world):
+    from commissions.tasks import commission_emails_task
+
+    user = world.a.affiliate.membership.user
+    user.language = "pl"
+    user.save(update_fields=["language"])
+    made = _mailing(world.a, [(f"pl-{n}", "10.00", "EUR") for n in range(5)])
+    mail.outbox.clear()
+    assert commission_emails_task([[c.pk, "commission.created", None] for c in made], world.a.network.pk) == 1
+    [digest] = mail.outbox
+    assert digest.subject == "5 nowych prowizji: 5,00\xa0€"
+    assert digest.body.startswith(f"Dzień dobry, {world.a.affiliate.name}!")
+    assert f"#{made[0].pk} Mailing, zamówienie pl-0: 1,00\xa0€\n" in digest.body
+    assert "Razem: 5,00\xa0€" in digest.body
+    mail.outbox.clear()
+    assert commission_emails_task([[c.pk, "commission.created", None] for c in made[:2]], world.a.network.pk) == 1
+    assert mail.outbox[0].subject == "2 nowe prowizje: 2,00\xa0€"
+
+
+def test_the_email_task_reads_only_the_network_it_names(world):
+    """Another network's id finds nothing to send; a message queued before the task named its network (the ids
+    alone) is still sent."""
+    from commissions.tasks import commission_email_task, commission_emails_task
+
+    made = _mailing(world.a, [("n-1", "10.00", "EUR"), ("n-2", "20.00", "EUR")])
+    items = [[c.pk, "commission.created", None] for c in made]
+    mail.outbox.clear()
+    assert commission_emails_task(items, world.b.network.pk) == 0
+    assert mail.outbox == []
+    assert commission_emails_task(items) == 1
+    assert commission_email_task(made[0].pk, "commission.created") == 1
+    assert [m.subject for m in mail.outbox] == ["2 new commissions: €3.00", "New commission: €1.00 (Mailing)"]

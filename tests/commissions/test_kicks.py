@@ -94,3 +94,23 @@ def test_catch_up_is_scheduled_by_beat():
     entry = settings.CELERY_BEAT_SCHEDULE["commissions-catch-up"]
     assert entry["task"] == "commissions.tasks.commissions_catch_up_task"
     assert entry["task"] in app.tasks
+
+
+def test_a_batch_named_for_its_network_computes_only_that_networks_conversions(world):
+    """An import's chunk names its network: the batch locks and computes that network's conversions only (one
+    shard on Citus), and a chunk's own network computes them all."""
+    conversions = _conversions(world, 3)
+    ids = [c.pk for c in conversions]
+    assert commissions_compute_batch_task(ids, world.b.network.pk) == 0
+    assert not Commission.objects.filter(conversion_id__in=ids).exists()
+    assert commissions_compute_batch_task(ids, world.a.network.pk) == 3
+    assert sorted(Commission.objects.for_network(world.a.network).values_list("conversion_id", flat=True)) == ids
+    assert_ledger_consistent()
+
+
+def test_an_imports_chunk_queues_its_batch_with_its_network(world, broker):
+    from tracking.signals import conversions_recorded
+
+    ids = [c.pk for c in _conversions(world, 2)]
+    conversions_recorded.send(sender=Conversion, conversion_ids=ids, network_id=world.a.network.pk)
+    broker.assert_called_once_with(ids, world.a.network.pk)

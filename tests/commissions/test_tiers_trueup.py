@@ -84,7 +84,12 @@ def test_trueup_pays_the_periods_earlier_commissions_the_rate_reached(world, dja
     assert (marker.conversions, marker.adjusted, marker.network) == (4, 3, world.a.network)
     log = AuditLog.objects.get(action="commissions.trued_up", target_id=str(marker.pk))
     assert log.network == world.a.network and log.data["adjustments"] == [a.pk for a in adjustments]
-    assert [m.subject for m in mail.outbox].count("Tier bonus for the period: €2.00 (Outdoor Gear)") == 3
+    # The three bonuses of the true-up reach the affiliate as one digest (one e-mail each before).
+    [digest] = mail.outbox
+    assert digest.subject == "3 new commissions: €6.00" and digest.to == [world.a.affiliate.email]
+    for adjustment, original in zip(adjustments, made[:3], strict=True):
+        assert (f"#{adjustment.pk} Outdoor Gear, order {original.conversion.order_id}, tier bonus for #{original.pk}: "
+                f"€2.00 ({adjustment.reason})\n") in digest.body
     events = [e for call in emit.call_args_list for e in call.kwargs["events"] if e.event != "commission.adjusted"]
     assert [(e.event, e.data["kind"], e.data["adjusts"]) for e in events] == [
         ("commission.created", "adjustment", c.pk) for c in made[:3]]

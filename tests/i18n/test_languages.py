@@ -218,3 +218,20 @@ def test_the_api_stays_english(world):
     response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {world.a.affiliate_key}",
                             HTTP_ACCEPT_LANGUAGE="pl")
     assert response.status_code == 200 and response["Content-Language"] == "en"
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD", "USD"])
+def test_money_formatted_from_the_kept_locales_is_babels_own(currency):
+    """format_amount keeps each locale's pattern and its recent answers: the same text as Babel's format_currency,
+    language after language, whatever was formatted before."""
+    from babel.numbers import format_currency
+
+    from core.money import format_amount, quantize
+
+    for _ in range(2):
+        for lang in ("en", "lv", "ru", "pl", "id"):
+            for amount in (Decimal("0"), Decimal("-12.3456"), Decimal("1458"), Decimal("1234567.891")):
+                with translation.override(lang):
+                    locale = "en_US" if lang == "en" else lang
+                    assert format_amount(amount, currency) == format_currency(
+                        quantize(amount, currency), currency, locale=locale)

@@ -244,11 +244,52 @@ def test_a_rerun_of_a_finished_or_half_done_job_records_nothing_twice(world, sho
     data = csv_bytes(HEADER[:3], [[f"H-{n}", "1.00", "EUR"] for n in range(5)])
     job = ConversionImport.objects.get(pk=imported(world.a.client("advertiser"), data)["id"])
     ConversionImport.objects.filter(pk=job.pk).update(status="running", processed=2, created=2)
-    imports.conversion_import_run(import_id=job.pk)
+    imports.conversion_import_run(network_id=world.a.network.pk, import_id=job.pk)
     job.refresh_from_db()
     # Rows 3 to 5 were recorded by the first run: the rerun finds them, counted as duplicates, written once.
     assert (job.status, job.processed, job.created, job.duplicates) == ("done", 5, 2, 3)
     assert Conversion.objects.for_network(world.a.network).count() == 5
+
+
+def _queued_job(world, order: str) -> ConversionImport:
+    """A job as the upload leaves it, before its task ran."""
+    from tracking import imports
+
+    data = csv_bytes(HEADER[:3], [[order, "1.00", "EUR"]])
+    return imports.conversion_import_create(network=world.a.network, advertiser=world.a.advertiser, data=data)
+
+
+def test_the_import_task_finds_its_job_only_in_the_network_it_names(world, shop):
+    from tracking.tasks_imports import conversion_import_process
+
+    job = _queued_job(world, "N-1")
+    assert conversion_import_process.run(job.pk, world.b.network.pk) == "missing"
+    job.refresh_from_db()
+    assert (job.status, job.processed) == ("queued", 0)
+    assert not Conversion.objects.filter(order_id="N-1").exists()
+    assert conversion_import_process.run(job.pk, world.a.network.pk) == "done"
+    assert Conversion.objects.for_network(world.a.network).filter(order_id="N-1").count() == 1
+
+
+def test_an_import_task_queued_without_its_network_still_runs(world, shop):
+    """A message queued before the task took the network (one argument) finds the network from the job."""
+    from tracking.tasks_imports import conversion_import_process
+
+    job = _queued_job(world, "OLD-1")
+    assert conversion_import_process.run(job.pk) == "done"
+    assert Conversion.objects.for_network(world.a.network).filter(order_id="OLD-1").count() == 1
+    assert conversion_import_process.run(10**9) == "missing"
+
+
+def test_the_upload_queues_its_task_with_its_network(world, shop, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from tracking import tasks_imports
+
+    with mock.patch.object(tasks_imports.conversion_import_process, "delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True):
+        job = _queued_job(world, "Q-1")
+    delay.assert_called_once_with(job.pk, world.a.network.pk)
 
 
 def test_an_imported_row_of_a_first_click_program_credits_the_visitors_first_click(world):
