@@ -23,6 +23,7 @@ from . import accounts, i18n, navigation, selectors, services
 from .auth import SESSION_NETWORK_KEY, membership_for_request
 from .forms import ApiKeyForm, JoinExistingForm, JoinForm
 from .models import ApiKey, Membership, Network, PartyStatus, Role
+from .signup_limits import refused
 from .web import NetworkPageMixin, paginate
 
 DASHBOARD_OF_SECTION = {
@@ -121,6 +122,9 @@ class JoinView(View):
         form = self.form_class()(request.POST)
         if not form.is_valid():
             return self.render(form, status=400)
+        limited = refused(request, scope="signup")
+        if limited is not None:
+            return limited
         authenticated = request.user.is_authenticated
         email = request.user.email if authenticated else form.cleaned_data["email"]
         if not authenticated and accounts.account_exists(email):
