@@ -51,6 +51,27 @@ def audit_log_record(*, network: Network, actor: User | None, action: str, targe
     )
 
 
+# Settings an operator may change through the API (`PATCH /api/v1/network`).
+NETWORK_API_SETTINGS = ("is_public", "affiliate_approval_required")
+
+
+@transaction.atomic
+def network_settings_update(*, network: Network, actor: User | None, **changes) -> Network:
+    """Change some of the network's settings (NETWORK_API_SETTINGS) and audit what changed."""
+    unknown = set(changes) - set(NETWORK_API_SETTINGS)
+    if unknown:
+        raise ValidationError({name: ["This setting cannot be changed here."] for name in sorted(unknown)})
+    network = Network.objects.select_for_update().get(pk=network.pk)
+    changed = {name: value for name, value in changes.items() if getattr(network, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(network, name, value)
+        network.save(update_fields=list(changed))
+        audit_log_record(network=network, actor=actor, action="network.settings_changed", target=network,
+                         data=changed)
+    return network
+
+
 def api_key_create(*, membership: Membership, name: str = "default", raw: str | None = None) -> IssuedKey:
     """Issue a key for a membership. The raw key is returned once and never stored."""
     raw = raw or API_KEY_PREFIX + secrets.token_urlsafe(32)
