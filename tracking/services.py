@@ -123,8 +123,10 @@ def conversion_record(
     program_id: int | None = None,
     items: list | None = None,
     occurred_at: datetime | None = None,
+    is_test: bool = False,
 ) -> Recorded:
     """Record a conversion once per (advertiser, order_id); the same order again returns the first one.
+    `is_test`: the Integration page's test sale, kept out of every total.
 
     Raises ValidationError for bad input (nothing written) and OrderConflict when the order id is already
     recorded with another amount or currency. `occurred_at` (an imported sale) is when it happened: attribution
@@ -159,7 +161,7 @@ def conversion_record(
     conversion = Conversion(
         network=network, advertiser=advertiser, order_id=order_id, event=event, amount=amount, currency=currency,
         click_id=click_id, coupon_code=coupon, customer_id=customer_id, customer_email_hash=email_hash,
-        customer_ip_hash=ip_hash, items=items or [], created_at=now,
+        customer_ip_hash=ip_hash, items=items or [], created_at=now, is_test=is_test,
     )
     _apply(conversion, attribution, details, program)
     try:
