@@ -218,3 +218,50 @@ def test_the_api_stays_english(world):
     response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {world.a.affiliate_key}",
                             HTTP_ACCEPT_LANGUAGE="pl")
     assert response.status_code == 200 and response["Content-Language"] == "en"
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", "Dec 3, 2026, 4:13\u202fPM · Dec 3, 2026"),
+    ("lv", "2026. g. 3. dec. 16:13 · 2026. g. 3. dec."),
+    ("ru", "3 дек. 2026\u202fг., 16:13 · 3 дек. 2026\u202fг."),
+    ("id", "3 Des 2026 16.13 · 3 Des 2026"),
+    ("pl", "3 gru 2026, 16:13 · 3 gru 2026"),
+])
+def test_times_follow_the_locale_in_the_current_time_zone(lang, expected):
+    from django.utils import timezone
+
+    template = Template('{% load web %}{{ at|when }} · {{ at|when:"date" }}')
+    at = datetime.datetime(2026, 12, 3, 14, 13, 5, tzinfo=datetime.UTC)
+    with translation.override(lang), timezone.override("Europe/Riga"):
+        assert template.render(Context({"at": at})) == expected
+
+
+# 2 November 2026 05:39 UTC is 07:39 in Riga: the day and the time, each language's way.
+LOCAL_TIMES = {"lv": ("2026. g. 2. nov. 07:39", "2026. g. 2. nov."), "ru": ("2 нояб. 2026\u202fг., 07:39", "2 нояб. 2026\u202fг.")}
+
+
+@pytest.mark.parametrize("lang", ["lv", "ru"])
+def test_the_tables_of_conversions_commissions_and_payouts_show_local_times_the_locales_way(world, lang):
+    from commissions.models import Commission
+    from payouts.models import Payout, PayoutBatch
+    from tests.pages import make_shop, sale
+
+    at = datetime.datetime(2026, 11, 2, 5, 39, tzinfo=datetime.UTC)
+    Network.objects.filter(pk=world.a.network.pk).update(timezone="Europe/Riga")
+    conversion, commission = sale(world, make_shop(world), "ORDER-LV-1", created_at=at)
+    Commission.objects.filter(pk=commission.pk).update(created_at=at)
+    batch = PayoutBatch.objects.create(network=world.a.network)
+    payout = Payout.objects.create(network=world.a.network, batch=batch, affiliate=world.a.affiliate, currency="EUR",
+                                   amount=Decimal("35.00"), net=Decimal("35.00"), method_kind="paypal", status="paid")
+    Payout.objects.filter(pk=payout.pk).update(created_at=at)
+    moment, day = LOCAL_TIMES[lang]
+    for member, url, expected in [
+        (world.a.advertiser, "/advertiser/conversions/", moment), (world.a.advertiser, "/advertiser/commissions/", day),
+        (world.a.affiliate, "/partner/commissions/", moment), (world.a.affiliate, "/partner/payouts/", day),
+        (world.a.owner, "/operator/payouts/", moment),
+    ]:
+        set_language(member.membership.user if hasattr(member, "membership") else member.user, lang)
+        response = web_client(member).get(url)
+        page = response.content.decode()
+        assert response.status_code == 200 and expected in page, url
+        assert "05:39" not in page and "Europe/Riga" in page, url
