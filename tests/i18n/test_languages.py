@@ -237,7 +237,8 @@ def test_times_follow_the_locale_in_the_current_time_zone(lang, expected):
 
 
 # 2 November 2026 05:39 UTC is 07:39 in Riga: the day and the time, each language's way.
-LOCAL_TIMES = {"lv": ("2026. g. 2. nov. 07:39", "2026. g. 2. nov."), "ru": ("2 нояб. 2026\u202fг., 07:39", "2 нояб. 2026\u202fг.")}
+LOCAL_TIMES = {"lv": ("2026. g. 2. nov. 07:39", "2026. g. 2. nov."),
+               "ru": ("2 нояб. 2026\u202fг., 07:39", "2 нояб. 2026\u202fг.")}
 
 
 @pytest.mark.parametrize("lang", ["lv", "ru"])
