@@ -5,10 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
+
+from core.views import PageNotFound
 
 from . import selectors, services
 from .auth import SESSION_NETWORK_KEY
@@ -46,7 +47,7 @@ class NetworkStartView(View):
 
     def dispatch(self, request, *args, **kwargs):
         if not settings.ALLOW_NETWORK_SIGNUP:
-            raise Http404(_("Starting a network from the web is turned off here."))
+            raise PageNotFound(_("Starting a network from the web is turned off here."))
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         return super().dispatch(request, *args, **kwargs)

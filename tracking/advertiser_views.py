@@ -98,7 +98,7 @@ class ConversionListView(AdvertiserMixin, TemplateView):
 
 
 class RefundForm(forms.Form):
-    amount = forms.CharField(required=False, help_text=_("Empty: refund all that remains."))
+    amount = forms.CharField(label=_("Amount"), required=False, help_text=_("Empty: refund all that remains."))
 
 
 class ConversionDetailView(AdvertiserMixin, TemplateView):
