@@ -38,7 +38,7 @@ def test_seed_demo_programs_are_idempotent_and_usable():
     subscription = Program.objects.get(name="Blue Lantern Pro").rules.get()
     assert subscription.recurring_months == 12
     assert Program.objects.get(name="Blue Lantern Pro").advertiser != sale.advertiser
-    assert TrackingLink.objects.exclude(sub1="").count() == 8
+    assert TrackingLink.objects.exclude(sub1="").count() == 9
     assert Creative.objects.get(kind="banner").image
 
     affiliate = api_client("afk_demo_affiliate_trail")
