@@ -22,6 +22,9 @@ class NetworkSerializer(serializers.ModelSerializer):
 class NetworkSettingsSerializer(serializers.ModelSerializer):
     """The network's settings as its operators read and change them (`/api/v1/network`)."""
 
+    language = serializers.CharField(read_only=True, help_text="The language of the network's pages and e-mails "
+                                     "(en, lv, ru, id, pl); empty: each person's browser language.")
+
     class Meta:
         model = Network
         fields = ["id", "name", "slug", "default_currency", "timezone", "language", "is_public",

@@ -135,7 +135,7 @@ class ConversionSerializer(serializers.ModelSerializer):
                                                  "report or chart."}}
         # What AffiliateConversionSerializer leaves out: the referring affiliate sees a subset of this shape.
         role_dependent_fields = ["attribution_pending", "partnership", "affiliate", "customer_id", "items",
-                                 "fraud_signals", "signal_details"]
+                                 "fraud_signals", "signal_details", "is_test"]
 
     def to_representation(self, instance):
         return conversion_representation(instance, self.Meta.fields)
