@@ -20,6 +20,7 @@ from django.views.generic import TemplateView
 
 from core.days import local_day_bounds
 from core.money import quantize
+from network.i18n import choice_word
 from network.models import Affiliate, PartnerGroup, Role
 from network.views import AdvertiserDashboardView
 from network.web import NetworkPageMixin, is_htmx, paginate
@@ -215,7 +216,8 @@ class CommissionDecideView(AdvertiserMixin, View):
         if error:
             messages.error(request, error)
         else:
-            messages.success(request, _("Commission #%(pk)s is %(status)s.") % {"pk": pk, "status": commission.status})
+            messages.success(request, _("Commission #%(pk)s is %(status)s.") % {
+                "pk": pk, "status": choice_word(Commission.Status, commission.status)})
         return redirect("advertiser_commissions")
 
 

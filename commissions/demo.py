@@ -37,6 +37,34 @@ def _ensure_conversions(network, links) -> None:
             conversions_added(network.pk, [conversion.pk])
 
 
+# Sales of the affiliate who joined through a referral link (network.demo.REFERRED_SIGN_UP): its referrer earns a
+# second-tier override on each. (order id, amount, approved?)
+REFERRED_SALES = [("DEMO-REF-001", "86.00", True), ("DEMO-REF-002", "42.50", False)]
+
+
+def _referred_sales(network, affiliates, links) -> list[int]:
+    """The referred sign-up's sales (ids of the conversions): /partner/referrals/ of its referrer shows what they
+    earned it."""
+    referred = next((a for a in reversed(affiliates) if a.referred_by_id), None)
+    link = next((link for link in links if referred is not None and link.affiliate_id == referred.pk), None)
+    if link is None:
+        return []
+    program = link.program
+    ids = []
+    for order_id, amount, _approved in REFERRED_SALES:
+        conversion, made = Conversion.objects.get_or_create(
+            network_id=network.pk, advertiser_id=program.advertiser_id, order_id=order_id,
+            defaults={"amount": Decimal(amount), "currency": program.currency,
+                      "attribution": Conversion.Attribution.CLICK, "program": program,
+                      "partnership_id": link.partnership_id, "affiliate_id": link.affiliate_id, "link": link,
+                      "sub1": link.sub1},
+        )
+        if made:
+            conversions_added(network.pk, [conversion.pk])
+        ids.append(conversion.pk)
+    return ids
+
+
 def _refund(conversion: Conversion, amount: Decimal) -> None:
     """What the tracking refund does to a conversion, for the demo only."""
     with transaction.atomic():
@@ -61,6 +89,7 @@ def seed(ctx: dict) -> None:
         return  # the programs/tracking demo did not run: nothing to pay commissions on
     network = ctx["network"]
     _ensure_conversions(network, list(ctx["links"]))
+    referred = _referred_sales(network, ctx.get("affiliates", []), list(ctx["links"]))
     for pk in Conversion.objects.for_network(network).filter(affiliate__isnull=False).values_list("pk", flat=True):
         services.commissions_for_conversion(conversion_id=pk)
     _correct_order(network)
@@ -69,6 +98,7 @@ def seed(ctx: dict) -> None:
         .exclude(kind=Commission.Kind.ADJUSTMENT)
         # The reports demo's 90 days of orders (DEMO-R-...) keep the states that demo gave them.
         .exclude(conversion__order_id__startswith="DEMO-R-")
+        .exclude(conversion__order_id__startswith="DEMO-REF-")
         .select_related("conversion").order_by("conversion__order_id", "pk")
     )
     for position, commission in enumerate(commissions):
@@ -87,6 +117,11 @@ def seed(ctx: dict) -> None:
         elif target == "partially_reversed" and not commission.reversed_amount:
             _refund(commission.conversion, (Decimal(commission.conversion.amount) / 2).quantize(Decimal("0.01")))
             services.commission_approve(network=network, commission=commission, operator=True)
+    # One of the referred sign-up's sales is approved (its referrer's override with it), the other still pending.
+    for conversion_id, (_order, _amount, approved) in zip(referred, REFERRED_SALES, strict=False):
+        first = Commission.objects.for_network(network).filter(conversion_id=conversion_id, tier=1).first()
+        if approved and first is not None and first.status == Commission.Status.PENDING:
+            services.commission_approve(network=network, commission=first, operator=True)
     _trueup_closed_periods(network)
     counts = Counter(Commission.objects.for_network(network).values_list("status", flat=True))
     ctx["commissions"] = commissions

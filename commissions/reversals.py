@@ -5,6 +5,7 @@ lines for a commission priced by product-level rates: plain maths over the commi
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from core.money import quantize
 
@@ -60,7 +61,8 @@ def lines_refunded(snapshot: dict, items: list[dict]) -> dict:
                 line["refunded"] = format(Decimal(line.get("refunded") or 0) + taken, "f")
                 left -= taken
         if left > 0:
-            raise ValidationError({"items": [f"{item['sku']}: more than what remains of the item to refund."]})
+            raise ValidationError({"items": [gettext("%(sku)s: more than what remains of the item to refund.")
+                                             % {"sku": item["sku"]}]})
     return {**snapshot, "items": lines}
 
 

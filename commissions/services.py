@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 
 from core.money import format_amount, quantize
 from network.models import Affiliate, Network, User
@@ -37,12 +38,27 @@ ZERO = Decimal(0)
 LIABLE = (Status.PENDING, Status.ON_HOLD, Status.APPROVED, Status.PAID)  # statuses whose amount is posted
 
 
+# The transitions as a sentence names them ("... it cannot be approved"), in the reader's language.
+TRANSITION_WORDS = {
+    "approved": pgettext_lazy("commission transition", "approved"),
+    "rejected": pgettext_lazy("commission transition", "rejected"),
+    "paid": pgettext_lazy("commission transition", "paid"),
+    "marked unpaid": pgettext_lazy("commission transition", "marked unpaid"),
+    "put on hold": pgettext_lazy("commission transition", "put on hold"),
+    "released": pgettext_lazy("commission transition", "released"),
+}
+
+
 class TransitionError(Exception):
     """An illegal transition: the API answers 400 naming the current state."""
 
     def __init__(self, commission: Commission, verb: str):
+        from network.i18n import choice_word
+
         self.commission, self.status = commission, commission.status
-        super().__init__(f"Commission {commission.pk} is {commission.status}; it cannot be {verb}.")
+        super().__init__(gettext("Commission %(id)s is %(status)s; it cannot be %(verb)s.") % {
+            "id": commission.pk, "status": choice_word(Status, commission.status),
+            "verb": TRANSITION_WORDS.get(verb, verb)})
 
 
 class TransitionForbidden(Exception):

@@ -282,6 +282,10 @@ CONVERSION_THROTTLE_RATE = env.str("CONVERSION_THROTTLE_RATE", default="60000/mi
 # CSV imports of conversions (POST /api/v1/conversions/import, the advertiser's import page): the largest file.
 CONVERSION_IMPORT_MAX_BYTES = env.int("CONVERSION_IMPORT_MAX_BYTES", default=20 * 2**20)
 ANON_THROTTLE_RATE = env.str("ANON_THROTTLE_RATE", default="300/min")
+# Networks started from the web (/start/network/) and sign-ups (/accounts/signup/, the join pages), per client
+# address (hashed): a script cannot fill the installation with networks or accounts.
+NETWORK_START_RATE_LIMIT = env.str("NETWORK_START_RATE_LIMIT", default="5/hour")
+SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/hour")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Affiliate Network API",
     "DESCRIPTION": "Programs, tracking links, conversions, commissions and payouts. "

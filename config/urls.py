@@ -1,4 +1,5 @@
 """URL map: each app contributes its API routes under /api/v1/ and its pages."""
+from allauth.account import views as account_views
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
@@ -7,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core import views as core_views
 from network import start_views
+from network.signup_limits import limited_signup
 
 api_v1 = [
     path("", include("network.urls")),
@@ -27,6 +29,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Uploaded media (creatives) in the embedded default; production serves MEDIA_ROOT from the proxy or storage.
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+    # Open sign-up counts against the client's sign-up limit (network.signup_limits).
+    path("accounts/signup/", limited_signup(account_views.signup), name="account_signup"),
     path("accounts/", include("allauth.urls")),
     # Party pages that extend network's own overview/integration pages come before network.web_urls.
     path("", include("commissions.advertiser_urls")),

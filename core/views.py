@@ -1,7 +1,7 @@
 """Health check, favicon and the JSON-aware error pages (the home page is network.start_views.home)."""
 
 from django.db import connection
-from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
@@ -25,6 +25,11 @@ def favicon(request):
     return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
+class PageNotFound(Http404):
+    """A 404 whose message is for the person reading the page (translated where it is raised): the 404 page shows
+    it. Other 404s (an unknown URL, `get_object_or_404`) keep their technical text off the page."""
+
+
 def _wants_json(request) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
@@ -32,7 +37,8 @@ def _wants_json(request) -> bool:
 def not_found(request, exception=None):
     if _wants_json(request):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return HttpResponse(render(request, "404.html").content, status=404)
+    reason = str(exception) if isinstance(exception, PageNotFound) else ""
+    return HttpResponse(render(request, "404.html", {"reason": reason}).content, status=404)
 
 
 def bad_request(request, exception=None):

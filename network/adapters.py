@@ -17,10 +17,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return settings.ALLOW_NETWORK_SIGNUP or public_networks().exists()
 
     def get_client_ip(self, request) -> str:
-        # The login limits count the address the API's limits and the click redirect see (TRUSTED_PROXY_COUNT).
-        from core.throttling import client_address
+        # The login and sign-up limits count the address the API's limits and the click redirect see
+        # (TRUSTED_PROXY_COUNT), hashed: allauth keeps it in its cache keys, where no raw address belongs.
+        from core.throttling import client_ident
 
-        return client_address(request) or super().get_client_ip(request)
+        return client_ident(request)
 
     def populate_username(self, request, user) -> None:
         user.username = (user.email or "").strip().lower()

@@ -21,6 +21,7 @@ from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     MeSerializer,
+    NetworkSettingsSerializer,
     PartnerGroupAssignedSerializer,
     PartnerGroupAssignSerializer,
     PartnerGroupSerializer,
@@ -38,6 +39,25 @@ class MeView(TenantGenericAPIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(MeSerializer.for_membership(self.membership)).data)
+
+
+class NetworkSettingsView(TenantGenericAPIView):
+    """The network's settings for its operators: read them all, change `is_public` and
+    `affiliate_approval_required` (the rest is changed on the settings page)."""
+
+    serializer_class = NetworkSettingsSerializer
+    roles = OPERATORS
+
+    def get(self, request):
+        return Response(NetworkSettingsSerializer(self.network).data)
+
+    def patch(self, request):
+        data = NetworkSettingsSerializer(self.network, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = {name: value for name, value in data.validated_data.items()
+                   if name in services.NETWORK_API_SETTINGS}
+        network = services.network_settings_update(network=self.network, actor=request.user, **changes)
+        return Response(NetworkSettingsSerializer(network).data)
 
 
 class _PartyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -1,12 +1,23 @@
-"""Demo tenancy: one network, its owner, two advertisers, three affiliates (one referred).
+"""Demo tenancy: one network, its owner, two advertisers, three affiliates the operator added (two referred), and
+one who signed up through Trail Reviews' referral link.
 
 Demo users log in with the password DEMO_PASSWORD; their API keys are fixed so the
 README's curl walkthrough works. Both are public: never seed a production database.
 """
 
 from network import services
-from network.accounts import email_mark_verified
-from network.models import Advertiser, Affiliate, ApiKey, Membership, Network, PartnerGroup, Role, User
+from network.accounts import affiliate_sign_up, email_mark_verified
+from network.models import (
+    Advertiser,
+    Affiliate,
+    ApiKey,
+    Membership,
+    Network,
+    PartnerGroup,
+    PartyStatus,
+    Role,
+    User,
+)
 
 DEMO_PASSWORD = "demo-pass-2026"
 NETWORK_SLUG = "demo"
@@ -21,6 +32,8 @@ AFFILIATES = [
     ("Deal Hunter", "ben@dealhunter.test", "afk_demo_affiliate_deals", 0, ""),
     ("Cloud Tools Blog", "chloe@cloudtools.test", "afk_demo_affiliate_cloud", 0, ""),
 ]
+# Signed up on the join page through a referral link (`?ref=<code>` of the affiliate at this index).
+REFERRED_SIGN_UP = ("Summit Stories", "maja@summitstories.test", 0)
 OWNER = ("owner@demo.test", "afk_demo_owner")
 GROUP_DESCRIPTIONS = {"gold": "Our best-performing content partners: higher sale rates."}
 
@@ -44,6 +57,20 @@ def _group(network: Network, name: str) -> PartnerGroup:
         group = services.partner_group_create(network=network, name=name, actor=None,
                                               description=GROUP_DESCRIPTIONS.get(name, ""))
     return group
+
+
+def _referred_sign_up(network: Network, affiliates: list[Affiliate]) -> Affiliate:
+    """The affiliate who joined through a referral link, as the join page signs one up (then approved)."""
+    name, email, referrer = REFERRED_SIGN_UP
+    affiliate = Affiliate.objects.for_network(network).filter(email=email).first()
+    if affiliate is None:
+        affiliate = affiliate_sign_up(network=network, name=name, email=email, password=DEMO_PASSWORD,
+                                      referred_by=affiliates[referrer])
+    if affiliate.status != PartyStatus.ACTIVE:
+        services.party_set_status(network=network, party=affiliate, status=PartyStatus.ACTIVE, actor=None)
+        affiliate.status = PartyStatus.ACTIVE
+    _ensure_password(affiliate.membership.user)
+    return affiliate
 
 
 def seed(ctx: dict) -> None:
@@ -91,6 +118,8 @@ def seed(ctx: dict) -> None:
         _ensure_key(affiliate.membership, key)
         _ensure_password(affiliate.membership.user)
         affiliates.append(affiliate)
+
+    affiliates.append(_referred_sign_up(network, affiliates))
 
     ctx.update(network=network, owner=owner, advertisers=advertisers, affiliates=affiliates)
     ctx.setdefault("summary", []).extend([

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http.request import validate_host
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import hosts
 from .domain_emails import tracking_domain_unverified_mail
@@ -51,31 +52,34 @@ def domain_clean(value: str) -> str:
     an IP address, a URL (scheme, path, port), a bare top-level domain, a malformed name, the platform's own."""
     raw = (value or "").strip().lower()
     if not raw:
-        raise _invalid("Give a host name, e.g. trk.example.com.")
+        raise _invalid(gettext("Give a host name, e.g. trk.example.com."))
     if "://" in raw or any(c in raw for c in "/?#@\\"):
-        raise _invalid("Give the host name only: no scheme (https://), path or query.")
+        raise _invalid(gettext("Give the host name only: no scheme (https://), path or query."))
     try:
         ipaddress.ip_address(raw.strip("[]"))
     except ValueError:
         pass
     else:
-        raise _invalid("An IP address cannot be a tracking domain: give a host name that CNAMEs to the target.")
+        raise _invalid(gettext("An IP address cannot be a tracking domain: give a host name that CNAMEs to the "
+                               "target."))
     if ":" in raw:
-        raise _invalid("Give the host name without a port.")
+        raise _invalid(gettext("Give the host name without a port."))
     name = raw.removesuffix(".")
     try:
         name = name.encode("idna").decode("ascii")
     except UnicodeError:
-        raise _invalid("Not a valid host name.") from None
+        raise _invalid(gettext("Not a valid host name.")) from None
     labels = name.split(".")
     if len(name) > 253 or not all(LABEL_RE.match(label) for label in labels):
-        raise _invalid("Not a valid host name: letters, digits and hyphens in dot-separated parts.")
+        raise _invalid(gettext("Not a valid host name: letters, digits and hyphens in dot-separated parts."))
     if len(labels) < 2:
-        raise _invalid("A top-level domain alone cannot be a tracking domain: give a host name like trk.example.com.")
+        raise _invalid(gettext("A top-level domain alone cannot be a tracking domain: give a host name like "
+                               "trk.example.com."))
     if labels[-1].isdigit():
-        raise _invalid("An IP address cannot be a tracking domain: give a host name that CNAMEs to the target.")
+        raise _invalid(gettext("An IP address cannot be a tracking domain: give a host name that CNAMEs to the "
+                               "target."))
     if _is_platform_host(name):
-        raise _invalid("This is the platform's own host name.")
+        raise _invalid(gettext("This is the platform's own host name."))
     return name
 
 
@@ -89,9 +93,9 @@ def _is_platform_host(name: str) -> bool:
 
 def _taken(domain: str, network: Network) -> str | None:
     if TrackingDomain.objects.filter(network=network, domain=domain).exists():
-        return "This network already has this domain."
+        return gettext("This network already has this domain.")
     if VerifiedDomain.objects.filter(domain=domain).exists():
-        return "This domain is already in use."
+        return gettext("This domain is already in use.")
     return None
 
 
@@ -107,7 +111,7 @@ def tracking_domain_add(*, network: Network, domain: str, advertiser: Advertiser
         with transaction.atomic():
             row = TrackingDomain.objects.create(network=network, advertiser=advertiser, domain=domain)
     except IntegrityError:  # the same name added at the same moment
-        raise _invalid("This network already has this domain.") from None
+        raise _invalid(gettext("This network already has this domain.")) from None
     audit_log_record(network=network, actor=actor, action="tracking_domain.added", target=row,
                      data={"domain": domain, "advertiser": advertiser.pk if advertiser else None})
     return row
@@ -169,17 +173,19 @@ def points_to(domain: str, target: str) -> tuple[bool, str]:
     try:
         canonical, addresses = resolve(domain)
     except OSError as exc:
-        return False, f"{domain} does not resolve ({exc})."
+        return False, gettext("%(domain)s does not resolve (%(error)s).") % {"domain": domain, "error": exc}
     if canonical == target:
         return True, ""
     try:
         target_canonical, target_addresses = resolve(target)
     except OSError as exc:
-        return False, f"The CNAME target {target} does not resolve ({exc})."
+        return False, gettext("The CNAME target %(target)s does not resolve (%(error)s).") % {"target": target,
+                                                                                              "error": exc}
     if canonical == target_canonical or (addresses and addresses <= target_addresses):
         return True, ""
     seen = canonical if canonical != domain else ", ".join(sorted(addresses))
-    return False, f"{domain} resolves to {seen}, not to {target}. Add a CNAME record {domain} -> {target}."
+    return False, gettext("%(domain)s resolves to %(seen)s, not to %(target)s. Add a CNAME record %(domain)s -> "
+                          "%(target)s.") % {"domain": domain, "seen": seen, "target": target}
 
 
 def _check_recorded(network: Network, tracking_domain: TrackingDomain, error: str, **fields) -> None:
@@ -188,9 +194,6 @@ def _check_recorded(network: Network, tracking_domain: TrackingDomain, error: st
         setattr(tracking_domain, name, value)
     TrackingDomain.objects.filter(network=network, pk=tracking_domain.pk).update(
         checked_at=tracking_domain.checked_at, check_error=tracking_domain.check_error, **fields)
-
-
-IN_USE = "This domain is already in use by another network."
 
 
 def tracking_domain_verify(*, network: Network, tracking_domain: TrackingDomain,
@@ -208,7 +211,8 @@ def tracking_domain_verify(*, network: Network, tracking_domain: TrackingDomain,
             with transaction.atomic():
                 VerifiedDomain.objects.create(domain=tracking_domain.domain, network=network)
         except IntegrityError:  # another network holds it (or verified it a moment ago, and waited on our row)
-            raise ValidationError({"detail": [IN_USE]}, code="in_use") from None
+            raise ValidationError({"detail": [gettext("This domain is already in use by another network.")]},
+                                  code="in_use") from None
         now = timezone.now()
         updated = TrackingDomain.objects.filter(pk=tracking_domain.pk, network=network,
                                                 verified_at__isnull=True).update(

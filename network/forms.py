@@ -53,7 +53,7 @@ class JoinExistingForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, label=_("Name"))
     email = forms.EmailField(label=_("E-mail"))
 
     def __init__(self, *args, network: Network, **kwargs):
@@ -71,6 +71,7 @@ class AnnouncementForm(forms.ModelForm):
     class Meta:
         model = Announcement
         fields = ["audience", "title", "body"]
+        labels = {"audience": _("Audience"), "title": _("Title"), "body": _("Message")}
         widgets = {"body": forms.Textarea(attrs={"rows": 4})}
 
 
@@ -79,13 +80,13 @@ class ApiKeyForm(forms.Form):
 
 
 class NetworkSettingsForm(forms.ModelForm):
-    timezone = forms.ChoiceField(choices=[])
+    timezone = forms.ChoiceField(choices=[], label=_("Time zone"))
 
     class Meta:
         model = Network
         fields = ["name", "default_currency", "timezone", "language", "affiliate_approval_required", "is_public",
                   "click_retention_days", "advertiser_tracking_domains"]
-        labels = {"default_currency": _("Currency"), "language": _("Language"),
+        labels = {"name": _("Name"), "default_currency": _("Currency"), "language": _("Language"),
                   "affiliate_approval_required": _("New affiliates need approval"),
                   "is_public": _("List this network on the home page (anyone may find its join page)"),
                   "click_retention_days": _("Keep raw clicks (days)"),

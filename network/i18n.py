@@ -51,3 +51,11 @@ def language_of(*, user=None, network=None):
     """`with language_of(user=recipient, network=network):` renders an e-mail in the recipient's language."""
     with translation.override(language_for(user=user, network=network)):
         yield
+
+
+def choice_word(choices, value) -> str:
+    """A choice's label as a word inside a sentence, in the active language: `choice_word(Program.Status, "paused")`
+    -> "paused" / "приостановлена"; an unknown value as it is. Flash messages and service errors name states so."""
+    labels = dict(choices.choices if hasattr(choices, "choices") else choices)
+    label = labels.get(value)
+    return value if label is None else str(label).lower()

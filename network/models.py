@@ -15,12 +15,13 @@ from core.money import is_currency
 
 def validate_currency(value: str) -> None:
     if not is_currency(value):
-        raise ValidationError(f"'{value}' is not an ISO 4217 currency code.", code="currency")
+        raise ValidationError(_("“%(value)s” is not an ISO 4217 currency code."), code="currency",
+                              params={"value": value})
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"'{value}' is not an IANA time zone.", code="timezone")
+        raise ValidationError(_("“%(value)s” is not an IANA time zone."), code="timezone", params={"value": value})
 
 
 class User(AbstractUser):

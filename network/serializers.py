@@ -11,16 +11,39 @@ from .models import Advertiser, Affiliate, Announcement, ApiKey, Membership, Net
 class NetworkSerializer(serializers.ModelSerializer):
     class Meta:
         model = Network
-        fields = ["id", "name", "slug", "default_currency", "timezone", "advertiser_tracking_domains"]
-        extra_kwargs = {"advertiser_tracking_domains": {
-            "help_text": "Advertisers may add a tracking domain for their programs (/api/v1/tracking-domains)."}}
+        fields = ["id", "name", "slug", "default_currency", "timezone", "is_public", "advertiser_tracking_domains"]
+        extra_kwargs = {
+            "advertiser_tracking_domains": {
+                "help_text": "Advertisers may add a tracking domain for their programs (/api/v1/tracking-domains)."},
+            "is_public": {"help_text": "Listed on the installation's home page: anyone may find its join page."},
+        }
+
+
+class NetworkSettingsSerializer(serializers.ModelSerializer):
+    """The network's settings as its operators read and change them (`/api/v1/network`)."""
+
+    language = serializers.CharField(read_only=True, help_text="The language of the network's pages and e-mails "
+                                     "(en, lv, ru, id, pl); empty: each person's browser language.")
+
+    class Meta:
+        model = Network
+        fields = ["id", "name", "slug", "default_currency", "timezone", "language", "is_public",
+                  "affiliate_approval_required", "advertiser_tracking_domains"]
+        read_only_fields = ["id", "name", "slug", "default_currency", "timezone", "language",
+                            "advertiser_tracking_domains"]
+        extra_kwargs = {
+            "is_public": {"help_text": "Listed on the installation's home page: anyone may find its join page "
+                                       "(/n/<slug>/join)."},
+            "affiliate_approval_required": {"help_text": "Affiliates who sign up wait for an operator's approval."},
+        }
 
 
 class MeSerializer(serializers.Serializer):
     network = NetworkSerializer()
     role = serializers.CharField()
     user = serializers.DictField()
-    party = serializers.DictField(allow_null=True)
+    party = serializers.DictField(allow_null=True, help_text="The key's advertiser or affiliate: type, id, name, "
+                                  "email, status; an affiliate's also its `referral_code`.")
 
     @staticmethod
     def for_membership(membership: Membership) -> dict:
@@ -32,7 +55,9 @@ class MeSerializer(serializers.Serializer):
             "party": None
             if party is None
             else {"type": membership.role, "id": party.pk, "name": party.name, "email": party.email,
-                  "status": party.status},
+                  "status": party.status,
+                  # An affiliate's referral code: the network's join page with `?ref=<code>` refers new partners.
+                  **({"referral_code": party.referral_code} if hasattr(party, "referral_code") else {})},
         }
 
 
@@ -66,7 +91,11 @@ class AffiliateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Affiliate
-        fields = ["id", "name", "email", "status", "referred_by", "group", "group_name", "created_at"]
+        fields = ["id", "name", "email", "status", "referred_by", "referral_code", "group", "group_name",
+                  "created_at"]
+        read_only_fields = ["referral_code"]
+        extra_kwargs = {"referral_code": {"help_text": "The affiliate's referral code: the network's join page "
+                                                        "with `?ref=<code>` records who referred a new partner."}}
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_group_name(self, affiliate) -> str | None:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import signals
 from .models import (
@@ -40,6 +41,10 @@ class IssuedKey:
     raw: str
 
 
+def _group_taken(name: str) -> str:
+    return gettext("The network already has a partner group named “%(name)s”.") % {"name": name}
+
+
 def audit_log_record(*, network: Network, actor: User | None, action: str, target=None, data=None) -> AuditLog:
     return AuditLog.objects.create(
         network=network,
@@ -49,6 +54,27 @@ def audit_log_record(*, network: Network, actor: User | None, action: str, targe
         target_id=str(target.pk) if target is not None else "",
         data=data or {},
     )
+
+
+# Settings an operator may change through the API (`PATCH /api/v1/network`).
+NETWORK_API_SETTINGS = ("is_public", "affiliate_approval_required")
+
+
+@transaction.atomic
+def network_settings_update(*, network: Network, actor: User | None, **changes) -> Network:
+    """Change some of the network's settings (NETWORK_API_SETTINGS) and audit what changed."""
+    unknown = set(changes) - set(NETWORK_API_SETTINGS)
+    if unknown:
+        raise ValidationError({name: ["This setting cannot be changed here."] for name in sorted(unknown)})
+    network = Network.objects.select_for_update().get(pk=network.pk)
+    changed = {name: value for name, value in changes.items() if getattr(network, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(network, name, value)
+        network.save(update_fields=list(changed))
+        audit_log_record(network=network, actor=actor, action="network.settings_changed", target=network,
+                         data=changed)
+    return network
 
 
 def api_key_create(*, membership: Membership, name: str = "default", raw: str | None = None) -> IssuedKey:
@@ -87,7 +113,7 @@ def _user_for_email(email: str, name: str = "") -> User:
 def membership_create(*, network: Network, email: str, role: str, name: str = "") -> Membership:
     user = _user_for_email(email, name)
     if Membership.objects.filter(network=network, user=user).exists():
-        raise ValidationError({"email": ["Someone with this e-mail is already in this network."]})
+        raise ValidationError({"email": [gettext("Someone with this e-mail is already in this network.")]})
     return Membership.objects.create(network=network, user=user, role=role)
 
 
@@ -178,14 +204,14 @@ def announcement_create(*, network: Network, title: str, body: str, actor: User 
 def _group_name(network: Network, name: str, *, exclude_id: int | None = None) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["A partner group needs a name."]})
+        raise ValidationError({"name": [gettext("A partner group needs a name.")]})
     if len(name) > PartnerGroup._meta.get_field("name").max_length:
-        raise ValidationError({"name": ["At most 60 characters."]})
+        raise ValidationError({"name": [gettext("At most 60 characters.")]})
     taken = PartnerGroup.objects.for_network(network).filter(name__iexact=name)
     if exclude_id is not None:
         taken = taken.exclude(pk=exclude_id)
     if taken.exists():
-        raise ValidationError({"name": [f"The network already has a partner group named '{name}'."]})
+        raise ValidationError({"name": [_group_taken(name)]})
     return name
 
 
@@ -196,7 +222,7 @@ def partner_group_create(*, network: Network, name: str, description: str = "", 
         with transaction.atomic():
             group = PartnerGroup.objects.create(network=network, name=name, description=description or "")
     except IntegrityError as exc:  # the same name created concurrently
-        raise ValidationError({"name": [f"The network already has a partner group named '{name}'."]}) from exc
+        raise ValidationError({"name": [_group_taken(name)]}) from exc
     audit_log_record(network=network, actor=actor, action="partner_group.created", target=group, data={"name": name})
     return group
 
@@ -205,7 +231,7 @@ def partner_group_create(*, network: Network, name: str, description: str = "", 
 def partner_group_update(*, network: Network, group: PartnerGroup, actor: User | None, **fields) -> PartnerGroup:
     """Rename or describe a group: its rules and affiliates stay with it."""
     if group.network_id != network.pk:
-        raise ValidationError("The partner group belongs to another network.")
+        raise ValidationError(gettext("The partner group belongs to another network."))
     changed = []
     if "name" in fields:
         group.name = _group_name(network, fields["name"], exclude_id=group.pk)
@@ -225,7 +251,7 @@ def partner_group_delete(*, network: Network, group: PartnerGroup, actor: User |
     """Delete a group no rule targets (its affiliates leave it); a group with rules: ValidationError, nothing
     changed (a rule's rates would silently fall back to the default otherwise)."""
     if group.network_id != network.pk:
-        raise ValidationError("The partner group belongs to another network.")
+        raise ValidationError(gettext("The partner group belongs to another network."))
     audit_log_record(network=network, actor=actor, action="partner_group.deleted", target=group,
                      data={"name": group.name})
     try:
@@ -233,7 +259,8 @@ def partner_group_delete(*, network: Network, group: PartnerGroup, actor: User |
             Affiliate.objects.for_network(network).filter(group=group).update(group=None)
             group.delete()
     except ProtectedError as exc:
-        raise ValidationError("Commission rules target this partner group: delete or change them first.") from exc
+        raise ValidationError(gettext("Commission rules target this partner group: delete or change them first.")
+                              ) from exc
 
 
 @transaction.atomic

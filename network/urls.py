@@ -12,4 +12,8 @@ router.register("api-keys", api.ApiKeyViewSet, basename="api-key")
 router.register("announcements", api.AnnouncementViewSet, basename="announcement")
 router.register("tracking-domains", api_domains.TrackingDomainViewSet, basename="tracking-domain")
 
-urlpatterns = [re_path(r"^me/?$", api.MeView.as_view(), name="me"), *router.urls]
+urlpatterns = [
+    re_path(r"^me/?$", api.MeView.as_view(), name="me"),
+    re_path(r"^network/?$", api.NetworkSettingsView.as_view(), name="network-settings"),
+    *router.urls,
+]

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.encoding import force_str
@@ -19,10 +19,13 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from core.views import PageNotFound
+
 from . import accounts, i18n, navigation, selectors, services
 from .auth import SESSION_NETWORK_KEY, membership_for_request
 from .forms import ApiKeyForm, JoinExistingForm, JoinForm
 from .models import ApiKey, Membership, Network, PartyStatus, Role
+from .signup_limits import refused
 from .web import NetworkPageMixin, paginate
 
 DASHBOARD_OF_SECTION = {
@@ -52,7 +55,7 @@ def network_switch(request):
         return HttpResponseBadRequest(_("Pick a network."))
     membership = selectors.memberships_of_user(request.user).filter(network_id=network_id).first()
     if membership is None:
-        raise Http404("You are not in this network.")
+        raise PageNotFound(_("You are not in this network."))
     request.session[SESSION_NETWORK_KEY] = membership.network_id
     request.membership = membership
     messages.success(request, _("You are now in %(network)s as %(role)s.") % {
@@ -121,6 +124,9 @@ class JoinView(View):
         form = self.form_class()(request.POST)
         if not form.is_valid():
             return self.render(form, status=400)
+        limited = refused(request, scope="signup")
+        if limited is not None:
+            return limited
         authenticated = request.user.is_authenticated
         email = request.user.email if authenticated else form.cleaned_data["email"]
         if not authenticated and accounts.account_exists(email):

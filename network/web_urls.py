@@ -15,6 +15,7 @@ urlpatterns = [
     path("switch/", views.network_switch, name="network_switch"),
     path("start/", start_views.get_started, name="get_started"),
     path("start/network/", start_views.NetworkStartView.as_view(), name="network_start"),
+    path("start/network/ready/", start_views.network_started, name="network_started"),
     path("language/", views.language_switch, name="language_switch"),
     path("n/<slug:slug>/join", views.JoinView.as_view(), name="network_join"),
     path("invite/<str:uidb64>/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),

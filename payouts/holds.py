@@ -8,7 +8,9 @@ An on-hold payout keeps its money in clearing and does not keep its batch open.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from network.i18n import choice_word
 from network.services import audit_log_record
 
 from .models import MethodKind, Payout, PayoutBatch, PayoutMethod
@@ -49,18 +51,19 @@ def payout_switch_method(*, network, payout: Payout | int, method: PayoutMethod 
     payout = _locked(network, payout)
     if payout.status != Payout.Status.ON_HOLD:
         raise PayoutTransitionError(payout, "switched to another method",
-                                    f"Payout {payout.pk} is {payout.status}; only a payout on hold can switch method.")
+                                    gettext("Payout %(id)s is %(status)s; only a payout on hold can switch method.")
+                                    % {"id": payout.pk, "status": choice_word(Payout.Status, payout.status)})
     if method is None:
         target = manual_method_for(payout)
         if target is None:
-            raise ValidationError({"method": ["The affiliate has no PayPal or bank method: mark the payout paid "
-                                              "once paid by hand, or failed to return the money."]})
+            raise ValidationError({"method": [gettext("The affiliate has no PayPal or bank method: mark the payout "
+                                                      "paid once paid by hand, or failed to return the money.")]})
     else:
         pk = method if isinstance(method, int) else method.pk
         target = PayoutMethod.objects.for_network(network).filter(
             affiliate_id=payout.affiliate_id, kind__in=MANUAL_KINDS, pk=pk).first()
         if target is None:
-            raise ValidationError({"method": ["Not a PayPal or bank method of this payout's affiliate."]})
+            raise ValidationError({"method": [gettext("Not a PayPal or bank method of this payout's affiliate.")]})
     old_kind = payout.method_kind
     payout.method, payout.method_kind, payout.method_snapshot = target, target.kind, target.snapshot()
     payout.status, payout.sent_at, payout.provider_status = Payout.Status.PROCESSING, timezone.now(), \

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 
 from commissions import ledger
 from commissions.ledger import Line
@@ -29,12 +30,25 @@ Status = Payout.Status
 Kind = Account.Kind
 
 
+# The transitions as a sentence names them ("... it cannot be marked paid"), in the reader's language.
+TRANSITION_WORDS = {
+    "marked paid": pgettext_lazy("payout transition", "marked paid"),
+    "marked failed": pgettext_lazy("payout transition", "marked failed"),
+    "put on hold": pgettext_lazy("payout transition", "put on hold"),
+    "switched to another method": pgettext_lazy("payout transition", "switched to another method"),
+}
+
+
 class PayoutTransitionError(Exception):
     """An illegal payout transition: the API answers 400 naming the current state."""
 
     def __init__(self, payout: Payout, verb: str, detail: str = ""):
+        from network.i18n import choice_word
+
         self.status = payout.status
-        super().__init__(detail or f"Payout {payout.pk} is {payout.status}; it cannot be {verb}.")
+        super().__init__(detail or gettext("Payout %(id)s is %(status)s; it cannot be %(verb)s.") % {
+            "id": payout.pk, "status": choice_word(Payout.Status, payout.status),
+            "verb": TRANSITION_WORDS.get(verb, verb)})
 
 
 def payout_payload(payout: Payout) -> dict:
@@ -123,7 +137,8 @@ def payout_mark_paid(*, network, payout: Payout | int, actor=None, reference: st
         raise PayoutTransitionError(payout, "marked paid")
     reference = reference.strip()[:120]
     if reference and Payout.objects.filter(provider_reference=reference).exclude(pk=payout.pk).exists():
-        raise PayoutTransitionError(payout, "marked paid", f"The reference '{reference}' belongs to another payout.")
+        raise PayoutTransitionError(payout, "marked paid", gettext(
+            "The reference “%(reference)s” belongs to another payout.") % {"reference": reference})
     ledger.ledger_payout_settled(network=network, affiliate=payout.affiliate, currency=payout.currency,
                                  amount=payout.amount, ref=payout, key=f"payout:{payout.pk}:settled")
     fee_lines = _fee_lines(payout)
@@ -172,9 +187,9 @@ def payout_mark_failed(*, network, payout: Payout | int, reason: str = "", actor
     if source == "operator" and payout.method_kind == "stripe_connect" and (
             payout.provider_reference or payout.attempted_at):
         # A transfer exists (or may: an attempt's outcome is unknown until the batch is resumed).
-        raise PayoutTransitionError(payout, "marked failed", "This payout was sent to Stripe: reverse the transfer "
-                                    "in Stripe (its transfer.reversed webhook records the failure), or resume the "
-                                    "batch when Stripe's answer is unknown.")
+        raise PayoutTransitionError(payout, "marked failed", gettext(
+            "This payout was sent to Stripe: reverse the transfer in Stripe (its transfer.reversed webhook records "
+            "the failure), or resume the batch when Stripe's answer is unknown."))
     if payout.status == Status.PAID:
         _unsettle(payout)
     ledger.ledger_payout_failed(network=network, affiliate=payout.affiliate, currency=payout.currency,

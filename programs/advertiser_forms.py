@@ -117,17 +117,20 @@ class PartnershipCapsForm(CapsFields):
 
 
 class ProgramForm(CapsFields):
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    name = forms.CharField(max_length=200, label=_("Name"))
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     landing_url = forms.CharField(label=_("Landing URL"), max_length=2000,
                                   widget=forms.URLInput(attrs={"placeholder": _("https://shop.example.com/")}))
-    currency = forms.CharField(max_length=3, help_text=_("ISO 4217 code; it cannot change later."))
+    currency = forms.CharField(max_length=3, label=_("Currency"), help_text=_("ISO 4217 code; it cannot change later."))
     allowed_domains = forms.CharField(
+        label=_("Allowed domains"),
         required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Deep links may point to these hosts (one per line, *.shop.test for subdomains); the landing "
         "URL's host is always allowed."))
-    approval = forms.ChoiceField(choices=Program.Approval.choices, initial=Program.Approval.MANUAL)
-    visibility = forms.ChoiceField(choices=Program.Visibility.choices, initial=Program.Visibility.PUBLIC)
+    approval = forms.ChoiceField(label=_("Approval"), choices=Program.Approval.choices,
+                                 initial=Program.Approval.MANUAL)
+    visibility = forms.ChoiceField(label=_("Visibility"), choices=Program.Visibility.choices,
+                                   initial=Program.Visibility.PUBLIC)
     attribution_window_days = forms.CharField(label=_("Attribution window (days)"), initial="30")
     attribution_model = forms.ChoiceField(
         label=_("Attribution model"), choices=Program.AttributionModel.choices,
@@ -139,12 +142,13 @@ class ProgramForm(CapsFields):
     second_tier_percent = forms.CharField(label=_("Second-tier percent"), required=False,
                                           help_text=_("What the referring affiliate earns on their referrals' "
                                           "commissions (empty: none)."))
-    fraud_policy = forms.ChoiceField(choices=Program.FraudPolicy.choices, initial=Program.FraudPolicy.HOLD)
+    fraud_policy = forms.ChoiceField(label=_("Fraud policy"), choices=Program.FraudPolicy.choices,
+                                     initial=Program.FraudPolicy.HOLD)
     velocity_max_clicks = forms.CharField(
         label=_("IP velocity: clicks allowed"), required=False, initial="10",
         help_text=_("More clicks than this from one visitor within the window are flagged as fraud (0: off)."))
     velocity_window_minutes = forms.CharField(label=_("IP velocity window (minutes)"), required=False, initial="60")
-    terms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    terms = forms.CharField(label=_("Terms"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     countries_allowed = forms.CharField(
         label=_("Only these countries"), required=False, widget=forms.TextInput(attrs={"placeholder": _("DE, AT, CH")}),
         help_text=_("ISO 3166-1 alpha-2 codes, separated by commas or spaces (empty: every country)."))
@@ -198,22 +202,26 @@ class ProgramForm(CapsFields):
 
 
 class RuleForm(forms.Form):
-    event = forms.ChoiceField(choices=CommissionRule.Event.choices, initial=CommissionRule.Event.SALE)
-    kind = forms.ChoiceField(choices=CommissionRule.Kind.choices, initial=CommissionRule.Kind.PERCENT)
-    payout = forms.CharField(required=False, help_text=_("Percent of the order, or an amount in the program currency."))
+    event = forms.ChoiceField(label=_("Event"), choices=CommissionRule.Event.choices,
+                              initial=CommissionRule.Event.SALE)
+    kind = forms.ChoiceField(label=_("Kind"), choices=CommissionRule.Kind.choices, initial=CommissionRule.Kind.PERCENT)
+    payout = forms.CharField(label=_("Payout"), required=False,
+                             help_text=_("Percent of the order, or an amount in the program currency."))
     revenue = forms.CharField(required=False, label=_("Your cost"),
                               help_text=_("What you pay the network (empty: the payout)."))
     tiers = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "10 12.5\n50 15"}),
+        label=_("Tiers"), required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "10 12.5\n50 15"}),
         help_text=_("One tier a line: threshold (conversions, or sales amount) and payout."))
-    tier_period = forms.ChoiceField(choices=CommissionRule.TierPeriod.choices, initial=CommissionRule.TierPeriod.MONTH)
+    tier_period = forms.ChoiceField(label=_("Tier period"), choices=CommissionRule.TierPeriod.choices,
+                                    initial=CommissionRule.TierPeriod.MONTH)
     tier_basis = forms.ChoiceField(
         label=_("Tiers count"), choices=CommissionRule.TierBasis.choices, initial=CommissionRule.TierBasis.CONVERSIONS,
         help_text=_("Conversions or sales amount in the period (rejected and refunded ones do not count)."))
     recurring_months = forms.CharField(
-        required=False, initial="0",
+        label=_("Recurring months"), required=False, initial="0",
         help_text=_("Renewals: 0 = first payment only, N = within N months, 'forever'."))
-    affiliate = forms.ChoiceField(required=False, help_text=_("Only for this affiliate (optional)."))
+    affiliate = forms.ChoiceField(label=_("Affiliate"), required=False,
+                                  help_text=_("Only for this affiliate (optional)."))
     group = forms.ChoiceField(required=False, label=_("Partner group"),
                               help_text=_("Only for this partner group (optional)."))
     match_by = forms.ChoiceField(
@@ -263,21 +271,23 @@ RuleFormSet = forms.formset_factory(RuleForm, extra=0)
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=[(s, s) for s in ("active", "paused", "archived")])
+    status = forms.ChoiceField(label=_("Status"), choices=[
+        (value, label) for value, label in Program.Status.choices if value != Program.Status.DRAFT])
 
 
 class CreativeForm(forms.Form):
-    kind = forms.ChoiceField(choices=Creative.Kind.choices)
-    name = forms.CharField(max_length=200)
-    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
+    kind = forms.ChoiceField(label=_("Kind"), choices=Creative.Kind.choices)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    body = forms.CharField(label=_("Content"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
                            help_text=_("Text, HTML or e-mail body; {tracking_url} becomes each affiliate's link."))
-    image = forms.FileField(required=False, help_text=_("Banner: PNG, JPEG, GIF or WebP, at most 5 MB."))
+    image = forms.FileField(label=_("Image"), required=False,
+                            help_text=_("Banner: PNG, JPEG, GIF or WebP, at most 5 MB."))
 
 
 class CouponForm(forms.Form):
     partnership = forms.ChoiceField(label=_("Partner"))
-    code = forms.CharField(max_length=64)
-    description = forms.CharField(required=False, max_length=200)
+    code = forms.CharField(label=_("Code"), max_length=64)
+    description = forms.CharField(label=_("Description"), required=False, max_length=200)
 
     def __init__(self, *args, partnerships=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -286,7 +296,7 @@ class CouponForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    affiliate = forms.ChoiceField()
+    affiliate = forms.ChoiceField(label=_("Affiliate"))
 
     def __init__(self, *args, affiliates=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -12,6 +12,7 @@ from django.views import View
 from django.views.generic import TemplateView
 from rest_framework import serializers
 
+from network.i18n import choice_word
 from network.models import Affiliate, PartnerGroup, PartyStatus, Role
 from network.web import NetworkPageMixin, is_htmx
 
@@ -227,7 +228,8 @@ class ProgramStatusView(AdvertiserProgramsMixin, View):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, _("The program is %(status)s.") % {"status": form.cleaned_data['status']})
+            messages.success(request, _("The program is %(status)s.") % {
+                "status": choice_word(Program.Status, form.cleaned_data["status"])})
         return redirect("advertiser_program", pk=pk)
 
 
@@ -347,7 +349,8 @@ class PartnershipDecideView(AdvertiserProgramsMixin, View):
             messages.error(request, error)
         else:
             messages.success(request, _("%(affiliate)s is %(status)s in %(program)s.") % {
-                "affiliate": partnership.affiliate.name, "status": partnership.status,
+                "affiliate": partnership.affiliate.name,
+                "status": choice_word(Partnership.Status, partnership.status),
                 "program": partnership.program.name})
         return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/advertiser/")
                         else "advertiser_partners")

@@ -96,7 +96,7 @@ def _landing_url(index: int, spec: dict) -> str:
 
 # (program index, affiliate index, status)
 PARTNERSHIPS = [(0, 0, "approved"), (0, 1, "approved"), (1, 0, "approved"), (1, 1, "approved"),
-                (2, 2, "approved"), (2, 0, "approved"), (0, 2, "pending")]
+                (2, 2, "approved"), (2, 0, "approved"), (0, 2, "pending"), (0, 3, "approved")]
 # (code, program index, affiliate index, deep link, sub IDs)
 LINKS = [
     ("trailgear01", 0, 0, "", {"sub1": "blog", "sub2": "sidebar"}),
@@ -107,6 +107,7 @@ LINKS = [
     ("cloudpro001", 2, 2, "", {"sub1": "youtube"}),
     ("cloudpro002", 2, 2, "https://docs.bluelantern.test/start", {"sub1": "tutorial"}),
     ("trailpro001", 2, 0, "", {"sub1": "blog"}),
+    ("summitgear1", 0, 3, "", {"sub1": "instagram"}),  # the affiliate who joined through a referral link
 ]
 # (program index, kind, name, body)
 CREATIVES = [

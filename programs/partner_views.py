@@ -147,7 +147,8 @@ class PartnershipChoiceField(forms.ModelChoiceField):
 
 
 class LinkForm(forms.Form):
-    program = PartnershipChoiceField(queryset=Partnership.objects.none(), empty_label=_("Pick a program"),
+    program = PartnershipChoiceField(queryset=Partnership.objects.none(), label=_("Program"),
+                                     empty_label=_("Pick a program"),
                                      help_text=_("Programs you are an approved partner of."))
     url = forms.CharField(label=_("Deep link (optional)"), required=False, max_length=2000,
                           help_text=_("A page on the program's site; empty = the program's landing page."))

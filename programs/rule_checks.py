@@ -9,8 +9,10 @@ whose `detail` keeps the API's shape ({"<index>": {field: [messages]}}, or [mess
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, AmountTooLarge, parse_amount, quantize
+from network.i18n import choice_word
 from network.models import Affiliate, Network, PartnerGroup
 
 from .models import CommissionRule
@@ -38,8 +40,9 @@ class RuleErrors(ValidationError):
     def __init__(self, detail: dict | list):
         self.detail = detail
         if isinstance(detail, dict):
-            messages = [f"Rule {int(index) + 1}, {field}: {message}" for index, fields in detail.items()
-                        for field, items in fields.items() for message in items]
+            messages = [gettext("Rule %(number)s, %(field)s: %(message)s") % {
+                "number": int(index) + 1, "field": field, "message": message}
+                for index, fields in detail.items() for field, items in fields.items() for message in items]
         else:
             messages = list(detail)
         super().__init__({"rules": messages})
@@ -65,12 +68,12 @@ def parse_rule_amount(value) -> Decimal:
 
 def rate_error(value: Decimal, kind: str) -> str | None:
     if value < 0:
-        return "Must be zero or more."
+        return gettext("Must be zero or more.")
     if kind == CommissionRule.Kind.PERCENT:
         if value > 100:
-            return "A percent must be between 0 and 100."
+            return gettext("A percent must be between 0 and 100.")
         if value != value.quantize(PERCENT_PLACES):
-            return "A percent has at most two decimal places."
+            return gettext("A percent has at most two decimal places.")
     return None
 
 
@@ -155,36 +158,37 @@ def rule_clean(rule: dict, *, network: Network, shaped: bool = False) -> dict:
         if attrs.get(name) is not None and (message := rate_error(attrs[name], kind)):
             errors[name] = [message]
     if attrs["event"] == CommissionRule.Event.CLICK and kind == CommissionRule.Kind.PERCENT:
-        errors["kind"] = ["A click has no order amount: click rules are fixed."]
+        errors["kind"] = [gettext("A click has no order amount: click rules are fixed.")]
     try:
         attrs["match"] = match_clean(attrs.get("match"))
     except ValidationError as exc:
         errors["match"] = exc.messages
     else:
         if attrs["match"] and attrs["event"] == CommissionRule.Event.CLICK:
-            errors["match"] = ["A click has no items: only sale and lead rules match SKUs or categories."]
+            errors["match"] = [gettext("A click has no items: only sale and lead rules match SKUs or categories.")]
     tiers = attrs.get("tiers") or []
     key = tier_key(attrs.get("tier_basis"))
     if len(tiers) > MAX_TIERS:
-        errors["tiers"] = [f"At most {MAX_TIERS} tiers."]
+        errors["tiers"] = [gettext("At most %(n)s tiers.") % {"n": MAX_TIERS}]
     elif tiers:
         thresholds = [tier.get(key) for tier in tiers]
         if any(value is None for value in thresholds):
-            errors["tiers"] = [f"Each tier needs {key} (the rule's tier_basis)."]
+            errors["tiers"] = [gettext("Each tier needs %(key)s (the rule's tier_basis).") % {"key": key}]
         else:
             thresholds = [Decimal(str(value)) for value in thresholds]
             if key == "min_amount" and any(value < 0 for value in thresholds):
-                errors["tiers"] = ["min_amount must be zero or more."]
+                errors["tiers"] = [gettext("min_amount must be zero or more.")]
             elif any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
-                errors["tiers"] = [f"Tiers must be strictly ascending by {key}."]
+                errors["tiers"] = [gettext("Tiers must be strictly ascending by %(key)s.") % {"key": key}]
             else:
-                bad = [f"Tier {i}: {m}" for i, t in enumerate(tiers)
+                bad = [gettext("Tier %(number)s: %(message)s") % {"number": i, "message": m}
+                       for i, t in enumerate(tiers)
                        if (m := rate_error(Decimal(str(t["payout"])), kind))]
                 if bad:
                     errors["tiers"] = bad
     affiliate, group = attrs.get("affiliate"), attrs.get("group")
     if affiliate is not None and group is not None:
-        errors["group"] = ["A rule targets one affiliate or one group, not both."]
+        errors["group"] = [gettext("A rule targets one affiliate or one group, not both.")]
     for name, model in (("affiliate", Affiliate), ("group", PartnerGroup)):
         target = attrs.get(name)
         if target is None:
@@ -195,7 +199,8 @@ def rule_clean(rule: dict, *, network: Network, shaped: bool = False) -> dict:
         if isinstance(target_id, int) and not isinstance(target_id, bool):
             found = model.objects.for_network(network).filter(pk=target_id).first()
         if found is None:
-            errors.setdefault(name, [f"Unknown {'affiliate' if model is Affiliate else 'partner group'}."])
+            errors.setdefault(name, [gettext("Unknown affiliate.") if model is Affiliate
+                                     else gettext("Unknown partner group.")])
         attrs[name] = found
     if errors:
         raise ValidationError(errors)
@@ -219,11 +224,12 @@ def rules_check_for_currency(rules: list[dict], currency: str) -> None:
                        "tiers": amounts["tiers"] + [Decimal(t["payout"]) for t in rule.get("tiers", [])]}
         for name, values in amounts.items():
             if any(v is not None and v != quantize(v, currency) for v in values):
-                rule_errors[name] = [f"More decimal places than {currency} has."]
+                rule_errors[name] = [gettext("More decimal places than %(currency)s has.") % {"currency": currency}]
         target = (rule["event"], getattr(rule.get("affiliate"), "pk", None), getattr(rule.get("group"), "pk", None),
                   match_key(rule.get("match")))
         if target in seen:
-            duplicate = f"Two rules for the event {rule['event']} and the same target."
+            duplicate = gettext("Two rules for the event %(event)s and the same target.") % {
+                "event": choice_word(CommissionRule.Event, rule["event"])}
         seen.add(target)
         if rule_errors:
             errors[str(index)] = rule_errors

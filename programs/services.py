@@ -8,7 +8,9 @@ report every field's error at once.
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from network.i18n import choice_word
 from network.models import Affiliate, Network, PartyStatus, User
 from network.services import audit_log_record
 
@@ -29,6 +31,10 @@ PROGRAM_FIELDS = (
 )
 
 
+def _code_taken(code: str) -> str:
+    return gettext("The code %(code)s is already used in this network.") % {"code": code}
+
+
 def _actor(user: User | None) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
@@ -36,7 +42,8 @@ def _actor(user: User | None) -> User | None:
 def _same_network(network: Network, *objects) -> None:
     for obj in objects:
         if obj.network_id != network.pk:
-            raise ValidationError(f"{obj._meta.verbose_name} belongs to another network.")
+            raise ValidationError(gettext("%(object)s belongs to another network.")
+                                  % {"object": str(obj._meta.verbose_name).capitalize()})
 
 
 # --- programs and rules ------------------------------------------------------------------------------
@@ -82,15 +89,15 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
     _same_network(network, program)
     program = Program.objects.select_for_update().get(network=network, pk=program.pk)
     if "currency" in fields and fields.pop("currency") != program.currency:
-        raise ValidationError({"currency": ["A program's currency cannot change; create a new program."]})
+        raise ValidationError({"currency": [gettext("A program's currency cannot change; create a new program.")]})
     if program.status == Program.Status.ARCHIVED:
-        raise ValidationError({"status": ["The program is archived; it can no longer be changed."]})
+        raise ValidationError({"status": [gettext("The program is archived; it can no longer be changed.")]})
     _clean_targeting(fields)
     changed = {}
     had_caps = caps.has_limits(program.caps)
     for name, value in fields.items():
         if name not in PROGRAM_FIELDS:
-            raise ValidationError({name: ["This field cannot be changed."]})
+            raise ValidationError({name: [gettext("This field cannot be changed.")]})
         if name == "targeting" and targeting_clean(program.targeting) == value:
             continue  # the same restrictions, only spelled out ({} and empty lists)
         if getattr(program, name) != value:
@@ -112,10 +119,12 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
 # --- partnerships -----------------------------------------------------------------------------------
 def _refusal(partnership: Partnership) -> str:
     return {
-        Partnership.Status.PENDING: "You already applied to this program; your application is pending.",
-        Partnership.Status.APPROVED: "You are already an approved partner of this program.",
-        Partnership.Status.REJECTED: "Your application to this program was rejected; you cannot apply again.",
-        Partnership.Status.SUSPENDED: "Your partnership in this program is suspended; you cannot apply again.",
+        Partnership.Status.PENDING: gettext("You already applied to this program; your application is pending."),
+        Partnership.Status.APPROVED: gettext("You are already an approved partner of this program."),
+        Partnership.Status.REJECTED: gettext("Your application to this program was rejected; you cannot apply "
+                                             "again."),
+        Partnership.Status.SUSPENDED: gettext("Your partnership in this program is suspended; you cannot apply "
+                                              "again."),
     }[partnership.status]
 
 
@@ -126,9 +135,10 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
     invitation accepts it (approved at once)."""
     _same_network(network, program, affiliate)
     if affiliate.status != PartyStatus.ACTIVE:
-        raise ValidationError({"detail": "Your affiliate account is not active in this network yet."})
+        raise ValidationError({"detail": gettext("Your affiliate account is not active in this network yet.")})
     if program.status != Program.Status.ACTIVE:
-        raise ValidationError({"detail": f"The program is {program.status}; it does not accept applications."})
+        raise ValidationError({"detail": gettext("The program is %(status)s; it does not accept applications.")
+                               % {"status": choice_word(Program.Status, program.status)}})
     now = timezone.now()
     existing = (Partnership.objects.select_for_update()
                 .filter(network_id=program.network_id, program=program, affiliate=affiliate).first())
@@ -145,7 +155,7 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
             return existing
         raise ValidationError({"detail": _refusal(existing)})
     if program.visibility == Program.Visibility.INVITE:
-        raise ValidationError({"detail": "This program is invite only."})
+        raise ValidationError({"detail": gettext("This program is invite only.")})
     auto = program.approval == Program.Approval.AUTO
     try:
         with transaction.atomic():
@@ -155,7 +165,7 @@ def partnership_apply(*, network: Network, program: Program, affiliate: Affiliat
                 decided_at=now if auto else None,
             )
     except IntegrityError as exc:  # a concurrent application won the race
-        raise ValidationError({"detail": "You already applied to this program."}) from exc
+        raise ValidationError({"detail": gettext("You already applied to this program.")}) from exc
     audit_log_record(network=network, actor=_actor(actor), action="partnership.applied", target=partnership,
                      data={"program": program.pk, "status": partnership.status})
     emails.partnership_applied(partnership)
@@ -171,10 +181,11 @@ def partnership_invite(*, network: Network, program: Program, affiliate: Affilia
     """Invite an affiliate (the way into invite-only programs): a pending partnership it accepts by applying."""
     _same_network(network, program, affiliate)
     if program.status == Program.Status.ARCHIVED:
-        raise ValidationError({"detail": "The program is archived."})
+        raise ValidationError({"detail": gettext("The program is archived.")})
     existing = Partnership.objects.filter(program=program, affiliate=affiliate).first()
     if existing is not None:
-        raise ValidationError({"affiliate": [f"This affiliate already has a {existing.status} partnership here."]})
+        raise ValidationError({"affiliate": [gettext("This affiliate already has a partnership here (%(status)s).")
+                                             % {"status": choice_word(Partnership.Status, existing.status)}]})
     partnership = Partnership.objects.create(
         network=network, program=program, affiliate=affiliate, status=Partnership.Status.PENDING,
         invited_by=_actor(actor), invited_at=timezone.now(),
@@ -212,9 +223,11 @@ def partnership_decide(*, network: Network, partnership: Partnership, status: st
     updated = Partnership.objects.filter(pk=partnership.pk, status__in=allowed).update(**values)
     partnership.refresh_from_db()
     if not updated:
-        raise ValidationError({"detail": (
-            f"The partnership is {partnership.status}; only a {' or '.join(allowed)} partnership can be {status}."
-        )})
+        raise ValidationError({"detail": gettext(
+            "The partnership is %(status)s; only a %(allowed)s partnership can be %(decision)s.") % {
+            "status": choice_word(Partnership.Status, partnership.status),
+            "allowed": gettext(" or ").join(choice_word(Partnership.Status, a) for a in allowed),
+            "decision": choice_word(Partnership.Status, status)}})
     audit_log_record(network=network, actor=_actor(actor), action=f"partnership.{status}", target=partnership,
                      data={"note": note} if note else None)
     if status == Partnership.Status.APPROVED:
@@ -246,15 +259,17 @@ def partnership_caps_set(*, network: Network, partnership: Partnership, caps_val
 def _check_link(partnership: Partnership, destination_url: str) -> None:
     program = partnership.program
     if partnership.status != Partnership.Status.APPROVED:
-        raise ValidationError({"program": [f"Your partnership in this program is {partnership.status}; "
-                                           "links need an approved partnership."]})
+        raise ValidationError({"program": [gettext("Your partnership in this program is %(status)s; links need an "
+                                                   "approved partnership.")
+                                           % {"status": choice_word(Partnership.Status, partnership.status)}]})
     if program.status != Program.Status.ACTIVE:
-        raise ValidationError({"program": [f"The program is {program.status}."]})
+        raise ValidationError({"program": [gettext("The program is %(status)s.")
+                                           % {"status": choice_word(Program.Status, program.status)}]})
     if destination_url and not is_allowed_destination(
         destination_url, landing_url=program.landing_url, allowed_domains=program.allowed_domains
     ):
         raise ValidationError({"url": [
-            "Deep links must be http(s) URLs on the program's landing host or its allowed domains."
+            gettext("Deep links must be http(s) URLs on the program's landing host or its allowed domains.")
         ]})
 
 
@@ -374,7 +389,7 @@ def creative_update(*, network: Network, creative: Creative, actor: User | None,
         if old:
             transaction.on_commit(lambda: creative.image.storage.delete(old))
     if creative.kind == Creative.Kind.BANNER and not creative.image:
-        raise ValidationError({"image": ["A banner needs an image."]})
+        raise ValidationError({"image": [gettext("A banner needs an image.")]})
     creative.save()
     audit_log_record(network=network, actor=_actor(actor), action="creative.updated", target=creative,
                      data={"fields": sorted(fields) + (["image"] if image is not None else [])})
@@ -388,17 +403,18 @@ def coupon_create(*, network: Network, partnership: Partnership, code: str, acto
     """A code unique in the network (case-insensitive: stored upper case), for one approved partnership."""
     _same_network(network, partnership)
     if partnership.status != Partnership.Status.APPROVED:
-        raise ValidationError({"partnership": [f"The partnership is {partnership.status}; "
-                                               "coupons are for approved partnerships."]})
+        raise ValidationError({"partnership": [gettext("The partnership is %(status)s; coupons are for approved "
+                                                       "partnerships.")
+                                               % {"status": choice_word(Partnership.Status, partnership.status)}]})
     code = code.strip().upper()
     if CouponCode.objects.for_network(network).filter(code=code).exists():
-        raise ValidationError({"code": [f"The code {code} is already used in this network."]})
+        raise ValidationError({"code": [_code_taken(code)]})
     try:
         with transaction.atomic():
             coupon = CouponCode.objects.create(network=network, partnership=partnership, code=code,
                                                description=description)
     except IntegrityError as exc:
-        raise ValidationError({"code": [f"The code {code} is already used in this network."]}) from exc
+        raise ValidationError({"code": [_code_taken(code)]}) from exc
     audit_log_record(network=network, actor=_actor(actor), action="coupon.created", target=coupon,
                      data={"code": code, "partnership": partnership.pk})
     return coupon

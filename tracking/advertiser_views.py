@@ -88,11 +88,12 @@ class ConversionListView(AdvertiserMixin, TemplateView):
             page=paginate(self.request, queryset), filter_errors=errors, programs=self.programs().order_by("name"),
             statuses=Conversion.Status.choices, attributions=Conversion.Attribution.choices,
             refund_statuses=RefundStatus.choices,
-            unattributed=self.conversions().filter(attribution=Conversion.Attribution.NONE).count(), **kwargs)
+            unattributed=self.conversions().filter(attribution=Conversion.Attribution.NONE, is_test=False).count(),
+            **kwargs)
 
 
 class RefundForm(forms.Form):
-    amount = forms.CharField(required=False, help_text=_("Empty: refund all that remains."))
+    amount = forms.CharField(label=_("Amount"), required=False, help_text=_("Empty: refund all that remains."))
 
 
 class AdjustForm(forms.Form):

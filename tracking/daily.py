@@ -93,7 +93,9 @@ def clicks_from_rollups(network_id: int, tz: str, since=None, until=None) -> Que
 # --- conversions -------------------------------------------------------------------------------------------------
 def _conversion_rows(queryset: QuerySet, tz: str) -> QuerySet:
     keys = key_values({**cut_subs(), "k_currency": F("currency")})
-    return grouped_rows(queryset.exclude(status=Conversion.Status.REJECTED), "created_at", tz, keys,
+    # Rejected and test conversions (tracking.sample_conversion) count in no total.
+    queryset = queryset.exclude(status=Conversion.Status.REJECTED).exclude(is_test=True)
+    return grouped_rows(queryset, "created_at", tz, keys,
                         conversions=Count("id"),
                         click_conversions=Count("id", filter=Q(attribution=Conversion.Attribution.CLICK)),
                         sales=Sum(F("amount") - F("refunded_amount")))

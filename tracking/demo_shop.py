@@ -6,10 +6,10 @@ commission on the partner's dashboard.
 Only there when the installation has a demo shop (DEMO_SHOP_URL) and seed_demo made the demo network."""
 
 from django.conf import settings
-from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from core.views import PageNotFound
 from network import demo
 from network.models import Advertiser, Network, PartyStatus
 from programs.models import Program
@@ -27,12 +27,12 @@ DEMO_ADVERTISER_EMAIL = demo.ADVERTISERS[0][1]
 
 def demo_shop(request):
     if not settings.DEMO_SHOP_URL:
-        raise Http404("No demo shop here.")
+        raise PageNotFound(_("This installation has no demo shop."))
     network = Network.objects.filter(slug=demo.NETWORK_SLUG).first()
     advertiser = network and Advertiser.objects.for_network(network).filter(
         email=DEMO_ADVERTISER_EMAIL, status=PartyStatus.ACTIVE).first()
     if advertiser is None:
-        raise Http404("The demo is not seeded.")
+        raise PageNotFound(_("The demo shop opens once the demo data is loaded (manage.py seed_demo)."))
     programs = Program.objects.for_network(network).filter(advertiser=advertiser).order_by("id")
     currency = programs.values_list("currency", flat=True).first() or network.default_currency
     return render(request, "demo/shop.html", {

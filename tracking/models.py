@@ -314,6 +314,9 @@ class Conversion(TenantModel, SubIds):
     # Each signal's evidence (tracking.fraud): {"code": ..., rule values ...}; ids and hashes, never a raw
     # address or e-mail. Pages put it in words (tracking.fraud_words).
     signal_details = models.JSONField(default=list, blank=True)
+    # A test sale of the Integration page (tracking.sample_conversion): listed with a "Test" badge, never counted in
+    # the day tables (totals, reports, charts).
+    is_test = models.BooleanField(default=False, db_default=False)
     # When the sale happened: now for a postback, the file's `occurred_at` for an imported one.
     created_at = models.DateTimeField(default=current_time, editable=False, db_index=True)
 

@@ -15,30 +15,40 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils.encoding import iri_to_uri
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class UnsafeURL(ValueError):
     """The URL may not be called: bad scheme, no host, or a private/loopback/reserved address."""
 
 
+# What an address is that no webhook or postback may call, as the forms say it.
+ADDRESS_KINDS = (
+    ("is_loopback", gettext_lazy("%(address)s is a loopback address")),
+    ("is_private", gettext_lazy("%(address)s is a private address")),
+    ("is_link_local", gettext_lazy("%(address)s is a link-local address")),
+    ("is_multicast", gettext_lazy("%(address)s is a multicast address")),
+    ("is_reserved", gettext_lazy("%(address)s is a reserved address")),
+    ("is_unspecified", gettext_lazy("%(address)s is an unspecified address")),
+)
+
+
 def _address_problem(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.is_site_local:
-            return f"{address} is a site-local address"
+            return _("%(address)s is a site-local address") % {"address": address}
         # An IPv4 address inside an IPv6 one reaches that IPv4 host (mapped, or through a 6to4 relay).
         embedded = ip.ipv4_mapped or ip.sixtofour
         if embedded is not None:
             problem = _address_problem(str(embedded))
-            return f"{address} embeds {problem}" if problem else None
-    for attribute, label in (
-        ("is_loopback", "loopback"), ("is_private", "private"), ("is_link_local", "link-local"),
-        ("is_multicast", "multicast"), ("is_reserved", "reserved"), ("is_unspecified", "unspecified"),
-    ):
+            return _("%(address)s embeds %(problem)s") % {"address": address, "problem": problem} if problem else None
+    for attribute, sentence in ADDRESS_KINDS:
         if getattr(ip, attribute):
-            return f"{address} is a {label} address"
+            return sentence % {"address": address}
     if not ip.is_global:
-        return f"{address} is not a public address"
+        return _("%(address)s is not a public address") % {"address": address}
     return None
 
 
@@ -55,14 +65,14 @@ def to_uri(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise UnsafeURL("Not a valid URL.") from exc
+        raise UnsafeURL(_("Not a valid URL.")) from exc
     userinfo, at, hostport = parts.netloc.rpartition("@")
     host, colon, port = hostport.partition(":")
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
-            raise UnsafeURL("The host is not a valid domain name.") from exc
+            raise UnsafeURL(_("The host is not a valid domain name.")) from exc
     netloc = to_uri_part(userinfo) + at + host + colon + port
     return to_uri_part(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
 
@@ -71,33 +81,33 @@ def resolve_safe(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, vetted ip) for `url`, or UnsafeURL."""
     if not isinstance(url, str) or any(ord(c) <= 32 or ord(c) == 127 for c in url):
         # urlsplit silently drops tabs and newlines, and http.client refuses spaces: neither is a URL to send.
-        raise UnsafeURL("The URL contains spaces or control characters.")
+        raise UnsafeURL(_("The URL contains spaces or control characters."))
     if not url.isascii():
         # Saved URLs are converted (to_uri); one that is not cannot be sent (http.client takes ASCII only).
-        raise UnsafeURL("The URL has characters outside ASCII: save it again to have them encoded.")
+        raise UnsafeURL(_("The URL has characters outside ASCII: save it again to have them encoded."))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeURL("Not a valid URL.") from exc
+        raise UnsafeURL(_("Not a valid URL.")) from exc
     if parts.scheme not in ("http", "https"):
-        raise UnsafeURL("Only http and https URLs are allowed.")
+        raise UnsafeURL(_("Only http and https URLs are allowed."))
     host = parts.hostname
     if not host:
-        raise UnsafeURL("The URL has no host.")
+        raise UnsafeURL(_("The URL has no host."))
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURL(f"DNS failure: the host '{host}' does not resolve.") from exc
+        raise UnsafeURL(_("DNS failure: the host “%(host)s” does not resolve.") % {"host": host}) from exc
     addresses = [info[4][0] for info in infos]
     if not addresses:
-        raise UnsafeURL(f"DNS failure: the host '{host}' does not resolve.")
+        raise UnsafeURL(_("DNS failure: the host “%(host)s” does not resolve.") % {"host": host})
     if not settings.OUTBOUND_ALLOW_PRIVATE:
         for address in addresses:
             problem = _address_problem(address)
             if problem:
-                raise UnsafeURL(f"Refused: {host} resolves to {problem}.")
+                raise UnsafeURL(_("Refused: %(host)s resolves to %(problem)s.") % {"host": host, "problem": problem})
     return parts.scheme, host, port, addresses[0]
 
 
@@ -148,7 +158,7 @@ def request(method: str, url: str, *, body: bytes = b"", headers: dict | None = 
         content = response.read(65536)
         return Response(response.status, content, int((time.perf_counter() - started) * 1000))
     except http.client.InvalidURL as exc:
-        raise UnsafeURL(f"Not a valid URL: {exc}") from exc
+        raise UnsafeURL(_("Not a valid URL: %(error)s") % {"error": exc}) from exc
     except http.client.HTTPException as exc:
         raise OSError(f"HTTP error: {exc}") from exc
     finally:

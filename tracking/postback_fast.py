@@ -311,7 +311,7 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
             amount=body["amount"], currency=body["currency"], refunded_amount=ZERO,
             coupon=coupon, coupon_id=coupon.pk if coupon else None, coupon_code=body["coupon"],
             click_id=body["click_id"], first_click_id="", customer_id="", customer_email_hash="", customer_ip_hash="",
-            items=[], created_at=now, **values,
+            items=[], created_at=now, is_test=False, **values,
         )
         attrs = vars(conversion)
         params = [attrs[attname] if field is None else field.get_db_prep_save(attrs[attname], connection)

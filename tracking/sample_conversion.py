@@ -2,8 +2,8 @@
 postback, so the advertiser sees the whole path answer (the conversion row, its webhooks) without a line of code.
 
 Kept apart from real money by construction: no click id, coupon or customer id, so nothing attributes it and no
-affiliate earns a commission; its amount is zero, so sales totals do not move; its order id starts with
-TEST_ORDER_PREFIX, so the conversions list names it for what it is.
+affiliate earns a commission; it is flagged `is_test`, so no total, report or chart counts it and every list
+shows a "Test" badge; its amount is zero and its order id starts with TEST_ORDER_PREFIX.
 """
 
 from decimal import Decimal
@@ -23,6 +23,6 @@ def conversion_test_send(*, network: Network, advertiser: Advertiser, actor: Use
     # A fresh order id each time (a click id's time-ordered form): every press is one new test conversion.
     order_id = f"{TEST_ORDER_PREFIX}{timezone.now():%Y%m%d}-{new_click_id()[-8:]}"
     recorded = conversion_record(network=network, advertiser=advertiser, order_id=order_id, amount=Decimal("0"),
-                                 currency=network.default_currency)
+                                 currency=network.default_currency, is_test=True)
     audit_log_record(network=network, actor=actor, action="conversion.test_sent", target=recorded.conversion)
     return recorded

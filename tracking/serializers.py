@@ -141,12 +141,14 @@ class ConversionSerializer(serializers.ModelSerializer):
             "id", "order_id", "event", "amount", "refunded_amount", "refund_status", "currency", "status",
             "attribution", "attribution_pending", "program", "partnership", "affiliate", "link", "coupon", "click_id",
             "first_click_id", "clicked_at", "sub1", "sub2", "sub3", "sub4", "sub5", "country", "customer_id", "items",
-            "fraud_signals", "signal_details", "created_at",
+            "fraud_signals", "signal_details", "is_test", "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"is_test": {"help_text": "A test sale sent from the Integration page: counted in no total, "
+                                                 "report or chart."}}
         # What AffiliateConversionSerializer leaves out: the referring affiliate sees a subset of this shape.
         role_dependent_fields = ["attribution_pending", "partnership", "affiliate", "customer_id", "items",
-                                 "fraud_signals", "signal_details"]
+                                 "fraud_signals", "signal_details", "is_test"]
 
     def to_representation(self, instance):
         return conversion_representation(instance, self.Meta.fields)

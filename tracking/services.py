@@ -123,8 +123,10 @@ def conversion_record(
     program_id: int | None = None,
     items: list | None = None,
     occurred_at: datetime | None = None,
+    is_test: bool = False,
 ) -> Recorded:
     """Record a conversion once per (advertiser, order_id); the same order again returns the first one.
+    `is_test`: the Integration page's test sale, kept out of every total.
 
     Raises ValidationError for bad input (nothing written) and OrderConflict when the order id is already
     recorded with another amount or currency. `occurred_at` (an imported sale) is when it happened: attribution
@@ -159,7 +161,7 @@ def conversion_record(
     conversion = Conversion(
         network=network, advertiser=advertiser, order_id=order_id, event=event, amount=amount, currency=currency,
         click_id=click_id, coupon_code=coupon, customer_id=customer_id, customer_email_hash=email_hash,
-        customer_ip_hash=ip_hash, items=items or [], created_at=now,
+        customer_ip_hash=ip_hash, items=items or [], created_at=now, is_test=is_test,
     )
     _apply(conversion, attribution, details, program)
     try:
@@ -257,20 +259,22 @@ def _refund_items(conversion: Conversion, items: list[dict]) -> tuple[Decimal, l
     what those lines total); the refund's amount is their sum. Commissions check what remains of each line."""
     lines = item_lines(conversion.items) or []
     if not lines:
-        raise ValidationError({"items": ["This conversion has no items to refund by: refund an amount instead."]})
+        raise ValidationError({"items": [_("This conversion has no items to refund by: refund an amount instead.")]})
     errors, refunded = [], []
     for index, item in enumerate(items):
         sku, amount = str(item["sku"]).strip(), Decimal(item["amount"])
         total = sum((line["amount"] for line in lines if line["sku"].casefold() == sku.casefold()), Decimal(0))
         error = amount_error(amount, conversion.currency)
         if not any(line["sku"].casefold() == sku.casefold() for line in lines):
-            error = "The conversion has no item with this sku."
+            error = _("The conversion has no item with this sku.")
         elif error is None and amount <= 0:
-            error = "Must be more than zero."
+            error = _("Must be more than zero.")
         elif error is None and amount > total:
-            error = f"Larger than the item's amount ({format_amount(total, conversion.currency)})."
+            error = _("Larger than the item's amount (%(amount)s).") % {
+                "amount": format_amount(total, conversion.currency)}
         if error is not None:
-            errors.append(f"Item {index + 1} ({sku}): {error}")
+            errors.append(_("Item %(number)s (%(sku)s): %(error)s") % {"number": index + 1, "sku": sku,
+                                                                         "error": error})
         refunded.append({"sku": sku, "amount": amount})
     if errors:
         raise ValidationError({"items": errors})
@@ -285,23 +289,25 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
         conversion = Conversion.objects.for_network(network).select_for_update().get(pk=conversion.pk)
         remaining = conversion.amount - conversion.refunded_amount
         if remaining <= 0:
-            raise ValidationError({"detail": "This conversion is already fully refunded."})
+            raise ValidationError({"detail": _("This conversion is already fully refunded.")})
         if items:
             if amount is not None:
-                raise ValidationError({"amount": ["Give either an amount or items, not both."]})
+                raise ValidationError({"amount": [_("Give either an amount or items, not both.")]})
             amount, items = _refund_items(conversion, items)
             if amount > remaining:
                 raise ValidationError({"items": [
-                    f"They total more than what remains to refund ({format_amount(remaining, conversion.currency)})."]})
+                    _("They total more than what remains to refund (%(amount)s).") % {
+                        "amount": format_amount(remaining, conversion.currency)}]})
         elif amount is None:
             amount = remaining
         else:
             _check_amount(amount, conversion.currency)
             if amount == 0:
-                raise ValidationError({"amount": ["Must be more than zero."]})
+                raise ValidationError({"amount": [_("Must be more than zero.")]})
             if amount > remaining:
                 raise ValidationError({"amount": [
-                    f"Larger than what remains to refund ({format_amount(remaining, conversion.currency)})."]})
+                    _("Larger than what remains to refund (%(amount)s).") % {
+                        "amount": format_amount(remaining, conversion.currency)}]})
         with conversions_kept(network.pk, [conversion.pk]):
             conversion.refunded_amount += amount
             conversion.save(update_fields=["refunded_amount"])
@@ -323,12 +329,18 @@ def conversion_refund(*, network: Network, conversion: Conversion, amount: Decim
 def _check_events(events: list[str]) -> list[str]:
     unknown = [event for event in events if event != "*" and event not in EVENTS]
     if unknown or not events:
-        raise ValidationError({"events": [f"Unknown events: {', '.join(unknown)}. Known: *, {', '.join(EVENTS)}."
-                                          if unknown else "Subscribe to at least one event (or '*')."]})
+        raise ValidationError({"events": [
+            _("Unknown events: %(unknown)s. Known: *, %(known)s.") % {"unknown": ", ".join(unknown),
+                                                                      "known": ", ".join(EVENTS)}
+            if unknown else _("Subscribe to at least one event (or every event).")]})
     return sorted(set(events))
 
 
 URL_MAX_LENGTH = 1000
+
+
+def _too_long() -> str:
+    return _("At most %(n)s characters once encoded.") % {"n": URL_MAX_LENGTH}
 
 
 def _check_target(url: str, field: str = "url") -> str:
@@ -339,7 +351,7 @@ def _check_target(url: str, field: str = "url") -> str:
     except netguard.UnsafeURL as exc:
         raise ValidationError({field: [str(exc)]}) from exc
     if len(url) > URL_MAX_LENGTH:
-        raise ValidationError({field: [f"At most {URL_MAX_LENGTH} characters once encoded."]})
+        raise ValidationError({field: [_too_long()]})
     return url
 
 
@@ -395,14 +407,14 @@ def affiliate_postback_set(*, network: Network, affiliate: Affiliate, template: 
         except netguard.UnsafeURL as exc:
             raise ValidationError({"postback_url": [str(exc)]}) from exc
         if len(template) > URL_MAX_LENGTH:
-            raise ValidationError({"postback_url": [f"At most {URL_MAX_LENGTH} characters once encoded."]})
+            raise ValidationError({"postback_url": [_too_long()]})
     fields = ["postback_url"]
     affiliate.postback_url = template
     if events is not None:
         unknown = sorted(set(events) - set(POSTBACK_EVENTS))
         if unknown:
-            raise ValidationError({"events": [f"Unknown events: {', '.join(unknown)}. "
-                                              f"Known: {', '.join(POSTBACK_EVENTS)}."]})
+            raise ValidationError({"events": [_("Unknown events: %(unknown)s. Known: %(known)s.") % {
+                "unknown": ", ".join(unknown), "known": ", ".join(POSTBACK_EVENTS)}]})
         affiliate.postback_events = [event for event in POSTBACK_EVENTS if event in events]
         fields.append("postback_events")
     affiliate.save(update_fields=fields)
@@ -432,6 +444,6 @@ def affiliate_postback_send_test(*, network: Network, affiliate: Affiliate) -> D
     """Call the affiliate's postback URL once, now (one attempt, never retried: the person waits for its
     answer); the delivery and its attempt are logged."""
     if not affiliate.postback_url:
-        raise ValidationError({"postback_url": ["Set a postback URL first."]})
+        raise ValidationError({"postback_url": [_("Set a postback URL first.")]})
     return outbound.delivery_test_fire(network_id=network.pk, event="webhook.test", affiliate=affiliate,
                                        data=webhook_test_payload(network.default_currency))

@@ -1,10 +1,12 @@
-"""Template helpers for the web pages: money with its currency, status badges, query strings."""
+"""Template helpers for the web pages: money with its currency, times the locale's way, status badges, query
+strings."""
 
 from decimal import Decimal
 
 from babel.numbers import format_decimal
 from django import template
 
+from core.dates import format_when
 from core.money import babel_locale, format_amount, is_currency, parse_amount
 from network.audit_words import audit_sentence
 
@@ -33,6 +35,16 @@ def count(value):
     if isinstance(value, int) and not isinstance(value, bool):
         return format_decimal(value, locale=babel_locale())
     return value
+
+
+@register.filter
+def when(value, style: str = "datetime") -> str:
+    """`{{ created_at|when }}` -> "Dec 3, 2026, 4:13 PM" / "3 gru 2026, 16:13": the locale's format (Babel), in the
+    page's time zone (the network's; the footer names it). Styles: datetime, seconds, date, day, day_time,
+    day_seconds (core.dates). An empty string for no value."""
+    if not value:
+        return ""
+    return format_when(value, style)
 
 
 @register.simple_tag(takes_context=True)

@@ -130,4 +130,4 @@ def test_commission_dates_are_shown_in_the_networks_time_zone(world, web, earnin
     commission = Commission.objects.filter(affiliate=world.a.affiliate).first()
     Commission.objects.filter(pk=commission.pk).update(created_at=datetime(2026, 3, 1, 20, 30, tzinfo=UTC))
     page = web("a", "affiliate").get("/partner/commissions/").content.decode()
-    assert "2 Mar 2026 05:30" in page
+    assert "Mar 2, 2026, 5:30\u202fAM" in page

@@ -235,3 +235,111 @@ def test_money_formatted_from_the_kept_locales_is_babels_own(currency):
                     locale = "en_US" if lang == "en" else lang
                     assert format_amount(amount, currency) == format_currency(
                         quantize(amount, currency), currency, locale=locale)
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", "Dec 3, 2026, 4:13\u202fPM · Dec 3, 2026"),
+    ("lv", "2026. g. 3. dec. 16:13 · 2026. g. 3. dec."),
+    ("ru", "3 дек. 2026\u202fг., 16:13 · 3 дек. 2026\u202fг."),
+    ("id", "3 Des 2026 16.13 · 3 Des 2026"),
+    ("pl", "3 gru 2026, 16:13 · 3 gru 2026"),
+])
+def test_times_follow_the_locale_in_the_current_time_zone(lang, expected):
+    from django.utils import timezone
+
+    template = Template('{% load web %}{{ at|when }} · {{ at|when:"date" }}')
+    at = datetime.datetime(2026, 12, 3, 14, 13, 5, tzinfo=datetime.UTC)
+    with translation.override(lang), timezone.override("Europe/Riga"):
+        assert template.render(Context({"at": at})) == expected
+
+
+# 2 November 2026 05:39 UTC is 07:39 in Riga: the day and the time, each language's way.
+LOCAL_TIMES = {"lv": ("2026. g. 2. nov. 07:39", "2026. g. 2. nov."),
+               "ru": ("2 нояб. 2026\u202fг., 07:39", "2 нояб. 2026\u202fг.")}
+
+
+@pytest.mark.parametrize("lang", ["lv", "ru"])
+def test_the_tables_of_conversions_commissions_and_payouts_show_local_times_the_locales_way(world, lang):
+    from commissions.models import Commission
+    from payouts.models import Payout, PayoutBatch
+    from tests.pages import make_shop, sale
+
+    at = datetime.datetime(2026, 11, 2, 5, 39, tzinfo=datetime.UTC)
+    Network.objects.filter(pk=world.a.network.pk).update(timezone="Europe/Riga")
+    conversion, commission = sale(world, make_shop(world), "ORDER-LV-1", created_at=at)
+    Commission.objects.filter(pk=commission.pk).update(created_at=at)
+    batch = PayoutBatch.objects.create(network=world.a.network)
+    payout = Payout.objects.create(network=world.a.network, batch=batch, affiliate=world.a.affiliate, currency="EUR",
+                                   amount=Decimal("35.00"), net=Decimal("35.00"), method_kind="paypal", status="paid")
+    Payout.objects.filter(pk=payout.pk).update(created_at=at)
+    moment, day = LOCAL_TIMES[lang]
+    for member, url, expected in [
+        (world.a.advertiser, "/advertiser/conversions/", moment), (world.a.advertiser, "/advertiser/commissions/", day),
+        (world.a.affiliate, "/partner/commissions/", moment), (world.a.affiliate, "/partner/payouts/", day),
+        (world.a.owner, "/operator/payouts/", moment),
+    ]:
+        set_language(member.membership.user if hasattr(member, "membership") else member.user, lang)
+        response = web_client(member).get(url)
+        page = response.content.decode()
+        assert response.status_code == 200 and expected in page, url
+        assert "05:39" not in page and "Europe/Riga" in page, url
+
+
+# --- what services, forms and 404s say (issue 18's gaps) ---------------------------------------------------------
+def test_the_link_builders_form_labels_are_translated(world):
+    from tests.factories import make_partnership, make_program
+
+    make_partnership(make_program(world.a.advertiser), world.a.affiliate)
+    for lang, label in [("lv", "Programma"), ("ru", "Программа")]:
+        set_language(world.a.affiliate.membership.user, lang)
+        page = web_client(world.a.affiliate).get("/partner/links/").content.decode()
+        assert f'for="id_program">{label}:' in page, lang
+        assert 'for="id_program">Program:' not in page
+
+
+def test_the_advertisers_creative_and_coupon_forms_have_translated_labels(world):
+    from tests.factories import make_program
+
+    program = make_program(world.a.advertiser)
+    set_language(world.a.advertiser.membership.user, "pl")
+    page = web_client(world.a.advertiser).get(f"/advertiser/programs/{program.pk}/").content.decode()
+    for english in (">Kind:<", ">Name:<", ">Code:<", ">Description:<"):
+        assert english not in page, english
+    assert ">Rodzaj:<" in page and ">Kod:<" in page
+
+
+def test_a_service_refusal_reads_in_the_persons_language_and_the_api_stays_english(world):
+    from tests.factories import make_partnership, make_program
+
+    program = make_program(world.a.advertiser)
+    make_partnership(program, world.a.affiliate, status="rejected")
+    set_language(world.a.affiliate.membership.user, "ru")
+    page = web_client(world.a.affiliate).post(f"/partner/marketplace/{program.pk}/apply", follow=True)
+    assert "Ваша заявка в эту программу отклонена; подать её снова нельзя." in page.content.decode()
+    set_language(world.a.affiliate.membership.user, "lv")
+    page = web_client(world.a.affiliate).post(f"/partner/marketplace/{program.pk}/apply", follow=True)
+    assert "Jūsu pieteikums šai programmai tika noraidīts; atkārtoti pieteikties nevar." in page.content.decode()
+    # The same refusal through the API, with the same person's key: English, the contract.
+    response = world.a.client("affiliate").post(f"/api/v1/programs/{program.pk}/apply")
+    assert response.status_code == 400
+    assert "Your application to this program was rejected" in str(response.json())
+
+
+def test_a_url_check_on_the_postback_form_reads_in_polish(world):
+    set_language(world.a.affiliate.membership.user, "pl")
+    response = web_client(world.a.affiliate).post("/partner/postback/", {"postback_url": "ftp://example.com/{click_id}"})
+    assert "Dozwolone są tylko adresy http i https." in response.content.decode()
+
+
+def test_a_404_with_a_reason_reads_in_the_persons_language(world, settings):
+    settings.DEMO_SHOP_URL = ""
+    response = Client(HTTP_ACCEPT_LANGUAGE="ru").get("/demo/shop/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert 'data-testid="not-found-reason">В этой установке нет демо-магазина.<' in body
+    set_language(world.a.affiliate.membership.user, "lv")
+    response = web_client(world.a.affiliate).post("/switch/", {"network": world.b.network.pk})
+    assert response.status_code == 404 and "Jūs neesat šajā tīklā." in response.content.decode()
+    # An unknown URL keeps the general sentence, translated.
+    page = web_client(world.a.affiliate).get("/no/such/page/").content.decode()
+    assert 'data-testid="not-found-reason">Šī lapa neeksistē vai jums to nav tiesību redzēt.<' in page

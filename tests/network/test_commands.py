@@ -25,7 +25,7 @@ def test_bootstrap_network_prints_a_working_owner_key_on_the_last_line():
     me = api_client(key).get("/api/v1/me").json()
     assert me["role"] == "owner"
     assert me["network"] == {"id": Network.objects.get(slug="acme").pk, "name": "Acme", "slug": "acme",
-                             "default_currency": "USD", "timezone": "UTC",
+                             "default_currency": "USD", "timezone": "UTC", "is_public": False,
                              "advertiser_tracking_domains": False}
 
 
@@ -66,13 +66,33 @@ def test_seed_demo_is_idempotent():
     run("seed_demo", "--force", "--days", "7")
     counts = (Network.objects.count(), Membership.objects.count(), Advertiser.objects.count(),
               Affiliate.objects.count(), ApiKey.objects.count())
-    assert counts[:4] == (1, 6, 2, 3)
+    assert counts[:4] == (1, 7, 2, 4)
     run("seed_demo", "--force", "--days", "7")
     assert (Network.objects.count(), Membership.objects.count(), Advertiser.objects.count(),
             Affiliate.objects.count(), ApiKey.objects.count()) == counts
     referred = Affiliate.objects.exclude(referred_by=None)
-    assert referred.count() == 2
+    assert referred.count() == 3
     assert api_client("afk_demo_owner").get("/api/v1/me").json()["role"] == "owner"
+
+
+def test_seed_demo_has_a_referred_sign_up_whose_referrer_earns_second_tier_commissions():
+    from commissions.models import Commission
+    from network.models import AuditLog
+    from tests.pages import web_client
+
+    run("seed_demo", "--force", "--days", "1")
+    run("seed_demo", "--force", "--days", "1")  # twice: nothing doubles
+    signed_up = Affiliate.objects.get(email="maja@summitstories.test")
+    referrer = signed_up.referred_by
+    assert (referrer.name, signed_up.status) == ("Trail Reviews", "active")
+    assert AuditLog.objects.filter(action="affiliate.signed_up", target_id=str(signed_up.pk)).count() == 1
+    overrides = Commission.objects.filter(affiliate=referrer, tier=2, parent__affiliate=signed_up)
+    # The approved one is in the demo's paid batch when the referrer's balance reached the threshold.
+    first, second = overrides.order_by("parent__conversion__order_id").values_list("status", flat=True)
+    assert first in ("approved", "paid") and second == "pending"
+    assert all(c.amount > 0 for c in overrides)
+    page = web_client(referrer).get("/partner/referrals/")
+    assert page.status_code == 200 and "Summit Stories" in page.content.decode()
 
 
 @pytest.mark.parametrize("days", ["0", "367", "-3"])

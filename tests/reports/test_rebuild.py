@@ -103,7 +103,7 @@ def test_a_finished_rebuild_stops_polling_and_gives_the_time_in_the_networks_zon
     response = web("a", "owner").get(FRAGMENT)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Report figures recomputed for Europe/Berlin at 11 Nov 2026 00:30." in page
+    assert "Report figures recomputed for Europe/Berlin at Nov 11, 2026, 12:30\u202fAM." in page
     assert "hx-get" not in page and "<progress" not in page
     # Finished long ago: the settings page no longer mentions it.
     assert 'id="day-rebuild"' not in web("a", "owner").get(PAGE).content.decode()

@@ -101,7 +101,7 @@ def test_a_host_that_does_not_resolve_is_a_dns_failure(world, web, with_url, mon
 
     monkeypatch.setattr(netguard.socket, "getaddrinfo", no_such_host)
     response, _ = fire(web)
-    assert "DNS failure: the host &#x27;nowhere.invalid&#x27; does not resolve." in response.content.decode()
+    assert "DNS failure: the host “nowhere.invalid” does not resolve." in response.content.decode()
 
 
 def test_the_ssrf_check_still_runs_at_send_time(world, web, settings):

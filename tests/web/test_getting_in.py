@@ -101,6 +101,9 @@ def test_a_signed_in_person_starts_a_network_and_owns_it(db):
     client = signed_in()
     assert client.get("/start/network/").status_code == 200
     response = start(client)
+    # POST/redirect/GET: the ready page is a GET of its own.
+    assert response.status_code == 302 and response["Location"] == "/start/network/ready/"
+    response = client.get("/start/network/ready/")
     assert response.status_code == 200
     network = Network.objects.get(slug="baltic")
     assert (network.name, network.default_currency, network.timezone, network.is_public) == (
@@ -118,7 +121,7 @@ def test_a_signed_in_person_starts_a_network_and_owns_it(db):
 
 def test_a_member_of_another_network_starts_one_and_keeps_the_first(world, web):
     client = web("a", "affiliate")
-    assert start(client, slug="second", is_public="").status_code == 200
+    assert start(client, slug="second", is_public="").status_code == 302
     user = world.a.affiliate.membership.user
     assert set(Membership.objects.filter(user=user).values_list("network__slug", "role")) == {
         ("alpha", Role.AFFILIATE), ("second", Role.OWNER)}
@@ -152,3 +155,60 @@ def test_starting_a_network_is_404_when_the_installation_turns_it_off(db, settin
     assert not Network.objects.exists()
     assert 'href="/start/network/"' not in client.get("/start/").content.decode()
     assert 'href="/start/network/"' not in Client().get("/").content.decode()
+
+
+def test_refreshing_the_ready_page_shows_the_owner_key_once_and_starts_nothing_again(db):
+    client = signed_in()
+    assert start(client).status_code == 302
+    first = client.get("/start/network/ready/").content.decode()
+    raw = re.search(r'data-testid="owner-key">(afk_[^<]+)<', first).group(1)
+    again = client.get("/start/network/ready/")
+    assert again.status_code == 200
+    body = again.content.decode()
+    assert raw not in body and 'data-testid="owner-key"' not in body
+    assert "Baltic Partners is ready" in body and 'data-testid="owner-key-shown"' in body
+    assert Network.objects.filter(slug="baltic").count() == 1
+    assert ApiKey.objects.filter(membership__network__slug="baltic").count() == 1
+
+
+def test_the_ready_page_without_a_started_network_goes_to_the_dashboard(world, web):
+    response = web("a", "affiliate").get("/start/network/ready/")
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+
+
+def test_starting_networks_is_limited_per_client_address(db, settings):
+    settings.NETWORK_START_RATE_LIMIT = "2/hour"
+    client = signed_in()
+    assert start(client, slug="one").status_code == 302
+    assert start(client, slug="two").status_code == 302
+    response = start(client, slug="three")
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert "Too many attempts" in response.content.decode()
+    assert not Network.objects.filter(slug="three").exists()
+    # Another address is counted apart.
+    other = signed_in("other@person.test")
+    assert other.post("/start/network/", {"name": "Four", "slug": "four", "default_currency": "EUR",
+                                          "timezone": "UTC"}, REMOTE_ADDR="203.0.113.9").status_code == 302
+
+
+def test_open_sign_up_is_limited_per_client_address_and_stores_no_raw_address(world, settings):
+    from django.core.cache import cache
+
+    settings.SIGNUP_RATE_LIMIT = "2/hour"
+    Network.objects.filter(pk=world.a.network.pk).update(is_public=True)
+    client = Client()
+    for n in range(2):
+        response = client.post("/accounts/signup/", {"email": f"p{n}@person.test", "password1": PASSWORD,
+                                                     "password2": PASSWORD}, REMOTE_ADDR="198.51.100.7")
+        assert response.status_code == 302, n
+    response = client.post("/accounts/signup/", {"email": "p3@person.test", "password1": PASSWORD,
+                                                 "password2": PASSWORD}, REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 429
+    assert not User.objects.filter(email="p3@person.test").exists()
+    # The join page counts against the same limit.
+    response = client.post("/n/alpha/join", {"name": "Late Blog", "email": "late@person.test",
+                                             "password1": PASSWORD, "password2": PASSWORD},
+                           REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 429
+    assert not User.objects.filter(email="late@person.test").exists()
+    assert not any("198.51.100.7" in str(key) for key in cache._cache)

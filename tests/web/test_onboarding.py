@@ -124,3 +124,38 @@ def test_the_test_conversion_is_for_advertisers_only_and_needs_a_post(world, web
     assert web("a", "owner").post("/advertiser/integration/test-conversion").status_code == 403
     assert web("a", "advertiser").get("/advertiser/integration/test-conversion").status_code == 405
     assert not Conversion.objects.exists()
+
+
+def test_the_test_conversion_is_flagged_badged_and_counted_in_no_total(world, web):
+    from reports.rebuild import days_rebuild
+    from tests.factories import make_conversion
+    from tracking.models import ConversionDay, ConversionDayChange
+
+    tenant = world.a
+    program = make_program(tenant.advertiser)
+    link = make_link(make_partnership(program, tenant.affiliate))
+    make_conversion(tenant.advertiser, order_id="REAL-1", amount="40.00", link=link)
+    client = web("a", "advertiser")
+    client.post("/advertiser/integration/test-conversion")
+    test = Conversion.objects.get(advertiser=tenant.advertiser, order_id__startswith="TEST-")
+    assert test.is_test and not Conversion.objects.get(order_id="REAL-1").is_test
+
+    def counted():
+        rows = [*ConversionDay.objects.filter(network=tenant.network),
+                *ConversionDayChange.objects.filter(network=tenant.network)]  # reports read both
+        return sum(r.conversions for r in rows), sum(r.sales for r in rows)
+
+    assert counted() == (1, Decimal("40.00"))
+    days_rebuild(tenant.network.pk)  # a rebuild from the rows leaves it out as well
+    assert counted() == (1, Decimal("40.00"))
+    # Badged wherever conversions are listed; the overview's count is the real sale's alone.
+    listed = client.get("/advertiser/conversions/").content.decode()
+    assert listed.count('data-testid="test-badge"') == 1 and "unattributed conversion" not in listed
+    overview = client.get("/advertiser/").content.decode()
+    assert overview.count('data-testid="test-badge"') == 1
+    assert 'data-testid="kpi-conversions">1<' in overview
+    detail = client.get(f"/advertiser/conversions/{test.pk}/").content.decode()
+    assert 'data-testid="test-badge"' in detail
+    # The API says so too.
+    body = tenant.client("advertiser").get(f"/api/v1/conversions/{test.pk}").json()
+    assert body["is_test"] is True
