@@ -185,7 +185,7 @@ def test_the_page_shows_the_txt_record_and_the_last_check_in_the_networks_zone(w
         checked_at=datetime(2026, 11, 2, 23, 30, tzinfo=UTC), check_error="trk.alpha.example does not resolve.")
     page = web("a", "owner").get("/operator/settings/").content.decode()
     assert f"_affiliate-verify.{DOMAIN} TXT {row['challenge_token']}" in page
-    assert "2026-11-03 08:30" in page and "Asia/Tokyo" in page  # 23:30 UTC is 08:30 the next day in Tokyo
+    assert "Nov 3, 2026, 8:30\u202fAM" in page and "Asia/Tokyo" in page  # 23:30 UTC is 08:30 the next day in Tokyo
     assert "trk.alpha.example does not resolve." in page
     # Network b's page shows none of it.
     assert row["challenge_token"] not in web("b", "owner").get("/operator/settings/").content.decode()
