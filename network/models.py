@@ -124,6 +124,12 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
 
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        # Re-read on the row's network (its shard), as every other read of a tenant row.
+        if from_queryset is None and self.network_id is not None:
+            from_queryset = type(self)._base_manager.filter(network_id=self.network_id)
+        return super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         # Every save of an existing row (bare, ModelForm or serializer) updates it on its network's shard and never
         # sets network_id: a row does not move between networks, and Citus refuses an UPDATE of its distribution
@@ -185,7 +191,6 @@ def _route_descriptors_by_network(model, field) -> None:
     """The related-object accessors of a tenant-to-tenant field read on the instance's network: `obj.program`,
     `membership.advertiser`, `program.partnerships.all()` and their prefetches all filter on network_id, so each
     reads one network's shard (Citus) instead of asking every shard by id."""
-    import types
 
     field.get_extra_descriptor_filter = _same_network  # the forward accessor: `obj.program`
     original_forward_filter = field.get_forward_related_filter

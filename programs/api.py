@@ -113,7 +113,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     def apply(self, request, pk=None):
         """Join the program: approved at once when its approval is automatic, else pending; accepts an invitation."""
         program = self.get_object()
-        existed = Partnership.objects.filter(program=program, affiliate=self.membership.party).exists()
+        existed = Partnership.objects.filter(network=self.network, program=program,
+                                              affiliate=self.membership.party).exists()
         partnership = services.partnership_apply(network=self.network, program=program,
                                                  affiliate=self.membership.party, actor=request.user)
         body = PartnershipSerializer(partnership, context=self.get_serializer_context()).data

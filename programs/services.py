@@ -98,7 +98,7 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
             setattr(program, name, value)
     program.full_clean(exclude=["network", "advertiser"])
     rules = rules_clean(network=network, currency=program.currency, rules=rules or [])
-    program.save()
+    program.save(update_fields=[*fields, "updated_at"])
     _add_rules(program, rules)
     if "caps" in changed:
         if not had_caps and caps.has_limits(program.caps):
@@ -172,7 +172,7 @@ def partnership_invite(*, network: Network, program: Program, affiliate: Affilia
     _same_network(network, program, affiliate)
     if program.status == Program.Status.ARCHIVED:
         raise ValidationError({"detail": "The program is archived."})
-    existing = Partnership.objects.filter(program=program, affiliate=affiliate).first()
+    existing = Partnership.objects.filter(network=network, program=program, affiliate=affiliate).first()
     if existing is not None:
         raise ValidationError({"affiliate": [f"This affiliate already has a {existing.status} partnership here."]})
     partnership = Partnership.objects.create(
@@ -209,7 +209,7 @@ def partnership_decide(*, network: Network, partnership: Partnership, status: st
     values = {"status": status, "decided_at": timezone.now(), "decided_by": _actor(actor)}
     if note:
         values["note"] = note
-    updated = Partnership.objects.filter(pk=partnership.pk, status__in=allowed).update(**values)
+    updated = Partnership.objects.filter(network=network, pk=partnership.pk, status__in=allowed).update(**values)
     partnership.refresh_from_db()
     if not updated:
         raise ValidationError({"detail": (

@@ -8,6 +8,7 @@ the WHERE or a JOIN's ON with something that holds no column (a parameter, a lit
 `network_id` among its columns. Schema changes (DDL) and TRUNCATE are not statements of the app's requests.
 """
 
+import contextlib
 import re
 import sys
 import threading
@@ -203,7 +204,7 @@ def _check_block(node, tenant, outer) -> tuple[dict, list[str]]:
             return {}, [name]
         return {}, []
     sources = _block_sources(node)
-    routed = {alias: False for alias in sources}
+    routed = dict.fromkeys(sources, False)
 
     def resolve(column):
         alias = column.table
@@ -229,9 +230,8 @@ def _check_block(node, tenant, outer) -> tuple[dict, list[str]]:
                     continue
                 if _is_network_column(other):
                     edges.append((mine, resolve(other)))
-                elif _holds_no_column(other):
-                    if mine in routed:
-                        routed[mine] = True
+                elif _holds_no_column(other) and mine in routed:
+                    routed[mine] = True
         elif isinstance(cond, exp.In):
             column = _unparen(cond.this)
             if _is_network_column(column) and not cond.args.get("is_global"):
@@ -289,8 +289,29 @@ def _stack_names():
 _PROJECT = {"network", "programs", "tracking", "commissions", "payouts", "reports", "core", "config", "tests"}
 
 
+class _Strict(threading.local):
+    on = False
+
+
+_strict = _Strict()
+
+
+def _by_a_test(where: str) -> bool:
+    return not _strict.on and where.split("(")[-1].startswith("tests.")
+
+
+@contextlib.contextmanager
+def strict():
+    """Check the test's own statements too (the guard's own tests)."""
+    _strict.on = True
+    try:
+        yield
+    finally:
+        _strict.on = False
+
+
 def _exempt(names, tables, where) -> bool:
-    if where.split("(")[-1].startswith("tests."):
+    if _by_a_test(where):
         # The test's own statements (its setup and its assertions over the rows) are not the app's: they never
         # reach production. What the app runs from a test is checked, because its innermost frame is the app's.
         return True
@@ -366,7 +387,7 @@ def _install_save_check() -> None:
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         if _guarded and update_fields is None and not self._state.adding:
             names, where = _stack_names()
-            if not any(name in SAVE_EXCEPTIONS for name in names) and not where.split("(")[-1].startswith("tests."):
+            if not any(name in SAVE_EXCEPTIONS for name in names) and not _by_a_test(where):
                 _record(Violation("save", f"bare save() of an existing {type(self).__name__} (no update_fields)",
                                   (self._meta.db_table,), where))
         return original(self, base_qs, using, pk_val, values, update_fields, forced_update)
