@@ -109,7 +109,7 @@ def commissions_notify(commissions: list[Commission], event: str, *, email: bool
         return
     # CPC commissions accrue hourly: an e-mail each would be noise (the dashboard shows them). The e-mail says what
     # the commission was at this transition, even if it changes again before it is sent.
-    emails = [[c.pk, event, str(c.remaining_amount)] for c in commissions if c.rollup_id is None]
+    emails = [[c.pk, event, str(c.remaining_amount), c.network_id] for c in commissions if c.rollup_id is None]
     if emails:
         transaction.on_commit(lambda: commission_emails_due.send(sender=Commission, items=emails))
 

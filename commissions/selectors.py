@@ -49,17 +49,18 @@ def payable_commissions(*, network, affiliate, currency) -> QuerySet:
     ).order_by("pk")
 
 
-def conversions_without_commissions_ids(*, days: int, settle_seconds: int = 120) -> list[int]:
+def conversions_without_commissions(*, days: int, settle_seconds: int = 120) -> tuple[list[int], list[int]]:
     """Attributed conversions of the last `days` days (older than `settle_seconds`, so a kick still in flight
     is not raced) that have no commission: the catch-up's work. Includes those no rule pays; computing them
-    again writes nothing."""
+    again writes nothing. Across networks (the beat's sweep): the conversion ids and, in step, their networks."""
     now = timezone.now()
-    return list(
+    rows = list(
         Conversion.objects.filter(created_at__gte=now - timedelta(days=days),
                                   created_at__lt=now - timedelta(seconds=settle_seconds),
                                   affiliate__isnull=False, attribution_pending=False, commissions__isnull=True)
-        .order_by("pk").values_list("pk", flat=True)
+        .order_by("pk").values_list("pk", "network_id")
     )
+    return [pk for pk, _ in rows], [network_id for _, network_id in rows]
 
 
 def commissions_of_conversion(*, network, conversion: Conversion) -> QuerySet:

@@ -19,23 +19,26 @@ logger = logging.getLogger(__name__)
 
 
 @task(**RETRY_DATABASE, **QUICK)
-def commission_compute_task(conversion_id: int) -> list[int]:
-    return [c.pk for c in services.commissions_for_conversion(conversion_id=conversion_id)]
+def commission_compute_task(conversion_id: int, network_id: int | None = None) -> list[int]:
+    """`network_id` routes the reads to the conversion's network; a message queued without it reads as before."""
+    return [c.pk for c in services.commissions_for_conversion(conversion_id=conversion_id, network_id=network_id)]
 
 
 @task(**RETRY_DATABASE, **BATCH)
-def commissions_compute_batch_task(conversion_ids: list[int]) -> int:
+def commissions_compute_batch_task(conversion_ids: list[int], network_ids: list[int] | None = None) -> int:
     """The batched kicks of the postback (`receivers.ComputeKicks`): compute each conversion (idempotent, so a
-    retry of the whole batch recomputes nothing already written)."""
-    return services.commissions_for_conversions(conversion_ids=conversion_ids)
+    retry of the whole batch recomputes nothing already written). `network_ids[i]` is the network of
+    `conversion_ids[i]`; a message queued without them reads the networks by id, as before."""
+    return services.commissions_for_conversions(conversion_ids=conversion_ids, network_ids=network_ids)
 
 
 @task(**RETRY_DATABASE, **SWEEP)
 def commissions_catch_up_task(days: int = 1, settle_seconds: int = 120) -> int:
     """Compute attributed conversions left without commissions (a lost kick, a broker outage, a computation the
     database refused after the conversion's commit)."""
-    ids = selectors.conversions_without_commissions_ids(days=days, settle_seconds=settle_seconds)
-    return sum(services.commissions_for_conversions(conversion_ids=ids[start:start + 500])
+    ids, networks = selectors.conversions_without_commissions(days=days, settle_seconds=settle_seconds)
+    return sum(services.commissions_for_conversions(conversion_ids=ids[start:start + 500],
+                                                    network_ids=networks[start:start + 500])
                for start in range(0, len(ids), 500))
 
 
@@ -52,19 +55,24 @@ def commissions_catch_up_embedded() -> int:
 
 @task(**RETRY_MAIL, **BATCH)
 def commission_emails_task(items: list[list]) -> int:
-    """E-mails of one transition of many commissions ([commission id, event, amount] each): one read of the
-    commissions, one mail connection. A retry after a failure may send the batch's e-mails again (at-least-once,
-    as a task each would)."""
+    """E-mails of one transition of many commissions ([commission id, event, amount, network id] each; messages
+    queued before the network id was added have three): one read of the commissions, one mail connection. A retry
+    after a failure may send the batch's e-mails again (at-least-once, as a task each would)."""
+    items = [[*item[:3], item[3] if len(item) > 3 else None] for item in items]
+    rows = Commission.objects.all()
+    networks = {item[3] for item in items}
+    if None not in networks:
+        rows = rows.filter(network_id__in=sorted(networks))
     by_id = (
-        Commission.objects.select_related("affiliate__membership__user", "program", "conversion", "network")
+        rows.select_related("affiliate__membership__user", "program", "conversion", "network")
         .only("currency", "amount", "reversed_amount", "reason", "conversion_id", "conversion__order_id", "kind",
               "adjusts_id", "network__slug", "network__language",
               "affiliate__name", "affiliate__email", "affiliate__membership__user__language", "program__name")
-        .in_bulk([commission_id for commission_id, _event, _amount in items])
+        .in_bulk([commission_id for commission_id, _event, _amount, _network in items])
     )
     messages = [
         commission_email_message(by_id[commission_id], event, amount=Decimal(amount) if amount else None)
-        for commission_id, event, amount in items if commission_id in by_id
+        for commission_id, event, amount, _network in items if commission_id in by_id
     ]
     return get_connection().send_messages(messages) or 0 if messages else 0
 
@@ -78,17 +86,19 @@ def commission_emails_queue(sender, items: list[list], **kwargs) -> None:
 @task(**RETRY_MAIL, **BATCH)
 def commission_email_task(commission_id: int, event: str, amount: str | None = None) -> int:
     """One commission's e-mail (tasks queued before e-mails went out by batch)."""
-    return commission_emails_task([[commission_id, event, amount]])
+    return commission_emails_task([[commission_id, event, amount, None]])
 
 
 @task(**RETRY_DATABASE, **SWEEP)
 def commissions_approve_due_task() -> int:
     """Approve pending commissions past their hold period (the program's hold_days)."""
     approved = 0
-    for pk in services.commissions_due_ids():
-        network_id = Commission.objects.filter(pk=pk).values_list("network_id", flat=True).first()
+    networks: dict[int, Network] = {}
+    for pk, network_id in services.commissions_due():
+        if network_id not in networks:
+            networks[network_id] = Network.objects.get(pk=network_id)
         try:
-            services.commission_approve(network=Network.objects.get(pk=network_id), commission=pk, operator=False)
+            services.commission_approve(network=networks[network_id], commission=pk, operator=False)
             approved += 1
         except (services.TransitionError, services.TransitionForbidden, ObjectDoesNotExist):
             continue  # decided meanwhile (approved with its parent, rejected, refunded)

@@ -33,13 +33,17 @@ class Exempt:
     or a module prefix ending in '.') is allowed, for `reason`."""
 
     code: str
-    tables: frozenset
+    tables: frozenset | None  # None: any tenant table
     reason: str
 
 
 # Reviewed exceptions: statements that are cross-network by design (operator-of-installation maintenance). Each
 # entry names the code that runs it, the tables, and why it may touch every network.
-EXCEPTIONS: list[Exempt] = []
+EXCEPTIONS: list[Exempt] = [
+    Exempt("django.contrib.admin.", None,
+           "The Django admin is the installation operator's tool (superusers): its lists, counts and filters span "
+           "every network. Not a request path of networks' members."),
+]
 
 # Bare save() of an existing tenant row allowed here, with the reason: `module.function` -> reason.
 SAVE_EXCEPTIONS: dict[str, str] = {}
@@ -218,9 +222,30 @@ def _check_block(node, tenant, outer) -> tuple[dict, list[str]]:
             return next(iter(sources))
         return None
 
+    def constant_routes(cond) -> set:
+        """The tables a condition routes to a constant network, whatever else it says (AND: either side's, OR:
+        both sides')."""
+        cond = _unparen(cond)
+        if isinstance(cond, exp.And):
+            return constant_routes(cond.this) | constant_routes(cond.expression)
+        if isinstance(cond, exp.Or):
+            return constant_routes(cond.this) & constant_routes(cond.expression)
+        if isinstance(cond, exp.EQ | exp.NullSafeEQ):
+            sides = [_unparen(cond.this), _unparen(cond.expression)]
+            return {resolve(c) for c, other in (sides, sides[::-1])
+                    if _is_network_column(c) and not _is_network_column(other) and _holds_no_column(other)}
+        if isinstance(cond, exp.In) and _is_network_column(_unparen(cond.this)) \
+                and all(_holds_no_column(x) for x in cond.expressions):
+            return {resolve(_unparen(cond.this))}
+        return set()
+
     edges = []
     for cond in _conjuncts(node):
-        if isinstance(cond, exp.EQ | exp.NullSafeEQ):
+        if isinstance(cond, exp.Or):
+            for mine in constant_routes(cond):
+                if mine in routed:
+                    routed[mine] = True
+        elif isinstance(cond, exp.EQ | exp.NullSafeEQ):
             sides = [_unparen(cond.this), _unparen(cond.expression)]
             for column, other in (sides, sides[::-1]):
                 if not _is_network_column(column):
@@ -279,13 +304,17 @@ def _stack_names():
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         names.append(f"{module}.{frame.f_code.co_name}")
-        if not where and module.split(".")[0] in _PROJECT and not module.startswith("tests.sqlguard"):
+        if not where and module.split(".")[0] in _PROJECT and module != "tests.sqlguard" \
+                and f"{module}.{frame.f_code.co_name}" not in _PASS_THROUGH:
             where = f"{frame.f_code.co_filename.rsplit('/', 2)[-2]}/{frame.f_code.co_filename.rsplit('/', 1)[-1]}" \
                     f":{frame.f_lineno} ({module}.{frame.f_code.co_name})"
         frame = frame.f_back
     return names, where
 
 
+# Project modules that only pass a call on (middleware, wrappers): the statement is not theirs.
+_PASS_THROUGH = {"core.dbretry.__call__", "network.tenancy.dispatch", "core.middleware.__call__",
+                 "network.middleware.__call__"}
 _PROJECT = {"network", "programs", "tracking", "commissions", "payouts", "reports", "core", "config", "tests"}
 
 
@@ -316,7 +345,7 @@ def _exempt(names, tables, where) -> bool:
         # reach production. What the app runs from a test is checked, because its innermost frame is the app's.
         return True
     for rule in EXCEPTIONS:
-        if not set(tables) <= rule.tables:
+        if rule.tables is not None and not set(tables) <= rule.tables:
             continue
         if any(n == rule.code or (rule.code.endswith(".") and n.startswith(rule.code)) for n in names):
             return True
@@ -334,7 +363,10 @@ def execute_wrapper(execute, sql, params, many, context):
         if tables:
             names, where = _stack_names()
             if not _exempt(names, tables, where):
-                _record(Violation("statement", " ".join(sql.split())[:600], tables, where))
+                text = " ".join(sql.split())
+                if len(text) > 700:  # the selected columns are long and tell little: keep the head and the tail
+                    text = f"{text[:160]} ... {text[-520:]}"
+                _record(Violation("statement", text, tables, where))
     return execute(sql, params, many, context)
 
 

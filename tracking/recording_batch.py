@@ -173,7 +173,8 @@ def _flush(network: Network, advertiser: Advertiser, waiting: list[tuple[Row, Co
         events_emit(network_id=network.pk, events=[
             Event("conversion.created", conversion_payload(conversion), advertiser_id=advertiser.pk)
             for conversion in written])
-    transaction.on_commit(lambda: conversions_recorded.send(sender=Conversion, conversion_ids=ids))
+    transaction.on_commit(lambda: conversions_recorded.send(sender=Conversion, conversion_ids=ids,
+                                                            network_id=network.pk))
 
 
 def _insert(conversions: list[Conversion]) -> dict[str, int]:

@@ -169,10 +169,11 @@ def conversion_record(
             conversion.save(force_insert=True)
             conversions_added(network.pk, [conversion.pk])
             if conversion.attribution_pending:
-                transaction.on_commit(lambda: _queue_late_attribution(conversion.pk))
+                transaction.on_commit(lambda: _queue_late_attribution(conversion.pk, conversion.network_id))
             else:
                 _emit_created(conversion)
-                transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+                transaction.on_commit(lambda: conversion_recorded.send(
+                    sender=Conversion, conversion_id=conversion.pk, network_id=conversion.network_id))
     except IntegrityError:
         existing = Conversion.objects.for_network(network).filter(advertiser=advertiser, order_id=order_id).first()
         if existing is None:
@@ -181,14 +182,17 @@ def conversion_record(
     return Recorded(conversion, True, conversion_warnings(conversion))
 
 
-def _queue_late_attribution(conversion_id: int) -> None:
-    conversion_awaiting_click.send(sender=Conversion, conversion_id=conversion_id)  # tasks_outbound queues it
+def _queue_late_attribution(conversion_id: int, network_id: int) -> None:
+    # tasks_outbound queues it
+    conversion_awaiting_click.send(sender=Conversion, conversion_id=conversion_id, network_id=network_id)
 
 
-def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> str:
-    """Attribute a conversion recorded before its click was ingested. "waiting" when it should try again."""
+def conversion_attribute_pending(*, conversion_id: int, network_id: int | None = None, final: bool = False) -> str:
+    """Attribute a conversion recorded before its click was ingested. "waiting" when it should try again.
+    Without `network_id` (a task queued before tasks passed it) the network is read by the conversion's id."""
     with transaction.atomic():
-        network_id = Conversion.objects.filter(pk=conversion_id).values_list("network_id", flat=True).first()
+        if network_id is None:
+            network_id = Conversion.objects.filter(pk=conversion_id).values_list("network_id", flat=True).first()
         conversion = (
             Conversion.objects.select_for_update(of=("self",))
             .select_related("network", "advertiser", "coupon__partnership__program")
@@ -240,9 +244,9 @@ def conversions_attribute_overdue(*, limit: int = 1000) -> int:
     """Settle conversions whose click never came within the grace period."""
     cutoff = timezone.now() - timedelta(seconds=_grace())
     overdue = list(Conversion.objects.filter(attribution_pending=True, created_at__lte=cutoff)
-                   .order_by("id").values_list("pk", flat=True)[:limit])
-    for conversion_id in overdue:
-        conversion_attribute_pending(conversion_id=conversion_id, final=True)
+                   .order_by("id").values_list("pk", "network_id")[:limit])
+    for conversion_id, network_id in overdue:
+        conversion_attribute_pending(conversion_id=conversion_id, network_id=network_id, final=True)
     return len(overdue)
 
 
