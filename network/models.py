@@ -124,6 +124,12 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
 
+    def save_every_field(self) -> None:
+        """Save an existing row that a step rewrites as a whole (a webhook event's outcome): every field but its id
+        and network, named, as every save of an existing tenant row names its fields."""
+        self.save(update_fields=[field.name for field in self._meta.concrete_fields
+                                 if not field.primary_key and field.name != "network"])
+
     def refresh_from_db(self, using=None, fields=None, from_queryset=None):
         # Re-read on the row's network (its shard), as every other read of a tenant row.
         if from_queryset is None and self.network_id is not None:

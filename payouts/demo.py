@@ -47,7 +47,7 @@ def seed(ctx: dict) -> None:
     except BatchRunning:
         ctx.setdefault("summary", []).append("Payouts: a batch is running; the demo batch was not made.")
         return
-    batch = payout_batch_run(batch_id=batch.pk, manual=True)
+    batch = payout_batch_run(batch_id=batch.pk, network_id=batch.network_id, manual=True)
     for payout in batch.payouts.filter(status=Payout.Status.PROCESSING).order_by("pk"):
         payout_mark_paid(network=network, payout=payout, reference=f"DEMO-{payout.pk}", source="demo")
     batch = PayoutBatch.objects.get(pk=batch.pk)

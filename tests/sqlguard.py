@@ -39,10 +39,35 @@ class Exempt:
 
 # Reviewed exceptions: statements that are cross-network by design (operator-of-installation maintenance). Each
 # entry names the code that runs it, the tables, and why it may touch every network.
+_SWEEP = ("A beat task's sweep over every network (operator-of-installation maintenance): it reads which rows are "
+          "due with their network ids, then works on each row on its own network.")
+_OLD_MESSAGE = ("A task message queued before tasks carried the network id (one deploy's backlog): the network is read "
+                "by the row's id once, then every statement names it.")
+
 EXCEPTIONS: list[Exempt] = [
     Exempt("django.contrib.admin.", None,
            "The Django admin is the installation operator's tool (superusers): its lists, counts and filters span "
            "every network. Not a request path of networks' members."),
+    Exempt("network.hosts._load_host", frozenset({"network_trackingdomain"}),
+           "A request's Host names a tracking domain before any network is known (cached; a cold look-up by "
+           "domain). On Citus the domain needs a reference lookup as link codes have (programs_linkcode)."),
+    Exempt("network.domains._taken", frozenset({"network_trackingdomain"}),
+           "A verified domain belongs to one network in the whole installation: the check looks across networks."),
+    Exempt("network.domains.tracking_domain_verify", frozenset({"network_trackingdomain"}),
+           "A verified domain belongs to one network in the whole installation: the check looks across networks."),
+    Exempt("tracking.stripe_billing.dangerously_stripe_integration_for_token",
+           frozenset({"tracking_stripeintegration", "network_advertiser"}),
+           "Stripe's webhook URL carries the integration's token, which names the network: read by token alone."),
+    Exempt("network.daily.fold_all", None, _SWEEP),
+    Exempt("tracking.services.conversions_attribute_overdue", frozenset({"tracking_conversion"}), _SWEEP),
+    Exempt("commissions.selectors.conversions_without_commissions",
+           frozenset({"tracking_conversion", "commissions_commission"}), _SWEEP),
+    Exempt("commissions.services.commissions_due", frozenset({"commissions_commission"}), _SWEEP),
+    Exempt("payouts.tasks.payout_batches_resume_stale", frozenset({"payouts_payoutbatch"}), _SWEEP),
+    Exempt("commissions.services.conversion_networks", frozenset({"tracking_conversion"}), _OLD_MESSAGE),
+    Exempt("tracking.services._conversion_network", frozenset({"tracking_conversion"}), _OLD_MESSAGE),
+    Exempt("tracking.tasks_outbound._delivery_network", frozenset({"tracking_delivery"}), _OLD_MESSAGE),
+    Exempt("payouts.batches._batch_network", frozenset({"payouts_payoutbatch"}), _OLD_MESSAGE),
 ]
 
 # Bare save() of an existing tenant row allowed here, with the reason: `module.function` -> reason.
@@ -300,16 +325,17 @@ def verdict(sql: str) -> tuple:
 def _stack_names():
     """`module.function` of every frame on the stack, innermost first, and the innermost frame of the project."""
     frame = sys._getframe(2)
-    names, where = [], ""
+    names, project = [], []
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         names.append(f"{module}.{frame.f_code.co_name}")
-        if not where and module.split(".")[0] in _PROJECT and module != "tests.sqlguard" \
+        if len(project) < 2 and module.split(".")[0] in _PROJECT and module != "tests.sqlguard" \
                 and f"{module}.{frame.f_code.co_name}" not in _PASS_THROUGH:
-            where = f"{frame.f_code.co_filename.rsplit('/', 2)[-2]}/{frame.f_code.co_filename.rsplit('/', 1)[-1]}" \
-                    f":{frame.f_lineno} ({module}.{frame.f_code.co_name})"
+            path = frame.f_code.co_filename.rsplit("/", 2)
+            project.append(f"{path[-2]}/{path[-1]}:{frame.f_lineno} ({module}.{frame.f_code.co_name})")
         frame = frame.f_back
-    return names, where
+    # The innermost frame of the project is the statement's; the next one says who called it.
+    return names, " <- ".join(project)
 
 
 # Project modules that only pass a call on (middleware, wrappers): the statement is not theirs.
@@ -326,7 +352,7 @@ _strict = _Strict()
 
 
 def _by_a_test(where: str) -> bool:
-    return not _strict.on and where.split("(")[-1].startswith("tests.")
+    return not _strict.on and where.split(" <- ")[0].split("(")[-1].startswith("tests.")
 
 
 @contextlib.contextmanager

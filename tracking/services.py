@@ -84,7 +84,9 @@ def _emit_created(conversion: Conversion) -> None:
     )
 
 
-def _apply(conversion: Conversion, attribution: Attribution, details: list[dict], program: Program | None) -> None:
+def _apply(conversion: Conversion, attribution: Attribution, details: list[dict],
+           program: Program | None) -> list[str]:
+    """Set the attribution's fields on the conversion; returns their names (for `save(update_fields=...)`)."""
     target = attribution.program or program
     fields = conversion_fields(
         kind=attribution.kind, details=details, pending=attribution.pending,
@@ -98,6 +100,7 @@ def _apply(conversion: Conversion, attribution: Attribution, details: list[dict]
     conversion.program = target
     conversion.coupon = attribution.coupon
     conversion.first_click_id = attribution.first_click_id
+    return [*fields, "program", "coupon", "first_click_id"]
 
 
 def _same_order(existing: Conversion, amount: Decimal, currency: str) -> Recorded:
@@ -187,12 +190,17 @@ def _queue_late_attribution(conversion_id: int, network_id: int) -> None:
     conversion_awaiting_click.send(sender=Conversion, conversion_id=conversion_id, network_id=network_id)
 
 
+def _conversion_network(conversion_id: int) -> int | None:
+    """The network of a conversion whose task was queued before tasks carried it (read by id, across networks)."""
+    return Conversion.objects.filter(pk=conversion_id).values_list("network_id", flat=True).first()
+
+
 def conversion_attribute_pending(*, conversion_id: int, network_id: int | None = None, final: bool = False) -> str:
     """Attribute a conversion recorded before its click was ingested. "waiting" when it should try again.
     Without `network_id` (a task queued before tasks passed it) the network is read by the conversion's id."""
     with transaction.atomic():
         if network_id is None:
-            network_id = Conversion.objects.filter(pk=conversion_id).values_list("network_id", flat=True).first()
+            network_id = _conversion_network(conversion_id)
         conversion = (
             Conversion.objects.select_for_update(of=("self",))
             .select_related("network", "advertiser", "coupon__partnership__program")
@@ -223,9 +231,9 @@ def conversion_attribute_pending(*, conversion_id: int, network_id: int | None =
                 click_id=conversion.click_id, exclude_id=conversion.pk,
             )
         with conversions_kept(conversion.network_id, [conversion.pk]):
-            _apply(conversion, attribution, details, explicit)
+            changed = _apply(conversion, attribution, details, explicit)
             conversion.attribution_pending = False
-            conversion.save()
+            conversion.save(update_fields=sorted({*changed, "attribution_pending"}))
         _emit_created(conversion)
         transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
     return conversion.attribution
@@ -375,7 +383,7 @@ def webhook_endpoint_update(*, network: Network, endpoint: WebhookEndpoint, acto
         changes["events"] = _check_events(changes["events"])
     for name, value in changes.items():
         setattr(endpoint, name, value)
-    endpoint.save()
+    endpoint.save(update_fields=list(changes))
     audit_log_record(network=network, actor=actor, action="webhook.updated", target=endpoint,
                      data={name: value for name, value in changes.items() if name != "secret"})
     return endpoint

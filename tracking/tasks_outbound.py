@@ -18,14 +18,18 @@ def _retry(task, countdown: int, *args):
     raise task.retry(countdown=countdown)
 
 
+def _delivery_network(delivery_id: int) -> int | None:
+    """The network of a delivery whose send was queued before sends carried it (read by id, across networks)."""
+    return Delivery.objects.filter(pk=delivery_id).values_list("network_id", flat=True).first()
+
+
 @task(bind=True, autoretry_for=(OperationalError,), max_retries=None, **QUICK)
 def delivery_send(self, delivery_id: int, network_id: int | None = None) -> str:
     """One attempt per run; a failure retries with exponential backoff until OUTBOUND_MAX_ATTEMPTS. `network_id`
     routes the read to the delivery's network; a message queued without it reads by id alone, as before."""
-    rows = Delivery.objects.select_related("endpoint")
-    if network_id is not None:
-        rows = rows.filter(network_id=network_id)
-    delivery = rows.filter(pk=delivery_id).first()
+    if network_id is None:
+        network_id = _delivery_network(delivery_id)
+    delivery = Delivery.objects.select_related("endpoint").filter(network_id=network_id, pk=delivery_id).first()
     if delivery is None or delivery.status != Delivery.Status.PENDING:
         return "skipped"
     final = self.request.retries + 1 >= settings.OUTBOUND_MAX_ATTEMPTS
