@@ -109,8 +109,8 @@ def commissions_approve_due_task() -> int:
 def cpc_accrue_task() -> int:
     """Pay unique, non-bot clicks of finished hours for programs with click rules."""
     made = 0
-    for rollup_id in cpc.cpc_due_rollup_ids():
-        made += cpc.cpc_accrue_rollup(rollup_id=rollup_id) is not None
+    for rollup_id, network_id in cpc.cpc_due_rollups():
+        made += cpc.cpc_accrue_rollup(rollup_id=rollup_id, network_id=network_id) is not None
     return made
 
 

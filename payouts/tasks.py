@@ -99,15 +99,23 @@ def _run_logged(batch_id: int, network_id: int) -> None:
         logger.exception("Payout batch %s stopped; it resumes on the next scheduled run.", batch_id)
 
 
+def _payout_network(payout_id: int) -> int | None:
+    """The network of a payout whose e-mail was queued before tasks carried it (read by id, across networks)."""
+    return Payout.objects.filter(pk=payout_id).values_list("network_id", flat=True).first()
+
+
 @task(**RETRY_MAIL, **BATCH)
-def payout_email_task(payout_id: int, event: str) -> int:
-    payout = Payout.objects.select_related("affiliate").filter(pk=payout_id).first()
+def payout_email_task(payout_id: int, event: str, network_id: int | None = None) -> int:
+    """`network_id` routes the read to the payout's network; a message queued without it reads by id alone."""
+    if network_id is None:
+        network_id = _payout_network(payout_id)
+    payout = Payout.objects.select_related("affiliate").filter(network_id=network_id, pk=payout_id).first()
     if payout is None:
         return 0
     return payout_email_send(payout, event)
 
 
 @receiver(payout_email_due, dispatch_uid="payouts.tasks.payout_email")
-def payout_email_queue(sender, payout_id: int, event: str, **kwargs) -> None:
+def payout_email_queue(sender, payout_id: int, event: str, network_id: int | None = None, **kwargs) -> None:
     """The affiliate's e-mail of a committed payout transition (`transitions.payout_notify`)."""
-    payout_email_task.delay(payout_id, event)
+    payout_email_task.delay(payout_id, event, network_id)

@@ -58,7 +58,9 @@ def payout_notify(payout: Payout, event: str) -> None:
                 "amount": str(quantize(payout.amount, cur))},
     )
     payout_id = payout.pk  # the e-mail task is queued by tasks.py (it imports this module, not the reverse)
-    transaction.on_commit(lambda: payout_email_due.send(sender=Payout, payout_id=payout_id, event=event))
+    network_id = payout.network_id
+    transaction.on_commit(lambda: payout_email_due.send(sender=Payout, payout_id=payout_id, event=event,
+                                                        network_id=network_id))
 
 
 @event_types.example_register("payout.paid")

@@ -225,7 +225,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
         fields = data.validated_data
         programs = selectors.programs_visible_to(network=self.network, membership=self.membership)
         partnership = Partnership.objects.filter(
-            program__in=programs, program_id=fields["program"], affiliate=self.membership.party
+            network=self.network, program__in=programs, program_id=fields["program"], affiliate=self.membership.party
         ).select_related("program").first()
         if partnership is None:
             if not programs.filter(pk=fields["program"]).exists():

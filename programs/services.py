@@ -407,7 +407,7 @@ def coupon_create(*, network: Network, partnership: Partnership, code: str, acto
 @transaction.atomic
 def coupon_deactivate(*, network: Network, coupon: CouponCode, actor: User | None) -> CouponCode:
     _same_network(network, coupon)
-    if CouponCode.objects.filter(pk=coupon.pk, is_active=True).update(is_active=False):
+    if CouponCode.objects.filter(network=network, pk=coupon.pk, is_active=True).update(is_active=False):
         audit_log_record(network=network, actor=_actor(actor), action="coupon.deactivated", target=coupon)
     coupon.refresh_from_db()
     return coupon

@@ -68,6 +68,19 @@ EXCEPTIONS: list[Exempt] = [
     Exempt("tracking.services._conversion_network", frozenset({"tracking_conversion"}), _OLD_MESSAGE),
     Exempt("tracking.tasks_outbound._delivery_network", frozenset({"tracking_delivery"}), _OLD_MESSAGE),
     Exempt("payouts.batches._batch_network", frozenset({"payouts_payoutbatch"}), _OLD_MESSAGE),
+    Exempt("payouts.tasks._payout_network", frozenset({"payouts_payout"}), _OLD_MESSAGE),
+    Exempt("tracking.imports.conversion_import_network", frozenset({"tracking_conversionimport"}), _OLD_MESSAGE),
+    Exempt("commissions.cpc.cpc_due_rollups", None, _SWEEP),
+    Exempt("tracking.pixel.dangerously_advertiser_for_pixel_token", frozenset({"tracking_pixeltoken",
+                                                                             "network_advertiser"}),
+           "The pixel's token names the advertiser (and so the network) before the network is known."),
+    Exempt("payouts.webhooks._network_of_transfer", frozenset({"payouts_payout"}),
+           "Stripe's platform webhook for a transfer made by hand (no metadata): its payout is found by the "
+           "transfer's id, across networks."),
+    Exempt("payouts.services.stripe_account_updated", frozenset({"payouts_payoutmethod"}),
+           "Stripe Connect's platform webhook names the connected account, not the network: the methods with that "
+           "account are updated wherever they are."),
+    Exempt("django.db.migrations.", None, "Migrations (data migrations included) run over every network's rows."),
 ]
 
 # Bare save() of an existing tenant row allowed here, with the reason: `module.function` -> reason.

@@ -105,7 +105,8 @@ def conversion_import_create(*, network: Network, advertiser: Advertiser, data: 
                                filename=(filename or "conversions.csv")[-255:])
         job.file.save("conversions.csv", ContentFile(data), save=False)
         job.save()
-        transaction.on_commit(lambda: conversion_import_queued.send(sender=ConversionImport, import_id=job.pk))
+        transaction.on_commit(lambda: conversion_import_queued.send(sender=ConversionImport, import_id=job.pk,
+                                                                    network_id=job.network_id))
     return job
 
 
@@ -194,10 +195,18 @@ def _rows(job: ConversionImport):
 
 
 # --- the job ------------------------------------------------------------------------------------------------------
-def conversion_import_run(*, import_id: int) -> ConversionImport | None:
+def conversion_import_network(import_id: int) -> int | None:
+    """The network of an import queued before tasks carried it (read by id, across networks)."""
+    return ConversionImport.objects.filter(pk=import_id).values_list("network_id", flat=True).first()
+
+
+def conversion_import_run(*, import_id: int, network_id: int | None = None) -> ConversionImport | None:
     """Process an import from its first unprocessed row; each chunk commits with the job's counters, so a rerun
     (a retry, a worker that died) resumes where the last one stopped and records nothing twice."""
-    job = ConversionImport.objects.select_related("network", "advertiser").filter(pk=import_id).first()
+    if network_id is None:
+        network_id = conversion_import_network(import_id)
+    job = ConversionImport.objects.select_related("network", "advertiser").filter(network_id=network_id,
+                                                                                  pk=import_id).first()
     if job is None or job.is_finished:
         return job
     network, advertiser = job.network, job.advertiser
@@ -247,7 +256,10 @@ def _run_chunk(import_id: int, network: Network, advertiser: Advertiser, chunk: 
         job.save(update_fields=["processed", "created", "duplicates", "error_count", "errors"])
 
 
-def conversion_import_fail(*, import_id: int, detail: str) -> None:
+def conversion_import_fail(*, import_id: int, detail: str, network_id: int | None = None) -> None:
     """The job stops (a file gone from storage, an unexpected error): what it recorded so far stays."""
-    ConversionImport.objects.filter(pk=import_id).exclude(status=ConversionImport.Status.DONE).update(
-        status=ConversionImport.Status.FAILED, detail=detail[:1000], finished_at=timezone.now())
+    if network_id is None:
+        network_id = conversion_import_network(import_id)
+    ConversionImport.objects.filter(network_id=network_id, pk=import_id).exclude(
+        status=ConversionImport.Status.DONE).update(status=ConversionImport.Status.FAILED, detail=detail[:1000],
+                                                    finished_at=timezone.now())

@@ -15,8 +15,8 @@ Each names the network of its rows (`network_id`, `network_ids`), so the tasks r
   that wrote deliveries (webhooks, postbacks) to send; `tasks_outbound` queues one send each.
 - `conversion_awaiting_click(sender=Conversion, conversion_id=int, network_id=int)`: sent after the commit of a
   conversion recorded before its click was ingested; `tasks_outbound` queues its late attribution.
-- `conversion_import_queued(sender=ConversionImport, import_id=int)`: sent after the commit of a new CSV import;
-  `tasks_imports` queues its processing.
+- `conversion_import_queued(sender=ConversionImport, import_id=int, network_id=int)`: sent after the commit of a
+  new CSV import; `tasks_imports` queues its processing.
 
 The last three keep the task modules above the services they run (`tasks_outbound` imports `services` and
 `outbound`; neither imports it back).
