@@ -375,7 +375,7 @@ def creative_update(*, network: Network, creative: Creative, actor: User | None,
             transaction.on_commit(lambda: creative.image.storage.delete(old))
     if creative.kind == Creative.Kind.BANNER and not creative.image:
         raise ValidationError({"image": ["A banner needs an image."]})
-    creative.save()
+    creative.save(update_fields=[*fields, *(["image", "width", "height"] if image is not None else [])])
     audit_log_record(network=network, actor=_actor(actor), action="creative.updated", target=creative,
                      data={"fields": sorted(fields) + (["image"] if image is not None else [])})
     return creative

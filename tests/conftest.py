@@ -44,8 +44,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 def _install_sql_guard(django_db_blocker):
-    """The routing guard (tests/sqlguard.py), on PostgreSQL only: SQLite is never distributed."""
-    if not settings.IS_POSTGRES:
+    """The routing guard (tests/sqlguard.py), on PostgreSQL only: SQLite is never distributed. SQLGUARD=off turns it
+    off (to measure what it costs)."""
+    if not _sql_guard_on():
         return
     from django.db import connection
 
@@ -56,12 +57,16 @@ def _install_sql_guard(django_db_blocker):
         sqlguard.install(tenant_tables(cursor))
 
 
+def _sql_guard_on() -> bool:
+    return settings.IS_POSTGRES and os.environ.get("SQLGUARD", "on") != "off"
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A covered test's body (not its fixtures) runs under the routing guard; it fails on what the guard found."""
     from tests import sqlguard
 
-    guarded = settings.IS_POSTGRES and sqlguard.is_covered(item.nodeid) and "sql_unrouted" not in item.keywords
+    guarded = _sql_guard_on() and sqlguard.is_covered(item.nodeid) and "sql_unrouted" not in item.keywords
     if guarded:
         sqlguard.start()
     try:

@@ -343,7 +343,8 @@ def _stack_names():
         module = frame.f_globals.get("__name__", "")
         names.append(f"{module}.{frame.f_code.co_name}")
         if len(project) < 2 and module.split(".")[0] in _PROJECT and module != "tests.sqlguard" \
-                and f"{module}.{frame.f_code.co_name}" not in _PASS_THROUGH:
+                and f"{module}.{frame.f_code.co_name}" not in _PASS_THROUGH \
+                and not (module.endswith("models") and frame.f_code.co_name in _MODEL_PASS_THROUGH):
             path = frame.f_code.co_filename.rsplit("/", 2)
             project.append(f"{path[-2]}/{path[-1]}:{frame.f_lineno} ({module}.{frame.f_code.co_name})")
         frame = frame.f_back
@@ -354,6 +355,8 @@ def _stack_names():
 # Project modules that only pass a call on (middleware, wrappers): the statement is not theirs.
 _PASS_THROUGH = {"core.dbretry.__call__", "network.tenancy.dispatch", "core.middleware.__call__",
                  "network.middleware.__call__"}
+# A model's own save/delete/refresh: the statement is its caller's.
+_MODEL_PASS_THROUGH = {"save", "delete", "refresh_from_db", "save_every_field", "_do_update"}
 _PROJECT = {"network", "programs", "tracking", "commissions", "payouts", "reports", "core", "config", "tests"}
 
 
