@@ -158,8 +158,11 @@ def _join_on_network(field, alias, related_alias):
 
 def join_tenant_foreign_keys_on_network(models_list) -> None:
     """Called once the apps are loaded (network.apps): every FK and one-to-one field from a tenant model to a tenant
-    model joins on network_id as well as on the id, both ways (the reverse relation asks its field)."""
+    model joins on network_id as well as on the id, both ways (the reverse relation asks its field), and its
+    accessors read on the instance's network (network.routing)."""
     import types
+
+    from .routing import route_descriptors_by_network
 
     for model in models_list:
         if not issubclass(model, TenantModel):
@@ -168,65 +171,7 @@ def join_tenant_foreign_keys_on_network(models_list) -> None:
             if (field.many_to_one or field.one_to_one) and field.name != "network" \
                     and isinstance(field.related_model, type) and issubclass(field.related_model, TenantModel):
                 field.get_extra_restriction = types.MethodType(_join_on_network, field)
-                _route_descriptors_by_network(model, field)
-
-
-def _same_network(instance) -> dict:
-    return {"network_id": instance.network_id}
-
-
-def _networks_of(instances) -> dict:
-    return {"network_id__in": sorted({instance.network_id for instance in instances})}
-
-
-def _prefetch_on_networks(descriptor) -> None:
-    """A descriptor's prefetch reads the related rows of the instances' networks only (`network_id IN (...)`)."""
-    import types
-
-    original = descriptor.get_prefetch_querysets
-
-    def get_prefetch_querysets(self, instances, querysets=None):
-        model = self.field.remote_field.model if hasattr(self, "field") else self.related.related_model
-        base = querysets[0] if querysets else model._base_manager.get_queryset()
-        return original([base.filter(**_networks_of(instances))])
-
-    descriptor.get_prefetch_querysets = types.MethodType(get_prefetch_querysets, descriptor)
-
-
-def _route_descriptors_by_network(model, field) -> None:
-    """The related-object accessors of a tenant-to-tenant field read on the instance's network: `obj.program`,
-    `membership.advertiser`, `program.partnerships.all()` and their prefetches all filter on network_id, so each
-    reads one network's shard (Citus) instead of asking every shard by id."""
-
-    field.get_extra_descriptor_filter = _same_network  # the forward accessor: `obj.program`
-    original_forward_filter = field.get_forward_related_filter
-
-    def get_forward_related_filter(obj):  # the reverse one-to-one accessor: `membership.advertiser`
-        return {**original_forward_filter(obj), "network_id": obj.network_id}
-
-    field.get_forward_related_filter = get_forward_related_filter
-    _prefetch_on_networks(model.__dict__[field.name])
-    accessor = field.remote_field.get_accessor_name()
-    if not accessor or accessor.endswith("+"):
-        return
-    reverse = field.related_model.__dict__.get(accessor)
-    if reverse is None:
-        return
-    if field.one_to_one:
-        _prefetch_on_networks(reverse)
-        return
-    manager_cls = reverse.related_manager_cls
-
-    class NetworkRelatedManager(manager_cls):  # the reverse many-to-one manager: `program.partnerships.all()`
-        def __init__(self, instance):
-            super().__init__(instance)
-            self.core_filters = {**self.core_filters, "network_id": instance.network_id}
-
-        def get_prefetch_querysets(self, instances, querysets=None):
-            base = querysets[0] if querysets else super(manager_cls, self).get_queryset()
-            return super().get_prefetch_querysets(instances, [base.filter(**_networks_of(instances))])
-
-    reverse.__dict__["related_manager_cls"] = NetworkRelatedManager
+                route_descriptors_by_network(model, field)
 
 
 class Role(models.TextChoices):

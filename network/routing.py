@@ -1,16 +1,76 @@
-"""Deletes routed by network: Django's collector finds a deleted row's cascaded rows and deletes (or nulls) them by id;
-here those statements also name the networks of the rows being deleted, so Citus runs each on their shards.
-
-Installed once by `network.apps`. Rows of one network only point at rows of the same network (the composite keys),
-so the networks of the collected rows are the networks of everything the cascade touches.
+"""Django's own statements over tenant rows routed by network: related-object accessors and prefetches
+(`route_descriptors_by_network`, per field, from `models.join_tenant_foreign_keys_on_network`), and cascading deletes
+(`install`, once, from `network.apps`): the collector finds a deleted row's cascaded rows and deletes (or nulls) them
+by id; here those statements also name the networks of the rows being deleted. Rows of one network only point at rows
+of the same network (the composite keys), so those networks are the networks of everything the cascade touches.
 """
 
 import contextvars
+import types
 from contextlib import contextmanager
 
 from django.db.models import deletion
 from django.db.models.sql import subqueries
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, NO_RESULTS
+
+
+def _same_network(instance) -> dict:
+    # An unsaved row may not have its network yet: then the accessor reads by id alone, as Django does.
+    return {} if instance.network_id is None else {"network_id": instance.network_id}
+
+
+def _networks_of(instances) -> dict:
+    networks = {instance.network_id for instance in instances}
+    return {} if None in networks else {"network_id__in": sorted(networks)}
+
+
+def _prefetch_on_networks(descriptor) -> None:
+    """A descriptor's prefetch reads the related rows of the instances' networks only (`network_id IN (...)`)."""
+
+    original = descriptor.get_prefetch_querysets
+
+    def get_prefetch_querysets(self, instances, querysets=None):
+        model = self.field.remote_field.model if hasattr(self, "field") else self.related.related_model
+        base = querysets[0] if querysets else model._base_manager.get_queryset()
+        return original([base.filter(**_networks_of(instances))])
+
+    descriptor.get_prefetch_querysets = types.MethodType(get_prefetch_querysets, descriptor)
+
+
+def route_descriptors_by_network(model, field) -> None:
+    """The related-object accessors of a tenant-to-tenant field read on the instance's network: `obj.program`,
+    `membership.advertiser`, `program.partnerships.all()` and their prefetches all filter on network_id, so each
+    reads one network's shard (Citus) instead of asking every shard by id."""
+    field.get_extra_descriptor_filter = _same_network  # the forward accessor: `obj.program`
+    original_forward_filter = field.get_forward_related_filter
+
+    def get_forward_related_filter(obj):  # the reverse one-to-one accessor: `membership.advertiser`
+        return {**original_forward_filter(obj), **_same_network(obj)}
+
+    field.get_forward_related_filter = get_forward_related_filter
+    _prefetch_on_networks(model.__dict__[field.name])
+    accessor = field.remote_field.get_accessor_name()
+    if not accessor or accessor.endswith("+"):
+        return
+    reverse = field.related_model.__dict__.get(accessor)
+    if reverse is None:
+        return
+    if field.one_to_one:
+        _prefetch_on_networks(reverse)
+        return
+    manager_cls = reverse.related_manager_cls
+
+    class NetworkRelatedManager(manager_cls):  # the reverse many-to-one manager: `program.partnerships.all()`
+        def __init__(self, instance):
+            super().__init__(instance)
+            self.core_filters = {**self.core_filters, **_same_network(instance)}
+
+        def get_prefetch_querysets(self, instances, querysets=None):
+            base = querysets[0] if querysets else super(manager_cls, self).get_queryset()
+            return super().get_prefetch_querysets(instances, [base.filter(**_networks_of(instances))])
+
+    reverse.__dict__["related_manager_cls"] = NetworkRelatedManager
+
 
 _networks: contextvars.ContextVar = contextvars.ContextVar("deleting_networks", default=None)
 
