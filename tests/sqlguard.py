@@ -139,7 +139,14 @@ def unrouted_tables(sql: str, tenant: frozenset | None = None) -> tuple:
     return tuple(sorted(set(found)))
 
 
+_PREPARE = re.compile(r"^\s*PREPARE\s+\w+\s*(?:\([^)]*\))?\s+AS\s+(.*)$", re.IGNORECASE | re.DOTALL)
+
+
 def _placeholders(sql: str) -> str:
+    # A prepared statement (the fast postback's) is checked as the statement it prepares; its $n are parameters.
+    prepared = _PREPARE.match(sql)
+    if prepared:
+        sql = re.sub(r"\$\d+", "%s", prepared.group(1))
     return re.sub(r"%\(\w+\)s", "%s", sql)
 
 

@@ -47,6 +47,12 @@ def test_a_join_routes_a_table_only_on_network_id_to_a_routed_table():
         "programs_trackinglink",)
 
 
+def test_a_prepared_statement_is_checked_as_the_statement_it_prepares():
+    assert unrouted('PREPARE p1 (bigint) AS SELECT 1 FROM tracking_click c WHERE c.id = $1') == ("tracking_click",)
+    assert unrouted('PREPARE p2 (bigint, bigint) AS SELECT 1 FROM tracking_click c WHERE c.network_id = $1 '
+                    'AND c.id = $2') == ()
+
+
 def test_writes_name_their_network():
     assert unrouted('INSERT INTO "programs_program" ("name", "advertiser_id") VALUES (%s, %s)') == (
         "programs_program",)
