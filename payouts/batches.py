@@ -220,11 +220,11 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
         return
     retry = payout.attempted_at is not None
     if not retry:
-        Payout.objects.filter(pk=payout_id).update(attempted_at=timezone.now())
+        Payout.objects.filter(network=network, pk=payout_id).update(attempted_at=timezone.now())
         checkpoint("pay.attempt_recorded", batch=batch, payout_id=payout_id)
     with transaction.atomic():
         # Held across the Stripe call: a second runner of this batch waits here, then finds the payout sent.
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        payout = Payout.objects.select_for_update().get(network=network, pk=payout_id)
         if payout.status != Payout.Status.PENDING:
             return
         try:

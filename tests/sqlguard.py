@@ -80,7 +80,8 @@ EXCEPTIONS: list[Exempt] = [
     Exempt("payouts.services.stripe_account_updated", frozenset({"payouts_payoutmethod"}),
            "Stripe Connect's platform webhook names the connected account, not the network: the methods with that "
            "account are updated wherever they are."),
-    Exempt("django.db.migrations.", None, "Migrations (data migrations included) run over every network's rows."),
+    *(Exempt(f"{app}.migrations.", None, "Migrations (data migrations included) run over every network's rows.")
+      for app in ("django.db", "network", "programs", "tracking", "commissions", "payouts", "reports")),
 ]
 
 # Bare save() of an existing tenant row allowed here, with the reason: `module.function` -> reason.
@@ -361,7 +362,9 @@ def _stack_names():
 
 # Project modules that only pass a call on (middleware, wrappers): the statement is not theirs.
 _PASS_THROUGH = {"core.dbretry.__call__", "network.tenancy.dispatch", "core.middleware.__call__",
-                 "network.middleware.__call__"}
+                 "network.middleware.__call__", "network.routing.routed_delete", "network.routing.delete_batch",
+                 "network.routing.update_batch", "network.routing.routed_related_objects",
+                 "network.routing.get_prefetch_querysets"}
 # A model's own save/delete/refresh: the statement is its caller's.
 _MODEL_PASS_THROUGH = {"save", "delete", "refresh_from_db", "save_every_field", "_do_update"}
 _PROJECT = {"network", "programs", "tracking", "commissions", "payouts", "reports", "core", "config", "tests"}
