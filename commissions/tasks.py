@@ -53,18 +53,23 @@ def commissions_catch_up_embedded() -> int:
     return commissions_catch_up_task.run(days=1, settle_seconds=EMBEDDED_SETTLE_SECONDS)
 
 
+def _commission_networks(commission_ids: list[int]) -> set[int]:
+    """The networks of commissions whose e-mails were queued before items carried them (read by id)."""
+    return set(Commission.objects.filter(pk__in=commission_ids).values_list("network_id", flat=True).distinct())
+
+
 @task(**RETRY_MAIL, **BATCH)
 def commission_emails_task(items: list[list]) -> int:
     """E-mails of one transition of many commissions ([commission id, event, amount, network id] each; messages
     queued before the network id was added have three): one read of the commissions, one mail connection. A retry
     after a failure may send the batch's e-mails again (at-least-once, as a task each would)."""
     items = [[*item[:3], item[3] if len(item) > 3 else None] for item in items]
-    rows = Commission.objects.all()
     networks = {item[3] for item in items}
-    if None not in networks:
-        rows = rows.filter(network_id__in=sorted(networks))
+    if None in networks:
+        networks = _commission_networks([item[0] for item in items])
     by_id = (
-        rows.select_related("affiliate__membership__user", "program", "conversion", "network")
+        Commission.objects.filter(network_id__in=sorted(networks))
+        .select_related("affiliate__membership__user", "program", "conversion", "network")
         .only("currency", "amount", "reversed_amount", "reason", "conversion_id", "conversion__order_id", "kind",
               "adjusts_id", "network__slug", "network__language",
               "affiliate__name", "affiliate__email", "affiliate__membership__user__language", "program__name")

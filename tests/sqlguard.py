@@ -69,6 +69,7 @@ EXCEPTIONS: list[Exempt] = [
     Exempt("tracking.tasks_outbound._delivery_network", frozenset({"tracking_delivery"}), _OLD_MESSAGE),
     Exempt("payouts.batches._batch_network", frozenset({"payouts_payoutbatch"}), _OLD_MESSAGE),
     Exempt("payouts.tasks._payout_network", frozenset({"payouts_payout"}), _OLD_MESSAGE),
+    Exempt("commissions.tasks._commission_networks", frozenset({"commissions_commission"}), _OLD_MESSAGE),
     Exempt("tracking.imports.conversion_import_network", frozenset({"tracking_conversionimport"}), _OLD_MESSAGE),
     Exempt("commissions.cpc.cpc_due_rollups", None, _SWEEP),
     Exempt("tracking.pixel.dangerously_advertiser_for_pixel_token", frozenset({"tracking_pixeltoken",
