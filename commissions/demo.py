@@ -25,8 +25,8 @@ def _ensure_conversions(network, links) -> None:
         link = links[n % len(links)]
         program = link.program
         conversion, made = Conversion.objects.get_or_create(
-            advertiser_id=program.advertiser_id, order_id=f"DEMO-COMM-{n:03d}",
-            defaults={"network_id": network.pk, "amount": Decimal(amount), "currency": program.currency,
+            network_id=network.pk, advertiser_id=program.advertiser_id, order_id=f"DEMO-COMM-{n:03d}",
+            defaults={"amount": Decimal(amount), "currency": program.currency,
                       "attribution": Conversion.Attribution.CLICK, "program": program,
                       "partnership_id": link.partnership_id, "affiliate_id": link.affiliate_id, "link": link,
                       "sub1": link.sub1},
@@ -38,7 +38,7 @@ def _ensure_conversions(network, links) -> None:
 def _refund(conversion: Conversion, amount: Decimal) -> None:
     """What the tracking refund does to a conversion, for the demo only."""
     with transaction.atomic():
-        conversion = Conversion.objects.select_for_update().get(pk=conversion.pk)
+        conversion = Conversion.objects.select_for_update().get(network_id=conversion.network_id, pk=conversion.pk)
         with conversions_kept(conversion.network_id, [conversion.pk]):
             conversion.refunded_amount = Decimal(conversion.refunded_amount) + amount
             conversion.save(update_fields=["refunded_amount"])
@@ -51,7 +51,7 @@ def seed(ctx: dict) -> None:
     network = ctx["network"]
     _ensure_conversions(network, list(ctx["links"]))
     for pk in Conversion.objects.for_network(network).filter(affiliate__isnull=False).values_list("pk", flat=True):
-        services.commissions_for_conversion(conversion_id=pk)
+        services.commissions_for_conversion(conversion_id=pk, network_id=network.pk)
     commissions = list(
         Commission.objects.for_network(network).filter(tier=1, conversion__isnull=False)
         .exclude(kind=Commission.Kind.ADJUSTMENT)

@@ -132,8 +132,10 @@ class TenantModel(models.Model):
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None):
         # Re-read on the row's network (its shard), as every other read of a tenant row.
-        if from_queryset is None and self.network_id is not None:
-            from_queryset = type(self)._base_manager.filter(network_id=self.network_id)
+        # (A row read without its network_id, `.only(...)`, is re-read by id: reading the network would recurse.)
+        network_id = self.__dict__.get("network_id")
+        if from_queryset is None and network_id is not None:
+            from_queryset = type(self)._base_manager.filter(network_id=network_id)
         return super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):

@@ -32,7 +32,7 @@ def _prefetch_on_networks(descriptor) -> None:
     def get_prefetch_querysets(self, instances, querysets=None):
         model = self.field.remote_field.model if hasattr(self, "field") else self.related.related_model
         base = querysets[0] if querysets else model._base_manager.get_queryset()
-        return original([base.filter(**_networks_of(instances))])
+        return original(instances, [base.filter(**_networks_of(instances))])
 
     descriptor.get_prefetch_querysets = types.MethodType(get_prefetch_querysets, descriptor)
 

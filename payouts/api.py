@@ -312,7 +312,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     filterset_fields = ["status", "trigger"]
 
     def scope_queryset(self, queryset):
-        rows = Payout.objects.only("id", "batch_id", "status", "currency", "amount")
+        rows = Payout.objects.only("id", "network_id", "batch_id", "status", "currency", "amount")
         return queryset.prefetch_related(Prefetch("payouts", queryset=rows))
 
     @extend_schema(request=None, responses={201: PayoutBatchSerializer, 409: OpenApiTypes.OBJECT})

@@ -42,9 +42,10 @@ def _conversions(world, n, **fields):
 def test_kicks_are_sent_as_one_batch_task_and_nothing_is_computed_in_the_request(world, broker):
     conversions = _conversions(world, 3)
     for conversion in conversions:
-        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk)
+        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk, network_id=conversion.network_id)
     assert receivers.kicks.flush()
-    broker.assert_called_once_with([c.pk for c in conversions])
+    # Each conversion with its network, so the task reads them on their network.
+    broker.assert_called_once_with([c.pk for c in conversions], [world.a.network.pk] * 3)
     assert Commission.objects.count() == 0
 
 
@@ -53,11 +54,12 @@ def test_a_full_batch_is_sent_by_the_request_that_fills_it(world, broker, monkey
     monkeypatch.setattr(receivers.ComputeKicks, "MAX_AGE", 60.0)  # the timer thread stays out of it
     first, second, third = _conversions(world, 3)
     for conversion in (first, second):
-        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk)
-    broker.assert_called_once_with([first.pk, second.pk])
+        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk, network_id=conversion.network_id)
+    broker.assert_called_once_with([first.pk, second.pk], [world.a.network.pk] * 2)
+    # A kick sent without its network (a sender from before networks were passed) still goes, read by id.
     conversion_recorded.send(sender=Conversion, conversion_id=third.pk)
     assert receivers.kicks.flush()
-    assert broker.call_args_list[-1] == mock.call([third.pk])
+    assert broker.call_args_list[-1] == mock.call([third.pk], [None])
 
 
 def test_a_broker_outage_loses_no_conversion(world, broker):
