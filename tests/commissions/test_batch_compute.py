@@ -177,9 +177,14 @@ def test_a_batch_of_emails_reads_its_commissions_once(world):
     commissions_for_conversions(conversion_ids=ids)
     commission_ids = list(Commission.objects.filter(program=program).values_list("pk", flat=True))
     mail.outbox.clear()
+    network_id = world.a.network.pk
     with CaptureQueriesContext(connection) as few:
-        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids[:2]]) == 2
+        assert commission_emails_task([[pk, "commission.created", None, network_id] for pk in commission_ids[:2]]) == 2
     with CaptureQueriesContext(connection) as many:
-        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids]) == 30
+        assert commission_emails_task([[pk, "commission.created", None, network_id] for pk in commission_ids]) == 30
     assert len(many.captured_queries) == len(few.captured_queries) == 1
+    # Items queued before they carried the network: one more statement reads their networks, the e-mails go.
+    with CaptureQueriesContext(connection) as old:
+        assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids[:2]]) == 2
+    assert len(old.captured_queries) == 2
     assert all(f"?network={world.a.network.slug}" in m.body for m in mail.outbox)
