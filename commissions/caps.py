@@ -118,7 +118,8 @@ def alerts_send(alerts: list) -> None:
     """`program.cap_reached` to the advertiser's (and the operators') webhooks, and the advertiser's e-mail."""
     if not alerts:
         return
-    names = dict(Affiliate.objects.filter(pk__in={a.affiliate_id for a in alerts if a.affiliate_id})
+    names = dict(Affiliate.objects.filter(network_id__in={a.network_id for a in alerts},
+                                          pk__in={a.affiliate_id for a in alerts if a.affiliate_id})
                  .values_list("pk", "name"))
     by_network: dict[int, list[Event]] = {}
     for alert in alerts:

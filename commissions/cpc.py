@@ -22,21 +22,21 @@ from .rules import rule_for, rule_price
 from .services import commission_create, second_tier_create
 
 
-def cpc_due_rollup_ids(*, now=None, limit: int = 10000) -> list[int]:
+def cpc_due_rollups(*, now=None, limit: int = 10000) -> list[tuple[int, int]]:
+    """(id, network id) of the hourly rollups with clicks still to pay (all networks: the beat's sweep)."""
     now = now or timezone.now()
     programs = CommissionRule.objects.filter(event=CommissionRule.Event.CLICK).values("program_id")
     return list(
         ClickRollup.objects.filter(program_id__in=programs, unique_clicks__gt=0, hour__lte=now - timedelta(hours=1))
         .filter(Q(cpc_accrual__isnull=True) | Q(cpc_accrual__paid_clicks__lt=F("unique_clicks")))
-        .order_by("pk").values_list("pk", flat=True)[:limit]
+        .order_by("pk").values_list("pk", "network_id")[:limit]
     )
 
 
 @transaction.atomic
-def cpc_accrue_rollup(*, rollup_id: int) -> Commission | None:
+def cpc_accrue_rollup(*, rollup_id: int, network_id: int) -> Commission | None:
     """Pay the unpaid unique clicks of one rollup row (idempotent: a second run finds nothing unpaid)."""
-    # The row's network first: a lock names its network (Citus runs it on that network's shard).
-    network_id = ClickRollup.objects.filter(pk=rollup_id).values_list("network_id", flat=True).first()
+    # A lock names its network (Citus runs it on that network's shard).
     rollup = (ClickRollup.objects.select_for_update(of=("self",)).select_related("program", "affiliate")
               .filter(network_id=network_id, pk=rollup_id).first())
     if rollup is None:

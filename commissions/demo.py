@@ -27,8 +27,8 @@ def _ensure_conversions(network, links) -> None:
         link = links[n % len(links)]
         program = link.program
         conversion, made = Conversion.objects.get_or_create(
-            advertiser_id=program.advertiser_id, order_id=f"DEMO-COMM-{n:03d}",
-            defaults={"network_id": network.pk, "amount": Decimal(amount), "currency": program.currency,
+            network_id=network.pk, advertiser_id=program.advertiser_id, order_id=f"DEMO-COMM-{n:03d}",
+            defaults={"amount": Decimal(amount), "currency": program.currency,
                       "attribution": Conversion.Attribution.CLICK, "program": program,
                       "partnership_id": link.partnership_id, "affiliate_id": link.affiliate_id, "link": link,
                       "sub1": link.sub1},
@@ -91,7 +91,7 @@ def seed(ctx: dict) -> None:
     _ensure_conversions(network, list(ctx["links"]))
     referred = _referred_sales(network, ctx.get("affiliates", []), list(ctx["links"]))
     for pk in Conversion.objects.for_network(network).filter(affiliate__isnull=False).values_list("pk", flat=True):
-        services.commissions_for_conversion(conversion_id=pk)
+        services.commissions_for_conversion(conversion_id=pk, network_id=network.pk)
     _correct_order(network)
     commissions = list(
         Commission.objects.for_network(network).filter(tier=1, conversion__isnull=False)

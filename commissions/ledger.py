@@ -164,7 +164,8 @@ def _entries_insert(rows: list[tuple]) -> None:
 
 def entries_sum(account: Account) -> Decimal:
     """The sum of an account's entries, added in Python (exact on every database)."""
-    return sum(LedgerEntry.objects.filter(account=account).values_list("amount", flat=True), ZERO)
+    return sum(LedgerEntry.objects.filter(network_id=account.network_id, account=account)
+               .values_list("amount", flat=True), ZERO)
 
 
 def affiliate_balances(*, network: Network, affiliate: Affiliate) -> list[dict]:

@@ -71,7 +71,7 @@ class FraudDecideView(NetworkPageMixin, View):
         commission.refresh_from_db()
         if is_htmx(request):
             [commission] = _with_clicks(self.network, [Commission.objects.select_related(
-                "affiliate", "program", "advertiser", "conversion").get(pk=commission.pk)])
+                "affiliate", "program", "advertiser", "conversion").get(network=self.network, pk=commission.pk)])
             return render(request, "operator/_commissions_fraud_row.html",
                           {"commission": commission, "error": error, "decided": DECISIONS.get(decision)})
         if error:

@@ -30,9 +30,10 @@ class ComputeKicks(Batcher):
     MAX_AGE = 0.25
     THREAD_NAME = "commission-kicks"
 
-    def write(self, batch: list[int]) -> None:
+    def write(self, batch: list[tuple[int, int]]) -> None:
+        """`batch`: (network id, conversion id) pairs."""
         try:
-            commissions_compute_batch_task.delay(batch)
+            commissions_compute_batch_task.delay([pk for _, pk in batch], [network_id for network_id, _ in batch])
         except OperationalError:  # broker down: the conversions are kept; the catch-up task computes them
             logger.exception("Could not queue the commission computation of conversions %s", batch)
 
@@ -41,11 +42,11 @@ kicks = ComputeKicks()
 atexit.register(kicks.flush)
 
 
-def on_conversion_recorded(sender, conversion_id: int, **kwargs) -> None:
+def on_conversion_recorded(sender, conversion_id: int, network_id: int | None = None, **kwargs) -> None:
     if commission_compute_task.app.conf.task_always_eager:
-        compute_now(conversion_id)  # in-process (embedded default, tests): now, as before
+        compute_now(conversion_id, network_id)  # in-process (embedded default, tests): now, as before
         return
-    kicks.put(conversion_id)
+    kicks.put((network_id, conversion_id))
 
 
 def on_conversions_recorded(sender, conversion_ids: list[int], network_id: int | None = None, **kwargs) -> None:
@@ -53,25 +54,26 @@ def on_conversions_recorded(sender, conversion_ids: list[int], network_id: int |
     postback's batch path."""
     if not conversion_ids:
         return
+    networks = None if network_id is None else [network_id] * len(conversion_ids)
     if commissions_compute_batch_task.app.conf.task_always_eager:
         try:
-            retry_locked(lambda: commissions_compute_batch_task.run(list(conversion_ids), network_id))
+            retry_locked(lambda: commissions_compute_batch_task.run(list(conversion_ids), networks))
         except DatabaseError:
             logger.exception("Commissions of %d conversions not computed now; the catch-up computes them.",
                              len(conversion_ids))
         return
     try:
-        commissions_compute_batch_task.delay(list(conversion_ids), network_id)
+        commissions_compute_batch_task.delay(list(conversion_ids), networks)
     except OperationalError:  # broker down: the conversions are kept; the catch-up task computes them
         logger.exception("Could not queue the commission computation of conversions %s", conversion_ids)
 
 
-def compute_now(conversion_id: int) -> None:
+def compute_now(conversion_id: int, network_id: int | None = None) -> None:
     """The in-process computation, after the conversion's commit. A lock that outlasts the database's wait (SQLite
     with many writers) is retried a few times; a database error after that is logged, not raised: the conversion
     is committed and its request must not fail. The catch-up (beat, or the embedded jobs) computes it later."""
     try:
-        retry_locked(lambda: commission_compute_task.run(conversion_id))
+        retry_locked(lambda: commission_compute_task.run(conversion_id, network_id))
     except DatabaseError:
         logger.exception("Commissions of conversion %s not computed now; the catch-up computes them.", conversion_id)
 

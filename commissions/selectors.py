@@ -49,17 +49,18 @@ def payable_commissions(*, network, affiliate, currency) -> QuerySet:
     ).order_by("pk")
 
 
-def conversions_without_commissions_ids(*, days: int, settle_seconds: int = 120) -> list[int]:
+def conversions_without_commissions(*, days: int, settle_seconds: int = 120) -> tuple[list[int], list[int]]:
     """Attributed conversions of the last `days` days (older than `settle_seconds`, so a kick still in flight
     is not raced) that have no commission: the catch-up's work. Includes those no rule pays; computing them
-    again writes nothing."""
+    again writes nothing. Across networks (the beat's sweep): the conversion ids and, in step, their networks."""
     now = timezone.now()
-    return list(
+    rows = list(
         Conversion.objects.filter(created_at__gte=now - timedelta(days=days),
                                   created_at__lt=now - timedelta(seconds=settle_seconds),
                                   affiliate__isnull=False, attribution_pending=False, commissions__isnull=True)
-        .order_by("pk").values_list("pk", flat=True)
+        .order_by("pk").values_list("pk", "network_id")
     )
+    return [pk for pk, _ in rows], [network_id for _, network_id in rows]
 
 
 def commissions_of_conversion(*, network, conversion: Conversion) -> QuerySet:
@@ -105,16 +106,14 @@ def referral_earnings(*, network, affiliate) -> dict:
         for pk, per in by_referral.items()}}
 
 
-def commissions_to_email(*, network_id: int | None, ids: list[int]) -> dict[int, Commission]:
+def commissions_to_email(*, network_ids: list[int], ids: list[int]) -> dict[int, Commission]:
     """The commissions an e-mail batch names, by id, with what their e-mails print (recipient, language, program,
-    network, order id), in one statement on the network (None: by id alone, for a task queued before it named the
-    network)."""
+    network, order id), in one statement on their networks (one, unless a task queued before it named the network
+    had its networks read by id)."""
     rows = (Commission.objects.select_related("affiliate__membership__user", "program", "conversion", "network")
             .only("network_id", "currency", "amount", "reversed_amount", "reason", "conversion_id",
                   "conversion__order_id", "kind", "adjusts_id", "program_id", "affiliate_id", "network__slug",
                   "network__language", "affiliate__name", "affiliate__email", "affiliate__membership__user__language",
                   "program__name")
-            .order_by())
-    if network_id is not None:
-        rows = rows.for_network(network_id)
+            .filter(network_id__in=network_ids).order_by())
     return rows.in_bulk(ids)

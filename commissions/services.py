@@ -117,25 +117,44 @@ def second_tier_create(first: Commission, program) -> Commission | None:
     return None if second is None else _commission_save(second, key=_commission_key(second))
 
 
-def _conversions_locked(conversion_ids: list[int], network_id: int | None = None) -> list[Conversion]:
+def conversion_networks(conversion_ids: list[int], network_ids: list[int] | None) -> dict[int, list[int]]:
+    """network id -> the ids of its conversions in the batch. Tasks pass each conversion's network; a message queued
+    before they did (network_ids None) has the networks read by id, across networks, as before."""
+    if network_ids is None:
+        network_ids = [None] * len(conversion_ids)
+    if len(network_ids) != len(conversion_ids):
+        raise ValueError("one network id per conversion id")
+    known: dict[int, list[int]] = {}
+    unknown = []
+    for conversion_id, network_id in zip(conversion_ids, network_ids, strict=True):
+        if network_id is None:
+            unknown.append(conversion_id)
+        else:
+            known.setdefault(network_id, []).append(conversion_id)
+    if unknown:
+        for conversion_id, network_id in Conversion.objects.filter(pk__in=unknown).values_list("pk", "network_id"):
+            known.setdefault(network_id, []).append(conversion_id)
+    return known
+
+
+def _conversions_locked(by_network: dict[int, list[int]]) -> list[Conversion]:
     """The conversions, locked, with each program (network, advertiser), affiliate and paying referrer read once
     for the batch (select_related would make one a row)."""
     # The partnership (its own caps) comes in the same statement; only the conversions are locked.
     # Locked network by network (a lock names its network: Citus runs it on that network's shard), in one order.
-    # The batch's networks are read first unless the caller knows its one network (an import's chunk).
-    networks = [network_id] if network_id is not None else sorted(set(
-        Conversion.objects.filter(pk__in=conversion_ids).values_list("network_id", flat=True)))
-    conversions = sorted((c for network in networks
+    networks = sorted(by_network)
+    conversions = sorted((c for network_id in networks
                           for c in Conversion.objects.select_for_update(of=("self",)).select_related("partnership")
-                          .for_network(network).with_ids(conversion_ids).order_by("pk")),
+                          .filter(network_id=network_id, pk__in=by_network[network_id]).order_by("pk")),
                          key=lambda c: c.pk)
-    programs = Program.objects.select_related("network", "advertiser").in_bulk(
+    programs = Program.objects.select_related("network", "advertiser").filter(network_id__in=networks).in_bulk(
         {c.program_id for c in conversions if c.program_id})
-    affiliates = Affiliate.objects.in_bulk({c.affiliate_id for c in conversions if c.affiliate_id})
+    affiliates = Affiliate.objects.filter(network_id__in=networks).in_bulk(
+        {c.affiliate_id for c in conversions if c.affiliate_id})
     for conversion in conversions:
         conversion.program = programs.get(conversion.program_id)
         conversion.affiliate = affiliates.get(conversion.affiliate_id)
-    referrers = Affiliate.objects.in_bulk({
+    referrers = Affiliate.objects.filter(network_id__in=networks).in_bulk({
         c.affiliate.referred_by_id for c in conversions
         if c.affiliate is not None and c.affiliate.referred_by_id and c.program and c.program.second_tier_percent})
     for affiliate in affiliates.values():
@@ -144,13 +163,13 @@ def _conversions_locked(conversion_ids: list[int], network_id: int | None = None
     return conversions
 
 
-def _commissions_write(conversion_ids: list[int], network_id: int | None = None) -> dict[int, list[Commission]]:
+def _commissions_write(by_network: dict[int, list[int]]) -> dict[int, list[Commission]]:
     """Compute and write the commissions of these conversions (the one writer of conversions' commissions: one by
     one is a batch of one): each conversion's commissions, the ones it already had or the ones written now, tier
     first. A few statements for the whole batch: two bulk INSERTs (first tier, then the overrides), one ledger
     batch per network and one notification batch per event."""
-    conversions = _conversions_locked(conversion_ids, network_id)
-    found = _commissions_found([c.pk for c in conversions])
+    conversions = _conversions_locked(by_network)
+    found = _commissions_found(conversions)
     todo = [c for c in conversions if c.pk not in found]
     computed = commissions_compute(conversions=todo)
     firsts = [first for first, _ in computed]
@@ -176,11 +195,11 @@ def _commissions_write(conversion_ids: list[int], network_id: int | None = None)
             for network_id, postings in by_network.items():
                 ledger.transactions_post(network=network_id, postings=postings)
     except IntegrityError:  # computed concurrently: the unique constraint kept one copy
-        if len(conversion_ids) > 1:
-            for conversion_id in conversion_ids:
-                found.update(_commissions_write([conversion_id], network_id))
+        if len(conversions) > 1:
+            for conversion in conversions:
+                found.update(_commissions_write({conversion.network_id: [conversion.pk]}))
             return found
-        return _commissions_found(conversion_ids)
+        return _commissions_found(conversions)
     written: list[Commission] = []
     for first, second in computed:
         made = [first] if second is None else [first, second]
@@ -196,26 +215,30 @@ def _commissions_write(conversion_ids: list[int], network_id: int | None = None)
     return found
 
 
-def _commissions_found(conversion_ids: list[int]) -> dict[int, list[Commission]]:
+def _commissions_found(conversions: list[Conversion]) -> dict[int, list[Commission]]:
     found: dict[int, list[Commission]] = {}
-    for commission in Commission.objects.filter(conversion_id__in=conversion_ids).order_by("tier", "pk"):
+    if not conversions:
+        return found
+    rows = Commission.objects.filter(network_id__in={c.network_id for c in conversions},
+                                     conversion_id__in=[c.pk for c in conversions])
+    for commission in rows.order_by("tier", "pk"):
         found.setdefault(commission.conversion_id, []).append(commission)
     return found
 
 
-def commissions_for_conversion(*, conversion_id: int) -> list[Commission]:
+def commissions_for_conversion(*, conversion_id: int, network_id: int | None = None) -> list[Commission]:
     """Compute and write a conversion's commissions (idempotent: a second run returns the first's rows): a batch
     of one."""
     with transaction.atomic():
-        return _commissions_write([conversion_id]).get(conversion_id, [])
+        return _commissions_write(conversion_networks([conversion_id], [network_id])).get(conversion_id, [])
 
 
-def commissions_for_conversions(*, conversion_ids: list[int], network_id: int | None = None) -> int:
-    """Compute and write the commissions of a batch of conversions (the postback's kicks; an import's chunk, all of
-    `network_id`), with the statements of one (`_commissions_write`). Idempotent. Returns the number of commissions
-    written or found."""
+def commissions_for_conversions(*, conversion_ids: list[int], network_ids: list[int] | None = None) -> int:
+    """Compute and write the commissions of a batch of conversions (the postback's kicks), with the statements of
+    one (`_commissions_write`). Idempotent. Returns the number of commissions written or found."""
     with transaction.atomic():
-        return sum(len(made) for made in _commissions_write(list(conversion_ids), network_id).values())
+        by_network = conversion_networks(list(conversion_ids), network_ids)
+        return sum(len(made) for made in _commissions_write(by_network).values())
 
 
 # --- transitions -----------------------------------------------------------------------
@@ -459,8 +482,9 @@ def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, a
     return [commission for commission, _ in changed]
 
 
-def commissions_due_ids(*, now=None, limit: int = 5000) -> list[int]:
-    """Pending commissions whose hold period is over (all networks), parents first: the approval task's work."""
+def commissions_due(*, now=None, limit: int = 5000) -> list[tuple[int, int]]:
+    """(id, network id) of the pending commissions whose hold period is over (all networks), parents first: the
+    approval task's work."""
     now = now or timezone.now()
     return list(Commission.objects.filter(status=Status.PENDING, hold_until__lte=now)
-                .order_by("tier", "pk").values_list("pk", flat=True)[:limit])
+                .order_by("tier", "pk").values_list("pk", "network_id")[:limit])

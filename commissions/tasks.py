@@ -19,24 +19,26 @@ logger = logging.getLogger(__name__)
 
 
 @task(**RETRY_DATABASE, **QUICK)
-def commission_compute_task(conversion_id: int) -> list[int]:
-    return [c.pk for c in services.commissions_for_conversion(conversion_id=conversion_id)]
+def commission_compute_task(conversion_id: int, network_id: int | None = None) -> list[int]:
+    """`network_id` routes the reads to the conversion's network; a message queued without it reads as before."""
+    return [c.pk for c in services.commissions_for_conversion(conversion_id=conversion_id, network_id=network_id)]
 
 
 @task(**RETRY_DATABASE, **BATCH)
-def commissions_compute_batch_task(conversion_ids: list[int], network_id: int | None = None) -> int:
-    """The batched kicks of the postback (`receivers.ComputeKicks`, any networks) or an import's chunk (`network_id`,
-    one network): compute each conversion (idempotent, so a retry of the whole batch recomputes nothing already
-    written)."""
-    return services.commissions_for_conversions(conversion_ids=conversion_ids, network_id=network_id)
+def commissions_compute_batch_task(conversion_ids: list[int], network_ids: list[int] | None = None) -> int:
+    """The batched kicks of the postback (`receivers.ComputeKicks`): compute each conversion (idempotent, so a
+    retry of the whole batch recomputes nothing already written). `network_ids[i]` is the network of
+    `conversion_ids[i]`; a message queued without them reads the networks by id, as before."""
+    return services.commissions_for_conversions(conversion_ids=conversion_ids, network_ids=network_ids)
 
 
 @task(**RETRY_DATABASE, **SWEEP)
 def commissions_catch_up_task(days: int = 1, settle_seconds: int = 120) -> int:
     """Compute attributed conversions left without commissions (a lost kick, a broker outage, a computation the
     database refused after the conversion's commit)."""
-    ids = selectors.conversions_without_commissions_ids(days=days, settle_seconds=settle_seconds)
-    return sum(services.commissions_for_conversions(conversion_ids=ids[start:start + 500])
+    ids, networks = selectors.conversions_without_commissions(days=days, settle_seconds=settle_seconds)
+    return sum(services.commissions_for_conversions(conversion_ids=ids[start:start + 500],
+                                                    network_ids=networks[start:start + 500])
                for start in range(0, len(ids), 500))
 
 
@@ -51,17 +53,23 @@ def commissions_catch_up_embedded() -> int:
     return commissions_catch_up_task.run(days=1, settle_seconds=EMBEDDED_SETTLE_SECONDS)
 
 
+def _commission_networks(commission_ids: list[int]) -> set[int]:
+    """The networks of commissions whose e-mails were queued before items carried them (read by id)."""
+    return set(Commission.objects.filter(pk__in=commission_ids).values_list("network_id", flat=True).distinct())
+
+
 @task(**RETRY_MAIL, **BATCH)
 def commission_emails_task(items: list[list], network_id: int | None = None) -> int:
     """E-mails of one transition of many commissions ([commission id, event, amount] each), in `network_id` (None:
     a message queued before the task named it): one read of the commissions, one mail connection, one e-mail per
     affiliate (a digest of its commissions, or the single commission's e-mail). Returns the e-mails sent. A retry
     after a failure may send the batch's e-mails again (at-least-once, as a task each would)."""
-    by_id = selectors.commissions_to_email(network_id=network_id,
-                                           ids=[commission_id for commission_id, _event, _amount in items])
+    ids = [commission_id for commission_id, _event, _amount, *_old in items]
+    networks = [network_id] if network_id is not None else sorted(_commission_networks(ids))
+    by_id = selectors.commissions_to_email(network_ids=networks, ids=ids)
     messages = commission_email_messages([
         (by_id[commission_id], event, Decimal(amount) if amount else None)
-        for commission_id, event, amount in items if commission_id in by_id
+        for commission_id, event, amount, *_old in items if commission_id in by_id
     ])
     return get_connection().send_messages(messages) or 0 if messages else 0
 
@@ -76,17 +84,19 @@ def commission_emails_queue(sender, items: list[list], network_id: int | None = 
 @task(**RETRY_MAIL, **BATCH)
 def commission_email_task(commission_id: int, event: str, amount: str | None = None) -> int:
     """One commission's e-mail (tasks queued before e-mails went out by batch)."""
-    return commission_emails_task([[commission_id, event, amount]])
+    return commission_emails_task([[commission_id, event, amount, None]])
 
 
 @task(**RETRY_DATABASE, **SWEEP)
 def commissions_approve_due_task() -> int:
     """Approve pending commissions past their hold period (the program's hold_days)."""
     approved = 0
-    for pk in services.commissions_due_ids():
-        network_id = Commission.objects.filter(pk=pk).values_list("network_id", flat=True).first()
+    networks: dict[int, Network] = {}
+    for pk, network_id in services.commissions_due():
+        if network_id not in networks:
+            networks[network_id] = Network.objects.get(pk=network_id)
         try:
-            services.commission_approve(network=Network.objects.get(pk=network_id), commission=pk, operator=False)
+            services.commission_approve(network=networks[network_id], commission=pk, operator=False)
             approved += 1
         except (services.TransitionError, services.TransitionForbidden, ObjectDoesNotExist):
             continue  # decided meanwhile (approved with its parent, rejected, refunded)
@@ -97,8 +107,8 @@ def commissions_approve_due_task() -> int:
 def cpc_accrue_task() -> int:
     """Pay unique, non-bot clicks of finished hours for programs with click rules."""
     made = 0
-    for rollup_id in cpc.cpc_due_rollup_ids():
-        made += cpc.cpc_accrue_rollup(rollup_id=rollup_id) is not None
+    for rollup_id, network_id in cpc.cpc_due_rollups():
+        made += cpc.cpc_accrue_rollup(rollup_id=rollup_id, network_id=network_id) is not None
     return made
 
 

@@ -14,6 +14,10 @@ class NetworkConfig(AppConfig):
 
         # Joins between tenant tables carry network_id (Citus routes them to one shard).
         join_tenant_foreign_keys_on_network(apps.get_models())
+        # Cascading deletes name the networks of the deleted rows.
+        from .routing import install
+
+        install()
         # PostgreSQL lets a GROUP BY of a table's whole primary key stand for its other columns; tenant keys are
         # (network_id, id) in the database while Django's pk is `id`, so Django must group by every selected column.
         from django.db.backends.postgresql.features import DatabaseFeatures

@@ -134,6 +134,20 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
 
+    def save_every_field(self) -> None:
+        """Save an existing row that a step rewrites as a whole (a webhook event's outcome): every field but its id
+        and network, named, as every save of an existing tenant row names its fields."""
+        self.save(update_fields=[field.name for field in self._meta.concrete_fields
+                                 if not field.primary_key and field.name != "network"])
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        # Re-read on the row's network (its shard), as every other read of a tenant row.
+        # (A row read without its network_id, `.only(...)`, is re-read by id: reading the network would recurse.)
+        network_id = self.__dict__.get("network_id")
+        if from_queryset is None and network_id is not None:
+            from_queryset = type(self)._base_manager.filter(network_id=network_id)
+        return super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         # Every save of an existing row (bare, ModelForm or serializer) updates it on its network's shard and never
         # sets network_id: a row does not move between networks, and Citus refuses an UPDATE of its distribution
@@ -156,8 +170,11 @@ def _join_on_network(field, alias, related_alias):
 
 def join_tenant_foreign_keys_on_network(models_list) -> None:
     """Called once the apps are loaded (network.apps): every FK and one-to-one field from a tenant model to a tenant
-    model joins on network_id as well as on the id, both ways (the reverse relation asks its field)."""
+    model joins on network_id as well as on the id, both ways (the reverse relation asks its field), and its
+    accessors read on the instance's network (network.routing)."""
     import types
+
+    from .routing import route_descriptors_by_network
 
     for model in models_list:
         if not issubclass(model, TenantModel):
@@ -166,6 +183,7 @@ def join_tenant_foreign_keys_on_network(models_list) -> None:
             if (field.many_to_one or field.one_to_one) and field.name != "network" \
                     and isinstance(field.related_model, type) and issubclass(field.related_model, TenantModel):
                 field.get_extra_restriction = types.MethodType(_join_on_network, field)
+                route_descriptors_by_network(model, field)
 
 
 class Role(models.TextChoices):

@@ -182,7 +182,7 @@ def party_set_status(*, network: Network, party: Advertiser | Affiliate, status:
         raise ValidationError({"status": [f"Unknown status '{status}'."]})
     with transaction.atomic():
         approved = (isinstance(party, Affiliate) and status == PartyStatus.ACTIVE
-                    and type(party).objects.filter(pk=party.pk, status=PartyStatus.PENDING).exists())
+                    and type(party).objects.filter(network=network, pk=party.pk, status=PartyStatus.PENDING).exists())
         party.status = status
         party.save(update_fields=["status"])
         Membership.objects.filter(pk=party.membership_id).update(is_active=status != PartyStatus.SUSPENDED)

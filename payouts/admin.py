@@ -33,7 +33,7 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
     @admin.action(description="Run / resume selected batches")
     def resume_selected(self, request, queryset):
         for batch in queryset:
-            batch = payout_batch_run(batch_id=batch.pk, actor=request.user)
+            batch = payout_batch_run(batch_id=batch.pk, network_id=batch.network_id, actor=request.user)
             self.message_user(request, f"Batch {batch.pk}: {batch.status}.")
 
     def has_change_permission(self, request, obj=None):

@@ -312,7 +312,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     filterset_fields = ["status", "trigger"]
 
     def scope_queryset(self, queryset):
-        rows = Payout.objects.only("id", "batch_id", "status", "currency", "amount")
+        rows = Payout.objects.only("id", "network_id", "batch_id", "status", "currency", "amount")
         return queryset.prefetch_related(Prefetch("payouts", queryset=rows))
 
     @extend_schema(request=None, responses={201: PayoutBatchSerializer, 409: OpenApiTypes.OBJECT})
@@ -323,7 +323,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         except BatchRunning as exc:
             return Response({"detail": str(exc), "batch": exc.running.pk if exc.running else None},
                             status=status.HTTP_409_CONFLICT)
-        payout_batch_run_now(batch.pk)
+        payout_batch_run_now(batch.pk, batch.network_id)
         batch.refresh_from_db()
         return Response(PayoutBatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
@@ -331,7 +331,7 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
         """Resume a batch an outage interrupted (a no-op for a batch that is past paying)."""
-        batch = payout_batch_run(batch_id=self.get_object().pk, actor=request.user)
+        batch = payout_batch_run(batch_id=self.get_object().pk, network_id=self.network.pk, actor=request.user)
         return Response(PayoutBatchSerializer(batch).data)
 
     @extend_schema(

@@ -69,12 +69,21 @@ def payout_batch_start(*, network: Network, actor=None, trigger: str = PayoutBat
     return batch
 
 
-def payout_batch_run(*, batch_id: int, manual: bool = False, actor=None) -> PayoutBatch:
+def _batch_network(batch_id: int) -> int | None:
+    """The network of a batch whose run was queued before runs carried it (read by id, across networks)."""
+    return PayoutBatch.objects.filter(pk=batch_id).values_list("network_id", flat=True).first()
+
+
+def payout_batch_run(*, batch_id: int, network_id: int | None = None, manual: bool = False,
+                     actor=None) -> PayoutBatch:
     """Run (or resume) a batch from the step it is in. Safe to call again at any time.
 
     `manual` sends no payout to a provider: every one waits for the operator's mark (the demo uses it).
     `actor`: the operator who resumed it by hand (audited); the worker's runs act for the batch's creator."""
-    batch = PayoutBatch.objects.select_related("network", "created_by").get(pk=batch_id)
+    rows = PayoutBatch.objects.select_related("network", "created_by")
+    if network_id is None:
+        network_id = _batch_network(batch_id)
+    batch = rows.get(network_id=network_id, pk=batch_id)
     if actor is not None:
         audit_log_record(network=batch.network, actor=actor, action="payout_batch.resumed", target=batch,
                          data={"status": batch.status})
@@ -103,7 +112,7 @@ def _gather(batch: PayoutBatch) -> None:
         payout = _gather_one(batch, policy, account_id, skipped)
         if payout is not None:
             checkpoint("gather.payout", batch=batch, payout=payout)
-    PayoutBatch.objects.filter(pk=batch.pk, status=BatchStatus.GATHERING).update(
+    PayoutBatch.objects.filter(network_id=batch.network_id, pk=batch.pk, status=BatchStatus.GATHERING).update(
         status=BatchStatus.PAYING, skipped=skipped, total=batch.payouts.count(), updated_at=timezone.now())
     checkpoint("gather.done", batch=batch)
 
@@ -156,7 +165,8 @@ def _gather_one(batch: PayoutBatch, policy, account_id: int, skipped: list) -> P
     audit_log_record(network=network, actor=batch.created_by, action="payout.created", target=payout,
                      data={"batch": batch.pk, "amount": str(amount), "currency": currency,
                            "commissions": len(commission_ids)})
-    PayoutBatch.objects.filter(pk=batch.pk).update(total=batch.payouts.count(), updated_at=timezone.now())
+    PayoutBatch.objects.filter(network_id=batch.network_id, pk=batch.pk).update(total=batch.payouts.count(),
+                                                                                updated_at=timezone.now())
     return payout
 
 
@@ -171,17 +181,18 @@ def _pay(batch: PayoutBatch, manual: bool = False) -> None:
             logger.warning("Payout %s: Stripe unavailable (%s); the batch will be resumed.", payout_id, exc)
             errors.append(f"payout {payout_id}: {exc.__class__.__name__}: {exc}"[:500])
             continue
-        batch_refresh(batch.pk)
+        batch_refresh(batch.pk, network_id=batch.network_id)
         checkpoint("pay.payout", batch=batch, payout_id=payout_id)
     if errors:
-        PayoutBatch.objects.filter(pk=batch.pk).update(last_error="\n".join(errors)[:4000], updated_at=timezone.now())
+        PayoutBatch.objects.filter(network_id=batch.network_id, pk=batch.pk).update(
+            last_error="\n".join(errors)[:4000], updated_at=timezone.now())
         return  # still `paying`: the task retries, the hourly beat resumes stale batches
     open_count = batch.payouts.filter(status__in=[Payout.Status.PENDING, Payout.Status.PROCESSING]).count()
     final = BatchStatus.PROCESSING if open_count else BatchStatus.COMPLETED
-    changed = PayoutBatch.objects.filter(pk=batch.pk, status=BatchStatus.PAYING).update(
+    changed = PayoutBatch.objects.filter(network_id=batch.network_id, pk=batch.pk, status=BatchStatus.PAYING).update(
         status=final, last_error="", updated_at=timezone.now(),
         completed_at=timezone.now() if final == BatchStatus.COMPLETED else None)
-    batch_refresh(batch.pk)
+    batch_refresh(batch.pk, network_id=batch.network_id)
     audit_log_record(network=batch.network, actor=batch.created_by, action="payout_batch.sent", target=batch,
                      data={"status": final})
     if changed and final == BatchStatus.COMPLETED:
@@ -191,10 +202,10 @@ def _pay(batch: PayoutBatch, manual: bool = False) -> None:
 
 def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
     network = batch.network
-    payout = Payout.objects.get(pk=payout_id)
+    payout = Payout.objects.get(network=network, pk=payout_id)
     if manual or payout.method_kind != MethodKind.STRIPE_CONNECT:
         # PayPal / bank: the operator's CSV and marks.
-        Payout.objects.filter(pk=payout_id, status=Payout.Status.PENDING).update(
+        Payout.objects.filter(network=network, pk=payout_id, status=Payout.Status.PENDING).update(
             status=Payout.Status.PROCESSING, sent_at=timezone.now(), updated_at=timezone.now(),
             provider_status="awaiting_operator")
         return
@@ -209,7 +220,7 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
         return
     retry = payout.attempted_at is not None
     if not retry:
-        Payout.objects.filter(pk=payout_id).update(attempted_at=timezone.now())
+        Payout.objects.filter(network=network, pk=payout_id).update(attempted_at=timezone.now())
         checkpoint("pay.attempt_recorded", batch=batch, payout_id=payout_id)
     with transaction.atomic():
         # Held across the Stripe call: a second runner of this batch waits here, then finds the payout sent.

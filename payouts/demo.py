@@ -24,7 +24,7 @@ def _methods(network, affiliates) -> None:
                            "bank_bic": "COBADEFFXXX"}),
     ]
     for affiliate, (kind, fields) in zip(affiliates, plans, strict=False):
-        if PayoutMethod.objects.filter(affiliate=affiliate).exists():
+        if PayoutMethod.objects.filter(network=network, affiliate=affiliate).exists():
             continue
         if kind == MethodKind.PAYPAL:
             fields = {"paypal_email": affiliate.email}
@@ -47,10 +47,10 @@ def seed(ctx: dict) -> None:
     except BatchRunning:
         ctx.setdefault("summary", []).append("Payouts: a batch is running; the demo batch was not made.")
         return
-    batch = payout_batch_run(batch_id=batch.pk, manual=True)
+    batch = payout_batch_run(batch_id=batch.pk, network_id=batch.network_id, manual=True)
     for payout in batch.payouts.filter(status=Payout.Status.PROCESSING).order_by("pk"):
         payout_mark_paid(network=network, payout=payout, reference=f"DEMO-{payout.pk}", source="demo")
-    batch = PayoutBatch.objects.get(pk=batch.pk)
+    batch = PayoutBatch.objects.get(network=network, pk=batch.pk)
     counts = dict(batch.payouts.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     ctx.setdefault("summary", []).append(
         f"Payouts: batch #{batch.pk} {batch.status}, {counts.get('paid', 0)} paid, {len(batch.skipped)} skipped")

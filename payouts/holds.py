@@ -32,7 +32,7 @@ def payout_hold(*, network, payout: Payout | int, reason: str, provider_status: 
     payout.save(update_fields=["status", "failure_reason", "provider_status", "updated_at"])
     audit_log_record(network=network, actor=actor, action="payout.on_hold", target=payout,
                      data={"reason": payout.failure_reason, "amount": str(payout.amount), "currency": payout.currency})
-    batch_refresh(payout.batch_id, actor)
+    batch_refresh(payout.batch_id, actor, network_id=payout.network_id)
     return payout
 
 
@@ -75,5 +75,5 @@ def payout_switch_method(*, network, payout: Payout | int, method: PayoutMethod 
         status=PayoutBatch.Status.PROCESSING, completed_at=None, updated_at=timezone.now())
     audit_log_record(network=network, actor=actor, action="payout.method_switched", target=payout,
                      data={"from": old_kind, "to": target.kind, "method": target.pk})
-    batch_refresh(payout.batch_id, actor)
+    batch_refresh(payout.batch_id, actor, network_id=payout.network_id)
     return payout

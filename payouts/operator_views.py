@@ -136,7 +136,7 @@ class BatchListView(OperatorPage):
         except BatchRunning as exc:
             context = self.get_context_data(conflict=str(exc), running=exc.running)
             return self.render_to_response(context, status=409)
-        payout_batch_run_now(batch.pk)
+        payout_batch_run_now(batch.pk, batch.network_id)
         messages.success(request, _("Payout batch #%(batch_id)s started.") % {"batch_id": batch.pk})
         return redirect("operator_batch", pk=batch.pk)
 
@@ -263,7 +263,7 @@ class PayoutMarkView(OperatorAction):
             error = str(exc)
         except ValidationError as exc:
             error = " ".join(exc.messages)
-        payout = Payout.objects.select_related("affiliate", "batch").get(pk=payout.pk)
+        payout = Payout.objects.select_related("affiliate", "batch").get(network=self.network, pk=payout.pk)
         if is_htmx(request):
             return render(request, "operator/_payouts_row.html", {"payout": payout, "error": error,
                                                                    "in_batch": request.POST.get("in_batch") == "1"})

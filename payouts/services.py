@@ -77,11 +77,11 @@ def _validate_method(method: PayoutMethod) -> None:
 
 
 def _make_default(method: PayoutMethod) -> None:
-    PayoutMethod.objects.filter(affiliate_id=method.affiliate_id, is_default=True).exclude(pk=method.pk).update(
-        is_default=False)
+    PayoutMethod.objects.filter(network_id=method.network_id, affiliate_id=method.affiliate_id,
+                                is_default=True).exclude(pk=method.pk).update(is_default=False)
     if not method.is_default:
         method.is_default = True
-        PayoutMethod.objects.filter(pk=method.pk).update(is_default=True)
+        PayoutMethod.objects.filter(network_id=method.network_id, pk=method.pk).update(is_default=True)
 
 
 def _lock_affiliate(network: Network, affiliate: Affiliate) -> None:
@@ -101,7 +101,7 @@ def payout_method_create(*, network: Network, affiliate: Affiliate, kind: str, i
                           **{k: v for k, v in fields.items() if k in EDITABLE})
     _validate_method(method)
     method.save()
-    if is_default or not PayoutMethod.objects.filter(affiliate=affiliate, is_default=True).exists():
+    if is_default or not PayoutMethod.objects.filter(network=network, affiliate=affiliate, is_default=True).exists():
         _make_default(method)
     audit_log_record(network=network, actor=actor, action="payout_method.created", target=method,
                      data={"kind": kind})
@@ -113,11 +113,11 @@ def payout_method_update(*, network: Network, method: PayoutMethod, actor: User 
                          is_default: bool | None = None, **fields) -> PayoutMethod:
     _lock_affiliate(network, method.affiliate)
     method = PayoutMethod.objects.select_for_update().get(network=network, pk=method.pk)
-    for name, value in fields.items():
-        if name in EDITABLE:
-            setattr(method, name, value)
+    changed = [name for name in fields if name in EDITABLE]
+    for name in changed:
+        setattr(method, name, fields[name])
     _validate_method(method)
-    method.save()
+    method.save(update_fields=[*changed, "updated_at"])
     if is_default:
         _make_default(method)
     audit_log_record(network=network, actor=actor, action="payout_method.updated", target=method,
@@ -134,7 +134,7 @@ def payout_method_delete(*, network: Network, method: PayoutMethod, actor: User 
                      data={"kind": method.kind})
     method.delete()
     if was_default:
-        successor = PayoutMethod.objects.filter(affiliate_id=affiliate_id).order_by("id").first()
+        successor = PayoutMethod.objects.filter(network=network, affiliate_id=affiliate_id).order_by("id").first()
         if successor is not None:
             _make_default(successor)
 
@@ -168,7 +168,7 @@ def payout_method_stripe_onboard(*, network: Network, affiliate: Affiliate, refr
             if not method.stripe_account_id:
                 method.stripe_account_id = account.id
                 method.save(update_fields=["stripe_account_id", "updated_at"])
-            if not PayoutMethod.objects.filter(affiliate=affiliate, is_default=True).exists():
+            if not PayoutMethod.objects.filter(network=network, affiliate=affiliate, is_default=True).exists():
                 _make_default(method)
             audit_log_record(network=network, actor=actor, action="payout_method.stripe_account",
                              target=method, data={"account": account.id})
@@ -197,7 +197,7 @@ def tax_details_update(*, network: Network, affiliate: Affiliate, actor: User | 
         if name in fields:
             setattr(details, name, fields[name])
     details.country = details.country.upper()
-    details.save()
+    details.save(update_fields=["legal_name", "country", "tax_id", "form_type", "form_file", "updated_at"])
     if "form_file" in fields and old_file and old_file != details.form_file.name:
         transaction.on_commit(lambda: details.form_file.storage.delete(old_file))
     audit_log_record(network=network, actor=actor, action="tax_details.updated", target=details,

@@ -30,19 +30,20 @@ class BatchNotFinished(Exception):
 # back the step in flight) and the retry resumes it where it stopped.
 @task(bind=True, autoretry_for=(DatabaseError, BatchNotFinished, SoftTimeLimitExceeded), retry_backoff=60,
       retry_backoff_max=3600, max_retries=10, **LONG)
-def payout_batch_run_task(self, batch_id: int) -> str:
-    batch = payout_batch_run(batch_id=batch_id)
+def payout_batch_run_task(self, batch_id: int, network_id: int | None = None) -> str:
+    """`network_id` routes the batch's reads to its network; a message queued without it reads by id, as before."""
+    batch = payout_batch_run(batch_id=batch_id, network_id=network_id)
     if batch.status in PayoutBatch.RUNNING and batch.last_error and not self.request.is_eager:
         raise BatchNotFinished(batch.last_error)
     return batch.status
 
 
-def payout_batch_run_now(batch_id: int) -> None:
+def payout_batch_run_now(batch_id: int, network_id: int | None = None) -> None:
     """Run a batch just started (queued for the worker; in-process in the embedded default). A database that stays
     locked there (SQLite with many writers) interrupts the run, not the request: the batch is started and resumes
     from its last committed step (the embedded jobs or the hourly beat)."""
     try:
-        payout_batch_run_task.delay(batch_id)
+        payout_batch_run_task.delay(batch_id, network_id)
     except (DatabaseError, Retry):  # in-process, the task's retry is raised as Retry
         logger.warning("Payout batch %s interrupted; it resumes automatically.", batch_id, exc_info=True)
 
@@ -65,7 +66,7 @@ def payouts_scheduled_task() -> list[int]:
         except BatchRunning:
             continue  # a manual batch is running: the period stays due, the next hour starts it
         started.append(batch.pk)
-        _run_logged(batch.pk)
+        _run_logged(batch.pk, network.pk)
     payout_batches_resume_stale(older_than=STALE_AFTER, exclude=started)
     return started
 
@@ -73,9 +74,9 @@ def payouts_scheduled_task() -> list[int]:
 def payout_batches_resume_stale(*, older_than: timedelta, exclude: list[int] = ()) -> int:
     """Resume the batches left running (gathering or paying) with no progress for `older_than`."""
     stale = PayoutBatch.objects.filter(status__in=PayoutBatch.RUNNING, updated_at__lt=timezone.now() - older_than)
-    ids = list(stale.exclude(pk__in=exclude).values_list("pk", flat=True))
-    for batch_id in ids:
-        _run_logged(batch_id)
+    ids = list(stale.exclude(pk__in=exclude).values_list("pk", "network_id"))
+    for batch_id, network_id in ids:
+        _run_logged(batch_id, network_id)
     return len(ids)
 
 
@@ -89,24 +90,32 @@ def payout_batches_resume_embedded() -> int:
     return payout_batches_resume_stale(older_than=EMBEDDED_STALE_AFTER)
 
 
-def _run_logged(batch_id: int) -> None:
+def _run_logged(batch_id: int, network_id: int) -> None:
     # Each batch runs in its own task (its own time limit); in-process in the embedded default, where one
     # network's trouble must not stop the others' payouts. The batch stays resumable either way.
     try:
-        payout_batch_run_task.delay(batch_id)
+        payout_batch_run_task.delay(batch_id, network_id)
     except Exception:
         logger.exception("Payout batch %s stopped; it resumes on the next scheduled run.", batch_id)
 
 
+def _payout_network(payout_id: int) -> int | None:
+    """The network of a payout whose e-mail was queued before tasks carried it (read by id, across networks)."""
+    return Payout.objects.filter(pk=payout_id).values_list("network_id", flat=True).first()
+
+
 @task(**RETRY_MAIL, **BATCH)
-def payout_email_task(payout_id: int, event: str) -> int:
-    payout = Payout.objects.select_related("affiliate").filter(pk=payout_id).first()
+def payout_email_task(payout_id: int, event: str, network_id: int | None = None) -> int:
+    """`network_id` routes the read to the payout's network; a message queued without it reads by id alone."""
+    if network_id is None:
+        network_id = _payout_network(payout_id)
+    payout = Payout.objects.select_related("affiliate").filter(network_id=network_id, pk=payout_id).first()
     if payout is None:
         return 0
     return payout_email_send(payout, event)
 
 
 @receiver(payout_email_due, dispatch_uid="payouts.tasks.payout_email")
-def payout_email_queue(sender, payout_id: int, event: str, **kwargs) -> None:
+def payout_email_queue(sender, payout_id: int, event: str, network_id: int | None = None, **kwargs) -> None:
     """The affiliate's e-mail of a committed payout transition (`transitions.payout_notify`)."""
-    payout_email_task.delay(payout_id, event)
+    payout_email_task.delay(payout_id, event, network_id)

@@ -72,7 +72,9 @@ def payout_notify(payout: Payout, event: str) -> None:
                 "amount": str(quantize(payout.amount, cur))},
     )
     payout_id = payout.pk  # the e-mail task is queued by tasks.py (it imports this module, not the reverse)
-    transaction.on_commit(lambda: payout_email_due.send(sender=Payout, payout_id=payout_id, event=event))
+    network_id = payout.network_id
+    transaction.on_commit(lambda: payout_email_due.send(sender=Payout, payout_id=payout_id, event=event,
+                                                        network_id=network_id))
 
 
 @event_types.example_register("payout.paid")
@@ -91,19 +93,20 @@ def _failed_example() -> dict:
         failure_reason="The destination account cannot receive transfers.", paid_at=None))
 
 
-def batch_refresh(batch_id: int, actor=None) -> None:
+def batch_refresh(batch_id: int, actor=None, *, network_id: int) -> None:
     """Progress counters from the payout rows; a batch awaiting confirmations completes when none is open
     (audited with the actor whose mark closed it)."""
-    counts = Payout.objects.filter(batch_id=batch_id).aggregate(
+    counts = Payout.objects.filter(network_id=network_id, batch_id=batch_id).aggregate(
         total=Count("pk"), done=Count("pk", filter=~Q(status=Status.PENDING)),
         open=Count("pk", filter=Q(status__in=[Status.PENDING, Status.PROCESSING])))
-    PayoutBatch.objects.filter(pk=batch_id).update(total=counts["total"], done=counts["done"],
-                                                   updated_at=timezone.now())
+    PayoutBatch.objects.filter(network_id=network_id, pk=batch_id).update(
+        total=counts["total"], done=counts["done"], updated_at=timezone.now())
     if counts["open"] == 0:
-        completed = PayoutBatch.objects.filter(pk=batch_id, status=PayoutBatch.Status.PROCESSING).update(
+        completed = PayoutBatch.objects.filter(network_id=network_id, pk=batch_id,
+                                               status=PayoutBatch.Status.PROCESSING).update(
             status=PayoutBatch.Status.COMPLETED, completed_at=timezone.now())
         if completed:
-            batch = PayoutBatch.objects.select_related("network").get(pk=batch_id)
+            batch = PayoutBatch.objects.select_related("network").get(network_id=network_id, pk=batch_id)
             audit_log_record(network=batch.network, actor=actor, action="payout_batch.completed", target=batch,
                              data={"payouts": counts["total"]})
 
@@ -136,7 +139,8 @@ def payout_mark_paid(*, network, payout: Payout | int, actor=None, reference: st
     if payout.status not in allowed:
         raise PayoutTransitionError(payout, "marked paid")
     reference = reference.strip()[:120]
-    if reference and Payout.objects.filter(provider_reference=reference).exclude(pk=payout.pk).exists():
+    if reference and Payout.objects.filter(network=network, provider_reference=reference).exclude(
+            pk=payout.pk).exists():
         raise PayoutTransitionError(payout, "marked paid", gettext(
             "The reference “%(reference)s” belongs to another payout.") % {"reference": reference})
     ledger.ledger_payout_settled(network=network, affiliate=payout.affiliate, currency=payout.currency,
@@ -157,7 +161,7 @@ def payout_mark_paid(*, network, payout: Payout | int, actor=None, reference: st
                      data={"source": source, "amount": str(payout.amount), "currency": payout.currency,
                            "reference": payout.provider_reference})
     payout_notify(payout, "payout.paid")
-    batch_refresh(payout.batch_id, actor)
+    batch_refresh(payout.batch_id, actor, network_id=payout.network_id)
     return payout
 
 
@@ -211,5 +215,5 @@ def payout_mark_failed(*, network, payout: Payout | int, reason: str = "", actor
                      data={"source": source, "reason": payout.failure_reason, "amount": str(payout.amount),
                            "currency": payout.currency})
     payout_notify(payout, "payout.failed")
-    batch_refresh(payout.batch_id, actor)
+    batch_refresh(payout.batch_id, actor, network_id=payout.network_id)
     return payout

@@ -24,18 +24,33 @@ CONFIRM = {"transfer.created", "transfer.paid", "transfer.updated"}
 FAIL = {"transfer.reversed", "transfer.failed", "transfer.canceled"}
 
 
+def _network_of_transfer(transfer_id: str) -> int | None:
+    """A transfer without our metadata (made by hand in Stripe's dashboard): its payout's network, found by the
+    transfer's id across networks."""
+    return Payout.objects.filter(provider_reference=transfer_id, method_kind=MethodKind.STRIPE_CONNECT) \
+        .values_list("network_id", flat=True).first()
+
+
 def _payout_for(obj: dict) -> Payout | None:
     transfer_id = obj.get("id", "")
-    payout = Payout.objects.filter(provider_reference=transfer_id, method_kind=MethodKind.STRIPE_CONNECT).first() \
+    metadata = obj.get("metadata") or {}
+    network_id = str(metadata.get("network_id", ""))
+    # Our transfers carry their network and payout in the metadata: read on that network.
+    if network_id.isdigit() and len(network_id) < 19:  # a bigint
+        rows = Payout.objects.filter(network_id=int(network_id))
+    elif transfer_id:
+        rows = Payout.objects.filter(network_id=_network_of_transfer(transfer_id))
+    else:
+        return None
+    payout = rows.filter(provider_reference=transfer_id, method_kind=MethodKind.STRIPE_CONNECT).first() \
         if transfer_id else None
     if payout is not None:
         return payout
-    metadata = obj.get("metadata") or {}
     raw = str(metadata.get("payout_id", ""))
-    if not raw.isdigit():
+    if not raw.isdigit() or len(raw) >= 19 or not network_id.isdigit():
         return None
-    payout = Payout.objects.filter(pk=int(raw), method_kind=MethodKind.STRIPE_CONNECT).first()
-    if payout is None or str(payout.network_id) != str(metadata.get("network_id", "")):
+    payout = rows.filter(pk=int(raw), method_kind=MethodKind.STRIPE_CONNECT).first()
+    if payout is None:
         return None
     if obj.get("object") == "transfer" and obj.get("destination") != payout.method_snapshot.get("stripe_account_id"):
         return None
@@ -82,7 +97,7 @@ def stripe_event_handle(event: dict) -> str:
                              provider_status=kind)
             return "paid"
         if kind == "payout.failed":
-            Payout.objects.filter(pk=payout.pk).update(provider_status=kind)
+            Payout.objects.filter(network_id=payout.network_id, pk=payout.pk).update(provider_status=kind)
             logger.warning("Stripe payout failed for payout %s (funds stay in the connected account).", payout.pk)
             return "recorded"
         return "ignored"

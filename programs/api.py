@@ -113,7 +113,8 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     def apply(self, request, pk=None):
         """Join the program: approved at once when its approval is automatic, else pending; accepts an invitation."""
         program = self.get_object()
-        existed = Partnership.objects.filter(program=program, affiliate=self.membership.party).exists()
+        existed = Partnership.objects.filter(network=self.network, program=program,
+                                              affiliate=self.membership.party).exists()
         partnership = services.partnership_apply(network=self.network, program=program,
                                                  affiliate=self.membership.party, actor=request.user)
         body = PartnershipSerializer(partnership, context=self.get_serializer_context()).data
@@ -224,7 +225,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
         fields = data.validated_data
         programs = selectors.programs_visible_to(network=self.network, membership=self.membership)
         partnership = Partnership.objects.filter(
-            program__in=programs, program_id=fields["program"], affiliate=self.membership.party
+            network=self.network, program__in=programs, program_id=fields["program"], affiliate=self.membership.party
         ).select_related("program").first()
         if partnership is None:
             if not programs.filter(pk=fields["program"]).exists():

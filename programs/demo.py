@@ -168,8 +168,8 @@ def seed(ctx: dict) -> None:
     for code, program_index, affiliate_index, deep_link, subs in LINKS:
         partnership = partnerships[(program_index, affiliate_index)]
         link, _ = TrackingLink.objects.get_or_create(
-            code=code,
-            defaults={"network": network, "partnership": partnership, "program": partnership.program,
+            network=network, code=code,
+            defaults={"partnership": partnership, "program": partnership.program,
                       "affiliate": partnership.affiliate, "destination_url": deep_link, **subs},
         )
         links.append(link)

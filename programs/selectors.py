@@ -63,8 +63,8 @@ def rules_visible_to(*, program: Program, membership: Membership) -> list[Commis
 def default_link_for(partnership: Partnership) -> TrackingLink | None:
     """The partnership's plain link (no deep link, no sub IDs), which creatives are rendered with."""
     return (
-        TrackingLink.objects.filter(partnership=partnership, archived=False, destination_url="",
-                                    sub1="", sub2="", sub3="", sub4="", sub5="")
+        TrackingLink.objects.filter(network_id=partnership.network_id, partnership=partnership, archived=False,
+                                    destination_url="", sub1="", sub2="", sub3="", sub4="", sub5="")
         .order_by("id")
         .first()
     )

@@ -105,7 +105,7 @@ def program_update(*, network: Network, program: Program, actor: User | None, ru
             setattr(program, name, value)
     program.full_clean(exclude=["network", "advertiser"])
     rules = rules_clean(network=network, currency=program.currency, rules=rules or [])
-    program.save()
+    program.save(update_fields=[*fields, "updated_at"])
     _add_rules(program, rules)
     if "caps" in changed:
         if not had_caps and caps.has_limits(program.caps):
@@ -182,7 +182,7 @@ def partnership_invite(*, network: Network, program: Program, affiliate: Affilia
     _same_network(network, program, affiliate)
     if program.status == Program.Status.ARCHIVED:
         raise ValidationError({"detail": gettext("The program is archived.")})
-    existing = Partnership.objects.filter(program=program, affiliate=affiliate).first()
+    existing = Partnership.objects.filter(network=network, program=program, affiliate=affiliate).first()
     if existing is not None:
         raise ValidationError({"affiliate": [gettext("This affiliate already has a partnership here (%(status)s).")
                                              % {"status": choice_word(Partnership.Status, existing.status)}]})
@@ -220,7 +220,7 @@ def partnership_decide(*, network: Network, partnership: Partnership, status: st
     values = {"status": status, "decided_at": timezone.now(), "decided_by": _actor(actor)}
     if note:
         values["note"] = note
-    updated = Partnership.objects.filter(pk=partnership.pk, status__in=allowed).update(**values)
+    updated = Partnership.objects.filter(network=network, pk=partnership.pk, status__in=allowed).update(**values)
     partnership.refresh_from_db()
     if not updated:
         raise ValidationError({"detail": gettext(
@@ -390,7 +390,7 @@ def creative_update(*, network: Network, creative: Creative, actor: User | None,
             transaction.on_commit(lambda: creative.image.storage.delete(old))
     if creative.kind == Creative.Kind.BANNER and not creative.image:
         raise ValidationError({"image": [gettext("A banner needs an image.")]})
-    creative.save()
+    creative.save(update_fields=[*fields, *(["image", "width", "height"] if image is not None else [])])
     audit_log_record(network=network, actor=_actor(actor), action="creative.updated", target=creative,
                      data={"fields": sorted(fields) + (["image"] if image is not None else [])})
     return creative
@@ -423,7 +423,7 @@ def coupon_create(*, network: Network, partnership: Partnership, code: str, acto
 @transaction.atomic
 def coupon_deactivate(*, network: Network, coupon: CouponCode, actor: User | None) -> CouponCode:
     _same_network(network, coupon)
-    if CouponCode.objects.filter(pk=coupon.pk, is_active=True).update(is_active=False):
+    if CouponCode.objects.filter(network=network, pk=coupon.pk, is_active=True).update(is_active=False):
         audit_log_record(network=network, actor=_actor(actor), action="coupon.deactivated", target=coupon)
     coupon.refresh_from_db()
     return coupon

@@ -1,5 +1,6 @@
 """The two-network world every test can use, and helpers for the real-services run."""
 
+import os
 from dataclasses import dataclass, field
 
 import pytest
@@ -26,10 +27,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """With CITUS_URL: after the test database is created and migrated on the coordinator, the same database on
     every worker of the coordinator's own database, then the tables distributed by network_id (core.citus)."""
     if not settings.CITUS_URL:
+        _install_sql_guard(django_db_blocker)
         yield
         return
     with django_db_blocker.unblock():
         nodes = _distribute_test_database()
+    _install_sql_guard(django_db_blocker)
     yield
     # Citus's maintenance daemon holds a connection to the test database: the run drops it by force, everywhere.
     from django.db import connections
@@ -38,6 +41,45 @@ def django_db_setup(django_db_setup, django_db_blocker):
     connections.close_all()
     for host, port in nodes:
         _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _install_sql_guard(django_db_blocker):
+    """The routing guard (tests/sqlguard.py), on PostgreSQL only: SQLite is never distributed. SQLGUARD=off turns it
+    off (to measure what it costs)."""
+    if not _sql_guard_on():
+        return
+    from django.db import connection
+
+    from core.citus import tenant_tables
+    from tests import sqlguard
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        sqlguard.install(tenant_tables(cursor))
+
+
+def _sql_guard_on() -> bool:
+    return settings.IS_POSTGRES and os.environ.get("SQLGUARD", "on") != "off"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A covered test's body (not its fixtures) runs under the routing guard; it fails on what the guard found."""
+    from tests import sqlguard
+
+    guarded = _sql_guard_on() and sqlguard.is_covered(item.nodeid) and "sql_unrouted" not in item.keywords
+    if guarded:
+        sqlguard.start()
+    try:
+        result = yield
+    finally:
+        found = sqlguard.stop() if guarded else []
+    if found and os.environ.get("SQLGUARD_LOG"):  # a survey: every finding, one per line
+        with open(os.environ["SQLGUARD_LOG"], "a") as log:
+            log.writelines(f"{item.nodeid}\t{v.kind}\t{','.join(v.tables)}\t{v.where}\t{v.detail}\n" for v in found)
+    if found:
+        raise AssertionError(f"{len(found)} statement(s) not routed by network (tests/sqlguard.py):\n"
+                             + "\n".join(str(v) for v in found[:20]))
+    return result
 
 
 def _run_on(host, port, dbname, *statements):

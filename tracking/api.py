@@ -287,7 +287,8 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         delivery = services.webhook_endpoint_send_test(network=self.network, endpoint=self.get_object())
-        return Response(DeliverySerializer(Delivery.objects.get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED)
+        return Response(DeliverySerializer(Delivery.objects.get(network=self.network, pk=delivery.pk)).data,
+                        status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=WebhookEndpointCreatedSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -371,5 +372,5 @@ class PostbackTestView(_AffiliateSelf):
     def post(self, request):
         # One attempt, made now: the delivery comes back with its outcome (succeeded or failed, never retried).
         attempt = services.affiliate_postback_send_test(network=self.network, affiliate=self._affiliate())
-        return Response(DeliverySerializer(Delivery.objects.get(pk=attempt.delivery_id)).data,
+        return Response(DeliverySerializer(Delivery.objects.get(network=self.network, pk=attempt.delivery_id)).data,
                         status=status.HTTP_202_ACCEPTED)

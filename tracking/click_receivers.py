@@ -29,13 +29,15 @@ def _program_changed(sender, instance, **kwargs):
 
 @receiver([post_save, post_delete], sender=Partnership, dispatch_uid="clicks_forget_partnership")
 def _partnership_changed(sender, instance, **kwargs):
-    codes = list(TrackingLink.objects.filter(partnership_id=instance.pk).values_list("code", flat=True))
+    codes = list(TrackingLink.objects.filter(network_id=instance.network_id, partnership_id=instance.pk)
+                 .values_list("code", flat=True))
     if codes:
         _after_commit(lambda: clicks.forget_links(codes))
 
 
 @receiver([post_save, post_delete], sender=Affiliate, dispatch_uid="clicks_forget_affiliate")
 def _affiliate_changed(sender, instance, **kwargs):
-    codes = list(TrackingLink.objects.filter(affiliate_id=instance.pk).values_list("code", flat=True))
+    codes = list(TrackingLink.objects.filter(network_id=instance.network_id, affiliate_id=instance.pk)
+                 .values_list("code", flat=True))
     if codes:
         _after_commit(lambda: clicks.forget_links(codes))

@@ -80,8 +80,8 @@ def _timestamp(moment) -> float | None:
     return moment.timestamp() if moment is not None else None
 
 
-def _load_program(program_id: int) -> dict:
-    program = Program.objects.filter(pk=program_id).only(
+def _load_program(program_id: int, network_id: int) -> dict:
+    program = Program.objects.filter(network_id=network_id, pk=program_id).only(
         "status",
         "landing_url",
         "allowed_domains",
@@ -113,7 +113,7 @@ def caps_paused(link: dict, program: dict, now: float) -> bool:
     return until is not None and now < until
 
 
-def _cached(local: LocalCache, key, cache_key: str, loader) -> dict:
+def _cached(local: LocalCache, key, cache_key: str, loader, *args) -> dict:
     value = local.get(key)
     if value is not MISSING:
         return value
@@ -123,7 +123,7 @@ def _cached(local: LocalCache, key, cache_key: str, loader) -> dict:
         log.warning("click cache read failed", exc_info=True)
         value = None
     if value is None:
-        value = loader(key)
+        value = loader(key, *args)
         try:
             cache.set(cache_key, value, MISSING_TTL if value is _GONE or value.get("gone") else CACHE_TTL)
         except Exception:
@@ -139,7 +139,8 @@ def link_lookup(code: str) -> tuple[dict, dict] | None:
     link = _cached(_local_links, code, link_cache_key(code), _load_link)
     if link.get("gone"):
         return None
-    program = _cached(_local_programs, link["program_id"], program_cache_key(link["program_id"]), _load_program)
+    program = _cached(_local_programs, link["program_id"], program_cache_key(link["program_id"]), _load_program,
+                      link["network_id"])
     if program.get("gone"):
         return None
     return link, program

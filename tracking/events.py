@@ -125,7 +125,8 @@ def on_partnership_decided(sender, partnership: Partnership, **kwargs) -> None:
     event = f"partnership.{partnership.status}"
     if event not in TYPES:
         return
-    advertiser_id = Program.objects.filter(pk=partnership.program_id).values_list("advertiser_id", flat=True).first()
+    advertiser_id = (Program.objects.filter(network_id=partnership.network_id, pk=partnership.program_id)
+                     .values_list("advertiser_id", flat=True).first())
     event_emit(network_id=partnership.network_id, event=event, data=partnership_payload(partnership),
                advertiser_id=advertiser_id)
 

@@ -226,8 +226,8 @@ def _postback_delivery(network_id: int, event: str, affiliate_id: int, template:
 
 def _save_and_queue(deliveries: list[Delivery]) -> list[Delivery]:
     created = Delivery.objects.bulk_create(deliveries)
-    ids = [delivery.pk for delivery in created]
-    transaction.on_commit(lambda: _queue(ids))
+    ids, networks = [delivery.pk for delivery in created], [delivery.network_id for delivery in created]
+    transaction.on_commit(lambda: _queue(ids, networks))
     return created
 
 
@@ -265,8 +265,9 @@ def answer_words(status_code: int) -> str:
     return _("Receiver error: your server failed while handling the call (a server error); check its logs.")
 
 
-def _queue(ids: list[int]) -> None:
-    deliveries_created.send(sender=Delivery, delivery_ids=ids)  # tasks_outbound queues a send each
+def _queue(ids: list[int], network_ids: list[int]) -> None:
+    # tasks_outbound queues a send each, with its network
+    deliveries_created.send(sender=Delivery, delivery_ids=ids, network_ids=network_ids)
 
 
 def delivery_resend(*, network, delivery: Delivery, actor=None) -> Delivery:
@@ -274,10 +275,10 @@ def delivery_resend(*, network, delivery: Delivery, actor=None) -> Delivery:
     from network.services import audit_log_record
 
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk, network=network).update(
+        Delivery.objects.filter(network=network, pk=delivery.pk).update(
             status=Delivery.Status.PENDING, next_attempt_at=None, completed_at=None)
         audit_log_record(network=network, actor=actor, action="delivery.resent", target=delivery)
-        transaction.on_commit(lambda: _queue([delivery.pk]))
+        transaction.on_commit(lambda: _queue([delivery.pk], [delivery.network_id]))
     delivery.refresh_from_db()
     return delivery
 
@@ -354,5 +355,6 @@ def delivery_attempt(delivery: Delivery, *, final: bool, timeout: float | None =
             delivery.status, delivery.completed_at, delivery.next_attempt_at = Delivery.Status.FAILED, now, None
         else:
             delivery.next_attempt_at = now + timedelta(seconds=retry_in)
-        delivery.save()
+        delivery.save(update_fields=["attempts", "last_status_code", "last_latency_ms", "last_response_excerpt",
+                                     "last_error", "status", "completed_at", "next_attempt_at"])
     return attempt

@@ -330,7 +330,8 @@ def record_fast(authorization: str, content_type: str, raw: bytes, meta: dict | 
         if row is None:
             return None  # the order id exists: the full view answers 200 or 409
         conversion.id = conversion.pk = conversion_id = row[0]
-        transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion_id))
+        transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion_id,
+                                                               network_id=network_id))
     return conversion_recorded_representation(conversion, conversion_warnings(conversion))
 
 

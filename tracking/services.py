@@ -84,7 +84,9 @@ def _emit_created(conversion: Conversion) -> None:
     )
 
 
-def _apply(conversion: Conversion, attribution: Attribution, details: list[dict], program: Program | None) -> None:
+def _apply(conversion: Conversion, attribution: Attribution, details: list[dict],
+           program: Program | None) -> list[str]:
+    """Set the attribution's fields on the conversion; returns their names (for `save(update_fields=...)`)."""
     target = attribution.program or program
     fields = conversion_fields(
         kind=attribution.kind, details=details, pending=attribution.pending,
@@ -98,6 +100,7 @@ def _apply(conversion: Conversion, attribution: Attribution, details: list[dict]
     conversion.program = target
     conversion.coupon = attribution.coupon
     conversion.first_click_id = attribution.first_click_id
+    return [*fields, "program", "coupon", "first_click_id"]
 
 
 def _same_order(existing: Conversion, amount: Decimal, currency: str) -> Recorded:
@@ -171,10 +174,11 @@ def conversion_record(
             conversion.save(force_insert=True)
             conversions_added(network.pk, [conversion.pk])
             if conversion.attribution_pending:
-                transaction.on_commit(lambda: _queue_late_attribution(conversion.pk))
+                transaction.on_commit(lambda: _queue_late_attribution(conversion.pk, conversion.network_id))
             else:
                 _emit_created(conversion)
-                transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
+                transaction.on_commit(lambda: conversion_recorded.send(
+                    sender=Conversion, conversion_id=conversion.pk, network_id=conversion.network_id))
     except IntegrityError:
         existing = Conversion.objects.for_network(network).filter(advertiser=advertiser, order_id=order_id).first()
         if existing is None:
@@ -183,14 +187,22 @@ def conversion_record(
     return Recorded(conversion, True, conversion_warnings(conversion))
 
 
-def _queue_late_attribution(conversion_id: int) -> None:
-    conversion_awaiting_click.send(sender=Conversion, conversion_id=conversion_id)  # tasks_outbound queues it
+def _queue_late_attribution(conversion_id: int, network_id: int) -> None:
+    # tasks_outbound queues it
+    conversion_awaiting_click.send(sender=Conversion, conversion_id=conversion_id, network_id=network_id)
 
 
-def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> str:
-    """Attribute a conversion recorded before its click was ingested. "waiting" when it should try again."""
+def _conversion_network(conversion_id: int) -> int | None:
+    """The network of a conversion whose task was queued before tasks carried it (read by id, across networks)."""
+    return Conversion.objects.filter(pk=conversion_id).values_list("network_id", flat=True).first()
+
+
+def conversion_attribute_pending(*, conversion_id: int, network_id: int | None = None, final: bool = False) -> str:
+    """Attribute a conversion recorded before its click was ingested. "waiting" when it should try again.
+    Without `network_id` (a task queued before tasks passed it) the network is read by the conversion's id."""
     with transaction.atomic():
-        network_id = Conversion.objects.filter(pk=conversion_id).values_list("network_id", flat=True).first()
+        if network_id is None:
+            network_id = _conversion_network(conversion_id)
         conversion = (
             Conversion.objects.select_for_update(of=("self",))
             .select_related("network", "advertiser", "coupon__partnership__program")
@@ -221,9 +233,9 @@ def conversion_attribute_pending(*, conversion_id: int, final: bool = False) -> 
                 click_id=conversion.click_id, exclude_id=conversion.pk,
             )
         with conversions_kept(conversion.network_id, [conversion.pk]):
-            _apply(conversion, attribution, details, explicit)
+            changed = _apply(conversion, attribution, details, explicit)
             conversion.attribution_pending = False
-            conversion.save()
+            conversion.save(update_fields=sorted({*changed, "attribution_pending"}))
         _emit_created(conversion)
         transaction.on_commit(lambda: conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk))
     return conversion.attribution
@@ -242,9 +254,9 @@ def conversions_attribute_overdue(*, limit: int = 1000) -> int:
     """Settle conversions whose click never came within the grace period."""
     cutoff = timezone.now() - timedelta(seconds=_grace())
     overdue = list(Conversion.objects.filter(attribution_pending=True, created_at__lte=cutoff)
-                   .order_by("id").values_list("pk", flat=True)[:limit])
-    for conversion_id in overdue:
-        conversion_attribute_pending(conversion_id=conversion_id, final=True)
+                   .order_by("id").values_list("pk", "network_id")[:limit])
+    for conversion_id, network_id in overdue:
+        conversion_attribute_pending(conversion_id=conversion_id, network_id=network_id, final=True)
     return len(overdue)
 
 
@@ -383,7 +395,7 @@ def webhook_endpoint_update(*, network: Network, endpoint: WebhookEndpoint, acto
         changes["events"] = _check_events(changes["events"])
     for name, value in changes.items():
         setattr(endpoint, name, value)
-    endpoint.save()
+    endpoint.save(update_fields=list(changes))
     audit_log_record(network=network, actor=actor, action="webhook.updated", target=endpoint,
                      data={name: value for name, value in changes.items() if name != "secret"})
     return endpoint

@@ -1,6 +1,8 @@
 """What tracking tells later apps (commissions), and its own task modules, without depending on them.
 
-- `conversion_recorded(sender=Conversion, conversion_id=int)`: sent once per new conversion, after its
+Each names the network of its rows (`network_id`, `network_ids`), so the tasks read them on that network.
+
+- `conversion_recorded(sender=Conversion, conversion_id=int, network_id=int)`: sent once per new conversion, after its
   transaction commits. Receivers queue their own work (the commission computation).
 - `conversions_recorded(sender=Conversion, conversion_ids=list[int], network_id=int)`: the same for a batch of new
   conversions of one network (a CSV import's chunk), after their transaction commits: receivers handle them as one
@@ -13,10 +15,10 @@
 - `conversion_adjusted(sender=Conversion, conversion=Conversion, before={"amount", "items"}, actor=User | None)`:
   sent inside the adjustment's transaction (`adjustments.conversion_adjust`) with what the conversion was before;
   receivers (commissions priced again) commit or roll back with it.
-- `deliveries_created(sender=Delivery, delivery_ids=list[int])`: sent after the commit that wrote deliveries
-  (webhooks, postbacks) to send; `tasks_outbound` queues one send each.
-- `conversion_awaiting_click(sender=Conversion, conversion_id=int)`: sent after the commit of a conversion recorded
-  before its click was ingested; `tasks_outbound` queues its late attribution.
+- `deliveries_created(sender=Delivery, delivery_ids=list[int], network_ids=list[int])`: sent after the commit
+  that wrote deliveries (webhooks, postbacks) to send; `tasks_outbound` queues one send each.
+- `conversion_awaiting_click(sender=Conversion, conversion_id=int, network_id=int)`: sent after the commit of a
+  conversion recorded before its click was ingested; `tasks_outbound` queues its late attribution.
 - `conversion_import_queued(sender=ConversionImport, import_id=int, network_id=int)`: sent after the commit of a
   new CSV import; `tasks_imports` queues its processing.
 

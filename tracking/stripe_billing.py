@@ -132,7 +132,7 @@ def stripe_event_handle(*, integration: StripeIntegration, event: dict) -> tuple
         except services.OrderConflict as exc:
             row.result, row.conversion = Result.FAILED, exc.conversion
             row.error = "This order id is already recorded with a different amount or currency."
-        row.save()
+        row.save_every_field()
     return row, True
 
 

@@ -207,7 +207,7 @@ def test_a_batch_of_emails_reads_its_commissions_once(world):
         assert commission_emails_task([[pk, "commission.created", None] for pk in commission_ids], network) == 1
     assert len(many.captured_queries) == len(few.captured_queries) == 1
     assert f"?network={world.a.network.slug}" in mail.outbox[1].body
-    assert f'"commissions_commission"."network_id" = {network}' in many.captured_queries[0]["sql"]
+    assert f'"commissions_commission"."network_id" IN ({network})' in many.captured_queries[0]["sql"]
 
 
 def _mailing(tenant, orders: list[tuple[str, str, str]], program_name: str = "Mailing"):

@@ -157,7 +157,7 @@ def test_days_and_months_are_the_networks_local_ones(world):
 
 def test_alerts_at_80_and_100_percent_are_sent_once_per_period(world, django_capture_on_commit_callbacks,
                                                                monkeypatch):
-    monkeypatch.setattr("tracking.outbound._queue", lambda ids: None)  # written, not sent
+    monkeypatch.setattr("tracking.outbound._queue", lambda ids, networks: None)  # written, not sent
     endpoint = WebhookEndpoint.objects.create(network=world.a.network, advertiser=world.a.advertiser,
                                               url="https://shop.test/in", events=["program.cap_reached"])
     program, link, _ = shop(world.a, {"conversions_day": 5, "action": "hold"})
@@ -179,7 +179,7 @@ def test_alerts_at_80_and_100_percent_are_sent_once_per_period(world, django_cap
 
 
 def test_a_budget_passed_by_one_commission_alerts_100_percent(world, monkeypatch):
-    monkeypatch.setattr("tracking.outbound._queue", lambda ids: None)
+    monkeypatch.setattr("tracking.outbound._queue", lambda ids, networks: None)
     WebhookEndpoint.objects.create(network=world.a.network, url="https://ops.test/in", events=["*"])
     program, link, _ = shop(world.a, {"payout_month": "15", "action": "reject"})
     sell(world.a, link, 2)  # 10 of 15 (66 %), then 20 > 15: refused, the budget is reached

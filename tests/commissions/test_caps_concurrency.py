@@ -33,7 +33,7 @@ def _post_all(tenant, links, prefix):
 
 
 def test_fifty_concurrent_postbacks_never_overshoot_a_cap(world, monkeypatch):
-    monkeypatch.setattr("tracking.outbound._queue", lambda ids: None)  # deliveries written, not sent
+    monkeypatch.setattr("tracking.outbound._queue", lambda ids, networks: None)  # deliveries written, not sent
     tenant = world.a
     WebhookEndpoint.objects.create(network=tenant.network, advertiser=tenant.advertiser, url="https://shop.test/in",
                                    events=["program.cap_reached"])

@@ -40,7 +40,7 @@ def test_unique_non_bot_clicks_are_paid_once(cpc_link):
     assert (commission.kind, commission.clicks, commission.amount, commission.revenue) == ("click", 40, D("2.00"),
                                                                                          D("3.20"))
     assert commission.rollup == row and commission.status == "pending"
-    assert cpc_accrue_task() == 0 and cpc_accrue_rollup(rollup_id=row.pk) is None
+    assert cpc_accrue_task() == 0 and cpc_accrue_rollup(rollup_id=row.pk, network_id=row.network_id) is None
     assert Commission.objects.count() == 1
     assert_ledger_consistent()
 
@@ -57,11 +57,12 @@ def test_late_clicks_pay_only_the_increment(cpc_link):
 def test_sub_cent_rates_pay_whole_cents_cumulatively(world):
     _, link = program_with_link(world.a, rules=[{"event": "click", "kind": "fixed", "payout": D("0.004")}])
     row = rollup(link, unique=1)
-    assert cpc_accrue_rollup(rollup_id=row.pk) is None  # 0.004: not a cent yet, the click waits
+    # 0.004: not a cent yet, the click waits
+    assert cpc_accrue_rollup(rollup_id=row.pk, network_id=row.network_id) is None
     ClickRollup.objects.filter(pk=row.pk).update(unique_clicks=3)
-    first = cpc_accrue_rollup(rollup_id=row.pk)  # 0.012 -> 0.01
+    first = cpc_accrue_rollup(rollup_id=row.pk, network_id=row.network_id)  # 0.012 -> 0.01
     ClickRollup.objects.filter(pk=row.pk).update(unique_clicks=5)
-    second = cpc_accrue_rollup(rollup_id=row.pk)  # 0.020 -> 0.02, minus 0.01 paid
+    second = cpc_accrue_rollup(rollup_id=row.pk, network_id=row.network_id)  # 0.020 -> 0.02, minus 0.01 paid
     assert (first.amount, second.amount) == (D("0.01"), D("0.01"))
 
 
@@ -79,10 +80,10 @@ def test_the_referrer_earns_its_share_of_click_commissions(world):
     program, _ = program_with_link(world.a, second_tier_percent=D("20"), rules=[
         {"event": "click", "kind": "fixed", "payout": D("0.10")}])
     row = rollup(make_link(make_partnership(program, referred)), unique=30)
-    first = cpc_accrue_rollup(rollup_id=row.pk)
+    first = cpc_accrue_rollup(rollup_id=row.pk, network_id=row.network_id)
     second = Commission.objects.get(parent=first)
     assert (first.amount, second.amount, second.affiliate, second.tier) == (D("3.00"), D("0.60"), world.a.affiliate, 2)
     ClickRollup.objects.filter(pk=row.pk).update(unique_clicks=40)
-    cpc_accrue_rollup(rollup_id=row.pk)
+    cpc_accrue_rollup(rollup_id=row.pk, network_id=row.network_id)
     assert Commission.objects.filter(tier=2).count() == 2
     assert_ledger_consistent()

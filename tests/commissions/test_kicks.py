@@ -42,9 +42,10 @@ def _conversions(world, n, **fields):
 def test_kicks_are_sent_as_one_batch_task_and_nothing_is_computed_in_the_request(world, broker):
     conversions = _conversions(world, 3)
     for conversion in conversions:
-        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk)
+        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk, network_id=conversion.network_id)
     assert receivers.kicks.flush()
-    broker.assert_called_once_with([c.pk for c in conversions])
+    # Each conversion with its network, so the task reads them on their network.
+    broker.assert_called_once_with([c.pk for c in conversions], [world.a.network.pk] * 3)
     assert Commission.objects.count() == 0
 
 
@@ -53,11 +54,12 @@ def test_a_full_batch_is_sent_by_the_request_that_fills_it(world, broker, monkey
     monkeypatch.setattr(receivers.ComputeKicks, "MAX_AGE", 60.0)  # the timer thread stays out of it
     first, second, third = _conversions(world, 3)
     for conversion in (first, second):
-        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk)
-    broker.assert_called_once_with([first.pk, second.pk])
+        conversion_recorded.send(sender=Conversion, conversion_id=conversion.pk, network_id=conversion.network_id)
+    broker.assert_called_once_with([first.pk, second.pk], [world.a.network.pk] * 2)
+    # A kick sent without its network (a sender from before networks were passed) still goes, read by id.
     conversion_recorded.send(sender=Conversion, conversion_id=third.pk)
     assert receivers.kicks.flush()
-    assert broker.call_args_list[-1] == mock.call([third.pk])
+    assert broker.call_args_list[-1] == mock.call([third.pk], [None])
 
 
 def test_a_broker_outage_loses_no_conversion(world, broker):
@@ -101,9 +103,9 @@ def test_a_batch_named_for_its_network_computes_only_that_networks_conversions(w
     shard on Citus), and a chunk's own network computes them all."""
     conversions = _conversions(world, 3)
     ids = [c.pk for c in conversions]
-    assert commissions_compute_batch_task(ids, world.b.network.pk) == 0
+    assert commissions_compute_batch_task(ids, [world.b.network.pk] * 3) == 0
     assert not Commission.objects.filter(conversion_id__in=ids).exists()
-    assert commissions_compute_batch_task(ids, world.a.network.pk) == 3
+    assert commissions_compute_batch_task(ids, [world.a.network.pk] * 3) == 3
     assert sorted(Commission.objects.for_network(world.a.network).values_list("conversion_id", flat=True)) == ids
     assert_ledger_consistent()
 

@@ -27,7 +27,7 @@ def test_a_conversion_waiting_for_its_click_queues_its_late_attribution_after_co
         delay.assert_not_called()  # not before the commit
         for callback in callbacks:
             callback()
-    delay.assert_called_once_with(body["id"])
+    delay.assert_called_once_with(body["id"], world.a.network.pk)  # with its network: read on it
     assert Conversion.objects.get(pk=body["id"]).attribution_pending
 
 

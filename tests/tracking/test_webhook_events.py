@@ -53,7 +53,7 @@ def test_every_role_reads_the_catalogue_of_every_event_with_a_description_and_an
 
 def test_the_example_has_the_fields_a_real_delivery_of_that_type_carries(world, public_dns, monkeypatch,
                                                                        django_capture_on_commit_callbacks):
-    monkeypatch.setattr("tracking.outbound._queue", lambda ids: None)  # written, not sent
+    monkeypatch.setattr("tracking.outbound._queue", lambda ids, networks: None)  # written, not sent
     operators, advertiser = _endpoints(world.a)
     examples = {row["type"]: row["example"] for row in world.a.client("owner").get("/api/v1/webhook-events").json()}
     shop = make_shop(world.a)

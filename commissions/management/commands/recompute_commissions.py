@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from commissions.selectors import conversions_without_commissions_ids
+from commissions.selectors import conversions_without_commissions
 from commissions.services import commissions_for_conversion
 
 
@@ -13,6 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=7)
 
     def handle(self, *args, days=7, **options):
-        ids = conversions_without_commissions_ids(days=days, settle_seconds=0)
-        made = sum(len(commissions_for_conversion(conversion_id=pk)) for pk in ids)
+        ids, networks = conversions_without_commissions(days=days, settle_seconds=0)
+        made = sum(len(commissions_for_conversion(conversion_id=pk, network_id=network_id))
+                   for pk, network_id in zip(ids, networks, strict=True))
         self.stdout.write(f"{made} commissions written.")

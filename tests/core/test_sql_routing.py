@@ -1,0 +1,103 @@
+"""The routing guard (tests/sqlguard.py) can fail: it sees a statement over a tenant table without network_id, and a
+bare save of an existing tenant row, and lets routed statements through."""
+
+import pytest
+
+from tests import sqlguard
+
+TENANT = frozenset({"tracking_click", "programs_program", "network_advertiser", "programs_trackinglink"})
+
+
+def unrouted(sql):
+    return sqlguard.unrouted_tables(sql, TENANT)
+
+
+def test_a_select_by_id_alone_is_unrouted_and_with_its_network_routed():
+    assert unrouted('SELECT "tracking_click"."id" FROM "tracking_click" WHERE "tracking_click"."id" = %s') == (
+        "tracking_click",)
+    assert unrouted('SELECT "tracking_click"."id" FROM "tracking_click" WHERE ("tracking_click"."id" = %s AND '
+                    '"tracking_click"."network_id" = %s)') == ()
+    assert unrouted('SELECT 1 FROM "programs_program" WHERE "programs_program"."network_id" IN (%s, %s)') == ()
+    assert unrouted('SELECT 1 FROM "programs_program" U0 WHERE U0."network_id" = ANY(%s)') == ()
+
+
+def test_a_network_filter_under_or_or_inside_an_expression_does_not_route():
+    assert unrouted('SELECT 1 FROM "programs_program" WHERE ("programs_program"."network_id" = %s OR '
+                    '"programs_program"."id" = %s)') == ("programs_program",)
+    assert unrouted('SELECT 1 FROM "tracking_click" WHERE "tracking_click"."network_id" + 0 = %s') == (
+        "tracking_click",)
+
+
+def test_a_join_routes_a_table_only_on_network_id_to_a_routed_table():
+    routed = ('SELECT 1 FROM "programs_program" INNER JOIN "network_advertiser" ON ('
+              '"programs_program"."advertiser_id" = "network_advertiser"."id" AND '
+              '("network_advertiser"."network_id" = "programs_program"."network_id")) '
+              'WHERE "programs_program"."network_id" = %s')
+    assert unrouted(routed) == ()
+    on_id_only = ('SELECT 1 FROM "programs_program" INNER JOIN "network_advertiser" ON '
+                  '"programs_program"."advertiser_id" = "network_advertiser"."id" '
+                  'WHERE "programs_program"."network_id" = %s')
+    assert unrouted(on_id_only) == ("network_advertiser",)
+    # A correlated subquery is routed by its outer table's network.
+    assert unrouted('SELECT 1 FROM "programs_program" P WHERE P."network_id" = %s AND EXISTS (SELECT 1 FROM '
+                    '"programs_trackinglink" L WHERE L."program_id" = P."id" AND L."network_id" = P."network_id")'
+                    ) == ()
+    assert unrouted('SELECT 1 FROM "programs_program" P WHERE P."network_id" = %s AND P."id" IN (SELECT '
+                    'L."program_id" FROM "programs_trackinglink" L WHERE L."code" = %s)') == (
+        "programs_trackinglink",)
+
+
+def test_a_prepared_statement_is_checked_as_the_statement_it_prepares():
+    assert unrouted('PREPARE p1 (bigint) AS SELECT 1 FROM tracking_click c WHERE c.id = $1') == ("tracking_click",)
+    assert unrouted('PREPARE p2 (bigint, bigint) AS SELECT 1 FROM tracking_click c WHERE c.network_id = $1 '
+                    'AND c.id = $2') == ()
+
+
+def test_writes_name_their_network():
+    assert unrouted('INSERT INTO "programs_program" ("name", "advertiser_id") VALUES (%s, %s)') == (
+        "programs_program",)
+    assert unrouted('INSERT INTO "programs_program" ("network_id", "name") VALUES (%s, %s) RETURNING '
+                    '"programs_program"."id"') == ()
+    assert unrouted('UPDATE "programs_program" SET "name" = %s WHERE "programs_program"."id" = %s') == (
+        "programs_program",)
+    assert unrouted('UPDATE "programs_program" SET "name" = %s WHERE ("programs_program"."id" = %s AND '
+                    '"programs_program"."network_id" = %s)') == ()
+    assert unrouted('DELETE FROM "tracking_click" WHERE "tracking_click"."id" IN (%s, %s)') == ("tracking_click",)
+    # Schema changes are not the app's requests; tables that are not tenant tables need no network.
+    assert unrouted('ALTER TABLE "tracking_click" ADD COLUMN "x" int') == ()
+    assert unrouted('SELECT 1 FROM "network_network" WHERE "network_network"."id" = %s') == ()
+
+
+@pytest.mark.postgres
+def test_the_capture_sees_what_the_app_runs_on_the_database(world):
+    from programs.models import Program
+    from tests.factories import make_program
+
+    program = make_program(world.a.advertiser)
+    with sqlguard.strict():
+        sqlguard.start()
+        try:
+            assert Program.objects.filter(pk=program.pk).exists()
+            assert Program.objects.filter(network=world.a.network, pk=program.pk).exists()
+            program.name = "Renamed"
+            program.save()
+            program.save(update_fields=["name"])
+        finally:
+            found = sqlguard.stop()
+    assert [(v.kind, v.tables) for v in found] == [("statement", ("programs_program",)),
+                                                     ("save", ("programs_program",))]
+    assert '"programs_program"."id" = %s' in found[0].detail
+    assert "test_sql_routing.py" in found[0].where
+    assert Program.objects.get(pk=program.pk).name == "Renamed"
+
+
+@pytest.mark.postgres
+def test_the_tests_own_statements_are_not_the_apps(world):
+    from programs.models import Program
+
+    sqlguard.start()
+    try:
+        Program.objects.count()
+    finally:
+        found = sqlguard.stop()
+    assert found == []
