@@ -191,6 +191,11 @@ class CsvExportMixin:
     def list(self, request, *args, **kwargs):
         if not self.wants_csv():
             return super().list(request, *args, **kwargs)
+        if self.paginator is not None:  # no pages in a CSV, but a malformed page parameter is still refused
+            self.paginator.get_page_size(request)
+            page = request.query_params.get(self.paginator.page_query_param)
+            if page is not None and not (page.isascii() and page.isdigit() and len(page) <= 19 and int(page) >= 1):
+                raise exceptions.ValidationError({self.paginator.page_query_param: ["A whole number from 1."]})
         queryset = self.filter_queryset(self.get_queryset())
         response = StreamingHttpResponse(
             csv_stream(queryset, self.get_csv_columns(), time_zone=self.network.timezone),

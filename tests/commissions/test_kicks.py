@@ -115,4 +115,4 @@ def test_an_imports_chunk_queues_its_batch_with_its_network(world, broker):
 
     ids = [c.pk for c in _conversions(world, 2)]
     conversions_recorded.send(sender=Conversion, conversion_ids=ids, network_id=world.a.network.pk)
-    broker.assert_called_once_with(ids, world.a.network.pk)
+    broker.assert_called_once_with(ids, [world.a.network.pk] * len(ids))

@@ -175,6 +175,20 @@ def test_dates_filter_clicks_in_the_networks_time_zone(exports):
     assert [row["sub1"] for row in body["results"]] == ["before"]
 
 
+@pytest.mark.parametrize("params", [{"page_size": "1.5"}, {"page_size": "0"}, {"page_size": "9.7e-209"},
+                                    {"page": "0"}, {"page": "x"}])
+def test_a_malformed_page_parameter_is_refused_in_csv_as_in_json(exports, params):
+    """A CSV has no pages, but the list's page parameters keep their schema: a malformed one answers 400 with the
+    field's error (JSON), nothing streamed."""
+    client = exports.a.client("owner")
+    response = client.get("/api/v1/partnerships", {"format": "csv", **params})
+    assert response.status_code == 400
+    assert set(response.json()) == set(params)
+    # A well-formed one is accepted and ignored: every row, as without it.
+    whole = read_csv(client.get("/api/v1/partnerships", {"format": "csv"}))
+    assert read_csv(client.get("/api/v1/partnerships", {"format": "csv", "page": "2", "page_size": "1"})) == whole
+
+
 def test_an_empty_selection_is_a_header_row(exports):
     header, rows = read_csv(exports.a.client("owner").get("/api/v1/conversions?format=csv&order_id=none"))
     assert header[:3] == ["id", "order_id", "event"] and rows == []
