@@ -20,21 +20,26 @@ PLAN = ["pending", "approved", "approved", "on_hold", "rejected", "reversed", "p
 AMOUNTS = ["49.90", "120.00", "15.50", "89.00", "240.00", "35.25", "64.00", "19.99"]
 
 
+def _sale(network, link, order_id: str, amount: str) -> Conversion:
+    """A demo order attributed by `link`'s click, made once (a rerun finds it by its order id)."""
+    program = link.program
+    conversion, made = Conversion.objects.get_or_create(
+        network_id=network.pk, advertiser_id=program.advertiser_id, order_id=order_id,
+        defaults={"amount": Decimal(amount), "currency": program.currency,
+                  "attribution": Conversion.Attribution.CLICK, "program": program,
+                  "partnership_id": link.partnership_id, "affiliate_id": link.affiliate_id, "link": link,
+                  "sub1": link.sub1},
+    )
+    if made:
+        conversions_added(network.pk, [conversion.pk])
+    return conversion
+
+
 def _ensure_conversions(network, links) -> None:
     """Make a few attributed orders when the tracking demo made fewer than the plan needs."""
     have = Conversion.objects.for_network(network).filter(affiliate__isnull=False).count()
     for n, amount in enumerate(AMOUNTS[: max(len(PLAN) - have, 0)], start=1):
-        link = links[n % len(links)]
-        program = link.program
-        conversion, made = Conversion.objects.get_or_create(
-            network_id=network.pk, advertiser_id=program.advertiser_id, order_id=f"DEMO-COMM-{n:03d}",
-            defaults={"amount": Decimal(amount), "currency": program.currency,
-                      "attribution": Conversion.Attribution.CLICK, "program": program,
-                      "partnership_id": link.partnership_id, "affiliate_id": link.affiliate_id, "link": link,
-                      "sub1": link.sub1},
-        )
-        if made:
-            conversions_added(network.pk, [conversion.pk])
+        _sale(network, links[n % len(links)], f"DEMO-COMM-{n:03d}", amount)
 
 
 # Sales of the affiliate who joined through a referral link (network.demo.REFERRED_SIGN_UP): its referrer earns a
@@ -49,20 +54,7 @@ def _referred_sales(network, affiliates, links) -> list[int]:
     link = next((link for link in links if referred is not None and link.affiliate_id == referred.pk), None)
     if link is None:
         return []
-    program = link.program
-    ids = []
-    for order_id, amount, _approved in REFERRED_SALES:
-        conversion, made = Conversion.objects.get_or_create(
-            network_id=network.pk, advertiser_id=program.advertiser_id, order_id=order_id,
-            defaults={"amount": Decimal(amount), "currency": program.currency,
-                      "attribution": Conversion.Attribution.CLICK, "program": program,
-                      "partnership_id": link.partnership_id, "affiliate_id": link.affiliate_id, "link": link,
-                      "sub1": link.sub1},
-        )
-        if made:
-            conversions_added(network.pk, [conversion.pk])
-        ids.append(conversion.pk)
-    return ids
+    return [_sale(network, link, order_id, amount).pk for order_id, amount, _approved in REFERRED_SALES]
 
 
 def _refund(conversion: Conversion, amount: Decimal) -> None:
