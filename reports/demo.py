@@ -1,12 +1,14 @@
 """90 days of demo traffic for the reports: clicks (through the ingester), conversions and refunds (through
 tracking's services), commissions (computed by the commissions app) approved once their hold period is over.
 
-Deterministic: each day draws from its own seeded random generator (click ids included), order ids are
-`DEMO-R-<date>-<n>`. A day that already has click rollups is skipped and an order already recorded is left
-alone, so running it twice adds nothing. Each conversion and refund is recorded "as of" its own moment (the
+Deterministic: each day draws its whole traffic from its own seeded random generator (click ids included) whatever
+the time of the run, and writes what happened by then; order ids are `DEMO-R-<date>-<n>`. A rerun writes only the
+clicks after the day's last stored hour and leaves an order already recorded alone: at the same moment it adds
+nothing, later it adds what happened since. Each conversion and refund is recorded "as of" its own moment (the
 clock is set back while the service runs) so attribution windows, hold periods and dates are those of that day.
 """
 
+import math
 import random
 import zoneinfo
 from contextlib import contextmanager
@@ -14,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
 
+from django.db.models import Max
 from django.utils import timezone
 
 from commissions import services as commission_services
@@ -51,21 +54,22 @@ def _pick(rng: random.Random, weighted):
     return rng.choices([value for value, _ in weighted], weights=[weight for _, weight in weighted])[0]
 
 
-def _volume(rng: random.Random, day: date, index: int, days: int, per_day: int) -> int:
-    trend = 1 + 0.6 * index / max(days - 1, 1)
+def _volume(rng: random.Random, day: date, per_day: int) -> int:
+    """A day's clicks, from its date alone (a rerun on a later day draws the same volume for it): a yearly season
+    and the week's rhythm."""
+    trend = 1.3 + 0.3 * math.sin(2 * math.pi * day.toordinal() / 365)
     weekday = (1.0, 1.05, 1.05, 1.0, 0.95, 0.7, 0.65)[day.weekday()]
     return max(1, int(per_day * trend * weekday * rng.uniform(0.85, 1.15)))
 
 
-def _day_clicks(rng: random.Random, day: date, tz, links: list, count: int, now: datetime) -> list[dict]:
+def _day_clicks(rng: random.Random, day: date, tz, links: list, count: int) -> list[dict]:
+    """The whole day's clicks, future ones included, so the draws are the same whatever the time of the run."""
     start = datetime.combine(day, time.min, tzinfo=tz)
     visitors = [ip_hash(f"198.51.{rng.randrange(256)}.{rng.randrange(256)}") for _ in range(max(count * 9 // 10, 1))]
     records = []
     for _ in range(count):
         link = rng.choices(links, weights=[w for _, w in links])[0][0]
         moment = start + timedelta(hours=rng.choices(range(24), weights=HOURS)[0], seconds=rng.randrange(3600))
-        if moment > now:
-            continue
         ms = int(moment.timestamp() * 1000)
         bot = rng.random() < 0.02
         record = {
@@ -81,6 +85,11 @@ def _day_clicks(rng: random.Random, day: date, tz, links: list, count: int, now:
             again = dict(record, click_id=new_click_id(ms + 4000, entropy=rng.getrandbits(80)))
             records.append(again)
     return records
+
+
+def _clicked_by(records: list[dict], now: datetime) -> list[dict]:
+    """The day's clicks made by `now` (the rest of the day is drawn but not yet clicked)."""
+    return [r for r in records if click_id_time(r["click_id"]) <= now]
 
 
 def _amount(rng: random.Random, program) -> tuple[str, Decimal]:
@@ -149,12 +158,16 @@ def seed(ctx: dict, *, days: int | None = None, clicks_per_day: int = CLICKS_PER
         day = today - timedelta(days=days - 1 - index)
         start = datetime.combine(day, time.min, tzinfo=tz)
         rng = random.Random(f"{network.slug}:{day.isoformat()}")
-        count = _volume(rng, day, index, days, clicks_per_day)
-        records = _day_clicks(rng, day, tz, weighted, count, now)
-        day_rollups = ClickRollup.objects.for_network(network).filter(
-            hour__gte=start, hour__lt=start + timedelta(days=1), program_id__in=programs)
-        if not day_rollups.exists():
-            clicks += ingest_records(records).inserted
+        count = _volume(rng, day, clicks_per_day)
+        records = _day_clicks(rng, day, tz, weighted, count)
+        # A rerun writes only the clicks made since the day's last stored hour (the click id is unique, so the
+        # overlap within that hour is skipped by the ingester).
+        stored_until = ClickRollup.objects.for_network(network).filter(
+            hour__gte=start, hour__lt=start + timedelta(days=1), program_id__in=programs).aggregate(Max("hour"))
+        new = [r for r in _clicked_by(records, now)
+               if stored_until["hour__max"] is None or click_id_time(r["click_id"]) >= stored_until["hour__max"]]
+        if new:
+            clicks += ingest_records(new).inserted
         conversions += _day_conversions(rng, network, day, records, by_id, now, done, CONVERSION_RATE)
     due = Commission.objects.for_network(network).filter(status=Commission.Status.PENDING, hold_until__lte=now)
     for commission in due.order_by("tier", "pk"):

@@ -4,18 +4,23 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from commissions.models import Commission, LedgerEntry
 from network.models import Network
 from payouts.models import MethodKind, Payout, PayoutBatch, PayoutMethod
+from reports.demo import as_of
 from tests.commissions.helpers import assert_ledger_consistent
 
 pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_pays_one_batch_once_without_stripe(settings, stripe_api, mailoutbox):
+    """Both runs at one moment: a later run would add the traffic of the time since (tests/reports/test_demo.py)."""
     settings.STRIPE_SECRET_KEY = "sk_test_would_be_used"  # even with a key, the demo never calls Stripe
-    call_command("seed_demo", force=True, days=45, stdout=io.StringIO())  # past the 30-day hold
+    moment = timezone.now()
+    with as_of(moment):
+        call_command("seed_demo", force=True, days=45, stdout=io.StringIO())  # past the 30-day hold
     network = Network.objects.get(slug="demo")
     kinds = set(PayoutMethod.objects.filter(network=network).values_list("kind", flat=True))
     assert kinds == {MethodKind.STRIPE_CONNECT, MethodKind.PAYPAL, MethodKind.BANK}
@@ -25,7 +30,8 @@ def test_seed_demo_pays_one_batch_once_without_stripe(settings, stripe_api, mail
     assert set(Payout.objects.values_list("method_kind", flat=True)) == kinds  # one of each, all paid
     assert Commission.objects.filter(status="paid").exists() and stripe_api.calls == []
     snapshot = (Payout.objects.count(), LedgerEntry.objects.count(), PayoutMethod.objects.count())
-    call_command("seed_demo", force=True, days=45, stdout=io.StringIO())  # past the 30-day hold
+    with as_of(moment):
+        call_command("seed_demo", force=True, days=45, stdout=io.StringIO())
     assert (Payout.objects.count(), LedgerEntry.objects.count(), PayoutMethod.objects.count()) == snapshot
     assert PayoutBatch.objects.count() == 1
     assert_ledger_consistent()

@@ -13,7 +13,8 @@ DEMO_APPS = ["network", "programs", "tracking", "reports", "commissions", "payou
 
 
 class Command(BaseCommand):
-    help = "Load (or refresh) the demo network. Running it twice changes nothing."
+    help = ("Load (or refresh) the demo network. A rerun changes nothing already recorded; it adds the traffic, "
+            "sales and hold-period approvals of the time since the last run.")
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (demo keys are public).")
