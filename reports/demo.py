@@ -29,7 +29,7 @@ from tracking.ingest import ingest_records
 from tracking.models import ClickRollup, Conversion
 
 DAYS = 90
-CLICKS_PER_DAY = 110  # at the start of the range; traffic grows ~60 % over the 90 days (seed_demo stays fast)
+CLICKS_PER_DAY = 110  # at the low of the year; 1.6 times that at its high (seed_demo stays fast)
 CONVERSION_RATE = 0.025
 REFUND_RATE = 0.05
 CANCEL_RATE = 0.03
