@@ -1,17 +1,13 @@
 """The e-mail telling a tracking domain's owner (its advertiser, or the network's owners for a network-wide domain)
 that the daily re-check unverified it; sent after the unverifying transaction commits."""
 
-import logging
-
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils.translation import gettext as _
+
+from core.mail import send_after_commit
 
 from .i18n import language_of
 from .models import Membership, Network, Role, TrackingDomain
-
-logger = logging.getLogger(__name__)
 
 
 def _recipients(network: Network, tracking_domain: TrackingDomain) -> list[tuple[str, object]]:
@@ -37,12 +33,4 @@ def tracking_domain_unverified_mail(*, network: Network, tracking_domain: Tracki
                      "verify it again (%(site)s).\n\nThe last check said: %(error)s") % words
         mails.append((subject, body, address))
 
-    def send():
-        for subject, body, address in mails:
-            try:
-                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
-            except Exception:  # a mail server outage must not undo the check already committed
-                logger.exception("Could not send %r to %s", subject, address)
-
-    if mails:
-        transaction.on_commit(send)
+    send_after_commit(mails)

@@ -1,28 +1,15 @@
 """Notification e-mails for partnership events, sent after the deciding transaction commits."""
 
-import logging
-
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from core.mail import send_after_commit
 from network.i18n import language_of
 
 from .models import Partnership
 
-logger = logging.getLogger(__name__)
-
 
 def _send_later(*, to: str, subject: str, body: str) -> None:
-    def send():
-        try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
-        except Exception:  # a mail server outage must not fail a decision already committed
-            logger.exception("Could not send %r to %s", subject, to)
-
-    if to:
-        transaction.on_commit(send)
+    send_after_commit([(subject, body, to)])
 
 
 def partnership_applied(partnership: Partnership) -> None:
