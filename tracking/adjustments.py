@@ -46,6 +46,10 @@ def conversion_adjust(*, network: Network, conversion: Conversion, amount: Decim
             raise ValidationError({"amount": [error]})
         if lines is not None and sum((line["amount"] for line in lines), Decimal(0)) > amount:
             raise ValidationError({"items": [gettext("The items total more than the conversion's amount.")]})
+        recorded = sum((line["amount"] for line in item_lines(conversion.items) or []), Decimal(0))
+        if lines is None and recorded > amount:  # an amount alone: the recorded items must still fit in it
+            raise ValidationError({"amount": [gettext("Less than the total of the order's items (%(total)s).")
+                                              % {"total": format_amount(recorded, conversion.currency)}]})
         if refunded > 0 and amount <= refunded:
             raise ValidationError({"amount": [gettext(
                 "%(refunded)s of this order is already refunded: the corrected amount must be more than that.")

@@ -149,6 +149,7 @@ def test_a_fixed_commission_does_not_change_with_the_amount(world):
     ({"items": [{"sku": "A", "amount": "x"}]}, "items"),
     ({"items": [{"sku": "A", "quantity": 0}]}, "items"),
     ({"items": CART, "amount": "10.00"}, "items"),  # the items total more than the amount
+    ({"amount": "200.00"}, "amount"),  # less than the recorded items' total
 ])
 def test_bad_corrections_are_400_and_change_nothing(world, cart, body, field):
     conversion, commission = cart
