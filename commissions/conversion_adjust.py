@@ -141,10 +141,10 @@ class _Targets:
             if parent not in self.own:
                 return
             percent = snap.get("second_tier_percent") or 0
-            own, pair = self.own[parent], self.pair[parent]
-            self.own[commission.pk], self.pair[commission.pk] = (
-                (second_tier_amount(parent_amount=value[0], percent=percent, currency=commission.currency),) * 2
-                for value in (own, pair))
+            for prices in (self.own, self.pair):  # the override's revenue is its amount
+                share = second_tier_amount(parent_amount=prices[parent][0], percent=percent,
+                                           currency=commission.currency)
+                prices[commission.pk] = (share, share)
         elif snap.get("items"):
             lines, changed = lines_repriced(self.conversion, snap["items"], as_of=commission.created_at)
             self.lines[commission.pk] = (lines, changed)
