@@ -2,12 +2,17 @@
 (`tracking.adjustments`), each commission is priced again and the difference posted to the ledger, balanced per
 currency, inside the correction's transaction.
 
-A commission priced by item lines keeps the lines whose item did not change (same sku, category, quantity and
-amount: the rate it was paid at) and prices the changed and new ones with the program's rules (`price_lines`);
-the removed lines go. One priced as a whole at a percent is priced again at its recorded rate on the new amount;
-a fixed one does not change. The referrer's override follows its commission. The snapshot keeps each
-correction (`conversion_adjustments`: the changed lines, the amounts before and after) for the explanation.
-Commissions already trued up for their tier period are not priced again: the correction is refused (400).
+Prices are those of the sale: a commission priced by item lines keeps the lines whose item did not change (same
+sku, category, quantity and amount) and prices the changed and new ones with the program's rules as they stood when
+the commission was computed (rules are only added, never edited, so that set is exact); the removed lines go. One
+priced as a whole at a percent is priced again at its recorded rate on the new amount; a fixed one does not change.
+A commission the period's tier true-up adjusted is priced at the trued-up rate (its adjustment, or the reduction the
+true-up made, follows the new amount). The referrer's override follows its commission.
+
+After refunds the corrected order replaces the cart: what was refunded stays refunded, and each commission becomes
+what the corrected cart pays less what the refunds already reversed (never below zero). Later refunds start from
+there (`reversals.rebased_targets`). The snapshot keeps each correction (`conversion_adjustments`) for the
+explanation. A rejected commission is not priced again: the correction is refused (400).
 """
 
 from collections import Counter
@@ -15,6 +20,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.money import quantize
 from network.models import User
@@ -27,10 +33,12 @@ from . import ledger, services
 from .daily import commissions_kept
 from .models import Commission
 from .notifications import commissions_conversion_adjusted_notify
+from .reversals import item_reversal_targets, items_refunded, refund_rebase, reversal_targets
 from .rules import commission_amounts, lines_total, plain, price_lines, program_rules, second_tier_amount
 
 ZERO = Decimal(0)
 LINE_KEYS = ("sku", "category", "quantity", "amount")
+Pair = tuple[Decimal, Decimal]  # (amount, revenue)
 
 
 def _line_key(line: dict) -> tuple:
@@ -38,9 +46,27 @@ def _line_key(line: dict) -> tuple:
             Decimal(line.get("amount") or 0))
 
 
-def lines_repriced(conversion: Conversion, old_lines: list[dict]) -> tuple[list[dict], list[dict]]:
+def _refunds_moved(lines: list[dict], removed: list[dict]) -> None:
+    """What was refunded by name of a changed or removed item stays refunded: moved to the new lines of the same
+    sku, each up to its amount (what finds no room counts as refunded in proportion, with the rest of the order)."""
+    left: dict[str, Decimal] = {}
+    for line in removed:
+        if Decimal(line.get("refunded") or 0) > 0:
+            sku = str(line.get("sku") or "").casefold()
+            left[sku] = left.get(sku, ZERO) + Decimal(line["refunded"])
+    for line in lines:
+        sku = str(line.get("sku") or "").casefold()
+        room = Decimal(line["amount"]) - Decimal(line.get("refunded") or 0)
+        taken = min(left.get(sku, ZERO), room)
+        if taken > 0:
+            line["refunded"] = format(Decimal(line.get("refunded") or 0) + taken, "f")
+            left[sku] -= taken
+
+
+def lines_repriced(conversion: Conversion, old_lines: list[dict], *, as_of=None) -> tuple[list[dict], list[dict]]:
     """(the new lines, the changed ones) for the conversion's items now: an item unchanged keeps its old line, the
-    others are priced by the program's rules; a removed item's old line is listed as changed with `removed`."""
+    others are priced by the program's rules as of `as_of` (the sale's pricing); a removed item's old line is listed
+    as changed with `removed`."""
     items = item_lines(conversion.items) or []
     spare = Counter(_line_key(line) for line in old_lines)
     by_key = {}
@@ -51,26 +77,28 @@ def lines_repriced(conversion: Conversion, old_lines: list[dict]) -> tuple[list[
         key = _line_key(item)
         if spare[key] > 0:
             spare[key] -= 1
-            kept.append((len(kept) + len(fresh), by_key[key].pop(0)))
+            kept.append((len(kept) + len(fresh), dict(by_key[key].pop(0))))
         else:
             fresh.append((len(kept) + len(fresh), item))
     priced = []
     if fresh:
-        rules = program_rules(program=conversion.program, event=conversion.event)
+        rules = program_rules(program=conversion.program, event=conversion.event, as_of=as_of)
         priced, _used = price_lines(conversion, items=[item for _i, item in fresh], rules=rules)
     ordered = dict(kept)
     ordered.update({index: line for (index, _item), line in zip(fresh, priced, strict=True)})
     lines = [ordered[index] for index in sorted(ordered)]
-    removed = [{**line, "removed": True} for key, lines_of in by_key.items() for line in lines_of]
-    return lines, [*priced, *removed]
+    gone = [line for lines_of in by_key.values() for line in lines_of]
+    _refunds_moved(lines, gone)
+    return lines, [*priced, *({**line, "removed": True} for line in gone)]
 
 
-def _whole_repriced(commission: Commission, base: Decimal) -> tuple[Decimal, Decimal]:
+def _whole_at(commission: Commission, base: Decimal, rate) -> Pair:
+    """A whole-order commission's (amount, revenue) at `rate` on `base` (a fixed one: unchanged)."""
     snap = commission.rule_snapshot or {}
-    if snap.get("kind") != CommissionRule.Kind.PERCENT or snap.get("rate") is None:
+    if snap.get("kind") != CommissionRule.Kind.PERCENT or rate is None:
         return commission.amount, commission.revenue
-    return commission_amounts(kind=snap["kind"], rate=Decimal(snap["rate"]), revenue_rate=snap.get("revenue"),
-                              base=base, currency=commission.currency)
+    return commission_amounts(kind=snap["kind"], rate=Decimal(rate), revenue_rate=snap.get("revenue"), base=base,
+                              currency=commission.currency)
 
 
 def _shown(line: dict) -> dict:
@@ -78,72 +106,161 @@ def _shown(line: dict) -> dict:
             **({"removed": True} if line.get("removed") else {})}
 
 
-def _post_difference(commission: Commission, *, amount: Decimal, revenue: Decimal, record: dict,
-                     memo: str) -> tuple[Decimal, Decimal] | None:
-    """Bring the commission to (amount, revenue), posting the difference (returned); None when nothing changes."""
-    d_amount, d_revenue = amount - commission.amount, revenue - commission.revenue
-    if not d_amount and not d_revenue and not record.get("lines"):
+def _refused(commissions: list[Commission]) -> None:
+    rejected = [c for c in commissions if c.status == Commission.Status.REJECTED]
+    if rejected:
+        raise ValidationError({"detail": [gettext(
+            "Commission %(id)s of this order was rejected: a rejected commission is not priced again.")
+            % {"id": rejected[0].pk}]})
+
+
+class _Targets:
+    """What each commission of the corrected order pays now: `own` (its own pricing, at the sale's rate) and `pair`
+    (with its tier true-up: the trued-up rate); the override's follow its parent's."""
+
+    def __init__(self, conversion: Conversion, commissions: list[Commission]):
+        self.base = Decimal(conversion.amount)
+        self.conversion = conversion
+        self.adjustment_of = {c.adjusts_id: c for c in commissions if c.kind == Commission.Kind.ADJUSTMENT}
+        self.own: dict[int, Pair] = {}
+        self.pair: dict[int, Pair] = {}
+        self.lines: dict[int, tuple[list[dict], list[dict]]] = {}
+        self.at = timezone.now().isoformat()
+
+    def trued_rate(self, commission: Commission):
+        adjustment = self.adjustment_of.get(commission.pk)
+        if adjustment is not None:
+            return (adjustment.rule_snapshot or {}).get("rate")
+        trueup = (commission.rule_snapshot or {}).get("trueup")
+        return trueup.get("rate") if trueup and "trued_down" in commission.rule_snapshot else None
+
+    def price(self, commission: Commission) -> None:
+        snap = commission.rule_snapshot or {}
+        if commission.tier == 2:
+            parent = commission.parent_id
+            if parent not in self.own:
+                return
+            percent = snap.get("second_tier_percent") or 0
+            for prices in (self.own, self.pair):  # the override's revenue is its amount
+                share = second_tier_amount(parent_amount=prices[parent][0], percent=percent,
+                                           currency=commission.currency)
+                prices[commission.pk] = (share, share)
+        elif snap.get("items"):
+            lines, changed = lines_repriced(self.conversion, snap["items"], as_of=commission.created_at)
+            self.lines[commission.pk] = (lines, changed)
+            own = (lines_total(lines, "commission"), lines_total(lines, "revenue"))
+            self.own[commission.pk] = self.pair[commission.pk] = own
+        else:
+            own = _whole_at(commission, self.base, snap.get("rate"))
+            rate = self.trued_rate(commission)
+            self.own[commission.pk] = own
+            self.pair[commission.pk] = own if rate is None else _whole_at(commission, self.base, rate)
+
+
+def _raw_reversal(commission: Commission, base: Decimal, seen: dict[int, Commission]) -> Pair:
+    refunded = Decimal(commission.refunded_base)
+    if commission.tier == 1 and (commission.rule_snapshot or {}).get("items") and items_refunded(commission):
+        return item_reversal_targets(commission, refunded=refunded, base=base)
+    original = seen.get(commission.adjusts_id) if commission.adjusts_id else None
+    return reversal_targets(commission, refunded=refunded, base=base, original=original)
+
+
+def _post_difference(commission: Commission, *, amount: Decimal, revenue: Decimal, down: Pair | None,
+                     record: dict, memo: str, seen: dict[int, Commission]) -> Pair | None:
+    """Bring the commission to (amount, revenue) (with `down`: the true-up's reduction of it now), never below what
+    its refunds reversed, posting the difference of what it still pays (returned); None when nothing changes."""
+    snap = dict(commission.rule_snapshot or {})
+    reversed_amount, reversed_revenue = commission.reversed_amount, commission.reversed_revenue
+    if down is not None:
+        old = snap.get("trued_down") or {}
+        reversed_amount += down[0] - Decimal(old.get("amount", "0"))
+        reversed_revenue += down[1] - Decimal(old.get("revenue", "0"))
+        snap["trued_down"] = {"amount": str(down[0]), "revenue": str(down[1])}
+    amount, revenue = max(amount, reversed_amount), max(revenue, reversed_revenue)
+    d_amount = (amount - reversed_amount) - commission.remaining_amount
+    d_revenue = (revenue - reversed_revenue) - commission.remaining_revenue
+    if (not d_amount and not d_revenue and amount == commission.amount and not record.get("lines")
+            and not commission.refunded_base):
         return None
-    snap = commission.rule_snapshot or {}
     done = snap.get("conversion_adjustments") or []
     record = {**record, "amount_before": plain(commission.amount), "amount": plain(amount),
               "revenue_before": plain(commission.revenue), "revenue": plain(revenue)}
+    if reversed_amount or reversed_revenue:
+        record["reversed"] = plain(reversed_amount)
     commission.rule_snapshot = {**snap, "conversion_adjustments": [*done, record]}
     commission.amount, commission.revenue = amount, revenue
+    commission.reversed_amount, commission.reversed_revenue = reversed_amount, reversed_revenue
+    base = Decimal(commission.conversion.amount)
+    if commission.refunded_base > 0:  # later refunds start from here: nothing refunded is reversed twice
+        raw = _raw_reversal(commission, base, seen)
+        commission.rule_snapshot["refund_rebase"] = refund_rebase(commission, refunded=commission.refunded_base,
+                                                                  raw=raw)
     with commissions_kept(commission.network_id, [commission.pk]):
-        commission.save(update_fields=["amount", "revenue", "base_amount", "rule_snapshot", "updated_at"])
-    # Signed: more pays the affiliate more (from pending or approved, by status), less takes it back.
-    lines = services._earning_lines(commission, d_amount, d_revenue, services._liability_kind(commission.status))
-    ledger.transaction_post(network=commission.network_id, kind="commission.adjusted", ref=commission,
-                            key=f"commission:{commission.pk}:conversion_adjusted:{len(done) + 1}", lines=lines,
-                            memo=memo)
+        commission.save(update_fields=["amount", "revenue", "reversed_amount", "reversed_revenue", "base_amount",
+                                       "rule_snapshot", "updated_at"])
+    if d_amount or d_revenue:
+        # Signed: more pays the affiliate more (from pending or approved, by status), less takes it back.
+        lines = services._earning_lines(commission, d_amount, d_revenue,
+                                        services._liability_kind(commission.status))
+        ledger.transaction_post(network=commission.network_id, kind="commission.adjusted", ref=commission,
+                                key=f"commission:{commission.pk}:conversion_adjusted:{len(done) + 1}", lines=lines,
+                                memo=memo)
     return d_amount, d_revenue
+
+
+def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair | None, dict]:
+    """(amount, revenue), the true-up's reduction (None: not reduced) and the correction's record of one commission.
+    An adjustment pays what the trued-up pair pays beyond its commission; a reduced commission keeps its own price
+    and the reduction grows or shrinks to the trued-up rate."""
+    record: dict = {"at": targets.at}
+    if commission.kind == Commission.Kind.ADJUSTMENT:
+        own, pair = targets.own[commission.adjusts_id], targets.pair[commission.adjusts_id]
+        return (max(pair[0] - own[0], ZERO), max(pair[1] - own[1], ZERO)), None, record
+    own, pair = targets.own[commission.pk], targets.pair[commission.pk]
+    if commission.pk in targets.lines:
+        lines, changed = targets.lines[commission.pk]
+        commission.rule_snapshot = {**commission.rule_snapshot, "items": lines,
+                                    "items_amount": plain(sum((Decimal(i["amount"]) for i in lines), ZERO))}
+        record["lines"] = [_shown(line) for line in changed]
+    if "trued_down" in (commission.rule_snapshot or {}):
+        cur = commission.currency
+        down = (quantize(max(own[0] - pair[0], ZERO), cur), quantize(max(own[1] - pair[1], ZERO), cur))
+        return own, down, record
+    return own, None, record
 
 
 def commissions_follow_adjustment(*, conversion: Conversion, before: dict, actor: User | None = None) -> list:
     """Price the conversion's commissions again after its correction and post the differences. Returns the
     commissions that changed."""
-    commissions = list(
-        Commission.objects.select_for_update(of=("self",))
-        .filter(network_id=conversion.network_id, conversion=conversion, status__in=services.LIABLE)
-        .select_related("program", "affiliate", "advertiser").order_by("tier", "pk"))
-    if any(c.kind == Commission.Kind.ADJUSTMENT or "trueup" in (c.rule_snapshot or {}) for c in commissions):
-        raise ValidationError({"detail": ["Its commissions were trued up for their tier period: refund what "
-                                          "changed instead of adjusting the conversion."]})
+    every = list(Commission.objects.select_for_update(of=("self",))
+                 .filter(network_id=conversion.network_id, conversion=conversion)
+                 .select_related("program", "affiliate", "advertiser").order_by("tier", "pk"))
+    _refused(every)
+    commissions = [c for c in every if c.status in services.LIABLE]
     base = Decimal(conversion.amount)
     cur = conversion.currency
     memo = (f"conversion {conversion.order_id} adjusted: {quantize(Decimal(before['amount']), cur)} -> "
             f"{quantize(base, cur)} {cur}")
-    at = timezone.now().isoformat()
-    new_amounts: dict[int, Decimal] = {}
-    changed = []
+    targets = _Targets(conversion, commissions)
     for commission in commissions:
         commission.conversion = conversion
+        if commission.kind != Commission.Kind.ADJUSTMENT:
+            targets.price(commission)
+    changed, seen = [], {}
+    for commission in commissions:
+        seen[commission.pk] = commission
+        key = commission.adjusts_id if commission.kind == Commission.Kind.ADJUSTMENT else commission.pk
+        if key not in targets.own:
+            continue
         commission.base_amount = base
-        snap = commission.rule_snapshot or {}
-        record = {"at": at}
-        if commission.tier == 2:
-            parent_amount = new_amounts.get(commission.parent_id)
-            if parent_amount is None:
-                continue
-            amount = second_tier_amount(parent_amount=parent_amount, percent=snap.get("second_tier_percent") or 0,
-                                        currency=commission.currency)
-            revenue = amount
-        elif snap.get("items"):
-            lines, changed_lines = lines_repriced(conversion, snap["items"])
-            commission.rule_snapshot = {**snap, "items": lines,
-                                        "items_amount": plain(sum((Decimal(i["amount"]) for i in lines), ZERO))}
-            record["lines"] = [_shown(line) for line in changed_lines]
-            amount, revenue = lines_total(lines, "commission"), lines_total(lines, "revenue")
-        else:
-            amount, revenue = _whole_repriced(commission, base)
-        difference = _post_difference(commission, amount=amount, revenue=revenue, record=record, memo=memo)
+        (amount, revenue), down, record = _new_amounts(commission, targets)
+        difference = _post_difference(commission, amount=amount, revenue=revenue, down=down, record=record,
+                                      memo=memo, seen=seen)
         if difference is not None:
             changed.append((commission, *difference))
-            new_amounts[commission.pk] = amount
             audit_log_record(network=conversion.network, actor=actor, action="commission.conversion_adjusted",
                              target=commission, data=commission.rule_snapshot["conversion_adjustments"][-1])
-        elif commission.tier == 1:
+        else:
             Commission.objects.filter(network_id=commission.network_id, pk=commission.pk).update(base_amount=base)
     commissions_conversion_adjusted_notify(changed)
     return [commission for commission, _d_amount, _d_revenue in changed]

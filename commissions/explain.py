@@ -385,6 +385,8 @@ def _order_changes(c: Commission, tz, shows_payout: bool, shows_revenue: bool, f
         for key in ("amount", "revenue"):
             if shows_payout if key == "amount" else shows_revenue:
                 row[f"{key}_before"], row[key] = _money(change[f"{key}_before"], cur), _money(change[key], cur)
+        if shows_payout and change.get("reversed"):  # a correction after refunds: what they had reversed stays
+            row["reversed"] = _money(change["reversed"], cur)
         for line in [] if foreign_sale else change.get("lines") or []:
             shown = {"sku": line.get("sku", ""), "category": line.get("category", ""),
                      "quantity": line.get("quantity", 1), "amount": _money(line.get("amount") or 0, cur),

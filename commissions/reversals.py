@@ -89,3 +89,41 @@ def item_reversal_targets(commission: Commission, *, refunded: Decimal, base: De
         share = quantize(rest * (refunded - by_item) / rest_base, cur) if rest_base > 0 else rest
         targets.append(min(reversed_lines + max(share, ZERO), total))
     return targets[0], targets[1]
+
+
+# --- refunds after a correction of a refunded order ----------------------------------------------------------------
+def refund_rebase(commission: Commission, *, refunded: Decimal, raw: tuple[Decimal, Decimal]) -> dict:
+    """What a correction of an order with refunds records (snapshot `refund_rebase`): the refunds so far, what they
+    reversed, and what the plain reversal maths (`raw`) says of them for the corrected order. Later refunds start
+    from there (`rebased_targets`), so what was refunded is never reversed twice."""
+    return {"refunded": format(Decimal(refunded), "f"), "amount": format(commission.reversed_amount, "f"),
+            "revenue": format(commission.reversed_revenue, "f"), "raw_amount": format(raw[0], "f"),
+            "raw_revenue": format(raw[1], "f"), "items_refunded": format(items_refunded(commission), "f"),
+            "trued_down": [format(value, "f") for value in trued_down(commission)]}
+
+
+def rebased_targets(commission: Commission, *, refunded: Decimal, base: Decimal,
+                    raw: tuple[Decimal, Decimal]) -> tuple[Decimal, Decimal]:
+    """The cumulative (amount, revenue) reversed once `refunded` of `base` is refunded, for a commission whose order
+    was corrected after refunds (else `raw`, the plain maths). From the correction on, what remains of the commission
+    reverses in proportion to what remains of the order; once items are refunded by name, by the lines' own maths
+    from where they stood at the correction. The whole order refunded reverses it all."""
+    rebase = (commission.rule_snapshot or {}).get("refund_rebase")
+    if not rebase or base <= 0 or refunded >= base:
+        return raw
+    cur, start = commission.currency, Decimal(rebase["refunded"])
+    by_name = items_refunded(commission) > Decimal(rebase.get("items_refunded") or 0)
+    # A true-up that lowered the commission after the correction adds its reduction to what stood reversed.
+    downs = zip(trued_down(commission), rebase.get("trued_down") or (ZERO, ZERO), strict=True)
+    targets = []
+    for (key, total, raw_value), (down, down_then) in zip(
+            (("amount", commission.amount, raw[0]), ("revenue", commission.revenue, raw[1])), downs, strict=True):
+        before = Decimal(rebase[key]) + max(down - Decimal(down_then), ZERO)
+        if by_name:
+            value = before + max(raw_value - Decimal(rebase[f"raw_{key}"]), ZERO)
+        elif base > start:
+            value = before + quantize((total - before) * (refunded - start) / (base - start), cur)
+        else:
+            value = total
+        targets.append(min(max(value, before), total))
+    return targets[0], targets[1]

@@ -39,10 +39,13 @@ def plain(value) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-def program_rules(*, program: Program, event: str) -> list[CommissionRule]:
-    """A program's rules for an event, newest first (what `rule_for` chooses from)."""
-    return list(CommissionRule.objects.filter(network_id=program.network_id, program=program, event=event)
-                .select_related("group").order_by("-id"))
+def program_rules(*, program: Program, event: str, as_of: datetime | None = None) -> list[CommissionRule]:
+    """A program's rules for an event, newest first (what `rule_for` chooses from). `as_of`: the rules that existed
+    then (rules are only ever added, so these are exactly the ones a commission priced then chose from)."""
+    rules = CommissionRule.objects.filter(network_id=program.network_id, program=program, event=event)
+    if as_of is not None:
+        rules = rules.filter(created_at__lte=as_of)
+    return list(rules.select_related("group").order_by("-id"))
 
 
 def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,

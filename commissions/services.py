@@ -30,7 +30,7 @@ from .daily import commissions_added, commissions_kept
 from .ledger import Line
 from .models import Account, Commission
 from .notifications import commission_notify, commissions_notify
-from .reversals import item_reversal_targets, items_refunded, lines_refunded, reversal_targets
+from .reversals import item_reversal_targets, items_refunded, lines_refunded, rebased_targets, reversal_targets
 
 Status = Commission.Status
 Kind = Account.Kind
@@ -407,14 +407,16 @@ def commission_mark_unpaid(*, network: Network, commission: Commission | int, ac
 def _refund_targets(commission: Commission, *, refunded: Decimal, base: Decimal, items: list[dict] | None,
                     seen: dict[int, Commission]) -> tuple[Decimal, Decimal, bool]:
     """(amount, revenue) to have reversed and whether the snapshot changed. A commission priced by item lines
-    reverses by line once any item was refunded by name; its referrer's override follows it in proportion."""
+    reverses by line once any item was refunded by name; its referrer's override follows it in proportion. After a
+    correction of the refunded order, from where the correction left it (`rebased_targets`)."""
     changed = False
     if (commission.rule_snapshot or {}).get("items") and commission.tier == 1:
         if items:
             commission.rule_snapshot = lines_refunded(commission.rule_snapshot, items)
             changed = True
         if items_refunded(commission):
-            return (*item_reversal_targets(commission, refunded=refunded, base=base), changed)
+            raw = item_reversal_targets(commission, refunded=refunded, base=base)
+            return (*rebased_targets(commission, refunded=refunded, base=base, raw=raw), changed)
     parent = seen.get(commission.parent_id) if commission.parent_id else None
     if parent is not None and items_refunded(parent) and parent.amount > 0 and refunded < base:
         share = parent.reversed_amount / parent.amount
@@ -424,7 +426,8 @@ def _refund_targets(commission: Commission, *, refunded: Decimal, base: Decimal,
     if commission.adjusts_id is not None:
         original = seen.get(commission.adjusts_id) or Commission.objects.get(
             network_id=commission.network_id, pk=commission.adjusts_id)
-    return (*reversal_targets(commission, refunded=refunded, base=base, original=original), changed)
+    raw = reversal_targets(commission, refunded=refunded, base=base, original=original)
+    return (*rebased_targets(commission, refunded=refunded, base=base, raw=raw), changed)
 
 
 def _reverse_for_refund(conversion: Conversion, amount: Decimal, commissions: list[Commission] | None = None,

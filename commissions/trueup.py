@@ -32,7 +32,7 @@ from . import ledger, services
 from .daily import commissions_kept
 from .models import Commission, TierTrueUp
 from .notifications import commissions_adjusted_notify
-from .reversals import reversal_targets
+from .reversals import rebased_targets, reversal_targets
 from .rules import commission_amounts, plain, second_tier_amount, tier_period_bounds, tier_progress
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ TRUEUP_GRACE = timedelta(hours=1)
 def _reverse_to_targets(commission: Commission, *, original: Commission | None, kind: str, key: str) -> None:
     """Bring a commission's reversed amounts up to `reversal_targets` for its refunds so far (after a true-up)."""
     base = Decimal(commission.conversion.amount)
-    target_amount, target_revenue = reversal_targets(commission, refunded=commission.refunded_base, base=base,
-                                                     original=original)
+    raw = reversal_targets(commission, refunded=commission.refunded_base, base=base, original=original)
+    target_amount, target_revenue = rebased_targets(commission, refunded=commission.refunded_base, base=base, raw=raw)
     d_amount = max(target_amount - commission.reversed_amount, ZERO)
     d_revenue = max(target_revenue - commission.reversed_revenue, ZERO)
     if not d_amount and not d_revenue:

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
-from core.money import quantize
+from core.money import format_amount, quantize
 from network.models import Network, User
 from network.services import audit_log_record
 
@@ -21,31 +22,42 @@ from .signals import conversion_adjusted
 def conversion_adjust(*, network: Network, conversion: Conversion, amount: Decimal | None = None,
                       items: list[dict] | None = None, actor: User | None = None) -> Conversion:
     """Set the conversion's `amount` and/or `items` (items without an amount: the amount becomes their total).
-    Refused (400) on a conversion with refunds (refund what changed instead), on an amount out of bounds, and
-    when nothing is given or nothing changes."""
+    After partial refunds the corrected order replaces the cart and what was refunded stays refunded: the new amount
+    must leave something beyond it. Refused (400) on a fully refunded conversion, on an amount out of bounds or not
+    above what was refunded, and when nothing is given or nothing changes."""
     if amount is None and items is None:
-        raise ValidationError({"detail": ["Give the new amount, the new items, or both."]})
+        raise ValidationError({"detail": [gettext("Give the new amount, the new items, or both.")]})
     with transaction.atomic():
         conversion = Conversion.objects.for_network(network).select_for_update().get(pk=conversion.pk)
-        if conversion.refunded_amount > 0:
-            raise ValidationError({"detail": ["This conversion has refunds: refund what changed instead of "
-                                              "adjusting it."]})
+        refunded = Decimal(conversion.refunded_amount)
+        if refunded > 0 and refunded >= conversion.amount:
+            raise ValidationError({"detail": [gettext("This conversion is fully refunded: nothing is left of the "
+                                                      "order to correct.")]})
         lines = None
         if items is not None:
             lines = item_lines(items)
             if lines is None:
-                raise ValidationError({"items": ["Each item is an object with sku, category, amount, quantity."]})
+                raise ValidationError({"items": [gettext("Each item is an object with sku, category, amount, "
+                                                         "quantity.")]})
             if amount is None:
                 amount = sum((line["amount"] for line in lines), Decimal(0))
         error = amount_error(amount, conversion.currency)
         if error is not None:
             raise ValidationError({"amount": [error]})
         if lines is not None and sum((line["amount"] for line in lines), Decimal(0)) > amount:
-            raise ValidationError({"items": ["The items total more than the conversion's amount."]})
+            raise ValidationError({"items": [gettext("The items total more than the conversion's amount.")]})
+        recorded = sum((line["amount"] for line in item_lines(conversion.items) or []), Decimal(0))
+        if lines is None and recorded > amount:  # an amount alone: the recorded items must still fit in it
+            raise ValidationError({"amount": [gettext("Less than the total of the order's items (%(total)s).")
+                                              % {"total": format_amount(recorded, conversion.currency)}]})
+        if refunded > 0 and amount <= refunded:
+            raise ValidationError({"amount": [gettext(
+                "%(refunded)s of this order is already refunded: the corrected amount must be more than that.")
+                % {"refunded": format_amount(refunded, conversion.currency)}]})
         before = {"amount": conversion.amount, "items": conversion.items}
         new_items = conversion.items if items is None else items
         if amount == conversion.amount and new_items == conversion.items:
-            raise ValidationError({"detail": ["Nothing changes: give a different amount or items."]})
+            raise ValidationError({"detail": [gettext("Nothing changes: give a different amount or items.")]})
         with conversions_kept(network.pk, [conversion.pk]):
             conversion.amount, conversion.items = amount, new_items
             conversion.save(update_fields=["amount", "items"])

@@ -26,6 +26,7 @@ from programs import selectors as program_selectors
 from programs.advertiser_forms import as_id, errors_to_form
 
 from . import pixel, selectors, services
+from .adjust_forms import AdjustForm, correction_read, line_forms
 from .adjustments import conversion_adjust
 from .events import ADVERTISER as ADVERTISER_AUDIENCE
 from .events import TYPES
@@ -96,10 +97,6 @@ class RefundForm(forms.Form):
     amount = forms.CharField(label=_("Amount"), required=False, help_text=_("Empty: refund all that remains."))
 
 
-class AdjustForm(forms.Form):
-    amount = forms.CharField(label=_("New amount"))
-
-
 class ConversionDetailView(AdvertiserMixin, TemplateView):
     """One conversion with its fraud signals, the refund form and, before any refund, the correction form. Its
     commissions come from the page the commissions app routes (`commissions.conversion_views`): commissions sit
@@ -110,27 +107,32 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
     def commissions_of(self, conversion: Conversion):
         return []
 
-    def get_context_data(self, refund_form=None, adjust_form=None, **kwargs):
+    def get_context_data(self, refund_form=None, adjust_form=None, adjust_lines=None, **kwargs):
         conversion = get_object_or_404(self.conversions().select_related("program", "affiliate", "link"),
                                        pk=self.kwargs["pk"])
         return super().get_context_data(
             conversion=conversion, remaining=conversion.amount - conversion.refunded_amount,
             commissions=self.commissions_of(conversion), refund_form=refund_form or RefundForm(),
-            adjust_form=adjust_form or AdjustForm(), **kwargs)
+            adjust_form=adjust_form or AdjustForm(),
+            adjust_lines=adjust_lines if adjust_lines is not None else line_forms(conversion), **kwargs)
 
     def adjust(self, request, conversion):
+        """The correction form: the new amount and/or lines (`add_line`: the form again with one more row)."""
         form = AdjustForm(request.POST)
+        if "add_line" in request.POST:
+            lines = line_forms(conversion, request.POST, more=1)
+            return self.render_to_response(self.get_context_data(adjust_form=form, adjust_lines=lines))
+        lines = line_forms(conversion, request.POST)
+        read = correction_read(conversion, form, lines)
+        if read is None:
+            return self.render_to_response(self.get_context_data(adjust_form=form, adjust_lines=lines), status=400)
+        amount, items = read
         try:
-            amount = parse_amount(request.POST.get("amount", "").strip())
-        except ValueError:
-            form.add_error("amount", _('Enter an amount such as "10.00".'))
-            return self.render_to_response(self.get_context_data(adjust_form=form), status=400)
-        try:
-            conversion = conversion_adjust(network=self.network, conversion=conversion, amount=amount,
+            conversion = conversion_adjust(network=self.network, conversion=conversion, amount=amount, items=items,
                                            actor=request.user)
         except ValidationError as exc:
             errors_to_form(form, exc)
-            return self.render_to_response(self.get_context_data(adjust_form=form), status=400)
+            return self.render_to_response(self.get_context_data(adjust_form=form, adjust_lines=lines), status=400)
         messages.success(request, gettext("Order corrected to %(amount)s; its commissions are priced again.")
                          % {"amount": money(conversion.amount, conversion.currency)})
         return redirect("advertiser_conversion", pk=conversion.pk)

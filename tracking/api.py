@@ -132,10 +132,16 @@ class ConversionViewSet(export.CsvExportMixin, mixins.ListModelMixin, mixins.Ret
         return Response(ConversionSerializer(conversion).data)
 
     @extend_schema(request=ConversionAdjustSerializer, responses=ConversionSerializer,
-                   description="Correct a recorded order (not yet refunded): its amount and/or items. Its commissions "
-                   "are priced again (item lines: the changed ones; a percent of the whole: on the new amount) and "
-                   "the difference is posted; each commission's explanation lists the changed lines. 400 when "
-                   "nothing changes, the conversion has refunds, or its commissions were trued up.")
+                   description="Correct a recorded order: its amount and/or items (the corrected order replaces the "
+                   "cart). Its commissions are priced again at the sale's rates (item lines: the unchanged keep "
+                   "theirs, the changed and new ones are priced with the program's rules as they stood when the "
+                   "commission was computed; a percent of the whole: its recorded rate, or the trued-up rate after "
+                   "the period's tier true-up, on the new amount) and the difference is posted. After partial "
+                   "refunds what was refunded stays refunded: each commission becomes what the corrected cart pays "
+                   "less what the refunds reversed (never below zero), and later refunds reverse the rest in "
+                   "proportion to the rest of the order. 400 when nothing changes, the amount is not more than "
+                   "what was refunded or less than the items' total, the conversion is fully refunded, or one of "
+                   "its commissions was rejected.")
     @action(detail=True, methods=["post"])
     def adjust(self, request, pk=None):
         conversion = self.get_object()

@@ -86,12 +86,13 @@ class RefundSerializer(serializers.Serializer):
 
 class ConversionAdjustSerializer(serializers.Serializer):
     amount = AmountField(required=False, help_text="The order's corrected amount (with items and no amount: the "
-                         "items' total).")
+                         "items' total). More than what was already refunded, at least the items' total.")
     items = serializers.ListField(
         child=serializers.DictField(), required=False, max_length=500,
         help_text='The order\'s corrected lines, as on the postback: [{"sku", "category", "amount", "quantity"}]. '
-        'Commissions priced by item lines keep the lines of unchanged items and price the others; the '
-        'difference is posted and listed in the commission\'s explanation.')
+        'Commissions priced by item lines keep the lines of unchanged items and price the others with the rules '
+        'in force at the sale; the difference is posted and listed in the commission\'s explanation. Items '
+        'refunded by name stay refunded (moved to the new lines of the same sku).')
 
     def validate_items(self, items):
         return ConversionCreateSerializer().validate_items(items)

@@ -149,6 +149,7 @@ def test_a_fixed_commission_does_not_change_with_the_amount(world):
     ({"items": [{"sku": "A", "amount": "x"}]}, "items"),
     ({"items": [{"sku": "A", "quantity": 0}]}, "items"),
     ({"items": CART, "amount": "10.00"}, "items"),  # the items total more than the amount
+    ({"amount": "200.00"}, "amount"),  # less than the recorded items' total
 ])
 def test_bad_corrections_are_400_and_change_nothing(world, cart, body, field):
     conversion, commission = cart
@@ -161,13 +162,16 @@ def test_bad_corrections_are_400_and_change_nothing(world, cart, body, field):
     assert commission.amount == D("36.98") and Transaction.objects.count() == postings
 
 
-def test_a_refunded_conversion_is_refunded_not_adjusted(world, cart):
+def test_a_partly_refunded_conversion_can_be_corrected(world, cart):
+    """The refund no longer blocks a correction (tests/commissions/test_conversion_adjust_refunds.py: the money)."""
     conversion, commission = cart
     assert _refund(world.a, conversion, {"amount": "10.00"}).status_code == 200
     response = _adjust(world.a, conversion, {"items": NEW_CART})
-    assert response.status_code == 400 and "has refunds" in response.json()["detail"][0]
+    assert response.status_code == 200, response.content
+    assert response.json()["refunded_amount"] == "10.00"
     commission.refresh_from_db()
-    assert commission.rule_snapshot["items"][0]["sku"] == "TENT-2P" and len(commission.rule_snapshot["items"]) == 3
+    assert [line["sku"] for line in commission.rule_snapshot["items"]] == ["TENT-2P", "BOOT-42", "TENT-3P"]
+    assert_ledger_consistent()
 
 
 def test_who_may_adjust_and_another_networks_conversion(world, cart):
@@ -202,7 +206,11 @@ def test_the_advertiser_corrects_an_order_on_its_page(world, web):
     commission.refresh_from_db()
     assert commission.amount == D("12.00") and owed(PENDING, world.a.affiliate) == D("12.00")
     assert_ledger_consistent()
-    # Once refunded, the page offers the refund only.
+    # Partly refunded, the page still offers the correction (of the order, refunds kept).
     assert _refund(world.a, conversion, {"amount": "20.00"}).status_code == 200
+    page = web("a", "advertiser").get(f"/advertiser/conversions/{conversion.pk}/").content.decode()
+    assert 'data-testid="adjust-form"' in page
+    # Fully refunded: nothing is left to correct.
+    assert _refund(world.a, conversion, {}).status_code == 200
     page = web("a", "advertiser").get(f"/advertiser/conversions/{conversion.pk}/").content.decode()
     assert 'data-testid="adjust-form"' not in page
