@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.money import quantize
 from network.models import Network, User
@@ -24,28 +25,28 @@ def conversion_adjust(*, network: Network, conversion: Conversion, amount: Decim
     Refused (400) on a conversion with refunds (refund what changed instead), on an amount out of bounds, and
     when nothing is given or nothing changes."""
     if amount is None and items is None:
-        raise ValidationError({"detail": ["Give the new amount, the new items, or both."]})
+        raise ValidationError({"detail": [_("Give the new amount, the new items, or both.")]})
     with transaction.atomic():
         conversion = Conversion.objects.for_network(network).select_for_update().get(pk=conversion.pk)
         if conversion.refunded_amount > 0:
-            raise ValidationError({"detail": ["This conversion has refunds: refund what changed instead of "
-                                              "adjusting it."]})
+            raise ValidationError({"detail": [_("This conversion has refunds: refund what changed instead of "
+                                                "adjusting it.")]})
         lines = None
         if items is not None:
             lines = item_lines(items)
             if lines is None:
-                raise ValidationError({"items": ["Each item is an object with sku, category, amount, quantity."]})
+                raise ValidationError({"items": [_("Each item is an object with sku, category, amount, quantity.")]})
             if amount is None:
                 amount = sum((line["amount"] for line in lines), Decimal(0))
         error = amount_error(amount, conversion.currency)
         if error is not None:
             raise ValidationError({"amount": [error]})
         if lines is not None and sum((line["amount"] for line in lines), Decimal(0)) > amount:
-            raise ValidationError({"items": ["The items total more than the conversion's amount."]})
+            raise ValidationError({"items": [_("The items total more than the conversion's amount.")]})
         before = {"amount": conversion.amount, "items": conversion.items}
         new_items = conversion.items if items is None else items
         if amount == conversion.amount and new_items == conversion.items:
-            raise ValidationError({"detail": ["Nothing changes: give a different amount or items."]})
+            raise ValidationError({"detail": [_("Nothing changes: give a different amount or items.")]})
         with conversions_kept(network.pk, [conversion.pk]):
             conversion.amount, conversion.items = amount, new_items
             conversion.save(update_fields=["amount", "items"])
