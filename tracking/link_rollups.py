@@ -5,9 +5,11 @@ same sums as it goes (tracking.ingest); `tracking.daily.counts_unique` is the on
 from datetime import UTC, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
+from django.utils import timezone
 
+from network.models import Network
 from programs.models import TrackingLink
 
 from .models import Click, LinkRollup
@@ -27,17 +29,17 @@ def _grouped(network_id: int, since=None):
 
 @transaction.atomic
 def link_rollups_rebuild(network_id: int) -> int:
-    """Rewrite the network's LinkRollup rows from its raw clicks for the hours they still cover whole: the hours
-    after the one its oldest kept click falls in (retention may have trimmed that one). Older hours, whose clicks
-    are gone, are kept as they are. Returns the rows written. One INSERT ... SELECT: no click passes through
+    """Rewrite the network's LinkRollup rows from its raw clicks for the hours its click retention has not reached:
+    those after the hour of `now - click_retention_days` (the purge deletes clicks older than that, so an hour at
+    or before it may have lost some). Older rows are kept as they are: their clicks are gone. An empty table (the
+    migration's fill) takes every hour. Returns the rows written. One INSERT ... SELECT: no click passes through
     Python."""
-    oldest = Click.objects.filter(network_id=network_id).aggregate(at=Min("created_at"))["at"]
     rows = LinkRollup.objects.filter(network_id=network_id)
-    if oldest is None:
-        return 0
     since = None
     if rows.exists():
-        since = oldest.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        days = Network.objects.values_list("click_retention_days", flat=True).get(pk=network_id)
+        since = (timezone.now() - timedelta(days=days)).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        since += timedelta(hours=1)
         rows.filter(hour__gte=since).delete()
     sql, params = _grouped(network_id, since).query.get_compiler(connection=connection).as_sql()
     quote = connection.ops.quote_name

@@ -2,6 +2,7 @@
 sparkline of the last 30 days) in a fixed number of queries; the default link made on approval (not by opening
 the Creatives page); one program preselected."""
 
+import io
 import random
 import re
 import zoneinfo
@@ -9,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -247,8 +249,24 @@ def test_the_migrations_fill_is_the_ingesters_sums_and_keeps_hours_whose_clicks_
     assert set(LinkRollup.objects.filter(network_id=world.a.network.pk)
                .values_list("link_id", "hour", "clicks", "unique_clicks")) == written
     # Retention trims the raw clicks of the oldest days: a repair keeps those hours' rollups as they were.
+    Network.objects.filter(pk=world.a.network.pk).update(click_retention_days=5)
     cutoff = timezone.now() - timedelta(days=5)
-    Click.objects.filter(network_id=world.a.network.pk, created_at__lt=cutoff).delete()
+    Click.objects.filter(network_id=world.a.network.pk, created_at__lt=cutoff).delete()  # as the purge does
+    assert Click.objects.filter(network_id=world.a.network.pk).exists()
     link_rollups_rebuild(world.a.network.pk)
     assert set(LinkRollup.objects.filter(network_id=world.a.network.pk)
                .values_list("link_id", "hour", "clicks", "unique_clicks")) == written
+
+
+def test_rebuild_daily_figures_rewrites_the_link_rollups_when_asked(world, partnership):
+    link = make_link(partnership, code="cmdlink001")
+    _ingest([link], clicks=30, days=3)
+    written = set(LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("hour", "clicks"))
+    LinkRollup.objects.filter(network_id=world.a.network.pk).update(clicks=999)  # written around the ingester
+    call_command("rebuild_daily_figures", network=[world.a.network.slug], stdout=io.StringIO())
+    assert {c for _h, c in LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("hour", "clicks")} \
+        == {999}  # not without the flag
+    out = io.StringIO()
+    call_command("rebuild_daily_figures", network=[world.a.network.slug], link_rollups=True, stdout=out)
+    assert set(LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("hour", "clicks")) == written
+    assert "link rollup rows from the raw clicks" in out.getvalue()
