@@ -1,6 +1,5 @@
 """LinkRollup: clicks per tracking link and hour, which the link builder's figures read instead of scanning the
-network's raw clicks. On PostgreSQL its keys carry network_id as every tenant table's (core.citus); each network's
-existing clicks fill it (tracking.link_rollups, today's code: the one definition of these sums)."""
+network's raw clicks. On PostgreSQL its keys carry network_id as every tenant table's (core.citus). 0024 fills it."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -17,14 +16,6 @@ def tenant_keys(apps, schema_editor):
         cursor.execute("ALTER TABLE tracking_linkrollup ADD CONSTRAINT tracking_linkrollup_link_fk FOREIGN KEY "
                        "(network_id, link_id) REFERENCES programs_trackinglink (network_id, id) "
                        "DEFERRABLE INITIALLY DEFERRED")
-
-
-def fill(apps, schema_editor):
-    from network.models import Network
-    from tracking.link_rollups import link_rollups_rebuild
-
-    for network_id in Network.objects.order_by("pk").values_list("pk", flat=True):
-        link_rollups_rebuild(network_id)
 
 
 class Migration(migrations.Migration):
@@ -54,5 +45,4 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(tenant_keys, migrations.RunPython.noop),
-        migrations.RunPython(fill, migrations.RunPython.noop),
     ]
