@@ -2,6 +2,7 @@
 sparkline of the last 30 days) in a fixed number of queries; the default link made on approval (not by opening
 the Creatives page); one program preselected."""
 
+import importlib
 import io
 import random
 import re
@@ -10,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
@@ -270,3 +272,23 @@ def test_rebuild_daily_figures_rewrites_the_link_rollups_when_asked(world, partn
     call_command("rebuild_daily_figures", network=[world.a.network.slug], link_rollups=True, stdout=out)
     assert set(LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("hour", "clicks")) == written
     assert "link rollup rows from the raw clicks" in out.getvalue()
+
+
+def test_the_fill_migration_counts_every_networks_stored_clicks_on_its_own_links(world, partnership):
+    fill = importlib.import_module("tracking.migrations.0024_fill_link_rollup").fill
+    link = make_link(partnership, code="oldclick01")
+    foreign = make_link(make_partnership(make_program(world.b.advertiser, name="Bravo"), world.b.affiliate),
+                        code="oldclick02")
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    for n, (each, flags) in enumerate([(link, {}), (link, {"is_unique": False}), (link, {"is_bot": True}),
+                                       (foreign, {}), (link, {"off_target": "country"})]):
+        Click.objects.create(network_id=each.network_id, click_id=new_click_id(int(hour.timestamp() * 1000) + n),
+                             program_id=each.program_id, partnership_id=each.partnership_id, link=each,
+                             affiliate_id=each.affiliate_id, created_at=hour + timedelta(minutes=n), **flags)
+    assert not LinkRollup.objects.exists()  # stored before the table: the ingester never counted them
+    fill(apps, None)
+    assert list(LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("link_id", "hour", "clicks",
+                                                                                      "unique_clicks")) \
+        == [(link.pk, hour, 4, 1)]
+    assert list(LinkRollup.objects.filter(network_id=world.b.network.pk).values_list("link_id", "clicks")) \
+        == [(foreign.pk, 1)]
