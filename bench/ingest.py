@@ -5,8 +5,8 @@ bench/redirect.py measures ingestion on what wrk sends: one visitor, one link. H
 click records as the redirect's batches write them (64 to an entry), from `--visitors` distinct addresses
 over `--links` links of 5 programs and 20 affiliates, with five sub1 values, three countries and one bot user
 agent in ten, and a few visitors clicking twice within the duplicate window. Then `manage.py ingest_clicks
---once` drains it, and the script checks rows, distinct click ids, duplicates, bots and rollups against what
-was queued.
+--once` drains it, and the script checks rows, distinct click ids, duplicates, bots and rollups (hourly and per
+link) against what was queued.
 
     .venv/bin/python bench/ingest.py [--clicks 200000] [--visitors 50000] [--links 100] [--batch 5000]
 
@@ -95,12 +95,14 @@ def fill(clicks: int, visitors: int, link_ids: list[int]) -> dict:
 
 CHECK = """
 from django.db.models import Count, Sum
-from tracking.models import Click, ClickRollup
+from tracking.models import Click, ClickRollup, LinkRollup
 rows = Click.objects.aggregate(n=Count("id"), distinct=Count("click_id", distinct=True))
 unique = Click.objects.filter(is_unique=True, is_bot=False).count()
 bots = Click.objects.filter(is_bot=True).count()
 rollup = ClickRollup.objects.aggregate(c=Sum("clicks"), u=Sum("unique_clicks"), b=Sum("bot_clicks"))
-print(rows["n"], rows["distinct"], unique, bots, rollup["c"] or 0, rollup["u"] or 0, rollup["b"] or 0)
+links = LinkRollup.objects.aggregate(c=Sum("clicks"), u=Sum("unique_clicks"))
+print(rows["n"], rows["distinct"], unique, bots, rollup["c"] or 0, rollup["u"] or 0, rollup["b"] or 0,
+      links["c"] or 0, links["u"] or 0)
 """
 
 
@@ -131,16 +133,18 @@ def main() -> int:
     started = time.monotonic()
     drained = manage(env, "ingest_clicks", "--once", "--batch", str(args.batch)).strip()
     wall = time.monotonic() - started
-    rows, distinct, unique, bots, r_clicks, r_unique, r_bots = map(int, manage(env, "shell", "-c", CHECK).split()[-7:])
+    rows, distinct, unique, bots, r_clicks, r_unique, r_bots, l_clicks, l_unique = map(
+        int, manage(env, "shell", "-c", CHECK).split()[-9:])
     inside = float(drained.rsplit(" in ", 1)[-1].rstrip("s"))
     print(f"ingestion            {drained}")
     print(f"ingestion rows/s     {rows / inside:,.0f} ({inside:.2f}s draining; {wall:.1f}s with startup; "
           f"load average {os.getloadavg()[0]:.2f})")
     print(f"stored               {rows} (distinct click ids {distinct}); unique non-bot {unique} (expected "
           f"{queued['unique']}); bots {bots}")
-    print(f"rollups              clicks {r_clicks}, unique {r_unique}, bots {r_bots}")
-    ok = (rows == distinct == queued["clicks"] == r_clicks and bots == queued["bots"] == r_bots
-          and unique == r_unique == queued["unique"])
+    print(f"rollups              clicks {r_clicks}, unique {r_unique}, bots {r_bots}; per link: clicks {l_clicks}, "
+          f"unique {l_unique}")
+    ok = (rows == distinct == queued["clicks"] == r_clicks == l_clicks and bots == queued["bots"] == r_bots
+          and unique == r_unique == l_unique == queued["unique"])
     print("check                " + ("OK: every queued click stored once, rollups equal the raw clicks" if ok
                                      else "FAILED"))
     return 0 if ok else 1

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
 
 from core.money import quantize
 from network.models import Advertiser, Affiliate, Network
@@ -97,17 +98,20 @@ def transactions_post(*, network: Network | int, postings: list[Posting]) -> lis
         totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for line in lines:
             if line.account.network_id != network_id:
-                raise ValidationError("A ledger line names another network's account.")
+                raise ValidationError(_("A ledger line names another network's account."))
             if not isinstance(line.amount, Decimal):
                 raise TypeError("Ledger amounts are Decimal.")
             totals[line.account.currency] += line.amount
         unbalanced = {cur: total for cur, total in totals.items() if total != 0}
         if unbalanced:
-            raise ValidationError(f"Unbalanced transaction {posting.kind}: {unbalanced}")
+            # Messages of the ledger's own checks: a page that shows a refused step shows them in its language.
+            totals_text = ", ".join(f"{cur} {total}" for cur, total in sorted(unbalanced.items()))
+            raise ValidationError(_("Unbalanced ledger transaction “%(kind)s”: %(totals)s.") % {
+                "kind": posting.kind, "totals": totals_text})
         kept.append(lines)
     keys = [posting.key for posting in postings if posting.key is not None]
     if len(set(keys)) != len(keys):
-        raise ValidationError("Two postings of one batch name the same business event.")
+        raise ValidationError(_("Two postings of one batch name the same business event."))
     existing = {txn.key: txn for txn in Transaction.objects.filter(network_id=network_id, key__in=keys)} if keys else {}
     results: list[Transaction | None] = []
     new: list[tuple[Transaction, list[Line]]] = []
@@ -185,7 +189,7 @@ def affiliate_balances(*, network: Network, affiliate: Affiliate) -> list[dict]:
 def _payout_lines(network, affiliate, currency, amount, debit_kind, credit_kind) -> list[Line]:
     amount = Decimal(amount)
     if amount != quantize(amount, currency):
-        raise ValidationError(f"A payout amount must be whole minor units of {currency}.")
+        raise ValidationError(_("A payout amount must be whole minor units of %(currency)s.") % {"currency": currency})
     debit = account_for(network=network, currency=currency, kind=debit_kind, affiliate=affiliate)
     credit = account_for(network=network, currency=currency, kind=credit_kind, affiliate=affiliate)
     return [Line(debit, amount), Line(credit, -amount)]

@@ -79,15 +79,16 @@ class AmountTooLarge(ValueError):
 def parse_amount(value) -> Decimal:
     """A Decimal from a string or int; raises ValueError for anything else (floats included)."""
     if isinstance(value, bool | float):
-        raise ValueError("Amounts must be strings or integers, not floats.")
+        raise ValueError(translation.gettext("Amounts must be strings or integers, not floats."))
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, TypeError) as exc:
-        raise ValueError("Not a decimal amount.") from exc
+        raise ValueError(translation.gettext("Not a decimal amount.")) from exc
     if not amount.is_finite():
-        raise ValueError("Not a decimal amount.")
+        raise ValueError(translation.gettext("Not a decimal amount."))
     # Checked before any arithmetic: 1e30 or 29 digits would overflow the context's precision in quantize (a
     # 500), and no stored amount column holds more than AMOUNT_INTEGER_DIGITS digits before the point.
     if amount and amount.adjusted() >= AMOUNT_INTEGER_DIGITS:
-        raise AmountTooLarge(f"Too large: at most {AMOUNT_INTEGER_DIGITS} digits before the decimal point.")
+        raise AmountTooLarge(translation.gettext("Too large: at most %(digits)s digits before the decimal point.")
+                             % {"digits": AMOUNT_INTEGER_DIGITS})
     return amount

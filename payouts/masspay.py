@@ -11,9 +11,12 @@ import io
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.csvsafe import spreadsheet_text
 from core.money import quantize
+from network.i18n import choice_word
 from network.services import audit_log_record
 
 from .models import MethodKind, Payout, PayoutBatch
@@ -47,8 +50,8 @@ def paypal_csv(batch: PayoutBatch, currency: str | None = None) -> str:
     currencies = paypal_currencies(batch)
     if currency is None:
         if len(currencies) > 1:
-            raise ValidationError({"currency": [f"PayPal takes one currency per file; choose one of "
-                                                f"{', '.join(currencies)}."]})
+            raise ValidationError({"currency": [_("PayPal takes one currency per file; choose one of %(currencies)s.")
+                                                % {"currencies": ", ".join(currencies)}]})
         currency = currencies[0] if currencies else None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -85,21 +88,22 @@ def _parse(raw: bytes) -> list[dict]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationError({"file": ["The file is not UTF-8 text."]}) from exc
+        raise ValidationError({"file": [_("The file is not UTF-8 text.")]}) from exc
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise ValidationError({"file": [f"Not a CSV file: {exc}"]}) from exc
+        raise ValidationError({"file": [_("Not a CSV file: %(error)s") % {"error": exc}]}) from exc
     if not rows:
-        raise ValidationError({"file": ["The file is empty."]})
+        raise ValidationError({"file": [_("The file is empty.")]})
     header = [h.strip().lower() for h in rows[0]]
     id_col, status_col = _column(header, ID_COLUMNS), _column(header, STATUS_COLUMNS)
     if id_col is None or status_col is None:
-        raise ValidationError({"file": ["A header row with a reference column (e.g. 'Customer ID' or 'reference') "
-                                         "and a 'status' column is required."]})
+        raise ValidationError({"file": [_("A header row with a reference column (e.g. “Customer ID” or “reference”) "
+                                           "and a “status” column is required.")]})
     reason_col, ref_col = _column(header, REASON_COLUMNS), _column(header, REF_COLUMNS)
     if len(rows) - 1 > MAX_ROWS:
-        raise ValidationError({"file": [f"At most {MAX_ROWS} rows."]})
+        raise ValidationError({"file": [ngettext("At most %(count)s row.", "At most %(count)s rows.", MAX_ROWS)
+                                        % {"count": MAX_ROWS}]})
     parsed = []
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -113,6 +117,10 @@ def _parse(raw: bytes) -> list[dict]:
     return parsed
 
 
+def _line(row: dict) -> str:
+    return _("line %(number)s") % {"number": row["line"]}
+
+
 def results_import(*, network, batch: PayoutBatch, raw: bytes, actor=None) -> list[dict]:
     """Apply the provider's result file to the batch's PayPal/bank payouts: all rows or none.
 
@@ -124,11 +132,14 @@ def results_import(*, network, batch: PayoutBatch, raw: bytes, actor=None) -> li
     for row in rows:
         payout = payouts.get(row["reference"])
         if payout is None:
-            errors[f"line {row['line']}"] = [f"No PayPal or bank payout '{row['reference']}' in this batch."]
+            errors[_line(row)] = [_("No PayPal or bank payout “%(reference)s” in this batch.") % {
+                "reference": row["reference"]}]
         elif row["status"] in PAID_WORDS and payout.status not in (Payout.Status.PROCESSING, Payout.Status.PAID):
-            errors[f"line {row['line']}"] = [f"Payout {payout.pk} is {payout.status}; it cannot be marked paid."]
+            errors[_line(row)] = [_("Payout %(id)s is %(status)s; it cannot be marked paid.") % {
+                "id": payout.pk, "status": choice_word(Payout.Status, payout.status)}]
         elif row["status"] in FAILED_WORDS and payout.status not in (Payout.Status.PROCESSING, Payout.Status.FAILED):
-            errors[f"line {row['line']}"] = [f"Payout {payout.pk} is {payout.status}; it cannot be marked failed."]
+            errors[_line(row)] = [_("Payout %(id)s is %(status)s; it cannot be marked failed.") % {
+                "id": payout.pk, "status": choice_word(Payout.Status, payout.status)}]
     if errors:
         raise ValidationError(errors)
     results = []
@@ -144,7 +155,7 @@ def results_import(*, network, batch: PayoutBatch, raw: bytes, actor=None) -> li
                                                 reason=row["reason"] or f"Provider: {row['status']}",
                                                 provider_status=row["status"])
             except PayoutTransitionError as exc:  # changed meanwhile: reject the whole file
-                raise ValidationError({f"line {row['line']}": [str(exc)]}) from exc
+                raise ValidationError({_line(row): [str(exc)]}) from exc
             results.append({"line": row["line"], "payout": payout.pk, "status": payout.status})
         audit_log_record(network=network, actor=actor, action="payout_batch.results_imported", target=batch,
                          data={"rows": len(rows), "paid": sum(r["status"] == Payout.Status.PAID for r in results),

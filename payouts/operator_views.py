@@ -8,6 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -209,9 +210,12 @@ class BatchResultsView(BatchDetailView):
                 except ValidationError as exc:
                     for where, problems in exc.message_dict.items():
                         for problem in problems:
-                            form.add_error("file", f"{where}: {problem}" if where != "__all__" else problem)
+                            # A line's problem names its line; the file's own needs no prefix.
+                            form.add_error("file", problem if where in ("__all__", "file") else f"{where}: {problem}")
                 else:
-                    messages.success(request, _("Result file applied: %(count)s rows.") % {"count": len(results)})
+                    messages.success(request, ngettext("Result file applied: %(count)s row.",
+                                                       "Result file applied: %(count)s rows.", len(results))
+                                     % {"count": len(results)})
                     return redirect("operator_batch", pk=batch.pk)
         batch.refresh_from_db()
         return self.render_to_response(self.get_context_data(batch=batch, upload_form=form), status=400)

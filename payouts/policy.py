@@ -29,6 +29,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.money import is_currency, parse_amount, quantize
 
@@ -79,20 +81,20 @@ class PayoutPolicy:
 
 def _money_map(value, where: str, errors: dict) -> dict[str, Decimal]:
     if not isinstance(value, dict):
-        errors[where] = ["Expected an object of currency -> amount."]
+        errors[where] = [_("Expected an object of currency -> amount.")]
         return {}
     out = {}
     for currency, raw in value.items():
         try:
             if not is_currency(currency):
-                raise ValueError(f"'{currency}' is not an ISO 4217 currency code.")
+                raise ValueError(_("'%(currency)s' is not an ISO 4217 currency code.") % {"currency": currency})
             amount = parse_amount(raw)
             if amount < 0:
-                raise ValueError("Must not be negative.")
+                raise ValueError(_("Must not be negative."))
             if amount != quantize(amount, currency):
-                raise ValueError(f"At most the minor units of {currency}.")
+                raise ValueError(_("At most the minor units of %(currency)s.") % {"currency": currency})
             if amount >= Decimal(10) ** 12:
-                raise ValueError("Too large.")
+                raise ValueError(_("Too large."))
         except ValueError as exc:
             errors[f"{where}.{currency}"] = [str(exc)]
             continue
@@ -102,7 +104,7 @@ def _money_map(value, where: str, errors: dict) -> dict[str, Decimal]:
 
 def _int_in(value, low: int, high: int, where: str, errors: dict) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors[where] = [f"An integer from {low} to {high}."]
+        errors[where] = [_("An integer from %(low)s to %(high)s.") % {"low": low, "high": high}]
         return low
     return value
 
@@ -113,32 +115,33 @@ def settings_normalize(raw) -> dict:
     Returns the full normalized JSON (amounts as strings) to store in `Network.payout_settings`.
     """
     if not isinstance(raw, dict):
-        raise ValidationError({"detail": ["Payout settings are a JSON object."]})
+        raise ValidationError({"detail": [_("Payout settings are a JSON object.")]})
     errors: dict = {}
     unknown = set(raw) - set(DEFAULTS)
     if unknown:
-        errors["detail"] = [f"Unknown keys: {', '.join(sorted(map(str, unknown)))}."]
+        errors["detail"] = [ngettext("Unknown key: %(keys)s.", "Unknown keys: %(keys)s.", len(unknown)) % {
+            "keys": ", ".join(sorted(map(str, unknown)))}]
     schedule = raw.get("schedule", {})
     fee = raw.get("fee", {})
     for name, part in (("schedule", schedule), ("fee", fee)):
         if not isinstance(part, dict):
-            errors[name] = ["Expected an object."]
+            errors[name] = [_("Expected an object.")]
     schedule = (DEFAULTS["schedule"] | schedule) if isinstance(schedule, dict) else DEFAULTS["schedule"]
     fee = (DEFAULTS["fee"] | fee) if isinstance(fee, dict) else DEFAULTS["fee"]
     if schedule["kind"] not in SCHEDULE_KINDS:
-        errors["schedule.kind"] = [f"One of {', '.join(SCHEDULE_KINDS)}."]
+        errors["schedule.kind"] = [_("One of %(choices)s.") % {"choices": ", ".join(SCHEDULE_KINDS)}]
     weekday = _int_in(schedule["weekday"], 0, 6, "schedule.weekday", errors)
     day = _int_in(schedule["day"], 1, 31, "schedule.day", errors)
     thresholds = _money_map(raw.get("thresholds", {}), "thresholds", errors)
     if fee["kind"] not in FEE_KINDS:
-        errors["fee.kind"] = [f"One of {', '.join(FEE_KINDS)}."]
+        errors["fee.kind"] = [_("One of %(choices)s.") % {"choices": ", ".join(FEE_KINDS)}]
     if fee["paid_by"] not in FEE_PAYERS:
-        errors["fee.paid_by"] = [f"One of {', '.join(FEE_PAYERS)}."]
+        errors["fee.paid_by"] = [_("One of %(choices)s.") % {"choices": ", ".join(FEE_PAYERS)}]
     flat = _money_map(fee["flat"], "fee.flat", errors)
     try:
         percent = parse_amount(fee["percent"])
         if not ZERO <= percent <= 100:
-            raise ValueError("From 0 to 100.")
+            raise ValueError(_("From 0 to 100."))
     except ValueError as exc:
         errors["fee.percent"] = [str(exc)]
         percent = ZERO

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from commissions.models import Commission
 from core.days import local_day_bounds
 from core.money import quantize
 from network.models import Membership, Network
-from tracking.models import Click, Conversion
+from tracking.models import Conversion, LinkRollup
 
 from .selectors import ReportQuery, report
 
@@ -57,8 +57,9 @@ def _days(network: Network, days: int) -> list[date]:
 
 def link_figures(*, network: Network, links: list, days: int = DAYS) -> dict[int, LinkFigures]:
     """{link id: LinkFigures} for `links` (tracking links of one network, their programs loaded) over the last
-    `days` network-local days. Three queries: clicks per link and day, conversions per link, earnings per link
-    (the link's affiliate's own commissions on its conversions, not rejected, net of reversals)."""
+    `days` network-local days. Three queries: clicks per link and day (the hourly LinkRollup: each hour on the local
+    day it starts in, as the day tables count), conversions per link, earnings per link (the link's affiliate's own
+    commissions on its conversions, not rejected, net of reversals)."""
     tz = zoneinfo.ZoneInfo(network.timezone)
     day_list = _days(network, days)
     since, _ = local_day_bounds(day_list[0], day_list[-1], tz=tz)
@@ -67,10 +68,10 @@ def link_figures(*, network: Network, links: list, days: int = DAYS) -> dict[int
         return figures
     index = {day: n for n, day in enumerate(day_list)}
     ids = list(figures)
-    clicks = (Click.objects.for_network(network).filter(link_id__in=ids, created_at__gte=since)
-              .annotate(day=TruncDate("created_at", tzinfo=tz)).values("link_id", "day")
-              .annotate(n=Count("pk"), unique=Count("pk", filter=Q(is_unique=True, is_bot=False, off_target="")))
-              .order_by())
+    # The hourly link rollups (the ingester's), never the raw clicks: the click table has no index on the link.
+    clicks = (LinkRollup.objects.for_network(network).filter(link_id__in=ids, hour__gte=since)
+              .annotate(day=TruncDate("hour", tzinfo=tz)).values("link_id", "day")
+              .annotate(n=Sum("clicks"), unique=Sum("unique_clicks")).order_by())
     for row in clicks:
         into = figures[row["link_id"]]
         into.clicks += row["n"]

@@ -95,11 +95,30 @@ def make_click(link, *, click_id=None, created_at=None, **fields):
     from tracking.models import Click
 
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-    return Click.objects.create(
+    click = Click.objects.create(
         network_id=link.network_id, click_id=click_id or "".join(secrets.choice(alphabet) for _ in range(26)),
         program_id=link.program_id, partnership_id=link.partnership_id, link=link, affiliate_id=link.affiliate_id,
         created_at=created_at or timezone.now(), **fields,
     )
+    link_rollup_add(click)
+    return click
+
+
+def link_rollup_add(click):
+    """The click's count in its link's hourly LinkRollup, as the ingester adds it with the click."""
+    from datetime import UTC
+
+    from django.db.models import F
+
+    from tracking.daily import counts_unique
+    from tracking.models import LinkRollup
+
+    hour = click.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    unique = 1 if counts_unique({"is_unique": click.is_unique, "is_bot": click.is_bot,
+                                 "off_target": click.off_target}) else 0
+    row, _ = LinkRollup.objects.get_or_create(network_id=click.network_id, link_id=click.link_id, hour=hour)
+    LinkRollup.objects.filter(network_id=click.network_id, pk=row.pk).update(
+        clicks=F("clicks") + 1, unique_clicks=F("unique_clicks") + unique)
 
 
 def make_conversion(advertiser, *, order_id, amount, currency=None, link=None, **fields):

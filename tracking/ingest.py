@@ -1,6 +1,6 @@
-"""Click ingestion: queued click records -> Click rows (marked duplicate / bot) + hourly ClickRollup counters,
-in one transaction per batch, counting each click_id once however often it is delivered. The queue's consumer loop
-that feeds it is `click_queue.drain` (the queue's writers fall back to `ingest_records` too)."""
+"""Click ingestion: queued click records -> Click rows (marked duplicate / bot) + hourly ClickRollup and LinkRollup
+counters, in one transaction per batch, counting each click_id once however often it is delivered. The queue's
+consumer loop that feeds it is `click_queue.drain` (the queue's writers fall back to `ingest_records` too)."""
 
 import csv
 import functools
@@ -19,7 +19,7 @@ from core.inputs import without_bad_text
 from programs.models import SUB_FIELDS
 from tracking import daily, partitions, velocity
 from tracking.ids import click_id_time_unchecked, is_click_id
-from tracking.models import Click, ClickRollup, Conversion
+from tracking.models import Click, ClickRollup, Conversion, LinkRollup
 from tracking.services import conversions_attribute_clicks
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,7 @@ def _mark(records: list[dict]) -> None:
 
 def _rollup(inserted: list[dict]) -> None:
     counters: dict[tuple, list[int]] = {}
+    per_link: dict[tuple, list[int]] = {}  # (network, link, hour) -> [clicks, unique clicks]
     cut: dict[tuple, tuple] = {}  # raw sub IDs -> as the rollup keeps them (a batch repeats a few combinations)
     for r in inserted:
         hour = r["created_at"].replace(minute=0, second=0, microsecond=0)
@@ -239,11 +240,15 @@ def _rollup(inserted: list[dict]) -> None:
         if subs is None:
             subs = cut[raw] = tuple((value or "")[:ROLLUP_SUB_LENGTH] for value in raw)
         key = (r["network_id"], r["program_id"], r["affiliate_id"], hour, *subs, r.get("country") or "")
+        unique = 1 if daily.counts_unique(r) else 0
         c = counters.setdefault(key, [0, 0, 0, 0])
         c[0] += 1
-        c[1] += 1 if daily.counts_unique(r) else 0
+        c[1] += unique
         c[2] += 1 if r["is_bot"] else 0
         c[3] += 1 if r["velocity_count"] else 0
+        n = per_link.setdefault((r["network_id"], r["link_id"], hour), [0, 0])
+        n[0] += 1
+        n[1] += unique
     if not counters:
         return
     columns, makers = _rollup_columns()
@@ -259,7 +264,23 @@ def _rollup(inserted: list[dict]) -> None:
     target = ", ".join(("network_id", "program_id", "affiliate_id", "hour", *ROLLUP_SUBS, "country"))
     conflict = f"ON CONFLICT ({target}) DO UPDATE SET {updates}"
     _insert_returning(table, columns, rows, conflict, "")
+    _link_rollup(per_link)
     daily.clicks_add(inserted, cut)
+
+
+def _link_rollup(per_link: dict[tuple, list[int]]) -> None:
+    """One upsert of the batch's clicks per (link, hour) into LinkRollup, in one lock order."""
+    table = LinkRollup._meta.db_table
+    rows = [[network_id, link_id, _hour_value(hour), *per_link[(network_id, link_id, hour)]]
+            for network_id, link_id, hour in sorted(per_link)]
+    conflict = (f"ON CONFLICT (network_id, link_id, hour) DO UPDATE SET clicks = {table}.clicks + excluded.clicks, "
+                f"unique_clicks = {table}.unique_clicks + excluded.unique_clicks")
+    _insert_returning(table, ["network_id", "link_id", "hour", "clicks", "unique_clicks"], rows, conflict, "")
+
+
+def _hour_value(hour):
+    # psycopg2 adapts aware datetimes itself; SQLite needs Django's conversion (as `_columns` decides).
+    return hour if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(hour)
 
 
 @functools.cache

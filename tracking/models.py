@@ -107,6 +107,31 @@ class ClickRollup(TenantModel, SubIds):
         return f"{self.hour:%Y-%m-%d %H}h p{self.program_id} a{self.affiliate_id}: {self.clicks}"
 
 
+class LinkRollup(TenantModel):
+    """Clicks per tracking link and hour (UTC), for the link builder's per-link figures and sparkline: the click
+    table has no index on the link, so those read these instead. Written by the ingester with ClickRollup (one
+    upsert per batch, grouped by link and hour), for rows actually inserted; kept past click retention like it.
+    `unique_clicks` counts as ClickRollup's does (tracking.daily.counts_unique)."""
+
+    party_fields = {"advertiser": "link__program__advertiser", "affiliate": "link__affiliate"}
+
+    # The database's key is composite, (network_id, link_id) -> the link's (network_id, id), as every tenant-to-tenant
+    # key (core.citus): the migration adds it, since Django's own would reference the link's id alone.
+    link = models.ForeignKey(TrackingLink, on_delete=models.CASCADE, db_constraint=False, db_index=False,
+                             related_name="+")
+    hour = models.DateTimeField()
+    clicks = models.PositiveBigIntegerField(default=0)
+    unique_clicks = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hour"]
+        # The link figures read (network, link in [...], hour >= since): this key serves them too.
+        constraints = [models.UniqueConstraint(fields=["network", "link", "hour"], name="link_rollup_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h link {self.link_id}: {self.clicks}"
+
+
 PARTNER_DAY_KEY = ("network", "day", "advertiser", "program", "affiliate")
 DAY_KEY = (*PARTNER_DAY_KEY, "sub1", "sub2", "sub3", "sub4", "sub5", "country")
 

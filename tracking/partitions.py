@@ -109,9 +109,9 @@ def ensure_ahead(days: int = 7) -> int:
 
 
 def purge_expired(now: datetime | None = None) -> int:
-    """Delete raw clicks older than their network's retention (rollups stay). Whole daily partitions are
-    dropped once every network's retention has passed them; the rest goes by DELETE. Returns rows deleted
-    (rows of dropped partitions included)."""
+    """Delete raw clicks older than their network's retention (the rollups, ClickRollup and LinkRollup, stay).
+    Whole daily partitions are dropped once every network's retention has passed them; the rest goes by DELETE.
+    Returns rows deleted (rows of dropped partitions included)."""
     from network.models import Network
     from tracking.models import Click
 

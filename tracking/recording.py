@@ -9,6 +9,8 @@ Also theirs: `network.auth.api_key_refusal`/`key_use_due` (the key), `attributio
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from core.money import is_currency, minor_units, quantize
 from network.models import Role
 from programs.models import SUB_FIELDS
@@ -30,19 +32,21 @@ AMOUNT_LIMIT = Decimal(10) ** 12
 
 def amount_error(amount: Decimal, currency: str) -> str | None:
     """Why `amount` cannot be recorded (or refunded) in `currency`, or None."""
+    # gettext when the message is made: a page speaks its person's language; the API runs in English (its contract).
     if amount < 0:
-        return "Must not be negative."
+        return _("Must not be negative.")
     if amount != quantize(amount, currency):
-        return f"Has more decimal places than {currency} allows ({minor_units(currency)})."
+        return _("Has more decimal places than %(currency)s allows (%(places)s).") % {
+            "currency": currency, "places": minor_units(currency)}
     if abs(amount) >= AMOUNT_LIMIT:
-        return "Too large."
+        return _("Too large.")
     return None
 
 
 def money_errors(*, amount: Decimal, currency: str) -> dict | None:
     """The first problem with a conversion's amount and (upper-cased) currency as field errors, or None."""
     if not is_currency(currency):
-        return {"currency": [f"'{currency}' is not an ISO 4217 currency code."]}
+        return {"currency": [_("'%(currency)s' is not an ISO 4217 currency code.") % {"currency": currency}]}
     error = amount_error(amount, currency)
     return None if error is None else {"amount": [error]}
 
@@ -63,7 +67,8 @@ def program_currency_error(*, program_name: str, program_currency: str, currency
     """A conversion is in its program's currency (the attributed or the named program), or refused."""
     if program_currency == currency:
         return None
-    return {"currency": [f"The program '{program_name}' is in {program_currency}; this conversion says {currency}."]}
+    return {"currency": [_("The program '%(program)s' is in %(program_currency)s; this conversion says %(currency)s.")
+                         % {"program": program_name, "program_currency": program_currency, "currency": currency}]}
 
 
 def conversion_fields(*, kind: str, details: list[dict], policy: str | None, pending: bool = False,

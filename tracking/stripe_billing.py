@@ -8,6 +8,7 @@ import stripe
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.money import is_currency, minor_units
 from network.models import Advertiser, Network, User
@@ -33,7 +34,7 @@ def _check_secret(secret: str) -> str:
     secret = (secret or "").strip()
     if not secret.startswith("whsec_") or len(secret) < 12 or len(secret) > 200 or not secret.isascii():
         raise ValidationError({"signing_secret": [
-            "The endpoint's signing secret from the Stripe dashboard: it starts with whsec_."]})
+            _("The endpoint's signing secret from the Stripe dashboard: it starts with whsec_.")]})
     return secret
 
 
@@ -43,7 +44,7 @@ def stripe_integration_create(*, network: Network, advertiser: Advertiser, progr
     """Without a secret the URL refuses every event (400) until `stripe_integration_rotate_secret` sets one."""
     program = Program.objects.for_network(network).filter(pk=program_id, advertiser=advertiser).first()
     if program is None:
-        raise ValidationError({"program": ["Unknown program."]})
+        raise ValidationError({"program": [_("Unknown program.")]})
     integration = StripeIntegration.objects.create(network=network, advertiser=advertiser, program=program,
                                                    signing_secret=_check_secret(signing_secret) if signing_secret
                                                    else "")

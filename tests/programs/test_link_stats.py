@@ -2,19 +2,34 @@
 sparkline of the last 30 days) in a fixed number of queries; the default link made on approval (not by opening
 the Creatives page); one program preselected."""
 
+import importlib
+import io
+import random
+import re
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
+from django.core.management import call_command
 from django.db import connection
+from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.days import local_day_bounds
+from network.models import Network
 from programs.models import Partnership, TrackingLink
 from programs.services import partnership_decide
+from reports.links import DAYS, link_figures
 from tests.commissions.helpers import convert
 from tests.factories import days_rebuilt, make_click, make_link, make_partnership, make_program
-from tracking.models import ClickRollup
+from tests.tracking.clicks_support import record_for
+from tracking import ingest
+from tracking.ids import new_click_id
+from tracking.link_rollups import link_rollups_rebuild
+from tracking.models import Click, ClickRollup, LinkRollup
 
 
 @pytest.fixture
@@ -128,3 +143,152 @@ def test_another_networks_program_is_not_preselected_nor_listed(world, web, part
     assert response.status_code == 200
     assert response.context["form"].initial.get("program") is None
     assert b"bravolink1" not in response.content and b"Bravo Program" not in response.content
+
+
+# --- the figures read the hourly link rollups the ingester writes, never the raw clicks -------------------------
+BOT_AGENT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def _ingest(links, *, seed=7, clicks=240, days=35):
+    """Clicks through the real ingester: random links, visitors (some clicking twice within the duplicate window),
+    bots and times over the last `days` days, around the network's local midnights."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    records = []
+    for n in range(clicks):
+        link = rng.choice(links)
+        at = now - timedelta(days=rng.randrange(days), hours=rng.randrange(24), minutes=rng.randrange(60))
+        agent = BOT_AGENT if n % 9 == 0 else "Mozilla/5.0 Firefox/140.0"
+        visitor = f"v{rng.randrange(12)}"
+        for repeat in range(1 + (n % 7 == 0)):  # a second click of the same visitor a minute later: a duplicate
+            when = at + timedelta(minutes=repeat)
+            click_id = new_click_id(int(when.timestamp() * 1000), entropy=rng.getrandbits(80))
+            records.append(record_for(link, click_id, ip_hash=visitor, user_agent=agent))
+    for start in range(0, len(records), 100):
+        ingest.ingest_records(records[start : start + 100])
+    return records
+
+
+def _from_raw_clicks(network, links, days=DAYS):
+    """What the link figures gave when they read the raw clicks: {link id: (clicks, unique, per day)}."""
+    tz = zoneinfo.ZoneInfo(network.timezone)
+    today = timezone.localtime(timezone=tz).date()
+    day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    since, _ = local_day_bounds(day_list[0], day_list[-1], tz=tz)
+    out = {link.pk: [0, 0, [0] * days] for link in links}
+    for click in Click.objects.filter(network_id=network.pk, link_id__in=list(out), created_at__gte=since):
+        into = out[click.link_id]
+        into[0] += 1
+        into[1] += click.is_unique and not click.is_bot and not click.off_target
+        into[2][day_list.index(timezone.localtime(click.created_at, tz).date())] += 1
+    return {pk: (clicks, unique, per_day) for pk, (clicks, unique, per_day) in out.items()}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Riga", "America/New_York"])
+def test_the_figures_equal_what_the_raw_clicks_give(world, partnership, zone):
+    Network.objects.filter(pk=world.a.network.pk).update(timezone=zone)
+    network = Network.objects.get(pk=world.a.network.pk)
+    links = [make_link(partnership, code=f"rawlink{n:03d}", sub1=f"s{n}") for n in range(4)]
+    _ingest(links)
+    expected = _from_raw_clicks(network, links)
+    assert sum(clicks for clicks, _unique, _days in expected.values()) > 150  # most of 35 days are within 30
+    figures = link_figures(network=network, links=TrackingLink.objects.for_network(network)
+                           .filter(pk__in=[x.pk for x in links]).select_related("program"))
+    assert {pk: (f.clicks, f.unique_clicks, f.per_day) for pk, f in figures.items()} == expected
+
+
+def test_the_link_builder_never_reads_the_click_table(world, web, partnership):
+    link = make_link(partnership, code="noscan0001")
+    _ingest([link], clicks=20, days=3)
+    client = web("a", "affiliate")
+    client.get("/partner/links/")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/partner/links/")
+    rows = {row[0].pk: row[2] for row in response.context["rows"]}
+    assert rows[link.pk].clicks == Click.objects.filter(network_id=link.network_id, link=link).count() > 0
+    scans = [q["sql"] for q in captured.captured_queries if re.search(r"\btracking_click\b", q["sql"])]
+    assert scans == []
+    assert any("tracking_linkrollup" in q["sql"] for q in captured.captured_queries)
+
+
+def test_another_networks_clicks_are_never_counted(world, partnership):
+    link = make_link(partnership, code="ownlink001")
+    foreign = make_link(make_partnership(make_program(world.b.advertiser, name="Bravo"), world.b.affiliate),
+                        code="bravolnk01")
+    _ingest([link, foreign], clicks=60, days=2)
+    assert LinkRollup.objects.filter(network_id=world.b.network.pk, link=foreign).exists()
+    own = link_figures(network=world.a.network, links=[link, foreign])
+    assert own[foreign.pk].clicks == 0 and own[foreign.pk].per_day == [0] * DAYS
+    assert own[link.pk].clicks == Click.objects.filter(network_id=world.a.network.pk, link=link).count()
+
+
+def test_the_ingester_adds_one_upsert_per_batch_and_counts_a_redelivered_click_once(world, partnership,
+                                                                                     monkeypatch):
+    links = [make_link(partnership, code=f"batchlnk{n:02d}") for n in range(5)]
+    now = timezone.now()
+    records = [record_for(links[n % 5], new_click_id(int((now - timedelta(hours=n % 3)).timestamp() * 1000),
+                                                     entropy=n), ip_hash=f"v{n}") for n in range(50)]
+    writes = []  # (table, rows) of each multi-row INSERT (PostgreSQL's go past Django's cursor wrapper)
+    insert = ingest._insert_returning
+    monkeypatch.setattr(ingest, "_insert_returning",
+                        lambda table, columns, rows, *args: writes.append((table, len(rows))) or insert(
+                            table, columns, rows, *args))
+    assert ingest.ingest_records(records).inserted == 50
+    assert [(table, n) for table, n in writes if table == LinkRollup._meta.db_table] == [("tracking_linkrollup", 15)]
+    assert LinkRollup.objects.filter(network_id=world.a.network.pk).count() == 15  # 5 links x 3 hours
+    assert ingest.ingest_records(records[:10]).inserted == 0  # redelivered: counted once
+    totals = LinkRollup.objects.filter(network_id=world.a.network.pk).aggregate(c=Sum("clicks"), u=Sum("unique_clicks"))
+    assert totals == {"c": 50, "u": 50}
+
+
+def test_the_migrations_fill_is_the_ingesters_sums_and_keeps_hours_whose_clicks_are_gone(world, partnership):
+    links = [make_link(partnership, code=f"filllnk{n:02d}") for n in range(3)]
+    _ingest(links, clicks=120, days=10)
+    written = set(LinkRollup.objects.filter(network_id=world.a.network.pk)
+                  .values_list("link_id", "hour", "clicks", "unique_clicks"))
+    LinkRollup.objects.filter(network_id=world.a.network.pk).delete()
+    link_rollups_rebuild(world.a.network.pk)  # the migration's fill: from the raw clicks alone
+    assert set(LinkRollup.objects.filter(network_id=world.a.network.pk)
+               .values_list("link_id", "hour", "clicks", "unique_clicks")) == written
+    # Retention trims the raw clicks of the oldest days: a repair keeps those hours' rollups as they were.
+    Network.objects.filter(pk=world.a.network.pk).update(click_retention_days=5)
+    cutoff = timezone.now() - timedelta(days=5)
+    Click.objects.filter(network_id=world.a.network.pk, created_at__lt=cutoff).delete()  # as the purge does
+    assert Click.objects.filter(network_id=world.a.network.pk).exists()
+    link_rollups_rebuild(world.a.network.pk)
+    assert set(LinkRollup.objects.filter(network_id=world.a.network.pk)
+               .values_list("link_id", "hour", "clicks", "unique_clicks")) == written
+
+
+def test_rebuild_daily_figures_rewrites_the_link_rollups_when_asked(world, partnership):
+    link = make_link(partnership, code="cmdlink001")
+    _ingest([link], clicks=30, days=3)
+    written = set(LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("hour", "clicks"))
+    LinkRollup.objects.filter(network_id=world.a.network.pk).update(clicks=999)  # written around the ingester
+    call_command("rebuild_daily_figures", network=[world.a.network.slug], stdout=io.StringIO())
+    assert {c for _h, c in LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("hour", "clicks")} \
+        == {999}  # not without the flag
+    out = io.StringIO()
+    call_command("rebuild_daily_figures", network=[world.a.network.slug], link_rollups=True, stdout=out)
+    assert set(LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("hour", "clicks")) == written
+    assert "link rollup rows from the raw clicks" in out.getvalue()
+
+
+def test_the_fill_migration_counts_every_networks_stored_clicks_on_its_own_links(world, partnership):
+    fill = importlib.import_module("tracking.migrations.0024_fill_link_rollup").fill
+    link = make_link(partnership, code="oldclick01")
+    foreign = make_link(make_partnership(make_program(world.b.advertiser, name="Bravo"), world.b.affiliate),
+                        code="oldclick02")
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    for n, (each, flags) in enumerate([(link, {}), (link, {"is_unique": False}), (link, {"is_bot": True}),
+                                       (foreign, {}), (link, {"off_target": "country"})]):
+        Click.objects.create(network_id=each.network_id, click_id=new_click_id(int(hour.timestamp() * 1000) + n),
+                             program_id=each.program_id, partnership_id=each.partnership_id, link=each,
+                             affiliate_id=each.affiliate_id, created_at=hour + timedelta(minutes=n), **flags)
+    assert not LinkRollup.objects.exists()  # stored before the table: the ingester never counted them
+    fill(apps, None)
+    assert list(LinkRollup.objects.filter(network_id=world.a.network.pk).values_list("link_id", "hour", "clicks",
+                                                                                      "unique_clicks")) \
+        == [(link.pk, hour, 4, 1)]
+    assert list(LinkRollup.objects.filter(network_id=world.b.network.pk).values_list("link_id", "clicks")) \
+        == [(foreign.pk, 1)]
