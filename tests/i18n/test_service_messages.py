@@ -129,7 +129,7 @@ def test_a_refused_refund_amount_reads_in_russian_and_the_api_stays_english(worl
     assert response.status_code == 400
     assert "Больше знаков после запятой, чем допускает EUR (2)." in response.content.decode()
     response = client.post(f"/advertiser/conversions/{conversion.pk}/", {"action": "adjust", "amount": "100.00"})
-    assert "Ничего не меняется: укажите другую сумму или товары." in response.content.decode()
+    assert "Ничего не меняется: укажите другую сумму или другие товары." in response.content.decode()
 
     api = world.a.client("advertiser").post(f"/api/v1/conversions/{conversion.pk}/refund", {"amount": "1.001"},
                                             format="json")
