@@ -21,7 +21,7 @@ from core.bulk import instances_create
 from core.money import format_amount, quantize
 from network.models import Affiliate, Network, User
 from network.services import audit_log_record
-from programs.models import Partnership, Program
+from programs.models import Program
 from tracking.models import Conversion
 
 from . import ledger
@@ -141,23 +141,20 @@ def conversion_networks(conversion_ids: list[int], network_ids: list[int] | None
 def _conversions_locked(by_network: dict[int, list[int]]) -> list[Conversion]:
     """The conversions, locked, with each program (network, advertiser), affiliate and paying referrer read once
     for the batch (select_related would make one a row)."""
+    # The partnership (its own caps) comes in the same statement; only the conversions are locked.
     # Locked network by network (a lock names its network: Citus runs it on that network's shard), in one order.
     networks = sorted(by_network)
     conversions = sorted((c for network_id in networks
-                          for c in Conversion.objects.select_for_update()
+                          for c in Conversion.objects.select_for_update(of=("self",)).select_related("partnership")
                           .filter(network_id=network_id, pk__in=by_network[network_id]).order_by("pk")),
                          key=lambda c: c.pk)
     programs = Program.objects.select_related("network", "advertiser").filter(network_id__in=networks).in_bulk(
         {c.program_id for c in conversions if c.program_id})
     affiliates = Affiliate.objects.filter(network_id__in=networks).in_bulk(
         {c.affiliate_id for c in conversions if c.affiliate_id})
-    # The partnerships (their own caps): a batch's conversions share a few.
-    partnerships = Partnership.objects.filter(network_id__in=networks).in_bulk(
-        {c.partnership_id for c in conversions if c.partnership_id})
     for conversion in conversions:
         conversion.program = programs.get(conversion.program_id)
         conversion.affiliate = affiliates.get(conversion.affiliate_id)
-        conversion.partnership = partnerships.get(conversion.partnership_id)
     referrers = Affiliate.objects.filter(network_id__in=networks).in_bulk({
         c.affiliate.referred_by_id for c in conversions
         if c.affiliate is not None and c.affiliate.referred_by_id and c.program and c.program.second_tier_percent})
