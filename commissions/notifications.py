@@ -5,7 +5,6 @@ through `signals.commission_emails_due`: the tasks import the services, not the 
 
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.db import transaction
 
@@ -119,8 +118,8 @@ def commissions_notify(commissions: list[Commission], event: str, *, email: bool
     by_network: dict[int, list[Event]] = {}
     for commission in commissions:
         by_network.setdefault(commission.network_id, []).append(Event(
-            event, partial(commission_payload, commission), advertiser_id=commission.advertiser_id,
-            affiliate_id=commission.affiliate_id, macros=partial(postback_macros, commission),
+            event, commission_payload(commission), advertiser_id=commission.advertiser_id,
+            affiliate_id=commission.affiliate_id, macros=postback_macros(commission),
         ))
     for network_id, events in by_network.items():
         events_emit(network_id=network_id, events=events)

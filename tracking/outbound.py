@@ -18,7 +18,6 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
@@ -181,18 +180,11 @@ def event_emit(
 
 @dataclass(frozen=True)
 class Event:
-    """`data` and `macros` may be given as functions that make them: a batch's events then cost nothing where no
-    endpoint subscribes and no postback fires (most networks, most events)."""
-
     event: str
-    data: dict | Callable[[], dict]
+    data: dict
     advertiser_id: int | None = None
     affiliate_id: int | None = None
-    macros: dict | Callable[[], dict] | None = None
-
-
-def _made(value):
-    return value() if callable(value) else value
+    macros: dict | None = None
 
 
 def events_emit(*, network_id: int, events: list[Event]) -> None:
@@ -206,15 +198,15 @@ def events_emit(*, network_id: int, events: list[Event]) -> None:
         "pk", "postback_url", "postback_events")} if affiliate_ids else {}
     deliveries = []
     for item in events:
-        subscribed = [endpoint for endpoint in endpoints
-                      if endpoint.advertiser_id in (None, item.advertiser_id) and endpoint.subscribes_to(item.event)]
-        if subscribed:
-            data = _made(item.data)
-            deliveries.extend(_webhook_delivery(network_id, item.event, endpoint, data) for endpoint in subscribed)
+        deliveries.extend(
+            _webhook_delivery(network_id, item.event, endpoint, item.data)
+            for endpoint in endpoints
+            if endpoint.advertiser_id in (None, item.advertiser_id) and endpoint.subscribes_to(item.event)
+        )
         template, chosen = templates.get(item.affiliate_id, ("", None))
         if template and postback_fires(chosen, item.event):
             deliveries.append(_postback_delivery(network_id, item.event, item.affiliate_id, template,
-                                                 _made(item.macros) or {}))
+                                                 item.macros or {}))
     if deliveries:
         _save_and_queue(deliveries)
 
