@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core.bulk import instance_new
 from tracking.fraud_words import off_target_sentence
 from tracking.models import Conversion
 
@@ -68,10 +69,11 @@ def commissions_compute(*, conversions: list[Conversion], now=None) -> list[tupl
             continue
         program = conversion.program
         status, reason = conversion_status(conversion)
-        first = Commission(
-            network_id=conversion.network_id, status=status, kind=conversion.event, tier=1, program=program,
-            advertiser=program.advertiser, affiliate=conversion.affiliate, conversion=conversion,
-            rule=evaluation.rule, rule_snapshot=evaluation.snapshot, currency=evaluation.currency,
+        first = instance_new(
+            Commission, {"program": program, "advertiser": program.advertiser, "affiliate": conversion.affiliate,
+                         "conversion": conversion, "rule": evaluation.rule},
+            network_id=conversion.network_id, status=status, kind=conversion.event, tier=1,
+            rule_snapshot=evaluation.snapshot, currency=evaluation.currency,
             base_amount=evaluation.base_amount, amount=evaluation.amount, revenue=evaluation.revenue,
             reason=reason[:255], hold_until=conversion.created_at + timedelta(days=program.hold_days),
             rejected_at=now if status == Status.REJECTED else None,

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from core.bulk import instance_new, instances_create
 from core.money import quantize
 from network.models import Advertiser, Affiliate, Network
 
@@ -122,8 +123,8 @@ def transactions_post(*, network: Network | int, postings: list[Posting]) -> lis
             results.append(None)
         else:
             ref = posting.ref
-            txn = Transaction(
-                network_id=network_id, kind=posting.kind, key=posting.key, memo=posting.memo[:255],
+            txn = instance_new(
+                Transaction, network_id=network_id, kind=posting.kind, key=posting.key, memo=posting.memo[:255],
                 ref_type=ref._meta.label_lower if ref is not None else "",
                 ref_id=str(ref.pk) if ref is not None else "",
             )
@@ -131,7 +132,7 @@ def transactions_post(*, network: Network | int, postings: list[Posting]) -> lis
             new.append((txn, lines))
     if not new:
         return results
-    Transaction.objects.bulk_create([txn for txn, _lines in new])
+    instances_create(Transaction, [txn for txn, _lines in new])
     _entries_insert([(network_id, txn.pk, line.account.pk, line.account.currency, line.amount)
                      for txn, lines in new for line in lines])
     per_account: dict[int, Decimal] = defaultdict(lambda: ZERO)

@@ -11,6 +11,8 @@ from django.utils import timezone
 from core.days import local_day_bounds
 from core.filters import IdFilter
 from core.money import quantize
+from network.models import Affiliate, Membership, Network, User
+from programs.models import Program
 from tracking.models import Conversion
 
 from .models import Commission
@@ -106,14 +108,60 @@ def referral_earnings(*, network, affiliate) -> dict:
         for pk, per in by_referral.items()}}
 
 
+# What an e-mail prints of a commission, and of the instances it shares with others (read in the same statement):
+# {relation path: (model, {column of the statement: the model's attribute})}.
+_EMAIL_FIELDS = ("id", "network_id", "currency", "amount", "reversed_amount", "reason", "conversion_id", "kind",
+                 "adjusts_id", "program_id", "affiliate_id")
+_EMAIL_RELATED = {
+    "conversion": (Conversion, {"conversion_id": "id", "conversion__order_id": "order_id"}),
+    "network": (Network, {"network_id": "id", "network__slug": "slug", "network__language": "language"}),
+    "program": (Program, {"program_id": "id", "program__name": "name"}),
+    "affiliate": (Affiliate, {"affiliate_id": "id", "affiliate__name": "name", "affiliate__email": "email",
+                              "affiliate__membership_id": "membership_id"}),
+    "affiliate.membership": (Membership, {"affiliate__membership_id": "id",
+                                          "affiliate__membership__user_id": "user_id"}),
+    "affiliate.membership.user": (User, {"affiliate__membership__user_id": "id",
+                                         "affiliate__membership__user__language": "language"}),
+}
+
+
+def _reader(model, positions: dict[str, int]):
+    """(attnames in the model's field order, their positions in a row): what `from_db` takes to build an instance
+    as `only(*attnames)` reads it, the other fields deferred."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in positions]
+    return names, [positions[name] for name in names]
+
+
 def commissions_to_email(*, network_ids: list[int], ids: list[int]) -> dict[int, Commission]:
     """The commissions an e-mail batch names, by id, with what their e-mails print (recipient, language, program,
     network, order id), in one statement on their networks (one, unless a task queued before it named the network
-    had its networks read by id)."""
-    rows = (Commission.objects.select_related("affiliate__membership__user", "program", "conversion", "network")
-            .only("network_id", "currency", "amount", "reversed_amount", "reason", "conversion_id",
-                  "conversion__order_id", "kind", "adjusts_id", "program_id", "affiliate_id", "network__slug",
-                  "network__language", "affiliate__name", "affiliate__email", "affiliate__membership__user__language",
-                  "program__name")
-            .filter(network_id__in=network_ids).order_by())
-    return rows.in_bulk(ids)
+    had its networks read by id). An affiliate, program or network is one instance shared by its commissions (a
+    batch names thousands of commissions of a few of each); fields not read load on access, as with `only`."""
+    columns = list(dict.fromkeys([*_EMAIL_FIELDS, *(c for _m, names in _EMAIL_RELATED.values() for c in names)]))
+    position = {column: n for n, column in enumerate(columns)}
+    own_names, own_at = _reader(Commission, {name: position[name] for name in _EMAIL_FIELDS})
+    related = []
+    for path, (model, names) in _EMAIL_RELATED.items():
+        *parents, relation = path.split(".")
+        related.append((path, model, position[next(iter(names))], parents, relation,
+                        *_reader(model, {attname: position[column] for column, attname in names.items()})))
+    rows = (Commission.objects.filter(network_id__in=network_ids, pk__in=ids).order_by()
+            .values_list(*columns))
+    db = rows.db
+    shared: dict[tuple, object] = {}
+    found = {}
+    for row in rows:
+        commission = Commission.from_db(db, own_names, [row[n] for n in own_at])
+        for path, model, pk_at, parents, relation, names, at in related:
+            pk = row[pk_at]
+            if pk is None:
+                continue
+            instance = shared.get((path, pk))
+            if instance is None:
+                instance = shared[path, pk] = model.from_db(db, names, [row[n] for n in at])
+            owner = commission
+            for parent in parents:
+                owner = owner._state.fields_cache[parent]
+            owner._state.fields_cache[relation] = instance  # what assigning the relation caches
+        found[commission.pk] = commission
+    return found

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 
+from core.bulk import instances_create
 from core.money import format_amount, quantize
 from network.models import Affiliate, Network, User
 from network.services import audit_log_record
@@ -178,8 +179,8 @@ def _commissions_write(by_network: dict[int, list[int]]) -> dict[int, list[Commi
         with transaction.atomic():
             # Inside the savepoint: a concurrent copy (IntegrityError below) gives its cap places back.
             caps_apply(computed)
-            Commission.objects.bulk_create(firsts)
-            Commission.objects.bulk_create(seconds)  # after the first tier: each names its parent's id
+            instances_create(Commission, firsts)
+            instances_create(Commission, seconds)  # after the first tier: each names its parent's id
             for network_id in sorted({c.network_id for c in firsts + seconds}):
                 commissions_added(network_id, [c.pk for c in firsts + seconds if c.network_id == network_id])
             accounts: dict = {}

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.bulk import instance_new, rows_insert
 from network.models import Advertiser, Network
 from programs.models import SUB_FIELDS, Program
 
@@ -31,11 +32,7 @@ from .recording import conversion_fields, order_repeats, program_currency_error
 from .services import OrderConflict, conversion_payload, conversion_record
 from .signals import conversions_recorded
 
-_FIELDS = [f for f in Conversion._meta.concrete_fields if f.column != "id"]
-# Values the database driver cannot take as they are (decimals, datetimes, JSON): each with its field, the rest plain.
-_ADAPTED = {"amount", "refunded_amount", "clicked_at", "created_at", "items", "fraud_signals", "signal_details"}
-_PARAMS = [(f.attname, f if f.column in _ADAPTED else None) for f in _FIELDS]
-_INSERT_ROWS = 500  # rows per INSERT statement (SQLite takes at most 32,766 parameters)
+_INSERT_ROWS = 500  # rows per INSERT
 _CLICK_TIME_MARGIN = timedelta(days=1)
 
 
@@ -94,8 +91,8 @@ def conversions_record_batch(*, network: Network, advertiser: Advertiser, rows: 
             waiting = []
             outcomes[row.number] = outcome = _full(network, advertiser, row)
         else:
-            waiting.append((row, Conversion(
-                network=network, advertiser=advertiser, order_id=order, event=values["event"],
+            waiting.append((row, instance_new(
+                Conversion, {"network": network, "advertiser": advertiser}, order_id=order, event=values["event"],
                 amount=values["amount"], currency=values["currency"], click_id=values["click_id"],
                 coupon_code=values["coupon"], customer_id=values["customer_id"], items=[], created_at=at, **fields)))
             outcomes[row.number] = outcome = Outcome(row.number, "created")  # unless _flush finds it taken
@@ -179,17 +176,9 @@ def _flush(network: Network, advertiser: Advertiser, waiting: list[tuple[Row, Co
 
 def _insert(conversions: list[Conversion]) -> dict[str, int]:
     """One multi-row INSERT; {order id: new id} of the rows written (not the ones already recorded)."""
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _FIELDS)
-    one = f"({', '.join(['%s'] * len(_FIELDS))})"
-    params = []
-    for conversion in conversions:
-        attrs = vars(conversion)
-        params += [attrs[name] if f is None else f.get_db_prep_save(attrs[name], connection) for name, f in _PARAMS]
-    sql = (f"INSERT INTO {Conversion._meta.db_table} ({columns}) VALUES {', '.join([one] * len(conversions))} "  # noqa: S608
-           "ON CONFLICT (network_id, advertiser_id, order_id) DO NOTHING RETURNING id, order_id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {order_id: pk for pk, order_id in cursor.fetchall()}
+    rows = rows_insert(Conversion, conversions, returning="id, order_id",
+                       suffix="ON CONFLICT (network_id, advertiser_id, order_id) DO NOTHING")
+    return {order_id: pk for pk, order_id in rows}
 
 
 def _recorded_orders(network: Network, advertiser: Advertiser, order_ids: set) -> dict:
@@ -202,10 +191,18 @@ def _clicks(network: Network, click_ids: set) -> dict:
     if not click_ids:
         return {}
     times = [click_id_time(click_id) for click_id in click_ids]
-    rows = (Click.objects.for_network(network).select_related("program")
-            .filter(click_id__in=click_ids,
-                    created_at__range=(min(times) - _CLICK_TIME_MARGIN, max(times) + _CLICK_TIME_MARGIN)))
-    return {click.click_id: click for click in rows}
+    rows = list(Click.objects.for_network(network)
+                .filter(click_id__in=click_ids,
+                        created_at__range=(min(times) - _CLICK_TIME_MARGIN, max(times) + _CLICK_TIME_MARGIN)))
+    # A chunk's clicks share a few programs: each read once (a click whose program is gone is not found, as the
+    # join found none).
+    programs = Program.objects.for_network(network).in_bulk({click.program_id for click in rows})
+    found = {}
+    for click in rows:
+        if click.program_id in programs:
+            click.program = programs[click.program_id]
+            found[click.click_id] = click
+    return found
 
 
 def _known_buyers(network: Network, advertiser: Advertiser, rows: list[Row], now: datetime) -> set:
