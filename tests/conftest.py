@@ -23,6 +23,29 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings, django_db_keepdb, django_db_createdb):
+    """With CITUS_URL, unless the run reuses it: a test database left by an earlier run is dropped by force on the
+    coordinator and the workers before pytest-django creates it (Citus's maintenance daemon holds a session to it,
+    so Django's own DROP DATABASE fails with "being accessed by other users")."""
+    if settings.CITUS_URL and (django_db_createdb or not django_db_keepdb):
+        from django.db import connection
+
+        name = connection.creation._get_test_db_name()
+        source = environ_db(settings.CITUS_URL)
+        home = (source["HOST"], int(source["PORT"] or 5432))
+        workers = _run_on(*home, source["NAME"],
+                          "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'")
+        for host, port in [home, *workers]:
+            _drop_database(host, port, name)
+
+
+def environ_db(url: str) -> dict:
+    import environ
+
+    return environ.Env.db_url_config(url)
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
     """With CITUS_URL: after the test database is created and migrated on the coordinator, the same database on
     every worker of the coordinator's own database, then the tables distributed by network_id (core.citus). With
@@ -45,7 +68,24 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
     name = connections["default"].settings_dict["NAME"]
     connections.close_all()
     for host, port in nodes:
-        _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(host, port, name)
+
+
+def _drop_database(host, port, name, tries=10):
+    """DROP DATABASE ... WITH (FORCE), again while a session still holds it: FORCE ends the client sessions, but a
+    live server's thread or Citus's maintenance daemon may still be letting go (seen after the browser tests)."""
+    import time
+
+    import psycopg2
+
+    for attempt in range(tries):
+        try:
+            _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg2.errors.ObjectInUse:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)
 
 
 def _install_citus_flush():
