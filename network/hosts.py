@@ -63,9 +63,14 @@ def normalize_host(host: str) -> str:
 
 
 def _load_host(domain: str) -> dict:
-    from .models import TrackingDomain
+    # The host names its network through the verified-domain table (a reference table under Citus, like link
+    # codes): the tracking domain is then read on that network alone (its shard), never across networks.
+    from .models import TrackingDomain, VerifiedDomain
 
-    row = TrackingDomain.objects.filter(domain=domain, verified_at__isnull=False).values(
+    network_id = VerifiedDomain.objects.filter(domain=domain).values_list("network_id", flat=True).first()
+    if network_id is None:
+        return _NOBODY
+    row = TrackingDomain.objects.filter(network_id=network_id, domain=domain, verified_at__isnull=False).values(
         "network_id", "advertiser_id").first()
     return row or _NOBODY
 

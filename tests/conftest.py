@@ -23,24 +23,99 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_modify_db_settings(django_db_modify_db_settings, django_db_keepdb, django_db_createdb):
+    """With CITUS_URL, unless the run reuses it: a test database left by an earlier run is dropped by force on the
+    coordinator and the workers before pytest-django creates it (Citus's maintenance daemon holds a session to it,
+    so Django's own DROP DATABASE fails with "being accessed by other users")."""
+    if settings.CITUS_URL and (django_db_createdb or not django_db_keepdb):
+        from django.db import connection
+
+        name = connection.creation._get_test_db_name()
+        source = environ_db(settings.CITUS_URL)
+        home = (source["HOST"], int(source["PORT"] or 5432))
+        workers = _run_on(*home, source["NAME"],
+                          "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'")
+        for host, port in [home, *workers]:
+            _drop_database(host, port, name)
+
+
+def environ_db(url: str) -> dict:
+    import environ
+
+    return environ.Env.db_url_config(url)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb):
     """With CITUS_URL: after the test database is created and migrated on the coordinator, the same database on
-    every worker of the coordinator's own database, then the tables distributed by network_id (core.citus)."""
+    every worker of the coordinator's own database, then the tables distributed by network_id (core.citus). With
+    --reuse-db a database distributed by an earlier run is used as it is and kept (migrating and distributing take
+    about two minutes)."""
     if not settings.CITUS_URL:
         _install_sql_guard(django_db_blocker)
         yield
         return
     with django_db_blocker.unblock():
         nodes = _distribute_test_database()
+    _install_citus_flush()
     _install_sql_guard(django_db_blocker)
     yield
+    if django_db_keepdb:
+        return
     # Citus's maintenance daemon holds a connection to the test database: the run drops it by force, everywhere.
     from django.db import connections
 
     name = connections["default"].settings_dict["NAME"]
     connections.close_all()
     for host, port in nodes:
-        _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(host, port, name)
+
+
+def _drop_database(host, port, name, tries=10):
+    """DROP DATABASE ... WITH (FORCE), again while a session still holds it: FORCE ends the client sessions, but a
+    live server's thread or Citus's maintenance daemon may still be letting go (seen after the browser tests)."""
+    import time
+
+    import psycopg2
+
+    for attempt in range(tries):
+        try:
+            _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg2.errors.ObjectInUse:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)
+
+
+def _install_citus_flush():
+    """The transactional tests' flush, on Citus: DELETE from the tables that have rows instead of Django's TRUNCATE of
+    every table. TRUNCATE rewrites (and syncs to disk) every shard of every table, 8 shards times ~70 tables on each
+    worker: 20 to 45 s a test on a loaded machine. The rows are gone all the same (every foreign key is deferrable,
+    checked at commit); sequences are not reset, as Django's flush after a transactional test does not reset them.
+    `sequential`: a reference table may be written after a multi-shard statement in the same transaction."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    if getattr(DatabaseOperations.sql_flush, "_citus", False):
+        return
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences:
+            return truncate(self, style, tables, reset_sequences=True, allow_cascade=allow_cascade)
+        with self.connection.cursor() as cursor:
+            filled = []
+            for table in tables:
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.quote_name(table)})")
+                if cursor.fetchone()[0]:
+                    filled.append(table)
+        if not filled:
+            return []
+        return ["SET LOCAL citus.multi_shard_modify_mode TO 'sequential'",
+                *(f"DELETE FROM {self.quote_name(table)}" for table in filled)]
+
+    truncate = DatabaseOperations.sql_flush
+    sql_flush._citus = True
+    DatabaseOperations.sql_flush = sql_flush
 
 
 def _install_sql_guard(django_db_blocker):
@@ -112,6 +187,9 @@ def _distribute_test_database():
                       "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'")
     assert workers, "CITUS_URL's database has no workers (citus_add_node)"
     name = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        if _distributed_already(cursor):
+            return [*workers, home]
     for host, port in workers:
         _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
         _run_on(host, port, name, "CREATE EXTENSION IF NOT EXISTS citus")
@@ -119,6 +197,24 @@ def _distribute_test_database():
         join_cluster(cursor, home, workers)
         distribute(cursor, shard_count=int(os.environ.get("CITUS_SHARDS", "8")))
     return [*workers, home]
+
+
+def _distributed_already(cursor) -> bool:
+    """Whether a reused test database (--reuse-db) was distributed by an earlier run; a table a newer migration
+    added since is not distributed, and the run says to start afresh."""
+    from core.citus import reference_tables, tenant_tables
+
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+    if cursor.fetchone() is None:
+        return False
+    cursor.execute("SELECT logicalrelid::regclass::text FROM pg_dist_partition")
+    done = {row[0] for row in cursor.fetchall()}
+    if not done:
+        return False
+    missing = sorted((set(reference_tables(cursor)) | set(tenant_tables(cursor))) - done)
+    if missing:
+        raise pytest.UsageError(f"the reused Citus test database lacks {', '.join(missing)}: run with --create-db")
+    return True
 
 
 @pytest.fixture(autouse=True)

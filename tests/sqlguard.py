@@ -48,13 +48,6 @@ EXCEPTIONS: list[Exempt] = [
     Exempt("django.contrib.admin.", None,
            "The Django admin is the installation operator's tool (superusers): its lists, counts and filters span "
            "every network. Not a request path of networks' members."),
-    Exempt("network.hosts._load_host", frozenset({"network_trackingdomain"}),
-           "A request's Host names a tracking domain before any network is known (cached; a cold look-up by "
-           "domain). On Citus the domain needs a reference lookup as link codes have (programs_linkcode)."),
-    Exempt("network.domains._taken", frozenset({"network_trackingdomain"}),
-           "A verified domain belongs to one network in the whole installation: the check looks across networks."),
-    Exempt("network.domains.tracking_domain_verify", frozenset({"network_trackingdomain"}),
-           "A verified domain belongs to one network in the whole installation: the check looks across networks."),
     Exempt("tracking.stripe_billing.dangerously_stripe_integration_for_token",
            frozenset({"tracking_stripeintegration", "network_advertiser"}),
            "Stripe's webhook URL carries the integration's token, which names the network: read by token alone."),

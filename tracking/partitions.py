@@ -55,6 +55,9 @@ def ensure_partition(day: date) -> bool:
     name = partition_name(day)
     low, high = _bounds(day)
     with transaction.atomic(), connection.cursor() as cursor:
+        # Citus: one connection a worker for the whole transaction, so it accepts the partition's DDL after the
+        # multi-shard reads and DELETE below (PostgreSQL keeps the setting, unused, until the commit).
+        cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
         # One creator at a time; ingesters keep inserting into other partitions meanwhile.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [TABLE])
         cursor.execute("SELECT to_regclass(%s)", [name])
@@ -68,14 +71,19 @@ def ensure_partition(day: date) -> bool:
             # Hold readers off for the move: a query planned against the old partition list but run after the
             # commit (READ COMMITTED takes a fresh snapshot to execute) would read only the emptied DEFAULT
             # partition and miss the day's clicks. Rare: the beat creates partitions a week ahead.
+            # The day's rows wait in a temporary table while the partition is created empty, then go into it: on
+            # Citus, attaching a table that has rows copies them to new shards over other connections of this
+            # transaction, which its distributed deadlock detector cancels.
             cursor.execute(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
-            cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)")
+            cursor.execute(f"CREATE TEMPORARY TABLE click_move (LIKE {TABLE}) ON COMMIT DROP")
             cursor.execute(
                 f"WITH moved AS (DELETE FROM {DEFAULT} WHERE created_at >= %s AND created_at < %s RETURNING *) "  # noqa: S608
-                f"INSERT INTO {name} SELECT * FROM moved",
+                "INSERT INTO click_move SELECT * FROM moved",
                 [low, high],
             )
-            cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [low, high])
+            cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)", [low, high])
+            cursor.execute(f"INSERT INTO {name} SELECT * FROM click_move")  # noqa: S608
+            cursor.execute("DROP TABLE click_move")
     return True
 
 

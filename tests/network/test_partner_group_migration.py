@@ -2,6 +2,7 @@
 one PartnerGroup per network, and the group rule still pays the same affiliates."""
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -16,6 +17,9 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.mark.skipif(bool(settings.CITUS_URL), reason=(
+    "migrates back to single-column keys, which a distributed table cannot have (Citus wants network_id in every "
+    "key): on Citus the schema never migrates back past payouts/0007"))
 @pytest.mark.django_db(transaction=True)
 def test_group_names_become_partner_groups_of_their_network():
     old = _migrate(BEFORE)

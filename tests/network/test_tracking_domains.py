@@ -2,8 +2,13 @@
 patched), deleting, who may do what, another network's domain, and the reverse proxy's on-demand TLS question."""
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from network import hosts
 from network.models import AuditLog, TrackingDomain
+from tests import sqlguard
 from tests.dns_support import patch_dns
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +220,29 @@ def test_tls_ask_follows_verification_and_deletion_at_once(world, dns, client):
     assert client.get("/tls/ask", {"domain": "trk.alpha.example"}).status_code == 200
     world.a.client("owner").delete(f"/api/v1/tracking-domains/{row['id']}")
     assert client.get("/tls/ask", {"domain": "trk.alpha.example"}).status_code == 404
+
+
+def test_a_cold_host_lookup_reads_the_verified_domain_first_then_only_its_network(world, dns, client):
+    """The host -> network row (network_verifieddomain, a reference table under Citus) comes first; the tracking
+    domain is then read on that network alone, though another network has added the same name (unverified)."""
+    _add(world.b, "trk.alpha.example")
+    _verified(world.a, "trk.alpha.example", dns)
+    hosts.clear_local_cache()
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/tls/ask", {"domain": "trk.alpha.example"}).status_code == 200
+        assert hosts.domain_owner("trk.alpha.example") == {"network_id": world.a.network.pk, "advertiser_id": None}
+    statements = [q["sql"] for q in queries.captured_queries]
+    domain_reads = [i for i, sql in enumerate(statements) if "network_trackingdomain" in sql]
+    lookups = [i for i, sql in enumerate(statements) if "network_verifieddomain" in sql]
+    assert len(domain_reads) == 1 and len(lookups) == 1 and lookups[0] < domain_reads[0], statements
+    assert sqlguard.unrouted_tables(statements[domain_reads[0]], frozenset({"network_trackingdomain"})) == ()
+    # The cross-network read it replaces is what the guard refuses.
+    assert sqlguard.unrouted_tables('SELECT "network_trackingdomain"."network_id" FROM "network_trackingdomain" '
+                                    'WHERE ("network_trackingdomain"."domain" = %s AND '
+                                    '"network_trackingdomain"."verified_at" IS NOT NULL)',
+                                    frozenset({"network_trackingdomain"})) == ("network_trackingdomain",)
+    assert not any(rule.code.startswith("network.hosts") for rule in sqlguard.EXCEPTIONS)
 
 
 def test_a_verified_domain_passes_the_host_check_and_others_do_not(world, dns, client, settings):

@@ -1,6 +1,7 @@
 """Shared helpers of the click tests: a link in network a, and a visit through the production WSGI app."""
 
 import io
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -71,3 +72,15 @@ def record_for(link, click_id, *, ip_hash="h1", user_agent="Mozilla/5.0 Firefox/
             "sub1": sub1, "sub2": "", "sub3": "", "sub4": "", "sub5": "", "ip_hash": ip_hash,
             "ip_truncated": "203.0.113.0", "user_agent": user_agent, "referrer": "", "country": country,
             "device": "", "off_target": ""}
+
+
+def partition_of(click_id: str) -> str:
+    """The click's partition (tracking_click_pYYYYMMDD or the DEFAULT one), read from the row's tableoid."""
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM tracking_click WHERE click_id = %s", [click_id])
+        name = cursor.fetchone()[0]
+    # On Citus the row sits in a shard on a worker, named after its partition plus "_<shard id>".
+    return re.sub(r"_\d+$", "", name) if settings.CITUS_URL else name

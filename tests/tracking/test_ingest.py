@@ -1,18 +1,15 @@
-import re
 import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from network.models import Network
 from tests.factories import make_link, make_partnership, make_program
 from tests.tracking import clicks_support
-from tests.tracking.clicks_support import record_for, visit
+from tests.tracking.clicks_support import partition_of, record_for, visit
 from tracking import click_queue, ingest, partitions
 from tracking.ids import click_id_time, new_click_id
 from tracking.models import Click, ClickRollup
@@ -191,14 +188,6 @@ def test_celery_task_drains_the_queue(link, stream):
 
 
 # --- PostgreSQL partitions --------------------------------------------------------------
-def partition_of(click_id: str) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT tableoid::regclass::text FROM tracking_click WHERE click_id = %s", [click_id])
-        name = cursor.fetchone()[0]
-    # On Citus the row sits in a shard on a worker, named after its partition plus "_<shard id>".
-    return re.sub(r"_\d+$", "", name) if settings.CITUS_URL else name
-
-
 @pytest.mark.postgres
 def test_clicks_land_in_their_days_partition(link):
     partitions._known.clear()

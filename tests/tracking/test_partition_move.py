@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from tests.tracking import clicks_support
-from tests.tracking.clicks_support import record_for
+from tests.tracking.clicks_support import partition_of, record_for
 from tracking import ingest, partitions
 from tracking.ids import click_id_time, new_click_id
 
@@ -79,6 +79,4 @@ def test_a_click_read_during_the_move_out_of_the_default_partition_is_found(link
         monitor.close()
     assert not failures, failures
     assert found == [click_id]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT tableoid::regclass::text FROM tracking_click WHERE click_id = %s", [click_id])
-        assert cursor.fetchone()[0] == partitions.partition_name(day)
+    assert partition_of(click_id) == partitions.partition_name(day)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from network import hosts
-from network.models import TrackingDomain
+from network.models import TrackingDomain, VerifiedDomain
 from programs.models import TrackingLink
 from programs.services import creative_create
 from tests.factories import make_advertiser, make_link, make_partnership, make_program
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 def _domain(network, domain, *, advertiser=None, verified=True):
     row = TrackingDomain.objects.create(network=network, advertiser=advertiser, domain=domain,
                                         verified_at=timezone.now() if verified else None)
-    hosts.forget(network_id=network.pk, domain=domain)  # as network.domains does when it verifies one
+    if verified:  # as network.domains does when it verifies one: the host -> network row the redirect reads first
+        VerifiedDomain.objects.create(domain=domain, network=network)
+    hosts.forget(network_id=network.pk, domain=domain)
     return row
 
 
