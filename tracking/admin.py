@@ -14,6 +14,7 @@ from .models import (
     ConversionPartnerDay,
     Delivery,
     DeliveryAttempt,
+    LinkRollup,
     MemberAddress,
     PixelToken,
     StripeCustomer,
@@ -37,6 +38,11 @@ class ClickAdmin(ReadOnlyAdmin):
 class ClickRollupAdmin(ReadOnlyAdmin):
     list_display = ("hour", "program", "affiliate", "sub1", "sub2", "country", "clicks", "unique_clicks", "bot_clicks",
                     "velocity_clicks")
+
+
+@admin.register(LinkRollup)
+class LinkRollupAdmin(ReadOnlyAdmin):
+    list_display = ("hour", "link", "clicks", "unique_clicks")
 
 
 @admin.register(ClickDay)
