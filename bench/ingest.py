@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from _common import PYTHON, bench_env, django_setup, manage, recreate_database, require_loopback, run
+from _common import PYTHON, AutoAnalyze, bench_env, django_setup, manage, recreate_database, require_loopback, run
 
 SEED = """
 from network import services
@@ -112,6 +112,8 @@ def main() -> int:
     parser.add_argument("--visitors", type=int, default=50_000)
     parser.add_argument("--links", type=int, default=100)
     parser.add_argument("--batch", type=int, default=5000, help="ingester batch size")
+    parser.add_argument("--autoanalyze", type=float, default=10,
+                        help="ANALYZE changed tables every N seconds, as autovacuum would (0: never)")
     args = parser.parse_args()
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_ingest")
@@ -130,9 +132,14 @@ def main() -> int:
     queued = fill(args.clicks, args.visitors, link_ids)
     print(f"queued               {queued['clicks']} clicks from {queued['visitors']} visitors on {len(link_ids)} "
           f"links ({queued['bots']} from a bot user agent) in {time.monotonic() - started:.1f}s", flush=True)
+    analyzer = AutoAnalyze(database_url, args.autoanalyze) if args.autoanalyze else None
+    if analyzer is not None:
+        analyzer.start()
     started = time.monotonic()
     drained = manage(env, "ingest_clicks", "--once", "--batch", str(args.batch)).strip()
     wall = time.monotonic() - started
+    if analyzer is not None:
+        analyzer.stop()
     rows, distinct, unique, bots, r_clicks, r_unique, r_bots, l_clicks, l_unique = map(
         int, manage(env, "shell", "-c", CHECK).split()[-9:])
     inside = float(drained.rsplit(" in ", 1)[-1].rstrip("s"))
