@@ -135,8 +135,8 @@ def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
 
 def _last_seen(keys: set[tuple[int, int, int, str]], since, until) -> dict[tuple[int, str], object]:
     """Latest stored click time per (link, visitor hash) within [since, until]; `keys` are (network, link,
-    program, visitor hash): the visitor index is (ip_hash, program, created_at), which the velocity check reads
-    too. One statement per network and chunk: Citus runs each on that network's shard."""
+    program, visitor hash): the visitor index is (network, ip_hash, program, created_at), which the velocity
+    check reads too. One statement per network and chunk: Citus runs each on that network's shard."""
     seen = {}
     per_network: dict[int, list] = {}
     for network_id, *key in sorted(keys):
@@ -307,6 +307,21 @@ def _attribute_waiting_conversions(inserted: list[dict]) -> None:
             conversions_attribute_clicks(network_id=network_id, click_ids=sorted(waiting & click_ids))
 
 
+def _analyze_young_partitions(inserted: list[dict]) -> None:
+    """Statistics for a day's partition as it fills (tracking.partitions.analyze_young); never fails the batch."""
+    try:
+        written: dict = {}
+        for record in inserted:
+            day = record["created_at"].astimezone(UTC).date()
+            written[day] = written.get(day, 0) + 1
+        due = partitions.analyze_young(written)
+    except Exception:
+        log.warning("could not analyse the day's click partition", exc_info=True)
+        return
+    if due:
+        log.info("analysed young click partitions: %s", ", ".join(due))
+
+
 def ingest_records(records: list[dict]) -> IngestResult:
     """Write one batch: new clicks only (click_id unique), flags, and rollups for the rows actually inserted."""
     prepared = _prepare(records)
@@ -329,6 +344,8 @@ def ingest_records(records: list[dict]) -> IngestResult:
     result.inserted = len(inserted)
     if inserted:
         _attribute_waiting_conversions(inserted)
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            _analyze_young_partitions(inserted)
     result.duplicates = sum(1 for r in inserted if not r["is_unique"])
     result.bots = sum(1 for r in inserted if r["is_bot"])
     result.velocity = sum(1 for r in inserted if r["velocity_count"])

@@ -61,8 +61,11 @@ class Click(TenantModel, SubIds):
         ordering = ["-created_at"]
         indexes = [
             # One index for the ingester's two look-ups per visitor: the IP velocity count (visitor, program, newest
-            # first) and the duplicate check (the same walk, stopping at the link's newest click).
-            models.Index(fields=["ip_hash", "program", "created_at"], name="tracking_click_visitor"),
+            # first) and the duplicate check (the same walk, stopping at the link's newest click). It leads with the
+            # network, as every statement names it (Citus routes by it): with (ip_hash, program, created_at) the
+            # planner took (network, created_at) for `network_id = 1` and walked the whole network's window for each
+            # visitor (0.8 s a chunk of 500 visitors on a day's partition analysed early).
+            models.Index(fields=["network", "ip_hash", "program", "created_at"], name="tracking_click_net_visitor"),
             models.Index(fields=["network", "created_at"], name="tracking_click_network_time"),
         ]
 
