@@ -67,6 +67,12 @@ EXCEPTIONS: list[Exempt] = [
     Exempt("tracking.imports.conversion_import_network_id_unscoped", frozenset({"tracking_conversionimport"}),
            _OLD_MESSAGE),
     Exempt("commissions.cpc.cpc_due_rollups", None, _SWEEP),
+    Exempt("tracking.partitions.ensure_partition", frozenset({"tracking_click"}),
+           "Making a day's partition moves that day's clicks of every network out of the DEFAULT partition "
+           "(operator-of-installation maintenance, under a lock of the whole table)."),
+    Exempt("tracking.partitions.purge_expired", frozenset({"tracking_click"}),
+           "A day's partition past every network's retention is counted, then dropped whole: every network's clicks "
+           "of that day go, as retention says (a beat task's maintenance)."),
     Exempt("tracking.pixel.dangerously_advertiser_for_pixel_token", frozenset({"tracking_pixeltoken",
                                                                              "network_advertiser"}),
            "The pixel's token names the advertiser (and so the network) before the network is known."),
@@ -107,11 +113,21 @@ _tenant_re: re.Pattern | None = None
 _verdicts: dict[str, tuple] = {}
 
 
+# The click table's day partitions and its DEFAULT partition (tracking.partitions) hold its rows: a statement on
+# one of them is a statement on the click table.
+_PARTITION_RE = re.compile(r"^(tracking_click)_(?:p\d{8}|default)$")
+
+
+def _partitioned(name: str) -> str:
+    found = _PARTITION_RE.match(name)
+    return found.group(1) if found else name
+
+
 def set_tenant_tables(names) -> None:
     global _tenant, _tenant_re
     _tenant = frozenset(names)
-    _tenant_re = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(_tenant, key=len, reverse=True))
-                            + r")\b") if _tenant else None
+    words = "|".join(re.escape(n) for n in sorted(_tenant, key=len, reverse=True))
+    _tenant_re = re.compile(r"\b(?:" + words + r")(?:_p\d{8}|_default)?\b") if _tenant else None
     _verdicts.clear()
 
 
@@ -170,7 +186,7 @@ def _check_tree(tree, tenant) -> list[str]:
 
 
 def _table_name(table) -> str:
-    return table.name if isinstance(table, exp.Table) else ""
+    return _partitioned(table.name) if isinstance(table, exp.Table) else ""
 
 
 def _block_sources(node) -> dict[str, str]:
@@ -191,7 +207,7 @@ def _block_sources(node) -> dict[str, str]:
     sources = {}
     for table in tables:
         if isinstance(table, exp.Table):
-            sources[table.alias_or_name] = table.name
+            sources[table.alias_or_name] = _partitioned(table.name)
     return sources
 
 
@@ -437,7 +453,7 @@ def copy_verdict(sql: str, tenant: frozenset | None = None) -> tuple:
     if found := _COPY_QUERY_RE.match(sql):
         return unrouted_tables(found.group(1), tenant)
     if found := _COPY_TABLE_RE.match(sql):
-        table = found.group(1).replace('"', "").split(".")[-1]
+        table = _partitioned(found.group(1).replace('"', "").split(".")[-1])
         columns = {c.strip().strip('"') for c in (found.group(2) or "").split(",") if c.strip()}
         if table in tenant and columns and DISTRIBUTION_COLUMN not in columns:
             return (table,)

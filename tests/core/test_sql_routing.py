@@ -103,6 +103,20 @@ def test_the_tests_own_statements_are_not_the_apps(world):
     assert found == []
 
 
+def test_a_statement_on_a_day_partition_of_the_clicks_is_one_on_the_click_table():
+    saved = sqlguard._tenant
+    sqlguard.set_tenant_tables(TENANT)
+    try:
+        assert sqlguard.verdict("DELETE FROM tracking_click_default WHERE created_at >= %s") == ("tracking_click",)
+        assert sqlguard.verdict("SELECT 1 FROM tracking_click_p20261204 c WHERE c.ip_hash = %s") == (
+            "tracking_click",)
+        assert sqlguard.verdict("SELECT 1 FROM tracking_click_p20261204 c WHERE c.network_id = %s") == ()
+        assert sqlguard.verdict("SELECT 1 FROM tracking_clicks_extra WHERE id = %s") == ()  # another name
+        assert sqlguard.copy_verdict("COPY tracking_click_p20261204 (click_id) FROM STDIN") == ("tracking_click",)
+    finally:
+        sqlguard.set_tenant_tables(saved)
+
+
 def test_copy_into_a_tenant_table_names_its_network_and_a_copied_out_query_is_checked():
     def copy(sql):
         return sqlguard.copy_verdict(sql, TENANT)
