@@ -41,8 +41,9 @@ def _cell(value: str) -> str:
 
 
 def _payouts(batch: PayoutBatch, kind: str):
-    return batch.payouts.filter(network_id=batch.network_id, method_kind=kind,
-                                status=Payout.Status.PROCESSING).order_by("pk")
+    # Not `batch.payouts`: a batch from the API carries those prefetched with a few columns only.
+    return Payout.objects.filter(network_id=batch.network_id, batch_id=batch.pk, method_kind=kind,
+                                 status=Payout.Status.PROCESSING).order_by("pk")
 
 
 def _recipient_note(payout: Payout, network) -> str:
