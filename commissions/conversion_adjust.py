@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.money import quantize
-from network.models import User
+from network.models import Affiliate, User
 from network.services import audit_log_record
 from programs.models import CommissionRule
 from tracking.items import item_lines
@@ -34,7 +34,16 @@ from .daily import commissions_kept
 from .models import Commission
 from .notifications import commissions_conversion_adjusted_notify
 from .reversals import item_reversal_targets, items_refunded, refund_rebase, reversal_targets
-from .rules import commission_amounts, lines_total, plain, price_lines, program_rules, second_tier_amount
+from .rules import (
+    RuleParty,
+    commission_amounts,
+    lines_total,
+    party_at_sale,
+    plain,
+    price_lines,
+    program_rules,
+    second_tier_amount,
+)
 
 ZERO = Decimal(0)
 LINE_KEYS = ("sku", "category", "quantity", "amount")
@@ -63,10 +72,11 @@ def _refunds_moved(lines: list[dict], removed: list[dict]) -> None:
             left[sku] -= taken
 
 
-def lines_repriced(conversion: Conversion, old_lines: list[dict], *, as_of=None) -> tuple[list[dict], list[dict]]:
+def lines_repriced(conversion: Conversion, old_lines: list[dict], *, as_of=None,
+                   party: Affiliate | RuleParty | None = None) -> tuple[list[dict], list[dict]]:
     """(the new lines, the changed ones) for the conversion's items now: an item unchanged keeps its old line, the
-    others are priced by the program's rules as of `as_of` (the sale's pricing); a removed item's old line is listed
-    as changed with `removed`."""
+    others are priced by the program's rules as of `as_of` for `party` (the affiliate in its group at the sale: the
+    sale's pricing); a removed item's old line is listed as changed with `removed`."""
     items = item_lines(conversion.items) or []
     spare = Counter(_line_key(line) for line in old_lines)
     by_key = {}
@@ -83,7 +93,8 @@ def lines_repriced(conversion: Conversion, old_lines: list[dict], *, as_of=None)
     priced = []
     if fresh:
         rules = program_rules(program=conversion.program, event=conversion.event, as_of=as_of)
-        priced, _used = price_lines(conversion, items=[item for _i, item in fresh], rules=rules)
+        priced, _used = price_lines(conversion, items=[item for _i, item in fresh], rules=rules,
+                                   party=party)
     ordered = dict(kept)
     ordered.update({index: line for (index, _item), line in zip(fresh, priced, strict=True)})
     lines = [ordered[index] for index in sorted(ordered)]
@@ -146,7 +157,8 @@ class _Targets:
                                            currency=commission.currency)
                 prices[commission.pk] = (share, share)
         elif snap.get("items"):
-            lines, changed = lines_repriced(self.conversion, snap["items"], as_of=commission.created_at)
+            lines, changed = lines_repriced(self.conversion, snap["items"], as_of=commission.created_at,
+                                            party=party_at_sale(commission.affiliate, snap))
             self.lines[commission.pk] = (lines, changed)
             own = (lines_total(lines, "commission"), lines_total(lines, "revenue"))
             self.own[commission.pk] = self.pair[commission.pk] = own
