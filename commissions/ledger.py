@@ -89,9 +89,13 @@ def transaction_post(*, network: Network | int, kind: str, lines: list[Line], re
 
 
 @transaction.atomic
-def transactions_post(*, network: Network | int, postings: list[Posting]) -> list[Transaction | None]:
+def transactions_post(*, network: Network | int, postings: list[Posting],
+                      balances: dict[int, Decimal] | None = None) -> list[Transaction | None]:
     """Post many balanced transactions of one network at once (one per business event, each checked as
-    `transaction_post` checks it): entries in one INSERT, each account's balance updated once."""
+    `transaction_post` checks it): entries in one INSERT, each account's balance updated once. With `balances`
+    (account id -> amount), the balances are not updated: the amounts are added there for the caller to apply
+    with `balances_add` at the end of its transaction (the balance rows stay locked from their update to the
+    commit, and every writer of the network waits for its revenue account's)."""
     network_id = network if isinstance(network, int) else network.pk
     kept = []
     for posting in postings:
@@ -135,15 +139,25 @@ def transactions_post(*, network: Network | int, postings: list[Posting]) -> lis
     instances_create(Transaction, [txn for txn, _lines in new])
     _entries_insert([(network_id, txn.pk, line.account.pk, line.account.currency, line.amount)
                      for txn, lines in new for line in lines])
-    per_account: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    per_account: dict[int, Decimal] = defaultdict(lambda: ZERO) if balances is None else balances
     for _txn, lines in new:
         for line in lines:
-            per_account[line.account.pk] += line.amount
-    # Lock in a fixed order (no deadlocks between postings) and add in Python: SQLite would add decimals as floats.
-    accounts = Account.objects.filter(network_id=network_id)
-    for account in accounts.select_for_update().filter(pk__in=list(per_account)).order_by("pk"):
-        accounts.filter(pk=account.pk).update(balance=account.balance + per_account[account.pk])
+            per_account[line.account.pk] = per_account.get(line.account.pk, ZERO) + line.amount
+    if balances is None:
+        balances_add(network_id, per_account)
     return results
+
+
+def balances_add(network_id: int, per_account: dict[int, Decimal]) -> None:
+    """Add these amounts to the network's accounts' balances (entries already written: `transactions_post`), in
+    the caller's transaction (the entries' one)."""
+    # Lock in a fixed order (no deadlocks between postings) and add in Python: SQLite would add decimals as floats.
+    changes = {pk: amount for pk, amount in per_account.items() if amount != 0}
+    if not changes:
+        return
+    accounts = Account.objects.filter(network_id=network_id)
+    for account in accounts.select_for_update().filter(pk__in=sorted(changes)).order_by("pk"):
+        accounts.filter(pk=account.pk).update(balance=account.balance + changes[account.pk])
 
 
 def _entries_insert(rows: list[tuple]) -> None:

@@ -185,6 +185,7 @@ def _commissions_write(by_network: dict[int, list[int]]) -> dict[int, list[Commi
                 commissions_added(network_id, [c.pk for c in firsts + seconds if c.network_id == network_id])
             accounts: dict = {}
             by_network: dict[int, list[ledger.Posting]] = {}
+            balances: dict[int, dict] = {}  # network -> account -> amount, added to the balances at the end
             for commission in firsts + seconds:
                 if commission.status == Status.REJECTED:
                     continue
@@ -194,7 +195,8 @@ def _commissions_write(by_network: dict[int, list[int]]) -> dict[int, list[Commi
                                          accounts),
                 ))
             for network_id, postings in by_network.items():
-                ledger.transactions_post(network=network_id, postings=postings)
+                ledger.transactions_post(network=network_id, postings=postings,
+                                         balances=balances.setdefault(network_id, {}))
     except IntegrityError:  # computed concurrently: the unique constraint kept one copy
         if len(conversions) > 1:
             for conversion in conversions:
@@ -213,6 +215,10 @@ def _commissions_write(by_network: dict[int, list[int]]) -> dict[int, list[Commi
         written += made
     for event, status_is_rejected in (("commission.created", False), ("commission.rejected", True)):
         commissions_notify([c for c in written if (c.status == Status.REJECTED) == status_is_rejected], event)
+    # Last, so the accounts' rows are locked for the least time: a batch of the same network (its revenue account)
+    # waits from here to this one's commit only, not from the postings on (before, concurrent batches ran in turn).
+    for network_id in sorted(balances):
+        ledger.balances_add(network_id, balances[network_id])
     return found
 
 

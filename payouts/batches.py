@@ -20,6 +20,7 @@ from commissions.models import Account
 from commissions.selectors import payable_commissions
 from commissions.services import commissions_mark_paid
 from core.money import quantize, quantum
+from core.words import message
 from network.models import Affiliate, Network, PartyStatus
 from network.services import audit_log_record
 
@@ -215,7 +216,7 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
             raise stripe_connect.StripeNotConfigured("STRIPE_SECRET_KEY was removed while this payout's transfer "
                                                      "was being sent: set it again and resume the batch.")
         # Refused, not sent: on hold with the reason, for the operator to mark paid, switch or fail.
-        payout_hold(network=network, payout=payout_id, reason=stripe_connect.NOT_CONFIGURED_REASON,
+        payout_hold(network=network, payout=payout_id, reason=message(stripe_connect.NOT_CONFIGURED_REASON),
                     provider_status="stripe_not_configured", actor=batch.created_by)
         return
     retry = payout.attempted_at is not None

@@ -34,7 +34,7 @@ def _payout_email(payout, event: str) -> tuple[str, str]:
         lines.append(_("Fee: %(amount)s") % {"amount": format_amount(payout.fee, payout.currency)})
     lines.append(_("Sent: %(amount)s (%(method)s)") % {"amount": amount, "method": payout.get_method_kind_display()})
     if event == "payout.failed":
-        lines += [_("Reason: %(reason)s") % {"reason": payout.failure_reason or _("not given")},
+        lines += [_("Reason: %(reason)s") % {"reason": payout.failure_text or _("not given")},
                   _("The amount is back in your approved balance and will be paid with the next payout.")]
     return subject, "\n".join(str(line) for line in lines) + "\n"
 

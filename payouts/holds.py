@@ -14,7 +14,7 @@ from network.i18n import choice_word
 from network.services import audit_log_record
 
 from .models import MethodKind, Payout, PayoutBatch, PayoutMethod
-from .transitions import PayoutTransitionError, _locked, batch_refresh
+from .transitions import PayoutTransitionError, _locked, batch_refresh, reason_set
 
 MANUAL_KINDS = (MethodKind.PAYPAL, MethodKind.BANK)
 
@@ -27,9 +27,10 @@ def payout_hold(*, network, payout: Payout | int, reason: str, provider_status: 
         return payout
     if payout.status != Payout.Status.PENDING:
         raise PayoutTransitionError(payout, "put on hold")
-    payout.status, payout.failure_reason = Payout.Status.ON_HOLD, reason[:255]
+    payout.status = Payout.Status.ON_HOLD
+    reason_set(payout, reason)
     payout.provider_status = provider_status[:60]
-    payout.save(update_fields=["status", "failure_reason", "provider_status", "updated_at"])
+    payout.save(update_fields=["status", "failure_reason", "failure_words", "provider_status", "updated_at"])
     audit_log_record(network=network, actor=actor, action="payout.on_hold", target=payout,
                      data={"reason": payout.failure_reason, "amount": str(payout.amount), "currency": payout.currency})
     batch_refresh(payout.batch_id, actor, network_id=payout.network_id)
@@ -68,9 +69,9 @@ def payout_switch_method(*, network, payout: Payout | int, method: PayoutMethod 
     payout.method, payout.method_kind, payout.method_snapshot = target, target.kind, target.snapshot()
     payout.status, payout.sent_at, payout.provider_status = Payout.Status.PROCESSING, timezone.now(), \
         "awaiting_operator"
-    payout.failure_reason = ""
+    reason_set(payout, "")
     payout.save(update_fields=["method", "method_kind", "method_snapshot", "status", "sent_at", "provider_status",
-                               "failure_reason", "updated_at"])
+                               "failure_reason", "failure_words", "updated_at"])
     PayoutBatch.objects.filter(network=network, pk=payout.batch_id, status=PayoutBatch.Status.COMPLETED).update(
         status=PayoutBatch.Status.PROCESSING, completed_at=None, updated_at=timezone.now())
     audit_log_record(network=network, actor=actor, action="payout.method_switched", target=payout,

@@ -1,7 +1,8 @@
 """Mass-pay files for PayPal and bank payouts, and the provider's result file coming back.
 
 PayPal Payouts (web upload) file: no header; one row per payout: recipient e-mail, amount, currency, Customer ID
-(our reference, at most 30 characters, no spaces), note to the recipient, recipient wallet (PAYPAL). One
+(our reference, at most 30 characters, no spaces), note to the recipient (in their language), recipient wallet
+(PAYPAL). One
 currency per file. Bank file (for the bank's bulk transfer import or a person): a header row, then holder, IBAN
 or account, BIC or routing, country, amount, currency, reference. Only payouts awaiting payment are listed.
 """
@@ -12,11 +13,12 @@ import io
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from core.csvsafe import spreadsheet_text
 from core.money import quantize
-from network.i18n import choice_word
+from core.words import message
+from network.i18n import choice_word, language_of
 from network.services import audit_log_record
 
 from .models import MethodKind, Payout, PayoutBatch
@@ -39,7 +41,15 @@ def _cell(value: str) -> str:
 
 
 def _payouts(batch: PayoutBatch, kind: str):
-    return batch.payouts.filter(method_kind=kind, status=Payout.Status.PROCESSING).order_by("pk")
+    # Not `batch.payouts`: a batch from the API carries those prefetched with a few columns only.
+    return Payout.objects.filter(network_id=batch.network_id, batch_id=batch.pk, method_kind=kind,
+                                 status=Payout.Status.PROCESSING).order_by("pk")
+
+
+def _recipient_note(payout: Payout, network) -> str:
+    """PayPal's note to the recipient, in the affiliate's language (their choice, else the network's)."""
+    with language_of(user=payout.affiliate.membership.user, network=network):
+        return _("Affiliate payout %(reference)s") % {"reference": payout.reference}
 
 
 def paypal_currencies(batch: PayoutBatch) -> list[str]:
@@ -55,10 +65,12 @@ def paypal_csv(batch: PayoutBatch, currency: str | None = None) -> str:
         currency = currencies[0] if currencies else None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    for payout in _payouts(batch, MethodKind.PAYPAL).filter(currency=currency):
+    network = batch.network
+    for payout in (_payouts(batch, MethodKind.PAYPAL).filter(currency=currency)
+                   .select_related("affiliate__membership__user")):
         writer.writerow([
             _cell(payout.method_snapshot.get("paypal_email", "")), str(quantize(payout.net, payout.currency)),
-            payout.currency, payout.reference, _cell(f"Affiliate payout {payout.reference}"), "PAYPAL",
+            payout.currency, payout.reference, _cell(_recipient_note(payout, network)), "PAYPAL",
         ])
     return out.getvalue()
 
@@ -152,7 +164,8 @@ def results_import(*, network, batch: PayoutBatch, raw: bytes, actor=None) -> li
                                               reference=row["provider_reference"], provider_status=row["status"])
                 elif row["status"] in FAILED_WORDS:
                     payout = payout_mark_failed(network=network, payout=payout, actor=actor, source="results",
-                                                reason=row["reason"] or f"Provider: {row['status']}",
+                                                reason=row["reason"] or message(
+                                                    gettext_noop("Provider: %(status)s"), {"status": row["status"]}),
                                                 provider_status=row["status"])
             except PayoutTransitionError as exc:  # changed meanwhile: reject the whole file
                 raise ValidationError({_line(row): [str(exc)]}) from exc

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core import words
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Affiliate, TenantModel, User, validate_currency
 
@@ -201,7 +202,10 @@ class Payout(TenantModel):
     attempted_at = models.DateTimeField(null=True, blank=True)
     # Bumped when Stripe refused the idempotency key (idempotency_error): the next attempt uses a new key.
     transfer_attempt = models.PositiveSmallIntegerField(default=0)
+    # `failure_reason` in English (the API's and webhooks'); `failure_words` the same as a msgid and parameters
+    # (core.words) for pages and e-mails in the reader's language. Older rows have the English text only.
     failure_reason = models.CharField(max_length=255, blank=True, default="")
+    failure_words = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -222,6 +226,11 @@ class Payout(TenantModel):
 
     def __str__(self) -> str:
         return f"Payout #{self.pk} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def failure_text(self) -> str:
+        """Why it failed (or is on hold), in the active language."""
+        return words.shown(self.failure_words, self.failure_reason)
 
     @property
     def reference(self) -> str:

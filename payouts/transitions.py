@@ -12,13 +12,14 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 from commissions import ledger
 from commissions.ledger import Line
 from commissions.models import Account, Commission
 from commissions.services import TransitionError, commission_mark_unpaid
 from core.money import quantize
+from core.words import Message, english, entry, message
 from network.services import audit_log_record
 from tracking import events as event_types
 from tracking.outbound import event_emit
@@ -109,6 +110,13 @@ def batch_refresh(batch_id: int, actor=None, *, network_id: int) -> None:
             batch = PayoutBatch.objects.select_related("network").get(network_id=network_id, pk=batch_id)
             audit_log_record(network=batch.network, actor=actor, action="payout_batch.completed", target=batch,
                              data={"payouts": counts["total"]})
+
+
+def reason_set(payout: Payout, reason: str) -> None:
+    """Why a payout failed or is held: in English for the API and webhooks, and (a core.words.Message) as its msgid
+    for pages and e-mails in the reader's language. Empty clears it."""
+    payout.failure_words = [entry(reason if isinstance(reason, Message) else reason[:255])] if reason else []
+    payout.failure_reason = english(payout.failure_words)[:255]
 
 
 def _locked(network, payout: Payout | int) -> Payout:
@@ -207,10 +215,11 @@ def payout_mark_failed(*, network, payout: Payout | int, reason: str = "", actor
         except TransitionError:  # changed concurrently (a refund): the ledger already holds the truth
             continue
     payout.status, payout.failed_at = Status.FAILED, timezone.now()
-    payout.failure_reason = (reason or "Failed")[:255]
+    reason_set(payout, reason or message(gettext_noop("Failed")))
     if provider_status:
         payout.provider_status = provider_status[:60]
-    payout.save(update_fields=["status", "failed_at", "failure_reason", "provider_status", "updated_at"])
+    payout.save(update_fields=["status", "failed_at", "failure_reason", "failure_words", "provider_status",
+                               "updated_at"])
     audit_log_record(network=network, actor=actor, action="payout.failed", target=payout,
                      data={"source": source, "reason": payout.failure_reason, "amount": str(payout.amount),
                            "currency": payout.currency})

@@ -6,6 +6,7 @@ A table counts as routed in a statement when its `network_id` is compared (`=`, 
 the WHERE or a JOIN's ON with something that holds no column (a parameter, a literal, a subquery), or with the
 `network_id` of a table that is routed itself (a join, or a correlated subquery's outer table). An INSERT must name
 `network_id` among its columns. Schema changes (DDL) and TRUNCATE are not statements of the app's requests.
+Statements sent on psycopg2's own cursor are checked too: `execute_values` (its template) and COPY (`copy_verdict`).
 """
 
 import contextlib
@@ -66,6 +67,12 @@ EXCEPTIONS: list[Exempt] = [
     Exempt("tracking.imports.conversion_import_network_id_unscoped", frozenset({"tracking_conversionimport"}),
            _OLD_MESSAGE),
     Exempt("commissions.cpc.cpc_due_rollups", None, _SWEEP),
+    Exempt("tracking.partitions.ensure_partition", frozenset({"tracking_click"}),
+           "Making a day's partition moves that day's clicks of every network out of the DEFAULT partition "
+           "(operator-of-installation maintenance, under a lock of the whole table)."),
+    Exempt("tracking.partitions.purge_expired", frozenset({"tracking_click"}),
+           "A day's partition past every network's retention is counted, then dropped whole: every network's clicks "
+           "of that day go, as retention says (a beat task's maintenance)."),
     Exempt("tracking.pixel.dangerously_advertiser_for_pixel_token", frozenset({"tracking_pixeltoken",
                                                                              "network_advertiser"}),
            "The pixel's token names the advertiser (and so the network) before the network is known."),
@@ -106,11 +113,21 @@ _tenant_re: re.Pattern | None = None
 _verdicts: dict[str, tuple] = {}
 
 
+# The click table's day partitions and its DEFAULT partition (tracking.partitions) hold its rows: a statement on
+# one of them is a statement on the click table.
+_PARTITION_RE = re.compile(r"^(tracking_click)_(?:p\d{8}|default)$")
+
+
+def _partitioned(name: str) -> str:
+    found = _PARTITION_RE.match(name)
+    return found.group(1) if found else name
+
+
 def set_tenant_tables(names) -> None:
     global _tenant, _tenant_re
     _tenant = frozenset(names)
-    _tenant_re = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(_tenant, key=len, reverse=True))
-                            + r")\b") if _tenant else None
+    words = "|".join(re.escape(n) for n in sorted(_tenant, key=len, reverse=True))
+    _tenant_re = re.compile(r"\b(?:" + words + r")(?:_p\d{8}|_default)?\b") if _tenant else None
     _verdicts.clear()
 
 
@@ -169,7 +186,7 @@ def _check_tree(tree, tenant) -> list[str]:
 
 
 def _table_name(table) -> str:
-    return table.name if isinstance(table, exp.Table) else ""
+    return _partitioned(table.name) if isinstance(table, exp.Table) else ""
 
 
 def _block_sources(node) -> dict[str, str]:
@@ -190,7 +207,7 @@ def _block_sources(node) -> dict[str, str]:
     sources = {}
     for table in tables:
         if isinstance(table, exp.Table):
-            sources[table.alias_or_name] = table.name
+            sources[table.alias_or_name] = _partitioned(table.name)
     return sources
 
 
@@ -404,17 +421,76 @@ def _record(violation: Violation) -> None:
         _violations.append(violation)
 
 
+def _check(sql: str, tables: tuple) -> None:
+    names, where = _stack_names()
+    if not _exempt(names, tables, where):
+        text = " ".join(sql.split())
+        if len(text) > 700:  # the selected columns are long and tell little: keep the head and the tail
+            text = f"{text[:160]} ... {text[-520:]}"
+        _record(Violation("statement", text, tables, where))
+
+
 def execute_wrapper(execute, sql, params, many, context):
     if _guarded:
         tables = verdict(sql)
         if tables:
-            names, where = _stack_names()
-            if not _exempt(names, tables, where):
-                text = " ".join(sql.split())
-                if len(text) > 700:  # the selected columns are long and tell little: keep the head and the tail
-                    text = f"{text[:160]} ... {text[-520:]}"
-                _record(Violation("statement", text, tables, where))
+            _check(sql, tables)
     return execute(sql, params, many, context)
+
+
+# Statements sent on the driver's own cursor, past Django's wrappers: psycopg2's execute_values (its template is
+# checked, `VALUES %s` read as one row) and COPY (a tenant table's rows copied in must carry network_id; a query
+# copied out is checked as the query).
+_COPY_TABLE_RE = re.compile(r"^\s*COPY\s+([\w\".]+)\s*(?:\(([^)]*)\))?\s+FROM\b", re.IGNORECASE | re.DOTALL)
+_COPY_QUERY_RE = re.compile(r"^\s*COPY\s*\((.*)\)\s*TO\b", re.IGNORECASE | re.DOTALL)
+
+
+def copy_verdict(sql: str, tenant: frozenset | None = None) -> tuple:
+    """The tenant tables a COPY statement touches without routing: COPY t (columns) FROM without network_id among
+    the columns (or with no column list, which takes every column, network_id included, and so routes).
+    (sqlglot reads COPY as an opaque command, which `unrouted_tables` skips.)"""
+    tenant = _tenant if tenant is None else tenant
+    if found := _COPY_QUERY_RE.match(sql):
+        return unrouted_tables(found.group(1), tenant)
+    if found := _COPY_TABLE_RE.match(sql):
+        table = _partitioned(found.group(1).replace('"', "").split(".")[-1])
+        columns = {c.strip().strip('"') for c in (found.group(2) or "").split(",") if c.strip()}
+        if table in tenant and columns and DISTRIBUTION_COLUMN not in columns:
+            return (table,)
+    return ()
+
+
+def _raw_text(sql) -> str:
+    if isinstance(sql, bytes):
+        return sql.decode()
+    return sql if isinstance(sql, str) else sql.as_string(None)
+
+
+def _checked_execute_values(original):
+    def execute_values(cur, sql, argslist, template=None, page_size=100, fetch=False):
+        if _guarded:
+            text = _raw_text(sql).replace("%s", "(%s)", 1) if template is None else _raw_text(sql).replace(
+                "%s", _raw_text(template), 1)
+            if tables := verdict(text):
+                _check(text, tables)
+        return original(cur, sql, argslist, template=template, page_size=page_size, fetch=fetch)
+
+    execute_values._guarded = True
+    return execute_values
+
+
+def _guard_cursor_class():
+    import psycopg2.extensions
+
+    class GuardCursor(psycopg2.extensions.cursor):
+        """The driver's cursor with its COPY calls checked (Django's own statements go through execute_wrapper)."""
+
+        def copy_expert(self, sql, file, size=8192):
+            if _guarded and (tables := copy_verdict(_raw_text(sql))):
+                _check(_raw_text(sql), tables)
+            return super().copy_expert(sql, file, size)
+
+    return GuardCursor
 
 
 _guarded = False
@@ -443,9 +519,17 @@ def install(tenant_tables) -> None:
 
     set_tenant_tables(tenant_tables)
 
+    import psycopg2.extras
+
+    if not getattr(psycopg2.extras.execute_values, "_guarded", False):
+        psycopg2.extras.execute_values = _checked_execute_values(psycopg2.extras.execute_values)
+    cursor_class = _guard_cursor_class()
+
     def add(connection):
         if execute_wrapper not in connection.execute_wrappers:
             connection.execute_wrappers.append(execute_wrapper)
+        if connection.vendor == "postgresql" and connection.connection is not None:
+            connection.connection.cursor_factory = cursor_class
 
     def on_created(sender, connection, **kwargs):
         add(connection)

@@ -7,6 +7,7 @@ import secrets
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core import words
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from network.models import Advertiser, TenantModel
 from programs.models import Program
@@ -85,7 +86,10 @@ class StripeEvent(TenantModel):
     payment_intent = models.CharField(max_length=255, blank=True, default="")
     charge = models.CharField(max_length=255, blank=True, default="")
     result = models.CharField(max_length=12, choices=Result.choices)
+    # `error` in English (the API's); `error_words` the same messages as msgids and parameters (core.words), for
+    # pages in the reader's language. Events recorded before it have the English text only.
     error = models.CharField(max_length=500, blank=True, default="")
+    error_words = models.JSONField(default=list, blank=True)
     conversion = models.ForeignKey("tracking.Conversion", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     amount = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, null=True,
@@ -102,3 +106,8 @@ class StripeEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type} ({self.result})"
+
+    @property
+    def error_text(self) -> str:
+        """The error in the active language (a page's)."""
+        return words.shown(self.error_words, self.error)

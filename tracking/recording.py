@@ -9,9 +9,10 @@ Also theirs: `network.auth.api_key_refusal`/`key_use_due` (the key), `attributio
 from datetime import datetime
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.money import is_currency, minor_units, quantize
+from core.words import message
 from network.models import Role
 from programs.models import SUB_FIELDS
 
@@ -32,21 +33,23 @@ AMOUNT_LIMIT = Decimal(10) ** 12
 
 def amount_error(amount: Decimal, currency: str) -> str | None:
     """Why `amount` cannot be recorded (or refunded) in `currency`, or None."""
-    # gettext when the message is made: a page speaks its person's language; the API runs in English (its contract).
+    # Made in the active language: a page speaks its person's language; the API runs in English (its contract).
+    # A message keeps its msgid, so a row that stores the refusal (a Stripe event's error) is shown translated.
     if amount < 0:
-        return _("Must not be negative.")
+        return message(gettext_noop("Must not be negative."))
     if amount != quantize(amount, currency):
-        return _("Has more decimal places than %(currency)s allows (%(places)s).") % {
-            "currency": currency, "places": minor_units(currency)}
+        return message(gettext_noop("Has more decimal places than %(currency)s allows (%(places)s)."),
+                       {"currency": currency, "places": minor_units(currency)})
     if abs(amount) >= AMOUNT_LIMIT:
-        return _("Too large.")
+        return message(gettext_noop("Too large."))
     return None
 
 
 def money_errors(*, amount: Decimal, currency: str) -> dict | None:
     """The first problem with a conversion's amount and (upper-cased) currency as field errors, or None."""
     if not is_currency(currency):
-        return {"currency": [_("'%(currency)s' is not an ISO 4217 currency code.") % {"currency": currency}]}
+        return {"currency": [message(gettext_noop("'%(currency)s' is not an ISO 4217 currency code."),
+                                     {"currency": currency})]}
     error = amount_error(amount, currency)
     return None if error is None else {"amount": [error]}
 
@@ -67,8 +70,9 @@ def program_currency_error(*, program_name: str, program_currency: str, currency
     """A conversion is in its program's currency (the attributed or the named program), or refused."""
     if program_currency == currency:
         return None
-    return {"currency": [_("The program '%(program)s' is in %(program_currency)s; this conversion says %(currency)s.")
-                         % {"program": program_name, "program_currency": program_currency, "currency": currency}]}
+    return {"currency": [message(gettext_noop(
+        "The program '%(program)s' is in %(program_currency)s; this conversion says %(currency)s."),
+        {"program": program_name, "program_currency": program_currency, "currency": currency})]}
 
 
 def conversion_fields(*, kind: str, details: list[dict], policy: str | None, pending: bool = False,

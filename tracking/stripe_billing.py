@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.money import is_currency, minor_units
+from core.words import Message, english, entry, message
 from network.models import Advertiser, Network, User
 from network.services import audit_log_record
 from programs.models import Program
@@ -124,15 +126,18 @@ def stripe_event_handle(*, integration: StripeIntegration, event: dict) -> tuple
             return row, False
         row.type, row.livemode = event["type"][:100], bool(event.get("livemode"))
         row.object_id = _text(obj.get("id"), 255)
-        row.error, row.conversion, row.amount, row.currency = "", None, None, ""
+        row.conversion, row.amount, row.currency = None, None, ""
+        _note(row, [])
         try:
             with transaction.atomic():
                 _apply(integration, event["type"], obj, row)
         except ValidationError as exc:
-            row.result, row.error = Result.FAILED, _message(exc)[:500]
+            row.result = Result.FAILED
+            _note(row, _entries(exc))
         except services.OrderConflict as exc:
             row.result, row.conversion = Result.FAILED, exc.conversion
-            row.error = "This order id is already recorded with a different amount or currency."
+            _note(row, message(gettext_noop(
+                "This order id is already recorded with a different amount or currency.")))
         row.save_every_field()
     return row, True
 
@@ -155,13 +160,14 @@ def _checkout_completed(integration: StripeIntegration, session: dict, row: Stri
     if session.get("mode") != "payment":
         row.result = Result.LINKED if customer else Result.IGNORED
         if not customer:
-            row.error = "No customer on the session."
+            _note(row, message(gettext_noop("No customer on the session.")))
         first_invoice = _text(session.get("invoice"), 128)
         if click_id and first_invoice:
             row.conversion = _attribute_recorded(integration, order_id=first_invoice, click_id=click_id)
         return
     if session.get("payment_status") not in (None, "paid", "no_payment_required"):
-        row.result, row.error = Result.IGNORED, "Not paid yet (the async payment's success event records it)."
+        row.result = Result.IGNORED
+        _note(row, message(gettext_noop("Not paid yet (the async payment's success event records it).")))
         return
     _sale(integration, row, order_id=_text(session.get("payment_intent"), 128) or row.object_id,
           minor=session.get("amount_total"), currency=session.get("currency"), click_id=click_id, customer=customer,
@@ -197,17 +203,21 @@ def _charge_refunded(integration: StripeIntegration, charge: dict, row: StripeEv
     row.charge = row.object_id
     conversion = _charge_conversion(integration, charge, row)
     if conversion is None:
-        row.result, row.error = Result.IGNORED, "No conversion of this integration for this charge."
+        row.result = Result.IGNORED
+        _note(row, message(gettext_noop("No conversion of this integration for this charge.")))
         return
     currency = _currency(charge.get("currency"))
     if currency != conversion.currency:
-        raise ValidationError({"currency": [f"The charge is in {currency}, the conversion in {conversion.currency}."]})
+        raise ValidationError({"currency": [message(gettext_noop(
+            "The charge is in %(currency)s, the conversion in %(conversion_currency)s."),
+            {"currency": currency, "conversion_currency": conversion.currency})]})
     refunded = _amount(charge.get("amount_refunded"), currency, field="amount_refunded")
     conversion = Conversion.objects.for_network(integration.network_id).select_for_update().get(pk=conversion.pk)
     row.conversion, row.currency = conversion, currency
     amount = min(refunded - conversion.refunded_amount, conversion.amount - conversion.refunded_amount)
     if amount <= 0:
-        row.result, row.amount, row.error = Result.IGNORED, Decimal(0), "Nothing more to refund."
+        row.result, row.amount = Result.IGNORED, Decimal(0)
+        _note(row, message(gettext_noop("Nothing more to refund.")))
         return
     services.conversion_refund(network=integration.network, conversion=conversion, amount=amount)
     row.result, row.amount = Result.REFUND, amount
@@ -234,10 +244,11 @@ def _sale(integration: StripeIntegration, row: StripeEvent, *, order_id: str, mi
     amount = _amount(minor, currency, field="amount")
     row.amount, row.currency = amount, currency
     if amount <= 0:
-        row.result, row.error = Result.IGNORED, "Nothing paid."
+        row.result = Result.IGNORED
+        _note(row, message(gettext_noop("Nothing paid.")))
         return
     if not order_id:
-        raise ValidationError({"id": ["The event's object has no id."]})
+        raise ValidationError({"id": [message(gettext_noop("The event's object has no id."))]})
     recorded = services.conversion_record(
         network=integration.network, advertiser=integration.advertiser, program_id=integration.program_id,
         order_id=order_id, amount=amount, currency=currency, click_id=click_id, customer_id=customer,
@@ -307,18 +318,31 @@ def _text(value, limit: int) -> str:
 def _currency(value) -> str:
     currency = value.upper() if isinstance(value, str) else ""
     if not is_currency(currency):
-        raise ValidationError({"currency": [f"Unknown currency {value!r}."]})
+        raise ValidationError({"currency": [message(gettext_noop("Unknown currency %(currency)s."),
+                                                    {"currency": repr(value)[:40]})]})
     return currency
 
 
 def _amount(minor, currency: str, *, field: str) -> Decimal:
     """Stripe's integer minor units (cents; yen for zero-decimal currencies) as a Decimal amount."""
     if isinstance(minor, bool) or not isinstance(minor, int) or minor < 0:
-        raise ValidationError({field: ["Expected a whole number of minor units."]})
+        raise ValidationError({field: [message(gettext_noop("Expected a whole number of minor units."))]})
     return Decimal(minor).scaleb(-minor_units(currency))
 
 
-def _message(exc: ValidationError) -> str:
-    if hasattr(exc, "message_dict"):
-        return "; ".join(f"{name}: {' '.join(map(str, messages))}" for name, messages in exc.message_dict.items())
-    return " ".join(map(str, exc.messages))
+def _note(row: StripeEvent, notes: Message | list[dict]) -> None:
+    """The row's error: its messages kept as msgids for pages (core.words), and in English for the API."""
+    row.error_words = [entry(notes)] if isinstance(notes, str) else notes
+    row.error = english(row.error_words)[:500]
+
+
+def _made(error: ValidationError) -> str:
+    # A core.words.Message keeps its msgid; a message with ValidationError params is made here.
+    return error.message % error.params if error.params else error.message
+
+
+def _entries(exc: ValidationError) -> list[dict]:
+    """Each message of a refusal, with its field (the services' own, and ours)."""
+    if hasattr(exc, "error_dict"):
+        return [entry(_made(error), name) for name, errors in exc.error_dict.items() for error in errors]
+    return [entry(_made(error)) for error in exc.error_list]

@@ -10,6 +10,7 @@ import json
 
 import stripe
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from core.money import to_minor
 
@@ -21,9 +22,10 @@ DEFINITE_ERRORS = (stripe.InvalidRequestError, stripe.CardError, stripe.Permissi
 KEY_REUSED_ERRORS = (stripe.IdempotencyError,)
 
 
-NOT_CONFIGURED_REASON = ("Not sent: Stripe is not configured on this platform (STRIPE_SECRET_KEY is not set). "
-                         "Mark it paid once paid by hand, switch it to the affiliate's PayPal or bank method, or "
-                         "mark it failed to return the money to the balance.")
+# A msgid: the payout keeps it (core.words) and its pages show it in the reader's language.
+NOT_CONFIGURED_REASON = gettext_noop(
+    "Not sent: Stripe is not configured on this platform (STRIPE_SECRET_KEY is not set). Mark it paid once paid by "
+    "hand, switch it to the affiliate's PayPal or bank method, or mark it failed to return the money to the balance.")
 
 
 class StripeNotConfigured(Exception):

@@ -101,3 +101,63 @@ def test_the_tests_own_statements_are_not_the_apps(world):
     finally:
         found = sqlguard.stop()
     assert found == []
+
+
+def test_a_statement_on_a_day_partition_of_the_clicks_is_one_on_the_click_table():
+    saved = sqlguard._tenant
+    sqlguard.set_tenant_tables(TENANT)
+    try:
+        assert sqlguard.verdict("DELETE FROM tracking_click_default WHERE created_at >= %s") == ("tracking_click",)
+        assert sqlguard.verdict("SELECT 1 FROM tracking_click_p20261204 c WHERE c.ip_hash = %s") == (
+            "tracking_click",)
+        assert sqlguard.verdict("SELECT 1 FROM tracking_click_p20261204 c WHERE c.network_id = %s") == ()
+        assert sqlguard.verdict("SELECT 1 FROM tracking_clicks_extra WHERE id = %s") == ()  # another name
+        assert sqlguard.copy_verdict("COPY tracking_click_p20261204 (click_id) FROM STDIN") == ("tracking_click",)
+    finally:
+        sqlguard.set_tenant_tables(saved)
+
+
+def test_copy_into_a_tenant_table_names_its_network_and_a_copied_out_query_is_checked():
+    def copy(sql):
+        return sqlguard.copy_verdict(sql, TENANT)
+
+    assert copy('COPY "tracking_click" ("click_id", "link_id") FROM STDIN') == ("tracking_click",)
+    assert copy("COPY tracking_click (network_id, click_id) FROM STDIN WITH (FORMAT csv)") == ()
+    assert copy("COPY tracking_click FROM STDIN") == ()  # every column, network_id included
+    assert copy("COPY click_stage (click_id) FROM STDIN") == ()  # not a tenant table
+    assert copy("COPY (SELECT click_id FROM tracking_click WHERE id = 1) TO STDOUT") == ("tracking_click",)
+    assert copy("COPY (SELECT click_id FROM tracking_click WHERE network_id = 1) TO STDOUT") == ()
+
+
+@pytest.mark.postgres
+def test_the_capture_sees_statements_sent_on_the_drivers_own_cursor(world):
+    """psycopg2's execute_values and COPY bypass Django's execute wrappers: the guard checks them itself."""
+    import io
+
+    from django.db import connection
+    from psycopg2.extras import execute_values
+
+    from tests.factories import make_program
+
+    program = make_program(world.a.advertiser)
+    with sqlguard.strict():
+        sqlguard.start()
+        try:
+            with connection.cursor() as cursor:
+                execute_values(cursor.cursor, 'UPDATE "programs_program" SET "name" = v.name FROM (VALUES %s) '
+                               'AS v(id, name) WHERE "programs_program"."id" = v.id', [(program.pk, "Renamed")])
+                execute_values(cursor.cursor, 'UPDATE "programs_program" SET "name" = v.name FROM (VALUES %s) '
+                               'AS v(id, name) WHERE "programs_program"."network_id" = %s AND '
+                               '"programs_program"."id" = v.id'.replace("%s AND", f"{program.network_id} AND"),
+                               [(program.pk, "Renamed again")])
+                cursor.cursor.copy_expert('COPY "tracking_click" ("click_id") FROM STDIN', io.StringIO(""))
+                cursor.cursor.copy_expert('COPY "tracking_click" ("network_id", "click_id") FROM STDIN',
+                                          io.StringIO(""))
+        finally:
+            found = sqlguard.stop()
+    assert [(v.kind, v.tables) for v in found] == [("statement", ("programs_program",)),
+                                                     ("statement", ("tracking_click",))]
+    assert "VALUES (%s)" in found[0].detail and "COPY" in found[1].detail
+    assert "test_sql_routing.py" in found[0].where and "test_sql_routing.py" in found[1].where
+    program.refresh_from_db()
+    assert program.name == "Renamed again"  # the statements ran as they were

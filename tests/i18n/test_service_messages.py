@@ -1,6 +1,7 @@
 """The messages of the services behind a page speak the person's language: the PayPal/bank result import, the
 payout settings' checks, the ledger's own refusals, the Stripe billing form and the amounts a conversion refuses.
-The API answers the same refusals in English (its contract)."""
+Messages a row keeps for later (a Stripe event's error, a payout's failure reason) are shown in the reader's
+language, and the PayPal file's note speaks its recipient's. The API answers in English (its contract)."""
 
 from decimal import Decimal
 
@@ -13,11 +14,15 @@ from commissions import ledger
 from commissions.models import Account
 from network.models import User
 from payouts.batches import payout_batch_run, payout_batch_start
+from payouts.emails import payout_email
+from payouts.masspay import paypal_csv
 from payouts.models import MethodKind, Payout
 from tests.factories import make_conversion, make_program
 from tests.pages import web_client
 from tests.payouts.helpers import earn, method
-from tracking.models_stripe import StripeIntegration
+from tests.tracking.conversions_support import make_shop
+from tests.tracking.stripe_support import charge, checkout_session, deliver, event
+from tracking.models_stripe import StripeEvent, StripeIntegration
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +140,97 @@ def test_a_refused_refund_amount_reads_in_russian_and_the_api_stays_english(worl
                                             format="json")
     assert api.status_code == 400
     assert api.json() == {"amount": ["Has more decimal places than EUR allows (2)."]}
+
+
+STRIPE_SECRET = "whsec_test_0123456789abcdef"
+
+
+def test_a_stripe_events_stored_error_reads_in_russian_on_the_page_and_english_in_the_api(world):
+    shop = make_shop(world.a)
+    api = world.a.client("advertiser")
+    created = api.post("/api/v1/integrations/stripe", {"program": shop.program.pk, "signing_secret": STRIPE_SECRET},
+                       format="json").json()
+    for body in (event("checkout.session.completed", checkout_session(mode="payment", amount_total=3000,
+                                                                      currency="usd", payment_intent="pi_usd")),
+                 event("charge.refunded", charge(amount=1000, amount_refunded=500))):
+        assert deliver(created["webhook_url"], body, STRIPE_SECRET).status_code == 200
+    integration = StripeIntegration.objects.get(network_id=world.a.network.pk)
+    StripeEvent.objects.create(network_id=world.a.network.pk, integration=integration, event_id="evt_old",
+                               type="invoice.paid", result="failed", error="Recorded before: English only.")
+
+    page = speaks(world.a.advertiser, "ru").get("/advertiser/integration/").content.decode()
+    assert f"currency: Программа &#x27;{shop.program.name}&#x27; работает в EUR, а в этой конверсии указано USD." \
+        in page
+    assert "Для этого платежа нет конверсии этой интеграции." in page
+    assert "Recorded before: English only." in page
+    assert "this conversion says" not in page and "No conversion of this integration" not in page
+
+    rows = api.get(f"/api/v1/integrations/stripe/{integration.pk}/deliveries").json()["results"]
+    assert sorted(row["error"] for row in rows) == sorted([
+        f"currency: The program '{shop.program.name}' is in EUR; this conversion says USD.",
+        "No conversion of this integration for this charge.", "Recorded before: English only."])
+
+
+def test_a_providers_failure_without_a_reason_reads_in_each_readers_language_and_english_in_the_api(world, batch):
+    payout = Payout.objects.get(network_id=world.a.network.pk, batch=batch)
+    operator = speaks(world.a.owner, "lv")
+    response = operator.post(f"/operator/payouts/batches/{batch.pk}/results",
+                             _upload(f"Customer ID,Status\n{payout.reference},Denied\n"))
+    assert response.status_code == 302
+    payout.refresh_from_db()
+    assert (payout.status, payout.failure_reason) == ("failed", "Provider: denied")
+
+    assert "Pakalpojuma sniedzējs: denied" in operator.get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
+    page = operator.get("/operator/payouts/").content.decode()
+    assert "Pakalpojuma sniedzējs: denied" in page and "Provider: denied" not in page
+    page = speaks(world.a.affiliate, "ru").get("/partner/payouts/").content.decode()
+    assert "Платёжная система: denied" in page and "Provider: denied" not in page
+    subject, body = payout_email(Payout.objects.get(pk=payout.pk), "payout.failed")
+    assert "Платёжная система: denied" in body
+
+    api = world.a.client("owner").get(f"/api/v1/payouts/{payout.pk}").json()
+    assert api["failure_reason"] == "Provider: denied"
+
+
+def test_an_earlier_failure_reason_in_english_still_shows_as_it_is(world, batch):
+    Payout.objects.filter(network_id=world.a.network.pk, batch=batch).update(status="failed",
+                                                                            failure_reason="Recipient unknown")
+    page = speaks(world.a.affiliate, "ru").get("/partner/payouts/").content.decode()
+    assert "Recipient unknown" in page
+
+
+def test_the_paypal_files_note_speaks_each_recipients_language(world):
+    network = world.a.network
+    network.language = "lv"
+    network.save(update_fields=["language"])
+    for affiliate in (world.a.affiliate, world.a.affiliate2):
+        earn(world.a, "30.00", affiliate=affiliate)
+        method(affiliate, MethodKind.PAYPAL)
+    User.objects.filter(pk=world.a.affiliate.membership.user_id).update(language="ru")
+    User.objects.filter(pk=world.a.affiliate2.membership.user_id).update(language="")
+    batch = payout_batch_run(batch_id=payout_batch_start(network=network).pk)
+    mine, theirs = (Payout.objects.get(network_id=network.pk, batch=batch, affiliate=affiliate)
+                    for affiliate in (world.a.affiliate, world.a.affiliate2))
+
+    body = speaks(world.a.owner, "pl").get(f"/operator/payouts/batches/{batch.pk}/paypal.csv").content.decode()
+    assert f"payout-{mine.pk},Выплата партнёру payout-{mine.pk},PAYPAL\r\n" in body  # the user's own choice
+    assert f"payout-{theirs.pk},Partnera izmaksa payout-{theirs.pk},PAYPAL\r\n" in body  # else the network's
+    assert "Wypłata" not in body  # not the operator's language
+
+    network.language = ""
+    network.save(update_fields=["language"])
+    assert f"payout-{theirs.pk},Affiliate payout payout-{theirs.pk},PAYPAL\r\n" in paypal_csv(batch)
+
+
+def test_a_payout_held_without_a_stripe_key_says_why_in_latvian_and_english_in_the_api(world, settings):
+    settings.STRIPE_SECRET_KEY = ""
+    earn(world.a, "30.00")
+    method(world.a.affiliate)
+    batch = payout_batch_run(batch_id=payout_batch_start(network=world.a.network).pk)
+    payout = Payout.objects.get(network_id=world.a.network.pk, batch=batch)
+    assert payout.status == "on_hold"
+    page = speaks(world.a.owner, "lv").get("/operator/payouts/").content.decode()
+    assert "Nav nosūtīts: šajā platformā Stripe nav iestatīts (nav norādīts STRIPE_SECRET_KEY)." in page
+    assert "Not sent: Stripe" not in page
+    api = world.a.client("owner").get(f"/api/v1/payouts/{payout.pk}").json()
+    assert api["failure_reason"].startswith("Not sent: Stripe is not configured on this platform")

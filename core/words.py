@@ -1,0 +1,51 @@
+"""Messages a row keeps for later pages: the English msgid and its parameters, translated when shown (in the
+reader's language), beside the English text the API returns. Rows written before kept the English text only."""
+
+from django.utils.translation import gettext
+
+
+class Message(str):
+    """A message made in the active language (a plain string to every caller) that remembers its msgid and
+    parameters, so a service can store them and a page translate them later."""
+
+    msgid: str
+    params: dict
+
+
+def message(msgid: str, params: dict | None = None) -> Message:
+    """`message(gettext_noop("Provider: %(status)s"), {"status": "denied"})`: the msgid is marked where written."""
+    params = {key: value if isinstance(value, int | float) else str(value) for key, value in (params or {}).items()}
+    made = Message(gettext(msgid) % params if params else gettext(msgid))
+    made.msgid, made.params = msgid, params
+    return made
+
+
+def entry(text: str, field: str = "") -> dict:
+    """What a row stores of one message: {"msgid", "params"} (and the field it is about), or its text alone."""
+    stored = ({"msgid": text.msgid, "params": text.params} if isinstance(text, Message) else {"text": str(text)})
+    return stored | ({"field": field} if field else {})
+
+
+def _one(stored: dict, translate) -> str:
+    text = stored.get("text", "")
+    msgid = stored.get("msgid")
+    if isinstance(msgid, str):
+        params = stored.get("params") or {}
+        try:
+            text = translate(msgid) % params if params else translate(msgid)
+        except (KeyError, TypeError, ValueError):  # a catalogue's placeholders gone wrong: the English one
+            text = msgid % params if params else msgid
+    field = stored.get("field")
+    return f"{field}: {text}" if field else text
+
+
+def english(entries: list[dict]) -> str:
+    """The stored messages in English (what the API returns): "field: message; other: message"."""
+    return "; ".join(_one(stored, str) for stored in entries or [] if isinstance(stored, dict))
+
+
+def shown(entries: list[dict], fallback: str = "") -> str:
+    """The stored messages in the active language; a row that kept only English text shows it as it is."""
+    if not entries:
+        return fallback
+    return "; ".join(_one(stored, gettext) for stored in entries if isinstance(stored, dict)) or fallback
