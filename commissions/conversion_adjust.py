@@ -7,7 +7,9 @@ sku, category, quantity and amount) and prices the changed and new ones with the
 the commission was computed (rules are only added, never edited, so that set is exact); the removed lines go. One
 priced as a whole at a percent is priced again at its recorded rate on the new amount; a fixed one does not change.
 A commission the period's tier true-up adjusted is priced at the trued-up rate (its adjustment, or the reduction the
-true-up made, follows the new amount). The referrer's override follows its commission.
+true-up made, follows the new amount); with `tier_basis: "amount"` that rate is the one the period's total reaches
+with the corrected order (`_periods_corrected`: the true-up's total moves by the change of the amount), so a sale
+corrected below a threshold no longer pays the tier above it. The referrer's override follows its commission.
 
 After refunds the corrected order replaces the cart: what was refunded stays refunded, and each commission becomes
 what the corrected cart pays less what the refunds already reversed (never below zero). Later refunds start from
@@ -23,18 +25,28 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.money import quantize
-from network.models import User
+from network.models import Affiliate, User
 from network.services import audit_log_record
-from programs.models import CommissionRule
+from programs.models import CommissionRule, tier_rate
 from tracking.items import item_lines
 from tracking.models import Conversion
 
 from . import ledger, services
 from .daily import commissions_kept
-from .models import Commission
+from .models import Commission, TierTrueUp
 from .notifications import commissions_conversion_adjusted_notify
 from .reversals import item_reversal_targets, items_refunded, refund_rebase, reversal_targets
-from .rules import commission_amounts, lines_total, plain, price_lines, program_rules, second_tier_amount
+from .rules import (
+    TIER_STATUSES,
+    RuleParty,
+    commission_amounts,
+    lines_total,
+    party_at_sale,
+    plain,
+    price_lines,
+    program_rules,
+    second_tier_amount,
+)
 
 ZERO = Decimal(0)
 LINE_KEYS = ("sku", "category", "quantity", "amount")
@@ -63,10 +75,11 @@ def _refunds_moved(lines: list[dict], removed: list[dict]) -> None:
             left[sku] -= taken
 
 
-def lines_repriced(conversion: Conversion, old_lines: list[dict], *, as_of=None) -> tuple[list[dict], list[dict]]:
+def lines_repriced(conversion: Conversion, old_lines: list[dict], *, as_of=None,
+                   party: Affiliate | RuleParty | None = None) -> tuple[list[dict], list[dict]]:
     """(the new lines, the changed ones) for the conversion's items now: an item unchanged keeps its old line, the
-    others are priced by the program's rules as of `as_of` (the sale's pricing); a removed item's old line is listed
-    as changed with `removed`."""
+    others are priced by the program's rules as of `as_of` for `party` (the affiliate in its group at the sale: the
+    sale's pricing); a removed item's old line is listed as changed with `removed`."""
     items = item_lines(conversion.items) or []
     spare = Counter(_line_key(line) for line in old_lines)
     by_key = {}
@@ -83,7 +96,8 @@ def lines_repriced(conversion: Conversion, old_lines: list[dict], *, as_of=None)
     priced = []
     if fresh:
         rules = program_rules(program=conversion.program, event=conversion.event, as_of=as_of)
-        priced, _used = price_lines(conversion, items=[item for _i, item in fresh], rules=rules)
+        priced, _used = price_lines(conversion, items=[item for _i, item in fresh], rules=rules,
+                                   party=party)
     ordered = dict(kept)
     ordered.update({index: line for (index, _item), line in zip(fresh, priced, strict=True)})
     lines = [ordered[index] for index in sorted(ordered)]
@@ -114,12 +128,38 @@ def _refused(commissions: list[Commission]) -> None:
             % {"id": rejected[0].pk}]})
 
 
+def _periods_corrected(conversion: Conversion, before: dict, commissions: list[Commission]
+                       ) -> dict[str, tuple[Decimal, Decimal]]:
+    """The sale's tier periods already trued up, by tier period: (the sales total their true-up counted, with the
+    corrections since; the same with this one). The total moves by the change of the order amount (what was
+    refunded stays refunded) when the sale counts towards tiers: in the program's currency, not rejected."""
+    markers = list(TierTrueUp.objects.select_for_update().filter(
+        network_id=conversion.network_id, program_id=conversion.program_id, affiliate_id=conversion.affiliate_id,
+        event=conversion.event, period_start__lte=conversion.created_at, period_end__gt=conversion.created_at,
+    ).order_by("pk"))
+    counted = conversion.currency == conversion.program.currency and any(
+        c.tier == 1 and c.kind != Commission.Kind.ADJUSTMENT and c.status in TIER_STATUSES for c in commissions)
+    change = Decimal(conversion.amount) - Decimal(before["amount"]) if counted else ZERO
+    totals = {}
+    for marker in markers:
+        total = marker.amount
+        if change:
+            marker.amount = total + change
+            marker.save(update_fields=["amount"])
+        totals[marker.tier_period] = (total, marker.amount)
+    return totals
+
+
 class _Targets:
     """What each commission of the corrected order pays now: `own` (its own pricing, at the sale's rate) and `pair`
-    (with its tier true-up: the trued-up rate); the override's follow its parent's."""
+    (with its tier true-up: the trued-up rate, with `tier_basis: "amount"` the rate the corrected period reaches);
+    the override's follow its parent's."""
 
-    def __init__(self, conversion: Conversion, commissions: list[Commission]):
+    def __init__(self, conversion: Conversion, commissions: list[Commission],
+                 periods: dict[str, tuple[Decimal, Decimal]] | None = None):
         self.base = Decimal(conversion.amount)
+        self.periods = periods or {}
+        self.tiers: dict[int, dict] = {}  # a trued-up commission's tier, re-evaluated on the corrected period
         self.conversion = conversion
         self.adjustment_of = {c.adjusts_id: c for c in commissions if c.kind == Commission.Kind.ADJUSTMENT}
         self.own: dict[int, Pair] = {}
@@ -128,11 +168,24 @@ class _Targets:
         self.at = timezone.now().isoformat()
 
     def trued_rate(self, commission: Commission):
+        snap = commission.rule_snapshot or {}
         adjustment = self.adjustment_of.get(commission.pk)
         if adjustment is not None:
-            return (adjustment.rule_snapshot or {}).get("rate")
-        trueup = (commission.rule_snapshot or {}).get("trueup")
-        return trueup.get("rate") if trueup and "trued_down" in commission.rule_snapshot else None
+            rate = (adjustment.rule_snapshot or {}).get("rate")
+        elif snap.get("trueup") and "trued_down" in snap:
+            rate = snap["trueup"].get("rate")
+        else:
+            return None
+        totals = self.periods.get(snap.get("tier_period"))
+        if rate is None or totals is None or snap.get("tier_basis") != CommissionRule.TierBasis.AMOUNT:
+            return rate
+        before, after = totals
+        reached = plain(tier_rate(payout=snap["payout"], tiers=snap["tiers"], reached=max(after, ZERO)))
+        if before != after:
+            self.tiers[commission.pk] = {"tier_period": snap["tier_period"], "amount_in_period_before": plain(before),
+                                         "amount_in_period": plain(after), "rate_before": plain(rate),
+                                         "rate": reached}
+        return reached
 
     def price(self, commission: Commission) -> None:
         snap = commission.rule_snapshot or {}
@@ -146,7 +199,8 @@ class _Targets:
                                            currency=commission.currency)
                 prices[commission.pk] = (share, share)
         elif snap.get("items"):
-            lines, changed = lines_repriced(self.conversion, snap["items"], as_of=commission.created_at)
+            lines, changed = lines_repriced(self.conversion, snap["items"], as_of=commission.created_at,
+                                            party=party_at_sale(commission.affiliate, snap))
             self.lines[commission.pk] = (lines, changed)
             own = (lines_total(lines, "commission"), lines_total(lines, "revenue"))
             self.own[commission.pk] = self.pair[commission.pk] = own
@@ -213,6 +267,15 @@ def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair 
     An adjustment pays what the trued-up pair pays beyond its commission; a reduced commission keeps its own price
     and the reduction grows or shrinks to the trued-up rate."""
     record: dict = {"at": targets.at}
+    tier = targets.tiers.get(commission.adjusts_id or commission.pk)
+    if tier is not None:  # the period's total moved: the trued-up rate recorded is the one it reaches now
+        record["tier"] = tier
+        snap = dict(commission.rule_snapshot or {})
+        if "trueup" in snap:  # the adjustment's, or the reduced commission's
+            snap["trueup"] = {**snap["trueup"], "amount_in_period": tier["amount_in_period"], "rate": tier["rate"]}
+        if commission.kind == Commission.Kind.ADJUSTMENT:
+            snap["rate"] = tier["rate"]
+        commission.rule_snapshot = snap
     if commission.kind == Commission.Kind.ADJUSTMENT:
         own, pair = targets.own[commission.adjusts_id], targets.pair[commission.adjusts_id]
         return (max(pair[0] - own[0], ZERO), max(pair[1] - own[1], ZERO)), None, record
@@ -241,7 +304,7 @@ def commissions_follow_adjustment(*, conversion: Conversion, before: dict, actor
     cur = conversion.currency
     memo = (f"conversion {conversion.order_id} adjusted: {quantize(Decimal(before['amount']), cur)} -> "
             f"{quantize(base, cur)} {cur}")
-    targets = _Targets(conversion, commissions)
+    targets = _Targets(conversion, commissions, _periods_corrected(conversion, before, commissions))
     for commission in commissions:
         commission.conversion = conversion
         if commission.kind != Commission.Kind.ADJUSTMENT:

@@ -2,12 +2,15 @@
 is moved only from `pending` to the state its position in the (stable) order plan gives it."""
 
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.clock import as_of
 from tracking import demo as tracking_demo
+from tracking import services as tracking_services
 from tracking.adjustments import conversion_adjust
 from tracking.daily import conversions_added, conversions_kept
 from tracking.models import Conversion
@@ -37,7 +40,8 @@ def _sale(network, link, order_id: str, amount: str) -> Conversion:
 
 def _ensure_conversions(network, links) -> None:
     """Make a few attributed orders when the tracking demo made fewer than the plan needs."""
-    have = Conversion.objects.for_network(network).filter(affiliate__isnull=False).count()
+    have = (Conversion.objects.for_network(network).filter(affiliate__isnull=False)
+            .exclude(order_id=REFUNDED_THEN_CORRECTED[0]).count())
     for n, amount in enumerate(AMOUNTS[: max(len(PLAN) - have, 0)], start=1):
         _sale(network, links[n % len(links)], f"DEMO-COMM-{n:03d}", amount)
 
@@ -76,12 +80,39 @@ def _correct_order(network) -> None:
     conversion_adjust(network=network, conversion=conversion, items=tracking_demo.CART_CORRECTED)
 
 
+# An order partly refunded and then corrected, each on its own day (its page shows the story; its commission's
+# explanation the correction after the refund): sold 180.00 five days ago, 40.00 refunded three days ago, corrected
+# to 150.00 yesterday. Kept out of PLAN: its commission stays pending.
+REFUNDED_THEN_CORRECTED = ("DEMO-1006", "180.00", "40.00", "150.00")
+
+
+def _refunded_then_corrected(network, links) -> None:
+    """Each step once: a rerun finds the order, its refund and its correction done and adds nothing."""
+    order_id, sold, refund, corrected = REFUNDED_THEN_CORRECTED
+    now = timezone.now()
+    conversion = Conversion.objects.for_network(network).filter(order_id=order_id).first()
+    if conversion is None:
+        shop = Conversion.objects.for_network(network).filter(order_id="DEMO-1001", link__isnull=False).first()
+        link = shop.link if shop is not None else links[0]
+        with as_of(now - timedelta(days=5)):
+            conversion = _sale(network, link, order_id, sold)
+            services.commissions_for_conversion(conversion_id=conversion.pk, network_id=network.pk)
+    if conversion.refunded_amount == 0:
+        with as_of(now - timedelta(days=3)):
+            conversion, _amount = tracking_services.conversion_refund(network=network, conversion=conversion,
+                                                                      amount=Decimal(refund))
+    if conversion.amount == Decimal(sold):
+        with as_of(now - timedelta(days=1)):
+            conversion_adjust(network=network, conversion=conversion, amount=Decimal(corrected))
+
+
 def seed(ctx: dict) -> None:
     if not ctx.get("links"):
         return  # the programs/tracking demo did not run: nothing to pay commissions on
     network = ctx["network"]
     _ensure_conversions(network, list(ctx["links"]))
     referred = _referred_sales(network, ctx.get("affiliates", []), list(ctx["links"]))
+    _refunded_then_corrected(network, list(ctx["links"]))
     for pk in Conversion.objects.for_network(network).filter(affiliate__isnull=False).values_list("pk", flat=True):
         services.commissions_for_conversion(conversion_id=pk, network_id=network.pk)
     _correct_order(network)
@@ -91,6 +122,7 @@ def seed(ctx: dict) -> None:
         # The reports demo's 90 days of orders (DEMO-R-...) keep the states that demo gave them.
         .exclude(conversion__order_id__startswith="DEMO-R-")
         .exclude(conversion__order_id__startswith="DEMO-REF-")
+        .exclude(conversion__order_id=REFUNDED_THEN_CORRECTED[0])
         .select_related("conversion").order_by("conversion__order_id", "pk")
     )
     for position, commission in enumerate(commissions):

@@ -387,6 +387,8 @@ def _order_changes(c: Commission, tz, shows_payout: bool, shows_revenue: bool, f
                 row[f"{key}_before"], row[key] = _money(change[f"{key}_before"], cur), _money(change[key], cur)
         if shows_payout and change.get("reversed"):  # a correction after refunds: what they had reversed stays
             row["reversed"] = _money(change["reversed"], cur)
+        if change.get("tier"):
+            row["tier"] = _tier_change(change["tier"], c.program.currency, shows_payout)
         for line in [] if foreign_sale else change.get("lines") or []:
             shown = {"sku": line.get("sku", ""), "category": line.get("category", ""),
                      "quantity": line.get("quantity", 1), "amount": _money(line.get("amount") or 0, cur),
@@ -398,6 +400,28 @@ def _order_changes(c: Commission, tz, shows_payout: bool, shows_revenue: bool, f
             row["lines"].append(shown)
         rows.append(row)
     return rows
+
+
+def _tier_change(tier: dict, currency: str, shows_payout: bool) -> dict:
+    """A correction of a sale in a trued-up period (`tier_basis: "amount"`): the period's sales before and after,
+    the trued-up rate they reach (an advertiser under a margin sees the sales only), and why the period's other
+    commissions keep theirs."""
+    before, after = _show(tier["amount_in_period_before"], currency), _show(tier["amount_in_period"], currency)
+    data = {"amount_in_period_before": _money(tier["amount_in_period_before"], currency),
+            "amount_in_period": _money(tier["amount_in_period"], currency)}
+    if shows_payout:
+        data.update(rate_before=tier["rate_before"], rate=tier["rate"])
+        data["reason"] = _(
+            "The correction moves the period's sales from %(before)s to %(after)s: this sale is paid at the rate "
+            "they reach, %(rate)s%% (the true-up had paid %(rate_before)s%%). The period's other commissions keep "
+            "the rate the true-up gave them: their orders did not change.") % {
+            "before": before, "after": after, "rate": tier["rate"], "rate_before": tier["rate_before"]}
+    else:
+        data["reason"] = _(
+            "The correction moves the period's sales from %(before)s to %(after)s: this sale is paid at the tier "
+            "they reach. The period's other commissions keep the tier the true-up gave them: their orders did not "
+            "change.") % {"before": before, "after": after}
+    return data
 
 
 def _audits(c: Commission) -> list[AuditLog]:

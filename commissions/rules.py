@@ -34,6 +34,27 @@ class Evaluation:
     snapshot: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RuleParty:
+    """Whom rules are chosen for: an affiliate and the partner group it was in (`party_at_sale`)."""
+
+    pk: int
+    group_id: int | None
+
+
+def party_at_sale(affiliate: Affiliate, snapshot: dict) -> Affiliate | RuleParty:
+    """The affiliate as its commission was priced: in the partner group it was in then (`affiliate_group_id` in the
+    snapshot), not today's, so a correction prices new lines as the sale was priced. Snapshots older than that key:
+    the group of the rule that paid, else today's group."""
+    if "affiliate_group_id" in snapshot:
+        group_id = snapshot["affiliate_group_id"]
+    elif snapshot.get("group_id"):
+        group_id = snapshot["group_id"]
+    else:
+        return affiliate
+    return affiliate if group_id == affiliate.group_id else RuleParty(pk=affiliate.pk, group_id=group_id)
+
+
 def plain(value) -> str:
     """A Decimal as a short string for snapshots: 10.000000 -> "10", 12.500000 -> "12.5"."""
     return format(Decimal(value).normalize(), "f")
@@ -61,7 +82,8 @@ def rule_for(*, program: Program, event: str, affiliate: Affiliate | None,
     return _by_precedence([rule for rule in rules if not rule.match], affiliate)
 
 
-def item_rule_for(item: dict, *, affiliate: Affiliate | None, rules: list[CommissionRule]) -> CommissionRule | None:
+def item_rule_for(item: dict, *, affiliate: Affiliate | RuleParty | None,
+                  rules: list[CommissionRule]) -> CommissionRule | None:
     """The rule that pays one of a conversion's items: among the product rules matching it, one for this affiliate
     > one for its group > the default (newest first among equals); with none, the program's rule (`rule_for`)."""
     matching = [rule for rule in rules if rule.match and rule.matches(item)]
@@ -69,7 +91,7 @@ def item_rule_for(item: dict, *, affiliate: Affiliate | None, rules: list[Commis
                                                                   affiliate)
 
 
-def _by_precedence(rules: list[CommissionRule], affiliate: Affiliate | None) -> CommissionRule | None:
+def _by_precedence(rules: list[CommissionRule], affiliate: Affiliate | RuleParty | None) -> CommissionRule | None:
     if affiliate is not None:
         for rule in rules:
             if rule.affiliate_id == affiliate.pk:
@@ -278,7 +300,7 @@ def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict |
     details = {"rate": plain(rate), "tiers": rule.tiers, "tier_period": rule.tier_period,
                "tier_basis": rule.tier_basis, "conversions_in_period": progress.conversions,
                "amount_in_period": plain(progress.amount), "recurring_months": rule.recurring_months,
-               **rule_target(rule)}
+               **rule_target(rule, affiliate)}
     amount, revenue, snapshot = rule_price(rule, rate=rate, base=base, currency=currency, details=details)
     if amount <= 0 and revenue <= 0:
         return None
@@ -289,18 +311,21 @@ def evaluate(conversion: Conversion, *, rules: dict | None = None, batch: dict |
 # --- product-level rates ------------------------------------------------------------------------------------------
 
 
-def rule_target(rule: CommissionRule) -> dict:
-    """Whom the rule was for, as a snapshot records it (the explanation names the affiliate override or group)."""
+def rule_target(rule: CommissionRule, affiliate: Affiliate) -> dict:
+    """Whom the rule was for, as a snapshot records it (the explanation names the affiliate override or group), and
+    the affiliate's partner group then (`affiliate_group_id`: a correction chooses rules for that group)."""
     return {"affiliate_override": rule.affiliate_id is not None, "group": rule.group.name if rule.group_id else "",
-            "group_id": rule.group_id}
+            "group_id": rule.group_id, "affiliate_group_id": affiliate.group_id}
 
 
 def price_lines(conversion: Conversion, *, items: list[dict], rules: list[CommissionRule],
-                batch: dict | None = None) -> tuple[list[dict], list[CommissionRule]]:
+                batch: dict | None = None, party: Affiliate | RuleParty | None = None
+                ) -> tuple[list[dict], list[CommissionRule]]:
     """Each item's line priced by its rule (`item_rule_for`) at that rule's (tier) rate, a percent of the line's
     amount or a fixed amount per unit, quantized per line (a line no rule pays: zero); and the rules used. The one
-    pricing of lines: a new commission's (`evaluate_items`) and a corrected order's (`conversion_adjust`)."""
-    program, affiliate = conversion.program, conversion.affiliate
+    pricing of lines: a new commission's (`evaluate_items`) and a corrected order's (`conversion_adjust`, whose
+    `party` is the affiliate in its group at the sale)."""
+    program, affiliate = conversion.program, party or conversion.affiliate
     currency = conversion.currency  # the program's (checked by the callers): percent and fixed lines alike
     progress_by_period: dict[str, TierProgress] = {}
     lines, used = [], []
@@ -347,7 +372,7 @@ def evaluate_items(conversion: Conversion, *, items: list[dict], rules: list[Com
         return None
     whole = rule_for(program=program, event=conversion.event, affiliate=affiliate, rules=rules)
     rule = whole if whole is not None and whole in used else used[0]
-    snapshot = {**rule_terms(rule), **rule_target(rule), "recurring_months": rule.recurring_months,
+    snapshot = {**rule_terms(rule), **rule_target(rule, affiliate), "recurring_months": rule.recurring_months,
                 "items": lines, "items_amount": plain(sum((i["amount"] for i in items), Decimal(0)))}
     return Evaluation(rule=rule, currency=conversion.currency, base_amount=Decimal(conversion.amount),
                       amount=total_amount, revenue=total_revenue, snapshot=snapshot)

@@ -11,16 +11,15 @@ clock is set back while the service runs) so attribution windows, hold periods a
 import math
 import random
 import zoneinfo
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from unittest import mock
 
 from django.db.models import Max
 from django.utils import timezone
 
 from commissions import services as commission_services
 from commissions.models import Commission
+from core.clock import as_of
 from programs.models import Partnership, TrackingLink
 from tracking import services as tracking_services
 from tracking.fraud import ip_hash
@@ -41,13 +40,6 @@ BROWSERS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 # Busy evenings, quiet nights (local hour -> weight).
 HOURS = [1, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 6, 7, 6, 6, 6, 6, 7, 8, 9, 9, 8, 5, 3]
-
-
-@contextmanager
-def as_of(moment: datetime):
-    """Services read the clock through django.utils.timezone.now: set it to the moment being replayed."""
-    with mock.patch("django.utils.timezone.now", return_value=moment):
-        yield
 
 
 def _pick(rng: random.Random, weighted):

@@ -113,6 +113,7 @@ class ConversionDetailView(AdvertiserMixin, TemplateView):
         return super().get_context_data(
             conversion=conversion, remaining=conversion.amount - conversion.refunded_amount,
             commissions=self.commissions_of(conversion), refund_form=refund_form or RefundForm(),
+            history=selectors.conversion_history(network=self.network, conversion=conversion),
             adjust_form=adjust_form or AdjustForm(),
             adjust_lines=adjust_lines if adjust_lines is not None else line_forms(conversion), **kwargs)
 

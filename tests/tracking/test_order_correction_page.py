@@ -150,3 +150,38 @@ def test_the_correction_form_speaks_the_advertisers_language(world, web, cart):
     User.objects.filter(pk=world.a.advertiser.membership.user.pk).update(language="pl")
     page = web("a", "advertiser").get(f"/advertiser/conversions/{conversion.pk}/").content.decode()
     assert "Dodaj pozycję" in page and "Pozycje zamówienia" in page
+
+
+def _history(page):
+    section = page[page.index('data-testid="conversion-history"'):]
+    return section[:section.index("</article>")]
+
+
+def test_the_page_shows_the_orders_history_refund_then_correction(world, web, cart):
+    conversion, commission = cart
+    client = web("a", "advertiser")
+    refund = client.post(f"/advertiser/conversions/{conversion.pk}/", {"amount": "19.89"})
+    assert refund.status_code == 302
+    lines = _lines(CART)
+    lines[2]["remove"] = "on"  # the socks go: 209.90
+    assert client.post(f"/advertiser/conversions/{conversion.pk}/", _form(lines)).status_code == 302
+    history = _history(client.get(f"/advertiser/conversions/{conversion.pk}/").content.decode())
+    rows = [history.index(f'data-testid="history-{kind}"') for kind in ("recorded", "refunded", "corrected")]
+    assert rows == sorted(rows)
+    assert "Order recorded: €219.89." in history and "Refunded €19.89." in history
+    assert "Order corrected: €219.89 → €209.90." in history and "Its lines changed." in history
+    assert world.a.advertiser.membership.user.email in history  # who acted
+    # A refused correction adds nothing to the history.
+    bad = client.post(f"/advertiser/conversions/{conversion.pk}/", _form(_lines(CART), amount="100.00"))
+    assert bad.status_code == 400
+    assert _history(client.get(f"/advertiser/conversions/{conversion.pk}/").content.decode()).count(
+        'data-testid="history-') == 3
+
+
+def test_the_history_speaks_the_advertisers_language(world, web, cart):
+    from network.models import User
+
+    conversion, _ = cart
+    User.objects.filter(pk=world.a.advertiser.membership.user.pk).update(language="pl")
+    page = web("a", "advertiser").get(f"/advertiser/conversions/{conversion.pk}/").content.decode()
+    assert "Historia zamówienia" in _history(page) and "Zamówienie zarejestrowane" in _history(page)
