@@ -1,20 +1,14 @@
 """Payout fixtures: the Stripe API behind the real SDK, recorded notifications."""
 
 import pytest
-import responses
-import stripe
 
-from .stripe_fake import WEBHOOK_SECRET, FakeStripe
+from .stripe_fake import served
 
 
 @pytest.fixture
 def stripe_api(settings, monkeypatch):
-    settings.STRIPE_SECRET_KEY = "sk_test_payouts"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    monkeypatch.setattr(stripe, "default_http_client", stripe.RequestsClient())
-    monkeypatch.setattr(stripe, "max_network_retries", 0)  # a 5xx answers at once (no back-off sleeps)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield FakeStripe(rsps).install()
+    with served(settings, monkeypatch) as fake:
+        yield fake
 
 
 @pytest.fixture

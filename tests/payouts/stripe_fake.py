@@ -9,10 +9,12 @@ import itertools
 import json
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlparse
 
 import responses
+import stripe
 
 API = "https://api.stripe.com"
 WEBHOOK_SECRET = "whsec_test_payouts"
@@ -144,6 +146,18 @@ class FakeStripe:
         return self._reply(200, {"object": "account_link", "created": int(time.time()),
                                  "expires_at": int(time.time()) + 300,
                                  "url": f"https://connect.stripe.com/setup/e/{call.params['account']}/abc123"})
+
+
+@contextmanager
+def served(settings, monkeypatch):
+    """The fake answering the real SDK's requests, with the platform's Stripe keys set (pytest's `settings` and
+    `monkeypatch` undo it all)."""
+    settings.STRIPE_SECRET_KEY = "sk_test_payouts"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    monkeypatch.setattr(stripe, "default_http_client", stripe.RequestsClient())
+    monkeypatch.setattr(stripe, "max_network_retries", 0)  # a 5xx answers at once (no back-off sleeps)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield FakeStripe(rsps).install()
 
 
 def signed(event: dict, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> tuple[str, str]:
