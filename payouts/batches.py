@@ -233,17 +233,18 @@ def _pay_one(batch: PayoutBatch, payout_id: int, manual: bool = False) -> None:
             if transfer is None:
                 transfer = stripe_connect.transfer_create(payout)
         except stripe_connect.DEFINITE_ERRORS as exc:
-            payout_mark_failed(network=network, payout=payout, reason=f"Stripe: {exc.user_message or exc}",
-                               source="stripe", provider_status=getattr(exc, "code", "") or "error")
+            # Stripe's message as Stripe wrote it; only the prefix is ours (and translated on pages).
+            refused = message(stripe_connect.REFUSED_REASON, {"message": str(exc.user_message or exc)[:500]})
+            payout_mark_failed(network=network, payout=payout, reason=refused, source="stripe",
+                               provider_status=getattr(exc, "code", "") or "error")
             return
         except stripe_connect.KEY_REUSED_ERRORS as exc:
             # Permanent for this key (Stripe answers the same for 24 h): no transfer was made under it (a retry
             # looked first), so the payout fails and its next attempt uses a new key.
             Payout.objects.filter(network=network, pk=payout_id).update(transfer_attempt=payout.transfer_attempt + 1)
             payout_mark_failed(network=network, payout=payout, source="stripe", provider_status="idempotency_error",
-                               reason=f"Stripe idempotency_error: the key {payout.transfer_idempotency_key} was "
-                                      "used before with other parameters. Nothing was sent; the amount is back in "
-                                      "the balance and the next attempt uses a new key.")
+                               reason=message(stripe_connect.KEY_REUSED_REASON,
+                                              {"key": payout.transfer_idempotency_key}))
             logger.warning("Payout %s: Stripe idempotency error (%s); failed, money returned.", payout_id, exc)
             return
         checkpoint("pay.transferred", batch=batch, payout_id=payout_id, transfer_id=transfer.id)

@@ -14,7 +14,10 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from core.words import message
+
 from .models import MethodKind, Payout, StripeEvent
+from .providers import stripe_connect
 from .services import stripe_account_updated
 from .transitions import payout_mark_failed, payout_mark_paid
 
@@ -86,8 +89,8 @@ def stripe_event_handle(event: dict) -> str:
         if kind in FAIL and (kind != "transfer.reversed" or _fully_reversed(obj)):
             if payout.status == Payout.Status.FAILED:
                 return "failed"
-            payout_mark_failed(network=network, payout=payout, reason=f"Stripe {kind}", source="stripe",
-                               provider_status=kind)
+            payout_mark_failed(network=network, payout=payout, source="stripe", provider_status=kind,
+                               reason=message(stripe_connect.EVENT_REASON, {"event": kind}))
             return "failed"
         if (kind in CONFIRM and not obj.get("reversed")) or kind == "payout.paid":
             if payout.status not in (Payout.Status.PENDING, Payout.Status.PROCESSING):

@@ -22,10 +22,19 @@ DEFINITE_ERRORS = (stripe.InvalidRequestError, stripe.CardError, stripe.Permissi
 KEY_REUSED_ERRORS = (stripe.IdempotencyError,)
 
 
-# A msgid: the payout keeps it (core.words) and its pages show it in the reader's language.
+# Msgids: the payout keeps them (core.words) and its pages show them in the reader's language; the API and
+# webhooks keep the English text.
 NOT_CONFIGURED_REASON = gettext_noop(
     "Not sent: Stripe is not configured on this platform (STRIPE_SECRET_KEY is not set). Mark it paid once paid by "
     "hand, switch it to the affiliate's PayPal or bank method, or mark it failed to return the money to the balance.")
+# Translators: a payout failed on Stripe's event, e.g. "Stripe transfer.failed"; the event's name stays as it is.
+EVENT_REASON = gettext_noop("Stripe %(event)s")
+# Translators: Stripe refused the transfer; %(message)s is Stripe's own explanation, as Stripe wrote it.
+REFUSED_REASON = gettext_noop("Stripe: %(message)s")
+KEY_REUSED_REASON = gettext_noop(
+    # Translators: idempotency_error is Stripe's name for the error; %(key)s is the key as Stripe knows it.
+    "Stripe idempotency_error: the key %(key)s was used before with other parameters. Nothing was sent; the amount "
+    "is back in the balance and the next attempt uses a new key.")
 
 
 class StripeNotConfigured(Exception):
