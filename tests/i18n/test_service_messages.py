@@ -1,7 +1,7 @@
 """The messages of the services behind a page speak the person's language: the PayPal/bank result import, the
 payout settings' checks, the ledger's own refusals, the Stripe billing form and the amounts a conversion refuses.
-Messages a row keeps for later (a Stripe event's error, a payout's failure reason) are shown in the reader's
-language, and the PayPal file's note speaks its recipient's. The API answers in English (its contract)."""
+Messages a row keeps for later (a Stripe event's error, a payout's failure reason, Stripe's among them) are shown in
+the reader's language, and the PayPal file's note speaks its recipient's. The API answers in English (its contract)."""
 
 from decimal import Decimal
 
@@ -13,12 +13,14 @@ from django.utils import translation
 from commissions import ledger
 from commissions.models import Account
 from network.models import User
+from payouts import batches
 from payouts.batches import payout_batch_run, payout_batch_start
 from payouts.emails import payout_email
 from payouts.masspay import paypal_csv
 from payouts.models import MethodKind, Payout
 from tests.factories import make_conversion, make_program
 from tests.pages import web_client
+from tests.payouts import stripe_fake
 from tests.payouts.helpers import earn, method
 from tests.tracking.conversions_support import make_shop
 from tests.tracking.stripe_support import charge, checkout_session, deliver, event
@@ -234,3 +236,75 @@ def test_a_payout_held_without_a_stripe_key_says_why_in_latvian_and_english_in_t
     assert "Not sent: Stripe" not in page
     api = world.a.client("owner").get(f"/api/v1/payouts/{payout.pk}").json()
     assert api["failure_reason"].startswith("Not sent: Stripe is not configured on this platform")
+
+
+# --- Stripe's reasons: ours translated, Stripe's own words and names as they are ----------------------------------
+@pytest.fixture
+def stripe_api(settings, monkeypatch):
+    with stripe_fake.served(settings, monkeypatch) as fake:
+        yield fake
+
+
+def _stripe_payout(world) -> Payout:
+    earn(world.a, "30.00")
+    method(world.a.affiliate)
+    batch = payout_batch_run(batch_id=payout_batch_start(network=world.a.network).pk)
+    return Payout.objects.get(network_id=world.a.network.pk, batch=batch)
+
+
+def _reads(world, payout: Payout, english: str, latvian: str, russian: str) -> None:
+    """The operator's pages in Latvian, the affiliate's page and e-mail in Russian, the API in English."""
+    payout.refresh_from_db()
+    assert (payout.status, payout.failure_reason) == ("failed", english)
+    operator = speaks(world.a.owner, "lv")
+    for url in ("/operator/payouts/", f"/operator/payouts/batches/{payout.batch_id}/"):
+        page = operator.get(url).content.decode()
+        assert latvian in page and english not in page, url
+    page = speaks(world.a.affiliate, "ru").get("/partner/payouts/").content.decode()
+    assert russian in page and english not in page
+    subject, body = payout_email(Payout.objects.get(pk=payout.pk), "payout.failed")
+    assert russian in body and english not in body
+    assert world.a.client("owner").get(f"/api/v1/payouts/{payout.pk}").json()["failure_reason"] == english
+
+
+def test_a_stripe_event_that_failed_the_payout_is_named_in_each_readers_language(world, stripe_api, anon):
+    payout = _stripe_payout(world)
+    transfer = stripe_api.transfers[payout.provider_reference]
+    body, signature = stripe_fake.signed(stripe_fake.event("transfer.failed", transfer))
+    response = anon.post("/api/v1/stripe/webhook", data=body, content_type="application/json",
+                         HTTP_STRIPE_SIGNATURE=signature, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 200 and response.json()["result"] == "failed"
+    _reads(world, payout, "Stripe transfer.failed", "Stripe notikums transfer.failed",
+           "Stripe: событие transfer.failed")
+
+
+def test_a_transfer_stripe_refused_keeps_stripes_words_after_a_translated_prefix(world, stripe_api):
+    stripe_api.refuse[f"acct_aff{world.a.affiliate.pk}"] = (400, {
+        "type": "invalid_request_error", "code": "balance_insufficient",
+        "message": "You have insufficient available funds in your Stripe account."})
+    with translation.override("pl"):  # whoever runs the batch: the stored English stays English
+        payout = _stripe_payout(world)
+    stripes = "You have insufficient available funds in your Stripe account."
+    _reads(world, payout, f"Stripe: {stripes}", f"Stripe noraidīja pārskaitījumu: {stripes}",
+           f"Stripe отклонил перевод: {stripes}")
+
+
+def test_stripes_idempotency_error_reads_in_each_readers_language(world, stripe_api, monkeypatch):
+    def key_used_before(name, **context):
+        # Stripe already holds the payout's key from a request with other parameters.
+        if name == "gather.done":
+            for payout in Payout.objects.filter(batch=context["batch"]):
+                stripe_api.key_params[payout.reference] = ("/v1/transfers", {"amount": "999", "currency": "eur",
+                                                                             "destination": "acct_x"})
+                stripe_api.by_key[payout.reference] = (200, {"id": "tr_someone_else", "object": "transfer"})
+
+    monkeypatch.setattr(batches, "checkpoint", key_used_before)
+    payout = _stripe_payout(world)
+    key = payout.reference
+    _reads(world, payout,
+           f"Stripe idempotency_error: the key {key} was used before with other parameters. Nothing was sent; the "
+           "amount is back in the balance and the next attempt uses a new key.",
+           f"Stripe idempotency_error: atslēga {key} jau izmantota ar citiem parametriem. Nekas netika nosūtīts; "
+           "summa ir atgriezta atlikumā, un nākamajā mēģinājumā tiks izmantota jauna atslēga.",
+           f"Stripe idempotency_error: ключ {key} уже использовался с другими параметрами. Ничего не отправлено; "
+           "сумма возвращена на баланс, а следующая попытка использует новый ключ.")
