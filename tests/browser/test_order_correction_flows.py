@@ -1,6 +1,6 @@
 """The advertiser corrects a cart on the conversion page in a real browser: changes a line, adds one, removes one,
 and sees the new commission on the page and the correction in the commission's explanation; at 1366 and 390 px
-without sideways scrolling."""
+without sideways scrolling; and the order's history after a refund and a correction."""
 
 from decimal import Decimal
 
@@ -64,5 +64,44 @@ def test_the_advertiser_corrects_a_cart_and_reads_the_new_commission(world, brow
         assert change.get_by_role("row").filter(has_text="TENT-3P").get_by_text("€19.90").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=str(screenshot_dir / f"advertiser-order-corrected-{width}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_advertiser_refunds_then_corrects_and_reads_the_orders_history(world, browser, live_server,
+                                                                         screenshot_dir, width):
+    _, link = program_with_link(world.a, rules=RULES)
+    conversion, _commissions = convert(world.a, link, "cart-8", "219.89", items=CART)
+    user = world.a.advertiser.membership.user
+    with_password(user)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 844})
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # the refund button asks first
+        log_in(page, world.a.advertiser.email)
+        page.goto(f"/advertiser/conversions/{conversion.pk}/")
+        history = page.get_by_test_id("conversion-history")
+        assert history.get_by_test_id("history-recorded").get_by_text("Order recorded: €219.89.").is_visible()
+        refund = page.locator("#refund")
+        refund.locator('[name="amount"]').fill("19.89")
+        refund.get_by_role("button", name="Refund").click()
+        page.wait_for_load_state()
+        form = page.get_by_test_id("adjust-form")
+        form.locator('[name="items-2-remove"]').check()  # the socks go: 209.90
+        form.get_by_role("button", name="Correct the order").click()
+        page.wait_for_load_state()
+        history = page.get_by_test_id("conversion-history")
+        rows = history.locator("[data-testid^=history-]")
+        assert [rows.nth(n).get_attribute("data-testid") for n in range(rows.count())] == [
+            "history-recorded", "history-refunded", "history-corrected"]
+        assert history.get_by_test_id("history-refunded").get_by_text("Refunded €19.89.").is_visible()
+        corrected = history.get_by_test_id("history-corrected")
+        assert corrected.get_by_text("Order corrected: €219.89 → €209.90.").is_visible()
+        assert corrected.get_by_text("Its lines changed.").is_visible()
+        assert corrected.get_by_text(user.email).is_visible()  # who acted
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(screenshot_dir / f"advertiser-order-history-{width}.png"), full_page=True)
     finally:
         context.close()
