@@ -139,7 +139,7 @@ def transactions_post(*, network: Network | int, postings: list[Posting],
     instances_create(Transaction, [txn for txn, _lines in new])
     _entries_insert([(network_id, txn.pk, line.account.pk, line.account.currency, line.amount)
                      for txn, lines in new for line in lines])
-    per_account: dict[int, Decimal] = defaultdict(lambda: ZERO) if balances is None else balances
+    per_account: dict[int, Decimal] = {} if balances is None else balances
     for _txn, lines in new:
         for line in lines:
             per_account[line.account.pk] = per_account.get(line.account.pk, ZERO) + line.amount
