@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from network.models import Advertiser, Affiliate, TenantModel, TenantQuerySet, validate_currency
+from network.models import Advertiser, Affiliate, Network, TenantModel, TenantQuerySet, validate_currency
 from programs.models import CommissionRule, Program
 from tracking.models import DAY_KEY, PARTNER_DAY_KEY, ClickRollup, Conversion, DayFigures, PartnerDayFigures
 
@@ -40,21 +40,26 @@ class Commission(TenantModel):
         # rate a commission was computed with (on `adjusts`, same conversion and tier).
         ADJUSTMENT = "adjustment", _("Tier adjustment")
 
+    # The primary key (network_id, id) serves every look-up by network: no index of its own.
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # 1 = the converting affiliate; 2 = the affiliate who referred them (override on `parent`).
     tier = models.PositiveSmallIntegerField(default=1)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+                               db_index=False)
     # An adjustment (kind `adjustment`): the commission it adjusts. Refunds and rejections of that commission
     # reverse the adjustment with it, in the same proportion.
-    adjusts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments")
+    adjusts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments",
+                                db_index=False)
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
     advertiser = models.ForeignKey(Advertiser, on_delete=models.PROTECT, related_name="+")
-    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="commissions")
+    affiliate = models.ForeignKey(Affiliate, on_delete=models.PROTECT, related_name="commissions", db_index=False)
     conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="commissions")
     # CPC: the rollup row paid and the cumulative unique-click count this commission pays up to.
-    rollup = models.ForeignKey(ClickRollup, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rollup = models.ForeignKey(ClickRollup, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
     clicks = models.PositiveBigIntegerField(default=0)
     clicks_upto = models.PositiveBigIntegerField(null=True, blank=True)
     rule = models.ForeignKey(CommissionRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -69,7 +74,7 @@ class Commission(TenantModel):
     # Sum of refunds applied (conversion currency): reversals are cumulative, so rounding never drifts.
     refunded_base = _amount(default=0)
     reason = models.CharField(max_length=255, blank=True, default="")
-    hold_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    hold_until = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
@@ -92,9 +97,18 @@ class Commission(TenantModel):
             models.CheckConstraint(condition=models.Q(reversed_amount__lte=models.F("amount")),
                                    name="commission_reversed_within_amount"),
         ]
+        # Every index is paid on each of the commissions written (an import writes 100,000): no index here repeats
+        # another's leading columns. The foreign keys to the affiliate, the adjusted commission and the rollup are
+        # served by the indexes and unique keys that lead with (network, that column); the network's by the primary
+        # key (network_id, id).
         indexes = [
             models.Index(fields=["network", "affiliate", "status"]),
             models.Index(fields=["network", "status", "hold_until"]),
+            # The approval sweep over every network (`commissions_due`): only pending rows, not the whole history.
+            models.Index(fields=["hold_until"], condition=models.Q(status="pending"), name="commission_pending_due"),
+            # Children (second-tier overrides) of a commission: most commissions have none.
+            models.Index(fields=["network", "parent"], condition=models.Q(parent__isnull=False),
+                         name="commission_children"),
         ]
 
     def __str__(self) -> str:
