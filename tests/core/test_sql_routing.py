@@ -161,3 +161,16 @@ def test_the_capture_sees_statements_sent_on_the_drivers_own_cursor(world):
     assert "test_sql_routing.py" in found[0].where and "test_sql_routing.py" in found[1].where
     program.refresh_from_db()
     assert program.name == "Renamed again"  # the statements ran as they were
+
+
+def test_the_admins_exception_covers_its_reads_and_not_its_writes():
+    admin = ["django.contrib.admin.options.changelist_view", "tests.core.test_sql_routing.test"]
+    where = "contrib/admin.py:1 (django.contrib.admin.options.changelist_view)"
+    tables = ("programs_program",)
+    assert sqlguard._exempt(admin, tables, where, 'SELECT COUNT(*) FROM "programs_program"')
+    assert not sqlguard._exempt(admin, tables, where, 'DELETE FROM "programs_program" WHERE "id" IN (%s)')
+    assert not sqlguard._exempt(admin, tables, where, 'UPDATE "programs_program" SET "name" = %s WHERE "id" = %s')
+    # A user's networks are read from the rows that name it, by the one function allowed to read them so.
+    pointing = ["network.routing._networks_pointing_at"]
+    assert sqlguard._exempt(pointing, ("network_auditlog",), where, "SELECT DISTINCT network_id FROM network_auditlog")
+    assert not sqlguard._exempt(pointing, ("programs_program",), where, 'SELECT "id" FROM "programs_program"')
