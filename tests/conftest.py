@@ -1,6 +1,7 @@
 """The two-network world every test can use, and helpers for the real-services run."""
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -190,13 +191,35 @@ def _distribute_test_database():
     with connection.cursor() as cursor:
         if _distributed_already(cursor):
             return [*workers, home]
-    for host, port in workers:
-        _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-        _run_on(host, port, name, "CREATE EXTENSION IF NOT EXISTS citus")
-    with connection.cursor() as cursor:
-        join_cluster(cursor, home, workers)
-        distribute(cursor, shard_count=int(os.environ.get("CITUS_SHARDS", "8")))
+    with _cluster_lock(home, source):
+        for host, port in workers:
+            _run_on(host, port, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                    f'CREATE DATABASE "{name}"')
+            _run_on(host, port, name, "CREATE EXTENSION IF NOT EXISTS citus")
+        with connection.cursor() as cursor:
+            join_cluster(cursor, home, workers)
+            distribute(cursor, shard_count=int(os.environ.get("CITUS_SHARDS", "8")))
     return [*workers, home]
+
+
+@contextmanager
+def _cluster_lock(home, source):
+    """One xdist worker at a time joins its database to the cluster: two at once made the workers' role
+    propagation fail ("tuple concurrently updated") and every test of one of them error."""
+    import psycopg2
+
+    conn = psycopg2.connect(dbname=source["NAME"], user=source["USER"], password=source["PASSWORD"], host=home[0],
+                            port=home[1])
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_CLUSTER_LOCK])
+        yield
+    finally:
+        conn.close()  # the session's lock goes with it
+
+
+_CLUSTER_LOCK = 0x617666  # any constant of this suite's own
 
 
 def _distributed_already(cursor) -> bool:
