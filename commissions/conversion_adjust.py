@@ -287,7 +287,9 @@ def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair 
         commission.rule_snapshot = {**commission.rule_snapshot, "items": lines,
                                     "items_amount": plain(sum((Decimal(i["amount"]) for i in lines), ZERO))}
         record["lines"] = [_shown(line) for line in changed]
-    if "trued_down" in (commission.rule_snapshot or {}):
+    # Reduced by the true-up, or raised by it to a rate the corrected period no longer reaches, below its own.
+    below = commission.pk in targets.adjustment_of and (own[0] > pair[0] or own[1] > pair[1])
+    if below or "trued_down" in (commission.rule_snapshot or {}):
         cur = commission.currency
         down = (quantize(max(own[0] - pair[0], ZERO), cur), quantize(max(own[1] - pair[1], ZERO), cur))
         return own, down, record

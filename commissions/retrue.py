@@ -175,6 +175,33 @@ def _governed(marker: TierTrueUp, start: datetime, end: datetime) -> list[Commis
     return governed
 
 
+def _overrides(commission: Commission, pair: Pair) -> list[tuple[Commission, Pair]]:
+    """The referrer's overrides of the commission, each with its share of `pair` (its revenue is its amount)."""
+    found = []
+    for override in (Commission.objects.select_for_update(of=("self",))
+                     .filter(network_id=commission.network_id, parent=commission, tier=2, status__in=services.LIABLE)
+                     .select_related("program", "affiliate", "advertiser", "conversion", "network").order_by("pk")):
+        percent = Decimal((override.rule_snapshot or {}).get("second_tier_percent") or 0)
+        share = second_tier_amount(parent_amount=pair[0], percent=percent, currency=override.currency)
+        found.append((override, (share, share)))
+    return found
+
+
+def _raised_beyond_own(commission: Commission, adjustment: Commission | None, *, pair: Pair, rate: str, run: _Run,
+                       actor: User | None) -> None:
+    """A corrected sale the true-up had reduced, now in a tier above its own rate: the adjustment it lacks (and its
+    override's)."""
+    if adjustment is not None or (pair[0] <= commission.amount and pair[1] <= commission.revenue):
+        return
+    snap = commission.rule_snapshot
+    tier = ((snap.get("conversion_adjustments") or [{}])[-1]).get("tier") or {}
+    rate_before = str(tier.get("rate_before") or snap["rate"])  # what the true-up paid before this correction
+    _retrue_one(commission, None, pair=pair, rate_before=rate_before, rate=rate, run=run, actor=actor)
+    for override, share in _overrides(commission, pair):
+        if _adjustment_of(override) is None and share[0] > override.amount:
+            _retrue_one(override, None, pair=share, rate_before=rate_before, rate=rate, run=run, actor=actor)
+
+
 def period_retrue(*, conversion: Conversion, periods: dict[str, tuple[Decimal, Decimal]], priced: set[int],
                   actor: User | None = None) -> list[Commission]:
     """After the correction of `conversion` moved its trued-up periods' sales (`periods`: before, after), bring
@@ -192,26 +219,23 @@ def period_retrue(*, conversion: Conversion, periods: dict[str, tuple[Decimal, D
         before, after = moved[marker.tier_period]
         run = _Run(marker, conversion, before, after)
         for commission in _governed(marker, marker.period_start, marker.period_end):
-            if commission.pk in priced:
-                continue
             snap = commission.rule_snapshot
             adjustment = _adjustment_of(commission)
             rate_before = _current_rate(commission, adjustment)
             rate = plain(tier_rate(payout=snap["payout"], tiers=snap["tiers"], reached=max(after, ZERO)))
-            if Decimal(rate) == Decimal(rate_before):
-                continue
             pair = commission_amounts(kind=snap["kind"], rate=Decimal(rate), revenue_rate=snap.get("revenue"),
                                       base=Decimal(commission.base_amount), currency=commission.currency)
+            if commission.pk in priced:
+                # The correction priced it at this rate through its reduction; above its own rate that is not
+                # enough: an adjustment pays the rest.
+                _raised_beyond_own(commission, adjustment, pair=pair, rate=rate, run=run, actor=actor)
+                continue
+            if Decimal(rate) == Decimal(rate_before):
+                continue
             _retrue_one(commission, adjustment, pair=pair, rate_before=rate_before, rate=rate, run=run, actor=actor)
             # The referrer's override is a share of this commission: it follows it.
-            for override in (Commission.objects.select_for_update(of=("self",))
-                             .filter(network_id=commission.network_id, parent=commission, tier=2,
-                                     status__in=services.LIABLE)
-                             .select_related("program", "affiliate", "advertiser", "conversion", "network")
-                             .order_by("pk")):
-                percent = Decimal((override.rule_snapshot or {}).get("second_tier_percent") or 0)
-                share = second_tier_amount(parent_amount=pair[0], percent=percent, currency=override.currency)
-                _retrue_one(override, _adjustment_of(override), pair=(share, share), rate_before=rate_before,
+            for override, share in _overrides(commission, pair):
+                _retrue_one(override, _adjustment_of(override), pair=share, rate_before=rate_before,
                             rate=rate, run=run, actor=actor)
         created += run.created
         changed += run.changed

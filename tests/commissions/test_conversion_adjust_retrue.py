@@ -12,6 +12,7 @@ from commissions import services
 from commissions.models import Account, Commission, TierTrueUp, Transaction
 from commissions.trueup import tier_trueups_run
 from network.models import AuditLog
+from tests.factories import make_affiliate, make_link, make_partnership
 
 from .helpers import assert_ledger_consistent, convert, owed, program_with_link
 from .test_conversion_adjust_terms import AMOUNT_RULE, _adjust, _explanation, _ok, _pair
@@ -42,12 +43,13 @@ def _adjustment(commission):
 
 def _assert_books(affiliate, advertiser, currency="EUR"):
     """Balanced per currency; what the affiliate is owed (pending + approved) is what its commissions still pay,
-    and the advertiser owes what they still cost."""
+    and the advertiser owes what its commissions still cost."""
     assert_ledger_consistent()
     live = Commission.objects.filter(affiliate=affiliate, currency=currency, status__in=services.LIABLE)
     payable = owed(PENDING, affiliate, currency) + owed(APPROVED, affiliate, currency)
     assert payable == sum((c.remaining_amount for c in live), D(0))
-    assert owed(RECEIVABLE, advertiser, currency) == sum((c.remaining_revenue for c in live), D(0))
+    costs = Commission.objects.filter(advertiser=advertiser, currency=currency, status__in=services.LIABLE)
+    assert owed(RECEIVABLE, advertiser, currency) == sum((c.remaining_revenue for c in costs), D(0))
 
 
 def test_a_correction_lifting_the_period_over_the_threshold_raises_its_other_commissions(world):
@@ -222,3 +224,55 @@ def test_another_networks_conversion_is_404_and_re_trues_nothing(world):
     _ok(_adjust(world.a, first.conversion, {"amount": "200.00"}))  # its own network's correction re-trues
     assert [_pair(c) for c in (first, second)] == [D("20.00"), D("10.00")]
     _assert_books(world.a.affiliate, world.a.advertiser)
+
+
+THREE_TIERS = AMOUNT_RULE | {"tiers": [{"min_amount": "250", "payout": "10"}, {"min_amount": "400", "payout": "12"}]}
+
+
+def test_a_corrected_sale_raised_by_the_true_up_falls_below_its_own_rate_when_the_period_does(world):
+    _, link = program_with_link(world.a, rules=[THREE_TIERS])
+    first, second, third = _october(world.a, link, ["120.00", "180.00", "333.33"])  # 8 %, 8 %, then 10 %
+    _refund(world.a, first, "60.00")
+    _refund(world.a, second, "90.00")
+    tier_trueups_run(now=AFTER_OCTOBER)  # 483.33 net: 12 %, the third raised from its own 10 %
+    assert _pair(third) == D("40.00")
+    _ok(_adjust(world.a, third.conversion, {"amount": "40.00"}))  # 190.00 net: 8 %, below the third's own rate
+    third.refresh_from_db()
+    assert (third.amount, third.rule_snapshot["trued_down"]["amount"], _pair(third)) == (
+        D("4.00"), "0.80", D("3.20"))
+    assert [_pair(c) for c in (first, second)] == [D("4.80"), D("7.20")]  # 8 % of the 60.00 and 90.00 left
+    assert owed(PENDING, world.a.affiliate) == D("15.20")
+    _assert_books(world.a.affiliate, world.a.advertiser)
+
+
+def test_a_corrected_sale_reduced_by_the_true_up_gets_an_adjustment_above_its_own_rate(world):
+    _, link = program_with_link(world.a, rules=[THREE_TIERS])
+    first, second = _october(world.a, link, ["333.33", "120.00"])  # 8 %, then 10 % = 12.00
+    _refund(world.a, first, "250.00")
+    tier_trueups_run(now=AFTER_OCTOBER)  # 203.33 net: 8 %, the second reduced by 2.40
+    assert _pair(second) == D("9.60")
+    _ok(_adjust(world.a, second.conversion, {"amount": "500.00"}))  # 583.33 net: 12 %
+    second.refresh_from_db()
+    adjustment = _adjustment(second)
+    assert (second.amount, second.reversed_amount, adjustment.amount, _pair(second)) == (
+        D("50.00"), D("0.00"), D("10.00"), D("60.00"))
+    assert _pair(first) == D("10.00")  # 12 % of the 83.33 left: 26.67 less 20.00 reversed, and 3.33 of its 13.33
+    _assert_books(world.a.affiliate, world.a.advertiser)
+
+
+def test_the_referrers_override_follows_its_re_trued_commission(world):
+    referred, _ = make_affiliate(world.a.network, "Referred", "referred@alpha.test", referred_by=world.a.affiliate)
+    program, _ = program_with_link(world.a, rules=[AMOUNT_RULE], second_tier_percent=D("10"))
+    link = make_link(make_partnership(program, referred))
+    first, second, third = _october(world.a, link, ["200", "100", "100"])  # 8 %, 8 %, then 10 %
+    tier_trueups_run(now=AFTER_OCTOBER)  # 400.00: 10 %; the overrides of the first two raised by 0.40 and 0.20
+    overrides = {c.parent_id: c for c in Commission.objects.filter(tier=2, kind="second_tier")}
+    assert [_pair(overrides[c.pk]) for c in (first, second, third)] == [D("2.00"), D("1.00"), D("1.00")]
+    _ok(_adjust(world.a, first.conversion, {"amount": "20.00"}))  # 220.00: 8 %
+    assert [_pair(overrides[c.pk]) for c in (first, second, third)] == [D("0.16"), D("0.80"), D("0.80")]
+    third_override = Commission.objects.get(pk=overrides[third.pk].pk)
+    assert (third_override.rule_snapshot["trued_down"]["amount"], third_override.reversed_amount) == (
+        "0.20", D("0.20"))
+    assert owed(PENDING, world.a.affiliate) == D("1.76")  # the referrer: 10 % of 1.60 + 8.00 + 8.00
+    _assert_books(world.a.affiliate, world.a.advertiser)
+    _assert_books(referred, world.a.advertiser)
