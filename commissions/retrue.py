@@ -117,8 +117,6 @@ def _retrue_one(commission: Commission, adjustment: Commission | None, *, pair: 
         run.changed.append((commission, *change))
     if adjustment is None and (up[0] > 0 or up[1] > 0):
         snapshot = {**snap, "rate": rate, "trueup": run.trueup(snap, rate_before, rate)}
-        snapshot.pop("trued_down", None)
-        snapshot.pop("retrued", None)
         adjustment = _adjustment_create(commission, amount=up[0], revenue=up[1], snapshot=snapshot, reason=reason)
         run.created.append(adjustment)
     elif adjustment is not None and ((adjustment.amount, adjustment.revenue) != up

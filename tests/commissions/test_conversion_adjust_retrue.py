@@ -276,3 +276,38 @@ def test_the_referrers_override_follows_its_re_trued_commission(world):
     assert owed(PENDING, world.a.affiliate) == D("1.76")  # the referrer: 10 % of 1.60 + 8.00 + 8.00
     _assert_books(world.a.affiliate, world.a.advertiser)
     _assert_books(referred, world.a.advertiser)
+
+
+def test_a_commission_corrected_after_refunds_is_re_trued_from_where_its_correction_left_it(world):
+    _, link = program_with_link(world.a, rules=[AMOUNT_RULE])
+    first, second = _october(world.a, link, ["333.33", "120.00"])  # 8 %, then 10 % = 12.00
+    _refund(world.a, first, "250.00")
+    _refund(world.a, second, "20.00")
+    tier_trueups_run(now=AFTER_OCTOBER)  # 183.33 net: 8 %, the second reduced by 2.40 (8.00 left)
+    _ok(_adjust(world.a, second.conversion, {"amount": "110.00"}))  # 173.33: 8.80 less the 1.60 refunds reversed
+    assert _pair(second) == D("7.20")
+    _ok(_adjust(world.a, first.conversion, {"amount": "500.00"}))  # 340.00 net: 10 %
+    second.refresh_from_db()
+    # The reduction (2.20) is taken back on the 90.00 left of the order (1.80); the 20.00 refunded stays refunded,
+    # now at 10 % (2.00 reversed): 10 % of the 90.00 left.
+    assert (second.rule_snapshot["trued_down"]["amount"], second.reversed_amount, _pair(second)) == (
+        "0.00", D("2.00"), D("9.00"))
+    assert _pair(first) == D("25.00")  # 10 % of the 250.00 left: 20.00, and 5.00 of its new 10.00 adjustment
+    assert owed(PENDING, world.a.affiliate) == D("34.00")
+    _assert_books(world.a.affiliate, world.a.advertiser)
+
+
+def test_a_sale_corrected_after_a_refund_before_the_true_up_is_paid_the_tier_on_what_remains(world):
+    _, link = program_with_link(world.a, rules=[AMOUNT_RULE])
+    first, second, third = _october(world.a, link, ["150.00", "100.00", "100.00"])  # 8 %, 8 %, then 10 %
+    _refund(world.a, first, "50.00")  # 4.00 reversed
+    _ok(_adjust(world.a, first.conversion, {"amount": "120.00"}))  # 9.60 less the 4.00 reversed
+    assert _pair(first) == D("5.60")
+    tier_trueups_run(now=AFTER_OCTOBER)  # 270.00 net: 10 %
+    adjustment = _adjustment(first)
+    assert "refund_rebase" not in adjustment.rule_snapshot  # the commission's own, not the adjustment's
+    # 12.00 in all, 2.40 of it the adjustment's: the refunded 50.00 of 120.00 reverses 5.00 of the pair, 1.00 of it.
+    assert (adjustment.amount, adjustment.reversed_amount) == (D("2.40"), D("1.00"))
+    assert _pair(first) == D("7.00")  # 10 % of the 70.00 left, not the own 8 %
+    assert owed(PENDING, world.a.affiliate) == D("27.00")
+    _assert_books(world.a.affiliate, world.a.advertiser)

@@ -1,7 +1,8 @@
-"""Hypothesis drives a trued-up month with three amount tiers, refunds from before the true-up, a referrer's override,
-then corrections of its orders: after every correction the ledger balances, the accounts hold what the commissions
-still pay, every commission of the month is paid the rate the corrected total reaches, on the whole order when
-nothing was refunded, and on what remains of it when its order was never corrected."""
+"""Hypothesis drives a trued-up month with three amount tiers, refunds and corrections from before the true-up, a
+referrer's override, then corrections of its orders: after every correction the ledger balances, the accounts hold
+what the commissions still pay, every commission of the month is paid the rate the corrected total reaches, on the
+whole order when nothing was refunded, and on what remains of it when its order was not corrected after the
+true-up."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -31,8 +32,9 @@ D = Decimal
 RULE = {"event": "sale", "kind": "percent", "payout": D("8"), "tier_period": "month", "tier_basis": "amount",
         "tiers": [{"min_amount": "250", "payout": "10"}, {"min_amount": "400", "payout": "12"}]}
 AMOUNTS = [D("40.00"), D("99.99"), D("120.00"), D("180.00"), D("333.33")]
-orders = st.lists(st.tuples(st.sampled_from(AMOUNTS), st.sampled_from([D(0), D("0.25"), D("0.5")])),
-                  min_size=2, max_size=4)
+# (amount, share refunded before the true-up, factor of a correction after that refund, before the true-up)
+orders = st.lists(st.tuples(st.sampled_from(AMOUNTS), st.sampled_from([D(0), D("0.25"), D("0.5")]),
+                            st.sampled_from([None, D("0.8"), D("1.5")])), min_size=2, max_size=4)
 corrections = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(AMOUNTS + [D("500.00")])), min_size=1,
                        max_size=4)
 
@@ -71,10 +73,13 @@ def _run(world, sales, steps):
     _, link = program_with_link(world.a, rules=[RULE], affiliate=referred, second_tier_percent=D("10"))
     network = world.a.network
     made = []
-    for i, (amount, refunded) in enumerate(sales):
+    for i, (amount, refunded, factor) in enumerate(sales):
         conversion, _ = convert(world.a, link, f"p-{i}", amount, created_at=OCTOBER + timedelta(hours=i))
         if refunded:
             conversion_refund(network=network, conversion=conversion, amount=quantize(amount * refunded, "EUR"))
+        if factor:
+            conversion = Conversion.objects.get(pk=conversion.pk)
+            conversion_adjust(network=network, conversion=conversion, amount=quantize(amount * factor, "EUR"))
         made.append(conversion.pk)
     tier_trueups_run(now=AFTER_OCTOBER)
     corrected = set()
