@@ -13,6 +13,7 @@ from commissions.models import Account, Commission, TierTrueUp, Transaction
 from commissions.trueup import tier_trueups_run
 from network.models import AuditLog
 from tests.factories import make_affiliate, make_link, make_partnership
+from tests.pages import web_client
 
 from .helpers import assert_ledger_consistent, convert, owed, program_with_link
 from .test_conversion_adjust_terms import AMOUNT_RULE, _adjust, _explanation, _ok, _pair
@@ -80,6 +81,12 @@ def test_a_correction_lifting_the_period_over_the_threshold_raises_its_other_com
         ("oct-0", "200.00", "300.00", "8", "10", "8.00", "10.00")]
     assert "oct-0" in retrue[0]["reason"]
     assert AuditLog.objects.filter(action="commission.retrued", target_id=str(second.pk)).count() == 1
+    for client, url in ((web_client(world.a.advertiser), f"/advertiser/commissions/{second.pk}/"),
+                        (web_client(world.a.affiliate), f"/partner/commissions/{second.pk}/")):
+        page = client.get(url)
+        assert page.status_code == 200
+        shown = page.content.decode()
+        assert 'data-testid="explain-period-retrue"' in shown and "oct-0" in shown and "10%" in shown
 
 
 def test_a_correction_lowering_the_period_below_the_threshold_lowers_its_other_commissions(world):
