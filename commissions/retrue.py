@@ -216,9 +216,14 @@ def period_retrue(*, conversion: Conversion, periods: dict[str, tuple[Decimal, D
     for marker in markers:
         before, after = moved[marker.tier_period]
         run = _Run(marker, conversion, before, after)
-        for commission in _governed(marker, marker.period_start, marker.period_end):
+        governed = _governed(marker, marker.period_start, marker.period_end)
+        adjustments = {adjustment.adjusts_id: adjustment for adjustment in (
+            Commission.objects.select_for_update(of=("self",))
+            .filter(network_id=marker.network_id, kind=Commission.Kind.ADJUSTMENT, adjusts__in=[c.pk for c in governed])
+            .select_related("program", "affiliate", "advertiser", "conversion"))}
+        for commission in governed:
             snap = commission.rule_snapshot
-            adjustment = _adjustment_of(commission)
+            adjustment = adjustments.get(commission.pk)
             rate_before = _current_rate(commission, adjustment)
             rate = plain(tier_rate(payout=snap["payout"], tiers=snap["tiers"], reached=max(after, ZERO)))
             pair = commission_amounts(kind=snap["kind"], rate=Decimal(rate), revenue_rate=snap.get("revenue"),

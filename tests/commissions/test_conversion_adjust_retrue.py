@@ -86,7 +86,11 @@ def test_a_correction_lifting_the_period_over_the_threshold_raises_its_other_com
               for e in call.kwargs["events"]]
     assert ("commission.created", adjustments[1].pk, None) in events
     assert ("commission.adjusted", adjustments[1].pk, "increase") in events
-    retrue = _explanation(world.a, second)["period_retrues"]
+    explained = _explanation(world.a, second)
+    # The adjustment's tier data: the period's sales the re-true counted, not those when the sale was computed.
+    assert explained["adjustments"][0]["snapshot"] == {"tier_basis": "amount", "amount_in_period": "300",
+                                                      "rate": "10", "conversions_in_period": 2}
+    retrue = explained["period_retrues"]
     assert [(r["order_id"], r["amount_in_period_before"], r["amount_in_period"], r["rate_before"], r["rate"],
              r["amount_before"], r["amount"]) for r in retrue] == [
         ("oct-0", "200.00", "300.00", "8", "10", "8.00", "10.00")]
