@@ -198,9 +198,11 @@ def test_a_reduced_commission_corrected_above_the_threshold_gets_the_tier_back(w
 
 def test_the_conversions_basis_keeps_the_trued_up_rate_whatever_the_amount(world):
     _, link = program_with_link(world.a, rules=[RULE])
-    first, *_ = _october(world.a, link, ["100", "100", "100", "100"])  # 8 % x 3, then 10 %
+    first, *others = _october(world.a, link, ["100", "100", "100", "100"])  # 8 % x 3, then 10 %
     tier_trueups_run(now=AFTER_OCTOBER)
     _ok(_adjust(world.a, first.conversion, {"amount": "20.00"}))
     assert _pair(first) == D("2.00")  # still four conversions: 10 %
+    assert [_pair(c) for c in others] == [D("10.00")] * 3  # and no re-true of the others
+    assert not Transaction.objects.filter(kind__in=["commission.trued_down"]).exists()
     assert TierTrueUp.objects.get().amount == D("320")
     assert_ledger_consistent()
