@@ -9,7 +9,8 @@ priced as a whole at a percent is priced again at its recorded rate on the new a
 A commission the period's tier true-up adjusted is priced at the trued-up rate (its adjustment, or the reduction the
 true-up made, follows the new amount); with `tier_basis: "amount"` that rate is the one the period's total reaches
 with the corrected order (`_periods_corrected`: the true-up's total moves by the change of the amount), so a sale
-corrected below a threshold no longer pays the tier above it. The referrer's override follows its commission.
+corrected below a threshold no longer pays the tier above it, and the period's other commissions follow
+(`retrue.period_retrue`). The referrer's override follows its commission.
 
 After refunds the corrected order replaces the cart: what was refunded stays refunded, and each commission becomes
 what the corrected cart pays less what the refunds already reversed (never below zero). Later refunds start from
@@ -35,6 +36,7 @@ from . import ledger, services
 from .daily import commissions_kept
 from .models import Commission, TierTrueUp
 from .notifications import commissions_conversion_adjusted_notify
+from .retrue import period_retrue
 from .reversals import item_reversal_targets, items_refunded, refund_rebase, reversal_targets
 from .rules import (
     TIER_STATUSES,
@@ -285,7 +287,9 @@ def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair 
         commission.rule_snapshot = {**commission.rule_snapshot, "items": lines,
                                     "items_amount": plain(sum((Decimal(i["amount"]) for i in lines), ZERO))}
         record["lines"] = [_shown(line) for line in changed]
-    if "trued_down" in (commission.rule_snapshot or {}):
+    # Reduced by the true-up, or raised by it to a rate the corrected period no longer reaches, below its own.
+    below = commission.pk in targets.adjustment_of and (own[0] > pair[0] or own[1] > pair[1])
+    if below or "trued_down" in (commission.rule_snapshot or {}):
         cur = commission.currency
         down = (quantize(max(own[0] - pair[0], ZERO), cur), quantize(max(own[1] - pair[1], ZERO), cur))
         return own, down, record
@@ -304,7 +308,8 @@ def commissions_follow_adjustment(*, conversion: Conversion, before: dict, actor
     cur = conversion.currency
     memo = (f"conversion {conversion.order_id} adjusted: {quantize(Decimal(before['amount']), cur)} -> "
             f"{quantize(base, cur)} {cur}")
-    targets = _Targets(conversion, commissions, _periods_corrected(conversion, before, commissions))
+    periods = _periods_corrected(conversion, before, commissions)
+    targets = _Targets(conversion, commissions, periods)
     for commission in commissions:
         commission.conversion = conversion
         if commission.kind != Commission.Kind.ADJUSTMENT:
@@ -326,4 +331,7 @@ def commissions_follow_adjustment(*, conversion: Conversion, before: dict, actor
         else:
             Commission.objects.filter(network_id=commission.network_id, pk=commission.pk).update(base_amount=base)
     commissions_conversion_adjusted_notify(changed)
-    return [commission for commission, _d_amount, _d_revenue in changed]
+    # The period's sales moved: its commissions go to the rate they reach (those priced at it above stay).
+    priced = {c.pk for c in commissions if c.pk in targets.adjustment_of or "trued_down" in (c.rule_snapshot or {})}
+    retrued = period_retrue(conversion=conversion, periods=periods, priced=priced, actor=actor)
+    return [*(commission for commission, _d_amount, _d_revenue in changed), *retrued]

@@ -68,6 +68,7 @@ def commission_explanation(commission: Commission, *, party: str) -> dict:
         "calculation": _calculation(commission, party, shows_payout, shows_revenue),
         "adjustments": _adjustments(commission, tz, shows_payout, shows_revenue),
         "order_changes": _order_changes(commission, tz, shows_payout, shows_revenue, foreign_sale),
+        "period_retrues": _period_retrues(commission, tz, shows_payout, shows_revenue, foreign_sale),
         "reversals": _reversals(commission, party, tz, shows_payout, shows_revenue),
         "history": _history(commission, party, tz),
     }
@@ -365,8 +366,12 @@ def _adjustments(c: Commission, tz, shows_payout: bool, shows_revenue: bool) -> 
     """Adjustment commissions (tier true-ups) made for this one (`adjusts`)."""
     rows = []
     for adj in Commission.objects.for_network(c.network_id).filter(adjusts=c).order_by("created_at", "id"):
+        snap = adj.rule_snapshot or {}
+        # The period's figures as the true-up (or the last re-true after a correction) counted them.
+        figures = {**snap, **{k: v for k, v in (snap.get("trueup") or {}).items()
+                              if k in ("amount_in_period", "conversions_in_period")}}
         row = {"id": adj.pk, "status": adj.status, "created_at": _local(adj.created_at, tz), "reason": adj.reason,
-               "snapshot": {k: v for k, v in (adj.rule_snapshot or {}).items()
+               "snapshot": {k: v for k, v in figures.items()
                             if k in ("tier_basis", "amount_in_period", "rate", "conversions_in_period")}}
         if shows_payout:
             row["amount"] = _money(adj.amount, adj.currency)
@@ -413,15 +418,48 @@ def _tier_change(tier: dict, currency: str, shows_payout: bool) -> dict:
         data.update(rate_before=tier["rate_before"], rate=tier["rate"])
         data["reason"] = _(
             "The correction moves the period's sales from %(before)s to %(after)s: this sale is paid at the rate "
-            "they reach, %(rate)s%% (the true-up had paid %(rate_before)s%%). The period's other commissions keep "
-            "the rate the true-up gave them: their orders did not change.") % {
+            "they reach, %(rate)s%% (the true-up had paid %(rate_before)s%%). The period's other commissions are "
+            "paid that rate too: the period is trued up again on its corrected sales.") % {
             "before": before, "after": after, "rate": tier["rate"], "rate_before": tier["rate_before"]}
     else:
         data["reason"] = _(
             "The correction moves the period's sales from %(before)s to %(after)s: this sale is paid at the tier "
-            "they reach. The period's other commissions keep the tier the true-up gave them: their orders did not "
-            "change.") % {"before": before, "after": after}
+            "they reach, and so are the period's other commissions: the period is trued up again on its corrected "
+            "sales.") % {"before": before, "after": after}
     return data
+
+
+def _period_retrues(c: Commission, tz, shows_payout: bool, shows_revenue: bool, foreign_sale: bool) -> list[dict]:
+    """The re-trues of this commission's tier period (`commissions.retrue`): a correction of another order of the
+    period moved its sales into another tier, so this commission (with its adjustment) is paid the rate reached."""
+    rows, cur = [], c.currency
+    for entry in (c.rule_snapshot or {}).get("retrued") or []:
+        currency = c.program.currency
+        before, after = _show(entry["amount_in_period_before"], currency), _show(entry["amount_in_period"], currency)
+        order = "" if foreign_sale else entry.get("order_id", "")
+        row = {"at": _local(datetime.fromisoformat(entry["at"]), tz), "order_id": order,
+               "amount_in_period_before": _money(entry["amount_in_period_before"], currency),
+               "amount_in_period": _money(entry["amount_in_period"], currency)}
+        if shows_payout:
+            row.update(rate_before=entry["rate_before"], rate=entry["rate"],
+                       amount_before=_money(entry["amount_before"], cur), amount=_money(entry["amount"], cur))
+        if entry.get("own"):  # this sale's own correction: the true-up had left it at its rate
+            row["reason"] = _tier_change(entry, currency, shows_payout)["reason"]
+        elif shows_payout:
+            row["reason"] = _(
+                "A correction of another order of the period (%(order)s) moves its sales from %(before)s to "
+                "%(after)s: the period is trued up again, and this commission is paid %(rate)s%% (it was paid "
+                "%(rate_before)s%%).") % {"order": order or "—", "before": before, "after": after,
+                                          "rate": entry["rate"], "rate_before": entry["rate_before"]}
+        else:
+            row["reason"] = _(
+                "A correction of another order of the period (%(order)s) moves its sales from %(before)s to "
+                "%(after)s: the period is trued up again, and this commission is paid the tier they reach.") % {
+                "order": order or "—", "before": before, "after": after}
+        if shows_revenue:
+            row.update(revenue_before=_money(entry["revenue_before"], cur), revenue=_money(entry["revenue"], cur))
+        rows.append(row)
+    return rows
 
 
 def _audits(c: Commission) -> list[AuditLog]:

@@ -113,12 +113,14 @@ def rebased_targets(commission: Commission, *, refunded: Decimal, base: Decimal,
         return raw
     cur, start = commission.currency, Decimal(rebase["refunded"])
     by_name = items_refunded(commission) > Decimal(rebase.get("items_refunded") or 0)
-    # A true-up that lowered the commission after the correction adds its reduction to what stood reversed.
+    # A true-up that lowered the commission after the correction (or a re-true that changed the reduction) moves what
+    # stood reversed by the change's share of the order then left: the refunded share was reversed at the old rate
+    # and is now at the new one, so the commission pays the new rate on what remains, refunds staying refunded.
     downs = zip(trued_down(commission), rebase.get("trued_down") or (ZERO, ZERO), strict=True)
     targets = []
     for (key, total, raw_value), (down, down_then) in zip(
             (("amount", commission.amount, raw[0]), ("revenue", commission.revenue, raw[1])), downs, strict=True):
-        before = Decimal(rebase[key]) + max(down - Decimal(down_then), ZERO)
+        before = Decimal(rebase[key]) + quantize((down - Decimal(down_then)) * (base - start) / base, cur)
         if by_name:
             value = before + max(raw_value - Decimal(rebase[f"raw_{key}"]), ZERO)
         elif base > start:

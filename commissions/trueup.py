@@ -38,6 +38,8 @@ from .rules import commission_amounts, plain, second_tier_amount, tier_period_bo
 logger = logging.getLogger(__name__)
 Status = Commission.Status
 ZERO = Decimal(0)
+# Snapshot entries of a commission that are not its adjustment's (its reduction, refund rebase, corrections, re-trues).
+OWN_RECORDS = ("trued_down", "refund_rebase", "conversion_adjustments", "retrued")
 # A period is trued up this long after it closed, so commissions of its last minutes are computed first.
 TRUEUP_GRACE = timedelta(hours=1)
 
@@ -67,6 +69,9 @@ def _adjustment_create(commission: Commission, *, amount: Decimal, revenue: Deci
     # It follows the commission's state; one already approved (or paid) has its adjustment approved when the
     # hold-period task next runs (same hold_until, already past).
     status = commission.status if commission.status in (Status.PENDING, Status.ON_HOLD) else Status.PENDING
+    # The commission's own records stay its own: a correction after refunds left it a `refund_rebase` (what stood
+    # reversed of it), which would count as already reversed of the adjustment and reverse it whole.
+    snapshot = {key: value for key, value in snapshot.items() if key not in OWN_RECORDS}
     adjustment = services.commission_create(
         network=commission.network_id, status=status, key=f"commission:{commission.pk}:trueup",
         kind=Commission.Kind.ADJUSTMENT, tier=commission.tier, adjusts=commission, program=commission.program,

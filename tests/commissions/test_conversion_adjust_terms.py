@@ -1,7 +1,7 @@
 """Corrections keep the sale's terms (`POST /api/v1/conversions/<id>/adjust`): the partner group the affiliate was
 in when the commission was computed chooses the rules of the changed lines (not the group it is in today), and the
 explanation still names that group. With `tier_basis: "amount"` a sale corrected in a trued-up period is paid at the
-tier the corrected period reaches (the period's other commissions keep theirs). The ledger stays balanced."""
+tier the corrected period reaches, and so are the period's other commissions. The ledger stays balanced."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -148,14 +148,14 @@ def test_a_correction_below_the_threshold_stops_paying_the_tier_on_the_corrected
     adjustment = Commission.objects.get(adjusts=first)
     assert (Commission.objects.get(pk=first.pk).amount, adjustment.amount) == (D("1.60"), D("0.00"))
     assert _pair(first) == D("1.60")  # 8 % of 20.00: the tier is no longer paid on this sale
-    assert [_pair(c) for c in made[1:]] == [D("10.00"), D("10.00")]  # the others keep the true-up's 10 %
-    assert owed(PENDING, world.a.affiliate) == D("21.60")
-    assert owed(RECEIVABLE, world.a.advertiser) == D("21.60")
+    assert [_pair(c) for c in made[1:]] == [D("8.00"), D("8.00")]  # the others are re-trued at 8 % too
+    assert owed(PENDING, world.a.affiliate) == D("17.60")
+    assert owed(RECEIVABLE, world.a.advertiser) == D("17.60")
     assert TierTrueUp.objects.get().amount == D("220")
     change = _explanation(world.a, adjustment)["order_changes"][-1]
     assert change["tier"]["amount_in_period_before"] == "300.00" and change["tier"]["amount_in_period"] == "220.00"
     assert (change["tier"]["rate_before"], change["tier"]["rate"]) == ("10", "8")
-    assert "keep the rate the true-up gave them" in change["tier"]["reason"]
+    assert "other commissions are paid that rate too" in change["tier"]["reason"]
     assert_ledger_consistent()
 
 
@@ -171,8 +171,9 @@ def test_corrections_of_a_trued_up_period_add_up_and_pay_the_tier_again_above_th
     assert _pair(first) == D("10.00")
     assert owed(PENDING, world.a.affiliate) == D("30.00")
     assert TierTrueUp.objects.get().amount == D("300")
-    # Three corrections, each moving the commission and its adjustment.
-    assert Transaction.objects.filter(kind="commission.adjusted").count() == 6
+    # Three corrections, each moving the commission and its adjustment; the two crossing the threshold also move
+    # the adjustments of the period's two other sales (down to 8 %, then back to 10 %).
+    assert Transaction.objects.filter(kind="commission.adjusted").count() == 10
     assert_ledger_consistent()
 
 
@@ -189,15 +190,19 @@ def test_a_reduced_commission_corrected_above_the_threshold_gets_the_tier_back(w
     second.refresh_from_db()
     assert (second.amount, second.reversed_amount, second.remaining_amount) == (D("20.00"), D("0.00"), D("20.00"))
     assert second.rule_snapshot["trueup"]["rate"] == "10"
-    assert owed(PENDING, world.a.affiliate) == D("28.00")  # 8.00 left of the first, 20.00
+    # The first is re-trued at 10 % too: 8.00 left of it and 2.00 of its new adjustment (6.00, two thirds
+    # refunded), 20.00.
+    assert owed(PENDING, world.a.affiliate) == D("30.00")
     assert_ledger_consistent()
 
 
 def test_the_conversions_basis_keeps_the_trued_up_rate_whatever_the_amount(world):
     _, link = program_with_link(world.a, rules=[RULE])
-    first, *_ = _october(world.a, link, ["100", "100", "100", "100"])  # 8 % x 3, then 10 %
+    first, *others = _october(world.a, link, ["100", "100", "100", "100"])  # 8 % x 3, then 10 %
     tier_trueups_run(now=AFTER_OCTOBER)
     _ok(_adjust(world.a, first.conversion, {"amount": "20.00"}))
     assert _pair(first) == D("2.00")  # still four conversions: 10 %
+    assert [_pair(c) for c in others] == [D("10.00")] * 3  # and no re-true of the others
+    assert not Transaction.objects.filter(kind__in=["commission.trued_down"]).exists()
     assert TierTrueUp.objects.get().amount == D("320")
     assert_ledger_consistent()

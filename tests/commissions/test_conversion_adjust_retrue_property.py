@@ -1,0 +1,114 @@
+"""Hypothesis drives a trued-up month with three amount tiers, refunds and corrections from before the true-up, a
+referrer's override, then corrections of its orders: after every correction the ledger balances, the accounts hold
+what the commissions still pay, every commission of the month is paid the rate the corrected total reaches, on the
+whole order when nothing was refunded, and on what remains of it when its order was not corrected after the
+true-up."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from commissions import services
+from commissions.models import Account, Commission, TierTrueUp
+from commissions.trueup import tier_trueups_run
+from core.money import quantize
+from programs.models import tier_rate
+from tests.factories import make_affiliate
+from tracking.adjustments import conversion_adjust
+from tracking.models import Conversion
+from tracking.services import conversion_refund
+
+from .helpers import assert_ledger_consistent, convert, owed, program_with_link
+from .test_tiers_trueup import AFTER_OCTOBER, OCTOBER
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+RULE = {"event": "sale", "kind": "percent", "payout": D("8"), "tier_period": "month", "tier_basis": "amount",
+        "tiers": [{"min_amount": "250", "payout": "10"}, {"min_amount": "400", "payout": "12"}]}
+AMOUNTS = [D("40.00"), D("99.99"), D("120.00"), D("180.00"), D("333.33")]
+# (amount, share refunded before the true-up, factor of a correction after that refund, before the true-up)
+orders = st.lists(st.tuples(st.sampled_from(AMOUNTS), st.sampled_from([D(0), D("0.25"), D("0.5")]),
+                            st.sampled_from([None, D("0.8"), D("1.5")])), min_size=2, max_size=4)
+corrections = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(AMOUNTS + [D("500.00")])), min_size=1,
+                       max_size=4)
+
+
+def _books(tenant, referred):
+    commissions = list(Commission.objects.filter(network=tenant.network))
+    for c in commissions:
+        assert 0 <= c.reversed_amount <= c.amount and 0 <= c.reversed_revenue <= c.revenue
+    for aff in (tenant.affiliate, referred):
+        owes = sum((c.remaining_amount for c in commissions
+                    if c.affiliate_id == aff.pk and c.status in services.LIABLE), D(0))
+        assert owed(Account.Kind.AFFILIATE_PENDING, aff) + owed(Account.Kind.AFFILIATE_APPROVED, aff) == owes
+    assert owed(Account.Kind.ADVERTISER_RECEIVABLE, tenant.advertiser) == sum(
+        (c.remaining_revenue for c in commissions if c.status in services.LIABLE), D(0))
+    assert_ledger_consistent()
+
+
+def _paid_rate(commission):
+    """The rate a first-tier commission is paid with its adjustment or reduction."""
+    adjustment = Commission.objects.filter(adjusts=commission).first()
+    snap = commission.rule_snapshot
+    if adjustment is not None:
+        return D(adjustment.rule_snapshot["rate"])
+    if "trued_down" in snap:
+        return D(snap["trueup"]["rate"])
+    return D(snap["rate"])
+
+
+def _pair(commission):
+    return commission.remaining_amount + sum(
+        (a.remaining_amount for a in Commission.objects.filter(adjusts=commission)), D(0))
+
+
+def _run(world, sales, steps):
+    referred, _ = make_affiliate(world.a.network, "Referred", "referred@alpha.test", referred_by=world.a.affiliate)
+    _, link = program_with_link(world.a, rules=[RULE], affiliate=referred, second_tier_percent=D("10"))
+    network = world.a.network
+    made = []
+    for i, (amount, refunded, factor) in enumerate(sales):
+        conversion, _ = convert(world.a, link, f"p-{i}", amount, created_at=OCTOBER + timedelta(hours=i))
+        if refunded:
+            conversion_refund(network=network, conversion=conversion, amount=quantize(amount * refunded, "EUR"))
+        if factor:
+            conversion = Conversion.objects.get(pk=conversion.pk)
+            conversion_adjust(network=network, conversion=conversion, amount=quantize(amount * factor, "EUR"))
+        made.append(conversion.pk)
+    tier_trueups_run(now=AFTER_OCTOBER)
+    corrected = set()
+    for index, amount in steps:
+        conversion = Conversion.objects.get(pk=made[index % len(made)])
+        try:
+            conversion_adjust(network=network, conversion=conversion, amount=amount)
+            corrected.add(conversion.pk)
+        except ValidationError:
+            pass  # not above what was refunded, or the same amount again: nothing changes
+        _books(world.a, referred)
+        total = TierTrueUp.objects.get().amount
+        for commission in Commission.objects.filter(tier=1, kind="sale").select_related("conversion"):
+            rate = D(tier_rate(payout=RULE["payout"], tiers=RULE["tiers"], reached=total))
+            assert _paid_rate(commission) == rate, (commission.conversion.order_id, total)
+            conversion = commission.conversion
+            if not conversion.refunded_amount:  # corrected or not: the rate on the whole order
+                assert _pair(commission) == quantize(conversion.amount * rate / 100, "EUR"), conversion.order_id
+            if commission.conversion_id not in corrected:
+                left = (conversion.amount - conversion.refunded_amount) * rate / 100
+                assert abs(_pair(commission) - left) <= D("0.02"), (conversion.order_id, _pair(commission), left)
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(sales=orders, steps=corrections)
+def test_corrections_of_a_trued_up_month_pay_every_commission_the_rate_its_total_reaches(world, sales, steps):
+    savepoint = transaction.savepoint()
+    try:
+        _run(world, sales, steps)
+    finally:
+        transaction.savepoint_rollback(savepoint)
