@@ -2,6 +2,7 @@
 program's limit within its window, counting stored clicks and the batch's own, with set-based queries per batch."""
 
 from bisect import bisect_left, bisect_right, insort
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, models
@@ -74,11 +75,16 @@ def _walk(keys: list[tuple], rows_per_key, since: datetime, until: datetime) -> 
             params = bounds + [value for key in chunk for value in key]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for network_id, program_id, ip_hash, link_id, click_id, created_at, n in cursor.fetchall():
-                rows = found[(network_id, program_id, ip_hash)]
-                rows.append((link_id, click_id, _aware(created_at)))
-                if n and len(rows) >= n:
-                    cut.add((network_id, program_id, ip_hash))
+            answer = cursor.fetchall()
+        if connection.vendor != "postgresql":
+            answer = [(*row[:5], _aware(row[5]), row[6]) for row in answer]
+        # psycopg2 answers aware times: the rows go in as they come, with no call a row.
+        for network_id, program_id, ip_hash, link_id, click_id, created_at, n in answer:
+            key = (network_id, program_id, ip_hash)
+            rows = found[key]
+            rows.append((link_id, click_id, created_at))
+            if n and len(rows) >= n:
+                cut.add(key)
     return found, cut
 
 
@@ -96,15 +102,17 @@ def visitor_clicks(keys: list[tuple], limits: dict, since: datetime, until: date
     return {key: rows for key, rows in found.items() if key not in cut}
 
 
-def mark_velocity(records: list[dict], *, limits: dict | None = None, complete: dict | None = None) -> None:
+def mark_velocity(records: list[dict], *, limits: dict | None = None, complete: dict | None = None,
+                  keys: list[tuple] | None = None) -> None:
     """Set each record's `velocity_count`: its visitor's clicks on the program within the window, this one
     included, when that exceeds the program's limit; 0 otherwise. `records` are in click time order.
-    `complete`: keys whose stored clicks `visitor_clicks` read whole (the others are read here)."""
+    `complete`: keys whose stored clicks `visitor_clicks` read whole (the others are read here); `keys`: the
+    records' `visitor_keys` when the caller has them."""
     for record in records:
         record["velocity_count"] = 0
     limits = program_limits(records) if limits is None else limits
     complete = complete or {}
-    keys = visitor_keys(records, limits)
+    keys = visitor_keys(records, limits) if keys is None else keys
     if not keys:
         return
     widest = max(limits[key[1]][1] for key in keys)
@@ -112,18 +120,25 @@ def mark_velocity(records: list[dict], *, limits: dict | None = None, complete: 
     # The others: each key's `limit` newest clicks up to the batch's last, all the decision needs.
     stored = _walk(rest, lambda key: limits[key[1]][0], records[0]["created_at"] - widest,
                    records[-1]["created_at"])[0] if rest else {}
-    stored = {key: [(click_id, at) for _link_id, click_id, at in rows] for key, rows in (stored | complete).items()}
+    stored = stored | complete
+    mine = [((record["network_id"], record["program_id"], record["ip_hash"]), record) for record in records
+            if record["program_id"] in limits and record.get("ip_hash")]
+    in_batch = Counter(key for key, _record in mine)
+    # A visitor whose stored clicks and clicks in this batch add up to no more than the limit cannot exceed it,
+    # whatever their times: only the others are counted click by click (most visitors have a few clicks).
+    busy = {key for key, count in in_batch.items() if len(stored.get(key, ())) + count > limits[key[1]][0]}
+    if not busy:
+        return
     batch_ids = {r["click_id"] for r in records}
     times: dict[tuple, list] = {
-        key: sorted(at for click_id, at in rows if click_id not in batch_ids)  # a redelivered click counts once
-        for key, rows in stored.items()
+        key: sorted(at for _link_id, click_id, at in stored.get(key, ()) if click_id not in batch_ids)
+        for key in busy  # a redelivered click counts once
     }
-    for record in records:
-        key = (record["network_id"], record["program_id"], record.get("ip_hash"))
-        if key[1] not in limits or not key[2]:
+    for key, record in mine:
+        if key not in busy:
             continue
         limit, window = limits[key[1]]
-        seen = times.setdefault(key, [])
+        seen = times[key]
         at = record["created_at"]
         count = bisect_right(seen, at) - bisect_left(seen, at - window) + 1
         if count > limit:
