@@ -49,43 +49,58 @@ def _walk(keys: list[tuple], rows_per_key, since: datetime, until: datetime) -> 
     bounds = [connection.ops.adapt_datetimefield_value(since), connection.ops.adapt_datetimefield_value(until)]
     found: dict[tuple, list] = {key: [] for key in keys}
     cut: set[tuple] = set()
-    # One statement per network and chunk: Citus runs each on that network's shard (the constant network).
+    # One statement per network (and chunk, on SQLite): Citus runs each on that network's shard (the constant
+    # network).
     per_network: dict[int, list] = {}
     for key in keys:
         per_network.setdefault(key[0], []).append(key)
+    if connection.vendor == "postgresql":
+        # The keys go as three arrays, and each row names its key by position: one parameter a column instead of
+        # four a key, and no key's values read back a row.
+        sql = (
+            "SELECT k.i, c.link_id, c.click_id, c.created_at, k.n "  # noqa: S608 (our names, values as params)
+            "FROM unnest(%s::bigint[], %s::text[], %s::int[]) WITH ORDINALITY AS k(program_id, ip_hash, n, i) "
+            "CROSS JOIN LATERAL (SELECT c.link_id, c.click_id, c.created_at "
+            f"FROM {table} c WHERE c.network_id = %s AND c.ip_hash = k.ip_hash AND c.program_id = k.program_id "
+            "AND c.created_at >= %s AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT k.n) c"
+        )
+        for network_id, chunk in sorted(per_network.items()):
+            params = [_ints([key[1] for key in chunk]), _texts([key[2] for key in chunk]),
+                      _ints([rows_per_key(key) for key in chunk]), network_id, *bounds]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                answer = cursor.fetchall()
+            for i, link_id, click_id, created_at, n in answer:  # psycopg2 answers aware times
+                key = chunk[i - 1]
+                rows = found[key]
+                rows.append((link_id, click_id, created_at))
+                if len(rows) >= n:
+                    cut.add(key)
+        return found, cut
     chunks = [(network_id, network_keys[start : start + _CHUNK]) for network_id, network_keys in
               sorted(per_network.items()) for start in range(0, len(network_keys), _CHUNK)]
-    for network_id, chunk in chunks:
-        if connection.vendor == "postgresql":
-            sql = (
-                "SELECT k.network_id, k.program_id, k.ip_hash, c.link_id, c.click_id, c.created_at, k.n "  # noqa: S608
-                f"FROM (VALUES {', '.join(['(%s::bigint, %s::bigint, %s::text, %s::int)'] * len(chunk))}) "
-                "AS k(network_id, program_id, ip_hash, n) CROSS JOIN LATERAL (SELECT c.link_id, c.click_id, "
-                f"c.created_at FROM {table} c WHERE c.ip_hash = k.ip_hash AND c.program_id = k.program_id "
-                "AND c.network_id = %s "
-                "AND c.created_at >= %s AND c.created_at <= %s ORDER BY c.created_at DESC LIMIT k.n) c"
-            )
-            params = [v for key in chunk for v in (*key, rows_per_key(key))] + [network_id, *bounds]
-        else:
-            sql = (
-                f"SELECT network_id, program_id, ip_hash, link_id, click_id, created_at, 0 FROM {table} "  # noqa: S608
-                "WHERE created_at >= %s AND created_at <= %s AND (network_id, program_id, ip_hash) IN "
-                f"({', '.join(['(%s, %s, %s)'] * len(chunk))})"
-            )
-            params = bounds + [value for key in chunk for value in key]
+    for _network_id, chunk in chunks:
+        sql = (
+            f"SELECT network_id, program_id, ip_hash, link_id, click_id, created_at FROM {table} "  # noqa: S608
+            "WHERE created_at >= %s AND created_at <= %s AND (network_id, program_id, ip_hash) IN "
+            f"({', '.join(['(%s, %s, %s)'] * len(chunk))})"
+        )
+        params = bounds + [value for key in chunk for value in key]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            answer = cursor.fetchall()
-        if connection.vendor != "postgresql":
-            answer = [(*row[:5], _aware(row[5]), row[6]) for row in answer]
-        # psycopg2 answers aware times: the rows go in as they come, with no call a row.
-        for network_id, program_id, ip_hash, link_id, click_id, created_at, n in answer:
-            key = (network_id, program_id, ip_hash)
-            rows = found[key]
-            rows.append((link_id, click_id, created_at))
-            if n and len(rows) >= n:
-                cut.add(key)
+            for network_id, program_id, ip_hash, link_id, click_id, created_at in cursor.fetchall():
+                found[(network_id, program_id, ip_hash)].append((link_id, click_id, _aware(created_at)))
     return found, cut
+
+
+# Arrays as PostgreSQL's literal text, one parameter each: psycopg2 adapts a list element by element (9 ms for a
+# batch's 5,000 keys, against 1.5 ms for this).
+def _ints(values: list[int]) -> str:
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
+def _texts(values: list[str]) -> str:
+    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]) + "}"
 
 
 def visitor_keys(records: list[dict], limits: dict) -> list[tuple]:
