@@ -85,6 +85,20 @@ def _rows(records: list[dict], makers) -> list:
     return [values(defaults | record) for record in records]
 
 
+def _copy_rows(records: list[dict], columns: list[str], makers) -> tuple[list[str], list]:
+    """The columns and rows of `_rows` for COPY's CSV, each click time as text made once a millisecond and put
+    last (the CSV writer's str() of a datetime, a row, was 40 % of its time)."""
+    names = [attname for attname, _default, _field in makers]
+    if any(field is not None for _attname, _default, field in makers) or "created_at" not in names:
+        return columns, _rows(records, makers)
+    defaults = {attname: default for attname, default, _field in makers}
+    last = names.index("created_at")
+    values = operator.itemgetter(*(name for name in names if name != "created_at"))
+    texts = {at: str(at) for at in {record["created_at"] for record in records}}
+    rows = [values(defaults | record) + (texts[record["created_at"]],) for record in records]
+    return [column for i, column in enumerate(columns) if i != last] + [columns[last]], rows
+
+
 def _insert_returning(table: str, columns: list[str], rows: list[list], conflict: str, returning: str) -> list:
     """Multi-row INSERT ... ON CONFLICT ...; RETURNING tells which rows were really written."""
     if not rows:
@@ -230,10 +244,13 @@ def _mark(records: list[dict]) -> None:
     keys = {(r["network_id"], r["link_id"], r["program_id"], r["ip_hash"]) for r in records
             if r.get("ip_hash") and (r["network_id"], r["program_id"], r["ip_hash"]) not in complete}
     last = _last_seen(keys, since, until) if keys else {}
+    fresh = window > timedelta(0)  # a stored click with none before it in `last` (no `at - window` a row)
     for (_network_id, _program_id, ip_hash), rows in complete.items():
         for link_id, _click_id, at in rows:
-            if since <= at <= until and at > last.get((link_id, ip_hash), at - window):
-                last[(link_id, ip_hash)] = at
+            if since <= at <= until:
+                previous = last.get((link_id, ip_hash))
+                if at > previous if previous is not None else fresh:
+                    last[(link_id, ip_hash)] = at
     for record in records:
         record["is_bot"] = is_bot(record.get("user_agent") or "")
         key = (record["link_id"], record.get("ip_hash"))
@@ -376,11 +393,11 @@ def ingest_records(records: list[dict]) -> IngestResult:
     columns, makers = _click_columns()
     with transaction.atomic():
         _mark(prepared)
-        rows = _rows(prepared, makers)
         if connection.vendor == "postgresql" and USE_COPY:
-            returned = _copy_insert_clicks(columns, rows)
+            returned = _copy_insert_clicks(*_copy_rows(prepared, columns, makers))
         else:
-            returned = _insert_returning(Click._meta.db_table, columns, rows, "ON CONFLICT DO NOTHING", "click_id")
+            returned = _insert_returning(Click._meta.db_table, columns, _rows(prepared, makers),
+                                         "ON CONFLICT DO NOTHING", "click_id")
         new_ids = {row[0] for row in returned}
         inserted = [r for r in prepared if r["click_id"] in new_ids]
         _rollup(inserted)
