@@ -16,6 +16,7 @@ created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/5; flushed).
 
 import argparse
 import os
+import resource
 import sys
 import time
 
@@ -135,9 +136,11 @@ def main() -> int:
     analyzer = AutoAnalyze(database_url, args.autoanalyze) if args.autoanalyze else None
     if analyzer is not None:
         analyzer.start()
-    started = time.monotonic()
+    started, children = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     drained = manage(env, "ingest_clicks", "--once", "--batch", str(args.batch)).strip()
     wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     if analyzer is not None:
         analyzer.stop()
     rows, distinct, unique, bots, r_clicks, r_unique, r_bots, l_clicks, l_unique = map(
@@ -146,6 +149,7 @@ def main() -> int:
     print(f"ingestion            {drained}")
     print(f"ingestion rows/s     {rows / inside:,.0f} ({inside:.2f}s draining; {wall:.1f}s with startup; "
           f"load average {os.getloadavg()[0]:.2f})")
+    print(f"ingester CPU         {cpu:.2f}s (user and system, with its start-up; the machine's load does not count)")
     print(f"stored               {rows} (distinct click ids {distinct}); unique non-bot {unique} (expected "
           f"{queued['unique']}); bots {bots}")
     print(f"rollups              clicks {r_clicks}, unique {r_unique}, bots {r_bots}; per link: clicks {l_clicks}, "
