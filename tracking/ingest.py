@@ -125,8 +125,12 @@ def _insert_returning(table: str, columns: list[str], rows: list[list], conflict
 
 
 def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
-    """PostgreSQL: COPY the batch into a session staging table, then move the new clicks over with
-    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING (COPY alone cannot skip redelivered clicks)."""
+    """PostgreSQL: COPY the batch straight into the click table, under a savepoint. A click stored already (the
+    stream delivered it again: a consumer stopped before its ack) breaks the unique key and rolls the COPY back;
+    then the batch goes through a session staging table and INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING,
+    which skips it (COPY alone cannot). Returns the new clicks' ids, each as a 1-tuple."""
+    import psycopg2
+
     table = Click._meta.db_table
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
     data = io.StringIO()
@@ -134,6 +138,14 @@ def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
     csv.writer(data, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
     data.seek(0)
     with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():  # nearly every batch is new clicks: the staging table costs a third more
+                cursor.cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", data)
+        except psycopg2.errors.UniqueViolation:
+            data.seek(0)
+        else:
+            at = columns.index("click_id")
+            return [(row[at],) for row in rows]
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS click_stage ON COMMIT DELETE ROWS AS "  # noqa: S608 (our names)
             f"SELECT {cols} FROM {table} WITH NO DATA"
