@@ -8,7 +8,7 @@ agent in ten, and a few visitors clicking twice within the duplicate window. The
 --once` drains it, and the script checks rows, distinct click ids, duplicates, bots and rollups (hourly and per
 link) against what was queued.
 
-    .venv/bin/python bench/ingest.py [--clicks 200000] [--visitors 50000] [--links 100] [--batch 5000]
+    .venv/bin/python bench/ingest.py [--clicks 200000] [--visitors 50000] [--links 100] [--batch 5000] [--in-process]
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bench_ingest; dropped and
 created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/5; flushed).
@@ -16,6 +16,7 @@ created), BENCH_REDIS_URL (default redis://127.0.0.1:6379/5; flushed).
 
 import argparse
 import os
+import resource
 import sys
 import time
 
@@ -114,6 +115,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=5000, help="ingester batch size")
     parser.add_argument("--autoanalyze", type=float, default=10,
                         help="ANALYZE changed tables every N seconds, as autovacuum would (0: never)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="drain in this process (CPU seconds without start-up) instead of `ingest_clicks --once`")
     args = parser.parse_args()
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_ingest")
@@ -135,8 +138,19 @@ def main() -> int:
     analyzer = AutoAnalyze(database_url, args.autoanalyze) if args.autoanalyze else None
     if analyzer is not None:
         analyzer.start()
-    started = time.monotonic()
-    drained = manage(env, "ingest_clicks", "--once", "--batch", str(args.batch)).strip()
+    started, children = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    if args.in_process:
+        from tracking import click_queue
+
+        cpu_started = time.process_time()
+        total = click_queue.drain(batch=args.batch)
+        cpu = time.process_time() - cpu_started
+        drained = (f"ingested {total.inserted} clicks ({total.received} received, {total.duplicates} duplicates, "
+                   f"{total.bots} bots) in {time.monotonic() - started:.2f}s")
+    else:
+        drained = manage(env, "ingest_clicks", "--once", "--batch", str(args.batch)).strip()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     wall = time.monotonic() - started
     if analyzer is not None:
         analyzer.stop()
@@ -146,6 +160,9 @@ def main() -> int:
     print(f"ingestion            {drained}")
     print(f"ingestion rows/s     {rows / inside:,.0f} ({inside:.2f}s draining; {wall:.1f}s with startup; "
           f"load average {os.getloadavg()[0]:.2f})")
+    print(f"ingester CPU         {cpu:.2f}s ("
+          + ("this process's, draining only" if args.in_process else "user and system, with its start-up")
+          + "; the machine's load does not count)")
     print(f"stored               {rows} (distinct click ids {distinct}); unique non-bot {unique} (expected "
           f"{queued['unique']}); bots {bots}")
     print(f"rollups              clicks {r_clicks}, unique {r_unique}, bots {r_bots}; per link: clicks {l_clicks}, "

@@ -51,31 +51,32 @@ def grouped_rows(queryset: QuerySet, at: str, tz: str, keys: dict, **sums) -> Qu
 
 
 # --- clicks ------------------------------------------------------------------------------------------------------
-def clicks_add(inserted: list[dict], cut: dict[tuple, tuple]) -> None:
-    """For the ingester, in its batch's transaction: the new clicks (`inserted` records, with flags) added to
-    their local days. `cut`: raw sub IDs -> as kept (the ingester's own cut, reused)."""
-    by_network: dict[int, list[dict]] = {}
-    for r in inserted:
-        by_network.setdefault(r["network_id"], []).append(r)
-    for network_id, records in sorted(by_network.items()):
+def clicks_add(counts: dict[tuple, list[int]]) -> None:
+    """For the ingester, in its batch's transaction: its new clicks added to their local days. `counts`: (network,
+    program, affiliate, UTC minute, sub1..sub5 as kept, country) -> [clicks, unique clicks, bot clicks, velocity
+    clicks] (the ingester's one pass over its clicks, `tracking.ingest._rollup`)."""
+    by_network: dict[int, list[tuple]] = {}
+    for key in counts:
+        by_network.setdefault(key[0], []).append(key)
+    for network_id, keys in sorted(by_network.items()):
         tz = ZoneInfo(daily.network_lock(network_id))
-        advertisers = advertiser_of(network_id, {r["program_id"] for r in records})
+        advertisers = advertiser_of(network_id, {key[1] for key in keys})
         days: dict = {}  # UTC minute -> local date (offsets change on whole minutes, so a minute has one date)
         sums: daily.Contribution = {}
-        for r in records:
-            minute = r["created_at"].replace(second=0, microsecond=0)
+        for key in keys:
+            _network_id, program_id, affiliate_id, minute, *rest = key
             day = days.get(minute)
             if day is None:
                 day = days[minute] = minute.astimezone(tz).date()
-            key = (network_id, day, advertisers[r["program_id"]], r["program_id"], r["affiliate_id"],
-                   *cut[tuple(map(r.get, SUB_FIELDS))], r.get("country") or "")
-            c = sums.get(key)
+            day_key = (network_id, day, advertisers[program_id], program_id, affiliate_id, *rest)
+            c = sums.get(day_key)
             if c is None:
-                c = sums[key] = {"clicks": 0, "unique_clicks": 0, "bot_clicks": 0, "velocity_clicks": 0}
-            c["clicks"] += 1
-            c["unique_clicks"] += 1 if counts_unique(r) else 0
-            c["bot_clicks"] += 1 if r["is_bot"] else 0
-            c["velocity_clicks"] += 1 if r["velocity_count"] else 0
+                c = sums[day_key] = {"clicks": 0, "unique_clicks": 0, "bot_clicks": 0, "velocity_clicks": 0}
+            clicks, unique, bots, velocity = counts[key]
+            c["clicks"] += clicks
+            c["unique_clicks"] += unique
+            c["bot_clicks"] += bots
+            c["velocity_clicks"] += velocity
         daily.add(ClickDay, sums)
 
 

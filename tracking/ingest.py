@@ -7,6 +7,7 @@ import functools
 import io
 import logging
 import operator
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from core.inputs import without_bad_text
+from core.inputs import text_problem, without_bad_text
 from programs.models import SUB_FIELDS
 from tracking import daily, partitions, velocity
 from tracking.ids import click_id_time_unchecked, is_click_id
@@ -84,6 +85,20 @@ def _rows(records: list[dict], makers) -> list:
     return [values(defaults | record) for record in records]
 
 
+def _copy_rows(records: list[dict], columns: list[str], makers) -> tuple[list[str], list]:
+    """The columns and rows of `_rows` for COPY's CSV, each click time as text made once a millisecond and put
+    last (the CSV writer's str() of a datetime, a row, was 40 % of its time)."""
+    names = [attname for attname, _default, _field in makers]
+    if any(field is not None for _attname, _default, field in makers) or "created_at" not in names:
+        return columns, _rows(records, makers)
+    defaults = {attname: default for attname, default, _field in makers}
+    last = names.index("created_at")
+    values = operator.itemgetter(*(name for name in names if name != "created_at"))
+    texts = {at: str(at) for at in {record["created_at"] for record in records}}
+    rows = [values(defaults | record) + (texts[record["created_at"]],) for record in records]
+    return [column for i, column in enumerate(columns) if i != last] + [columns[last]], rows
+
+
 def _insert_returning(table: str, columns: list[str], rows: list[list], conflict: str, returning: str) -> list:
     """Multi-row INSERT ... ON CONFLICT ...; RETURNING tells which rows were really written."""
     if not rows:
@@ -110,8 +125,12 @@ def _insert_returning(table: str, columns: list[str], rows: list[list], conflict
 
 
 def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
-    """PostgreSQL: COPY the batch into a session staging table, then move the new clicks over with
-    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING (COPY alone cannot skip redelivered clicks)."""
+    """PostgreSQL: COPY the batch straight into the click table, under a savepoint. A click stored already (the
+    stream delivered it again: a consumer stopped before its ack) breaks the unique key and rolls the COPY back;
+    then the batch goes through a session staging table and INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING,
+    which skips it (COPY alone cannot). Returns the new clicks' ids, each as a 1-tuple."""
+    import psycopg2
+
     table = Click._meta.db_table
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
     data = io.StringIO()
@@ -119,6 +138,14 @@ def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
     csv.writer(data, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
     data.seek(0)
     with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():  # nearly every batch is new clicks: the staging table costs a third more
+                cursor.cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", data)
+        except psycopg2.errors.UniqueViolation:
+            data.seek(0)
+        else:
+            at = columns.index("click_id")
+            return [(row[at],) for row in rows]
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS click_stage ON COMMIT DELETE ROWS AS "  # noqa: S608 (our names)
             f"SELECT {cols} FROM {table} WITH NO DATA"
@@ -179,23 +206,41 @@ def _last_seen(keys: set[tuple[int, int, int, str]], since, until) -> dict[tuple
 
 
 _TEXT_FIELDS = ("sub1", "sub2", "sub3", "sub4", "sub5", "user_agent", "referrer", "country", "ip_truncated")
+_text_values = operator.itemgetter(*_TEXT_FIELDS)
 
 
 def _prepare(records: list[dict]) -> list[dict]:
     """Valid records, one per click_id, in click time order, with created_at derived from the click id."""
     by_id = {}
+    times: dict[str, object] = {}  # an id's time part -> its time: a batch holds many clicks a millisecond
     for record in records:
         click_id = record.get("click_id") if isinstance(record, dict) else None
         if not is_click_id(click_id) or not record.get("link_id") or not record.get("network_id"):
             log.error("malformed click record dropped: %r", click_id)
             continue
-        record = dict(record, created_at=click_id_time_unchecked(click_id))
-        for name in _TEXT_FIELDS:  # `?sub1=%00`: PostgreSQL refuses NUL (the batch would fail), SQLite stores it
-            value = record.get(name)
-            if isinstance(value, str):
-                record[name] = without_bad_text(value)
-        by_id[click_id] = record
-    return [by_id[key] for key in sorted(by_id)]
+        at = times.get(click_id[:10])
+        if at is None:
+            at = times[click_id[:10]] = click_id_time_unchecked(click_id)
+        by_id[click_id] = dict(record, created_at=at)
+    prepared = [by_id[key] for key in sorted(by_id)]
+    if not _clean_text(prepared):
+        for record in prepared:
+            for name in _TEXT_FIELDS:  # `?sub1=%00`: PostgreSQL refuses NUL (the batch would fail), SQLite stores it
+                value = record.get(name)
+                if isinstance(value, str):
+                    record[name] = without_bad_text(value)
+    return prepared
+
+
+def _clean_text(records: list[dict]) -> bool:
+    """True when no text field of the records holds a NUL or a lone surrogate: one search over the batch's text
+    joined (joining never makes one, nor hides one), instead of one a field. False also when a record lacks a
+    text field or holds another type there (the field-by-field path then looks)."""
+    try:
+        joined = "".join(map("".join, map(_text_values, records)))
+    except (KeyError, TypeError):
+        return False
+    return text_problem(joined) is None
 
 
 def _mark(records: list[dict]) -> None:
@@ -211,10 +256,13 @@ def _mark(records: list[dict]) -> None:
     keys = {(r["network_id"], r["link_id"], r["program_id"], r["ip_hash"]) for r in records
             if r.get("ip_hash") and (r["network_id"], r["program_id"], r["ip_hash"]) not in complete}
     last = _last_seen(keys, since, until) if keys else {}
+    fresh = window > timedelta(0)  # a stored click with none before it in `last` (no `at - window` a row)
     for (_network_id, _program_id, ip_hash), rows in complete.items():
         for link_id, _click_id, at in rows:
-            if since <= at <= until and at > last.get((link_id, ip_hash), at - window):
-                last[(link_id, ip_hash)] = at
+            if since <= at <= until:
+                previous = last.get((link_id, ip_hash))
+                if at > previous if previous is not None else fresh:
+                    last[(link_id, ip_hash)] = at
     for record in records:
         record["is_bot"] = is_bot(record.get("user_agent") or "")
         key = (record["link_id"], record.get("ip_hash"))
@@ -226,46 +274,73 @@ def _mark(records: list[dict]) -> None:
         # |at - previous|: a stored click slightly later than this one (out-of-order delivery) counts too.
         record["is_unique"] = previous is None or abs(at - previous) > window
         last[key] = at if previous is None else max(previous, at)
-    velocity.mark_velocity(records, limits=limits, complete=complete)
+    velocity.mark_velocity(records, limits=limits, complete=complete, keys=vkeys)
 
 
 def _rollup(inserted: list[dict]) -> None:
-    counters: dict[tuple, list[int]] = {}
-    per_link: dict[tuple, list[int]] = {}  # (network, link, hour) -> [clicks, unique clicks]
+    """The batch's new clicks added to the hourly rollups (ClickRollup, LinkRollup) and the day tables: one pass
+    over the clicks counts them by minute, and each table adds up the minutes (a batch spans a few)."""
+    counters: dict[tuple, list[int]] = {}  # (network, program, affiliate, minute, *subs, country) -> counts
+    per_link: dict[tuple, list[int]] = {}  # (network, link, minute) -> [clicks, unique clicks]
     cut: dict[tuple, tuple] = {}  # raw sub IDs -> as the rollup keeps them (a batch repeats a few combinations)
+    minutes: dict = {}  # click time -> its minute (the clicks of one millisecond share their time)
+    counts_unique = daily.counts_unique
     for r in inserted:
-        hour = r["created_at"].replace(minute=0, second=0, microsecond=0)
+        at = r["created_at"]
+        minute = minutes.get(at)
+        if minute is None:
+            minute = minutes[at] = at.replace(second=0, microsecond=0)
         raw = tuple(map(r.get, ROLLUP_SUBS))
         subs = cut.get(raw)
         if subs is None:
             subs = cut[raw] = tuple((value or "")[:ROLLUP_SUB_LENGTH] for value in raw)
-        key = (r["network_id"], r["program_id"], r["affiliate_id"], hour, *subs, r.get("country") or "")
-        unique = 1 if daily.counts_unique(r) else 0
-        c = counters.setdefault(key, [0, 0, 0, 0])
+        key = (r["network_id"], r["program_id"], r["affiliate_id"], minute, *subs, r.get("country") or "")
+        unique = 1 if counts_unique(r) else 0
+        c = counters.get(key)
+        if c is None:
+            c = counters[key] = [0, 0, 0, 0]
         c[0] += 1
         c[1] += unique
         c[2] += 1 if r["is_bot"] else 0
         c[3] += 1 if r["velocity_count"] else 0
-        n = per_link.setdefault((r["network_id"], r["link_id"], hour), [0, 0])
+        link_key = (r["network_id"], r["link_id"], minute)
+        n = per_link.get(link_key)
+        if n is None:
+            n = per_link[link_key] = [0, 0]
         n[0] += 1
         n[1] += unique
     if not counters:
         return
+    hourly: dict[tuple, list[int]] = {}
+    for (network_id, program_id, affiliate_id, minute, *rest), counts in counters.items():
+        _add(hourly, (network_id, program_id, affiliate_id, minute.replace(minute=0), *rest), counts)
     columns, makers = _rollup_columns()
     rows = []
-    for key in sorted(counters):  # one lock order (network, program, affiliate, hour, subs, country): no deadlocks
+    for key in sorted(hourly):  # one lock order (network, program, affiliate, hour, subs, country): no deadlocks
         network_id, program_id, affiliate_id, hour, *subs, country = key
         record = {"network_id": network_id, "program_id": program_id, "affiliate_id": affiliate_id, "hour": hour,
                   **dict(zip(ROLLUP_SUBS, subs, strict=True)), "country": country,
-                  **dict(zip(ROLLUP_COUNTERS, counters[key], strict=True))}
+                  **dict(zip(ROLLUP_COUNTERS, hourly[key], strict=True))}
         rows.append(_row(record, makers))
     table = ClickRollup._meta.db_table
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in ROLLUP_COUNTERS)
     target = ", ".join(("network_id", "program_id", "affiliate_id", "hour", *ROLLUP_SUBS, "country"))
     conflict = f"ON CONFLICT ({target}) DO UPDATE SET {updates}"
     _insert_returning(table, columns, rows, conflict, "")
-    _link_rollup(per_link)
-    daily.clicks_add(inserted, cut)
+    link_hours: dict[tuple, list[int]] = {}
+    for (network_id, link_id, minute), counts in per_link.items():
+        _add(link_hours, (network_id, link_id, minute.replace(minute=0)), counts)
+    _link_rollup(link_hours)
+    daily.clicks_add(counters)
+
+
+def _add(into: dict[tuple, list[int]], key: tuple, counts: list[int]) -> None:
+    total = into.get(key)
+    if total is None:
+        into[key] = list(counts)
+    else:
+        for i, count in enumerate(counts):
+            total[i] += count
 
 
 def _link_rollup(per_link: dict[tuple, list[int]]) -> None:
@@ -295,25 +370,22 @@ def _rollup_columns():
 
 def _attribute_waiting_conversions(inserted: list[dict]) -> None:
     """Conversions posted before their click was ingested (queue lag) are attributed now."""
-    by_network: dict[int, set[str]] = {}
-    for record in inserted:
-        by_network.setdefault(record["network_id"], set()).add(record["click_id"])
-    for network_id, click_ids in by_network.items():
+    for network_id in dict.fromkeys(record["network_id"] for record in inserted):
         # The few waiting conversions of the network (a partial index holds only those), matched here: the common
         # case reads an empty index instead of probing thousands of click ids.
         waiting = set(Conversion.objects.filter(network_id=network_id, attribution_pending=True)
                       .values_list("click_id", flat=True))
-        if waiting & click_ids:
-            conversions_attribute_clicks(network_id=network_id, click_ids=sorted(waiting & click_ids))
+        if waiting and (found := waiting & {r["click_id"] for r in inserted if r["network_id"] == network_id}):
+            conversions_attribute_clicks(network_id=network_id, click_ids=sorted(found))
 
 
 def _analyze_young_partitions(inserted: list[dict]) -> None:
     """Statistics for a day's partition as it fills (tracking.partitions.analyze_young); never fails the batch."""
     try:
         written: dict = {}
-        for record in inserted:
-            day = record["created_at"].astimezone(UTC).date()
-            written[day] = written.get(day, 0) + 1
+        for at, count in Counter(record["created_at"] for record in inserted).items():  # a time a millisecond
+            day = at.astimezone(UTC).date()
+            written[day] = written.get(day, 0) + count
         due = partitions.analyze_young(written)
     except Exception:
         log.warning("could not analyse the day's click partition", exc_info=True)
@@ -329,15 +401,15 @@ def ingest_records(records: list[dict]) -> IngestResult:
     if not prepared:
         return result
     if connection.vendor == "postgresql":
-        partitions.ensure_for([r["created_at"] for r in prepared])
+        partitions.ensure_for({r["created_at"] for r in prepared})  # a time a millisecond (`_prepare`)
     columns, makers = _click_columns()
     with transaction.atomic():
         _mark(prepared)
-        rows = _rows(prepared, makers)
         if connection.vendor == "postgresql" and USE_COPY:
-            returned = _copy_insert_clicks(columns, rows)
+            returned = _copy_insert_clicks(*_copy_rows(prepared, columns, makers))
         else:
-            returned = _insert_returning(Click._meta.db_table, columns, rows, "ON CONFLICT DO NOTHING", "click_id")
+            returned = _insert_returning(Click._meta.db_table, columns, _rows(prepared, makers),
+                                         "ON CONFLICT DO NOTHING", "click_id")
         new_ids = {row[0] for row in returned}
         inserted = [r for r in prepared if r["click_id"] in new_ids]
         _rollup(inserted)
