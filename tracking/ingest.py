@@ -141,7 +141,9 @@ def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
         try:
             with transaction.atomic():  # nearly every batch is new clicks: the staging table costs a third more
                 cursor.cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", data)
-        except psycopg2.errors.UniqueViolation:
+        except psycopg2.Error as error:
+            if not _unique_violation(error):
+                raise
             data.seek(0)
         else:
             at = columns.index("click_id")
@@ -158,6 +160,17 @@ def _copy_insert_clicks(columns: list[str], rows: list[list]) -> list:
         new = cursor.fetchall()
         cursor.execute("TRUNCATE click_stage")
         return new
+
+
+def _unique_violation(error) -> bool:
+    """A stored click's key broken. Citus reports a worker's unique violation during a COPY as an internal error
+    (SQLSTATE XX000) with PostgreSQL's own message."""
+    import psycopg2
+
+    if isinstance(error, psycopg2.errors.UniqueViolation):
+        return True
+    message = getattr(error.diag, "message_primary", None) or ""
+    return error.pgcode == "XX000" and message.startswith("duplicate key value violates unique constraint")
 
 
 def _last_seen(keys: set[tuple[int, int, int, str]], since, until) -> dict[tuple[int, str], object]:

@@ -231,3 +231,19 @@ def test_text_with_quotes_separators_and_escapes_is_stored_as_sent(link):
     ingest.ingest_records([record])
     click = Click.objects.get()
     assert (click.user_agent, click.referrer, click.sub1, click.sub2) == (odd, record["referrer"], "", "")
+
+
+def test_a_unique_violation_as_citus_reports_it_sends_the_batch_through_the_staging_table():
+    """Citus reports a worker's unique violation during a COPY as an internal error (SQLSTATE XX000) with
+    PostgreSQL's message: the ingester takes it as a redelivered click; any other internal error is raised."""
+    from types import SimpleNamespace
+
+    from tracking.ingest import _unique_violation
+
+    def error(message):
+        return SimpleNamespace(pgcode="XX000", diag=SimpleNamespace(message_primary=message))
+
+    assert _unique_violation(error('duplicate key value violates unique constraint "tracking_click_p20261204_k_1"'))
+    assert not _unique_violation(error("connection to the remote node 127.0.0.1:9701 failed"))
+    assert not _unique_violation(SimpleNamespace(pgcode="23503", diag=SimpleNamespace(
+        message_primary='duplicate key value violates unique constraint "x"')))
