@@ -6,13 +6,14 @@ what each party may see is decided here: an affiliate never sees revenue or marg
 margin (nor the payout when the network keeps one), only operators see the click's technical details.
 """
 
+import re
 import zoneinfo
 from datetime import datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from core.money import format_amount, quantize
 from network.models import AuditLog, Membership, Role
@@ -370,7 +371,8 @@ def _adjustments(c: Commission, tz, shows_payout: bool, shows_revenue: bool) -> 
         # The period's figures as the true-up (or the last re-true after a correction) counted them.
         figures = {**snap, **{k: v for k, v in (snap.get("trueup") or {}).items()
                               if k in ("amount_in_period", "conversions_in_period")}}
-        row = {"id": adj.pk, "status": adj.status, "created_at": _local(adj.created_at, tz), "reason": adj.reason,
+        row = {"id": adj.pk, "status": adj.status, "status_label": adj.get_status_display(),
+               "created_at": _local(adj.created_at, tz), "reason": reason_shown(adj.reason),
                "snapshot": {k: v for k, v in figures.items()
                             if k in ("tier_basis", "amount_in_period", "rate", "conversions_in_period")}}
         if shows_payout:
@@ -512,6 +514,44 @@ def _actor_label(entry: AuditLog, party: str, roles: dict) -> str:
     return _("a user")
 
 
+# The reasons the tier true-up writes (`commissions.trueup`, `commissions.retrue`), stored in English on the commission
+# and in the audit log: shown in the reader's language (another reason, an operator's own words, as it was written).
+_TRUEUP_REASON = re.compile(r"Tier true-up (?P<period>\S+): rate (?P<before>\S+) -> (?P<rate>\S+)")
+_RETRUE_REASON = re.compile(
+    r"Tier true-up (?P<period>\S+) again, order (?P<order>.+) corrected: rate (?P<before>\S+) -> (?P<rate>\S+)")
+
+
+def reason_shown(reason: str) -> str:
+    if found := _TRUEUP_REASON.fullmatch(reason):
+        return _("Tier true-up %(period)s: rate %(before)s -> %(rate)s") % found.groupdict()
+    if found := _RETRUE_REASON.fullmatch(reason):
+        return _("Tier true-up %(period)s again, order %(order)s corrected: rate %(before)s -> %(rate)s") \
+            % found.groupdict()
+    return reason
+
+
+# What happened to a commission, as its history's "What" column says it (the key stays the API's `action`).
+ACTION_LABELS = {
+    "created": pgettext_lazy("commission history", "created"),
+    "approved": pgettext_lazy("commission history", "approved"),
+    "rejected": pgettext_lazy("commission history", "rejected"),
+    "on_hold": pgettext_lazy("commission history", "put on hold"),
+    "released": pgettext_lazy("commission history", "released from hold"),
+    "unpaid": pgettext_lazy("commission history", "payment undone"),
+    "reversed": pgettext_lazy("commission history", "reversed"),
+    "partially_reversed": pgettext_lazy("commission history", "partially reversed"),
+    "paid": pgettext_lazy("commission history", "paid"),
+    "adjusted": pgettext_lazy("commission history", "adjusted"),
+    "conversion_adjusted": pgettext_lazy("commission history", "order corrected"),
+    "retrued": pgettext_lazy("commission history", "period trued up again"),
+    "trued_down": pgettext_lazy("commission history", "tier true-up reduction"),
+}
+
+
+def _action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
 EVENT_STATUS = {
     "commission.approved": Commission.Status.APPROVED, "commission.rejected": Commission.Status.REJECTED,
     "commission.on_hold": Commission.Status.ON_HOLD, "commission.released": Commission.Status.PENDING,
@@ -566,7 +606,8 @@ def _history(c: Commission, party: str, tz) -> list[dict]:
         if born != Commission.Status.PENDING and signals else ""
     if ((c.rule_snapshot or {}).get("cap") or {}).get("exceeded"):
         birth_reason = "; ".join(filter(None, [birth_reason, cap_text(c.rule_snapshot["cap"], c.currency)]))
-    rows = [{"at": _local(c.created_at, tz), "action": "created", "status": born, "status_label": labels.get(born),
+    rows = [{"at": _local(c.created_at, tz), "action": "created", "action_label": _action_label("created"),
+             "status": born, "status_label": labels.get(born),
              "actor": _("automatic"), "reason": birth_reason}]
     actor_ids = {a.actor_id for a in audits if a.actor_id}
     roles = dict(Membership.objects.filter(network_id=c.network_id, user_id__in=actor_ids)
@@ -579,12 +620,14 @@ def _history(c: Commission, party: str, tz) -> list[dict]:
             reason = _("refund of %(refund)s") % {"refund": entry.data.get("refund", "")}
         else:
             status = EVENT_STATUS.get(entry.action, "")
-            reason = entry.data.get("reason", "") or ""
-        rows.append({"at": _local(entry.created_at, tz), "action": action, "status": status,
+            reason = reason_shown(entry.data.get("reason", "") or "")
+        rows.append({"at": _local(entry.created_at, tz), "action": action, "action_label": _action_label(action),
+                     "status": status,
                      "status_label": labels.get(status, status), "actor": _actor_label(entry, party, roles),
                      "reason": reason})
     if c.paid_at is not None:
-        rows.append({"at": _local(c.paid_at, tz), "action": "paid", "status": Commission.Status.PAID,
+        rows.append({"at": _local(c.paid_at, tz), "action": "paid", "action_label": _action_label("paid"),
+                     "status": Commission.Status.PAID,
                      "status_label": labels[Commission.Status.PAID], "actor": _paid_by(c, party, roles),
                      "reason": ""})
     rows.sort(key=lambda row: row["at"])

@@ -370,3 +370,17 @@ def test_the_email_link_opens_its_network_for_a_member_of_two(world, sale):
     assert client.get(plain).status_code == 404  # the session's network b has no such commission
     assert client.get(path).status_code == 200
     assert client.get(plain).status_code == 200  # the link switched the session to network a
+
+
+def test_the_true_ups_stored_reasons_are_shown_in_the_readers_language_and_other_reasons_as_written():
+    from django.utils import translation
+
+    from commissions.explain import reason_shown
+
+    with translation.override("pl"):
+        assert reason_shown("Tier true-up 2026-10: rate 8 -> 10") == "Wyrównanie poziomu za 2026-10: stawka 8 -> 10"
+        assert reason_shown("Tier true-up 2026-W41 again, order A 7 corrected: rate 10 -> 8") == (
+            "Ponowne wyrównanie poziomu za 2026-W41, skorygowane zamówienie A 7: stawka 10 -> 8")
+        assert reason_shown("Duplicate order, see ticket 12") == "Duplicate order, see ticket 12"
+    with translation.override("en"):  # the API's language: the text as stored
+        assert reason_shown("Tier true-up 2026-10: rate 8 -> 10") == "Tier true-up 2026-10: rate 8 -> 10"
