@@ -41,6 +41,7 @@ def production(**extra):
                "DATABASE_URL": f"sqlite:///{folder}/probe.sqlite3",
                "TESTING": "1", **extra}  # TESTING: static files without a collectstatic manifest
         env.pop("REDIS_URL", None)
+        env.pop("CITUS_URL", None)  # the probe's own SQLite database, not a Citus run's coordinator
         result = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120,
                                 cwd=settings.BASE_DIR)
     assert result.returncode == 0, result.stderr
