@@ -6,7 +6,6 @@ what each party may see is decided here: an affiliate never sees revenue or marg
 margin (nor the payout when the network keeps one), only operators see the click's technical details.
 """
 
-import re
 import zoneinfo
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext, pgettext_lazy
 
 from core.money import format_amount, quantize
+from core.words import reason_shown
 from network.models import AuditLog, Membership, Role
 from programs.models import CommissionRule, tier_level, tier_threshold
 from programs.selectors import link_url
@@ -512,22 +512,6 @@ def _actor_label(entry: AuditLog, party: str, roles: dict) -> str:
     if role == Role.ADVERTISER:
         return _("the advertiser")
     return _("a user")
-
-
-# The reasons the tier true-up writes (`commissions.trueup`, `commissions.retrue`), stored in English on the commission
-# and in the audit log: shown in the reader's language (another reason, an operator's own words, as it was written).
-_TRUEUP_REASON = re.compile(r"Tier true-up (?P<period>\S+): rate (?P<before>\S+) -> (?P<rate>\S+)")
-_RETRUE_REASON = re.compile(
-    r"Tier true-up (?P<period>\S+) again, order (?P<order>.+) corrected: rate (?P<before>\S+) -> (?P<rate>\S+)")
-
-
-def reason_shown(reason: str) -> str:
-    if found := _TRUEUP_REASON.fullmatch(reason):
-        return _("Tier true-up %(period)s: rate %(before)s -> %(rate)s") % found.groupdict()
-    if found := _RETRUE_REASON.fullmatch(reason):
-        return _("Tier true-up %(period)s again, order %(order)s corrected: rate %(before)s -> %(rate)s") \
-            % found.groupdict()
-    return reason
 
 
 # What happened to a commission, as its history's "What" column says it (the key stays the API's `action`).

@@ -1,6 +1,8 @@
 """Messages a row keeps for later pages: the English msgid and its parameters, translated when shown (in the
 reader's language), beside the English text the API returns. Rows written before kept the English text only."""
 
+import re
+
 from django.utils.translation import gettext
 
 
@@ -49,3 +51,19 @@ def shown(entries: list[dict], fallback: str = "") -> str:
     if not entries:
         return fallback
     return "; ".join(_one(stored, gettext) for stored in entries if isinstance(stored, dict)) or fallback
+
+
+# The reasons the tier true-up writes (`commissions.trueup`, `commissions.retrue`), stored in English on the commission
+# and in the audit log: shown in the reader's language (another reason, an operator's own words, as it was written).
+_TRUEUP_REASON = re.compile(r"Tier true-up (?P<period>\S+): rate (?P<before>\S+) -> (?P<rate>\S+)")
+_RETRUE_REASON = re.compile(
+    r"Tier true-up (?P<period>\S+) again, order (?P<order>.+) corrected: rate (?P<before>\S+) -> (?P<rate>\S+)")
+
+
+def reason_shown(reason: str) -> str:
+    if found := _TRUEUP_REASON.fullmatch(reason):
+        return gettext("Tier true-up %(period)s: rate %(before)s -> %(rate)s") % found.groupdict()
+    if found := _RETRUE_REASON.fullmatch(reason):
+        return gettext("Tier true-up %(period)s again, order %(order)s corrected: rate %(before)s -> %(rate)s") \
+            % found.groupdict()
+    return reason

@@ -8,6 +8,7 @@ from django import template
 
 from core.dates import format_when
 from core.money import babel_locale, format_amount, is_currency, parse_amount
+from core.words import reason_shown
 from network.audit_words import audit_sentence
 
 register = template.Library()
@@ -64,3 +65,10 @@ def query_with(context, **changes) -> str:
 def audit_details(data, currency: str = "") -> str:
     """`{{ entry.data|audit_details:current_network.default_currency }}`: the details as a sentence."""
     return audit_sentence(data, currency)
+
+
+@register.filter
+def reason(value) -> str:
+    """A commission's stored reason in the reader's language where the platform wrote it (`core.words.reason_shown`);
+    one a person typed, as it was typed."""
+    return reason_shown(str(value or ""))

@@ -63,5 +63,9 @@ def test_the_advertiser_corrects_an_order_and_the_partner_reads_the_period_re_tr
         assert reason in adjustments and "Tier true-up" not in adjustments
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=str(screenshot_dir / f"partner-period-retrued-ru-{width}.png"), full_page=True)
+        page.goto("/partner/commissions/")  # the adjustment's line in the list, its reason in Russian too
+        listed = page.locator("main").inner_text()
+        assert reason in listed and "Tier true-up" not in listed
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()

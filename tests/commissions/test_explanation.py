@@ -375,7 +375,7 @@ def test_the_email_link_opens_its_network_for_a_member_of_two(world, sale):
 def test_the_true_ups_stored_reasons_are_shown_in_the_readers_language_and_other_reasons_as_written():
     from django.utils import translation
 
-    from commissions.explain import reason_shown
+    from core.words import reason_shown
 
     with translation.override("pl"):
         assert reason_shown("Tier true-up 2026-10: rate 8 -> 10") == "Wyrównanie poziomu za 2026-10: stawka 8 -> 10"
