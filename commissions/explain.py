@@ -484,7 +484,7 @@ def _reversals(c: Commission, party: str, tz, shows_payout: bool, shows_revenue:
     down_amount, down_revenue = trued_down(c)
     if down_amount or down_revenue:
         # The tier true-up lowered this commission to the rate the whole period reached.
-        reasons.append(c.reason or _("Tier true-up at the end of the period."))
+        reasons.append(reason_shown(c.reason) or _("Tier true-up at the end of the period."))
         down = {}
         if shows_payout:
             down["amount"] = _money(down_amount, cur)

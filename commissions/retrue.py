@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from core.money import quantize
+from core.words import RETRUE_REASON
 from network.models import User
 from network.services import audit_log_record
 from programs.models import CommissionRule, tier_rate
@@ -49,7 +50,7 @@ class _Run:
 
     def reason(self, rate_before: str, rate: str) -> str:
         label = _period_label(self.marker.period_start, self.marker.tier_period)
-        return f"Tier true-up {label} again, order {self.order_id} corrected: rate {rate_before} -> {rate}"[:255]
+        return (RETRUE_REASON % {"period": label, "order": self.order_id, "before": rate_before, "rate": rate})[:255]
 
     def record(self, commission: Commission, rate_before: str, rate: str, paid_before: Pair, paid: Pair) -> dict:
         """The snapshot's `retrued` entry (the explanation's `period_retrues`; `own`: the corrected sale's)."""

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.money import quantize
+from core.words import TRUEUP_REASON
 from network.models import Affiliate, Network
 from network.services import audit_log_record
 from programs.models import CommissionRule, Program, tier_rate
@@ -148,7 +149,7 @@ def tier_trueup(*, network: Network, program: Program, affiliate: Affiliate, eve
                                              base=Decimal(commission.base_amount), currency=commission.currency)
         if amount == commission.amount and revenue == commission.revenue:
             continue
-        reason = f"Tier true-up {label}: rate {snap.get('rate')} -> {plain(rate)}"
+        reason = TRUEUP_REASON % {"period": label, "before": snap.get("rate"), "rate": plain(rate)}
         trueup = {"period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
                   "tier_basis": basis, "conversions_in_period": progress.conversions,
                   "amount_in_period": plain(progress.amount), "rate_before": snap.get("rate"), "rate": plain(rate)}

@@ -3,7 +3,7 @@ reader's language), beside the English text the API returns. Rows written before
 
 import re
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 
 class Message(str):
@@ -54,16 +54,26 @@ def shown(entries: list[dict], fallback: str = "") -> str:
 
 
 # The reasons the tier true-up writes (`commissions.trueup`, `commissions.retrue`), stored in English on the commission
-# and in the audit log: shown in the reader's language (another reason, an operator's own words, as it was written).
-_TRUEUP_REASON = re.compile(r"Tier true-up (?P<period>\S+): rate (?P<before>\S+) -> (?P<rate>\S+)")
-_RETRUE_REASON = re.compile(
-    r"Tier true-up (?P<period>\S+) again, order (?P<order>.+) corrected: rate (?P<before>\S+) -> (?P<rate>\S+)")
+# and in the audit log (`TRUEUP_REASON % params`), and shown in the reader's language: a stored text of one of these
+# forms is read back into its parameters. Another reason (an operator's own words) is shown as it was written.
+TRUEUP_REASON = gettext_noop("Tier true-up %(period)s: rate %(before)s -> %(rate)s")
+RETRUE_REASON = gettext_noop("Tier true-up %(period)s again, order %(order)s corrected: rate %(before)s -> %(rate)s")
+_WORD = r"\S+"
+
+
+def _reading(msgid: str) -> re.Pattern:
+    """The stored English of `msgid` as a pattern naming its parameters (an order id may hold spaces)."""
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    value = {"order": ".+"}
+    return re.compile("".join(re.escape(part) if n % 2 == 0 else f"(?P<{part}>{value.get(part, _WORD)})"
+                              for n, part in enumerate(parts)))
+
+
+_READINGS = [(msgid, _reading(msgid)) for msgid in (TRUEUP_REASON, RETRUE_REASON)]
 
 
 def reason_shown(reason: str) -> str:
-    if found := _TRUEUP_REASON.fullmatch(reason):
-        return gettext("Tier true-up %(period)s: rate %(before)s -> %(rate)s") % found.groupdict()
-    if found := _RETRUE_REASON.fullmatch(reason):
-        return gettext("Tier true-up %(period)s again, order %(order)s corrected: rate %(before)s -> %(rate)s") \
-            % found.groupdict()
+    for msgid, reading in _READINGS:
+        if found := reading.fullmatch(reason):
+            return gettext(msgid) % found.groupdict()
     return reason
