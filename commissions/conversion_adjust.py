@@ -329,7 +329,10 @@ def commissions_follow_adjustment(*, conversion: Conversion, before: dict, actor
             audit_log_record(network=conversion.network, actor=actor, action="commission.conversion_adjusted",
                              target=commission, data=commission.rule_snapshot["conversion_adjustments"][-1])
         else:
-            Commission.objects.filter(network_id=commission.network_id, pk=commission.pk).update(base_amount=base)
+            kept = {"base_amount": base}
+            if record.get("tier"):  # the period's rate moved but not this one's money (an adjustment left at zero):
+                kept["rule_snapshot"] = commission.rule_snapshot  # its recorded rate is the one the period reaches
+            Commission.objects.filter(network_id=commission.network_id, pk=commission.pk).update(**kept)
     commissions_conversion_adjusted_notify(changed)
     # The period's sales moved: its commissions go to the rate they reach (those priced at it above stay).
     priced = {c.pk for c in commissions if c.pk in targets.adjustment_of or "trued_down" in (c.rule_snapshot or {})}

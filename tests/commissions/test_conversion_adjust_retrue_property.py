@@ -112,3 +112,10 @@ def test_corrections_of_a_trued_up_month_pay_every_commission_the_rate_its_total
         _run(world, sales, steps)
     finally:
         transaction.savepoint_rollback(savepoint)
+
+
+def test_a_corrected_sale_whose_adjustment_stays_at_zero_records_the_rate_its_period_reaches(world):
+    """Found by the property above: p-2's adjustment, re-trued to zero by p-1's correction, kept the rate of 260.00
+    (10 %) when p-2's own correction took the month to 120.00 (8 %); its reduction paid the 8 % already."""
+    _run(world, [(D("40.00"), D("0"), None), (D("180.00"), D("0"), D("1.5")), (D("180.00"), D("0"), None)],
+         [(1, D("40.00")), (2, D("40.00"))])
