@@ -241,6 +241,17 @@ def _distributed_already(cursor) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page requested as a Latvian member activates Latvian in the
+    test's thread (as every request does), and a later test in the same process read a service's refusal in it."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache_and_eager_tasks(settings):
     from django.core.cache import cache
 
