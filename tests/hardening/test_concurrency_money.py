@@ -15,10 +15,11 @@ from django.db import connections
 
 from commissions.models import Account, Commission
 from core.money import quantize
+from payouts import api as payouts_api
 from payouts.models import MethodKind, Payout, PayoutBatch
 from tests.commissions.helpers import assert_ledger_consistent, convert, owed, program_with_link
 from tests.conftest import api_client
-from tests.payouts.helpers import earn, method
+from tests.payouts.helpers import earn, hold_runs_until_starts_tried, method
 from tests.tracking.conversions_support import click_at, make_shop
 from tracking.models import Conversion
 from tracking.signals import conversion_recorded
@@ -160,8 +161,9 @@ def test_fifty_duplicate_postbacks_on_the_warm_fast_path_make_one_conversion(wor
     assert_ledger_consistent()
 
 
-def test_two_payout_batches_started_at_once_through_the_api_pay_nobody_twice(world):
+def test_two_payout_batches_started_at_once_through_the_api_pay_nobody_twice(world, monkeypatch):
     tenant = world.a
+    hold_runs_until_starts_tried(monkeypatch, 2, payouts_api)
     earn(tenant, "30.00")
     earn(tenant, "20.00", affiliate=tenant.affiliate2)
     earn(tenant, "15.00", currency="USD")

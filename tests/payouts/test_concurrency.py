@@ -1,6 +1,7 @@
 """PostgreSQL: two batches started at once (one refused, no affiliate in both), two runners of one batch (one
 transfer per payout), a batch racing approvals (nothing approved is marked paid without its money)."""
 
+import sys
 import threading
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from payouts.batches import BatchRunning, payout_batch_run, payout_batch_start
 from payouts.models import Payout, PayoutBatch
 from tests.commissions.helpers import assert_ledger_consistent, owed
 
-from .helpers import earn, method
+from .helpers import earn, hold_runs_until_starts_tried, method
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 K = Account.Kind
@@ -39,8 +40,9 @@ def _in_threads(targets):
     return results, errors
 
 
-def test_two_batches_at_once_one_is_refused_and_nobody_is_paid_twice(world, stripe_api):
+def test_two_batches_at_once_one_is_refused_and_nobody_is_paid_twice(world, stripe_api, monkeypatch):
     a = world.a
+    hold_runs_until_starts_tried(monkeypatch, 2, sys.modules[__name__])
     earn(a, "30.00")
     earn(a, "20.00", affiliate=a.affiliate2)
     method(a.affiliate)
