@@ -34,9 +34,9 @@ from tracking.models import Conversion
 
 from . import ledger, services
 from .daily import commissions_kept
-from .models import Commission, TierTrueUp
+from .models import Commission
 from .notifications import commissions_conversion_adjusted_notify
-from .retrue import period_retrue
+from .retrue import period_retrue, period_totals_move
 from .reversals import item_reversal_targets, items_refunded, refund_rebase, reversal_targets
 from .rules import (
     TIER_STATUSES,
@@ -135,21 +135,10 @@ def _periods_corrected(conversion: Conversion, before: dict, commissions: list[C
     """The sale's tier periods already trued up, by tier period: (the sales total their true-up counted, with the
     corrections since; the same with this one). The total moves by the change of the order amount (what was
     refunded stays refunded) when the sale counts towards tiers: in the program's currency, not rejected."""
-    markers = list(TierTrueUp.objects.select_for_update().filter(
-        network_id=conversion.network_id, program_id=conversion.program_id, affiliate_id=conversion.affiliate_id,
-        event=conversion.event, period_start__lte=conversion.created_at, period_end__gt=conversion.created_at,
-    ).order_by("pk"))
     counted = conversion.currency == conversion.program.currency and any(
         c.tier == 1 and c.kind != Commission.Kind.ADJUSTMENT and c.status in TIER_STATUSES for c in commissions)
     change = Decimal(conversion.amount) - Decimal(before["amount"]) if counted else ZERO
-    totals = {}
-    for marker in markers:
-        total = marker.amount
-        if change:
-            marker.amount = total + change
-            marker.save(update_fields=["amount"])
-        totals[marker.tier_period] = (total, marker.amount)
-    return totals
+    return period_totals_move(conversion, change)
 
 
 class _Targets:

@@ -432,8 +432,9 @@ def _tier_change(tier: dict, currency: str, shows_payout: bool) -> dict:
 
 
 def _period_retrues(c: Commission, tz, shows_payout: bool, shows_revenue: bool, foreign_sale: bool) -> list[dict]:
-    """The re-trues of this commission's tier period (`commissions.retrue`): a correction of another order of the
-    period moved its sales into another tier, so this commission (with its adjustment) is paid the rate reached."""
+    """The re-trues of this commission's tier period (`commissions.retrue`): a correction, refund or rejection of an
+    order of the period moved its sales into another tier, so this commission (with its adjustment) is paid the rate
+    reached."""
     rows, cur = [], c.currency
     for entry in (c.rule_snapshot or {}).get("retrued") or []:
         currency = c.program.currency
@@ -445,7 +446,9 @@ def _period_retrues(c: Commission, tz, shows_payout: bool, shows_revenue: bool, 
         if shows_payout:
             row.update(rate_before=entry["rate_before"], rate=entry["rate"],
                        amount_before=_money(entry["amount_before"], cur), amount=_money(entry["amount"], cur))
-        if entry.get("own"):  # this sale's own correction: the true-up had left it at its rate
+        if entry.get("cause") in ("refunded", "rejected"):
+            row["reason"] = _lost_reason(entry, order, before, after, shows_payout)
+        elif entry.get("own"):  # this sale's own correction: the true-up had left it at its rate
             row["reason"] = _tier_change(entry, currency, shows_payout)["reason"]
         elif shows_payout:
             row["reason"] = _(
@@ -462,6 +465,37 @@ def _period_retrues(c: Commission, tz, shows_payout: bool, shows_revenue: bool, 
             row.update(revenue_before=_money(entry["revenue_before"], cur), revenue=_money(entry["revenue"], cur))
         rows.append(row)
     return rows
+
+
+def _lost_reason(entry: dict, order: str, before: str, after: str, shows_payout: bool) -> str:
+    """Why a refund or a rejection after the true-up re-trued this commission (`retrue.period_sales_lost`)."""
+    values = {"order": order or "—", "before": before, "after": after, "rate": entry["rate"],
+              "rate_before": entry["rate_before"]}
+    if entry.get("own") and shows_payout:  # the refunded sale's own commission
+        return _(
+            "The refund of this order moves the period's sales from %(before)s to %(after)s: the period is trued up "
+            "again, and what remains of this sale is paid %(rate)s%% (it was paid %(rate_before)s%%).") % values
+    if entry.get("own"):
+        return _(
+            "The refund of this order moves the period's sales from %(before)s to %(after)s: the period is trued up "
+            "again, and what remains of this sale is paid the tier they reach.") % values
+    if entry["cause"] == "refunded" and shows_payout:
+        return _(
+            "A refund of another order of the period (%(order)s) moves its sales from %(before)s to %(after)s: the "
+            "period is trued up again, and this commission is paid %(rate)s%% (it was paid %(rate_before)s%%).") \
+            % values
+    if entry["cause"] == "refunded":
+        return _(
+            "A refund of another order of the period (%(order)s) moves its sales from %(before)s to %(after)s: the "
+            "period is trued up again, and this commission is paid the tier they reach.") % values
+    if shows_payout:
+        return _(
+            "The rejection of another order of the period (%(order)s) moves its sales from %(before)s to %(after)s: "
+            "the period is trued up again, and this commission is paid %(rate)s%% (it was paid %(rate_before)s%%).") \
+            % values
+    return _(
+        "The rejection of another order of the period (%(order)s) moves its sales from %(before)s to %(after)s: the "
+        "period is trued up again, and this commission is paid the tier they reach.") % values
 
 
 def _audits(c: Commission) -> list[AuditLog]:

@@ -1,5 +1,6 @@
-"""A correction that moves an amount-based tier period's sales into another tier re-trues the period: every commission
-the true-up governs ends at the rate the corrected total reaches, through its adjustment or its `trued_down` reduction.
+"""A correction, a refund or a rejection that moves an amount-based tier period's sales into another tier re-trues the
+period: every commission the true-up governs ends at the rate the new total reaches, through its adjustment or its
+`trued_down` reduction. The true-up's record (`TierTrueUp.amount`) keeps the running total.
 
 Refunds stay refunded: the refunded share of each order reverses the same share of what the commission now pays
 (`reversals.reversal_targets`, from a correction's rebase when there was one). Each change is one balanced posting,
@@ -13,7 +14,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from core.money import quantize
-from core.words import RETRUE_REASON
+from core.words import RETRUE_REASON, RETRUE_REFUND_REASON, RETRUE_REJECT_REASON
 from network.models import User
 from network.services import audit_log_record
 from programs.models import CommissionRule, tier_rate
@@ -24,18 +25,22 @@ from .daily import commissions_kept
 from .models import Commission, TierTrueUp
 from .notifications import commissions_adjusted_notify, commissions_conversion_adjusted_notify
 from .reversals import rebased_targets, reversal_targets, trued_down
-from .rules import commission_amounts, plain, second_tier_amount
+from .rules import TIER_STATUSES, commission_amounts, plain, second_tier_amount
 from .trueup import _adjustment_create, _period_label
 
 ZERO = Decimal(0)
 Pair = tuple[Decimal, Decimal]
+# Why the period's sales moved: the order was corrected, refunded, or its commission rejected.
+CORRECTED, REFUNDED, REJECTED = "corrected", "refunded", "rejected"
+REASONS = {CORRECTED: RETRUE_REASON, REFUNDED: RETRUE_REFUND_REASON, REJECTED: RETRUE_REJECT_REASON}
 
 
 class _Run:
     """One period's re-true: what it reached, why, and what changed (for the notifications)."""
 
-    def __init__(self, marker: TierTrueUp, conversion: Conversion, before: Decimal, after: Decimal):
-        self.marker, self.before, self.after = marker, before, after
+    def __init__(self, marker: TierTrueUp, conversion: Conversion, before: Decimal, after: Decimal,
+                 cause: str = CORRECTED):
+        self.marker, self.before, self.after, self.cause = marker, before, after, cause
         self.order_id, self.conversion_id = conversion.order_id, conversion.pk
         self.at = timezone.now().isoformat()
         self.created: list[Commission] = []
@@ -50,12 +55,15 @@ class _Run:
 
     def reason(self, rate_before: str, rate: str) -> str:
         label = _period_label(self.marker.period_start, self.marker.tier_period)
-        return (RETRUE_REASON % {"period": label, "order": self.order_id, "before": rate_before, "rate": rate})[:255]
+        return (REASONS[self.cause] % {"period": label, "order": self.order_id, "before": rate_before,
+                                       "rate": rate})[:255]
 
     def record(self, commission: Commission, rate_before: str, rate: str, paid_before: Pair, paid: Pair) -> dict:
-        """The snapshot's `retrued` entry (the explanation's `period_retrues`; `own`: the corrected sale's)."""
+        """The snapshot's `retrued` entry (the explanation's `period_retrues`; `own`: the corrected or refunded
+        sale's; `cause`: refunded or rejected, none for a correction)."""
         cur = commission.currency
-        return {"at": self.at, "order_id": self.order_id, "own": commission.conversion_id == self.conversion_id,
+        return {**({} if self.cause == CORRECTED else {"cause": self.cause}),
+                "at": self.at, "order_id": self.order_id, "own": commission.conversion_id == self.conversion_id,
                 "tier_period": self.marker.tier_period,
                 "amount_in_period_before": plain(self.before), "amount_in_period": plain(self.after),
                 "rate_before": rate_before, "rate": rate,
@@ -103,7 +111,7 @@ def _retrue_one(commission: Commission, adjustment: Commission | None, *, pair: 
     up = (max(pair[0] - own[0], ZERO), max(pair[1] - own[1], ZERO))
     paid_before = tuple(a + b for a, b in zip(_remaining(commission), _remaining(adjustment), strict=True))
     reason = run.reason(rate_before, rate)
-    memo = f"tier period re-trued: order {run.order_id} corrected"
+    memo = f"tier period re-trued: order {run.order_id} {run.cause}"
     n = len((commission.rule_snapshot or {}).get("retrued") or []) + 1
     snap = dict(commission.rule_snapshot or {})
     if down != trued_down(commission) and (any(down) or "trued_down" in snap):
@@ -202,10 +210,11 @@ def _raised_beyond_own(commission: Commission, adjustment: Commission | None, *,
 
 
 def period_retrue(*, conversion: Conversion, periods: dict[str, tuple[Decimal, Decimal]], priced: set[int],
-                  actor: User | None = None) -> list[Commission]:
-    """After the correction of `conversion` moved its trued-up periods' sales (`periods`: before, after), bring
-    every commission of those periods to the rate the corrected total reaches, but those the correction already
-    priced at that rate (`priced`: ids). Returns the commissions and adjustments that changed or were created."""
+                  actor: User | None = None, cause: str = CORRECTED) -> list[Commission]:
+    """After the correction (refund, rejection: `cause`) of `conversion` moved its trued-up periods' sales
+    (`periods`: before, after), bring every commission of those periods to the rate the new total reaches, but those
+    the correction already priced at that rate (`priced`: ids). Returns the commissions and adjustments that changed
+    or were created."""
     moved = {period: totals for period, totals in periods.items() if totals[0] != totals[1]}
     if not moved:
         return []
@@ -216,7 +225,7 @@ def period_retrue(*, conversion: Conversion, periods: dict[str, tuple[Decimal, D
     created, changed = [], []
     for marker in markers:
         before, after = moved[marker.tier_period]
-        run = _Run(marker, conversion, before, after)
+        run = _Run(marker, conversion, before, after, cause)
         governed = _governed(marker, marker.period_start, marker.period_end)
         adjustments = {adjustment.adjusts_id: adjustment for adjustment in (
             Commission.objects.select_for_update(of=("self",))
@@ -247,3 +256,44 @@ def period_retrue(*, conversion: Conversion, periods: dict[str, tuple[Decimal, D
     commissions_adjusted_notify(created, [])
     commissions_conversion_adjusted_notify(changed)
     return [*created, *(commission for commission, _a, _r in changed)]
+
+
+def period_totals_move(conversion: Conversion, change: Decimal) -> dict[str, tuple[Decimal, Decimal]]:
+    """The sale's tier periods already trued up, by tier period: (the sales total their true-up counted, with the
+    moves since; the same with `change`), each true-up's record moved to the new total (locked: one move at a time)."""
+    markers = list(TierTrueUp.objects.select_for_update().filter(
+        network_id=conversion.network_id, program_id=conversion.program_id, affiliate_id=conversion.affiliate_id,
+        event=conversion.event, period_start__lte=conversion.created_at, period_end__gt=conversion.created_at,
+    ).order_by("pk"))
+    totals = {}
+    for marker in markers:
+        total = marker.amount
+        if change:
+            marker.amount = total + change
+            marker.save(update_fields=["amount"])
+        totals[marker.tier_period] = (total, marker.amount)
+    return totals
+
+
+def sale_counted(conversion: Conversion, currency: str) -> Decimal:
+    """What the order adds to its period's amount-based tiers (`tier_progress`'s maths): its first-tier commission's
+    order amount net of refunds while that commission counts (TIER_STATUSES), when the order is in the program's
+    `currency`; else zero."""
+    if conversion.currency != currency:
+        return ZERO
+    rows = Commission.objects.filter(network_id=conversion.network_id, conversion_id=conversion.pk, tier=1,
+                                     kind=conversion.event, status__in=TIER_STATUSES)
+    return sum((Decimal(base) - Decimal(refunded) for base, refunded in rows.values_list("base_amount",
+                                                                                          "refunded_base")), ZERO)
+
+
+def period_sales_lost(*, conversion: Conversion, lost: Decimal, cause: str, actor: User | None = None
+                      ) -> list[Commission]:
+    """A refund (`cause` REFUNDED) or a rejection (REJECTED) after the true-up: the order counts `lost` less towards
+    its trued-up periods' sales. When the new total is in another tier the period is trued up again, the refunded
+    sale's own commission with the others: its refund reversed it at the old rate, the re-true brings what remains of
+    it to the new one (refunds stay refunded). Returns the commissions and adjustments that changed or were created."""
+    if not lost:
+        return []
+    periods = period_totals_move(conversion, -lost)
+    return period_retrue(conversion=conversion, periods=periods, priced=set(), actor=actor, cause=cause)

@@ -334,14 +334,21 @@ def _reject_one(commission: Commission, actor: User | None, reason: str) -> None
 def commission_reject(*, network: Network, commission: Commission | int, actor: User | None = None,
                       reason: str = "", operator: bool = False) -> Commission:
     """pending -> rejected (advertiser, operators); on_hold -> rejected (operators). Reverses the posting."""
+    from .retrue import REJECTED, period_sales_lost, sale_counted  # the re-true builds on these services
+
     commission = _locked(network, commission)
     _check_held_decider(commission, operator)
     if commission.status not in (Status.PENDING, Status.ON_HOLD):
         raise TransitionError(commission, "rejected")
     source = commission.status
+    conversion = commission.conversion if commission.tier == 1 else None
+    counted = sale_counted(conversion, commission.program.currency) if conversion is not None else ZERO
     _reject_one(commission, actor, reason)
     for child in _children(commission, [source]):
         _reject_one(child, actor, reason)
+    if counted:  # after the tier true-up the period's sales lose the order: another tier re-trues the period
+        period_sales_lost(conversion=conversion, lost=counted - sale_counted(conversion, commission.program.currency),
+                          cause=REJECTED, actor=actor)
     return commission
 
 
@@ -481,14 +488,21 @@ def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, a
     """A refund of `amount` (conversion currency): reverse each commission proportionally (cumulatively, so the
     rounding of several partial refunds never drifts); the whole remaining order reverses them fully. A refund by
     `items` ({sku, amount}) reverses those items' lines of a commission priced by item."""
+    from .retrue import REFUNDED, period_sales_lost, sale_counted  # the re-true builds on these services
+
     amount = Decimal(amount)
     if amount <= 0:
         return []
+    currency = conversion.program.currency
+    counted = sale_counted(conversion, currency)
     changed = _reverse_for_refund(conversion, amount, items=items)
     for commission, full in changed:
         _audit(conversion.network, actor, "commission.reversed", commission,
                refund=str(quantize(amount, conversion.currency)), full=full)
         commission_notify(commission, "commission.reversed" if full else "commission.partially_reversed")
+    # After the tier true-up the period's sales lose what was refunded: another tier re-trues the period.
+    period_sales_lost(conversion=conversion, lost=counted - sale_counted(conversion, currency), cause=REFUNDED,
+                      actor=actor)
     return [commission for commission, _ in changed]
 
 

@@ -58,6 +58,11 @@ def shown(entries: list[dict], fallback: str = "") -> str:
 # forms is read back into its parameters. Another reason (an operator's own words) is shown as it was written.
 TRUEUP_REASON = gettext_noop("Tier true-up %(period)s: rate %(before)s -> %(rate)s")
 RETRUE_REASON = gettext_noop("Tier true-up %(period)s again, order %(order)s corrected: rate %(before)s -> %(rate)s")
+# A refund or a rejection of an order after the true-up (`commissions.retrue.period_sales_lost`).
+RETRUE_REFUND_REASON = gettext_noop(
+    "Tier true-up %(period)s again, order %(order)s refunded: rate %(before)s -> %(rate)s")
+RETRUE_REJECT_REASON = gettext_noop(
+    "Tier true-up %(period)s again, order %(order)s rejected: rate %(before)s -> %(rate)s")
 _WORD = r"\S+"
 
 
@@ -69,7 +74,8 @@ def _reading(msgid: str) -> re.Pattern:
                               for n, part in enumerate(parts)))
 
 
-_READINGS = [(msgid, _reading(msgid)) for msgid in (TRUEUP_REASON, RETRUE_REASON)]
+_READINGS = [(msgid, _reading(msgid))
+             for msgid in (TRUEUP_REASON, RETRUE_REASON, RETRUE_REFUND_REASON, RETRUE_REJECT_REASON)]
 
 
 def reason_shown(reason: str) -> str:
