@@ -446,7 +446,8 @@ def _period_retrues(c: Commission, tz, shows_payout: bool, shows_revenue: bool, 
         if shows_payout:
             row.update(rate_before=entry["rate_before"], rate=entry["rate"],
                        amount_before=_money(entry["amount_before"], cur), amount=_money(entry["amount"], cur))
-        if entry.get("cause") in ("refunded", "rejected"):
+        if entry.get("cause") in ("refunded", "rejected"):  # a refund or a rejection after the true-up
+            row["cause"] = entry["cause"]
             row["reason"] = _lost_reason(entry, order, before, after, shows_payout)
         elif entry.get("own"):  # this sale's own correction: the true-up had left it at its rate
             row["reason"] = _tier_change(entry, currency, shows_payout)["reason"]

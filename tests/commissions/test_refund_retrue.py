@@ -17,6 +17,7 @@ from commissions import services
 from commissions.models import Commission, TierTrueUp, Transaction
 from commissions.trueup import tier_trueups_run
 from network.models import AuditLog
+from tests.factories import make_affiliate, make_link, make_partnership
 from tests.pages import web_client
 from tracking.models import Conversion
 
@@ -83,6 +84,7 @@ def test_a_partial_refund_taking_the_month_below_the_tier_re_trues_it_on_what_re
     assert [(r["order_id"], r["amount_in_period_before"], r["amount_in_period"], r["rate_before"], r["rate"],
              r["amount_before"], r["amount"]) for r in retrues] == [
         ("oct-0", "400.00", "240.00", "10", "8", "10.00", "8.00")]
+    assert retrues[0]["cause"] == "refunded"
     assert "A refund of another order of the period (oct-0)" in retrues[0]["reason"]
     own = _explanation(world.a, first)["period_retrues"]
     assert [(r["amount_before"], r["amount"]) for r in own] == [("4.00", "3.20")]
@@ -131,6 +133,7 @@ def test_a_rejection_after_the_true_up_takes_the_order_out_of_the_month(world, o
     third.refresh_from_db()
     assert third.rule_snapshot["trued_down"]["amount"] == "2.00" and "order oct-0 rejected" in third.reason
     retrues = _explanation(world.a, third)["period_retrues"]
+    assert retrues[0]["cause"] == "rejected"
     assert "The rejection of another order of the period (oct-0)" in retrues[0]["reason"]
     assert owed(PENDING, world.a.affiliate) == D("16.00")
     _assert_books(world.a.affiliate, world.a.advertiser)
@@ -204,6 +207,22 @@ def test_a_paid_commission_lowered_by_a_refund_is_taken_back_from_the_next_payou
     _assert_books(world.a.affiliate, world.a.advertiser)
 
 
+def test_the_referrers_override_follows_its_commission_re_trued_by_a_refund(world):
+    referred, _ = make_affiliate(world.a.network, "Referred", "referred@alpha.test", referred_by=world.a.affiliate)
+    program, _ = program_with_link(world.a, rules=[AMOUNT_RULE], second_tier_percent=D("10"))
+    first, second, third = _trued_up_october(world.a, make_link(make_partnership(program, referred)))
+    overrides = {c.parent_id: c for c in Commission.objects.filter(tier=2, kind="second_tier")}
+    assert [_pair(overrides[c.pk]) for c in (first, second, third)] == [D("2.00"), D("1.00"), D("1.00")]
+    _ok(_refund(world.a, first, "160.00"))  # 240.00: 8 %
+    # 10 % of what each commission now pays: 3.20, 8.00 and 8.00.
+    assert [_pair(overrides[c.pk]) for c in (first, second, third)] == [D("0.32"), D("0.80"), D("0.80")]
+    assert Commission.objects.get(pk=overrides[third.pk].pk).rule_snapshot["trued_down"]["amount"] == "0.20"
+    assert owed(PENDING, world.a.affiliate) == D("1.92")  # the referrer's
+    assert owed(PENDING, referred) == D("19.20")
+    _assert_books(world.a.affiliate, world.a.advertiser)
+    _assert_books(referred, world.a.advertiser)
+
+
 def test_a_refund_before_the_true_up_moves_no_record(world):
     _, link = program_with_link(world.a, rules=[AMOUNT_RULE])
     first = convert(world.a, link, "oct-0", "300", created_at=OCTOBER)[1][0]
@@ -212,3 +231,19 @@ def test_a_refund_before_the_true_up_moves_no_record(world):
     tier_trueups_run(now=AFTER_OCTOBER)
     assert _month() == D("200") and _pair(first) == D("16.00")
     _assert_books(world.a.affiliate, world.a.advertiser)
+
+
+def test_the_re_trues_refund_and_rejection_reasons_are_shown_in_the_readers_language():
+    from django.utils import translation
+
+    from core.words import reason_shown
+
+    with translation.override("pl"):
+        assert reason_shown("Tier true-up 2026-10 again, order A 7 refunded: rate 10 -> 8") == (
+            "Ponowne wyrównanie poziomu za 2026-10, zwrot za zamówienie A 7: stawka 10 -> 8")
+    with translation.override("lv"):
+        assert reason_shown("Tier true-up 2026-W41 again, order oct-0 rejected: rate 10 -> 8") == (
+            "Atkārtota līmeņa izlīdzināšana par 2026-W41, noraidīts pasūtījums oct-0: likme 10 -> 8")
+    with translation.override("en"):
+        assert reason_shown("Tier true-up 2026-10 again, order A 7 refunded: rate 10 -> 8") == (
+            "Tier true-up 2026-10 again, order A 7 refunded: rate 10 -> 8")
