@@ -1,8 +1,8 @@
 """Hypothesis drives a trued-up month with three amount tiers, refunds and corrections from before the true-up, a
-referrer's override, then corrections of its orders: after every correction the ledger balances, the accounts hold
-what the commissions still pay, every commission of the month is paid the rate the corrected total reaches, on the
-whole order when nothing was refunded, and on what remains of it when its order was not corrected after the
-true-up."""
+referrer's override, then corrections and refunds of its orders: after every step the ledger balances, the accounts
+hold what the commissions still pay, the true-up's record holds the month's sales net of refunds, and every commission
+still owed is paid the rate that total reaches, on the whole order when nothing was refunded, and on what remains of
+it when its order was not corrected after the true-up."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -35,8 +35,11 @@ AMOUNTS = [D("40.00"), D("99.99"), D("120.00"), D("180.00"), D("333.33")]
 # (amount, share refunded before the true-up, factor of a correction after that refund, before the true-up)
 orders = st.lists(st.tuples(st.sampled_from(AMOUNTS), st.sampled_from([D(0), D("0.25"), D("0.5")]),
                             st.sampled_from([None, D("0.8"), D("1.5")])), min_size=2, max_size=4)
-corrections = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(AMOUNTS + [D("500.00")])), min_size=1,
-                       max_size=4)
+# ("correct", order, new amount) or ("refund", order, share of what remains of it), after the true-up.
+corrections = st.lists(st.one_of(
+    st.tuples(st.just("correct"), st.integers(0, 3), st.sampled_from(AMOUNTS + [D("500.00")])),
+    st.tuples(st.just("refund"), st.integers(0, 3), st.sampled_from([D("0.25"), D("0.5"), D("1")]))),
+    min_size=1, max_size=5)
 
 
 def _books(tenant, referred):
@@ -83,16 +86,23 @@ def _run(world, sales, steps):
         made.append(conversion.pk)
     tier_trueups_run(now=AFTER_OCTOBER)
     corrected = set()
-    for index, amount in steps:
+    for step in steps:
+        kind, index, value = step if len(step) == 3 else ("correct", *step)
         conversion = Conversion.objects.get(pk=made[index % len(made)])
         try:
-            conversion_adjust(network=network, conversion=conversion, amount=amount)
-            corrected.add(conversion.pk)
+            if kind == "correct":
+                conversion_adjust(network=network, conversion=conversion, amount=value)
+                corrected.add(conversion.pk)
+            else:
+                conversion_refund(network=network, conversion=conversion,
+                                  amount=quantize((conversion.amount - conversion.refunded_amount) * value, "EUR"))
         except ValidationError:
-            pass  # not above what was refunded, or the same amount again: nothing changes
+            pass  # not above what was refunded, the same amount again, or nothing left: nothing changes
         _books(world.a, referred)
         total = TierTrueUp.objects.get().amount
-        for commission in Commission.objects.filter(tier=1, kind="sale").select_related("conversion"):
+        owed_sales = Commission.objects.filter(tier=1, kind="sale", status__in=services.LIABLE)
+        assert total == sum((c.base_amount - c.refunded_base for c in owed_sales), D(0))  # net of refunds
+        for commission in owed_sales.select_related("conversion"):
             rate = D(tier_rate(payout=RULE["payout"], tiers=RULE["tiers"], reached=total))
             assert _paid_rate(commission) == rate, (commission.conversion.order_id, total)
             conversion = commission.conversion
@@ -106,7 +116,8 @@ def _run(world, sales, steps):
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(sales=orders, steps=corrections)
-def test_corrections_of_a_trued_up_month_pay_every_commission_the_rate_its_total_reaches(world, sales, steps):
+def test_corrections_and_refunds_of_a_trued_up_month_pay_every_commission_the_rate_its_total_reaches(world, sales,
+                                                                                                      steps):
     savepoint = transaction.savepoint()
     try:
         _run(world, sales, steps)
