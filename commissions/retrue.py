@@ -275,11 +275,13 @@ def period_totals_move(conversion: Conversion, change: Decimal) -> dict[str, tup
     return totals
 
 
-def sale_counted(conversion: Conversion, currency: str) -> Decimal:
+def sale_counted(conversion: Conversion, currency: str | None = None) -> Decimal:
     """What the order adds to its period's amount-based tiers (`tier_progress`'s maths): its first-tier commission's
     order amount net of refunds while that commission counts (TIER_STATUSES), when the order is in the program's
-    `currency`; else zero."""
-    if conversion.currency != currency:
+    currency (`currency`, else read); else zero (an unattributed order, too)."""
+    if conversion.program_id is None or conversion.affiliate_id is None:
+        return ZERO
+    if conversion.currency != (currency or conversion.program.currency):
         return ZERO
     rows = Commission.objects.filter(network_id=conversion.network_id, conversion_id=conversion.pk, tier=1,
                                      kind=conversion.event, status__in=TIER_STATUSES)

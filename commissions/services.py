@@ -493,16 +493,14 @@ def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, a
     amount = Decimal(amount)
     if amount <= 0:
         return []
-    currency = conversion.program.currency
-    counted = sale_counted(conversion, currency)
+    counted = sale_counted(conversion)
     changed = _reverse_for_refund(conversion, amount, items=items)
     for commission, full in changed:
         _audit(conversion.network, actor, "commission.reversed", commission,
                refund=str(quantize(amount, conversion.currency)), full=full)
         commission_notify(commission, "commission.reversed" if full else "commission.partially_reversed")
     # After the tier true-up the period's sales lose what was refunded: another tier re-trues the period.
-    period_sales_lost(conversion=conversion, lost=counted - sale_counted(conversion, currency), cause=REFUNDED,
-                      actor=actor)
+    period_sales_lost(conversion=conversion, lost=counted - sale_counted(conversion), cause=REFUNDED, actor=actor)
     return [commission for commission, _ in changed]
 
 
