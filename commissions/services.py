@@ -333,7 +333,8 @@ def _reject_one(commission: Commission, actor: User | None, reason: str) -> None
 @transaction.atomic
 def commission_reject(*, network: Network, commission: Commission | int, actor: User | None = None,
                       reason: str = "", operator: bool = False) -> Commission:
-    """pending -> rejected (advertiser, operators); on_hold -> rejected (operators). Reverses the posting."""
+    """pending -> rejected (advertiser, operators); on_hold -> rejected (operators). Reverses the posting. After the
+    period's tier true-up (`tier_basis: "amount"`) the order no longer counts: its period may be trued up again."""
     from .retrue import REJECTED, period_sales_lost, sale_counted  # the re-true builds on these services
 
     commission = _locked(network, commission)
@@ -487,7 +488,8 @@ def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, a
                                    items: list[dict] | None = None) -> list:
     """A refund of `amount` (conversion currency): reverse each commission proportionally (cumulatively, so the
     rounding of several partial refunds never drifts); the whole remaining order reverses them fully. A refund by
-    `items` ({sku, amount}) reverses those items' lines of a commission priced by item."""
+    `items` ({sku, amount}) reverses those items' lines of a commission priced by item. After the period's tier
+    true-up (`tier_basis: "amount"`) the period's sales lose what was refunded: it may be trued up again."""
     from .retrue import REFUNDED, period_sales_lost, sale_counted  # the re-true builds on these services
 
     amount = Decimal(amount)
