@@ -155,6 +155,7 @@ class _Targets:
         self.adjustment_of = {c.adjusts_id: c for c in commissions if c.kind == Commission.Kind.ADJUSTMENT}
         self.own: dict[int, Pair] = {}
         self.pair: dict[int, Pair] = {}
+        self.pair_then: dict[int, Pair] = {}  # `pair` at the rate before the correction (the period's tier moved)
         self.lines: dict[int, tuple[list[dict], list[dict]]] = {}
         self.at = timezone.now().isoformat()
 
@@ -185,7 +186,7 @@ class _Targets:
             if parent not in self.own:
                 return
             percent = snap.get("second_tier_percent") or 0
-            for prices in (self.own, self.pair):  # the override's revenue is its amount
+            for prices in (self.own, self.pair, self.pair_then):  # the override's revenue is its amount
                 share = second_tier_amount(parent_amount=prices[parent][0], percent=percent,
                                            currency=commission.currency)
                 prices[commission.pk] = (share, share)
@@ -194,12 +195,15 @@ class _Targets:
                                             party=party_at_sale(commission.affiliate, snap))
             self.lines[commission.pk] = (lines, changed)
             own = (lines_total(lines, "commission"), lines_total(lines, "revenue"))
-            self.own[commission.pk] = self.pair[commission.pk] = own
+            self.own[commission.pk] = self.pair[commission.pk] = self.pair_then[commission.pk] = own
         else:
             own = _whole_at(commission, self.base, snap.get("rate"))
             rate = self.trued_rate(commission)
             self.own[commission.pk] = own
             self.pair[commission.pk] = own if rate is None else _whole_at(commission, self.base, rate)
+            tier = self.tiers.get(commission.pk)
+            self.pair_then[commission.pk] = (self.pair[commission.pk] if tier is None
+                                             else _whole_at(commission, self.base, tier["rate_before"]))
 
 
 def _raw_reversal(commission: Commission, base: Decimal, seen: dict[int, Commission]) -> Pair:
@@ -211,9 +215,13 @@ def _raw_reversal(commission: Commission, base: Decimal, seen: dict[int, Commiss
 
 
 def _post_difference(commission: Commission, *, amount: Decimal, revenue: Decimal, down: Pair | None,
-                     record: dict, memo: str, seen: dict[int, Commission]) -> Pair | None:
+                     then: Pair, record: dict, memo: str, seen: dict[int, Commission]) -> Pair | None:
     """Bring the commission to (amount, revenue) (with `down`: the true-up's reduction of it now), never below what
-    its refunds reversed, posting the difference of what it still pays (returned); None when nothing changes."""
+    its refunds reversed, posting the difference of what it still pays (returned); None when nothing changes.
+
+    `then`: what it would pay of the corrected order at the period's rate before the correction. When the correction
+    moved the period's tier, the order's refunded share stands reversed at the new rate: what was reversed moves by
+    the refunded share of the change the rate made (so it pays the new rate on what remains, refunds refunded)."""
     snap = dict(commission.rule_snapshot or {})
     reversed_amount, reversed_revenue = commission.reversed_amount, commission.reversed_revenue
     if down is not None:
@@ -221,6 +229,11 @@ def _post_difference(commission: Commission, *, amount: Decimal, revenue: Decima
         reversed_amount += down[0] - Decimal(old.get("amount", "0"))
         reversed_revenue += down[1] - Decimal(old.get("revenue", "0"))
         snap["trued_down"] = {"amount": str(down[0]), "revenue": str(down[1])}
+    refunded, base, cur = Decimal(commission.refunded_base), Decimal(commission.conversion.amount), commission.currency
+    if 0 < refunded < base:
+        pays = (amount - down[0], revenue - down[1]) if down is not None else (amount, revenue)
+        reversed_amount = max(reversed_amount + quantize((pays[0] - then[0]) * refunded / base, cur), ZERO)
+        reversed_revenue = max(reversed_revenue + quantize((pays[1] - then[1]) * refunded / base, cur), ZERO)
     amount, revenue = max(amount, reversed_amount), max(revenue, reversed_revenue)
     d_amount = (amount - reversed_amount) - commission.remaining_amount
     d_revenue = (revenue - reversed_revenue) - commission.remaining_revenue
@@ -235,7 +248,6 @@ def _post_difference(commission: Commission, *, amount: Decimal, revenue: Decima
     commission.rule_snapshot = {**snap, "conversion_adjustments": [*done, record]}
     commission.amount, commission.revenue = amount, revenue
     commission.reversed_amount, commission.reversed_revenue = reversed_amount, reversed_revenue
-    base = Decimal(commission.conversion.amount)
     if commission.refunded_base > 0:  # later refunds start from here: nothing refunded is reversed twice
         raw = _raw_reversal(commission, base, seen)
         commission.rule_snapshot["refund_rebase"] = refund_rebase(commission, refunded=commission.refunded_base,
@@ -253,10 +265,11 @@ def _post_difference(commission: Commission, *, amount: Decimal, revenue: Decima
     return d_amount, d_revenue
 
 
-def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair | None, dict]:
-    """(amount, revenue), the true-up's reduction (None: not reduced) and the correction's record of one commission.
-    An adjustment pays what the trued-up pair pays beyond its commission; a reduced commission keeps its own price
-    and the reduction grows or shrinks to the trued-up rate."""
+def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair | None, dict, Pair]:
+    """(amount, revenue), the true-up's reduction (None: not reduced), the correction's record of one commission and
+    what it would pay at the period's rate before the correction (`_post_difference`'s `then`). An adjustment pays
+    what the trued-up pair pays beyond its commission; a reduced commission keeps its own price and the reduction
+    grows or shrinks to the trued-up rate."""
     record: dict = {"at": targets.at}
     tier = targets.tiers.get(commission.adjusts_id or commission.pk)
     if tier is not None:  # the period's total moved: the trued-up rate recorded is the one it reaches now
@@ -268,9 +281,11 @@ def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair 
             snap["rate"] = tier["rate"]
         commission.rule_snapshot = snap
     if commission.kind == Commission.Kind.ADJUSTMENT:
-        own, pair = targets.own[commission.adjusts_id], targets.pair[commission.adjusts_id]
-        return (max(pair[0] - own[0], ZERO), max(pair[1] - own[1], ZERO)), None, record
-    own, pair = targets.own[commission.pk], targets.pair[commission.pk]
+        key = commission.adjusts_id
+        own, pair, then = targets.own[key], targets.pair[key], targets.pair_then[key]
+        return ((max(pair[0] - own[0], ZERO), max(pair[1] - own[1], ZERO)), None, record,
+                (max(then[0] - own[0], ZERO), max(then[1] - own[1], ZERO)))
+    own, pair, then = targets.own[commission.pk], targets.pair[commission.pk], targets.pair_then[commission.pk]
     if commission.pk in targets.lines:
         lines, changed = targets.lines[commission.pk]
         commission.rule_snapshot = {**commission.rule_snapshot, "items": lines,
@@ -281,8 +296,8 @@ def _new_amounts(commission: Commission, targets: _Targets) -> tuple[Pair, Pair 
     if below or "trued_down" in (commission.rule_snapshot or {}):
         cur = commission.currency
         down = (quantize(max(own[0] - pair[0], ZERO), cur), quantize(max(own[1] - pair[1], ZERO), cur))
-        return own, down, record
-    return own, None, record
+        return own, down, record, (min(own[0], then[0]), min(own[1], then[1]))
+    return own, None, record, own
 
 
 def commissions_follow_adjustment(*, conversion: Conversion, before: dict, actor: User | None = None) -> list:
@@ -310,9 +325,9 @@ def commissions_follow_adjustment(*, conversion: Conversion, before: dict, actor
         if key not in targets.own:
             continue
         commission.base_amount = base
-        (amount, revenue), down, record = _new_amounts(commission, targets)
-        difference = _post_difference(commission, amount=amount, revenue=revenue, down=down, record=record,
-                                      memo=memo, seen=seen)
+        (amount, revenue), down, record, then = _new_amounts(commission, targets)
+        difference = _post_difference(commission, amount=amount, revenue=revenue, down=down, then=then,
+                                      record=record, memo=memo, seen=seen)
         if difference is not None:
             changed.append((commission, *difference))
             audit_log_record(network=conversion.network, actor=actor, action="commission.conversion_adjusted",

@@ -99,7 +99,8 @@ def refund_rebase(commission: Commission, *, refunded: Decimal, raw: tuple[Decim
     return {"refunded": format(Decimal(refunded), "f"), "amount": format(commission.reversed_amount, "f"),
             "revenue": format(commission.reversed_revenue, "f"), "raw_amount": format(raw[0], "f"),
             "raw_revenue": format(raw[1], "f"), "items_refunded": format(items_refunded(commission), "f"),
-            "trued_down": [format(value, "f") for value in trued_down(commission)]}
+            "trued_down": [format(value, "f") for value in trued_down(commission)],
+            "of_amount": format(commission.amount, "f"), "of_revenue": format(commission.revenue, "f")}
 
 
 def rebased_targets(commission: Commission, *, refunded: Decimal, base: Decimal,
@@ -115,12 +116,14 @@ def rebased_targets(commission: Commission, *, refunded: Decimal, base: Decimal,
     by_name = items_refunded(commission) > Decimal(rebase.get("items_refunded") or 0)
     # A true-up that lowered the commission after the correction (or a re-true that changed the reduction) moves what
     # stood reversed by the change's share of the order then left: the refunded share was reversed at the old rate
-    # and is now at the new one, so the commission pays the new rate on what remains, refunds staying refunded.
+    # and is now at the new one, so the commission pays the new rate on what remains, refunds staying refunded. An
+    # adjustment a re-true changed since (`of_`: what it was then) moves it by the change's share then refunded.
     downs = zip(trued_down(commission), rebase.get("trued_down") or (ZERO, ZERO), strict=True)
     targets = []
     for (key, total, raw_value), (down, down_then) in zip(
             (("amount", commission.amount, raw[0]), ("revenue", commission.revenue, raw[1])), downs, strict=True):
-        before = Decimal(rebase[key]) + quantize((down - Decimal(down_then)) * (base - start) / base, cur)
+        before = (Decimal(rebase[key]) + quantize((down - Decimal(down_then)) * (base - start) / base, cur)
+                  + quantize((total - Decimal(rebase.get(f"of_{key}", total))) * start / base, cur))
         if by_name:
             value = before + max(raw_value - Decimal(rebase[f"raw_{key}"]), ZERO)
         elif base > start:

@@ -2,7 +2,7 @@
 referrer's override, then corrections and refunds of its orders: after every step the ledger balances, the accounts
 hold what the commissions still pay, the true-up's record holds the month's sales net of refunds, and every commission
 still owed is paid the rate that total reaches, on the whole order when nothing was refunded, and on what remains of
-it when its order was not corrected after the true-up."""
+it (to rounding) when something was, corrected after the true-up or not."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -85,14 +85,12 @@ def _run(world, sales, steps):
             conversion_adjust(network=network, conversion=conversion, amount=quantize(amount * factor, "EUR"))
         made.append(conversion.pk)
     tier_trueups_run(now=AFTER_OCTOBER)
-    corrected = set()
     for step in steps:
         kind, index, value = step if len(step) == 3 else ("correct", *step)
         conversion = Conversion.objects.get(pk=made[index % len(made)])
         try:
             if kind == "correct":
                 conversion_adjust(network=network, conversion=conversion, amount=value)
-                corrected.add(conversion.pk)
             else:
                 conversion_refund(network=network, conversion=conversion,
                                   amount=quantize((conversion.amount - conversion.refunded_amount) * value, "EUR"))
@@ -108,14 +106,17 @@ def _run(world, sales, steps):
             conversion = commission.conversion
             if not conversion.refunded_amount:  # corrected or not: the rate on the whole order
                 assert _pair(commission) == quantize(conversion.amount * rate / 100, "EUR"), conversion.order_id
-            if commission.conversion_id not in corrected:
-                left = (conversion.amount - conversion.refunded_amount) * rate / 100
-                assert abs(_pair(commission) - left) <= D("0.02"), (conversion.order_id, _pair(commission), left)
+            left = (conversion.amount - conversion.refunded_amount) * rate / 100
+            assert abs(_pair(commission) - left) <= D("0.02"), (conversion.order_id, _pair(commission), left)
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(sales=orders, steps=corrections)
+# Found by this test: a refunded order corrected into a higher tier, its adjustment then lowered by a later refund's
+# re-true, paid 12.60 instead of 12.75 (what stood reversed of the adjustment stayed at the higher rate).
+@example(sales=[(D("40.00"), D(0), None), (D("180.00"), D(0), D("1.5"))],
+         steps=[("refund", 0, D("0.25")), ("correct", 0, D("180.00")), ("refund", 0, D("0.25"))])
 def test_corrections_and_refunds_of_a_trued_up_month_pay_every_commission_the_rate_its_total_reaches(world, sales,
                                                                                                       steps):
     savepoint = transaction.savepoint()

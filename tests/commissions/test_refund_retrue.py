@@ -172,9 +172,32 @@ def test_a_correction_then_a_refund_add_up(world, october):
     _assert_books(world.a.affiliate, world.a.advertiser)
     _ok(_adjust(world.a, first.conversion, {"amount": "300.00"}))  # 180.00 left of it: 380.00, 10 %
     assert _month() == D("380")
-    # A correction after refunds: the corrected order's 10 % (30.00) less what its refund reversed (9.60 at 8 %).
-    assert [_pair(c) for c in (first, second, third)] == [D("20.40"), D("10.00"), D("10.00")]
-    assert owed(PENDING, world.a.affiliate) == D("40.40")
+    # 10 % of the 180.00 left of the first: its refund reversed 9.60 at 8 %, and 12.00 at the 10 % the month reaches
+    # again (the adjustment's 6.00 reverses its refunded share, 2.40).
+    assert [_pair(c) for c in (first, second, third)] == [D("18.00"), D("10.00"), D("10.00")]
+    assert (_adjustment(first).amount, _adjustment(first).reversed_amount) == (D("6.00"), D("2.40"))
+    assert owed(PENDING, world.a.affiliate) == D("38.00")
+    _assert_books(world.a.affiliate, world.a.advertiser)
+
+
+def test_a_refunded_order_corrected_into_a_higher_tier_pays_that_rate_on_what_remains(world, october):
+    first, second, third = october
+    _ok(_refund(world.a, first, "160.00"))  # 240.00: 8 %, the third reduced by 2.00
+    _ok(_refund(world.a, third, "50.00"))  # 190.00: the third pays 8 % of 50.00
+    assert [_pair(c) for c in (first, second, third)] == [D("3.20"), D("8.00"), D("4.00")]
+    _ok(_adjust(world.a, third.conversion, {"amount": "200.00"}))  # 290.00: 10 %
+    assert _month() == D("290")
+    # The third: 10 % of the 150.00 left of its order. Its refund reversed 4.00 at 8 %; at 10 % that share is 5.00
+    # (it paid 16.00 when the reduction's end took the whole 2.00 back and left the refund at 8 %).
+    assert [_pair(c) for c in (first, second, third)] == [D("4.00"), D("10.00"), D("15.00")]
+    third.refresh_from_db()
+    assert (third.amount, third.reversed_amount, third.rule_snapshot["trued_down"]) == (
+        D("20.00"), D("5.00"), {"amount": "0.00", "revenue": "0.00"})
+    assert owed(PENDING, world.a.affiliate) == D("29.00")
+    _assert_books(world.a.affiliate, world.a.advertiser)
+    # Refunding the rest of it (month 140.00: 8 %) reverses all of it; the others go back to 8 %.
+    _ok(_refund(world.a, third))
+    assert [_pair(c) for c in (first, second, third)] == [D("3.20"), D("8.00"), D("0.00")]
     _assert_books(world.a.affiliate, world.a.advertiser)
 
 
