@@ -90,5 +90,6 @@ class ReportPage(NetworkPageMixin, TemplateView):
             is_time=params.get("group_by", "day") in TIME_GROUPS,
             chart_metric=CHART_METRIC.get(role, "revenue"),
             chart_metric_label=COLUMN_LABELS[CHART_METRIC.get(role, "revenue")],
+            group_label=GROUP_LABELS.get(params.get("group_by", "day"), GROUP_LABELS["day"]),
             json_url=f"{api_url}?{urlencode(params)}", csv_url=f"{api_url}?{urlencode({**params, 'format': 'csv'})}",
             page_url=self.request.path, **kwargs)

@@ -1,0 +1,152 @@
+"""What a walk through the pages in Polish and Indonesian found in English (or as a raw code) and now reads in the
+person's language: the operator overview's figures and menu, a held commission's reason on the fraud review."""
+
+import zoneinfo
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone, translation
+
+from commissions.compute import conversion_status
+from commissions.models import Commission
+from core.words import reason_shown
+from network.audit_words import audit_sentence
+from network.models import AuditLog, User
+from payouts.models import PayoutBatch
+from tests.commissions.helpers import convert, program_with_link
+from tests.factories import make_program
+from tests.pages import web_client
+from tests.payouts.helpers import earn
+from tracking.models import Conversion
+
+OVERVIEW = {
+    "pl": ["Aktywni partnerzy", "Oczekujący partnerzy", "Operatorzy", "Koszt reklamodawców", "Marża sieci",
+           "Kliknięcia", "Konwersje", "Partie w toku", "Wypłaty czekające na Twoje oznaczenie", ">Webhooki<"],
+    "id": ["Afiliasi aktif", "Afiliasi tertunda", "Biaya pengiklan", "Margin jaringan", "Klik", "Konversi",
+           "Batch yang berjalan", "Pembayaran menunggu tanda Anda", ">Webhook<"],
+}
+ENGLISH = ["Active affiliates", "Pending affiliates", ">Operators<", "Advertiser cost", "Network margin",
+           ">Clicks <", ">Conversions <", "Running batches", "Payouts awaiting your mark", ">Webhooks<"]
+
+
+def as_reader(member, lang):
+    User.objects.filter(pk=member.membership.user_id if hasattr(member, "membership") else member.user_id).update(
+        language=lang)
+    return web_client(member)
+
+
+@pytest.mark.parametrize("lang", ["pl", "id"])
+def test_the_operator_overview_names_its_figures_and_menu_in_the_persons_language(world, lang):
+    page = as_reader(world.a.owner, lang).get("/operator/").content.decode()
+    for text in OVERVIEW[lang]:
+        assert text in page, text
+    for text in ENGLISH:
+        assert text not in page, text
+
+
+def test_the_overview_charts_label_reads_in_polish(world):
+    chart = as_reader(world.a.owner, "pl").get("/operator/charts/kpis.json?metric=payout").json()
+    assert chart["label"] == "Wypłata (EUR)"
+    assert as_reader(world.a.owner, "en").get("/operator/charts/kpis.json?metric=profit").json()["label"] == (
+        "Network margin (EUR)")
+
+
+def test_a_held_commissions_reason_is_stored_in_english_and_shown_with_its_signals_titles(world):
+    conversion = Conversion(status=Conversion.Status.HELD, fraud_signals=["duplicate_click", "bot_click"])
+    status, reason = conversion_status(conversion)
+    assert (status, reason) == (Commission.Status.ON_HOLD, "Held for review: duplicate_click, bot_click")
+    rejected = Conversion(status=Conversion.Status.REJECTED, fraud_signals=["velocity"])
+    assert conversion_status(rejected)[1] == "Rejected by the fraud policy: velocity"
+    with translation.override("pl"):
+        assert reason_shown(reason) == "Wstrzymana do weryfikacji: Zduplikowane kliknięcie, Kliknięcie bota"
+        assert reason_shown("Held for review: cap of 2 conversions per day") == (
+            "Held for review: cap of 2 conversions per day")  # not a list of signals: shown as stored
+        assert reason_shown("Order cancelled") == "Order cancelled"
+    with translation.override("id"):
+        assert reason_shown("Rejected by the fraud policy: velocity") == (
+            "Ditolak oleh kebijakan penipuan: Kecepatan IP")
+    with translation.override("en"):
+        assert reason_shown(reason) == "Held for review: Duplicate click, Bot click"
+
+
+def test_the_fraud_review_shows_a_held_reason_in_polish_without_the_signals_code(world):
+    held = earn(world.a, "12.00", approve=False)
+    Commission.objects.filter(pk=held.pk, network=world.a.network).update(
+        status=Commission.Status.ON_HOLD, reason="Held for review: duplicate_click")
+    page = as_reader(world.a.owner, "pl").get("/operator/fraud/").content.decode()
+    assert "Wstrzymana do weryfikacji: Zduplikowane kliknięcie" in page
+    assert "duplicate_click" not in page and "Held for review" not in page
+
+
+def test_a_programs_terms_read_as_one_polish_sentence_in_the_marketplace(world):
+    make_program(world.a.advertiser, name="Cloud Plan", rules=[
+        {"event": "sale", "kind": "percent", "payout": Decimal("30"), "recurring_months": 12}])
+    make_program(world.a.advertiser, name="Forever Plan", rules=[
+        {"event": "sale", "kind": "percent", "payout": Decimal("20"), "recurring_months": None}])
+    page = as_reader(world.a.affiliate, "pl").get("/partner/marketplace/").content.decode()
+    assert "30 % za sprzedaż, cyklicznie przez 12 miesięcy" in page
+    assert "20 % za sprzedaż, cyklicznie" in page
+    assert "recurring" not in page and " per sprzeda" not in page
+    english = as_reader(world.a.affiliate, "en").get("/partner/marketplace/").content.decode()
+    assert "30 % per sale, recurring for 12 months" in english and "20 % per sale, recurring" in english
+
+
+def test_the_postback_macros_are_explained_in_indonesian(world):
+    page = as_reader(world.a.affiliate, "id").get("/partner/postback/").content.decode()
+    assert "id pesanan pengiklan" in page and "komisi Anda" in page and "sub ID 1 dari tautan atau klik" in page
+    assert "the advertiser&#x27;s order id" not in page and "your commission" not in page
+
+
+def test_a_batchs_skipped_balance_says_why_in_polish_not_its_code(world):
+    batch = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED, skipped=[
+        {"affiliate": world.a.affiliate.pk, "currency": "EUR", "amount": "12.00", "reason": "no_method"},
+        {"affiliate": world.a.affiliate.pk, "currency": "USD", "amount": "3.00", "reason": "below_threshold"}])
+    page = as_reader(world.a.owner, "pl").get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
+    assert "Brak metody wypłaty" in page and "Poniżej minimalnej wypłaty" in page
+    assert "no_method" not in page and "below_threshold" not in page
+
+
+def test_the_report_charts_label_names_its_grouping_in_the_readers_words(world):
+    page = as_reader(world.a.owner, "pl").get("/operator/reports/?group_by=week").content.decode()
+    assert "(podział: tydzień)" in page and "per week" not in page and "według week" not in page
+
+
+def test_a_signal_badges_tooltip_explains_it_instead_of_showing_its_code(world):
+    program, link = program_with_link(world.a)
+    conversion, _ = convert(world.a, link, "HELD-1", "50")
+    Conversion.objects.filter(pk=conversion.pk, network=world.a.network).update(
+        status=Conversion.Status.HELD, fraud_signals=["duplicate_click"])
+    page = as_reader(world.a.advertiser, "pl").get("/advertiser/conversions/").content.decode()
+    assert 'title="Ten sam odwiedzający właśnie kliknął ten link.">Zduplikowane kliknięcie<' in page
+    assert 'title="duplicate_click"' not in page
+
+
+def test_audit_details_name_states_changes_and_times_in_the_readers_words(world):
+    with translation.override("pl"):
+        assert audit_sentence({"previous": "on_hold", "reason": "Order cancelled"}) == (
+            "Poprzednio: wstrzymano, powód: Order cancelled.")
+        assert audit_sentence({"trigger": "manual", "period": "demo:first-batch"}) == (
+            "Rozpoczęto ręcznie, okres demo:first-batch.")
+        changed = audit_sentence({"changed": {"targeting": "{'devices': ['desktop']}", "caps": "{'action': 'hold'}"},
+                                  "rules_added": 2})
+        assert changed == "Zmieniono: caps, targeting, dodane reguły: 2." and "{" not in changed
+    with translation.override("en"), timezone.override(zoneinfo.ZoneInfo("Europe/Riga")):
+        assert audit_sentence({"previous": "pending"}) == "Was pending."
+        assert audit_sentence({"at": "2026-12-03T21:39:05+00:00", "amount_before": "19.8", "amount": "16.5",
+                               "currency": "EUR"}) == "Amount €16.50, amount before €19.80, at Dec 3, 2026, 11:39\u202fPM."
+
+
+def test_the_audit_log_names_what_an_entry_is_about_in_polish(world):
+    AuditLog.objects.create(network=world.a.network, action="commission.approved",
+                            target_type="commissions.commission", target_id="7", data={"previous": "pending"})
+    page = as_reader(world.a.owner, "pl").get("/operator/audit/").content.decode()
+    assert "Prowizja #7" in page and "Poprzednio: oczekuje." in page
+    assert "commissions.commission" not in page
+
+
+@pytest.mark.parametrize(("member", "label"), [("owner", "Strony sekcji Operator sieci"),
+                                               ("advertiser", "Strony sekcji Reklamodawca")])
+def test_the_menus_label_names_the_section_in_polish(world, member, label):
+    page = as_reader(getattr(world.a, member), "pl").get(
+        {"owner": "/operator/", "advertiser": "/advertiser/"}[member]).content.decode()
+    assert f'aria-label="{label}"' in page
