@@ -1,7 +1,9 @@
-"""Pages a walk in Polish found too wide: the fraud review's decision buttons (longer words than English) made the
-page scroll sideways on a laptop; they wrap inside their cell now, and no button is cut off."""
+"""What a walk in Polish and Indonesian found in a real browser: the fraud review's decision buttons (longer words
+than English) made the page scroll sideways on a laptop (they wrap inside their cell now, and no button is cut off);
+the charts' legends, number formats and the copy button's "Copied" were English."""
 
 import pytest
+from playwright.sync_api import expect
 
 from commissions.models import Commission
 from network.models import User
@@ -30,3 +32,25 @@ def test_the_fraud_review_fits_a_laptop_and_a_phone_in_polish_and_indonesian(wor
             for button in page.locator("main td.actions button").all():
                 box = button.bounding_box()
                 assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, button.inner_text()
+
+
+def test_the_partner_overviews_chart_and_copy_button_speak_polish(world, new_page):
+    user = world.a.affiliate.membership.user
+    with_password(user)
+    User.objects.filter(pk=user.pk).update(language="pl")
+    earn(world.a, "12500.00", approve=False)  # over ten thousand: Polish groups five digits ("12 000"), not four
+    page = new_page()
+    log_in(page, user.email)
+    page.locator("#chart-performance[data-chart-ready=true]").wait_for()
+    chart = page.evaluate("""() => { const chart = Chart.getChart(document.getElementById('chart-performance'));
+        return {labels: chart.data.datasets.map(d => d.label), locale: chart.options.locale,
+                ticks: chart.scales.earnings.ticks.map(t => t.label)}; }""")
+    assert chart["labels"] == ["Kliknięcia", "Zarobki (EUR)"] and chart["locale"] == "pl"
+    assert any("\u00a0" in label or " " in label for label in chart["ticks"] if len(label) > 5), chart["ticks"]
+    assert not any("," in label for label in chart["ticks"]), chart["ticks"]
+    page.goto("/partner/links/")
+    copy = page.locator("button[data-copy]").first
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy.click()
+    expect(copy).to_have_attribute("data-copied", "true")
+    assert copy.inner_text() == "Skopiowano"

@@ -13,6 +13,7 @@ from core.words import reason_shown
 from network.audit_words import audit_sentence
 from network.models import AuditLog, User
 from payouts.models import PayoutBatch
+from reports.selectors import rate_percent
 from tests.commissions.helpers import convert, program_with_link
 from tests.factories import make_program
 from tests.pages import web_client
@@ -133,7 +134,8 @@ def test_audit_details_name_states_changes_and_times_in_the_readers_words(world)
     with translation.override("en"), timezone.override(zoneinfo.ZoneInfo("Europe/Riga")):
         assert audit_sentence({"previous": "pending"}) == "Was pending."
         assert audit_sentence({"at": "2026-12-03T21:39:05+00:00", "amount_before": "19.8", "amount": "16.5",
-                               "currency": "EUR"}) == "Amount €16.50, amount before €19.80, at Dec 3, 2026, 11:39\u202fPM."
+                               "currency": "EUR"}) == (
+            "Amount €16.50, amount before €19.80, at Dec 3, 2026, 11:39\u202fPM.")
 
 
 def test_the_audit_log_names_what_an_entry_is_about_in_polish(world):
@@ -150,3 +152,33 @@ def test_the_menus_label_names_the_section_in_polish(world, member, label):
     page = as_reader(getattr(world.a, member), "pl").get(
         {"owner": "/operator/", "advertiser": "/advertiser/"}[member]).content.decode()
     assert f'aria-label="{label}"' in page
+
+
+def test_a_conversion_rate_is_written_with_the_locales_decimal_sign():
+    with translation.override("pl"):
+        assert rate_percent("0.0252", 2) == "2,52" and rate_percent("0.0250", 1) == "2,5"
+    with translation.override("en"):
+        assert rate_percent("0.0252", 2) == "2.52"
+
+
+def test_the_scripts_words_come_from_the_page_in_polish(world):
+    program, _ = program_with_link(world.a)
+    other = make_program(world.a.advertiser, name="Open Program")
+    client = as_reader(world.a.affiliate, "pl")
+    overview = client.get("/partner/").content.decode()
+    assert 'data-label-clicks="Kliknięcia" data-label-earnings="Zarobki"' in overview
+    assert 'data-copied-label="Skopiowano"' in client.get("/partner/links/").content.decode()
+    market = client.get("/partner/marketplace/").content.decode()
+    assert f'id="apply-{other.pk}" data-closed-message="Ten program nie przyjmuje już zgłoszeń."' in market
+    reports = client.get("/partner/reports/").content.decode()
+    assert 'data-label-clicks="Kliknięcia" data-label-none="(brak)"' in reports
+
+
+def test_a_programs_blocked_countries_are_named_in_the_readers_language(world):
+    make_program(world.a.advertiser, name="Far Shop", targeting={"countries_blocked": ["CN", "VN"]})
+    page = as_reader(world.a.affiliate, "pl").get("/partner/marketplace/").content.decode()
+    assert "Chiny (CN), Wietnam (VN)" in page and "China (CN)" not in page
+    page = as_reader(world.a.affiliate, "id").get("/partner/marketplace/").content.decode()
+    assert "Tiongkok (CN)" in page
+    page = as_reader(world.a.affiliate, "en").get("/partner/marketplace/").content.decode()
+    assert "China (CN), Vietnam (VN)" in page
