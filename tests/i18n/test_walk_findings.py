@@ -182,3 +182,15 @@ def test_a_programs_blocked_countries_are_named_in_the_readers_language(world):
     assert "Tiongkok (CN)" in page
     page = as_reader(world.a.affiliate, "en").get("/partner/marketplace/").content.decode()
     assert "China (CN), Vietnam (VN)" in page
+
+
+def test_a_batch_that_paid_nobody_says_why_truly(world):
+    skipped = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED, skipped=[
+        {"affiliate": world.a.affiliate.pk, "currency": "EUR", "amount": "225.58", "reason": "no_method"}])
+    empty = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED)
+    client = as_reader(world.a.owner, "pl")
+    page = client.get(f"/operator/payouts/batches/{skipped.pk}/").content.decode()
+    assert "Ta partia nikomu nie zapłaciła: pominęła każde zatwierdzone saldo; powód poniżej." in page
+    assert "nie osiągnęło minimum" not in page
+    page = client.get(f"/operator/payouts/batches/{empty.pk}/").content.decode()
+    assert "Ta partia nikomu nie zapłaciła: żaden partner nie miał zatwierdzonego salda." in page
