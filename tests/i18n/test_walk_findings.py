@@ -11,7 +11,7 @@ from commissions.compute import conversion_status
 from commissions.models import Commission
 from core.words import reason_shown
 from network.audit_words import audit_sentence
-from network.models import AuditLog, User
+from network.models import AuditLog, PartnerGroup, User
 from payouts.models import PayoutBatch
 from reports.selectors import rate_percent
 from tests.commissions.helpers import convert, program_with_link
@@ -194,3 +194,10 @@ def test_a_batch_that_paid_nobody_says_why_truly(world):
     assert "nie osiągnęło minimum" not in page
     page = client.get(f"/operator/payouts/batches/{empty.pk}/").content.decode()
     assert "Ta partia nikomu nie zapłaciła: żaden partner nie miał zatwierdzonego salda." in page
+
+
+def test_the_advertisers_partner_list_has_one_group_form(world):
+    program, _ = program_with_link(world.a)
+    PartnerGroup.objects.create(network=world.a.network, name="gold")
+    page = as_reader(world.a.advertiser, "id").get("/advertiser/partners/").content.decode()
+    assert page.count('<form id="group-assign"') == 1 and page.count("Masukkan afiliasi yang dicentang ke grup ini") == 1
