@@ -13,6 +13,7 @@ from core.words import reason_shown
 from network.audit_words import audit_sentence
 from network.models import AuditLog, PartnerGroup, User
 from payouts.models import PayoutBatch
+from programs.models import Program
 from reports.selectors import rate_percent
 from tests.commissions.helpers import convert, program_with_link
 from tests.factories import make_program
@@ -200,4 +201,21 @@ def test_the_advertisers_partner_list_has_one_group_form(world):
     program, _ = program_with_link(world.a)
     PartnerGroup.objects.create(network=world.a.network, name="gold")
     page = as_reader(world.a.advertiser, "id").get("/advertiser/partners/").content.decode()
-    assert page.count('<form id="group-assign"') == 1 and page.count("Masukkan afiliasi yang dicentang ke grup ini") == 1
+    assert page.count('<form id="group-assign"') == 1
+    assert page.count("Masukkan afiliasi yang dicentang ke grup ini") == 1
+
+
+def test_a_caps_counts_group_their_digits_the_indonesian_way(world):
+    program, _ = program_with_link(world.a)
+    Program.objects.filter(pk=program.pk, network=world.a.network).update(
+        caps={"conversions_day": 300, "conversions_month": 5000, "action": "hold"})
+    page = as_reader(world.a.affiliate, "id").get("/partner/").content.decode()
+    assert "Tersisa 5.000 dari 5.000 konversi bulan ini" in page and "5000" not in page
+
+
+def test_a_batchs_progress_counts_use_the_locales_separators(world):
+    batch = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED, total=1200,
+                                       done=1200)
+    client = as_reader(world.a.owner, "id")
+    assert "<strong>1.200</strong>" in client.get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
+    assert "<td>1.200/1.200</td>" in client.get("/operator/payouts/batches/").content.decode()
