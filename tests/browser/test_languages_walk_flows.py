@@ -1,13 +1,15 @@
 """What a walk in Polish and Indonesian found in a real browser: the fraud review's decision buttons (longer words
 than English) made the page scroll sideways on a laptop (they wrap inside their cell now, and no button is cut off);
-the charts' legends, number formats and the copy button's "Copied" were English."""
+the payouts awaiting a mark did the same; the charts' legends, number formats and the copy button's "Copied" were
+English."""
 
 import pytest
 from playwright.sync_api import expect
 
 from commissions.models import Commission
 from network.models import User
-from tests.payouts.helpers import earn
+from payouts.models import MethodKind
+from tests.payouts.helpers import earn, method
 
 from .conftest import log_in, with_password
 
@@ -54,3 +56,30 @@ def test_the_partner_overviews_chart_and_copy_button_speak_polish(world, new_pag
     copy.click()
     expect(copy).to_have_attribute("data-copied", "true")
     assert copy.inner_text() == "Skopiowano"
+
+
+@pytest.mark.parametrize("lang", ["pl", "id"])
+def test_the_payouts_awaiting_a_mark_fit_a_laptop_in_polish_and_indonesian(world, new_page, lang):
+    a = world.a
+    with_password(a.owner.user)
+    User.objects.filter(pk=a.owner.user_id).update(language=lang)
+    earn(a, "42.50")
+    earn(a, "18.00", affiliate=a.affiliate2)
+    method(a.affiliate, MethodKind.PAYPAL, paypal_email="payme@blog.test")
+    method(a.affiliate2, MethodKind.BANK)
+    page = new_page()
+    log_in(page, "owner@alpha.test")
+    page.goto("/operator/payouts/batches/")
+    page.locator("main form.inline-form button[type=submit]").click()
+    page.locator("#batch-progress[data-status=processing]").wait_for()
+    for path in (page.url, "/operator/payouts/"):
+        for width in (1366, 390):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.goto(path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, width)
+            if width == 1366:
+                buttons = page.locator("main td.actions button").all()
+                assert len(buttons) >= 4
+                for button in buttons:
+                    box = button.bounding_box()
+                    assert box and box["x"] + box["width"] <= width, (path, button.inner_text())
