@@ -21,6 +21,7 @@ from programs.models import CommissionRule, tier_level, tier_threshold
 from programs.selectors import link_url
 from tracking.attribution import within_window
 from tracking.fraud_words import off_target_sentence
+from tracking.fraud_words import title as signal_title
 from tracking.models import Click, Conversion
 
 from .caps import cap_text
@@ -585,7 +586,7 @@ def _history(c: Commission, party: str, tz) -> list[dict]:
     audits = _audits(c)
     first_previous = next((a.data.get("previous") for a in audits if a.data.get("previous")), None)
     born = first_previous or _birth_status(c)
-    signals = ", ".join(c.conversion.fraud_signals or []) if c.conversion_id else ""
+    signals = ", ".join(signal_title(code) for code in c.conversion.fraud_signals or []) if c.conversion_id else ""
     birth_reason = _("fraud signals: %(signals)s") % {"signals": signals} \
         if born != Commission.Status.PENDING and signals else ""
     if ((c.rule_snapshot or {}).get("cap") or {}).get("exceeded"):

@@ -219,3 +219,22 @@ def test_a_batchs_progress_counts_use_the_locales_separators(world):
     client = as_reader(world.a.owner, "id")
     assert "<strong>1.200</strong>" in client.get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
     assert "<td>1.200/1.200</td>" in client.get("/operator/payouts/batches/").content.decode()
+
+
+def test_a_held_commissions_explanation_names_its_signals_in_polish(world):
+    program, link = program_with_link(world.a)
+    conversion, [commission] = convert(world.a, link, "HELD-2", "80")
+    Conversion.objects.filter(pk=conversion.pk, network=world.a.network).update(
+        status=Conversion.Status.HELD, fraud_signals=["bot_click", "too_fast"])
+    Commission.objects.filter(pk=commission.pk, network=world.a.network).update(status=Commission.Status.ON_HOLD)
+    page = as_reader(world.a.advertiser, "pl").get(f"/advertiser/commissions/{commission.pk}/").content.decode()
+    assert "sygnały oszustwa: Kliknięcie bota, Zbyt szybko" in page
+    assert "bot_click" not in page and "too_fast" not in page
+
+
+def test_a_self_referrals_day_is_written_the_locales_way(world):
+    from tracking.fraud_words import sentence
+
+    detail = {"code": "self_referral", "match": "member_address", "seen_at": "2026-12-04T10:00:00+00:00"}
+    with translation.override("pl"):
+        assert "4 gru 2026" in sentence(detail, zone="Europe/Warsaw") and "Gru" not in sentence(detail)
