@@ -47,6 +47,16 @@ TARGETS = {
 }
 
 
+def period_shown(key: str) -> str:
+    """A scheduled payout batch's period key ("monthly:2026-11", "weekly:2026-W48") in words; another as it is."""
+    kind, _sep, period = str(key or "").partition(":")
+    if kind == "monthly" and period:
+        return _("month %(period)s") % {"period": period}
+    if kind == "weekly" and period:
+        return _("week %(period)s") % {"period": period}
+    return str(key or "")
+
+
 def audit_target(label: str) -> str:
     return str(TARGETS.get(label, label))
 
@@ -125,6 +135,8 @@ def audit_sentence(data, currency: str = "") -> str:
             parts.append(_phrase(key, ", ".join(name.replace("_", " ") for name in sorted(value))))
         elif key == "at" and isinstance(value, str) and _moment(value):
             parts.append(_phrase(key, format_when(_moment(value))))
+        elif key == "period" and isinstance(value, str) and period_shown(value) != value:
+            parts.append(period_shown(value))
         elif key in STATE_KEYS and isinstance(value, str) and value in STATE_WORDS:
             parts.append(_phrase(key, STATE_WORDS[value]))
         elif isinstance(value, bool):

@@ -238,3 +238,16 @@ def test_a_self_referrals_day_is_written_the_locales_way(world):
     detail = {"code": "self_referral", "match": "member_address", "seen_at": "2026-12-04T10:00:00+00:00"}
     with translation.override("pl"):
         assert "4 gru 2026" in sentence(detail, zone="Europe/Warsaw") and "Gru" not in sentence(detail)
+
+
+def test_a_scheduled_batchs_period_reads_as_words(world):
+    with translation.override("pl"):
+        assert audit_sentence({"trigger": "schedule", "period": "monthly:2026-12"}) == (
+            "Rozpoczęto według harmonogramu, miesiąc 2026-12.")
+    assert audit_sentence({"trigger": "schedule", "period": "weekly:2026-W48"}) == "Started scheduled, week 2026-W48."
+    batch = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED,
+                                       trigger=PayoutBatch.Trigger.SCHEDULE, period_key="monthly:2026-11")
+    client = as_reader(world.a.owner, "id")
+    assert "(bulan 2026-11)" in client.get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
+    page = client.get("/operator/payouts/batches/").content.decode()
+    assert "bulan 2026-11" in page and "monthly:2026-11" not in page
