@@ -16,7 +16,7 @@ from payouts.models import PayoutBatch
 from programs.models import Program
 from reports.selectors import rate_percent
 from tests.commissions.helpers import convert, program_with_link
-from tests.factories import make_program
+from tests.factories import make_link, make_partnership, make_program
 from tests.pages import web_client
 from tests.payouts.helpers import earn
 from tracking.models import Conversion
@@ -251,3 +251,23 @@ def test_a_scheduled_batchs_period_reads_as_words(world):
     assert "(bulan 2026-11)" in client.get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
     page = client.get("/operator/payouts/batches/").content.decode()
     assert "bulan 2026-11" in page and "monthly:2026-11" not in page
+
+
+def test_a_cap_a_commission_went_past_is_explained_in_polish_and_stored_in_english(world):
+    from commissions.explain import commission_explanation
+
+    program = make_program(world.a.advertiser, rules=[{"event": "sale", "kind": "fixed", "payout": Decimal("10")}],
+                           caps={"conversions_day": 1, "action": "hold"})
+    link = make_link(make_partnership(program, world.a.affiliate))
+    convert(world.a, link, "CAP-1", "50.00")
+    _, [held] = convert(world.a, link, "CAP-2", "50.00")
+    assert held.status == Commission.Status.ON_HOLD and "the program's cap of 1 conversions per day" in held.reason
+    with translation.override("pl"):
+        reason = commission_explanation(held, party="affiliate")["cap"]["reason"]
+    assert "osiągnięto limit programu — konwersje dziennie: 1 (" in reason and "cap of" not in reason
+
+
+def test_a_batchs_progress_is_one_sentence_in_polish(world):
+    batch = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED, total=3, done=2)
+    page = as_reader(world.a.owner, "pl").get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
+    assert "Wysłano <strong>2</strong> z <strong>3</strong> wypłat" in page
