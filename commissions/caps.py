@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from network.models import Affiliate
 from programs import caps as program_caps
@@ -21,18 +22,27 @@ from .models import Commission
 
 Status = Commission.Status
 CAPPED_KINDS = (Commission.Kind.SALE, Commission.Kind.LEAD)
-MEASURE_TEXT = {"conversions_day": "%(limit)s conversions per day",
-                "conversions_month": "%(limit)s conversions per month",
-                "payout_month": "a payout budget of %(limit)s %(currency)s per month"}
+# Which cap a commission went past: stored in English in its reason (`cap_text`), shown in the reader's language on
+# the pages (`cap_words`); one set of sentences for both.
+MEASURE_TEXT = {"conversions_day": gettext_noop("%(limit)s conversions per day"),
+                "conversions_month": gettext_noop("%(limit)s conversions per month"),
+                "payout_month": gettext_noop("a payout budget of %(limit)s %(currency)s per month")}
+CAP_REACHED = {program_caps.PARTNERSHIP: gettext_noop("the partnership's cap of %(what)s (%(period)s) was reached"),
+               program_caps.PROGRAM: gettext_noop("the program's cap of %(what)s (%(period)s) was reached")}
 
 
-def cap_text(cap: dict, currency: str) -> str:
-    """"the program's cap of 100 conversions per day (2026-03-14)": which cap a commission went past."""
-    owner = "the partnership's" if cap.get("scope") == program_caps.PARTNERSHIP else "the program's"
-    what = MEASURE_TEXT[cap["exceeded"]] % {"limit": cap["limit"], "currency": currency}
+def cap_text(cap: dict, currency: str, translate=str) -> str:
+    """"the program's cap of 100 conversions per day (2026-03-14) was reached": which cap a commission went past,
+    in English (`translate=gettext`: in the active language)."""
+    scope = program_caps.PARTNERSHIP if cap.get("scope") == program_caps.PARTNERSHIP else program_caps.PROGRAM
+    what = translate(MEASURE_TEXT[cap["exceeded"]]) % {"limit": cap["limit"], "currency": currency}
     start = cap.get("period_start") or ""
     period = start if cap["exceeded"] == "conversions_day" else start[:7]
-    return f"{owner} cap of {what} ({period}) was reached"
+    return translate(CAP_REACHED[scope]) % {"what": what, "period": period}
+
+
+def cap_words(cap: dict, currency: str) -> str:
+    return cap_text(cap, currency, gettext)
 
 
 def _held_status(action: str) -> str:

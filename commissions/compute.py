@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from core.bulk import instance_new
+from core.words import FRAUD_REJECTED_REASON, HELD_REASON
 from tracking.fraud_words import off_target_sentence
 from tracking.models import Conversion
 
@@ -19,12 +20,12 @@ Status = Commission.Status
 def conversion_status(conversion: Conversion) -> tuple[str, str]:
     """The status (and reason) a conversion's commissions are born in: the fraud policy's decision."""
     if conversion.status == Conversion.Status.HELD:
-        return Status.ON_HOLD, "Held for review: " + ", ".join(conversion.fraud_signals or [])
+        return Status.ON_HOLD, HELD_REASON % {"signals": ", ".join(conversion.fraud_signals or [])}
     if conversion.status == Conversion.Status.REJECTED:
         off_target = next((d for d in conversion.signal_details or [] if d.get("code") == "off_target"), None)
         if off_target is not None:
             return Status.REJECTED, "Outside the program's targeting: " + off_target_sentence(off_target)
-        return Status.REJECTED, "Rejected by the fraud policy: " + ", ".join(conversion.fraud_signals or [])
+        return Status.REJECTED, FRAUD_REJECTED_REASON % {"signals": ", ".join(conversion.fraud_signals or [])}
     return Status.PENDING, ""
 
 

@@ -21,9 +21,10 @@ from programs.models import CommissionRule, tier_level, tier_threshold
 from programs.selectors import link_url
 from tracking.attribution import within_window
 from tracking.fraud_words import off_target_sentence
+from tracking.fraud_words import title as signal_title
 from tracking.models import Click, Conversion
 
-from .caps import cap_text
+from .caps import cap_words
 from .explain_items import item_lines, items_formula
 from .models import Commission
 from .reversals import trued_down
@@ -593,7 +594,7 @@ def _cap(c: Commission, tz) -> dict | None:
                    "hold": _("so it is held for the advertiser's review."),
                    "pause": _("so it is held for the advertiser's review, and the program's clicks are paused until "
                               "the period ends.")}.get(cap.get("action"), "")
-        data["reason"] = _("Past a cap: %(text)s, %(outcome)s") % {"text": cap_text(cap, c.currency),
+        data["reason"] = _("Past a cap: %(text)s, %(outcome)s") % {"text": cap_words(cap, c.currency),
                                                                      "outcome": outcome}
     else:
         parts = [_("%(measure)s: %(used)s of %(limit)s") % {"measure": MEASURE_LABELS.get(m, m), **v}
@@ -620,11 +621,11 @@ def _history(c: Commission, party: str, tz) -> list[dict]:
     audits = _audits(c)
     first_previous = next((a.data.get("previous") for a in audits if a.data.get("previous")), None)
     born = first_previous or _birth_status(c)
-    signals = ", ".join(c.conversion.fraud_signals or []) if c.conversion_id else ""
+    signals = ", ".join(signal_title(code) for code in c.conversion.fraud_signals or []) if c.conversion_id else ""
     birth_reason = _("fraud signals: %(signals)s") % {"signals": signals} \
         if born != Commission.Status.PENDING and signals else ""
     if ((c.rule_snapshot or {}).get("cap") or {}).get("exceeded"):
-        birth_reason = "; ".join(filter(None, [birth_reason, cap_text(c.rule_snapshot["cap"], c.currency)]))
+        birth_reason = "; ".join(filter(None, [birth_reason, cap_words(c.rule_snapshot["cap"], c.currency)]))
     rows = [{"at": _local(c.created_at, tz), "action": "created", "action_label": _action_label("created"),
              "status": born, "status_label": labels.get(born),
              "actor": _("automatic"), "reason": birth_reason}]

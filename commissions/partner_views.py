@@ -1,8 +1,6 @@
 """The partner portal's money pages: the overview (KPIs from the click rollups and the ledger, a chart of
 clicks and earnings per day) and the commissions list with balances per currency."""
 
-from decimal import Decimal
-
 from django.http import JsonResponse
 
 from network.views import PartnerDashboardView, PartnerPage
@@ -12,7 +10,7 @@ from programs import selectors as program_selectors
 from programs.models import Partnership
 from reports.figures import daily_series, kpis, overview_query
 from reports.onboarding import affiliate_checklist
-from reports.selectors import conversion_rate
+from reports.selectors import conversion_rate, rate_percent
 
 from . import ledger
 from .models import Commission
@@ -34,7 +32,7 @@ class PartnerOverviewView(PartnerDashboardView):
         rate = conversion_rate(figures["conversions"], figures["unique_clicks"])
         return super().get_context_data(
             clicks=figures["clicks"], unique_clicks=figures["unique_clicks"], conversions=figures["conversions"],
-            conversion_percent=f"{Decimal(rate) * 100:.1f}" if rate is not None else None,
+            conversion_percent=rate_percent(rate, 1) if rate is not None else None,
             balances=ledger.affiliate_balances(network=self.network, affiliate=self.party), programs=programs,
             days=DAYS, checklist=affiliate_checklist(network=self.network, affiliate=self.party),
             caps_rows=program_caps.partner_caps_overview(partnerships=program_selectors.partnerships_visible_to(

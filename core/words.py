@@ -77,9 +77,29 @@ def _reading(msgid: str) -> re.Pattern:
 _READINGS = [(msgid, _reading(msgid))
              for msgid in (TRUEUP_REASON, RETRUE_REASON, RETRUE_REFUND_REASON, RETRUE_REJECT_REASON)]
 
+# The reasons a commission is born with when its conversion's fraud signals held or rejected it
+# (`commissions.compute`): the signals' codes, comma-separated, shown by their titles (`tracking.fraud_words`
+# registers them: this layer knows no signal).
+HELD_REASON = gettext_noop("Held for review: %(signals)s")
+FRAUD_REJECTED_REASON = gettext_noop("Rejected by the fraud policy: %(signals)s")
+_CODES = r"(?P<signals>[a-z_]+(?:, [a-z_]+)*)"
+_SIGNAL_READINGS = [(msgid, re.compile(re.escape(msgid.replace("%(signals)s", "")) + _CODES))
+                    for msgid in (HELD_REASON, FRAUD_REJECTED_REASON)]
+_signal_titles: dict = {}
+
+
+def signal_titles_register(titles: dict) -> None:
+    """{code: lazily translated title} of the fraud signals a stored reason may name."""
+    _signal_titles.update(titles)
+
 
 def reason_shown(reason: str) -> str:
     for msgid, reading in _READINGS:
         if found := reading.fullmatch(reason):
             return gettext(msgid) % found.groupdict()
+    for msgid, reading in _SIGNAL_READINGS:
+        if found := reading.fullmatch(reason):
+            codes = found["signals"].split(", ")
+            titles = ", ".join(str(_signal_titles.get(code, code)) for code in codes)
+            return gettext(msgid) % {"signals": titles}
     return reason

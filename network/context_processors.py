@@ -16,6 +16,7 @@ def web(request) -> dict:
         "current_membership": membership,
         "current_network": membership.network,
         "current_section": navigation.section_for(membership.role),
+        "current_section_label": navigation.SECTION_LABELS[navigation.section_for(membership.role)],
         "nav_items": lambda: navigation.items_for(role=membership.role, path=request.path),
         "user_memberships": lambda: list(memberships_of_user(user)),
     }

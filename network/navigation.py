@@ -26,6 +26,8 @@ SECTION_OF_ROLE = {
     Role.AFFILIATE: "partner",
 }
 SECTIONS = ("operator", "advertiser", "partner")
+# Each section's name as its pages' layouts show it (the nav's label names it too).
+SECTION_LABELS = {"operator": _("Network operator"), "advertiser": _("Advertiser"), "partner": _("Partner portal")}
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,13 @@ class OperatorDashboardView(OperatorPage):
         affiliates = self.scoped(Affiliate)
         return super().get_context_data(
             kpis=[
-                ("Advertisers", self.scoped(Advertiser).filter(status=PartyStatus.ACTIVE).count(),
+                (_("Advertisers"), self.scoped(Advertiser).filter(status=PartyStatus.ACTIVE).count(),
                  reverse("operator_advertisers")),
-                ("Active affiliates", affiliates.filter(status=PartyStatus.ACTIVE).count(),
+                (_("Active affiliates"), affiliates.filter(status=PartyStatus.ACTIVE).count(),
                  reverse("operator_affiliates") + "?status=active"),
-                ("Pending affiliates", affiliates.filter(status=PartyStatus.PENDING).count(),
+                (_("Pending affiliates"), affiliates.filter(status=PartyStatus.PENDING).count(),
                  reverse("operator_affiliates") + "?status=pending"),
-                ("Operators", self.scoped(Membership).filter(role__in=OPERATORS, is_active=True).count(),
+                (_("Operators"), self.scoped(Membership).filter(role__in=OPERATORS, is_active=True).count(),
                  reverse("operator_staff")),
             ],
             pending=affiliates.filter(status=PartyStatus.PENDING).order_by("created_at")[:10],

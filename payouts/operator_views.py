@@ -28,9 +28,19 @@ from .tasks import payout_batch_run_now
 from .transitions import PayoutTransitionError, payout_mark_failed, payout_mark_paid
 
 # "Advertiser cost": what the advertisers pay (the network's revenue), the reports' "cost".
-KPI_METRICS = {"revenue": "Advertiser cost", "payout": "Payout", "profit": "Network margin", "clicks": "Clicks",
-               "conversions": "Conversions"}
+KPI_METRICS = {"revenue": _("Advertiser cost"), "payout": _("Payout"), "profit": _("Network margin"),
+               "clicks": _("Clicks"), "conversions": _("Conversions")}
 
+
+# Why a batch skipped a balance (the codes `batches._gather_one` stores and the API returns), in the page's language.
+SKIP_REASONS = {
+    "below_threshold": _("Below the minimum payout"),
+    "negative_balance": _("Negative balance"),
+    "affiliate_suspended": _("Affiliate suspended"),
+    "no_method": _("No payout method"),
+    "method_incomplete": _("Payout method not set up"),
+    "fee_exceeds_amount": _("The fee exceeds the amount"),
+}
 
 # What the operator did to a payout, in the page's language.
 VERBS = {"paid": _("paid"), "failed": _("failed")}
@@ -53,18 +63,17 @@ def overview_widget(view) -> dict:
     metric = view.request.GET.get("metric", "revenue")
     return {
         "currency": q.currency,
-        "money": [(KPI_METRICS["revenue"], totals["revenue"], "revenue"), ("Payout", totals["payout"], "payout"),
-                  ("Network margin", totals["profit"], "profit")],
-        "counts": [("Clicks", totals["clicks"], "clicks"), ("Conversions", totals["conversions"], "conversions")],
+        "money": [(KPI_METRICS[key], totals[key], key) for key in ("revenue", "payout", "profit")],
+        "counts": [(KPI_METRICS[key], totals[key], key) for key in ("clicks", "conversions")],
         "metric": metric if metric in KPI_METRICS else "revenue",
         "metric_label": KPI_METRICS.get(metric, KPI_METRICS["revenue"]),
         "metrics": KPI_METRICS.items(),
         "actions": [
-            ("Held for review", Commission.objects.for_network(network).filter(status=Commission.Status.ON_HOLD)
+            (_("Held for review"), Commission.objects.for_network(network).filter(status=Commission.Status.ON_HOLD)
              .count(), reverse("operator_fraud")),
-            ("Running batches", PayoutBatch.objects.for_network(network).filter(status__in=PayoutBatch.RUNNING)
+            (_("Running batches"), PayoutBatch.objects.for_network(network).filter(status__in=PayoutBatch.RUNNING)
              .count(), reverse("operator_batches")),
-            ("Payouts awaiting your mark", Payout.objects.for_network(network).filter(
+            (_("Payouts awaiting your mark"), Payout.objects.for_network(network).filter(
                 status=Payout.Status.PROCESSING).exclude(method_kind=MethodKind.STRIPE_CONNECT).count(),
              reverse("operator_payouts") + "?status=processing"),
             (_("Payouts on hold"), Payout.objects.for_network(network).filter(status=Payout.Status.ON_HOLD).count(),
@@ -84,7 +93,7 @@ class KpiChartView(OperatorPage):
         series = daily_series(q, [metric])
         money = metric in ("revenue", "payout", "profit")
         return JsonResponse({
-            "label": KPI_METRICS[metric] + (f" ({q.currency})" if money else ""),
+            "label": str(KPI_METRICS[metric]) + (f" ({q.currency})" if money else ""),
             "metric": metric,
             "currency": q.currency if money else None,
             "timezone": self.network.timezone,
@@ -159,7 +168,8 @@ class BatchDetailView(OperatorPage):
         payouts = batch.payouts.select_related("affiliate").order_by("affiliate__name", "currency")
         affiliates = {a.pk: a.name for a in self.scoped(Affiliate).filter(pk__in=[s["affiliate"] for s in
                                                                                    batch.skipped])}
-        skipped = [s | {"name": affiliates.get(s["affiliate"], f"#{s['affiliate']}")} for s in batch.skipped]
+        skipped = [s | {"name": affiliates.get(s["affiliate"], f"#{s['affiliate']}"),
+                        "reason": SKIP_REASONS.get(s.get("reason"), s.get("reason"))} for s in batch.skipped]
         waiting = payouts.filter(status=Payout.Status.PROCESSING)
         totals = payouts.values("currency").annotate(amount=Sum("amount"), net=Sum("net")).order_by("currency")
         return super().get_context_data(

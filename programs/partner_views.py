@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from core.money import format_amount, parse_amount
@@ -44,18 +45,22 @@ def payout_summary(rules: list[CommissionRule], currency: str) -> list[str]:
         if key not in newest or rule.pk > newest[key].pk:
             newest[key] = rule
     for rule in sorted(newest.values(), key=lambda r: (r.event, r.affiliate_id is not None, r.group_id or 0)):
-        text = f"{_rate(rule, rule.payout, currency)} per {rule.get_event_display().lower()}"
+        # Whole sentences in the reader's language (the event's own name is translated by its choices).
+        text = _("%(rate)s per %(event)s") % {"rate": _rate(rule, rule.payout, currency),
+                                              "event": rule.get_event_display().lower()}
         if rule.tiers:
             top = max(rule.tiers, key=tier_threshold)
-            text += f" (up to {_rate(rule, top['payout'], currency)} with tiers)"
+            text = _("%(terms)s (up to %(rate)s with tiers)") % {"terms": text,
+                                                                 "rate": _rate(rule, top["payout"], currency)}
         if rule.recurring_months is None:
-            text += ", recurring"
+            text = _("%(terms)s, recurring") % {"terms": text}
         elif rule.recurring_months:
-            text += f", recurring for {rule.recurring_months} months"
+            text = ngettext("%(terms)s, recurring for %(months)d month", "%(terms)s, recurring for %(months)d months",
+                            rule.recurring_months) % {"terms": text, "months": rule.recurring_months}
         if rule.affiliate_id:
-            text += " — your own rate"
+            text = _("%(terms)s — your own rate") % {"terms": text}
         elif rule.group_id:
-            text += f" — {rule.group.name} partners"
+            text = _("%(terms)s — %(group)s partners") % {"terms": text, "group": rule.group.name}
         lines.append(text)
     return lines
 

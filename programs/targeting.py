@@ -7,9 +7,13 @@
 import functools
 
 import pycountry
+from babel import Locale
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from core.money import babel_locale
 
 DEVICES = ("desktop", "mobile", "tablet")
 KEYS = ("countries_allowed", "countries_blocked", "devices")
@@ -22,6 +26,10 @@ def country_codes() -> frozenset[str]:
 
 
 def country_name(code: str) -> str:
+    """The country's name in the active language (CLDR's, through Babel); in English, the ISO list's common name."""
+    english = (translation.get_language() or "en").startswith("en")
+    if not english and (name := Locale.parse(babel_locale()).territories.get(code)):
+        return name
     country = pycountry.countries.get(alpha_2=code)
     return getattr(country, "common_name", None) or country.name if country else code
 

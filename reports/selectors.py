@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from babel.numbers import format_decimal
 from django.db.models import QuerySet, Sum
 
 from commissions.models import CommissionDay
 from core.days import local_day_bounds
-from core.money import quantize
+from core.money import babel_locale, quantize
 from core.replica import replica_reads
 from network import daily
 from network.models import Affiliate, Membership, Network, Role
@@ -146,6 +147,11 @@ def conversion_rate(conversions: int, unique_clicks: int) -> str | None:
     if not unique_clicks or conversions > unique_clicks:
         return None
     return str((Decimal(conversions) / unique_clicks).quantize(Decimal("0.0001")))
+
+
+def rate_percent(rate: str, places: int) -> str:
+    """A rate ("0.0252") as a percentage the locale's way, its sign left to the page: "2.52" / "2,52"."""
+    return format_decimal(Decimal(rate) * 100, format="0." + "0" * places, locale=babel_locale())
 
 
 def _figures(q: ReportQuery, clicks: int, unique_clicks: int, conversions: int, click_conversions: int, sales, revenue,

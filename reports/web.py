@@ -1,7 +1,6 @@
 """The report page shared by the three parties: filters -> the same selector the API uses -> table, chart
 (fed by the JSON API) and CSV link. htmx requests get the panel only."""
 
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.shortcuts import render
@@ -15,7 +14,7 @@ from network.web import NetworkPageMixin, is_htmx
 from programs.models import Program
 
 from .api import build_query
-from .selectors import GROUPS, TIME_GROUPS, columns_for, currencies_for, report
+from .selectors import GROUPS, TIME_GROUPS, columns_for, currencies_for, rate_percent, report
 
 PARAMS = ("group_by", "date_from", "date_to", "program", "affiliate", "currency")
 GROUP_LABELS = {"day": _("Day"), "week": _("Week"), "month": _("Month"), "program": _("Program"),
@@ -36,7 +35,7 @@ def _cells(row: dict, columns: list[str]) -> list[tuple]:
     for name in columns:
         value = row[name]
         if name == "conversion_rate" and value is not None:
-            value = f"{Decimal(value) * 100:.2f} %"
+            value = f"{rate_percent(value, 2)} %"
         cells.append((value, name in MONEY_COLUMNS, name))
     return cells
 
@@ -90,5 +89,6 @@ class ReportPage(NetworkPageMixin, TemplateView):
             is_time=params.get("group_by", "day") in TIME_GROUPS,
             chart_metric=CHART_METRIC.get(role, "revenue"),
             chart_metric_label=COLUMN_LABELS[CHART_METRIC.get(role, "revenue")],
+            group_label=GROUP_LABELS.get(params.get("group_by", "day"), GROUP_LABELS["day"]),
             json_url=f"{api_url}?{urlencode(params)}", csv_url=f"{api_url}?{urlencode({**params, 'format': 'csv'})}",
             page_url=self.request.path, **kwargs)

@@ -16,6 +16,11 @@ class TrackingConfig(AppConfig):
         from tracking.postback_fast import forget_keys
 
         events.connect()  # affiliates' and partnerships' signals become webhook events
+        # A commission's stored reason names its conversion's signals by code; pages show their titles.
+        from core.words import signal_titles_register
+        from tracking.fraud_words import TITLES
+
+        signal_titles_register(TITLES)
 
         # The postback's cached API-key rows: a change in this process takes effect at once (others: KEY_TTL).
         for model in (ApiKey, Membership, User, Advertiser, WebhookEndpoint):

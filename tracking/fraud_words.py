@@ -4,10 +4,11 @@ review pages. Names and e-mails are read when the page is shown; the conversion 
 import zoneinfo
 from datetime import datetime
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.dates import format_when
 from network.models import Affiliate, Membership, Network
 from programs.targeting import country_name
 
@@ -52,9 +53,9 @@ def _day(value: str, zone: str | None) -> str:
         at = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return ""
-    if timezone.is_aware(at):
-        at = timezone.localtime(at, zoneinfo.ZoneInfo(zone) if zone else None)
-    return formats.date_format(at, "j M Y")
+    if not timezone.is_aware(at):
+        return format_when(at.date(), "date")
+    return format_when(at, "date", tzinfo=zoneinfo.ZoneInfo(zone) if zone else None)
 
 
 def _self_referral(detail: dict, affiliates: dict[int, str], members: dict[int, str], zone: str | None) -> str:

@@ -1,13 +1,14 @@
 """The operators' webhook endpoints pages (included at the root in config/urls.py)."""
 
 from django.urls import path, re_path
+from django.utils.translation import gettext_lazy as _
 
 from network import navigation
 from programs.advertiser_forms import ID_PATTERN
 
 from . import operator_views as views
 
-navigation.register("operator", "Webhooks", "operator_webhooks", order=915)
+navigation.register("operator", _("Webhooks"), "operator_webhooks", order=915)
 PK = f"(?P<pk>{ID_PATTERN})"
 
 urlpatterns = [

@@ -16,16 +16,16 @@ from .outbound import POSTBACK_EVENTS, POSTBACK_MACROS, answer_words
 from .serializers import postback_representation
 
 MACRO_HELP = {
-    "click_id": "the click's id (from your landing URL)",
-    "sub1": "sub ID 1 of the link or click", "sub2": "sub ID 2", "sub3": "sub ID 3", "sub4": "sub ID 4",
-    "sub5": "sub ID 5",
-    "order_id": "the advertiser's order id",
-    "amount": "the order amount",
-    "payout": "your commission",
-    "currency": "ISO 4217 currency of amount and payout",
-    "status": "pending, approved, rejected, reversed…",
-    "program_id": "the program's id",
-    "event": "the event that fired it (commission.approved, payout.paid…)",
+    "click_id": _("the click's id (from your landing URL)"),
+    "sub1": _("sub ID 1 of the link or click"), "sub2": _("sub ID 2"), "sub3": _("sub ID 3"), "sub4": _("sub ID 4"),
+    "sub5": _("sub ID 5"),
+    "order_id": _("the advertiser's order id"),
+    "amount": _("the order amount"),
+    "payout": _("your commission"),
+    "currency": _("ISO 4217 currency of amount and payout"),
+    "status": _("pending, approved, rejected, reversed…"),
+    "program_id": _("the program's id"),
+    "event": _("the event that fired it (commission.approved, payout.paid…)"),
 }
 EVENT_LABELS = {
     "commission.created": _("Commission created (a new conversion)"),

@@ -9,7 +9,8 @@ from django import template
 from core.dates import format_when
 from core.money import babel_locale, format_amount, is_currency, parse_amount
 from core.words import reason_shown
-from network.audit_words import audit_sentence
+from network.audit_words import audit_sentence, period_shown
+from network.audit_words import audit_target as audit_target_words
 
 register = template.Library()
 
@@ -59,6 +60,18 @@ def query_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else ""
+
+
+@register.filter
+def period(key) -> str:
+    """`{{ batch.period_key|period }}` -> "month 2026-11", not "monthly:2026-11"."""
+    return period_shown(key)
+
+
+@register.filter
+def audit_target(label) -> str:
+    """`{{ entry.target_type|audit_target }}`: "Commission", not "commissions.commission"."""
+    return audit_target_words(str(label or ""))
 
 
 @register.filter

@@ -1,5 +1,7 @@
 // Draws every <canvas data-chart-url> with Chart.js from its JSON endpoint: {label, labels, data}.
 (function () {
+  // Tick and tooltip numbers the page language's way ("1 000" in Polish), not the browser's.
+  if (window.Chart) Chart.defaults.locale = document.documentElement.lang || "en";
   function draw(canvas) {
     fetch(canvas.dataset.chartUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { return response.json(); })

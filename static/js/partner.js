@@ -1,9 +1,11 @@
 // Partner portal helpers: copy-to-clipboard buttons, and the overview chart (clicks as bars, earnings as lines).
 (function () {
+  // Tick and tooltip numbers the page language's way ("1 000" in Polish), not the browser's.
+  if (window.Chart) Chart.defaults.locale = document.documentElement.lang || "en";
   function copy(text, button) {
     var done = function () {
       var label = button.textContent;
-      button.textContent = "Copied";
+      button.textContent = button.dataset.copiedLabel;
       button.dataset.copied = "true";
       setTimeout(function () { button.textContent = label; }, 1500);
     };
@@ -52,7 +54,7 @@
     if (!cell || event.detail.xhr.status !== 404) return;
     var message = document.createElement("p");
     message.className = "message error";
-    message.textContent = "This program is no longer open for applications.";
+    message.textContent = cell.dataset.closedMessage;
     cell.appendChild(message);
   });
 
@@ -61,9 +63,9 @@
     fetch(canvas.dataset.performanceUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (payload) {
-        var datasets = [{ type: "bar", label: "Clicks", data: payload.clicks, backgroundColor: "#0172ad", yAxisID: "clicks" }];
+        var datasets = [{ type: "bar", label: canvas.dataset.labelClicks, data: payload.clicks, backgroundColor: "#0172ad", yAxisID: "clicks" }];
         payload.earnings.forEach(function (series, i) {
-          datasets.push({ type: "line", label: "Earnings (" + series.currency + ")", data: series.data,
+          datasets.push({ type: "line", label: canvas.dataset.labelEarnings + " (" + series.currency + ")", data: series.data,
             borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length], yAxisID: "earnings",
             tension: 0, pointRadius: 2 });
         });

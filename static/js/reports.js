@@ -1,6 +1,8 @@
 // Report charts: each <canvas data-report-url> fetches the reports JSON API (session auth) and draws clicks and
 // one money column over time (line) or per group (bars). Redrawn after htmx swaps the report panel.
 (function () {
+  // Tick and tooltip numbers the page language's way ("1 000" in Polish), not the browser's.
+  if (window.Chart) Chart.defaults.locale = document.documentElement.lang || "en";
   function draw(canvas) {
     if (canvas.dataset.chartReady) return;
     canvas.dataset.chartReady = "pending";
@@ -12,9 +14,9 @@
         new Chart(canvas, {
           type: canvas.dataset.reportKind || "bar",
           data: {
-            labels: rows.map(function (row) { return row.label || "(none)"; }),
+            labels: rows.map(function (row) { return row.label || canvas.dataset.labelNone; }),
             datasets: [
-              { label: "Clicks", data: rows.map(function (row) { return row.clicks; }), yAxisID: "y",
+              { label: canvas.dataset.labelClicks, data: rows.map(function (row) { return row.clicks; }), yAxisID: "y",
                 borderColor: "#0172ad", backgroundColor: "#0172ad", tension: 0.25, pointRadius: 0 },
               { label: (canvas.dataset.reportMetricLabel || metric.charAt(0).toUpperCase() + metric.slice(1)) + " (" + report.currency + ")",
                 data: rows.map(function (row) { return Number(row[metric] || 0); }), yAxisID: "money",

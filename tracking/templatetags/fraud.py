@@ -15,3 +15,9 @@ def fraud_evidence(conversion):
 @register.filter
 def signal_title(code: str) -> str:
     return fraud_words.title(code)
+
+
+@register.filter
+def signal_explained(code: str) -> str:
+    """What a signal means, for a badge's tooltip (the code itself is no word for a person)."""
+    return str(fraud_words.WITHOUT_EVIDENCE.get(code, fraud_words.title(code)))
