@@ -7,11 +7,12 @@ class CommissionsConfig(AppConfig):
 
     def ready(self):
         from core import embedded
+        from core.words import reason_reader_register
         from programs.signals import caps_started
         from tracking.signals import conversion_adjusted, conversion_recorded, conversion_refunded, conversions_recorded
 
         from . import notifications  # noqa: F401  (registers the commission events' examples)
-        from .caps import on_caps_started
+        from .caps import cap_reason_shown, on_caps_started
         from .receivers import (
             on_conversion_adjusted,
             on_conversion_recorded,
@@ -26,3 +27,4 @@ class CommissionsConfig(AppConfig):
         conversion_adjusted.connect(on_conversion_adjusted, dispatch_uid="commissions.follow_adjustment")
         caps_started.connect(on_caps_started, dispatch_uid="commissions.caps_seed")
         embedded.register("commissions-catch-up", commissions_catch_up_embedded)
+        reason_reader_register(cap_reason_shown)

@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from core.words import HELD_FOR, REJECTED_FOR, reading
 from network.models import Affiliate
 from programs import caps as program_caps
 from programs import emails as program_emails
@@ -45,6 +46,20 @@ def cap_words(cap: dict, currency: str) -> str:
     return cap_text(cap, currency, gettext)
 
 
+_CAP_READINGS = [(msgid, reading(msgid, {"what": ".+", "period": r"[0-9-]+"})) for msgid in CAP_REACHED.values()]
+_MEASURE_READINGS = [(msgid, reading(msgid, {"currency": "[A-Z]{3}"})) for msgid in MEASURE_TEXT.values()]
+
+
+def cap_reason_shown(text: str) -> str | None:
+    """The reader's language for a stored `cap_text` (None: not one), on the lists that show a commission's reason."""
+    for msgid, pattern in _CAP_READINGS:
+        if found := pattern.fullmatch(text):
+            for measure, measured in _MEASURE_READINGS:
+                if limit := measured.fullmatch(found["what"]):
+                    return gettext(msgid) % {"what": gettext(measure) % limit.groupdict(), "period": found["period"]}
+    return None
+
+
 def _held_status(action: str) -> str:
     return Status.REJECTED if action == "reject" else Status.ON_HOLD
 
@@ -74,8 +89,8 @@ def caps_apply(computed: list[tuple[Commission, Commission | None]], *, now: dat
                 continue
             status = _held_status(decision.action)
             text = cap_text(first.rule_snapshot["cap"], first.currency)
-            prefix = "Rejected: " if status == Status.REJECTED else "Held for review: "
-            reason = prefix + text + (f"; {first.reason}" if first.reason else "")
+            opening = REJECTED_FOR if status == Status.REJECTED else HELD_FOR  # in English, shown translated
+            reason = opening % {"why": text} + (f"; {first.reason}" if first.reason else "")
             if status == Status.ON_HOLD and first.status == Status.ON_HOLD:
                 reason = f"{first.reason}; {text}"
             for commission in (first, second):

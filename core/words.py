@@ -66,15 +66,16 @@ RETRUE_REJECT_REASON = gettext_noop(
 _WORD = r"\S+"
 
 
-def _reading(msgid: str) -> re.Pattern:
-    """The stored English of `msgid` as a pattern naming its parameters (an order id may hold spaces)."""
+def reading(msgid: str, values: dict | None = None) -> re.Pattern:
+    """The stored English of `msgid` as a pattern naming its parameters (`values`: a parameter's own pattern, else
+    one word; an order id may hold spaces)."""
     parts = re.split(r"%\((\w+)\)s", msgid)
-    value = {"order": ".+"}
+    value = {"order": ".+", **(values or {})}
     return re.compile("".join(re.escape(part) if n % 2 == 0 else f"(?P<{part}>{value.get(part, _WORD)})"
                               for n, part in enumerate(parts)))
 
 
-_READINGS = [(msgid, _reading(msgid))
+_READINGS = [(msgid, reading(msgid))
              for msgid in (TRUEUP_REASON, RETRUE_REASON, RETRUE_REFUND_REASON, RETRUE_REJECT_REASON)]
 
 # The reasons a commission is born with when its conversion's fraud signals held or rejected it
@@ -93,13 +94,46 @@ def signal_titles_register(titles: dict) -> None:
     _signal_titles.update(titles)
 
 
-def reason_shown(reason: str) -> str:
-    for msgid, reading in _READINGS:
-        if found := reading.fullmatch(reason):
+# A reason another layer writes in English, behind the same two openings (`commissions.caps`: which cap a commission
+# went past): "Held for review: <its text>", "Rejected: <its text>", or its text alone after another reason's "; ".
+HELD_FOR = gettext_noop("Held for review: %(why)s")
+REJECTED_FOR = gettext_noop("Rejected: %(why)s")
+_OPENINGS = [(msgid, msgid.replace("%(why)s", "")) for msgid in (HELD_FOR, REJECTED_FOR)]
+_readers: list = []
+
+
+def reason_reader_register(reader) -> None:
+    """`reader(text)`: the reader's language for a stored English text its layer writes, None when not its own."""
+    _readers.append(reader)
+
+
+def _read(text: str) -> str | None:
+    for reader in _readers:
+        if (shown := reader(text)) is not None:
+            return shown
+    return None
+
+
+def _part_shown(reason: str) -> str:
+    for msgid, pattern in _READINGS:
+        if found := pattern.fullmatch(reason):
             return gettext(msgid) % found.groupdict()
-    for msgid, reading in _SIGNAL_READINGS:
-        if found := reading.fullmatch(reason):
+    for msgid, pattern in _SIGNAL_READINGS:
+        if found := pattern.fullmatch(reason):
             codes = found["signals"].split(", ")
             titles = ", ".join(str(_signal_titles.get(code, code)) for code in codes)
             return gettext(msgid) % {"signals": titles}
-    return reason
+    for msgid, opening in _OPENINGS:
+        if reason.startswith(opening) and (shown := _read(reason[len(opening):])) is not None:
+            return gettext(msgid) % {"why": shown}
+    shown = _read(reason)
+    return reason if shown is None else shown
+
+
+def reason_shown(reason: str) -> str:
+    """A stored reason in the reader's language, part by part where the writers joined reasons with "; " (a part
+    no writer knows, as stored)."""
+    shown = _part_shown(reason)
+    if shown != reason or "; " not in reason:
+        return shown
+    return "; ".join(_part_shown(part) for part in reason.split("; "))

@@ -271,3 +271,28 @@ def test_a_batchs_progress_is_one_sentence_in_polish(world):
     batch = PayoutBatch.objects.create(network=world.a.network, status=PayoutBatch.Status.COMPLETED, total=3, done=2)
     page = as_reader(world.a.owner, "pl").get(f"/operator/payouts/batches/{batch.pk}/").content.decode()
     assert "Wysłano <strong>2</strong> z <strong>3</strong> wypłat" in page
+
+
+def test_a_cap_reason_reads_in_the_persons_language_on_the_commission_lists(world):
+    program = make_program(world.a.advertiser, rules=[{"event": "sale", "kind": "fixed", "payout": Decimal("10")}],
+                           caps={"conversions_day": 1, "payout_month": "500.00", "action": "hold"})
+    link = make_link(make_partnership(program, world.a.affiliate))
+    convert(world.a, link, "CAP-1", "50.00")
+    _, [held] = convert(world.a, link, "CAP-2", "50.00")
+    day = timezone.localtime(held.created_at, zoneinfo.ZoneInfo(world.a.network.timezone)).date().isoformat()
+    assert held.reason == f"Held for review: the program's cap of 1 conversions per day ({day}) was reached"
+    polish = f"Wstrzymana do weryfikacji: osiągnięto limit programu — konwersje dziennie: 1 ({day})"
+    for member, path in ((world.a.affiliate, "/partner/commissions/"),
+                         (world.a.advertiser, "/advertiser/commissions/")):
+        page = as_reader(member, "pl").get(path).content.decode()
+        assert polish in page and "cap of 1 conversions" not in page, path
+    with translation.override("id"):
+        # Joined to a fraud hold's reason, each part in the reader's words; a budget's limit and currency kept.
+        assert reason_shown("Held for review: bot_click; the partnership's cap of a payout budget of 500.00 EUR per "
+                            "month (2026-12) was reached") == (
+            "Ditahan untuk ditinjau: Klik bot; batas kemitraan sebesar anggaran pembayaran 500.00 EUR per bulan "
+            "(2026-12) tercapai")
+        assert reason_shown("Rejected: the program's cap of 3 conversions per month (2026-12) was reached") == (
+            "Ditolak: batas program sebesar 3 konversi per bulan (2026-12) tercapai")
+    assert reason_shown("Held for review: typed by a person; the program's cap") == (
+        "Held for review: typed by a person; the program's cap")  # no writer's text: as stored
