@@ -308,3 +308,8 @@ def test_stripes_idempotency_error_reads_in_each_readers_language(world, stripe_
            "summa ir atgriezta atlikumā, un nākamajā mēģinājumā tiks izmantota jauna atslēga.",
            f"Stripe idempotency_error: ключ {key} уже использовался с другими параметрами. Ничего не отправлено; "
            "сумма возвращена на баланс, а следующая попытка использует новый ключ.")
+
+
+def test_the_partners_payout_list_names_a_payout_not_a_commission_in_indonesian(world, batch):
+    page = speaks(world.a.affiliate, "id").get("/partner/payouts/").content.decode()
+    assert "<th>Pembayaran</th><th>Tanggal</th>" in page and "<th>Komisi</th>" not in page
