@@ -70,10 +70,9 @@ def _self_referral(detail: dict, affiliates: dict[int, str], members: dict[int, 
     if match == "member_address":
         values = {"member": member, "affiliate": affiliate, "day": _day(detail.get("seen_at", ""), zone)}
         if detail.get("source") == "api":
-            return _("The buyer's address matches an address %(member)s (affiliate %(affiliate)s) called the API "
-                     "from on %(day)s.") % values
-        return _("The buyer's address matches an address %(member)s (affiliate %(affiliate)s) signed in from on "
-                 "%(day)s.") % values
+            return _("On %(day)s, %(member)s (affiliate %(affiliate)s) called the API from the buyer's "
+                     "address.") % values
+        return _("On %(day)s, %(member)s (affiliate %(affiliate)s) signed in from the buyer's address.") % values
     return str(WITHOUT_EVIDENCE["self_referral"])
 
 
