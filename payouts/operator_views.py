@@ -8,7 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -69,8 +69,9 @@ def overview_widget(view) -> dict:
         "metric_label": KPI_METRICS.get(metric, KPI_METRICS["revenue"]),
         "metrics": KPI_METRICS.items(),
         "actions": [
-            (_("Held for review"), Commission.objects.for_network(network).filter(status=Commission.Status.ON_HOLD)
-             .count(), reverse("operator_fraud")),
+            (pgettext_lazy("commissions, on the overview", "Held for review"),
+             Commission.objects.for_network(network).filter(status=Commission.Status.ON_HOLD).count(),
+             reverse("operator_fraud")),
             (_("Running batches"), PayoutBatch.objects.for_network(network).filter(status__in=PayoutBatch.RUNNING)
              .count(), reverse("operator_batches")),
             (_("Payouts awaiting your mark"), Payout.objects.for_network(network).filter(

@@ -23,7 +23,8 @@ from tracking.models import Conversion
 
 OVERVIEW = {
     "pl": ["Aktywni partnerzy", "Oczekujący partnerzy", "Operatorzy", "Koszt reklamodawców", "Marża sieci",
-           "Kliknięcia", "Konwersje", "Partie w toku", "Wypłaty czekające na Twoje oznaczenie", ">Webhooki<"],
+           "Kliknięcia", "Konwersje", "Partie w toku", "Wypłaty czekające na Twoje oznaczenie", ">Webhooki<",
+           "Wstrzymane do weryfikacji</span>"],
     "id": ["Afiliasi aktif", "Afiliasi tertunda", "Biaya pengiklan", "Margin jaringan", "Klik", "Konversi",
            "Batch yang berjalan", "Pembayaran menunggu tanda Anda", ">Webhook<"],
 }
