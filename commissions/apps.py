@@ -19,6 +19,8 @@ class CommissionsConfig(AppConfig):
             on_conversion_refunded,
             on_conversions_recorded,
         )
+        from .retrue import on_period_sales_lost
+        from .signals import period_sales_lost
         from .tasks import commissions_catch_up_embedded
 
         conversion_recorded.connect(on_conversion_recorded, dispatch_uid="commissions.compute")
@@ -26,5 +28,6 @@ class CommissionsConfig(AppConfig):
         conversion_refunded.connect(on_conversion_refunded, dispatch_uid="commissions.reverse")
         conversion_adjusted.connect(on_conversion_adjusted, dispatch_uid="commissions.follow_adjustment")
         caps_started.connect(on_caps_started, dispatch_uid="commissions.caps_seed")
+        period_sales_lost.connect(on_period_sales_lost, dispatch_uid="commissions.retrue")
         embedded.register("commissions-catch-up", commissions_catch_up_embedded)
         reason_reader_register(cap_reason_shown)

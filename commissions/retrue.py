@@ -25,13 +25,14 @@ from .daily import commissions_kept
 from .models import Commission, TierTrueUp
 from .notifications import commissions_adjusted_notify, commissions_conversion_adjusted_notify
 from .reversals import rebased_targets, reversal_targets, trued_down
-from .rules import TIER_STATUSES, commission_amounts, plain, second_tier_amount
+from .rules import commission_amounts, plain, second_tier_amount
+from .signals import REFUNDED, REJECTED
 from .trueup import _adjustment_create, _period_label
 
 ZERO = Decimal(0)
 Pair = tuple[Decimal, Decimal]
 # Why the period's sales moved: the order was corrected, refunded, or its commission rejected.
-CORRECTED, REFUNDED, REJECTED = "corrected", "refunded", "rejected"
+CORRECTED = "corrected"
 REASONS = {CORRECTED: RETRUE_REASON, REFUNDED: RETRUE_REFUND_REASON, REJECTED: RETRUE_REJECT_REASON}
 
 
@@ -275,20 +276,6 @@ def period_totals_move(conversion: Conversion, change: Decimal) -> dict[str, tup
     return totals
 
 
-def sale_counted(conversion: Conversion, currency: str | None = None) -> Decimal:
-    """What the order adds to its period's amount-based tiers (`tier_progress`'s maths): its first-tier commission's
-    order amount net of refunds while that commission counts (TIER_STATUSES), when the order is in the program's
-    currency (`currency`, else read); else zero (an unattributed order, too)."""
-    if conversion.program_id is None or conversion.affiliate_id is None:
-        return ZERO
-    if conversion.currency != (currency or conversion.program.currency):
-        return ZERO
-    rows = Commission.objects.filter(network_id=conversion.network_id, conversion_id=conversion.pk, tier=1,
-                                     kind=conversion.event, status__in=TIER_STATUSES)
-    return sum((Decimal(base) - Decimal(refunded) for base, refunded in rows.values_list("base_amount",
-                                                                                          "refunded_base")), ZERO)
-
-
 def period_sales_lost(*, conversion: Conversion, lost: Decimal, cause: str, actor: User | None = None
                       ) -> list[Commission]:
     """A refund (`cause` REFUNDED) or a rejection (REJECTED) after the true-up: the order counts `lost` less towards
@@ -299,3 +286,8 @@ def period_sales_lost(*, conversion: Conversion, lost: Decimal, cause: str, acto
         return []
     periods = period_totals_move(conversion, -lost)
     return period_retrue(conversion=conversion, periods=periods, priced=set(), actor=actor, cause=cause)
+
+
+def on_period_sales_lost(sender, conversion: Conversion, lost: Decimal, cause: str, actor: User | None = None,
+                         **kwargs) -> None:
+    period_sales_lost(conversion=conversion, lost=lost, cause=cause, actor=actor)

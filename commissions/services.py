@@ -32,6 +32,8 @@ from .ledger import Line
 from .models import Account, Commission
 from .notifications import commission_notify, commissions_notify
 from .reversals import item_reversal_targets, items_refunded, lines_refunded, rebased_targets, reversal_targets
+from .rules import TIER_STATUSES
+from .signals import REFUNDED, REJECTED, period_sales_lost
 
 Status = Commission.Status
 Kind = Account.Kind
@@ -335,8 +337,6 @@ def commission_reject(*, network: Network, commission: Commission | int, actor: 
                       reason: str = "", operator: bool = False) -> Commission:
     """pending -> rejected (advertiser, operators); on_hold -> rejected (operators). Reverses the posting. After the
     period's tier true-up (`tier_basis: "amount"`) the order no longer counts: its period may be trued up again."""
-    from .retrue import REJECTED, period_sales_lost, sale_counted  # the re-true builds on these services
-
     commission = _locked(network, commission)
     _check_held_decider(commission, operator)
     if commission.status not in (Status.PENDING, Status.ON_HOLD):
@@ -348,9 +348,27 @@ def commission_reject(*, network: Network, commission: Commission | int, actor: 
     for child in _children(commission, [source]):
         _reject_one(child, actor, reason)
     if counted:  # after the tier true-up the period's sales lose the order: another tier re-trues the period
-        period_sales_lost(conversion=conversion, lost=counted - sale_counted(conversion, commission.program.currency),
-                          cause=REJECTED, actor=actor)
+        _sales_lost(conversion, counted - sale_counted(conversion, commission.program.currency), REJECTED, actor)
     return commission
+
+
+def sale_counted(conversion: Conversion, currency: str | None = None) -> Decimal:
+    """What the order adds to its period's amount-based tiers (`tier_progress`'s maths): its first-tier commission's
+    order amount net of refunds while that commission counts (TIER_STATUSES), when the order is in the program's
+    currency (`currency`, else read); else zero (an unattributed order, too)."""
+    if conversion.program_id is None or conversion.affiliate_id is None:
+        return ZERO
+    if conversion.currency != (currency or conversion.program.currency):
+        return ZERO
+    rows = Commission.objects.filter(network_id=conversion.network_id, conversion_id=conversion.pk, tier=1,
+                                     kind=conversion.event, status__in=TIER_STATUSES)
+    return sum((Decimal(base) - Decimal(refunded) for base, refunded in rows.values_list("base_amount",
+                                                                                          "refunded_base")), ZERO)
+
+
+def _sales_lost(conversion: Conversion, lost: Decimal, cause: str, actor: User | None) -> None:
+    if lost:
+        period_sales_lost.send(sender=Commission, conversion=conversion, lost=lost, cause=cause, actor=actor)
 
 
 def _set_status(network, commission, *, source, target, verb, event, actor, reason="") -> Commission:
@@ -490,8 +508,6 @@ def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, a
     rounding of several partial refunds never drifts); the whole remaining order reverses them fully. A refund by
     `items` ({sku, amount}) reverses those items' lines of a commission priced by item. After the period's tier
     true-up (`tier_basis: "amount"`) the period's sales lose what was refunded: it may be trued up again."""
-    from .retrue import REFUNDED, period_sales_lost, sale_counted  # the re-true builds on these services
-
     amount = Decimal(amount)
     if amount <= 0:
         return []
@@ -502,7 +518,7 @@ def commissions_reverse_for_refund(*, conversion: Conversion, amount: Decimal, a
                refund=str(quantize(amount, conversion.currency)), full=full)
         commission_notify(commission, "commission.reversed" if full else "commission.partially_reversed")
     # After the tier true-up the period's sales lose what was refunded: another tier re-trues the period.
-    period_sales_lost(conversion=conversion, lost=counted - sale_counted(conversion), cause=REFUNDED, actor=actor)
+    _sales_lost(conversion, counted - sale_counted(conversion), REFUNDED, actor)
     return [commission for commission, _ in changed]
 
 
