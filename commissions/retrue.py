@@ -46,6 +46,12 @@ class _Run:
         self.at = timezone.now().isoformat()
         self.created: list[Commission] = []
         self.changed: list[tuple[Commission, Decimal, Decimal]] = []
+        # Read and written once for the whole period: the referrers' overrides (by parent) and their adjustments,
+        # the postings (one `transactions_post`) and the ledger accounts they name.
+        self.overrides: dict[int, list[Commission]] = {}
+        self.override_adjustments: dict[int, Commission] = {}
+        self.postings: list[ledger.Posting] = []
+        self.accounts: dict = {}
 
     def trueup(self, snap: dict, rate_before: str, rate: str) -> dict:
         marker = self.marker
@@ -88,17 +94,17 @@ def _remaining(commission: Commission | None) -> Pair:
     return commission.remaining_amount, commission.remaining_revenue
 
 
-def _save_and_post(commission: Commission, *, before: Pair, kind: str, key: str, memo: str) -> Pair:
-    """Save the commission and post the change of what it still pays (signed), by its status."""
+def _save_and_post(commission: Commission, *, before: Pair, kind: str, key: str, memo: str, run: _Run) -> Pair:
+    """Save the commission and post the change of what it still pays (signed), by its status (its days are kept and
+    its posting made for the whole period at once, `period_retrue`)."""
     d_amount = commission.remaining_amount - before[0]
     d_revenue = commission.remaining_revenue - before[1]
-    with commissions_kept(commission.network_id, [commission.pk]):
-        commission.save(update_fields=["amount", "revenue", "reversed_amount", "reversed_revenue", "rule_snapshot",
-                                       "reason", "updated_at"])
+    commission.save(update_fields=["amount", "revenue", "reversed_amount", "reversed_revenue", "rule_snapshot",
+                                   "reason", "updated_at"])
     if d_amount or d_revenue:
-        lines = services._earning_lines(commission, d_amount, d_revenue, services._liability_kind(commission.status))
-        ledger.transaction_post(network=commission.network_id, kind=kind, ref=commission, key=key, lines=lines,
-                                memo=memo)
+        lines = services._earning_lines(commission, d_amount, d_revenue, services._liability_kind(commission.status),
+                                        accounts=run.accounts)
+        run.postings.append(ledger.Posting(kind, lines, commission, key, memo))
     return d_amount, d_revenue
 
 
@@ -123,7 +129,7 @@ def _retrue_one(commission: Commission, adjustment: Commission | None, *, pair: 
         commission.reversed_amount, commission.reversed_revenue = _reversal_now(commission, None) \
             if commission.refunded_base else down
         change = _save_and_post(commission, before=before, kind="commission.trued_down",
-                                key=f"commission:{commission.pk}:retrued:{n}", memo=memo)
+                                key=f"commission:{commission.pk}:retrued:{n}", memo=memo, run=run)
         run.changed.append((commission, *change))
     if adjustment is None and (up[0] > 0 or up[1] > 0):
         snapshot = {**snap, "rate": rate, "trueup": run.trueup(snap, rate_before, rate)}
@@ -138,7 +144,7 @@ def _retrue_one(commission: Commission, adjustment: Commission | None, *, pair: 
         adjustment.reason = reason
         adjustment.reversed_amount, adjustment.reversed_revenue = _reversal_now(adjustment, commission)
         change = _save_and_post(adjustment, before=before, kind="commission.adjusted",
-                                key=f"commission:{adjustment.pk}:retrued:{n}", memo=memo)
+                                key=f"commission:{adjustment.pk}:retrued:{n}", memo=memo, run=run)
         run.changed.append((adjustment, *change))
     paid = tuple(a + b for a, b in zip(_remaining(commission), _remaining(adjustment), strict=True))
     record = run.record(commission, rate_before, rate, paid_before, paid)
@@ -159,10 +165,12 @@ def _current_rate(commission: Commission, adjustment: Commission | None) -> str:
     return str(snap.get("rate"))
 
 
-def _adjustment_of(commission: Commission) -> Commission | None:
-    return (Commission.objects.select_for_update(of=("self",))
-            .filter(network_id=commission.network_id, adjusts=commission, kind=Commission.Kind.ADJUSTMENT)
-            .select_related("program", "affiliate", "advertiser", "conversion").first())
+def _adjustments(network_id: int, ids: list[int]) -> dict[int, Commission]:
+    """The adjustments of these commissions (locked), by the commission they adjust."""
+    return {adjustment.adjusts_id: adjustment for adjustment in (
+        Commission.objects.select_for_update(of=("self",))
+        .filter(network_id=network_id, kind=Commission.Kind.ADJUSTMENT, adjusts__in=ids)
+        .select_related("program", "affiliate", "advertiser", "conversion"))}
 
 
 def _governed(marker: TierTrueUp, start: datetime, end: datetime) -> list[Commission]:
@@ -183,12 +191,21 @@ def _governed(marker: TierTrueUp, start: datetime, end: datetime) -> list[Commis
     return governed
 
 
-def _overrides(commission: Commission, pair: Pair) -> list[tuple[Commission, Pair]]:
+def _overrides_read(run: _Run, governed: list[Commission]) -> None:
+    """The referrers' overrides of the period's commissions and their adjustments (locked), into the run."""
+    for override in (Commission.objects.select_for_update(of=("self",))
+                     .filter(network_id=run.marker.network_id, parent__in=[c.pk for c in governed], tier=2,
+                             status__in=services.LIABLE)
+                     .select_related("program", "affiliate", "advertiser", "conversion", "network").order_by("pk")):
+        run.overrides.setdefault(override.parent_id, []).append(override)
+    run.override_adjustments = _adjustments(run.marker.network_id,
+                                            [o.pk for found in run.overrides.values() for o in found])
+
+
+def _overrides(commission: Commission, pair: Pair, run: _Run) -> list[tuple[Commission, Pair]]:
     """The referrer's overrides of the commission, each with its share of `pair` (its revenue is its amount)."""
     found = []
-    for override in (Commission.objects.select_for_update(of=("self",))
-                     .filter(network_id=commission.network_id, parent=commission, tier=2, status__in=services.LIABLE)
-                     .select_related("program", "affiliate", "advertiser", "conversion", "network").order_by("pk")):
+    for override in run.overrides.get(commission.pk, []):
         percent = Decimal((override.rule_snapshot or {}).get("second_tier_percent") or 0)
         share = second_tier_amount(parent_amount=pair[0], percent=percent, currency=override.currency)
         found.append((override, (share, share)))
@@ -205,8 +222,8 @@ def _raised_beyond_own(commission: Commission, adjustment: Commission | None, *,
     tier = ((snap.get("conversion_adjustments") or [{}])[-1]).get("tier") or {}
     rate_before = str(tier.get("rate_before") or snap["rate"])  # what the true-up paid before this correction
     _retrue_one(commission, None, pair=pair, rate_before=rate_before, rate=rate, run=run, actor=actor)
-    for override, share in _overrides(commission, pair):
-        if _adjustment_of(override) is None and share[0] > override.amount:
+    for override, share in _overrides(commission, pair, run):
+        if override.pk not in run.override_adjustments and share[0] > override.amount:
             _retrue_one(override, None, pair=share, rate_before=rate_before, rate=rate, run=run, actor=actor)
 
 
@@ -228,35 +245,44 @@ def period_retrue(*, conversion: Conversion, periods: dict[str, tuple[Decimal, D
         before, after = moved[marker.tier_period]
         run = _Run(marker, conversion, before, after, cause)
         governed = _governed(marker, marker.period_start, marker.period_end)
-        adjustments = {adjustment.adjusts_id: adjustment for adjustment in (
-            Commission.objects.select_for_update(of=("self",))
-            .filter(network_id=marker.network_id, kind=Commission.Kind.ADJUSTMENT, adjusts__in=[c.pk for c in governed])
-            .select_related("program", "affiliate", "advertiser", "conversion"))}
-        for commission in governed:
-            snap = commission.rule_snapshot
-            adjustment = adjustments.get(commission.pk)
-            rate_before = _current_rate(commission, adjustment)
-            rate = plain(tier_rate(payout=snap["payout"], tiers=snap["tiers"], reached=max(after, ZERO)))
-            pair = commission_amounts(kind=snap["kind"], rate=Decimal(rate), revenue_rate=snap.get("revenue"),
-                                      base=Decimal(commission.base_amount), currency=commission.currency)
-            if commission.pk in priced:
-                # The correction priced it at this rate through its reduction; above its own rate that is not
-                # enough: an adjustment pays the rest.
-                _raised_beyond_own(commission, adjustment, pair=pair, rate=rate, run=run, actor=actor)
-                continue
-            if Decimal(rate) == Decimal(rate_before):
-                continue
-            _retrue_one(commission, adjustment, pair=pair, rate_before=rate_before, rate=rate, run=run, actor=actor)
-            # The referrer's override is a share of this commission: it follows it.
-            for override, share in _overrides(commission, pair):
-                _retrue_one(override, _adjustment_of(override), pair=share, rate_before=rate_before,
-                            rate=rate, run=run, actor=actor)
+        adjustments = _adjustments(marker.network_id, [c.pk for c in governed])
+        _overrides_read(run, governed)
+        touched = [*(c.pk for c in governed), *(a.pk for a in adjustments.values()),
+                   *(o.pk for found in run.overrides.values() for o in found),
+                   *(a.pk for a in run.override_adjustments.values())]
+        with commissions_kept(marker.network_id, touched):
+            _period_retrue(run, governed, adjustments, priced=priced, after=after, actor=actor)
+        ledger.transactions_post(network=marker.network_id, postings=run.postings)
         created += run.created
         changed += run.changed
     services.commissions_notify(created, "commission.created")
     commissions_adjusted_notify(created, [])
     commissions_conversion_adjusted_notify(changed)
     return [*created, *(commission for commission, _a, _r in changed)]
+
+
+def _period_retrue(run: _Run, governed: list[Commission], adjustments: dict[int, Commission], *, priced: set[int],
+                   after: Decimal, actor: User | None) -> None:
+    """Bring each commission the period governs (and its override) to the rate `after` reaches."""
+    for commission in governed:
+        snap = commission.rule_snapshot
+        adjustment = adjustments.get(commission.pk)
+        rate_before = _current_rate(commission, adjustment)
+        rate = plain(tier_rate(payout=snap["payout"], tiers=snap["tiers"], reached=max(after, ZERO)))
+        pair = commission_amounts(kind=snap["kind"], rate=Decimal(rate), revenue_rate=snap.get("revenue"),
+                                  base=Decimal(commission.base_amount), currency=commission.currency)
+        if commission.pk in priced:
+            # The correction priced it at this rate through its reduction; above its own rate that is not
+            # enough: an adjustment pays the rest.
+            _raised_beyond_own(commission, adjustment, pair=pair, rate=rate, run=run, actor=actor)
+            continue
+        if Decimal(rate) == Decimal(rate_before):
+            continue
+        _retrue_one(commission, adjustment, pair=pair, rate_before=rate_before, rate=rate, run=run, actor=actor)
+        # The referrer's override is a share of this commission: it follows it.
+        for override, share in _overrides(commission, pair, run):
+            _retrue_one(override, run.override_adjustments.get(override.pk), pair=share,
+                        rate_before=rate_before, rate=rate, run=run, actor=actor)
 
 
 def period_totals_move(conversion: Conversion, change: Decimal) -> dict[str, tuple[Decimal, Decimal]]:
