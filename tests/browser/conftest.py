@@ -74,11 +74,13 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server):
-    """`new_page()` -> a Page in its own browser context (its own cookies: one person each)."""
+    """`new_page()` -> a Page in its own browser context (its own cookies: one person each); `new_page(width=390)`:
+    a phone's width (844 px high)."""
     contexts = []
 
-    def make():
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    def make(width: int | None = None):
+        viewport = {"width": 1280, "height": 800} if width is None else {"width": width, "height": 844}
+        context = browser.new_context(base_url=live_server.url, viewport=viewport)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

@@ -16,56 +16,50 @@ D = Decimal
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_the_advertiser_corrects_a_cart_and_reads_the_new_commission(world, browser, live_server, screenshot_dir,
-                                                                      width):
+def test_the_advertiser_corrects_a_cart_and_reads_the_new_commission(world, new_page, screenshot_dir, width):
     _, link = program_with_link(world.a, rules=RULES)
     conversion, [commission] = convert(world.a, link, "cart-7", "219.89", items=CART)
     assert commission.amount == D("36.98")
     with_password(world.a.advertiser.membership.user)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 844})
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
-        log_in(page, world.a.advertiser.email)
-        page.goto(f"/advertiser/conversions/{conversion.pk}/")
-        form = page.get_by_test_id("adjust-form")
-        assert form.locator('[name="items-0-sku"]').input_value() == "TENT-2P"
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        # A bad line first: the error shows next to it and nothing changes.
-        form.locator('[name="items-1-amount"]').fill("forty")
-        form.get_by_role("button", name="Correct the order").click()
-        page.wait_for_load_state()
-        assert page.get_by_test_id("adjust-line-1").get_by_text('Enter an amount such as "10.00".').is_visible()
-        # One pair of boots instead of two, the socks out, and a new tent in.
-        form = page.get_by_test_id("adjust-form")
-        form.locator('[name="items-1-amount"]').fill("40.00")
-        form.locator('[name="items-1-quantity"]').fill("1")
-        form.locator('[name="items-2-remove"]').check()
-        form.locator('[name="items-3-sku"]').fill("TENT-3P")
-        form.locator('[name="items-3-category"]').fill("tents")
-        form.locator('[name="items-3-amount"]').fill("199.00")
-        form.get_by_test_id("adjust-add-line").click()  # one more row, what was typed kept
-        page.wait_for_load_state()
-        form = page.get_by_test_id("adjust-form")
-        assert form.locator('[name="items-3-sku"]').input_value() == "TENT-3P"
-        assert form.locator('[name="items-4-sku"]').is_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.screenshot(path=str(screenshot_dir / f"advertiser-order-correction-{width}.png"), full_page=True)
-        form.get_by_role("button", name="Correct the order").click()
-        page.wait_for_load_state()
-        assert page.get_by_text("Order corrected to €368.90").is_visible()
-        assert page.get_by_role("cell", name="€50.88").is_visible()
-        page.get_by_role("link", name=f"#{commission.pk}").click()
-        page.wait_for_load_state()
-        change = page.get_by_test_id("explain-order-change")
-        text = change.inner_text()
-        # The advertiser reads its cost (the commission's revenue) and each changed line.
-        assert "Cost: €43.48 → €57.38." in text and "removed" in text
-        assert change.get_by_role("row").filter(has_text="TENT-3P").get_by_text("€19.90").is_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.screenshot(path=str(screenshot_dir / f"advertiser-order-corrected-{width}.png"), full_page=True)
-    finally:
-        context.close()
+    page = new_page(width=width)
+    log_in(page, world.a.advertiser.email)
+    page.goto(f"/advertiser/conversions/{conversion.pk}/")
+    form = page.get_by_test_id("adjust-form")
+    assert form.locator('[name="items-0-sku"]').input_value() == "TENT-2P"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # A bad line first: the error shows next to it and nothing changes.
+    form.locator('[name="items-1-amount"]').fill("forty")
+    form.get_by_role("button", name="Correct the order").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("adjust-line-1").get_by_text('Enter an amount such as "10.00".').is_visible()
+    # One pair of boots instead of two, the socks out, and a new tent in.
+    form = page.get_by_test_id("adjust-form")
+    form.locator('[name="items-1-amount"]').fill("40.00")
+    form.locator('[name="items-1-quantity"]').fill("1")
+    form.locator('[name="items-2-remove"]').check()
+    form.locator('[name="items-3-sku"]').fill("TENT-3P")
+    form.locator('[name="items-3-category"]').fill("tents")
+    form.locator('[name="items-3-amount"]').fill("199.00")
+    form.get_by_test_id("adjust-add-line").click()  # one more row, what was typed kept
+    page.wait_for_load_state()
+    form = page.get_by_test_id("adjust-form")
+    assert form.locator('[name="items-3-sku"]').input_value() == "TENT-3P"
+    assert form.locator('[name="items-4-sku"]').is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(screenshot_dir / f"advertiser-order-correction-{width}.png"), full_page=True)
+    form.get_by_role("button", name="Correct the order").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Order corrected to €368.90").is_visible()
+    assert page.get_by_role("cell", name="€50.88").is_visible()
+    page.get_by_role("link", name=f"#{commission.pk}").click()
+    page.wait_for_load_state()
+    change = page.get_by_test_id("explain-order-change")
+    text = change.inner_text()
+    # The advertiser reads its cost (the commission's revenue) and each changed line.
+    assert "Cost: €43.48 → €57.38." in text and "removed" in text
+    assert change.get_by_role("row").filter(has_text="TENT-3P").get_by_text("€19.90").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(screenshot_dir / f"advertiser-order-corrected-{width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", [1366, 390])
